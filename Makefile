@@ -1,0 +1,67 @@
+# Gatepass — the two commands are `make demo` and `make test`; the rest are their parts.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+GATEPASS_CACHE ?= $(HOME)/.cache/gatepass
+export GATEPASS_CACHE
+export CARGO_TARGET_DIR ?= $(GATEPASS_CACHE)/target
+export PATH := $(GATEPASS_CACHE)/tools/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
+export SITE_ROOT ?= $(CARGO_TARGET_DIR)/site
+
+DEMO_DIR ?= $(CURDIR)/data
+CARGO ?= cargo
+
+.PHONY: demo test tools site site-release build build-release lint unit e2e fmt clean help
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+demo: tools site-release build-release ## Build in release mode and serve on http://127.0.0.1:3000
+	@echo
+	@echo "  Gatepass is starting on http://127.0.0.1:3000  (Ctrl-C stops it)"
+	@echo "  database: sqlite under $(DEMO_DIR)"
+	@echo
+	GATEPASS_DATA_DIR=$(DEMO_DIR) GATEPASS_SITE_ROOT=$(SITE_ROOT) \
+	  $(CARGO_TARGET_DIR)/release/gatepass serve --listen 127.0.0.1:3000
+
+test: tools lint unit e2e ## Format, lint, Rust tests on SQLite and PostgreSQL, browser tests
+	@echo "make test: all checks passed"
+
+tools: ## Install what is missing (wasm target, wasm-bindgen, chromium, postgresql, npm packages)
+	scripts/tools.sh
+
+site: ## Build the hydrate bundle and CSS (debug)
+	scripts/build-site.sh dev
+
+site-release: ## Build the hydrate bundle and CSS (size-optimised)
+	scripts/build-site.sh release
+
+build: ## Build the gatepass binary (debug)
+	$(CARGO) build --locked -p server
+
+build-release:
+	$(CARGO) build --locked --release -p server
+
+lint: ## rustfmt and clippy on both feature sets
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked -p app -p server --all-targets --features app/test-support -- -D warnings
+	$(CARGO) clippy --locked -p app --all-targets --features hydrate -- -D warnings
+	$(CARGO) clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+unit: ## Rust tests on SQLite and on a throwaway PostgreSQL cluster
+	GATEPASS_TEST_REQUIRE_POSTGRES=1 scripts/with-postgres.sh \
+	  $(CARGO) test --locked -p app -p server --features app/test-support
+
+e2e: site build ## Browser tests (Playwright + Debian chromium) against the real binary
+	data=$$(mktemp -d /tmp/gatepass-e2e.XXXXXX); \
+	trap 'rm -rf "$$data"' EXIT; \
+	cd end2end && \
+	GATEPASS_E2E_PORT=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+	GATEPASS_BIN=$(CARGO_TARGET_DIR)/debug/gatepass GATEPASS_E2E_DATA_DIR=$$data \
+	GATEPASS_SITE_ROOT=$(SITE_ROOT) npx playwright test
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+clean: ## Remove build output (keeps installed tools)
+	rm -rf $(CARGO_TARGET_DIR) end2end/test-results end2end/playwright-report

@@ -1,0 +1,46 @@
+//! Shows an [`AppError`] to people, and sets the HTTP status of a server-rendered page to match.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// A full error panel: heading, message, and a way back.
+#[component]
+pub fn ErrorView(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+        options.set_status(error.status_code());
+    }
+    let status = error.status_code().as_u16();
+    view! {
+        <section class="panel error-panel" role="alert" data-status=status>
+            <h2>{error.title()}</h2>
+            <p>{error.to_string()}</p>
+            <p class="muted">
+                <a href="/">"Back to the start page"</a>
+            </p>
+        </section>
+    }
+}
+
+/// Renders the first error of an [`ErrorBoundary`] with [`ErrorView`].
+pub fn render_errors(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    let first = errors
+        .get()
+        .into_iter()
+        .next()
+        .map(|(_, e)| e.downcast_ref::<AppError>().cloned().unwrap_or(AppError::Internal))
+        .unwrap_or(AppError::Internal);
+    view! { <ErrorView error=first /> }
+}
+
+/// A small inline "loading" line for `Suspense` fallbacks.
+#[component]
+pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
+    view! {
+        <p class="loading" aria-busy="true">
+            <span class="spinner" aria-hidden="true"></span>
+            {format!("Loading {what}…")}
+        </p>
+    }
+}

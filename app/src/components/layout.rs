@@ -1,0 +1,58 @@
+//! The page frame: header with navigation and the signed-in person, main content, footer.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::api::session::get_me;
+
+/// Wraps every page.
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="topbar">
+            <a class="brand" href="/">
+                <span class="brand-mark" aria-hidden="true">"⛩"</span>
+                "Gatepass"
+            </a>
+            <nav id="primary-nav" class="primary-nav" aria-label="Main">
+                <A href="/access">"My access"</A>
+                <A href="/request">"Request access"</A>
+                <A href="/approvals">"Approvals"</A>
+                <A href="/admin">"Admin"</A>
+            </nav>
+            <WhoAmI />
+        </header>
+        <main id="main" class="content">{children()}</main>
+        <footer class="footer muted">
+            "Gatepass " {env!("CARGO_PKG_VERSION")} " · just-in-time access to Okta groups"
+        </footer>
+    }
+}
+
+/// The signed-in person and their roles, or a note that nobody is.
+#[component]
+fn WhoAmI() -> impl IntoView {
+    let me = Resource::new(|| (), |_| get_me());
+    view! {
+        <div class="whoami">
+            <Suspense fallback=|| view! { <span class="muted">"…"</span> }>
+                {move || {
+                    me.get()
+                        .map(|result| match result {
+                            Ok(Some(me)) => {
+                                let roles = if me.is_admin { "admin" } else { "requester" };
+                                view! {
+                                    <span class="user">{me.display_name}</span>
+                                    <span class="badge">{roles}</span>
+                                }
+                                    .into_any()
+                            }
+                            Ok(None) => view! { <span class="muted">"Not signed in"</span> }.into_any(),
+                            Err(_) => view! { <span class="muted">"Session unknown"</span> }.into_any(),
+                        })
+                }}
+            </Suspense>
+        </div>
+    }
+}

@@ -1,0 +1,5 @@
+//! Reusable UI pieces.
+
+pub mod error_view;
+pub mod layout;
+pub mod require_sign_in;

@@ -1,0 +1,45 @@
+//! Gatepass's user interface and server functions.
+//!
+//! The same crate compiles twice: with `ssr` for the server (rendering, server functions and
+//! everything under [`ssr`]) and with `hydrate` for the browser bundle, which must never contain
+//! server-only code.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+pub mod routes;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+pub use routes::App;
+
+use leptos::prelude::*;
+use leptos_meta::MetaTags;
+
+/// The HTML document every server-rendered page is streamed into.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Browser entry point, called by the `frontend` crate.
+#[cfg(feature = "hydrate")]
+pub fn hydrate() {
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,50 @@
+//! Wire types shared by the browser and the server (serde), and id newtypes.
+
+use serde::{Deserialize, Serialize};
+
+/// Which database engine Gatepass is running on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DatabaseEngine {
+    Sqlite,
+    Postgres,
+}
+
+impl DatabaseEngine {
+    /// Human name of the engine.
+    pub fn label(self) -> &'static str {
+        match self {
+            DatabaseEngine::Sqlite => "SQLite",
+            DatabaseEngine::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// How many directory objects Gatepass knows of (as last synced from Okta).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryCounts {
+    pub users: i64,
+    pub groups: i64,
+    pub memberships: i64,
+}
+
+/// The health of this Gatepass server, as shown on the home page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemStatus {
+    /// Gatepass version (crate version).
+    pub version: String,
+    pub engine: DatabaseEngine,
+    /// Round trip of a trivial query, in microseconds.
+    pub database_latency_us: u64,
+    pub directory: DirectoryCounts,
+    /// When the server produced this status, RFC 3339 UTC.
+    pub checked_at: String,
+}
+
+/// The person signed in to this browser session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub okta_id: String,
+    pub login: String,
+    pub display_name: String,
+    pub is_admin: bool,
+}

@@ -1,0 +1,8 @@
+//! One module per page.
+
+pub mod admin;
+pub mod approvals;
+pub mod catalog;
+pub mod home;
+pub mod my_access;
+pub mod not_found;

@@ -1,0 +1,39 @@
+//! The route table: every page Gatepass serves, in one place.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::components::layout::Layout;
+use crate::pages::{
+    admin::AdminPage, approvals::ApprovalsPage, catalog::CatalogPage, home::HomePage,
+    my_access::MyAccessPage, not_found::NotFoundPage,
+};
+
+/// The application root: metadata, router and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="gatepass-css" href="/pkg/gatepass.css" />
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Gatepass".to_string() } else { format!("{page} · Gatepass") }
+        } />
+        <Router>
+            <Layout>
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/") view=HomePage />
+                    <Route path=path!("/access") view=MyAccessPage />
+                    <Route path=path!("/request") view=CatalogPage />
+                    <Route path=path!("/approvals") view=ApprovalsPage />
+                    <Route path=path!("/admin") view=AdminPage />
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}

@@ -1,0 +1,56 @@
+//! Who is calling, and capability values that prove what they may do.
+//!
+//! The session layer puts a [`SignedIn`] into the request's extensions; server functions turn it
+//! into a capability with `require_*`. Only those functions can construct a capability, so a
+//! service that takes `&Admin` cannot be reached by someone who is not one.
+
+use http::request::Parts;
+use leptos::prelude::use_context;
+
+use crate::error::AppError;
+use crate::model::Me;
+
+/// Request extension set by the session layer for a signed-in person.
+#[derive(Debug, Clone)]
+pub struct SignedIn(pub Me);
+
+/// Proof that the caller is signed in; everyone signed in may request access.
+#[derive(Debug, Clone)]
+pub struct Requester(Me);
+
+/// Proof that the caller is a Gatepass administrator.
+#[derive(Debug, Clone)]
+pub struct Admin(Me);
+
+impl Requester {
+    pub fn me(&self) -> &Me {
+        &self.0
+    }
+}
+
+impl Admin {
+    pub fn me(&self) -> &Me {
+        &self.0
+    }
+}
+
+/// The signed-in person of the current request, if any.
+pub fn current_user() -> Option<Me> {
+    let parts = use_context::<Parts>()?;
+    parts.extensions.get::<SignedIn>().map(|s| s.0.clone())
+}
+
+/// Fails with `Unauthenticated` unless someone is signed in.
+pub fn require_requester() -> Result<Requester, AppError> {
+    current_user().map(Requester).ok_or(AppError::Unauthenticated)
+}
+
+/// Fails unless the caller is signed in and an administrator.
+pub fn require_admin() -> Result<Admin, AppError> {
+    let me = current_user().ok_or(AppError::Unauthenticated)?;
+    if me.is_admin {
+        Ok(Admin(me))
+    } else {
+        Err(AppError::Forbidden)
+    }
+}

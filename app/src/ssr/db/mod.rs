@@ -1,0 +1,220 @@
+//! All SQL lives under this module, one file per table family.
+//!
+//! One code path serves both engines: sqlx's `Any` driver with portable SQL (`$1` placeholders,
+//! instants as BIGINT milliseconds since the epoch). Dialect-specific SQL appears only where the
+//! semantics differ, switched on [`Db::engine`].
+
+pub mod directory;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::error::AppError;
+use crate::model::DatabaseEngine;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Errors of the storage layer. Mapped once into [`AppError`].
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported database URL scheme `{0}`: expected `sqlite:` or `postgres:`")]
+    UnsupportedScheme(String),
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match &e {
+            DbError::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))
+            | DbError::Sqlx(sqlx::Error::PoolClosed) => {
+                tracing::warn!(error = %e, "database unavailable");
+                AppError::Unavailable("The database".into())
+            }
+            _ => {
+                tracing::error!(error = %e, "database error");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A connection pool to Gatepass's database, on either engine.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    engine: DatabaseEngine,
+}
+
+/// The engine a database URL names, or an error naming the scheme.
+pub fn engine_of(url: &str) -> Result<DatabaseEngine, DbError> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(DatabaseEngine::Sqlite),
+        "postgres" | "postgresql" => Ok(DatabaseEngine::Postgres),
+        other => Err(DbError::UnsupportedScheme(other.to_string())),
+    }
+}
+
+impl Db {
+    /// Connects (creating a SQLite file and its directory when missing). Does not migrate.
+    pub async fn connect(url: &SecretString, options: &DbOptions) -> Result<Db, DbError> {
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+
+        let url = url.expose_secret();
+        let engine = engine_of(url)?;
+        let url = match engine {
+            DatabaseEngine::Sqlite => prepare_sqlite_url(url)?,
+            DatabaseEngine::Postgres => url.to_string(),
+        };
+        let connect_options = AnyConnectOptions::from_str(&url)?;
+        let max_connections = match engine {
+            // One writer at a time is what SQLite allows; extra connections serve readers.
+            DatabaseEngine::Sqlite => options.max_connections.max(2),
+            DatabaseEngine::Postgres => options.max_connections,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if engine == DatabaseEngine::Sqlite {
+                        conn.execute(
+                            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                             PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect_options)
+            .await?;
+        Ok(Db { pool, engine })
+    }
+
+    /// Applies every pending migration for this engine. Returns how many were applied.
+    pub async fn migrate(&self) -> Result<usize, DbError> {
+        let migrator = match self.engine {
+            DatabaseEngine::Sqlite => &SQLITE_MIGRATIONS,
+            DatabaseEngine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let before = self.applied_migrations().await.unwrap_or(0);
+        migrator.run(&self.pool).await?;
+        let after = self.applied_migrations().await?;
+        Ok(after.saturating_sub(before))
+    }
+
+    async fn applied_migrations(&self) -> Result<usize, DbError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as usize)
+    }
+
+    /// A trivial round trip: is the database answering?
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn engine(&self) -> DatabaseEngine {
+        self.engine
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes every connection; used at shutdown.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Makes sure a file-backed SQLite URL creates its file, and its directory exists.
+fn prepare_sqlite_url(url: &str) -> Result<String, DbError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty() || path == ":memory:" || query.contains("mode=memory");
+    if !in_memory {
+        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+    }
+    if query.contains("mode=") {
+        Ok(url.to_string())
+    } else if query.is_empty() {
+        Ok(format!("{url}?mode=rwc"))
+    } else {
+        Ok(format!("{url}&mode=rwc"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_follows_the_scheme() {
+        assert_eq!(engine_of("sqlite://data/x.db").unwrap(), DatabaseEngine::Sqlite);
+        assert_eq!(engine_of("postgres://u@h/db").unwrap(), DatabaseEngine::Postgres);
+        assert_eq!(engine_of("postgresql://u@h/db").unwrap(), DatabaseEngine::Postgres);
+        let err = engine_of("mysql://x").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unsupported database URL scheme `mysql`: expected `sqlite:` or `postgres:`"
+        );
+    }
+
+    #[test]
+    fn sqlite_urls_create_their_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nested/gatepass.db");
+        let url = format!("sqlite://{}", file.display());
+        assert_eq!(prepare_sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
+        assert!(file.parent().unwrap().is_dir());
+        assert_eq!(
+            prepare_sqlite_url("sqlite://x.db?mode=ro").unwrap(),
+            "sqlite://x.db?mode=ro"
+        );
+        assert_eq!(
+            prepare_sqlite_url("sqlite::memory:").unwrap(),
+            "sqlite::memory:?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! Test support: fresh, migrated databases on each engine.
+//!
+//! SQLite always runs. PostgreSQL runs when `GATEPASS_TEST_POSTGRES_URL` names a server whose
+//! user may create databases (`make test` starts a throwaway cluster and sets it); with
+//! `GATEPASS_TEST_REQUIRE_POSTGRES=1` a missing URL fails the test instead of skipping it.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use secrecy::SecretString;
+use sqlx::{Connection, Executor};
+
+use super::db::{Db, DbOptions};
+use crate::model::DatabaseEngine;
+
+/// A migrated database that lives as long as this value (SQLite) or the cluster (PostgreSQL).
+pub struct TestDb {
+    pub db: Db,
+    pub url: SecretString,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The engines the current test run covers.
+pub fn engines() -> Vec<DatabaseEngine> {
+    let mut engines = vec![DatabaseEngine::Sqlite];
+    if std::env::var("GATEPASS_TEST_POSTGRES_URL").is_ok() {
+        engines.push(DatabaseEngine::Postgres);
+    } else if std::env::var("GATEPASS_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+        panic!("GATEPASS_TEST_REQUIRE_POSTGRES=1 but GATEPASS_TEST_POSTGRES_URL is not set");
+    }
+    engines
+}
+
+/// A fresh, empty, migrated database on `engine`.
+pub async fn fresh_db(engine: DatabaseEngine) -> TestDb {
+    let (url, dir) = match engine {
+        DatabaseEngine::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("gatepass.db").display());
+            (url, Some(dir))
+        }
+        DatabaseEngine::Postgres => (fresh_postgres_database().await, None),
+    };
+    let url = SecretString::from(url);
+    let db = Db::connect(&url, &DbOptions::default()).await.expect("connect to test database");
+    db.migrate().await.expect("migrate test database");
+    TestDb { db, url, _dir: dir }
+}
+
+/// Runs `test` once per engine, each time on a fresh database.
+pub async fn each_engine<F, Fut>(test: F)
+where
+    F: Fn(Db) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for engine in engines() {
+        eprintln!("-- on {}", engine.label());
+        let t = fresh_db(engine).await;
+        test(t.db.clone()).await;
+        t.db.close().await;
+    }
+}
+
+async fn fresh_postgres_database() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let admin_url = std::env::var("GATEPASS_TEST_POSTGRES_URL").expect("GATEPASS_TEST_POSTGRES_URL");
+    let name = format!(
+        "gatepass_test_{}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut conn = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("connect to GATEPASS_TEST_POSTGRES_URL");
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create test database");
+    conn.close().await.ok();
+    let (base, query) = admin_url.split_once('?').map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}

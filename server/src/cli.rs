@@ -1,0 +1,83 @@
+//! The command line: `gatepass serve`, `gatepass migrate`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Loaded, Redacted};
+use crate::{startup, telemetry};
+
+/// Gatepass: just-in-time, time-boxed access to Okta groups.
+#[derive(Debug, Parser)]
+#[command(name = "gatepass", version, about, propagate_version = true)]
+pub struct Cli {
+    /// TOML configuration file; `GATEPASS_*` environment variables override its keys.
+    #[arg(long, short, env = "GATEPASS_CONFIG", global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the web app and API.
+    Serve {
+        /// Address to listen on (overrides `listen`; default 127.0.0.1:3000).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+/// Runs a parsed command line; the exit code is 0 on success, 2 for configuration errors and 1
+/// for failures while running.
+pub fn run(cli: Cli) -> ExitCode {
+    let Loaded { mut config, unknown_keys } = match Config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("gatepass: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    for key in unknown_keys {
+        tracing::warn!(key, "unknown configuration key ignored (misspelt?)");
+    }
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gatepass: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve { listen } => {
+                if let Some(addr) = listen {
+                    config.listen = addr;
+                }
+                startup::serve(config).await
+            }
+            Command::Migrate => {
+                let url = config.database_url();
+                let db = app::ssr::db::Db::connect(&url, &config.db_options()).await?;
+                let applied = db.migrate().await?;
+                tracing::info!(database = %Redacted(&url), applied, "migrations up to date");
+                println!("{applied} migration(s) applied; {} is up to date", Redacted(&url));
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "gatepass stopped with an error");
+            eprintln!("gatepass: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

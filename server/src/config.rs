@@ -1,0 +1,357 @@
+//! Configuration: a TOML file overlaid by `GATEPASS_*` environment variables, validated once at
+//! start-up.
+//!
+//! Environment keys map to config keys by dropping the prefix, lower-casing and reading `__` as
+//! a level of nesting: `GATEPASS_DATABASE_URL` is `database_url`, `GATEPASS_DB__MAX_CONNECTIONS`
+//! is `db.max_connections`. A value that reads as a TOML literal (`42`, `true`, `["a"]`) is taken
+//! as one; anything else is a string. Unknown keys are reported as warnings, wrong values as
+//! errors that name the key, what was wrong and what is expected.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Environment variables that configure the process itself rather than a config key.
+const NOT_KEYS: &[&str] = &["GATEPASS_CONFIG"];
+
+/// The validated configuration of a Gatepass server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Directory for local state (the default SQLite database lives here).
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` (default: `sqlite://<data_dir>/gatepass.db`) or `postgres://…`.
+    pub database_url: Option<SecretString>,
+    /// Where the built site (`pkg/gatepass.js`, `.wasm`, `.css`) is served from.
+    pub site_root: PathBuf,
+    /// Log line format.
+    pub log_format: LogFormat,
+    pub db: DbConfig,
+}
+
+/// Database pool settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbConfig {
+    pub max_connections: u32,
+    pub acquire_timeout_secs: u64,
+}
+
+/// `text` for people, `json` for log collectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            site_root: PathBuf::from("target/site"),
+            log_format: LogFormat::Text,
+            db: DbConfig::default(),
+        }
+    }
+}
+
+impl Default for DbConfig {
+    fn default() -> Self {
+        DbConfig {
+            max_connections: 10,
+            acquire_timeout_secs: 5,
+        }
+    }
+}
+
+/// What can be wrong with the configuration. Every message names the key or file.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("config file {path} is not valid TOML: {reason}")]
+    Syntax { path: String, reason: String },
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+/// A loaded configuration and what was noticed while loading it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    /// Keys that Gatepass does not know (probably misspelt); shown as warnings.
+    pub unknown_keys: Vec<String>,
+}
+
+impl Config {
+    /// Reads `file` (if given) and overlays `GATEPASS_*` variables from `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Loaded, ConfigError> {
+        let mut root = match file {
+            Some(path) => read_file(path)?,
+            None => toml::Table::new(),
+        };
+        let mut from_env = BTreeMap::new();
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix("GATEPASS_") else { continue };
+            if NOT_KEYS.contains(&name.as_str()) || rest.is_empty() {
+                continue;
+            }
+            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            from_env.insert(path.join("."), name.clone());
+            insert_path(&mut root, &path, env_value(&value)).map_err(|message| {
+                ConfigError::Invalid { key: name.clone(), message }
+            })?;
+        }
+
+        let mut unknown_keys = Vec::new();
+        let mut note_unknown = |path: serde_ignored::Path<'_>| unknown_keys.push(path.to_string());
+        let de = serde_ignored::Deserializer::new(toml::Value::Table(root), &mut note_unknown);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            ConfigError::Invalid {
+                key: describe_key(&key, &from_env),
+                message: e.into_inner().to_string(),
+            }
+        })?;
+        config.validate(&from_env)?;
+        Ok(Loaded { config, unknown_keys })
+    }
+
+    fn validate(&self, from_env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: describe_key(key, from_env),
+            message,
+        };
+        if let Some(url) = &self.database_url {
+            let url = url.expose_secret();
+            let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+            if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
+                let shown = if scheme.is_empty() { "no scheme".to_string() } else { format!("scheme `{scheme}`") };
+                return Err(invalid(
+                    "database_url",
+                    format!("{shown} is not supported; expected sqlite://PATH or postgres://USER@HOST/DB"),
+                ));
+            }
+        }
+        if self.db.max_connections == 0 || self.db.max_connections > 1000 {
+            return Err(invalid(
+                "db.max_connections",
+                format!("{} is out of range; expected 1 to 1000", self.db.max_connections),
+            ));
+        }
+        if self.db.acquire_timeout_secs == 0 {
+            return Err(invalid("db.acquire_timeout_secs", "must be at least 1 second".into()));
+        }
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one or the SQLite file under `data_dir`.
+    pub fn database_url(&self) -> SecretString {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => SecretString::from(format!(
+                "sqlite://{}",
+                self.data_dir.join("gatepass.db").display()
+            )),
+        }
+    }
+
+    /// Pool options from `db.*`.
+    pub fn db_options(&self) -> app::ssr::db::DbOptions {
+        app::ssr::db::DbOptions {
+            max_connections: self.db.max_connections,
+            acquire_timeout: Duration::from_secs(self.db.acquire_timeout_secs),
+        }
+    }
+}
+
+/// The database URL with any password removed, for logs.
+pub struct Redacted<'a>(pub &'a SecretString);
+
+impl fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.0.expose_secret();
+        match url.split_once("://") {
+            Some((scheme, rest)) => {
+                let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+                let host = host.split_once('?').map_or(host, |(h, _)| h);
+                write!(f, "{scheme}://{host}")
+            }
+            None => f.write_str("[unparsable database URL]"),
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    text.parse::<toml::Table>().map_err(|e| ConfigError::Syntax {
+        path: path.display().to_string(),
+        reason: e.message().to_string(),
+    })
+}
+
+/// Reads an environment value as a TOML literal when it is one, else as a string.
+fn env_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+fn insert_path(root: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty key")?;
+    let mut table = root;
+    for part in parents {
+        let entry = table
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        table = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{part}` is a value in the config file, not a table"))?;
+    }
+    table.insert(last.clone(), value);
+    Ok(())
+}
+
+/// `database_url`, or `GATEPASS_DATABASE_URL (database_url)` when the value came from the
+/// environment.
+fn describe_key(key: &str, from_env: &BTreeMap<String, String>) -> String {
+    match from_env.get(key) {
+        Some(var) => format!("{var} ({key})"),
+        None => key.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn load(toml_text: &str, pairs: &[(&str, &str)]) -> Result<Loaded, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gatepass.toml");
+        std::fs::write(&path, toml_text).unwrap();
+        Config::load(Some(&path), env(pairs))
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback_with_sqlite_under_data_dir() {
+        let loaded = Config::load(None, env(&[])).unwrap();
+        assert_eq!(loaded.config.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(
+            loaded.config.database_url().expose_secret(),
+            "sqlite://data/gatepass.db"
+        );
+        assert!(loaded.unknown_keys.is_empty());
+    }
+
+    #[test]
+    fn environment_overrides_the_file_with_nesting() {
+        let loaded = load(
+            "listen = \"127.0.0.1:4000\"\ndata_dir = \"/var/lib/gp\"\n[db]\nmax_connections = 3\n",
+            &[
+                ("GATEPASS_LISTEN", "0.0.0.0:8080"),
+                ("GATEPASS_DB__MAX_CONNECTIONS", "7"),
+                ("GATEPASS_CONFIG", "/ignored/as/a/key.toml"),
+                ("OTHER_VAR", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(loaded.config.listen.to_string(), "0.0.0.0:8080");
+        assert_eq!(loaded.config.db.max_connections, 7);
+        assert_eq!(loaded.config.data_dir, PathBuf::from("/var/lib/gp"));
+        assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
+    }
+
+    #[test]
+    fn unsupported_database_scheme_names_the_variable() {
+        let err = Config::load(None, env(&[("GATEPASS_DATABASE_URL", "mysql://x")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "GATEPASS_DATABASE_URL (database_url): scheme `mysql` is not supported; \
+             expected sqlite://PATH or postgres://USER@HOST/DB"
+        );
+    }
+
+    #[test]
+    fn bad_listen_address_names_the_key() {
+        let err = load("listen = \"not an address\"\n", &[]).unwrap_err();
+        let ConfigError::Invalid { key, message } = err else { panic!("{err:?}") };
+        assert_eq!(key, "listen");
+        assert!(message.contains("socket address"), "{message}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_nested_key() {
+        let err = load("[db]\nmax_connections = \"many\"\n", &[]).unwrap_err();
+        let ConfigError::Invalid { key, .. } = err else { panic!("{err:?}") };
+        assert_eq!(key, "db.max_connections");
+        let err = Config::load(None, env(&[("GATEPASS_DB__MAX_CONNECTIONS", "0")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "GATEPASS_DB__MAX_CONNECTIONS (db.max_connections): 0 is out of range; expected 1 to 1000"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_not_fatal() {
+        let loaded = load("lisen = \"127.0.0.1:1\"\n", &[("GATEPASS_DATA_DRI", "/tmp")]).unwrap();
+        assert_eq!(loaded.unknown_keys, vec!["data_dri".to_string(), "lisen".to_string()]);
+    }
+
+    #[test]
+    fn unknown_keys_inside_db_are_errors_with_the_key() {
+        let err = load("[db]\nmax_conections = 3\n", &[]).unwrap_err();
+        assert!(err.to_string().starts_with("db: unknown field `max_conections`"), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_file() {
+        let err = load("listen = \n", &[]).unwrap_err();
+        assert!(matches!(err, ConfigError::Syntax { .. }), "{err:?}");
+        assert!(err.to_string().contains("gatepass.toml"));
+        let err = Config::load(Some(Path::new("/nonexistent/gatepass.toml")), env(&[])).unwrap_err();
+        assert!(err.to_string().starts_with("cannot read config file /nonexistent/gatepass.toml"));
+    }
+
+    #[test]
+    fn the_database_password_never_shows() {
+        let loaded = Config::load(
+            None,
+            env(&[("GATEPASS_DATABASE_URL", "postgres://gp:s3cret@db.internal:5432/gatepass?sslmode=require")]),
+        )
+        .unwrap();
+        let url = loaded.config.database_url();
+        assert_eq!(Redacted(&url).to_string(), "postgres://db.internal:5432/gatepass");
+        assert!(!format!("{:?}", loaded.config).contains("s3cret"));
+    }
+
+    #[test]
+    fn log_format_accepts_text_and_json_only() {
+        let loaded = Config::load(None, env(&[("GATEPASS_LOG_FORMAT", "json")])).unwrap();
+        assert_eq!(loaded.config.log_format, LogFormat::Json);
+        let err = Config::load(None, env(&[("GATEPASS_LOG_FORMAT", "xml")])).unwrap_err();
+        assert!(err.to_string().starts_with("GATEPASS_LOG_FORMAT (log_format): unknown variant `xml`"), "{err}");
+    }
+}

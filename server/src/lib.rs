@@ -1,0 +1,8 @@
+//! The Gatepass server process: command line, configuration, start-up and the HTTP router.
+//! The product logic lives in the `app` crate; this crate wires it to the outside world.
+
+pub mod cli;
+pub mod config;
+pub mod health;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,150 @@
+//! Start-up: connect and migrate the database, build the router, serve until a signal.
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use app::ssr::clock::{Clock, SystemClock};
+use app::ssr::db::{Db, DbError};
+use app::ssr::state::AppState;
+use app::{shell, App};
+
+use crate::config::{Config, Redacted};
+use crate::health;
+
+/// Failures while starting or serving.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Connects to the database and applies migrations.
+pub async fn open_database(config: &Config) -> Result<Db, StartupError> {
+    let url = config.database_url();
+    let db = Db::connect(&url, &config.db_options()).await?;
+    let applied = db.migrate().await?;
+    tracing::info!(database = %Redacted(&url), engine = ?db.engine(), applied, "database ready");
+    Ok(db)
+}
+
+/// Leptos options built from Gatepass's own configuration (no Cargo.toml needed at run time).
+pub fn leptos_options(config: &Config, addr: std::net::SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("gatepass")
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .env(leptos::config::Env::PROD)
+        .build()
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let provide_state = move || provide_context(context_state.clone());
+    let shell_options = state.options.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
+            shell(shell_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            provide_state,
+            shell,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A bound, ready-to-run server; tests use it with port 0.
+pub struct Server {
+    listener: TcpListener,
+    app: Router,
+    db: Db,
+}
+
+impl Server {
+    /// Opens the database, binds `config.listen` and builds the router.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Server, StartupError> {
+        let db = open_database(&config).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
+        let addr = listener.local_addr()?;
+        let state = AppState {
+            options: leptos_options(&config, addr),
+            db: db.clone(),
+            clock,
+        };
+        Ok(Server { listener, app: router(state), db })
+    }
+
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then closes the database pool.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.db.close().await;
+        Ok(())
+    }
+}
+
+/// `gatepass serve`.
+pub async fn serve(config: Config) -> Result<(), StartupError> {
+    let site_root = config.site_root.clone();
+    let server = Server::build(config, Arc::new(SystemClock)).await?;
+    let addr = server.local_addr();
+    if !site_root.join("pkg/gatepass.js").exists() {
+        tracing::warn!(
+            site_root = %site_root.display(),
+            "no built site found: pages render but will not hydrate (run `make site`)"
+        );
+    }
+    tracing::info!(%addr, "Gatepass is listening on http://{addr}");
+    server.run(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

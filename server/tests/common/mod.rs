@@ -1,0 +1,78 @@
+//! `spawn_app()`: a real Gatepass server on 127.0.0.1 port 0 with a fresh database.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use app::model::DatabaseEngine;
+use app::ssr::clock::SystemClock;
+use app::ssr::db::Db;
+use app::ssr::testing::{fresh_db, TestDb};
+use gatepass::config::Config;
+use gatepass::startup::Server;
+use tokio::sync::oneshot;
+
+pub use app::ssr::testing::engines;
+
+/// A running server; stopped when dropped.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub site_root: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    _test_db: TestDb,
+    _site: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts Gatepass on `engine` with a fresh database and an empty site root holding a
+/// stylesheet, so static file serving can be checked without building the bundle.
+pub async fn spawn_app(engine: DatabaseEngine) -> TestApp {
+    let test_db = fresh_db(engine).await;
+    let site = tempfile::tempdir().expect("site dir");
+    std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+    std::fs::write(site.path().join("pkg/gatepass.css"), "body { margin: 0 }\n").unwrap();
+
+    let mut config = Config::default();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.database_url = Some(test_db.url.clone());
+    config.site_root = site.path().to_path_buf();
+    let server = Server::build(config, Arc::new(SystemClock)).await.expect("server builds");
+    let addr = server.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        db: test_db.db.clone(),
+        site_root: site.path().to_path_buf(),
+        stop: Some(stop),
+        _test_db: test_db,
+        _site: site,
+    }
+}

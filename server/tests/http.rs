@@ -1,0 +1,102 @@
+//! HTTP-level tests of the app shell against a real server, on every database engine.
+
+mod common;
+
+use common::{engines, spawn_app};
+use serde_json::Value;
+
+#[tokio::test]
+async fn health_and_readiness() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let res = app.get("/healthz").await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.json::<Value>().await.unwrap()["status"], "ok");
+
+        let res = app.get("/readyz").await;
+        assert_eq!(res.status(), 200, "{engine:?}");
+        assert_eq!(res.json::<Value>().await.unwrap()["database"], "ok");
+
+        // Once the database is gone, the server is alive but not ready.
+        app.db.close().await;
+        assert_eq!(app.get("/readyz").await.status(), 503, "{engine:?}");
+        assert_eq!(app.get("/healthz").await.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn start_page_is_server_rendered_with_nav_and_status() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let res = app.get("/").await;
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let html = res.text().await.unwrap();
+        for link in [
+            r#"href="/access""#,
+            r#"href="/request""#,
+            r#"href="/approvals""#,
+            r#"href="/admin""#,
+        ] {
+            assert!(html.contains(link), "missing nav link {link}");
+        }
+        assert!(html.contains("<title>Gatepass</title>"), "title");
+        assert!(html.contains(engine.label()), "engine {engine:?} shown");
+        assert!(html.contains("0 users, 0 groups, 0 memberships"));
+        assert!(html.contains("/pkg/gatepass.js"), "hydration script");
+        assert!(html.contains("/pkg/gatepass.css"), "stylesheet");
+    }
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_pages() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let res = app.get("/definitely/not/here").await;
+        assert_eq!(res.status(), 404);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("This page was not found."));
+        assert!(html.contains("<title>Not found · Gatepass</title>"));
+    }
+}
+
+#[tokio::test]
+async fn pages_that_need_sign_in_answer_401() {
+    let app = spawn_app(engines()[0]).await;
+    for path in ["/access", "/request", "/approvals", "/admin"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 401, "{path}");
+        assert!(res.text().await.unwrap().contains("Sign in to continue."), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn static_files_are_served_from_the_site_root() {
+    let app = spawn_app(engines()[0]).await;
+    let res = app.get("/pkg/gatepass.css").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert_eq!(res.text().await.unwrap(), "body { margin: 0 }\n");
+    assert_eq!(app.get("/pkg/missing.js").await.status(), 404);
+}
+
+#[tokio::test]
+async fn system_status_server_function_has_a_stable_url() {
+    for engine in engines() {
+        let app = spawn_app(engine).await;
+        let res = app.client.post(app.url("/api/system/status")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let status: app::model::SystemStatus = res.json().await.unwrap();
+        assert_eq!(status.engine, engine);
+        assert_eq!(status.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(status.directory, app::model::DirectoryCounts::default());
+    }
+}
+
+#[tokio::test]
+async fn session_server_function_reports_nobody_signed_in() {
+    let app = spawn_app(engines()[0]).await;
+    let res = app.client.post(app.url("/api/session/me")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap(), Value::Null);
+}
