@@ -97,9 +97,15 @@ mod tests {
 
     #[test]
     fn statuses_follow_the_kind_of_error() {
-        assert_eq!(AppError::Unauthenticated.status_code(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            AppError::Unauthenticated.status_code(),
+            StatusCode::UNAUTHORIZED
+        );
         assert_eq!(AppError::Forbidden.status_code(), StatusCode::FORBIDDEN);
-        assert_eq!(AppError::NotFound("Group".into()).status_code(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            AppError::NotFound("Group".into()).status_code(),
+            StatusCode::NOT_FOUND
+        );
         assert_eq!(
             AppError::invalid("reason", "is required").status_code(),
             StatusCode::UNPROCESSABLE_ENTITY

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use crate::components::layout::Layout;
@@ -24,14 +24,16 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| {
             if page.is_empty() { "Gatepass".to_string() } else { format!("{page} · Gatepass") }
         } />
+        // Every page waits for its data and arrives as complete HTML, so it works with
+        // JavaScript disabled; hydration then makes it interactive.
         <Router>
             <Layout>
                 <Routes fallback=NotFoundPage>
-                    <Route path=path!("/") view=HomePage />
-                    <Route path=path!("/access") view=MyAccessPage />
-                    <Route path=path!("/request") view=CatalogPage />
-                    <Route path=path!("/approvals") view=ApprovalsPage />
-                    <Route path=path!("/admin") view=AdminPage />
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/access") view=MyAccessPage ssr=SsrMode::Async />
+                    <Route path=path!("/request") view=CatalogPage ssr=SsrMode::Async />
+                    <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

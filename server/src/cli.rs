@@ -14,7 +14,13 @@ use crate::{startup, telemetry};
 #[command(name = "gatepass", version, about, propagate_version = true)]
 pub struct Cli {
     /// TOML configuration file; `GATEPASS_*` environment variables override its keys.
-    #[arg(long, short, env = "GATEPASS_CONFIG", global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        short,
+        env = "GATEPASS_CONFIG",
+        global = true,
+        value_name = "PATH"
+    )]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
@@ -35,7 +41,10 @@ pub enum Command {
 /// Runs a parsed command line; the exit code is 0 on success, 2 for configuration errors and 1
 /// for failures while running.
 pub fn run(cli: Cli) -> ExitCode {
-    let Loaded { mut config, unknown_keys } = match Config::load(cli.config.as_deref(), std::env::vars()) {
+    let Loaded {
+        mut config,
+        unknown_keys,
+    } = match Config::load(cli.config.as_deref(), std::env::vars()) {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("gatepass: configuration error: {e}");
@@ -47,7 +56,10 @@ pub fn run(cli: Cli) -> ExitCode {
         tracing::warn!(key, "unknown configuration key ignored (misspelt?)");
     }
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("gatepass: cannot start the async runtime: {e}");
@@ -67,7 +79,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 let db = app::ssr::db::Db::connect(&url, &config.db_options()).await?;
                 let applied = db.migrate().await?;
                 tracing::info!(database = %Redacted(&url), applied, "migrations up to date");
-                println!("{applied} migration(s) applied; {} is up to date", Redacted(&url));
+                println!(
+                    "{applied} migration(s) applied; {} is up to date",
+                    Redacted(&url)
+                );
                 Ok(())
             }
         }

@@ -64,10 +64,10 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
             shell(shell_options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            provide_state,
-            shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_state, shell))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -83,20 +83,35 @@ impl Server {
     /// Opens the database, binds `config.listen` and builds the router.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Server, StartupError> {
         let db = open_database(&config).await?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
         let addr = listener.local_addr()?;
         let state = AppState {
             options: leptos_options(&config, addr),
             db: db.clone(),
             clock,
         };
-        Ok(Server { listener, app: router(state), db })
+        Ok(Server {
+            listener,
+            app: router(state),
+            db,
+        })
+    }
+
+    /// The server's own database pool.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     pub fn local_addr(&self) -> std::net::SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     /// Serves until `shutdown` completes, then closes the database pool.

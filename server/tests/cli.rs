@@ -23,7 +23,9 @@ fn help_lists_the_subcommands() {
     assert!(text.contains("migrate"), "{text}");
     assert!(text.contains("--config"), "{text}");
     let out = gatepass().args(["serve", "--help"]).output().unwrap();
-    assert!(String::from_utf8(out.stdout).unwrap().contains("--listen <ADDR>"));
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("--listen <ADDR>"));
 }
 
 #[test]
@@ -36,7 +38,10 @@ fn bad_database_url_fails_with_one_line_naming_the_key() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("GATEPASS_DATABASE_URL (database_url)"), "{stderr}");
+    assert!(
+        stderr.contains("GATEPASS_DATABASE_URL (database_url)"),
+        "{stderr}"
+    );
     assert!(stderr.contains("mysql"), "{stderr}");
 }
 
@@ -45,10 +50,18 @@ fn bad_config_file_fails_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("gatepass.toml");
     std::fs::write(&file, "listen = \"localhost\"\n").unwrap();
-    let out = gatepass().arg("--config").arg(&file).arg("migrate").output().unwrap();
+    let out = gatepass()
+        .arg("--config")
+        .arg(&file)
+        .arg("migrate")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.starts_with("gatepass: configuration error: listen:"), "{stderr}");
+    assert!(
+        stderr.starts_with("gatepass: configuration error: listen:"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -62,19 +75,30 @@ fn migrate_creates_the_sqlite_database_and_is_idempotent() {
             .unwrap()
     };
     let first = run();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    assert!(String::from_utf8(first.stdout).unwrap().starts_with("1 migration(s) applied"));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8(first.stdout)
+        .unwrap()
+        .starts_with("1 migration(s) applied"));
     assert!(dir.path().join("gatepass.db").exists());
     let second = run();
     assert!(second.status.success());
-    assert!(String::from_utf8(second.stdout).unwrap().starts_with("0 migration(s) applied"));
+    assert!(String::from_utf8(second.stdout)
+        .unwrap()
+        .starts_with("0 migration(s) applied"));
 }
 
 #[test]
 fn migrate_reports_an_unreachable_database() {
     let out = gatepass()
         .arg("migrate")
-        .env("GATEPASS_DATABASE_URL", "postgres://nobody:pw@127.0.0.1:1/none")
+        .env(
+            "GATEPASS_DATABASE_URL",
+            "postgres://nobody:pw@127.0.0.1:1/none",
+        )
         .env("GATEPASS_DB__ACQUIRE_TIMEOUT_SECS", "1")
         .output()
         .unwrap();

@@ -30,7 +30,10 @@ async fn start_page_is_server_rendered_with_nav_and_status() {
         let app = spawn_app(engine).await;
         let res = app.get("/").await;
         assert_eq!(res.status(), 200);
-        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
         let html = res.text().await.unwrap();
         for link in [
             r#"href="/access""#,
@@ -43,6 +46,15 @@ async fn start_page_is_server_rendered_with_nav_and_status() {
         assert!(html.contains("<title>Gatepass</title>"), "title");
         assert!(html.contains(engine.label()), "engine {engine:?} shown");
         assert!(html.contains("0 users, 0 groups, 0 memberships"));
+        // Complete HTML: data in place, not a loading state waiting for a script to swap it.
+        assert!(
+            !html.contains("Loading status"),
+            "status panel still loading"
+        );
+        assert!(
+            !html.contains("<template"),
+            "out-of-order fragments need JavaScript"
+        );
         assert!(html.contains("/pkg/gatepass.js"), "hydration script");
         assert!(html.contains("/pkg/gatepass.css"), "stylesheet");
     }
@@ -66,7 +78,10 @@ async fn pages_that_need_sign_in_answer_401() {
     for path in ["/access", "/request", "/approvals", "/admin"] {
         let res = app.get(path).await;
         assert_eq!(res.status(), 401, "{path}");
-        assert!(res.text().await.unwrap().contains("Sign in to continue."), "{path}");
+        assert!(
+            res.text().await.unwrap().contains("Sign in to continue."),
+            "{path}"
+        );
     }
 }
 
@@ -75,7 +90,10 @@ async fn static_files_are_served_from_the_site_root() {
     let app = spawn_app(engines()[0]).await;
     let res = app.get("/pkg/gatepass.css").await;
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
     assert_eq!(res.text().await.unwrap(), "body { margin: 0 }\n");
     assert_eq!(app.get("/pkg/missing.js").await.status(), 404);
 }
@@ -84,7 +102,12 @@ async fn static_files_are_served_from_the_site_root() {
 async fn system_status_server_function_has_a_stable_url() {
     for engine in engines() {
         let app = spawn_app(engine).await;
-        let res = app.client.post(app.url("/api/system/status")).send().await.unwrap();
+        let res = app
+            .client
+            .post(app.url("/api/system/status"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         let status: app::model::SystemStatus = res.json().await.unwrap();
         assert_eq!(status.engine, engine);
@@ -96,7 +119,12 @@ async fn system_status_server_function_has_a_stable_url() {
 #[tokio::test]
 async fn session_server_function_reports_nobody_signed_in() {
     let app = spawn_app(engines()[0]).await;
-    let res = app.client.post(app.url("/api/session/me")).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/session/me"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap(), Value::Null);
 }

@@ -12,7 +12,16 @@ pub fn Layout(children: Children) -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="/">
-                <span class="brand-mark" aria-hidden="true">"⛩"</span>
+                <svg class="brand-mark" viewBox="0 0 32 32" width="24" height="24" aria-hidden="true">
+                    <rect width="32" height="32" rx="7" fill="currentColor" />
+                    <path
+                        d="M8 25V12h16v13M6 12h20M11 8h10"
+                        stroke="white"
+                        stroke-width="3"
+                        fill="none"
+                        stroke-linecap="round"
+                    />
+                </svg>
                 "Gatepass"
             </a>
             <nav id="primary-nav" class="primary-nav" aria-label="Main">

@@ -42,7 +42,9 @@ pub fn current_user() -> Option<Me> {
 
 /// Fails with `Unauthenticated` unless someone is signed in.
 pub fn require_requester() -> Result<Requester, AppError> {
-    current_user().map(Requester).ok_or(AppError::Unauthenticated)
+    current_user()
+        .map(Requester)
+        .ok_or(AppError::Unauthenticated)
 }
 
 /// Fails unless the caller is signed in and an administrator.

@@ -42,7 +42,9 @@ pub async fn fresh_db(engine: DatabaseEngine) -> TestDb {
         DatabaseEngine::Postgres => (fresh_postgres_database().await, None),
     };
     let url = SecretString::from(url);
-    let db = Db::connect(&url, &DbOptions::default()).await.expect("connect to test database");
+    let db = Db::connect(&url, &DbOptions::default())
+        .await
+        .expect("connect to test database");
     db.migrate().await.expect("migrate test database");
     TestDb { db, url, _dir: dir }
 }
@@ -63,7 +65,8 @@ where
 
 async fn fresh_postgres_database() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let admin_url = std::env::var("GATEPASS_TEST_POSTGRES_URL").expect("GATEPASS_TEST_POSTGRES_URL");
+    let admin_url =
+        std::env::var("GATEPASS_TEST_POSTGRES_URL").expect("GATEPASS_TEST_POSTGRES_URL");
     let name = format!(
         "gatepass_test_{}_{}_{}",
         std::process::id(),
@@ -80,7 +83,9 @@ async fn fresh_postgres_database() -> String {
         .await
         .expect("create test database");
     conn.close().await.ok();
-    let (base, query) = admin_url.split_once('?').map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
+    let (base, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
     let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
     match query {
         Some(q) => format!("{base}/{name}?{q}"),

@@ -20,6 +20,7 @@ pub use app::ssr::testing::engines;
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
+    /// The server's pool (closing it makes the server lose its database).
     pub db: Db,
     pub site_root: PathBuf,
     stop: Option<oneshot::Sender<()>>,
@@ -53,12 +54,17 @@ pub async fn spawn_app(engine: DatabaseEngine) -> TestApp {
     std::fs::create_dir_all(site.path().join("pkg")).unwrap();
     std::fs::write(site.path().join("pkg/gatepass.css"), "body { margin: 0 }\n").unwrap();
 
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.database_url = Some(test_db.url.clone());
-    config.site_root = site.path().to_path_buf();
-    let server = Server::build(config, Arc::new(SystemClock)).await.expect("server builds");
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: Some(test_db.url.clone()),
+        site_root: site.path().to_path_buf(),
+        ..Config::default()
+    };
+    let server = Server::build(config, Arc::new(SystemClock))
+        .await
+        .expect("server builds");
     let addr = server.local_addr();
+    let db = server.db().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
         let _ = stopped.await;
@@ -69,7 +75,7 @@ pub async fn spawn_app(engine: DatabaseEngine) -> TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
-        db: test_db.db.clone(),
+        db,
         site_root: site.path().to_path_buf(),
         stop: Some(stop),
         _test_db: test_db,

@@ -103,11 +103,12 @@ pub async fn upsert_membership(
 
 /// Marks a user as no longer present in Okta, as of `at` (ms).
 pub async fn mark_user_removed(db: &Db, okta_id: &str, at: i64) -> Result<bool, DbError> {
-    let done = sqlx::query("UPDATE users SET removed_at = $2 WHERE okta_id = $1 AND removed_at IS NULL")
-        .bind(okta_id)
-        .bind(at)
-        .execute(db.pool())
-        .await?;
+    let done =
+        sqlx::query("UPDATE users SET removed_at = $2 WHERE okta_id = $1 AND removed_at IS NULL")
+            .bind(okta_id)
+            .bind(at)
+            .execute(db.pool())
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -139,7 +140,10 @@ mod tests {
     #[tokio::test]
     async fn counts_present_users_groups_and_memberships() {
         each_engine(|db| async move {
-            assert_eq!(count_directory(&db).await.unwrap(), DirectoryCounts::default());
+            assert_eq!(
+                count_directory(&db).await.unwrap(),
+                DirectoryCounts::default()
+            );
             for n in 1..=3 {
                 upsert_user(&db, &user(n), 1_000).await.unwrap();
             }
@@ -153,7 +157,11 @@ mod tests {
             assert!(!mark_user_removed(&db, "00u3", 4_000).await.unwrap());
             assert_eq!(
                 count_directory(&db).await.unwrap(),
-                DirectoryCounts { users: 2, groups: 2, memberships: 2 }
+                DirectoryCounts {
+                    users: 2,
+                    groups: 2,
+                    memberships: 2
+                }
             );
             // A later sync that sees the user again clears the removal mark.
             upsert_user(&db, &user(3), 5_000).await.unwrap();
@@ -166,8 +174,13 @@ mod tests {
     async fn membership_needs_a_known_user_and_group() {
         each_engine(|db| async move {
             upsert_group(&db, &group(1, false), 1_000).await.unwrap();
-            let err = upsert_membership(&db, "00g1", "00u404", 1_000).await.unwrap_err();
-            assert!(matches!(err, DbError::Sqlx(sqlx::Error::Database(_))), "{err:?}");
+            let err = upsert_membership(&db, "00g1", "00u404", 1_000)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, DbError::Sqlx(sqlx::Error::Database(_))),
+                "{err:?}"
+            );
         })
         .await;
     }

@@ -169,7 +169,10 @@ fn prepare_sqlite_url(url: &str) -> Result<String, DbError> {
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     let in_memory = path.is_empty() || path == ":memory:" || query.contains("mode=memory");
     if !in_memory {
-        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
                 path: dir.display().to_string(),
                 source,
@@ -191,9 +194,18 @@ mod tests {
 
     #[test]
     fn engine_follows_the_scheme() {
-        assert_eq!(engine_of("sqlite://data/x.db").unwrap(), DatabaseEngine::Sqlite);
-        assert_eq!(engine_of("postgres://u@h/db").unwrap(), DatabaseEngine::Postgres);
-        assert_eq!(engine_of("postgresql://u@h/db").unwrap(), DatabaseEngine::Postgres);
+        assert_eq!(
+            engine_of("sqlite://data/x.db").unwrap(),
+            DatabaseEngine::Sqlite
+        );
+        assert_eq!(
+            engine_of("postgres://u@h/db").unwrap(),
+            DatabaseEngine::Postgres
+        );
+        assert_eq!(
+            engine_of("postgresql://u@h/db").unwrap(),
+            DatabaseEngine::Postgres
+        );
         let err = engine_of("mysql://x").unwrap_err();
         assert_eq!(
             err.to_string(),
