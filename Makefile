@@ -56,8 +56,8 @@ e2e: site build ## Browser tests (Playwright + Debian chromium) against the real
 	data=$$(mktemp -d /tmp/gatepass-e2e.XXXXXX); \
 	trap 'rm -rf "$$data"' EXIT; \
 	cd end2end && \
-	GATEPASS_E2E_PORT=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
-	GATEPASS_BIN=$(CARGO_TARGET_DIR)/debug/gatepass GATEPASS_E2E_DATA_DIR=$$data \
+	E2E_PORT=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+	E2E_BIN=$(CARGO_TARGET_DIR)/debug/gatepass E2E_DATA_DIR=$$data \
 	GATEPASS_SITE_ROOT=$(SITE_ROOT) npx playwright test
 
 fmt: ## Format the code

@@ -3,11 +3,11 @@
 // and a fresh data directory, and passes them in the environment below.
 import { defineConfig } from '@playwright/test';
 
-const port = Number(process.env.GATEPASS_E2E_PORT ?? '0');
-const bin = process.env.GATEPASS_BIN ?? '';
-const dataDir = process.env.GATEPASS_E2E_DATA_DIR ?? '';
+const port = Number(process.env.E2E_PORT ?? '0');
+const bin = process.env.E2E_BIN ?? '';
+const dataDir = process.env.E2E_DATA_DIR ?? '';
 if (!port || !bin || !dataDir) {
-  throw new Error('run through `make e2e`: GATEPASS_E2E_PORT, GATEPASS_BIN and GATEPASS_E2E_DATA_DIR are required');
+  throw new Error('run through `make e2e`: E2E_PORT, E2E_BIN and E2E_DATA_DIR are required');
 }
 const baseURL = `http://127.0.0.1:${port}`;
 

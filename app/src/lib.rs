@@ -12,6 +12,7 @@ pub mod pages;
 pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod url;
 
 pub use routes::App;
 

@@ -16,8 +16,10 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-/// Environment variables that configure the process itself rather than a config key.
-const NOT_KEYS: &[&str] = &["GATEPASS_CONFIG"];
+/// Environment variables that configure the process or its tooling rather than a config key.
+const NOT_KEYS: &[&str] = &["GATEPASS_CONFIG", "GATEPASS_CACHE"];
+/// Prefix of variables read by Gatepass's test suite, not by the server.
+const TEST_PREFIX: &str = "GATEPASS_TEST_";
 
 /// The validated configuration of a Gatepass server.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,7 +35,66 @@ pub struct Config {
     pub site_root: PathBuf,
     /// Log line format.
     pub log_format: LogFormat,
+    /// The URL people use to reach Gatepass (default `http://<listen>`); the OIDC redirect URL
+    /// and cookie security derive from it.
+    pub public_url: Option<String>,
     pub db: DbConfig,
+    /// Sign-in with an OpenID Connect provider (Okta). Absent: nobody can sign in.
+    pub oidc: Option<OidcConfig>,
+    pub session: SessionConfig,
+    pub auth: AuthConfig,
+}
+
+/// The OIDC web application registered for Gatepass at the identity provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct OidcConfig {
+    /// Issuer, exactly as the provider states it, e.g. `https://acme.okta.com/oauth2/default`.
+    pub issuer_url: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// Scopes asked for; `openid` is always included.
+    pub scopes: Vec<String>,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        OidcConfig {
+            issuer_url: String::new(),
+            client_id: String::new(),
+            client_secret: SecretString::from(String::new()),
+            scopes: vec!["openid".into(), "email".into(), "profile".into()],
+        }
+    }
+}
+
+/// Session lifetimes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SessionConfig {
+    /// A session not used for this long ends.
+    pub idle_timeout_minutes: u64,
+    /// A session ends this long after sign-in, however active.
+    pub absolute_timeout_hours: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            idle_timeout_minutes: 8 * 60,
+            absolute_timeout_hours: 24,
+        }
+    }
+}
+
+/// Who is an administrator.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Okta groups (id or name) whose members are Gatepass administrators.
+    pub admin_groups: Vec<String>,
+    /// Logins or emails that are administrators regardless of groups (for first start).
+    pub bootstrap_admins: Vec<String>,
 }
 
 /// Database pool settings.
@@ -61,7 +122,11 @@ impl Default for Config {
             database_url: None,
             site_root: PathBuf::from("target/site"),
             log_format: LogFormat::Text,
+            public_url: None,
             db: DbConfig::default(),
+            oidc: None,
+            session: SessionConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -109,7 +174,8 @@ impl Config {
             let Some(rest) = name.strip_prefix("GATEPASS_") else {
                 continue;
             };
-            if NOT_KEYS.contains(&name.as_str()) || rest.is_empty() {
+            if NOT_KEYS.contains(&name.as_str()) || name.starts_with(TEST_PREFIX) || rest.is_empty()
+            {
                 continue;
             }
             let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
@@ -181,7 +247,45 @@ impl Config {
                 "must be at least 1 second".into(),
             ));
         }
+        if let Some(url) = &self.public_url {
+            check_http_url(url).map_err(|m| invalid("public_url", m))?;
+        }
+        if let Some(oidc) = &self.oidc {
+            check_http_url(&oidc.issuer_url).map_err(|m| invalid("oidc.issuer_url", m))?;
+            if oidc.client_id.trim().is_empty() {
+                return Err(invalid(
+                    "oidc.client_id",
+                    "is required when [oidc] is set".into(),
+                ));
+            }
+            if oidc.client_secret.expose_secret().is_empty() {
+                return Err(invalid(
+                    "oidc.client_secret",
+                    "is required when [oidc] is set (use GATEPASS_OIDC__CLIENT_SECRET)".into(),
+                ));
+            }
+        }
+        if self.session.idle_timeout_minutes == 0 {
+            return Err(invalid(
+                "session.idle_timeout_minutes",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.session.absolute_timeout_hours == 0 {
+            return Err(invalid(
+                "session.absolute_timeout_hours",
+                "must be at least 1".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// The origin people reach Gatepass at: `public_url`, else `http://<bound address>`.
+    pub fn public_url_or(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{bound}"),
+        }
     }
 
     /// The database URL in force: the configured one or the SQLite file under `data_dir`.
@@ -219,6 +323,21 @@ impl fmt::Display for Redacted<'_> {
             None => f.write_str("[unparsable database URL]"),
         }
     }
+}
+
+/// Accepts `http://…` and `https://…` URLs with a host.
+fn check_http_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| {
+            format!("`{url}` is not an http(s) URL; expected e.g. https://gatepass.example.com")
+        })?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!("`{url}` has no valid host"));
+    }
+    Ok(())
 }
 
 fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
@@ -395,6 +514,58 @@ mod tests {
             "postgres://db.internal:5432/gatepass"
         );
         assert!(!format!("{:?}", loaded.config).contains("s3cret"));
+    }
+
+    #[test]
+    fn oidc_section_is_validated() {
+        let err = load(
+            "[oidc]\nissuer_url = \"okta.example.com\"\nclient_id = \"x\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("oidc.issuer_url: `okta.example.com` is not an http(s) URL"),
+            "{err}"
+        );
+        let err = load(
+            "[oidc]\nissuer_url = \"https://acme.okta.com\"\nclient_id = \"x\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("oidc.client_secret: is required"),
+            "{err}"
+        );
+        let loaded = load(
+            "[oidc]\nissuer_url = \"https://acme.okta.com/oauth2/default\"\nclient_id = \"0oa1\"\n",
+            &[("GATEPASS_OIDC__CLIENT_SECRET", "shh-very-secret")],
+        )
+        .unwrap();
+        let oidc = loaded.config.oidc.as_ref().unwrap();
+        assert_eq!(oidc.client_secret.expose_secret(), "shh-very-secret");
+        assert_eq!(oidc.scopes, ["openid", "email", "profile"]);
+        assert!(!format!("{:?}", loaded.config).contains("shh-very-secret"));
+    }
+
+    #[test]
+    fn public_url_must_be_http() {
+        let err = Config::load(None, env(&[("GATEPASS_PUBLIC_URL", "ftp://x")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("GATEPASS_PUBLIC_URL (public_url): `ftp://x` is not an http(s) URL"),
+            "{err}"
+        );
+        let loaded = Config::load(
+            None,
+            env(&[("GATEPASS_PUBLIC_URL", "https://gp.example.com/")]),
+        )
+        .unwrap();
+        assert_eq!(
+            loaded.config.public_url_or(([127, 0, 0, 1], 1).into()),
+            "https://gp.example.com"
+        );
     }
 
     #[test]

@@ -4,5 +4,8 @@
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod oidc;
+pub mod session;
+pub mod signin;
 pub mod startup;
 pub mod telemetry;

@@ -1,15 +1,18 @@
 //! Start-up: connect and migrate the database, build the router, serve until a signal.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
-use axum::Router;
+use axum::{Extension, Router};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
+use app::ssr::auth::AuthSettings;
 use app::ssr::clock::{Clock, SystemClock};
 use app::ssr::db::{Db, DbError};
 use app::ssr::state::AppState;
@@ -17,6 +20,9 @@ use app::{shell, App};
 
 use crate::config::{Config, Redacted};
 use crate::health;
+use crate::oidc::{Oidc, OidcError, OidcSettings};
+use crate::session::{self, DbSessionStore, SessionSettings};
+use crate::signin::{self, SignInContext};
 
 /// Failures while starting or serving.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +36,8 @@ pub enum StartupError {
     },
     #[error("server error: {0}")]
     Serve(#[from] std::io::Error),
+    #[error("sign-in: {0}")]
+    Oidc(#[from] OidcError),
 }
 
 /// Connects to the database and applies migrations.
@@ -53,7 +61,8 @@ pub fn leptos_options(config: &Config, addr: std::net::SocketAddr) -> LeptosOpti
 }
 
 /// The whole HTTP application.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, signin: SignInContext, sessions: SessionSettings) -> Router {
+    let store = DbSessionStore::new(state.db.clone(), state.clock.clone());
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let provide_state = move || provide_context(context_state.clone());
@@ -61,6 +70,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(signin::routes())
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
             shell(shell_options.clone())
         })
@@ -68,6 +78,13 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(provide_state, shell))
+        // Layers run outermost (last) first: trace, refuse cross-site writes, load the session,
+        // identify the person, send anonymous page loads to sign-in.
+        .layer(from_fn(signin::require_sign_in_for_pages))
+        .layer(from_fn_with_state(state.clone(), signin::attach_user))
+        .layer(session::layer(store, &sessions))
+        .layer(from_fn(signin::refuse_cross_site))
+        .layer(Extension(signin))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -82,7 +99,6 @@ pub struct Server {
 impl Server {
     /// Opens the database, binds `config.listen` and builds the router.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Server, StartupError> {
-        let db = open_database(&config).await?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -90,15 +106,58 @@ impl Server {
                     addr: config.listen,
                     source,
                 })?;
+        Server::build_on(listener, config, clock).await
+    }
+
+    /// Like [`Server::build`], on a listener the caller bound (tests that must know the
+    /// address before configuring an identity provider).
+    pub async fn build_on(
+        listener: TcpListener,
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Server, StartupError> {
+        let db = open_database(&config).await?;
         let addr = listener.local_addr()?;
+        let public_origin = config.public_url_or(addr);
+        let oidc = match &config.oidc {
+            Some(o) => Some(Arc::new(Oidc::new(OidcSettings {
+                issuer_url: o.issuer_url.clone(),
+                client_id: o.client_id.clone(),
+                client_secret: o.client_secret.clone(),
+                scopes: o.scopes.clone(),
+                redirect_url: format!("{public_origin}/auth/callback"),
+                post_logout_url: format!("{public_origin}/auth/signed-out"),
+            })?)),
+            None => {
+                tracing::warn!("no [oidc] configured: nobody can sign in");
+                None
+            }
+        };
+        let sessions = SessionSettings {
+            idle_timeout: Duration::from_secs(config.session.idle_timeout_minutes * 60),
+            secure_cookie: public_origin.starts_with("https://"),
+        };
+        let signin = SignInContext {
+            oidc,
+            public_origin,
+            absolute_timeout_secs: config.session.absolute_timeout_hours as i64 * 3600,
+        };
         let state = AppState {
             options: leptos_options(&config, addr),
             db: db.clone(),
-            clock,
+            clock: clock.clone(),
+            auth: AuthSettings {
+                admin_groups: config.auth.admin_groups.clone(),
+                bootstrap_admins: config.auth.bootstrap_admins.clone(),
+            },
         };
+        session::spawn_cleanup(
+            DbSessionStore::new(db.clone(), clock),
+            Duration::from_secs(600),
+        );
         Ok(Server {
             listener,
-            app: router(state),
+            app: router(state, signin, sessions),
             db,
         })
     }

@@ -12,10 +12,27 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
         options.set_status(error.status_code());
     }
     let status = error.status_code().as_u16();
+    let sign_in = (error == AppError::Unauthenticated).then(|| {
+        let location = leptos_router::hooks::use_location();
+        let href = format!(
+            "/auth/login?return_to={}",
+            crate::url::encode_query_value(&format!(
+                "{}{}",
+                location.pathname.get_untracked(),
+                location.search.get_untracked()
+            ))
+        );
+        view! {
+            <p>
+                <a class="button" href=href rel="external">"Sign in with Okta"</a>
+            </p>
+        }
+    });
     view! {
         <section class="panel error-panel" role="alert" data-status=status>
             <h2>{error.title()}</h2>
             <p>{error.to_string()}</p>
+            {sign_in}
             <p class="muted">
                 <a href="/">"Back to the start page"</a>
             </p>

@@ -39,7 +39,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     }
 }
 
-/// The signed-in person and their roles, or a note that nobody is.
+/// The signed-in person, their roles and a sign-out button; or a sign-in link.
 #[component]
 fn WhoAmI() -> impl IntoView {
     let me = Resource::new(|| (), |_| get_me());
@@ -52,13 +52,29 @@ fn WhoAmI() -> impl IntoView {
                             Ok(Some(me)) => {
                                 let roles = if me.is_admin { "admin" } else { "requester" };
                                 view! {
-                                    <span class="user">{me.display_name}</span>
-                                    <span class="badge">{roles}</span>
+                                    <span class="user" title=me.login.clone()>
+                                        {me.display_name}
+                                    </span>
+                                    <span class="badge" data-testid="roles">{roles}</span>
+                                    <form method="post" action="/auth/logout">
+                                        <button type="submit" class="button secondary small">
+                                            "Sign out"
+                                        </button>
+                                    </form>
                                 }
                                     .into_any()
                             }
-                            Ok(None) => view! { <span class="muted">"Not signed in"</span> }.into_any(),
-                            Err(_) => view! { <span class="muted">"Session unknown"</span> }.into_any(),
+                            Ok(None) => {
+                                view! {
+                                    <a class="button small" href="/auth/login" rel="external">
+                                        "Sign in"
+                                    </a>
+                                }
+                                    .into_any()
+                            }
+                            Err(_) => {
+                                view! { <span class="muted">"Session unknown"</span> }.into_any()
+                            }
                         })
                 }}
             </Suspense>

@@ -20,11 +20,34 @@ where
             {move || {
                 me.get()
                     .map(|result| match result {
+                        Ok(Some(me)) if !me.in_directory => {
+                            view! { <NotInDirectory me /> }.into_any()
+                        }
                         Ok(Some(me)) => children(me).into_any(),
                         Ok(None) => view! { <ErrorView error=AppError::Unauthenticated /> }.into_any(),
                         Err(error) => view! { <ErrorView error /> }.into_any(),
                     })
             }}
         </Suspense>
+    }
+}
+
+/// Shown to someone signed in whom the synced Okta directory does not know (yet).
+#[component]
+fn NotInDirectory(me: Me) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+        options.set_status(http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <section class="panel notice" role="status" data-testid="not-in-directory">
+            <h2>"You are not in Gatepass's directory yet"</h2>
+            <p>
+                "You signed in as " <strong>{me.email.clone()}</strong>
+                " (Okta id " <code>{me.okta_id.clone()}</code> "), but Gatepass has not seen "
+                "you in Okta's directory. This happens when your account is new: the next "
+                "directory sync picks it up. If it persists, ask a Gatepass administrator."
+            </p>
+        </section>
     }
 }

@@ -43,8 +43,12 @@ pub struct SystemStatus {
 /// The person signed in to this browser session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
+    /// Okta user id (the ID token's `sub`).
     pub okta_id: String,
     pub login: String,
+    pub email: String,
     pub display_name: String,
+    /// Whether Gatepass's copy of the Okta directory knows this person yet.
+    pub in_directory: bool,
     pub is_admin: bool,
 }

@@ -10,6 +10,15 @@ use leptos::prelude::use_context;
 use crate::error::AppError;
 use crate::model::Me;
 
+/// Who counts as an administrator (from configuration).
+#[derive(Debug, Clone, Default)]
+pub struct AuthSettings {
+    /// Okta groups (id or name) whose members are administrators.
+    pub admin_groups: Vec<String>,
+    /// Logins or emails that are administrators regardless of groups.
+    pub bootstrap_admins: Vec<String>,
+}
+
 /// Request extension set by the session layer for a signed-in person.
 #[derive(Debug, Clone)]
 pub struct SignedIn(pub Me);

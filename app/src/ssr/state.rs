@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::prelude::{use_context, LeptosOptions};
 
+use super::auth::AuthSettings;
 use super::clock::Clock;
 use super::db::Db;
 use super::services::system::SystemService;
@@ -16,6 +17,7 @@ pub struct AppState {
     pub options: LeptosOptions,
     pub db: Db,
     pub clock: Arc<dyn Clock>,
+    pub auth: AuthSettings,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -49,18 +49,29 @@ impl Drop for TestApp {
 /// Starts Gatepass on `engine` with a fresh database and an empty site root holding a
 /// stylesheet, so static file serving can be checked without building the bundle.
 pub async fn spawn_app(engine: DatabaseEngine) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    spawn_app_on(engine, listener, |_| {}).await
+}
+
+/// Like [`spawn_app`], on a bound listener and with `configure` applied to the configuration.
+pub async fn spawn_app_on(
+    engine: DatabaseEngine,
+    listener: tokio::net::TcpListener,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     let test_db = fresh_db(engine).await;
     let site = tempfile::tempdir().expect("site dir");
     std::fs::create_dir_all(site.path().join("pkg")).unwrap();
     std::fs::write(site.path().join("pkg/gatepass.css"), "body { margin: 0 }\n").unwrap();
 
-    let config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
+    let mut config = Config {
+        listen: listener.local_addr().unwrap(),
         database_url: Some(test_db.url.clone()),
         site_root: site.path().to_path_buf(),
         ..Config::default()
     };
-    let server = Server::build(config, Arc::new(SystemClock))
+    configure(&mut config);
+    let server = Server::build_on(listener, config, Arc::new(SystemClock))
         .await
         .expect("server builds");
     let addr = server.local_addr();
@@ -71,14 +82,20 @@ pub async fn spawn_app(engine: DatabaseEngine) -> TestApp {
     }));
     TestApp {
         addr,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        client: browser(),
         db,
         site_root: site.path().to_path_buf(),
         stop: Some(stop),
         _test_db: test_db,
         _site: site,
     }
+}
+
+/// An HTTP client that keeps cookies like a browser but does not follow redirects by itself.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
 }

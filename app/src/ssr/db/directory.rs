@@ -101,6 +101,65 @@ pub async fn upsert_membership(
     Ok(())
 }
 
+/// A present (not removed) user by Okta id.
+pub async fn find_user(db: &Db, okta_id: &str) -> Result<Option<UserRecord>, DbError> {
+    let row: Option<(String, String, String, String, String)> = sqlx::query_as(
+        "SELECT okta_id, login, email, display_name, status FROM users \
+         WHERE okta_id = $1 AND removed_at IS NULL",
+    )
+    .bind(okta_id)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(UserRecord::from))
+}
+
+/// A present user whose email matches, ignoring case; `None` when none or several match.
+pub async fn find_user_by_email(db: &Db, email: &str) -> Result<Option<UserRecord>, DbError> {
+    let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
+        "SELECT okta_id, login, email, display_name, status FROM users \
+         WHERE LOWER(email) = LOWER($1) AND removed_at IS NULL LIMIT 2",
+    )
+    .bind(email)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(match <[_; 1]>::try_from(rows) {
+        Ok([row]) => Some(UserRecord::from(row)),
+        Err(_) => None,
+    })
+}
+
+/// Whether `user_id` is a member of any of `groups` (each an Okta group id or exact name).
+pub async fn is_member_of_any(db: &Db, user_id: &str, groups: &[String]) -> Result<bool, DbError> {
+    if groups.is_empty() {
+        return Ok(false);
+    }
+    let placeholders: Vec<String> = (0..groups.len()).map(|i| format!("${}", i + 2)).collect();
+    let list = placeholders.join(", ");
+    let sql = format!(
+        "SELECT COUNT(*) FROM memberships m JOIN groups g ON g.okta_id = m.group_id \
+         WHERE m.user_id = $1 AND g.removed_at IS NULL AND (g.okta_id IN ({list}) OR g.name IN ({list}))"
+    );
+    let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(user_id);
+    for group in groups {
+        query = query.bind(group);
+    }
+    Ok(query.fetch_one(db.pool()).await? > 0)
+}
+
+impl From<(String, String, String, String, String)> for UserRecord {
+    fn from(
+        (okta_id, login, email, display_name, status): (String, String, String, String, String),
+    ) -> Self {
+        UserRecord {
+            okta_id,
+            login,
+            email,
+            display_name,
+            status,
+        }
+    }
+}
+
 /// Marks a user as no longer present in Okta, as of `at` (ms).
 pub async fn mark_user_removed(db: &Db, okta_id: &str, at: i64) -> Result<bool, DbError> {
     let done =
@@ -181,6 +240,50 @@ mod tests {
                 matches!(err, DbError::Sqlx(sqlx::Error::Database(_))),
                 "{err:?}"
             );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn finds_users_by_id_and_unique_email() {
+        each_engine(|db| async move {
+            upsert_user(&db, &user(1), 1).await.unwrap();
+            upsert_user(&db, &user(2), 1).await.unwrap();
+            assert_eq!(find_user(&db, "00u1").await.unwrap(), Some(user(1)));
+            assert_eq!(find_user(&db, "00u9").await.unwrap(), None);
+            assert_eq!(
+                find_user_by_email(&db, "USER2@example.com").await.unwrap(),
+                Some(user(2))
+            );
+            // Two people sharing an email: no match rather than a guess.
+            let mut twin = user(3);
+            twin.email = "user2@example.com".into();
+            upsert_user(&db, &twin, 1).await.unwrap();
+            assert_eq!(
+                find_user_by_email(&db, "user2@example.com").await.unwrap(),
+                None
+            );
+            mark_user_removed(&db, "00u1", 2).await.unwrap();
+            assert_eq!(find_user(&db, "00u1").await.unwrap(), None);
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn membership_by_group_id_or_name() {
+        each_engine(|db| async move {
+            upsert_user(&db, &user(1), 1).await.unwrap();
+            upsert_group(&db, &group(7, false), 1).await.unwrap();
+            upsert_membership(&db, "00g7", "00u1", 1).await.unwrap();
+            let by_name = vec!["nope".to_string(), "group-7".to_string()];
+            assert!(is_member_of_any(&db, "00u1", &by_name).await.unwrap());
+            assert!(is_member_of_any(&db, "00u1", &["00g7".to_string()])
+                .await
+                .unwrap());
+            assert!(!is_member_of_any(&db, "00u1", &["group-8".to_string()])
+                .await
+                .unwrap());
+            assert!(!is_member_of_any(&db, "00u1", &[]).await.unwrap());
         })
         .await;
     }

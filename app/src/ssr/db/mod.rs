@@ -5,6 +5,7 @@
 //! semantics differ, switched on [`Db::engine`].
 
 pub mod directory;
+pub mod sessions;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -1,4 +1,5 @@
 //! Domain operations. Services take parsed, typed input and capability values, use `db/` for
 //! storage and return `AppError` for the browser.
 
+pub mod identity;
 pub mod system;

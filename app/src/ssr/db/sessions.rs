@@ -1,0 +1,126 @@
+//! `sessions`: browser sessions, so any Gatepass replica can serve any signed-in person.
+//! The payload is opaque here (bytes); expiry is stored as milliseconds since the epoch.
+
+use super::{Db, DbError};
+
+/// A stored session payload and when it expires (ms since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub data: Vec<u8>,
+    pub expires_at: i64,
+}
+
+/// Inserts a new session; `false` when the id is already taken (the caller picks another).
+pub async fn insert_session(db: &Db, id: &str, row: &SessionRow) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(&row.data)
+    .bind(row.expires_at)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Inserts or replaces a session.
+pub async fn save_session(db: &Db, id: &str, row: &SessionRow) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+    )
+    .bind(id)
+    .bind(&row.data)
+    .bind(row.expires_at)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The session `id` if it has not expired by `now` (ms).
+pub async fn find_session(db: &Db, id: &str, now: i64) -> Result<Option<SessionRow>, DbError> {
+    let row: Option<(Vec<u8>, i64)> =
+        sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
+            .bind(id)
+            .bind(now)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.map(|(data, expires_at)| SessionRow { data, expires_at }))
+}
+
+/// Deletes one session (sign-out); deleting a missing one is not an error.
+pub async fn delete_session(db: &Db, id: &str) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM sessions WHERE id = $1")
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Deletes every session expired by `now` (ms); returns how many.
+pub async fn delete_expired_sessions(db: &Db, now: i64) -> Result<u64, DbError> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::testing::each_engine;
+
+    fn row(data: &[u8], expires_at: i64) -> SessionRow {
+        SessionRow {
+            data: data.to_vec(),
+            expires_at,
+        }
+    }
+
+    #[tokio::test]
+    async fn insert_refuses_a_taken_id() {
+        each_engine(|db| async move {
+            assert!(insert_session(&db, "a", &row(b"{}", 10_000)).await.unwrap());
+            assert!(!insert_session(&db, "a", &row(b"other", 20_000))
+                .await
+                .unwrap());
+            assert_eq!(
+                find_session(&db, "a", 0).await.unwrap(),
+                Some(row(b"{}", 10_000))
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn save_replaces_and_find_ignores_expired() {
+        each_engine(|db| async move {
+            save_session(&db, "s", &row(b"one", 1_000)).await.unwrap();
+            save_session(&db, "s", &row(b"two", 2_000)).await.unwrap();
+            assert_eq!(
+                find_session(&db, "s", 1_500).await.unwrap(),
+                Some(row(b"two", 2_000))
+            );
+            assert_eq!(find_session(&db, "s", 2_000).await.unwrap(), None);
+            assert_eq!(find_session(&db, "missing", 0).await.unwrap(), None);
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn delete_and_cleanup() {
+        each_engine(|db| async move {
+            for (id, exp) in [("old1", 100), ("old2", 200), ("live", 10_000)] {
+                save_session(&db, id, &row(b"x", exp)).await.unwrap();
+            }
+            assert_eq!(delete_expired_sessions(&db, 200).await.unwrap(), 2);
+            assert_eq!(delete_expired_sessions(&db, 200).await.unwrap(), 0);
+            delete_session(&db, "live").await.unwrap();
+            delete_session(&db, "live").await.unwrap();
+            assert_eq!(find_session(&db, "live", 0).await.unwrap(), None);
+        })
+        .await;
+    }
+}

@@ -1,0 +1,197 @@
+//! Browser sessions: tower-sessions backed by Gatepass's own database (either engine), so any
+//! replica serves any signed-in person. Cookie `gatepass_session`: HttpOnly, SameSite=Lax,
+//! Secure when the public URL is https; expires after a configurable idle time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use app::ssr::clock::{to_millis, Clock};
+use app::ssr::db::sessions::{self, SessionRow};
+use app::ssr::db::{Db, DbError};
+
+/// Name of the session cookie; distinct from any identity provider's cookie names.
+pub const COOKIE_NAME: &str = "gatepass_session";
+
+/// A [`SessionStore`] over the `sessions` table.
+#[derive(Debug, Clone)]
+pub struct DbSessionStore {
+    db: Db,
+    clock: Arc<dyn Clock>,
+}
+
+impl DbSessionStore {
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
+        DbSessionStore { db, clock }
+    }
+}
+
+fn backend(e: DbError) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+fn encode(record: &Record) -> session_store::Result<SessionRow> {
+    let data = serde_json::to_vec(&record.data)
+        .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    Ok(SessionRow {
+        data,
+        expires_at: to_millis(record.expiry_date),
+    })
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let row = encode(record)?;
+        // Ids are 128 random bits; a collision is astronomically rare, but never overwrite.
+        while !sessions::insert_session(&self.db, &record.id.to_string(), &row)
+            .await
+            .map_err(backend)?
+        {
+            record.id = Id::default();
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        sessions::save_session(&self.db, &record.id.to_string(), &encode(record)?)
+            .await
+            .map_err(backend)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let now = to_millis(self.clock.now());
+        let Some(row) = sessions::find_session(&self.db, &id.to_string(), now)
+            .await
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let data = serde_json::from_slice(&row.data)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date =
+            OffsetDateTime::from_unix_timestamp_nanos(row.expires_at as i128 * 1_000_000)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        sessions::delete_session(&self.db, &id.to_string())
+            .await
+            .map_err(backend)
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for DbSessionStore {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        let removed = sessions::delete_expired_sessions(&self.db, to_millis(self.clock.now()))
+            .await
+            .map_err(backend)?;
+        if removed > 0 {
+            tracing::debug!(removed, "expired sessions deleted");
+        }
+        Ok(())
+    }
+}
+
+/// Session cookie settings.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub idle_timeout: Duration,
+    pub secure_cookie: bool,
+}
+
+/// The session layer for the router.
+pub fn layer(
+    store: DbSessionStore,
+    settings: &SessionSettings,
+) -> SessionManagerLayer<DbSessionStore> {
+    let idle = time::Duration::try_from(settings.idle_timeout).unwrap_or(time::Duration::hours(8));
+    SessionManagerLayer::new(store)
+        .with_name(COOKIE_NAME)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.secure_cookie)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle))
+}
+
+/// Deletes expired sessions every `period`, until the process ends.
+pub fn spawn_cleanup(store: DbSessionStore, period: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "expired session cleanup failed");
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::ssr::clock::ManualClock;
+    use app::ssr::testing::each_engine;
+    use time::macros::datetime;
+
+    #[tokio::test]
+    async fn round_trips_and_expires_records() {
+        each_engine(|db| async move {
+            let clock = ManualClock::at(datetime!(2026-01-01 00:00 UTC));
+            let store = DbSessionStore::new(db.clone(), Arc::new(clock.clone()));
+            let mut record = Record {
+                id: Id::default(),
+                data: [("user".to_string(), serde_json::json!({"sub": "00u1"}))].into(),
+                expiry_date: datetime!(2026-01-01 01:00 UTC),
+            };
+            store.create(&mut record).await.unwrap();
+            let loaded = store.load(&record.id).await.unwrap().expect("stored");
+            assert_eq!(loaded.data, record.data);
+            assert_eq!(loaded.expiry_date, record.expiry_date);
+
+            clock.advance(time::Duration::minutes(61));
+            assert!(store.load(&record.id).await.unwrap().is_none(), "expired");
+            store.delete_expired().await.unwrap();
+            clock.advance(time::Duration::minutes(-61));
+            assert!(store.load(&record.id).await.unwrap().is_none(), "deleted");
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn create_never_overwrites_an_existing_id() {
+        each_engine(|db| async move {
+            let clock = ManualClock::at(datetime!(2026-01-01 00:00 UTC));
+            let store = DbSessionStore::new(db.clone(), Arc::new(clock));
+            let expiry_date = datetime!(2026-01-02 00:00 UTC);
+            let mut first = Record {
+                id: Id(42),
+                data: Default::default(),
+                expiry_date,
+            };
+            store.create(&mut first).await.unwrap();
+            let mut second = Record {
+                id: Id(42),
+                data: [("k".to_string(), serde_json::json!(1))].into(),
+                expiry_date,
+            };
+            store.create(&mut second).await.unwrap();
+            assert_ne!(second.id, Id(42), "a fresh id was chosen");
+            assert!(store.load(&Id(42)).await.unwrap().unwrap().data.is_empty());
+        })
+        .await;
+    }
+}
