@@ -19,16 +19,29 @@ use app::ssr::db::{Db, DbError};
 /// Name of the session cookie; distinct from any identity provider's cookie names.
 pub const COOKIE_NAME: &str = "gatepass_session";
 
-/// A [`SessionStore`] over the `sessions` table.
+/// A [`SessionStore`] over the `sessions` table. The store is the authority on expiry: a
+/// session row expires `idle` after it was last saved, by Gatepass's [`Clock`].
 #[derive(Debug, Clone)]
 pub struct DbSessionStore {
     db: Db,
     clock: Arc<dyn Clock>,
+    idle: Duration,
 }
 
 impl DbSessionStore {
-    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
-        DbSessionStore { db, clock }
+    pub fn new(db: Db, clock: Arc<dyn Clock>, idle: Duration) -> Self {
+        DbSessionStore { db, clock, idle }
+    }
+
+    fn encode(&self, record: &Record) -> session_store::Result<SessionRow> {
+        let data = serde_json::to_vec(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let idle = time::Duration::try_from(self.idle)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        Ok(SessionRow {
+            data,
+            expires_at: to_millis(self.clock.now() + idle),
+        })
     }
 }
 
@@ -36,19 +49,10 @@ fn backend(e: DbError) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
-fn encode(record: &Record) -> session_store::Result<SessionRow> {
-    let data = serde_json::to_vec(&record.data)
-        .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-    Ok(SessionRow {
-        data,
-        expires_at: to_millis(record.expiry_date),
-    })
-}
-
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let row = encode(record)?;
+        let row = self.encode(record)?;
         // Ids are 128 random bits; a collision is astronomically rare, but never overwrite.
         while !sessions::insert_session(&self.db, &record.id.to_string(), &row)
             .await
@@ -60,7 +64,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        sessions::save_session(&self.db, &record.id.to_string(), &encode(record)?)
+        sessions::save_session(&self.db, &record.id.to_string(), &self.encode(record)?)
             .await
             .map_err(backend)
     }
@@ -125,6 +129,8 @@ pub fn layer(
         .with_secure(settings.secure_cookie)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle))
+        // Every request moves the idle deadline (one small write per request).
+        .with_always_save(true)
 }
 
 /// Deletes expired sessions every `period`, until the process ends.
@@ -151,7 +157,11 @@ mod tests {
     async fn round_trips_and_expires_records() {
         each_engine(|db| async move {
             let clock = ManualClock::at(datetime!(2026-01-01 00:00 UTC));
-            let store = DbSessionStore::new(db.clone(), Arc::new(clock.clone()));
+            let store = DbSessionStore::new(
+                db.clone(),
+                Arc::new(clock.clone()),
+                Duration::from_secs(3600),
+            );
             let mut record = Record {
                 id: Id::default(),
                 data: [("user".to_string(), serde_json::json!({"sub": "00u1"}))].into(),
@@ -175,7 +185,7 @@ mod tests {
     async fn create_never_overwrites_an_existing_id() {
         each_engine(|db| async move {
             let clock = ManualClock::at(datetime!(2026-01-01 00:00 UTC));
-            let store = DbSessionStore::new(db.clone(), Arc::new(clock));
+            let store = DbSessionStore::new(db.clone(), Arc::new(clock), Duration::from_secs(3600));
             let expiry_date = datetime!(2026-01-02 00:00 UTC);
             let mut first = Record {
                 id: Id(42),

@@ -62,7 +62,7 @@ pub fn leptos_options(config: &Config, addr: std::net::SocketAddr) -> LeptosOpti
 
 /// The whole HTTP application.
 pub fn router(state: AppState, signin: SignInContext, sessions: SessionSettings) -> Router {
-    let store = DbSessionStore::new(state.db.clone(), state.clock.clone());
+    let store = DbSessionStore::new(state.db.clone(), state.clock.clone(), sessions.idle_timeout);
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let provide_state = move || provide_context(context_state.clone());
@@ -152,7 +152,7 @@ impl Server {
             },
         };
         session::spawn_cleanup(
-            DbSessionStore::new(db.clone(), clock),
+            DbSessionStore::new(db.clone(), clock, sessions.idle_timeout),
             Duration::from_secs(600),
         );
         Ok(Server {

@@ -4,8 +4,10 @@
 mod common;
 
 use std::process::Stdio;
+use std::sync::Arc;
 
 use app::model::{DatabaseEngine, Me};
+use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{upsert_user, UserRecord};
 use common::{browser, engines, spawn_app_on, TestApp};
 use gatepass::config::OidcConfig;
@@ -66,7 +68,8 @@ async fn setup(engine: DatabaseEngine) -> (TestApp, Provider) {
     let origin = format!("http://{}", listener.local_addr().unwrap());
     let provider = start_provider(&origin).await;
     let issuer = provider.issuer.clone();
-    let app = spawn_app_on(engine, listener, move |config| {
+    let clock = Arc::new(SystemClock);
+    let app = spawn_app_on(engine, listener, clock, move |config| {
         config.oidc = Some(OidcConfig {
             issuer_url: issuer,
             client_id: "gatepass".into(),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use app::model::DatabaseEngine;
-use app::ssr::clock::SystemClock;
+use app::ssr::clock::{Clock, SystemClock};
 use app::ssr::db::Db;
 use app::ssr::testing::{fresh_db, TestDb};
 use gatepass::config::Config;
@@ -50,13 +50,15 @@ impl Drop for TestApp {
 /// stylesheet, so static file serving can be checked without building the bundle.
 pub async fn spawn_app(engine: DatabaseEngine) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    spawn_app_on(engine, listener, |_| {}).await
+    spawn_app_on(engine, listener, Arc::new(SystemClock), |_| {}).await
 }
 
-/// Like [`spawn_app`], on a bound listener and with `configure` applied to the configuration.
+/// Like [`spawn_app`], on a bound listener, with `clock`, and with `configure` applied to the
+/// configuration.
 pub async fn spawn_app_on(
     engine: DatabaseEngine,
     listener: tokio::net::TcpListener,
+    clock: Arc<dyn Clock>,
     configure: impl FnOnce(&mut Config),
 ) -> TestApp {
     let test_db = fresh_db(engine).await;
@@ -71,7 +73,7 @@ pub async fn spawn_app_on(
         ..Config::default()
     };
     configure(&mut config);
-    let server = Server::build_on(listener, config, Arc::new(SystemClock))
+    let server = Server::build_on(listener, config, clock)
         .await
         .expect("server builds");
     let addr = server.local_addr();
