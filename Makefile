@@ -47,6 +47,7 @@ lint: ## rustfmt and clippy on both feature sets
 	$(CARGO) clippy --locked -p app -p server --all-targets --features app/test-support -- -D warnings
 	$(CARGO) clippy --locked -p app --all-targets --features hydrate -- -D warnings
 	$(CARGO) clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
+	scripts/check-wasm-deps.sh
 
 unit: ## Rust tests on SQLite and on a throwaway PostgreSQL cluster
 	GATEPASS_TEST_REQUIRE_POSTGRES=1 scripts/with-postgres.sh \
