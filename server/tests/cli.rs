@@ -107,3 +107,30 @@ fn migrate_reports_an_unreachable_database() {
     assert!(stderr.contains("gatepass: database error"), "{stderr}");
     assert!(!stderr.contains("pw@"), "password leaked: {stderr}");
 }
+
+#[test]
+fn json_log_format_writes_one_json_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gatepass()
+        .arg("migrate")
+        .env("GATEPASS_DATA_DIR", dir.path())
+        .env("GATEPASS_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(!lines.is_empty(), "some log lines");
+    for line in lines {
+        let value: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+        assert!(
+            value.get("level").is_some() && value.get("timestamp").is_some(),
+            "{line}"
+        );
+    }
+    assert!(
+        stderr.contains("\"message\":\"migrations up to date\""),
+        "{stderr}"
+    );
+}

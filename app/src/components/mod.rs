@@ -2,4 +2,5 @@
 
 pub mod error_view;
 pub mod layout;
+pub mod page;
 pub mod require_sign_in;

@@ -1,18 +1,11 @@
-//! `/approvals`: Approvals. Requests waiting for your decision, oldest first.
+//! `/approvals`: Approvals.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
-use crate::components::require_sign_in::RequireSignIn;
+use crate::components::page::SignedInPage;
 
 /// `/approvals`
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
-    view! {
-        <Title text="Approvals" />
-        <h1>"Approvals"</h1>
-        <RequireSignIn children=|_me| {
-            view! { <p class="lead">"Requests waiting for your decision, oldest first."</p> }
-        } />
-    }
+    view! { <SignedInPage title="Approvals" lead="Requests waiting for your decision, oldest first." /> }
 }

@@ -1,18 +1,11 @@
-//! `/request`: Request access. The Okta groups you may request, who approves them and for how long.
+//! `/request`: Request access.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
-use crate::components::require_sign_in::RequireSignIn;
+use crate::components::page::SignedInPage;
 
 /// `/request`
 #[component]
 pub fn CatalogPage() -> impl IntoView {
-    view! {
-        <Title text="Request access" />
-        <h1>"Request access"</h1>
-        <RequireSignIn children=|_me| {
-            view! { <p class="lead">"The Okta groups you may request, who approves them and for how long."</p> }
-        } />
-    }
+    view! { <SignedInPage title="Request access" lead="The Okta groups you may request, who approves them and for how long." /> }
 }
