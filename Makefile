@@ -24,8 +24,10 @@ demo: tools site-release build-release ## Build in release mode and serve on htt
 	GATEPASS_DATA_DIR=$(DEMO_DIR) GATEPASS_SITE_ROOT=$(SITE_ROOT) \
 	  $(CARGO_TARGET_DIR)/release/gatepass serve --listen 127.0.0.1:3000
 
+LOGS := $(GATEPASS_CACHE)/logs
+
 test: tools lint unit e2e ## Format, lint, Rust tests on SQLite and PostgreSQL, browser tests
-	@echo "make test: all checks passed"
+	@scripts/test-summary.sh
 
 tools: ## Install what is missing (wasm target, wasm-bindgen, chromium, postgresql, npm packages)
 	scripts/tools.sh
@@ -50,16 +52,18 @@ lint: ## rustfmt and clippy on both feature sets
 	scripts/check-wasm-deps.sh
 
 unit: ## Rust tests on SQLite and on a throwaway PostgreSQL cluster
+	@mkdir -p $(LOGS) && rm -f $(LOGS)/unit.log
 	GATEPASS_TEST_REQUIRE_POSTGRES=1 scripts/with-postgres.sh \
-	  $(CARGO) test --locked -p app -p server --features app/test-support
+	  $(CARGO) test --locked -p app -p server --features app/test-support 2>&1 | tee $(LOGS)/unit.log
 
 e2e: site build ## Browser tests (Playwright + Debian chromium) against the real binary
+	@mkdir -p $(LOGS) && rm -f $(LOGS)/e2e.log
 	data=$$(mktemp -d /tmp/gatepass-e2e.XXXXXX); \
 	trap 'rm -rf "$$data"' EXIT; \
 	cd end2end && \
 	E2E_PORT=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
 	E2E_BIN=$(CARGO_TARGET_DIR)/debug/gatepass E2E_DATA_DIR=$$data \
-	GATEPASS_SITE_ROOT=$(SITE_ROOT) npx playwright test
+	GATEPASS_SITE_ROOT=$(SITE_ROOT) npx playwright test 2>&1 | tee $(LOGS)/e2e.log
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
