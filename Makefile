@@ -60,8 +60,9 @@ e2e: site build ## Browser tests (Playwright + Debian chromium) against the real
 	@mkdir -p $(LOGS) && rm -f $(LOGS)/e2e.log
 	data=$$(mktemp -d /tmp/gatepass-e2e.XXXXXX); \
 	trap 'rm -rf "$$data"' EXIT; \
+	read -r E2E_PORT E2E_OIDC_PORT E2E_SIGNIN_PORT < <(scripts/free-ports.py 3); \
+	export E2E_PORT E2E_OIDC_PORT E2E_SIGNIN_PORT; \
 	cd end2end && \
-	E2E_PORT=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
 	E2E_BIN=$(CARGO_TARGET_DIR)/debug/gatepass E2E_DATA_DIR=$$data \
 	GATEPASS_SITE_ROOT=$(SITE_ROOT) npx playwright test 2>&1 | tee $(LOGS)/e2e.log
 

@@ -1,15 +1,33 @@
 // Playwright drives Debian's Chromium (/usr/bin/chromium) against the real `gatepass` binary.
-// `make e2e` (part of `make test`) builds the site and the binary, picks a free loopback port
-// and a fresh data directory, and passes them in the environment below.
+// `make e2e` (part of `make test`) builds the site and the binary, picks free loopback ports and
+// a fresh data directory, and passes them in the environment below. Three servers run:
+//   - Gatepass without sign-in configured (the shell tests),
+//   - panva oidc-provider (a certified OpenID provider),
+//   - Gatepass signing in at that provider (the sign-in journey).
 import { defineConfig } from '@playwright/test';
 
-const port = Number(process.env.E2E_PORT ?? '0');
-const bin = process.env.E2E_BIN ?? '';
-const dataDir = process.env.E2E_DATA_DIR ?? '';
-if (!port || !bin || !dataDir) {
-  throw new Error('run through `make e2e`: E2E_PORT, E2E_BIN and E2E_DATA_DIR are required');
-}
+const env = (name: string): string => {
+  const value = process.env[name];
+  if (!value) throw new Error(`run through \`make e2e\`: ${name} is required`);
+  return value;
+};
+const bin = env('E2E_BIN');
+const dataDir = env('E2E_DATA_DIR');
+const port = Number(env('E2E_PORT'));
+const oidcPort = Number(env('E2E_OIDC_PORT'));
+const signinPort = Number(env('E2E_SIGNIN_PORT'));
+const siteRoot = process.env.GATEPASS_SITE_ROOT ?? '../target/site';
 const baseURL = `http://127.0.0.1:${port}`;
+const issuer = `http://127.0.0.1:${oidcPort}`;
+const signinURL = `http://127.0.0.1:${signinPort}`;
+process.env.E2E_SIGNIN_URL = signinURL;
+process.env.E2E_ISSUER = issuer;
+
+const gatepassEnv = (dir: string) => ({
+  GATEPASS_DATA_DIR: `${dataDir}/${dir}`,
+  GATEPASS_SITE_ROOT: siteRoot,
+  RUST_LOG: 'warn',
+});
 
 export default defineConfig({
   testDir: './tests',
@@ -35,17 +53,44 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `${bin} serve --listen 127.0.0.1:${port}`,
-    url: `${baseURL}/readyz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-    env: {
-      GATEPASS_DATA_DIR: dataDir,
-      GATEPASS_SITE_ROOT: process.env.GATEPASS_SITE_ROOT ?? '../target/site',
-      RUST_LOG: 'warn',
+  webServer: [
+    {
+      command: `${bin} serve --listen 127.0.0.1:${port}`,
+      url: `${baseURL}/readyz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: gatepassEnv('plain'),
     },
-  },
+    {
+      command: 'node oidc-provider/server.mjs',
+      url: `${issuer}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'ignore',
+      stderr: 'ignore',
+      env: {
+        OIDC_PORT: String(oidcPort),
+        OIDC_REDIRECT_URIS: `${signinURL}/auth/callback`,
+        OIDC_POST_LOGOUT_REDIRECT_URIS: `${signinURL}/auth/signed-out`,
+        NODE_NO_WARNINGS: '1',
+      },
+    },
+    {
+      command: `${bin} serve --listen 127.0.0.1:${signinPort}`,
+      url: `${signinURL}/readyz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: {
+        ...gatepassEnv('signin'),
+        GATEPASS_OIDC__ISSUER_URL: issuer,
+        GATEPASS_OIDC__CLIENT_ID: 'gatepass',
+        GATEPASS_OIDC__CLIENT_SECRET: 'gatepass-test-secret',
+        GATEPASS_AUTH__BOOTSTRAP_ADMINS: '["alice@example.com"]',
+      },
+    },
+  ],
 });

@@ -9,7 +9,7 @@ pg_bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail 
 [ -x "$pg_bin/initdb" ] || { echo "with-postgres: PostgreSQL not installed (run make tools)" >&2; exit 2; }
 
 dir=$(mktemp -d /tmp/gatepass-pg.XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+port=$("$(dirname "$0")/free-ports.py")
 as_pg=()
 if [ "$(id -u)" = 0 ]; then
   chown postgres "$dir"

@@ -1,5 +1,5 @@
 // The app shell: complete server-rendered HTML without JavaScript, and working hydration with it.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './loopback';
 
 const navNames = ['My access', 'Request access', 'Approvals', 'Admin'];
 
