@@ -4,6 +4,7 @@
 #   - wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock (crates.io)
 #   - Debian packages: chromium (browser tests), postgresql (tests on PostgreSQL)
 #   - end2end/node_modules: Playwright and binaryen's wasm-opt (npm ci)
+#   - a Python venv with moto (AWS Secrets Manager stand-in), Okta's SDK and pytest (pip)
 # Tools go under $GATEPASS_CACHE (default ~/.cache/gatepass) so reruns and CI reuse them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,5 +56,17 @@ if [ ! -f "$stamp" ] || ! cmp -s end2end/package-lock.json "$stamp"; then
   say "npm ci in end2end/"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   cp end2end/package-lock.json "$stamp"
+fi
+# Python test tools, in a venv under the cache; reinstalled only when the requirements change.
+venv="$cache/venv"
+reqs=scripts/requirements-test.txt
+if [ ! -x "$venv/bin/python" ]; then
+  say "creating the Python venv in $venv"
+  python3 -m venv "$venv"
+fi
+if ! cmp -s "$reqs" "$venv/.gatepass-requirements"; then
+  say "pip install -r $reqs"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$reqs"
+  cp "$reqs" "$venv/.gatepass-requirements"
 fi
 say "all present"

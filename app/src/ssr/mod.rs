@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod clock;
 pub mod db;
+pub mod secrets;
 pub mod services;
 pub mod state;
 #[cfg(any(test, feature = "test-support"))]

@@ -92,3 +92,54 @@ async fn fresh_postgres_database() -> String {
         None => format!("{base}/{name}"),
     }
 }
+
+/// A moto server (AWS emulator) on a free loopback port; stopped when dropped.
+///
+/// Found through `GATEPASS_TEST_MOTO_SERVER` (path of `moto_server`; `make test` installs it in a
+/// venv). Without it the test is skipped, unless `GATEPASS_TEST_REQUIRE_MOTO=1`.
+pub struct Moto {
+    pub url: String,
+    child: std::process::Child,
+}
+
+impl Moto {
+    pub fn start() -> Option<Moto> {
+        let Ok(bin) = std::env::var("GATEPASS_TEST_MOTO_SERVER") else {
+            if std::env::var("GATEPASS_TEST_REQUIRE_MOTO").as_deref() == Ok("1") {
+                panic!("GATEPASS_TEST_REQUIRE_MOTO=1 but GATEPASS_TEST_MOTO_SERVER is not set");
+            }
+            eprintln!("skipped: GATEPASS_TEST_MOTO_SERVER is not set");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = std::process::Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let moto = Moto {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "moto_server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Some(moto)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
