@@ -11,7 +11,7 @@ export SITE_ROOT ?= $(CARGO_TARGET_DIR)/site
 DEMO_DIR ?= $(CURDIR)/data
 CARGO ?= cargo
 
-.PHONY: demo test tools site site-release build build-release lint unit e2e fmt clean help
+.PHONY: demo test tools site site-release build build-release lint unit sdk e2e fmt clean help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -25,8 +25,9 @@ demo: tools site-release build-release ## Build in release mode and serve on htt
 	  $(CARGO_TARGET_DIR)/release/gatepass serve --listen 127.0.0.1:3000
 
 LOGS := $(GATEPASS_CACHE)/logs
+VENV := $(GATEPASS_CACHE)/venv
 
-test: tools lint unit e2e ## Format, lint, Rust tests on SQLite and PostgreSQL, browser tests
+test: tools lint unit sdk e2e ## Format, lint, Rust tests (SQLite, PostgreSQL, moto), Okta SDK checks, browser tests
 	@scripts/test-summary.sh
 
 tools: ## Install what is missing (wasm target, wasm-bindgen, chromium, postgresql, npm packages)
@@ -53,8 +54,14 @@ lint: ## rustfmt and clippy on both feature sets
 
 unit: ## Rust tests on SQLite and on a throwaway PostgreSQL cluster
 	@mkdir -p $(LOGS) && rm -f $(LOGS)/unit.log
-	GATEPASS_TEST_REQUIRE_POSTGRES=1 scripts/with-postgres.sh \
+	GATEPASS_TEST_REQUIRE_POSTGRES=1 GATEPASS_TEST_REQUIRE_MOTO=1 \
+	GATEPASS_TEST_MOTO_SERVER=$(VENV)/bin/moto_server scripts/with-postgres.sh \
 	  $(CARGO) test --locked -p app -p server --features app/test-support 2>&1 | tee $(LOGS)/unit.log
+
+sdk: build ## Okta's official Python SDK against the Okta simulator (fidelity checks)
+	@mkdir -p $(LOGS) && rm -f $(LOGS)/sdk.log
+	GATEPASS_BIN=$(CARGO_TARGET_DIR)/debug/gatepass PYTHONDONTWRITEBYTECODE=1 \
+	  $(VENV)/bin/python -m pytest -p no:cacheprovider -q server/tests/okta_sdk 2>&1 | tee $(LOGS)/sdk.log
 
 e2e: site build ## Browser tests (Playwright + Debian chromium) against the real binary
 	@mkdir -p $(LOGS) && rm -f $(LOGS)/e2e.log

@@ -1,4 +1,4 @@
-//! The command line: `gatepass serve`, `gatepass migrate`.
+//! The command line: `gatepass serve`, `gatepass migrate`, `gatepass okta-sim`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +27,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the simulator's many options do not make the enum costly.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Apply pending migrations, then serve the web app and API.
     Serve {
@@ -36,11 +38,18 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run a simulated Okta org (Management API subset, OIDC sign-in, fault injection) for
+    /// the demo, tests and benchmarks. Needs no Gatepass configuration.
+    OktaSim(crate::okta_sim::SimArgs),
 }
 
 /// Runs a parsed command line; the exit code is 0 on success, 2 for configuration errors and 1
 /// for failures while running.
 pub fn run(cli: Cli) -> ExitCode {
+    if let Command::OktaSim(args) = cli.command {
+        telemetry::init(crate::config::LogFormat::default());
+        return crate::okta_sim::run(args);
+    }
     let Loaded {
         mut config,
         unknown_keys,
@@ -85,6 +94,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 );
                 Ok(())
             }
+            Command::OktaSim(_) => unreachable!("handled before configuration is loaded"),
         }
     });
     match result {

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod health;
 pub mod oidc;
+pub mod okta_sim;
 pub mod session;
 pub mod signin;
 pub mod startup;

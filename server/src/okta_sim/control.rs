@@ -1,0 +1,171 @@
+//! The simulator's own control API under `/__sim/` (no auth, loopback only): the request log,
+//! fault injection, rate-limit settings, credential rotation and user status changes, so tests
+//! can steer the org and count Okta calls. Not rate limited and not logged.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::edge::{Faults, LimitsPatch};
+use super::time::now_ms;
+use super::Sim;
+
+/// Routes under `/__sim`.
+pub fn routes() -> Router<Arc<Sim>> {
+    Router::new()
+        .route("/__sim/org", get(org_summary))
+        .route("/__sim/requests", get(requests).delete(clear_requests))
+        .route("/__sim/faults", get(get_faults).put(put_faults))
+        .route("/__sim/rate-limits", get(get_limits).put(put_limits))
+        .route("/__sim/api-tokens", post(add_api_token))
+        .route(
+            "/__sim/access-tokens",
+            axum::routing::delete(revoke_access_tokens),
+        )
+        .route("/__sim/users/{id}/status", put(set_user_status))
+}
+
+fn bad_request(msg: impl Into<String>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": msg.into() })),
+    )
+        .into_response()
+}
+
+async fn org_summary(State(sim): State<Arc<Sim>>) -> Json<serde_json::Value> {
+    let org = sim.org.read().expect("org lock");
+    Json(json!({
+        "users": org.users.len(),
+        "groups": org.groups.len(),
+        "memberships": org.membership_count(),
+        "events": org.events.len(),
+    }))
+}
+
+async fn requests(State(sim): State<Arc<Sim>>) -> Json<serde_json::Value> {
+    let log = sim.requests.lock().expect("request log lock");
+    Json(json!({ "requests": log.iter().collect::<Vec<_>>() }))
+}
+
+async fn clear_requests(State(sim): State<Arc<Sim>>) -> StatusCode {
+    sim.requests.lock().expect("request log lock").clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn get_faults(State(sim): State<Arc<Sim>>) -> Json<Faults> {
+    Json(sim.faults.read().expect("faults lock").clone())
+}
+
+async fn put_faults(State(sim): State<Arc<Sim>>, body: axum::body::Bytes) -> Response {
+    let faults: Faults = match serde_json::from_slice(&body) {
+        Ok(f) => f,
+        Err(e) => return bad_request(format!("faults: {e}")),
+    };
+    if let Err(e) = faults.validate() {
+        return bad_request(e);
+    }
+    *sim.faults.write().expect("faults lock") = faults.clone();
+    Json(faults).into_response()
+}
+
+async fn get_limits(State(sim): State<Arc<Sim>>) -> Response {
+    Json(sim.limiter.lock().expect("limiter lock").limits.clone()).into_response()
+}
+
+async fn put_limits(State(sim): State<Arc<Sim>>, body: axum::body::Bytes) -> Response {
+    let patch: LimitsPatch = match serde_json::from_slice(&body) {
+        Ok(p) => p,
+        Err(e) => return bad_request(format!("rate-limits: {e}")),
+    };
+    let mut limiter = sim.limiter.lock().expect("limiter lock");
+    limiter.apply(patch);
+    Json(limiter.limits.clone()).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewToken {
+    token: String,
+    /// Login or id of the user the token acts as.
+    user: String,
+    /// A token this one replaces (revoked at once), for rotation tests.
+    #[serde(default)]
+    replaces: Option<String>,
+}
+
+async fn add_api_token(State(sim): State<Arc<Sim>>, body: axum::body::Bytes) -> Response {
+    let new: NewToken = match serde_json::from_slice(&body) {
+        Ok(t) => t,
+        Err(e) => return bad_request(format!("api-tokens: {e}")),
+    };
+    if new.token.is_empty() || new.token.contains(char::is_whitespace) {
+        return bad_request("token must be non-empty and without spaces");
+    }
+    let mut org = sim.org.write().expect("org lock");
+    let Some(u) = org.find_user(&new.user) else {
+        return bad_request(format!("no user {:?}", new.user));
+    };
+    if let Some(old) = &new.replaces {
+        if org.tokens.remove(old).is_none() {
+            return bad_request("the token to replace does not exist");
+        }
+    }
+    org.tokens.insert(new.token, u);
+    drop(org);
+    sim.persist_soon();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn revoke_access_tokens(State(sim): State<Arc<Sim>>) -> StatusCode {
+    sim.revoke_access_tokens();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewStatus {
+    status: String,
+}
+
+async fn set_user_status(
+    State(sim): State<Arc<Sim>>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let new: NewStatus = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => return bad_request(format!("status: {e}")),
+    };
+    if !matches!(
+        new.status.as_str(),
+        "ACTIVE"
+            | "STAGED"
+            | "PROVISIONED"
+            | "RECOVERY"
+            | "PASSWORD_EXPIRED"
+            | "LOCKED_OUT"
+            | "SUSPENDED"
+            | "DEPROVISIONED"
+    ) {
+        return bad_request(format!("unknown status {:?}", new.status));
+    }
+    let mut org = sim.org.write().expect("org lock");
+    let Some(u) = org.find_user(&id) else {
+        return bad_request(format!("no user {id:?}"));
+    };
+    let now = now_ms();
+    let user = &mut org.users[u as usize];
+    user.status = new.status;
+    user.status_changed = Some(now);
+    user.last_updated = now;
+    drop(org);
+    sim.persist_soon();
+    StatusCode::NO_CONTENT.into_response()
+}

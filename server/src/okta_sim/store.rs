@@ -1,0 +1,672 @@
+//! The simulated org: users, groups, memberships, admin roles, group rules, credentials and
+//! the system log, held in memory with the indexes the API needs to answer a page quickly.
+//!
+//! Collections keep insertion order; the paging cursor (`after`) is the id of the last item
+//! returned, so a page is an index lookup plus a short scan whatever the org size.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{json, Value};
+
+use super::time::format_instant;
+
+/// Okta's group types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupKind {
+    /// Managed in Okta; the only type whose membership the API may change.
+    Okta,
+    /// Imported from an app (AD, LDAP, …); the app owns its membership.
+    App,
+    /// `Everyone`: every user, maintained by Okta.
+    BuiltIn,
+}
+
+impl GroupKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupKind::Okta => "OKTA_GROUP",
+            GroupKind::App => "APP_GROUP",
+            GroupKind::BuiltIn => "BUILT_IN",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "OKTA_GROUP" => Some(GroupKind::Okta),
+            "APP_GROUP" => Some(GroupKind::App),
+            "BUILT_IN" => Some(GroupKind::BuiltIn),
+            _ => None,
+        }
+    }
+}
+
+/// A user and its profile.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub status: String,
+    pub created: i64,
+    pub activated: Option<i64>,
+    pub status_changed: Option<i64>,
+    pub last_login: Option<i64>,
+    pub last_updated: i64,
+    pub login: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    /// Indexes of the groups this user belongs to.
+    pub groups: BTreeSet<u32>,
+    /// Admin role assignments held by this user.
+    pub roles: Vec<Role>,
+}
+
+impl User {
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+
+    /// The user as Okta's API shows it.
+    pub fn to_json(&self, base: &str) -> Value {
+        let t = |v: Option<i64>| v.map(format_instant);
+        json!({
+            "id": self.id,
+            "status": self.status,
+            "created": format_instant(self.created),
+            "activated": t(self.activated),
+            "statusChanged": t(self.status_changed),
+            "lastLogin": t(self.last_login),
+            "lastUpdated": format_instant(self.last_updated),
+            "passwordChanged": t(self.activated),
+            "type": { "id": "oty1simdefaultusertype" },
+            "profile": {
+                "firstName": self.first_name,
+                "lastName": self.last_name,
+                "mobilePhone": null,
+                "secondEmail": null,
+                "login": self.login,
+                "email": self.email,
+                "title": self.title,
+                "department": self.department,
+            },
+            "credentials": {
+                "password": {},
+                "provider": { "type": "OKTA", "name": "OKTA" }
+            },
+            "_links": {
+                "self": { "href": format!("{base}/api/v1/users/{}", self.id) }
+            }
+        })
+    }
+}
+
+/// A group.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub kind: GroupKind,
+    pub created: i64,
+    pub last_updated: i64,
+    pub last_membership_updated: i64,
+    /// Indexes of member users.
+    pub members: BTreeSet<u32>,
+}
+
+impl Group {
+    /// The group as Okta's API shows it; `stats` adds `_embedded.stats` (`expand=stats`).
+    pub fn to_json(&self, base: &str, stats: bool) -> Value {
+        let object_class = match self.kind {
+            GroupKind::App => "okta:windows_security_principal",
+            _ => "okta:user_group",
+        };
+        let mut profile = json!({ "name": self.name, "description": self.description });
+        if self.kind == GroupKind::App {
+            profile["samAccountName"] = json!(self.name);
+            profile["windowsDomainQualifiedName"] = json!(format!("CORP\\{}", self.name));
+        }
+        let mut group = json!({
+            "id": self.id,
+            "created": format_instant(self.created),
+            "lastUpdated": format_instant(self.last_updated),
+            "lastMembershipUpdated": format_instant(self.last_membership_updated),
+            "objectClass": [object_class],
+            "type": self.kind.as_str(),
+            "profile": profile,
+            "_links": {
+                "logo": [
+                    { "name": "medium", "href": format!("{base}/img/logos/groups/okta-medium.png"), "type": "image/png" },
+                    { "name": "large", "href": format!("{base}/img/logos/groups/okta-large.png"), "type": "image/png" }
+                ],
+                "users": { "href": format!("{base}/api/v1/groups/{}/users", self.id) },
+                "apps": { "href": format!("{base}/api/v1/groups/{}/apps", self.id) }
+            }
+        });
+        if stats {
+            group["_embedded"] = json!({
+                "stats": {
+                    "usersCount": self.members.len(),
+                    "appsCount": 0,
+                    "groupPushMappingsCount": 0,
+                    "hasAdminPrivilege": false
+                }
+            });
+        }
+        group
+    }
+}
+
+/// A group rule: Okta keeps the target groups filled from an expression.
+#[derive(Debug, Clone)]
+pub struct GroupRule {
+    pub id: String,
+    pub name: String,
+    pub expression: String,
+    pub groups: Vec<u32>,
+    pub created: i64,
+}
+
+/// Admin roles that decide what a credential may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub id: String,
+    pub kind: RoleKind,
+    /// Group targets (for group-scoped roles); `None` means all groups.
+    pub groups: Option<Vec<u32>>,
+}
+
+/// The standard admin roles the simulator knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleKind {
+    SuperAdmin,
+    OrgAdmin,
+    ReadOnlyAdmin,
+    GroupMembershipAdmin,
+    UserAdmin,
+    HelpDeskAdmin,
+}
+
+impl RoleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleKind::SuperAdmin => "SUPER_ADMIN",
+            RoleKind::OrgAdmin => "ORG_ADMIN",
+            RoleKind::ReadOnlyAdmin => "READ_ONLY_ADMIN",
+            RoleKind::GroupMembershipAdmin => "GROUP_MEMBERSHIP_ADMIN",
+            RoleKind::UserAdmin => "USER_ADMIN",
+            RoleKind::HelpDeskAdmin => "HELP_DESK_ADMIN",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RoleKind::SuperAdmin => "Super Administrator",
+            RoleKind::OrgAdmin => "Organizational Administrator",
+            RoleKind::ReadOnlyAdmin => "Read Only Administrator",
+            RoleKind::GroupMembershipAdmin => "Group Membership Administrator",
+            RoleKind::UserAdmin => "Group Administrator",
+            RoleKind::HelpDeskAdmin => "Help Desk Administrator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            RoleKind::SuperAdmin,
+            RoleKind::OrgAdmin,
+            RoleKind::ReadOnlyAdmin,
+            RoleKind::GroupMembershipAdmin,
+            RoleKind::UserAdmin,
+            RoleKind::HelpDeskAdmin,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// Whether the role may be limited to a set of groups.
+    pub fn group_scoped(self) -> bool {
+        matches!(
+            self,
+            RoleKind::GroupMembershipAdmin | RoleKind::UserAdmin | RoleKind::HelpDeskAdmin
+        )
+    }
+}
+
+/// What a set of roles allows.
+pub fn roles_can_read(roles: &[Role]) -> bool {
+    !roles.is_empty()
+}
+
+/// Whether `roles` may change the membership of group `g`.
+pub fn roles_can_manage_group(roles: &[Role], g: u32) -> bool {
+    roles.iter().any(|r| match r.kind {
+        RoleKind::SuperAdmin | RoleKind::OrgAdmin => true,
+        RoleKind::GroupMembershipAdmin | RoleKind::UserAdmin => {
+            r.groups.as_ref().is_none_or(|gs| gs.contains(&g))
+        }
+        RoleKind::ReadOnlyAdmin | RoleKind::HelpDeskAdmin => false,
+    })
+}
+
+/// An OAuth 2.0 service app (client credentials with `private_key_jwt`).
+#[derive(Debug, Clone)]
+pub struct ServiceApp {
+    pub client_id: String,
+    pub keys: Vec<super::jwt::PublicJwk>,
+    /// Okta API scopes granted to the app.
+    pub scopes: Vec<String>,
+    pub roles: Vec<Role>,
+}
+
+/// An OIDC web app that signs people in (Gatepass itself).
+#[derive(Debug, Clone)]
+pub struct OidcClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+}
+
+/// A system log event about a membership change.
+#[derive(Debug, Clone)]
+pub struct LogEvent {
+    pub uuid: String,
+    pub published: i64,
+    pub event_type: &'static str,
+    pub actor: Actor,
+    pub user: u32,
+    pub group: u32,
+}
+
+/// Who made a change, as the system log shows it.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: String,
+    pub kind: &'static str,
+    pub alternate_id: String,
+    pub display_name: String,
+}
+
+/// Outcome of a membership change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Changed,
+    Unchanged,
+}
+
+/// Deterministic generator of Okta-like ids (`00u…`, `00g…`: 20 characters).
+#[derive(Debug, Clone)]
+pub struct IdGen(u64);
+
+impl IdGen {
+    pub fn new(seed: u64) -> Self {
+        IdGen(seed)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        // splitmix64
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// `prefix` followed by random base-62 characters up to `len`.
+    pub fn next(&mut self, prefix: &str, len: usize) -> String {
+        const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut out = String::with_capacity(len);
+        out.push_str(prefix);
+        let mut bits = self.next_u64();
+        let mut left = 10;
+        while out.len() < len {
+            if left == 0 {
+                bits = self.next_u64();
+                left = 10;
+            }
+            out.push(ALPHABET[(bits % 62) as usize] as char);
+            bits /= 62;
+            left -= 1;
+        }
+        out
+    }
+}
+
+/// The whole org.
+#[derive(Debug)]
+pub struct Org {
+    pub users: Vec<User>,
+    user_ids: HashMap<String, u32>,
+    user_logins: HashMap<String, u32>,
+    pub groups: Vec<Group>,
+    group_ids: HashMap<String, u32>,
+    pub rules: Vec<GroupRule>,
+    /// SSWS API tokens → the admin user they act as.
+    pub tokens: HashMap<String, u32>,
+    pub service_apps: HashMap<String, ServiceApp>,
+    pub oidc_clients: HashMap<String, OidcClient>,
+    pub events: Vec<LogEvent>,
+    pub ids: IdGen,
+    memberships: usize,
+}
+
+impl Org {
+    /// An org holding only the built-in `Everyone` group.
+    pub fn new(seed: u64, now: i64) -> Self {
+        let mut org = Org {
+            users: Vec::new(),
+            user_ids: HashMap::new(),
+            user_logins: HashMap::new(),
+            groups: Vec::new(),
+            group_ids: HashMap::new(),
+            rules: Vec::new(),
+            tokens: HashMap::new(),
+            service_apps: HashMap::new(),
+            oidc_clients: HashMap::new(),
+            events: Vec::new(),
+            ids: IdGen::new(seed),
+            memberships: 0,
+        };
+        org.insert_group(Group {
+            id: String::new(),
+            name: "Everyone".into(),
+            description: "All users in your organization".into(),
+            kind: GroupKind::BuiltIn,
+            created: now,
+            last_updated: now,
+            last_membership_updated: now,
+            members: BTreeSet::new(),
+        })
+        .expect("empty org");
+        org
+    }
+
+    /// The built-in `Everyone` group's index.
+    pub const EVERYONE: u32 = 0;
+
+    /// Number of memberships in groups other than `Everyone`.
+    pub fn membership_count(&self) -> usize {
+        self.memberships
+    }
+
+    /// Adds a user (an empty id gets a generated one) and puts it in `Everyone`.
+    pub fn insert_user(&mut self, mut user: User) -> Result<u32, String> {
+        if user.id.is_empty() {
+            user.id = self.ids.next("00u", 20);
+        }
+        let login = user.login.to_lowercase();
+        if self.user_logins.contains_key(&login) {
+            return Err(format!("duplicate user login {:?}", user.login));
+        }
+        if self.user_ids.contains_key(&user.id) {
+            return Err(format!("duplicate user id {:?}", user.id));
+        }
+        let idx = self.users.len() as u32;
+        self.user_ids.insert(user.id.clone(), idx);
+        self.user_logins.insert(login, idx);
+        user.groups.insert(Self::EVERYONE);
+        self.users.push(user);
+        self.groups[Self::EVERYONE as usize].members.insert(idx);
+        Ok(idx)
+    }
+
+    /// Adds a group (an empty id gets a generated one).
+    pub fn insert_group(&mut self, mut group: Group) -> Result<u32, String> {
+        if group.id.is_empty() {
+            group.id = self.ids.next("00g", 20);
+        }
+        if self.group_ids.contains_key(&group.id) {
+            return Err(format!("duplicate group id {:?}", group.id));
+        }
+        let idx = self.groups.len() as u32;
+        self.group_ids.insert(group.id.clone(), idx);
+        self.groups.push(group);
+        Ok(idx)
+    }
+
+    /// Looks a user up by id or login (as `GET /api/v1/users/{idOrLogin}` does).
+    pub fn find_user(&self, id_or_login: &str) -> Option<u32> {
+        self.user_ids
+            .get(id_or_login)
+            .or_else(|| self.user_logins.get(&id_or_login.to_lowercase()))
+            .copied()
+    }
+
+    /// Looks a user up by id only.
+    pub fn user_by_id(&self, id: &str) -> Option<u32> {
+        self.user_ids.get(id).copied()
+    }
+
+    pub fn find_group(&self, id: &str) -> Option<u32> {
+        self.group_ids.get(id).copied()
+    }
+
+    /// Looks a group up by id or exact name (seed files name groups).
+    pub fn group_by_id_or_name(&self, key: &str) -> Option<u32> {
+        self.find_group(key).or_else(|| {
+            self.groups
+                .iter()
+                .position(|g| g.name == key)
+                .map(|i| i as u32)
+        })
+    }
+
+    /// Whether a group rule keeps group `g` filled.
+    pub fn rule_managed(&self, g: u32) -> bool {
+        self.rules.iter().any(|r| r.groups.contains(&g))
+    }
+
+    /// Adds user `u` to group `g` without any check (seeding); no log event.
+    pub fn seed_membership(&mut self, g: u32, u: u32) {
+        if self.groups[g as usize].members.insert(u) {
+            self.users[u as usize].groups.insert(g);
+            if g != Self::EVERYONE {
+                self.memberships += 1;
+            }
+        }
+    }
+
+    /// Adds or removes a membership as the API does; writes a system log event when
+    /// something changed and bumps the group's `lastMembershipUpdated`.
+    pub fn set_membership(
+        &mut self,
+        g: u32,
+        u: u32,
+        member: bool,
+        actor: Actor,
+        now: i64,
+    ) -> Change {
+        let changed = if member {
+            self.groups[g as usize].members.insert(u)
+        } else {
+            self.groups[g as usize].members.remove(&u)
+        };
+        if !changed {
+            return Change::Unchanged;
+        }
+        if member {
+            self.users[u as usize].groups.insert(g);
+            self.memberships += 1;
+        } else {
+            self.users[u as usize].groups.remove(&g);
+            self.memberships -= 1;
+        }
+        self.groups[g as usize].last_membership_updated = now;
+        let uuid = self.ids.next("", 32);
+        self.events.push(LogEvent {
+            uuid,
+            published: now,
+            event_type: if member {
+                "group.user_membership.add"
+            } else {
+                "group.user_membership.remove"
+            },
+            actor,
+            user: u,
+            group: g,
+        });
+        Change::Changed
+    }
+
+    /// Index of the first item after the cursor `after` (an id), given the cursor's lookup.
+    pub fn start_after(after: Option<&str>, lookup: impl Fn(&str) -> Option<u32>) -> Option<u32> {
+        match after {
+            None => Some(0),
+            Some(id) => lookup(id).map(|i| i + 1),
+        }
+    }
+}
+
+impl LogEvent {
+    /// The event as Okta's System Log API shows it.
+    pub fn to_json(&self, org: &Org) -> Value {
+        let user = &org.users[self.user as usize];
+        let group = &org.groups[self.group as usize];
+        let verb = if self.event_type.ends_with(".add") {
+            "Add user to group membership"
+        } else {
+            "Remove user from group membership"
+        };
+        json!({
+            "uuid": self.uuid,
+            "published": format_instant(self.published),
+            "eventType": self.event_type,
+            "version": "0",
+            "severity": "INFO",
+            "legacyEventType": if self.event_type.ends_with(".add") { "core.user_group_member.user_add" } else { "core.user_group_member.user_remove" },
+            "displayMessage": verb,
+            "actor": {
+                "id": self.actor.id,
+                "type": self.actor.kind,
+                "alternateId": self.actor.alternate_id,
+                "displayName": self.actor.display_name,
+                "detailEntry": null
+            },
+            "client": { "userAgent": null, "zone": "null", "device": null, "id": null, "ipAddress": "127.0.0.1", "geographicalContext": null },
+            "outcome": { "result": "SUCCESS", "reason": null },
+            "target": [
+                { "id": user.id, "type": "User", "alternateId": user.login, "displayName": user.display_name(), "detailEntry": null },
+                { "id": group.id, "type": "UserGroup", "alternateId": "unknown", "displayName": group.name, "detailEntry": null }
+            ],
+            "transaction": { "type": "WEB", "id": self.uuid, "detail": {} },
+            "debugContext": { "debugData": {} },
+            "authenticationContext": { "authenticationStep": 0, "externalSessionId": "unknown" },
+            "securityContext": {}
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(login: &str) -> User {
+        User {
+            id: String::new(),
+            status: "ACTIVE".into(),
+            created: 0,
+            activated: Some(0),
+            status_changed: None,
+            last_login: None,
+            last_updated: 0,
+            login: login.into(),
+            email: login.into(),
+            first_name: "A".into(),
+            last_name: "B".into(),
+            title: None,
+            department: None,
+            groups: BTreeSet::new(),
+            roles: vec![],
+        }
+    }
+
+    fn actor() -> Actor {
+        Actor {
+            id: "x".into(),
+            kind: "User",
+            alternate_id: "x".into(),
+            display_name: "x".into(),
+        }
+    }
+
+    #[test]
+    fn ids_look_like_okta_and_are_deterministic() {
+        let mut a = IdGen::new(7);
+        let mut b = IdGen::new(7);
+        let id = a.next("00u", 20);
+        assert_eq!(id.len(), 20);
+        assert!(id.starts_with("00u"));
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_eq!(id, b.next("00u", 20));
+        assert_ne!(a.next("00u", 20), id);
+    }
+
+    #[test]
+    fn users_join_everyone_and_logins_are_unique_case_insensitively() {
+        let mut org = Org::new(1, 0);
+        let u = org.insert_user(user("ada@example.com")).unwrap();
+        assert!(org.groups[0].members.contains(&u));
+        assert_eq!(org.find_user("ADA@example.com"), Some(u));
+        let id = org.users[u as usize].id.clone();
+        assert_eq!(org.find_user(&id), Some(u));
+        assert!(org.insert_user(user("Ada@Example.com")).is_err());
+        assert_eq!(org.membership_count(), 0, "Everyone is not counted");
+    }
+
+    #[test]
+    fn membership_changes_are_idempotent_logged_and_bump_the_group() {
+        let mut org = Org::new(1, 0);
+        let u = org.insert_user(user("ada@example.com")).unwrap();
+        let g = org
+            .insert_group(Group {
+                id: String::new(),
+                name: "eng".into(),
+                description: String::new(),
+                kind: GroupKind::Okta,
+                created: 0,
+                last_updated: 0,
+                last_membership_updated: 0,
+                members: BTreeSet::new(),
+            })
+            .unwrap();
+        assert_eq!(org.set_membership(g, u, true, actor(), 5), Change::Changed);
+        assert_eq!(
+            org.set_membership(g, u, true, actor(), 6),
+            Change::Unchanged
+        );
+        assert_eq!(org.groups[g as usize].last_membership_updated, 5);
+        assert_eq!(org.membership_count(), 1);
+        assert_eq!(org.set_membership(g, u, false, actor(), 7), Change::Changed);
+        assert_eq!(
+            org.set_membership(g, u, false, actor(), 8),
+            Change::Unchanged
+        );
+        assert_eq!(org.membership_count(), 0);
+        let kinds: Vec<_> = org.events.iter().map(|e| e.event_type).collect();
+        assert_eq!(
+            kinds,
+            ["group.user_membership.add", "group.user_membership.remove"]
+        );
+        assert!(!org.users[u as usize].groups.contains(&g));
+    }
+
+    #[test]
+    fn group_scoped_roles_manage_only_their_groups() {
+        let scoped = [Role {
+            id: "r".into(),
+            kind: RoleKind::GroupMembershipAdmin,
+            groups: Some(vec![3]),
+        }];
+        assert!(roles_can_manage_group(&scoped, 3));
+        assert!(!roles_can_manage_group(&scoped, 4));
+        let ro = [Role {
+            id: "r".into(),
+            kind: RoleKind::ReadOnlyAdmin,
+            groups: None,
+        }];
+        assert!(roles_can_read(&ro));
+        assert!(!roles_can_manage_group(&ro, 3));
+        assert!(!roles_can_read(&[]));
+    }
+}

@@ -1,0 +1,437 @@
+"""Fidelity of `gatepass okta-sim`, checked with Okta's official Python SDK (`okta` on PyPI).
+
+Each test drives the simulator through the SDK exactly as an Okta customer would, and checks
+the results against the seed in conftest.py and the simulator's own request log.
+"""
+
+import asyncio
+import time
+from datetime import datetime
+
+import pytest
+from okta.api_response import OktaAPIResponse
+from okta.client import Client
+from okta.errors.okta_api_error import OktaAPIError
+from okta.models import Group, GroupType, User, UserStatus
+from okta.pagination import PaginationHelper, paginate_pages
+from okta.utils import convert_date_time_to_seconds
+
+from conftest import GROUP_NAMES, GROUPS, LOGINS, RO_TOKEN, SUPER_TOKEN, USERS
+
+CALL_TIMEOUT_SECS = 60
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, CALL_TIMEOUT_SECS))
+
+
+def client(sim, token=SUPER_TOKEN, max_retries=0):
+    # cache off: the SDK must reach the simulator on every call (it is off by default in 3.x,
+    # but an okta.yaml or OKTA_CLIENT_CACHE_ENABLED could turn it on).
+    return Client({
+        "orgUrl": sim.url,
+        "token": token,
+        "authorizationMode": "SSWS",
+        "cache": {"enabled": False},
+        "rateLimit": {"maxRetries": max_retries},
+        "requestTimeout": 0,
+        "logging": {"enabled": False},
+    })
+
+
+def outcome(result):
+    """The generated SDK methods return (data, ApiResponse, None) on success but, for the
+    204-only operations, (aiohttp response, error) on error: normalise to (data, resp, err)."""
+    if len(result) == 3:
+        return result
+    resp, err = result
+    return None, resp, err
+
+
+def header(headers, name):
+    """ApiResponse.headers is a plain dict whose keys keep the server's spelling."""
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def login_of(user):
+    assert isinstance(user, User), f"SDK did not build a User model: {user!r}"
+    return user.profile.login
+
+
+def name_of(group):
+    assert isinstance(group, Group), f"SDK did not build a Group model: {group!r}"
+    return group.profile.actual_instance.name
+
+
+def api_calls(sim, path=None, method="GET"):
+    return [r for r in sim.requests()
+            if r["method"] == method and (path is None or r["path"].split("?")[0] == path)]
+
+
+async def all_pages(method, limit, **kwargs):
+    """Page with the SDK's own helper (okta.pagination.paginate_pages, which reads the cursor
+    from the Link header with PaginationHelper). Returns the list of pages."""
+    pages = []
+    async for data, number, has_more in paginate_pages(method, limit=limit, **kwargs):
+        assert number == len(pages) + 1
+        pages.append((data, has_more))
+    return pages
+
+
+async def ids(sim):
+    c = client(sim)
+    users, _, err = await c.list_users(limit=200)
+    assert err is None, err
+    groups, _, err = await c.list_groups(limit=200)
+    assert err is None, err
+    return ({u.profile.login: u.id for u in users},
+            {g.profile.actual_instance.name: g.id for g in groups})
+
+
+async def member_logins(c, group_id):
+    members, _, err = await c.list_group_users(group_id, limit=200)
+    assert err is None, err
+    return sorted(u.profile.login for u in members)
+
+
+# 1. Paging ---------------------------------------------------------------------------------
+
+
+def test_users_page_with_sdk_helper(sim):
+    pages = run(all_pages(client(sim).list_users, limit=2))
+    logins = [login_of(u) for data, _ in pages for u in data]
+    assert [len(data) for data, _ in pages] == [2, 2, 2, 1]
+    assert [more for _, more in pages] == [True, True, True, False]
+    assert sorted(logins) == sorted(LOGINS), "paging lost or invented users"
+    assert len(set(logins)) == len(logins), f"duplicates across pages: {logins}"
+    calls = api_calls(sim, "/api/v1/users")
+    assert len(calls) == 4, calls
+    assert all(c["status"] == 200 and c["bucket"] == "users" for c in calls), calls
+
+
+def test_user_models_parse(sim):
+    users, resp, err = run(client(sim).list_users(limit=200))
+    assert err is None and resp.status_code == 200
+    by_login = {u.profile.login: u for u in users}
+    for login, first, last, status in USERS:
+        u = by_login[login]
+        assert u.id and u.id.startswith("00u"), f"not an Okta-like user id: {u.id!r}"
+        assert u.profile.email == login
+        assert (u.profile.first_name, u.profile.last_name) == (first, last)
+        assert u.status == UserStatus(status)
+        assert isinstance(u.created, datetime), "created must be an ISO 8601 timestamp"
+    # /api/v1/users/{idOrLogin}: by id and by login give the same user
+    ada = by_login["ada@example.com"]
+    for key in (ada.id, "ada@example.com"):
+        got, resp, err = run(client(sim).get_user(key))
+        assert err is None, err
+        assert (got.id, got.profile.login) == (ada.id, "ada@example.com")
+
+
+def test_groups_page_with_sdk_helper(sim):
+    pages = run(all_pages(client(sim).list_groups, limit=2))
+    groups = [g for data, _ in pages for g in data]
+    names = [name_of(g) for g in groups]
+    assert [len(data) for data, _ in pages] == [2, 2, 2]
+    assert sorted(names) == sorted(GROUP_NAMES)
+    assert len(set(names)) == len(names), f"duplicates across pages: {names}"
+    types = {name_of(g): g.type for g in groups}
+    assert types["Everyone"] == GroupType.BUILT_IN
+    assert types["ad-imported"] == GroupType.APP_GROUP
+    assert types["eng"] == GroupType.OKTA_GROUP
+    assert all(g.id and g.id.startswith("00g") for g in groups), [g.id for g in groups]
+    calls = api_calls(sim, "/api/v1/groups")
+    assert len(calls) == 3, calls
+    assert all(c["status"] == 200 and c["bucket"] == "groups" for c in calls), calls
+
+
+def test_group_members_page_with_sdk_helper(sim):
+    _, group_ids = run(ids(sim))
+    sim.clear_requests()
+    c = client(sim)
+    eng = dict((g[0], g[3]) for g in GROUPS)["eng"]  # 5 members -> 3 pages of 2
+    pages = run(all_pages(c.list_group_users, limit=2, group_id=group_ids["eng"]))
+    logins = [login_of(u) for data, _ in pages for u in data]
+    assert [len(data) for data, _ in pages] == [2, 2, 1]
+    assert sorted(logins) == sorted(eng)
+    everyone = run(all_pages(c.list_group_users, limit=3, group_id=group_ids["Everyone"]))
+    logins = [login_of(u) for data, _ in everyone for u in data]
+    assert [len(data) for data, _ in everyone] == [3, 3, 1]
+    assert sorted(logins) == sorted(LOGINS), "Everyone must hold every user"
+    path = f"/api/v1/groups/{group_ids['eng']}/users"
+    calls = api_calls(sim, path)
+    assert len(calls) == 3 and all(c["status"] == 200 and c["bucket"] == "group" for c in calls), calls
+    assert len(api_calls(sim, f"/api/v1/groups/{group_ids['Everyone']}/users")) == 3
+
+
+def test_users_page_by_following_link_headers(sim):
+    """The SDK's older pager (OktaAPIResponse.has_next()/next(), as in its README) follows the
+    absolute rel="next" URL that aiohttp parses out of every Link header line."""
+    async def go():
+        c = client(sim)
+        ex = c.get_request_executor()
+        req, err = await ex.create_request("GET", "/api/v1/users?limit=2")
+        assert err is None
+        req, res, body, err = await ex.fire_request(req)
+        assert err is None and res.status == 200, body
+        links = res.headers.getall("Link", [])
+        assert len(links) == 2, f"want separate self and next Link lines, got {links}"
+        for link in links:
+            assert link.startswith("<" + sim.url + "/api/v1/users?"), f"not absolute: {link}"
+        assert sorted(l.rsplit("rel=", 1)[1] for l in links) == ['"next"', '"self"']
+        page = OktaAPIResponse(ex, req, res, body)
+        logins = [u["profile"]["login"] for u in page.get_body()]
+        sizes = [len(page.get_body())]
+        while page.has_next():
+            items, err = await page.next()
+            assert err is None, err
+            assert isinstance(items, list), f"next page is not a list: {items!r}"
+            sizes.append(len(items))
+            logins += [u["profile"]["login"] for u in items]
+        return sizes, logins
+
+    sizes, logins = run(go())
+    assert sizes == [2, 2, 2, 1]
+    assert sorted(logins) == sorted(LOGINS) and len(set(logins)) == len(logins)
+    assert len(api_calls(sim, "/api/v1/users")) == 4
+
+
+def test_last_page_has_self_link_but_no_next(sim):
+    users, resp, err = run(client(sim).list_users(limit=200))
+    assert err is None and len(users) == len(USERS)
+    assert PaginationHelper.extract_next_cursor(resp.headers) is None
+    link = header(resp.headers, "Link")
+    assert link and 'rel="self"' in link, f"a single page still carries rel=self: {link!r}"
+
+
+# 2. Membership -----------------------------------------------------------------------------
+
+
+def test_add_and_remove_member_is_idempotent(sim):
+    async def go():
+        user_ids, group_ids = await ids(sim)
+        c = client(sim)
+        gid, uid = group_ids["sales"], user_ids["carol@example.com"]
+        assert await member_logins(c, gid) == []
+        sim.clear_requests()
+        for _ in range(2):  # adding twice is fine
+            _, resp, err = outcome(await c.assign_user_to_group(gid, uid))
+            assert err is None, err
+            assert resp.status_code == 204
+            assert await member_logins(c, gid) == ["carol@example.com"]
+        groups, _, err = await c.list_user_groups(uid)
+        assert err is None
+        assert "sales" in {name_of(g) for g in groups}
+        for _ in range(2):  # removing twice is fine
+            _, resp, err = outcome(await c.unassign_user_from_group(gid, uid))
+            assert err is None, err
+            assert resp.status_code == 204
+            assert await member_logins(c, gid) == []
+        groups, _, err = await c.list_user_groups(uid)
+        assert err is None
+        assert "sales" not in {name_of(g) for g in groups}
+        assert {"eng", "Everyone"} <= {name_of(g) for g in groups}
+
+    run(go())
+    puts = api_calls(sim, method="PUT")
+    deletes = api_calls(sim, method="DELETE")
+    assert [c["status"] for c in puts] == [204, 204] and [c["status"] for c in deletes] == [204, 204]
+    assert all(c["bucket"] == "group" for c in puts + deletes)
+
+
+@pytest.mark.parametrize("group", ["ad-imported", "Everyone"])
+def test_membership_of_app_and_built_in_groups_cannot_change(sim, group):
+    """Okta only lets the API change OKTA_GROUP memberships; for APP_GROUP and BUILT_IN groups it
+    answers 403 E0000006 even to a super admin."""
+    async def go():
+        user_ids, group_ids = await ids(sim)
+        c = client(sim)
+        gid, uid = group_ids[group], user_ids["dave@example.com"]
+        before = await member_logins(c, gid)
+        _, _, err = outcome(await c.assign_user_to_group(gid, uid))
+        assert isinstance(err, OktaAPIError), f"want an Okta error, got {err!r}"
+        assert (err.status, err.error_code) == (403, "E0000006"), err.message
+        _, _, err = outcome(await c.unassign_user_from_group(gid, user_ids["ada@example.com"]))
+        assert isinstance(err, OktaAPIError), f"want an Okta error, got {err!r}"
+        assert (err.status, err.error_code) == (403, "E0000006"), err.message
+        assert await member_logins(c, gid) == before
+
+    run(go())
+
+
+# 3. Typed errors ---------------------------------------------------------------------------
+
+
+def assert_okta_error(err, status, code):
+    assert isinstance(err, OktaAPIError), f"want OktaAPIError {status} {code}, got {err!r}"
+    assert err.status == status, err.message
+    assert err.error_code == code, err.message
+    assert err.error_summary, "errorSummary must not be empty"
+    assert err.error_link == code, "Okta sets errorLink to the error code"
+    assert err.error_id, "errorId must not be empty"
+    assert isinstance(err.error_causes, list)
+    assert header(err.headers, "X-Okta-Request-Id"), "error responses carry X-Okta-Request-Id too"
+
+
+def test_bad_token_is_401_e0000011(sim):
+    users, resp, err = run(client(sim, token="not-a-real-token").list_users())
+    assert users is None
+    assert_okta_error(err, 401, "E0000011")
+    assert err.error_summary == "Invalid token provided"
+    assert [c["status"] for c in api_calls(sim, "/api/v1/users")] == [401]
+
+
+def test_read_only_token_cannot_change_membership_403_e0000006(sim):
+    async def go():
+        user_ids, group_ids = await ids(sim)
+        ro = client(sim, token=RO_TOKEN)
+        # reading is allowed
+        members, _, err = await ro.list_group_users(group_ids["ops"])
+        assert err is None and [u.profile.login for u in members] == ["bob@example.com"]
+        _, _, err = outcome(await ro.assign_user_to_group(group_ids["ops"], user_ids["erin@example.com"]))
+        assert_okta_error(err, 403, "E0000006")
+        _, _, err = outcome(await ro.unassign_user_from_group(group_ids["ops"], user_ids["bob@example.com"]))
+        assert_okta_error(err, 403, "E0000006")
+        assert await member_logins(client(sim), group_ids["ops"]) == ["bob@example.com"]
+
+    run(go())
+
+
+def test_unknown_ids_are_404_e0000007(sim):
+    async def go():
+        user_ids, group_ids = await ids(sim)
+        c = client(sim)
+        _, _, err = await c.get_user("00uDoesNotExist0000x")
+        assert_okta_error(err, 404, "E0000007")
+        _, _, err = await c.get_group("00gDoesNotExist0000x")
+        assert_okta_error(err, 404, "E0000007")
+        _, _, err = await c.list_group_users("00gDoesNotExist0000x")
+        assert_okta_error(err, 404, "E0000007")
+        _, _, err = outcome(await c.assign_user_to_group(group_ids["sales"], "00uDoesNotExist0000x"))
+        assert_okta_error(err, 404, "E0000007")
+        _, _, err = outcome(await c.assign_user_to_group("00gDoesNotExist0000x", user_ids["ada@example.com"]))
+        assert_okta_error(err, 404, "E0000007")
+
+    run(go())
+
+
+def test_rate_limited_without_retries_is_429_e0000047(sim):
+    # The forced storm lasts until the window resets: a long window keeps it from ending
+    # between set_faults() and the call.
+    sim.set_rate_limits({"windowSecs": 3600})
+    sim.set_faults(rateLimited=True)
+    started = time.monotonic()
+    users, resp, err = run(client(sim, max_retries=0).list_users())
+    assert time.monotonic() - started < 5, "with maxRetries 0 the SDK must not wait"
+    assert users is None
+    assert_okta_error(err, 429, "E0000047")
+    assert header(err.headers, "X-Rate-Limit-Remaining") == "0"
+    reset = int(header(err.headers, "X-Rate-Limit-Reset"))
+    assert time.time() - 1 <= reset <= time.time() + 3601, f"X-Rate-Limit-Reset is not the window end: {reset}"
+    assert [c["status"] for c in api_calls(sim, "/api/v1/users")] == [429], "no retry expected"
+
+
+# 4. The SDK's 429 retry honours X-Rate-Limit-Reset ------------------------------------------
+
+
+def test_sdk_retry_waits_for_rate_limit_reset(sim):
+    window, limit, calls = 2, 2, 5
+    sim.set_rate_limits({"windowSecs": window, "limits": {"users": limit}})
+    sim.clear_requests()
+    # One retry only: a retry sent before the window reset would meet a second 429 and fail.
+    c = client(sim, max_retries=1)
+    durations = []
+
+    async def go():
+        for _ in range(calls):
+            t0 = time.monotonic()
+            users, resp, err = await c.list_users(limit=200)
+            durations.append(time.monotonic() - t0)
+            assert err is None, f"call failed despite the SDK's retry: {err!r}"
+            assert len(users) == len(USERS)
+
+    started = time.monotonic()
+    run(go())
+    elapsed = time.monotonic() - started
+    statuses = [r["status"] for r in api_calls(sim, "/api/v1/users")]
+    throttled = statuses.count(429)
+    assert statuses.count(200) == calls, statuses
+    assert throttled >= 1, f"{calls} calls with a limit of {limit} must meet a 429: {statuses}"
+    for i, s in enumerate(statuses):  # every 429 is followed by the successful retry
+        if s == 429:
+            assert i + 1 < len(statuses) and statuses[i + 1] == 200, statuses
+    assert all(c["bucket"] == "users" for c in api_calls(sim, "/api/v1/users"))
+    # The SDK sleeps Reset - Date + 1 >= 2 s per 429; a client that ignored the headers would not.
+    slow = [d for d in durations if d >= 1.5]
+    assert len(slow) == throttled, f"durations {durations} vs statuses {statuses}"
+    assert elapsed >= 2.0 * throttled
+    assert elapsed < throttled * (window + 2) + 10, f"waited far longer than the reset: {elapsed:.1f}s"
+
+
+# 5. Headers and auth -----------------------------------------------------------------------
+
+
+def test_sdk_sends_ssws_without_space(sim):
+    """The generated API methods put `SSWS<token>` (no space) in Authorization: their oauth2
+    auth setting is authorizationMode + token and overrides the executor's `SSWS <token>`."""
+    async def go():
+        c = client(sim)
+        method, url, headers, body, post = c._list_users_serialize(
+            content_type=None, search=None, filter=None, q=None, after=None, limit=1,
+            sort_by=None, sort_order=None, fields=None, expand=None, _request_auth=None,
+            _content_type=None, _headers=None, _host_index=0)
+        req, err = await c.get_request_executor().create_request(method, url, body, headers)
+        assert err is None
+        return req
+
+    req = run(go())
+    assert req["headers"]["Authorization"] == "SSWS" + SUPER_TOKEN
+    users, _, err = run(client(sim).list_users(limit=1))
+    assert err is None and len(users) == 1, "the simulator must accept SSWS<token>"
+
+
+@pytest.mark.parametrize("auth,status", [
+    ("SSWS " + SUPER_TOKEN, 200),
+    ("SSWS" + SUPER_TOKEN, 200),
+    ("SSWS not-a-real-token", 401),
+    ("Bearer " + SUPER_TOKEN, 401),
+    (None, 401),
+])
+def test_raw_authorization_header_forms(sim, auth, status):
+    headers = {"Accept": "application/json"}
+    if auth:
+        headers["Authorization"] = auth
+    got, hdrs, body = sim.raw("GET", "/api/v1/users?limit=1", headers)
+    assert got == status, body
+    if status == 401:
+        assert body["errorCode"] == "E0000011"
+        assert hdrs.get_content_type() == "application/json"
+
+
+def test_every_response_has_okta_headers(sim):
+    users, resp, err = run(client(sim).list_users(limit=2))
+    assert err is None
+    h = resp.headers
+    assert header(h, "X-Okta-Request-Id")
+    date = header(h, "Date")
+    # the SDK's retry parses Date with "%a, %d %b %Y %H:%M:%S %Z" (RFC 7231 IMF-fixdate)
+    assert abs(convert_date_time_to_seconds(date) - time.time()) < 30, date
+    limit = int(header(h, "X-Rate-Limit-Limit"))
+    remaining = int(header(h, "X-Rate-Limit-Remaining"))
+    reset = int(header(h, "X-Rate-Limit-Reset"))
+    assert limit == 600, "users bucket default limit"
+    assert 0 <= remaining < limit
+    assert time.time() - 1 <= reset <= time.time() + 61, reset
+    content_type = header(h, "Content-Type") or ""
+    assert content_type.startswith("application/json"), content_type
+
+
+def test_system_log_lists_through_sdk(sim):
+    events, resp, err = run(client(sim).list_log_events(limit=10))
+    assert err is None, err
+    assert resp.status_code == 200
+    assert isinstance(events, list)
+    assert [c["status"] for c in api_calls(sim, "/api/v1/logs")] == [200]
