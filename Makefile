@@ -16,13 +16,8 @@ CARGO ?= cargo
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
-demo: tools site-release build-release ## Build in release mode and serve on http://127.0.0.1:3000
-	@echo
-	@echo "  Gatepass is starting on http://127.0.0.1:3000  (Ctrl-C stops it)"
-	@echo "  database: sqlite under $(DEMO_DIR)"
-	@echo
-	GATEPASS_DATA_DIR=$(DEMO_DIR) GATEPASS_SITE_ROOT=$(SITE_ROOT) \
-	  $(CARGO_TARGET_DIR)/release/gatepass serve --listen 127.0.0.1:3000
+demo: tools site-release build-release ## Build in release mode; serve Gatepass on :3000 with the Okta simulator on :3001
+	scripts/demo.sh $(CARGO_TARGET_DIR)/release/gatepass $(DEMO_DIR) $(SITE_ROOT)
 
 LOGS := $(GATEPASS_CACHE)/logs
 VENV := $(GATEPASS_CACHE)/venv
@@ -67,8 +62,9 @@ e2e: site build ## Browser tests (Playwright + Debian chromium) against the real
 	@mkdir -p $(LOGS) && rm -f $(LOGS)/e2e.log
 	data=$$(mktemp -d /tmp/gatepass-e2e.XXXXXX); \
 	trap 'rm -rf "$$data"' EXIT; \
-	read -r E2E_PORT E2E_OIDC_PORT E2E_SIGNIN_PORT < <(scripts/free-ports.py 3); \
-	export E2E_PORT E2E_OIDC_PORT E2E_SIGNIN_PORT; \
+	read -r E2E_PORT E2E_OIDC_PORT E2E_SIGNIN_PORT E2E_OKTA_PORT E2E_SIM_SIGNIN_PORT \
+	  < <(scripts/free-ports.py 5); \
+	export E2E_PORT E2E_OIDC_PORT E2E_SIGNIN_PORT E2E_OKTA_PORT E2E_SIM_SIGNIN_PORT; \
 	cd end2end && \
 	E2E_BIN=$(CARGO_TARGET_DIR)/debug/gatepass E2E_DATA_DIR=$$data \
 	GATEPASS_SITE_ROOT=$(SITE_ROOT) npx playwright test 2>&1 | tee $(LOGS)/e2e.log

@@ -3,7 +3,9 @@
 // a fresh data directory, and passes them in the environment below. Three servers run:
 //   - Gatepass without sign-in configured (the shell tests),
 //   - panva oidc-provider (a certified OpenID provider),
-//   - Gatepass signing in at that provider (the sign-in journey).
+//   - Gatepass signing in at that provider (the sign-in journey),
+//   - the Okta simulator (`gatepass okta-sim --seed demo`) and Gatepass signing in through it,
+//     as `make demo` does.
 import { defineConfig } from '@playwright/test';
 
 const env = (name: string): string => {
@@ -16,12 +18,18 @@ const dataDir = env('E2E_DATA_DIR');
 const port = Number(env('E2E_PORT'));
 const oidcPort = Number(env('E2E_OIDC_PORT'));
 const signinPort = Number(env('E2E_SIGNIN_PORT'));
+const oktaPort = Number(env('E2E_OKTA_PORT'));
+const simSigninPort = Number(env('E2E_SIM_SIGNIN_PORT'));
 const siteRoot = process.env.GATEPASS_SITE_ROOT ?? '../target/site';
 const baseURL = `http://127.0.0.1:${port}`;
 const issuer = `http://127.0.0.1:${oidcPort}`;
 const signinURL = `http://127.0.0.1:${signinPort}`;
 process.env.E2E_SIGNIN_URL = signinURL;
 process.env.E2E_ISSUER = issuer;
+const oktaURL = `http://127.0.0.1:${oktaPort}`;
+const simSigninURL = `http://127.0.0.1:${simSigninPort}`;
+process.env.E2E_OKTA_URL = oktaURL;
+process.env.E2E_SIM_SIGNIN_URL = simSigninURL;
 
 const gatepassEnv = (dir: string) => ({
   GATEPASS_DATA_DIR: `${dataDir}/${dir}`,
@@ -90,6 +98,31 @@ export default defineConfig({
         GATEPASS_OIDC__CLIENT_ID: 'gatepass',
         GATEPASS_OIDC__CLIENT_SECRET: 'gatepass-test-secret',
         GATEPASS_AUTH__BOOTSTRAP_ADMINS: '["alice@example.com"]',
+      },
+    },
+    {
+      command: `${bin} okta-sim --listen 127.0.0.1:${oktaPort} --seed demo --gatepass-url ${simSigninURL}`,
+      url: `${oktaURL}/oauth2/default/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: { OKTA_SIM_OIDC_CLIENT_SECRET: 'e2e-sim-secret', RUST_LOG: 'warn' },
+    },
+    {
+      command: `${bin} serve --listen 127.0.0.1:${simSigninPort}`,
+      url: `${simSigninURL}/readyz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: {
+        ...gatepassEnv('sim-signin'),
+        GATEPASS_PUBLIC_URL: simSigninURL,
+        GATEPASS_OIDC__ISSUER_URL: `${oktaURL}/oauth2/default`,
+        GATEPASS_OIDC__CLIENT_ID: 'gatepass',
+        GATEPASS_OIDC__CLIENT_SECRET: 'e2e-sim-secret',
+        GATEPASS_AUTH__BOOTSTRAP_ADMINS: '["maya.okafor@northwind.example"]',
       },
     },
   ],

@@ -296,7 +296,7 @@ pub fn build_org(args: &SimArgs) -> Result<Built, String> {
             .clone()
             .unwrap_or_else(|| http::random_id("", 40)),
         redirect_uris: vec![format!("{url}/auth/callback")],
-        post_logout_redirect_uris: vec![format!("{url}/"), format!("{url}/signed-out")],
+        post_logout_redirect_uris: vec![format!("{url}/auth/signed-out")],
     };
     let mut org = Org::new(0x6761_7465_7061_7373, now);
     if let Some(path) = args.state.as_ref().filter(|p| p.exists()) {

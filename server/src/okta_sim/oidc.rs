@@ -143,12 +143,11 @@ fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
         Ok(u) => u,
         Err(_) => return (StatusCode::BAD_REQUEST, "bad redirect URI").into_response(),
     };
-    {
+    let present: Vec<_> = params.iter().filter(|(_, v)| !v.is_empty()).collect();
+    if !present.is_empty() {
         let mut q = url.query_pairs_mut();
-        for (k, v) in params {
-            if !v.is_empty() {
-                q.append_pair(k, v);
-            }
+        for (k, v) in present {
+            q.append_pair(k, v);
         }
     }
     Redirect::to(url.as_str()).into_response()

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `make demo`: starts the Okta simulator seeded with the demo company (Northwind Labs), then
+# Gatepass signing people in through it, on http://127.0.0.1:3000. Ctrl-C stops both.
+#
+#   scripts/demo.sh GATEPASS_BINARY DATA_DIR SITE_ROOT
+#
+# The simulator keeps its org in DATA_DIR/okta-sim.json (so changes survive a restart) and logs
+# to DATA_DIR/okta-sim.log. Its credentials below are for the local simulator only.
+set -euo pipefail
+bin=$1
+data=$2
+site=$3
+port=${DEMO_PORT:-3000}
+okta_port=${DEMO_OKTA_PORT:-3001}
+gatepass_url="http://127.0.0.1:$port"
+okta_url="http://127.0.0.1:$okta_port"
+client_secret="demo-client-secret-for-the-local-simulator"
+api_token="00demo-api-token-for-the-local-simulator"
+
+mkdir -p "$data"
+log="$data/okta-sim.log"
+: >"$log"
+"$bin" okta-sim --listen "127.0.0.1:$okta_port" --seed demo --state "$data/okta-sim.json" \
+  --api-token "$api_token" --oidc-client-secret "$client_secret" \
+  --gatepass-url "$gatepass_url" >"$log" 2>&1 </dev/null &
+sim=$!
+trap 'kill "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM
+
+for _ in $(seq 1 100); do
+  grep -q "okta-sim: listening on" "$log" && break
+  kill -0 "$sim" 2>/dev/null || { cat "$log" >&2; echo "demo: the Okta simulator did not start" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q "okta-sim: listening on" "$log" || { cat "$log" >&2; echo "demo: the Okta simulator did not start in 10 s" >&2; exit 1; }
+
+echo
+echo "  Okta simulator: $okta_url  (log: $log)"
+sed -n 's/^okta-sim: //p' "$log" | sed -n '/people you can sign in as/,$p' | sed 's/^/  /'
+echo
+echo "  Gatepass: $gatepass_url  — sign in as anyone above (Maya Okafor is a Gatepass admin)."
+echo "  Database: SQLite under $data. Ctrl-C stops both."
+echo
+
+export GATEPASS_DATA_DIR="$data"
+export GATEPASS_SITE_ROOT="$site"
+export GATEPASS_PUBLIC_URL="$gatepass_url"
+export GATEPASS_OIDC__ISSUER_URL="$okta_url/oauth2/default"
+export GATEPASS_OIDC__CLIENT_ID="gatepass"
+export GATEPASS_OIDC__CLIENT_SECRET="$client_secret"
+export GATEPASS_AUTH__ADMIN_GROUPS='["gatepass-admins"]'
+export GATEPASS_AUTH__BOOTSTRAP_ADMINS='["maya.okafor@northwind.example"]'
+"$bin" serve --listen "127.0.0.1:$port"
