@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod clock;
 pub mod db;
+pub mod okta;
 pub mod secrets;
 pub mod services;
 pub mod state;

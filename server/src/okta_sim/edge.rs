@@ -177,27 +177,17 @@ pub struct LoggedRequest {
     pub query: String,
     pub status: u16,
     pub bucket: &'static str,
+    /// When the request arrived (ms since the epoch).
+    #[serde(rename = "atMs")]
+    pub at_ms: i64,
 }
 
 /// The most requests the log keeps (older ones are dropped).
 pub const REQUEST_LOG_CAP: usize = 200_000;
 
-/// Which rate-limit bucket a request counts against.
-pub fn bucket(method: &Method, path: &str) -> &'static str {
-    let _ = method;
-    if path == "/api/v1/groups" || path.starts_with("/api/v1/groups/rules") {
-        "groups"
-    } else if path.starts_with("/api/v1/groups/") {
-        "group"
-    } else if path == "/api/v1/users" || path.starts_with("/api/v1/users/") {
-        "users"
-    } else if path.starts_with("/api/v1/logs") {
-        "logs"
-    } else if path == "/oauth2/v1/token" {
-        "token"
-    } else {
-        "default"
-    }
+/// Which rate-limit bucket a request counts against (the same table Gatepass's client uses).
+pub fn bucket(_method: &Method, path: &str) -> &'static str {
+    app::ssr::okta::governor::rate_bucket(path)
 }
 
 /// Decrements the in-flight counter when a request ends, however it ends.
@@ -257,6 +247,7 @@ pub async fn okta_edge(State(sim): State<Arc<Sim>>, req: Request, next: Next) ->
                 query,
                 status: 0,
                 bucket,
+                at_ms: now.as_millis() as i64,
             });
             // Ends the connection's task without an answer; `resume_unwind` skips the panic
             // hook, so nothing is printed.
@@ -298,6 +289,7 @@ pub async fn okta_edge(State(sim): State<Arc<Sim>>, req: Request, next: Next) ->
         query,
         status: resp.status().as_u16(),
         bucket,
+        at_ms: now.as_millis() as i64,
     });
     resp
 }
