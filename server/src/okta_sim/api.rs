@@ -116,8 +116,8 @@ async fn list_users(
                     .any(|f| f.to_lowercase().starts_with(&q))
             })
             .take(limit)
-            .map(|u| u.to_json(&base.0))
-            .collect();
+            .map(|u| u.view(&base.0))
+            .collect::<Vec<_>>();
         return Ok(page(&base, &uri, items, None));
     }
     let paging = paging(&query, 200, 200)?;
@@ -151,7 +151,7 @@ async fn list_users(
             more = true;
             break;
         }
-        items.push(u.to_json(&base.0));
+        items.push(u.view(&base.0));
         last = Some(u.id.clone());
     }
     Ok(page(&base, &uri, items, if more { last } else { None }))
@@ -197,8 +197,8 @@ async fn user_groups(
     let items = org.users[u as usize]
         .groups
         .iter()
-        .map(|&g| org.groups[g as usize].to_json(&base.0, false))
-        .collect();
+        .map(|&g| org.groups[g as usize].view(&base.0, false))
+        .collect::<Vec<_>>();
     Ok(page(&base, &uri, items, None))
 }
 
@@ -325,8 +325,8 @@ async fn list_groups(
             .iter()
             .filter(|g| g.name.to_lowercase().starts_with(&q))
             .take(limit)
-            .map(|g| g.to_json(&base.0, stats))
-            .collect();
+            .map(|g| g.view(&base.0, stats))
+            .collect::<Vec<_>>();
         return Ok(page(&base, &uri, items, None));
     }
     let paging = paging(&query, 10_000, 10_000)?;
@@ -356,7 +356,7 @@ async fn list_groups(
             more = true;
             break;
         }
-        items.push(g.to_json(&base.0, stats));
+        items.push(g.view(&base.0, stats));
         last = Some(g.id.clone());
     }
     Ok(page(&base, &uri, items, if more { last } else { None }))
@@ -398,19 +398,17 @@ async fn group_users(
     let start = Org::start_after(paging.after.as_deref(), |id| org.user_by_id(id))
         .ok_or_else(|| OktaError::validation("after", "after: unknown cursor"))?;
     let mut members = org.groups[g as usize].members.range(start..);
-    let items: Vec<Value> = members
+    let users: Vec<&User> = members
         .by_ref()
         .take(paging.limit)
-        .map(|&u| org.users[u as usize].to_json(&base.0))
+        .map(|&u| &org.users[u as usize])
         .collect();
     let next = if members.next().is_some() {
-        items
-            .last()
-            .and_then(|u| u["id"].as_str())
-            .map(str::to_owned)
+        users.last().map(|u| u.id.clone())
     } else {
         None
     };
+    let items: Vec<_> = users.iter().map(|u| u.view(&base.0)).collect();
     Ok(page(&base, &uri, items, next))
 }
 

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::store::{roles_can_manage_group, roles_can_read, Actor, Org, Role};
 use super::Sim;
@@ -220,8 +220,13 @@ pub fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// A JSON list with `Link: <…>; rel="self"` and, when there is more, `rel="next"` as
 /// separate header lines.
-pub fn page(base: &Base, uri: &Uri, items: Vec<Value>, next_after: Option<String>) -> Response {
-    let mut resp = Json(Value::Array(items)).into_response();
+pub fn page<T: serde::Serialize>(
+    base: &Base,
+    uri: &Uri,
+    items: Vec<T>,
+    next_after: Option<String>,
+) -> Response {
+    let mut resp = Json(items).into_response();
     let self_url = format!(
         "{}{}",
         base.0,
@@ -418,13 +423,14 @@ mod tests {
 
     #[test]
     fn next_link_keeps_the_query_and_replaces_after() {
+        let none: Vec<serde_json::Value> = Vec::new();
         let uri: Uri = "/api/v1/users?limit=2&after=old&search=status%20eq%20%22ACTIVE%22"
             .parse()
             .unwrap();
         let resp = page(
             &Base("http://127.0.0.1:9".into()),
             &uri,
-            vec![],
+            none,
             Some("00uNEXT".into()),
         );
         let links: Vec<_> = resp

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::time::format_instant;
@@ -67,38 +68,155 @@ impl User {
         format!("{} {}", self.first_name, self.last_name)
     }
 
-    /// The user as Okta's API shows it.
-    pub fn to_json(&self, base: &str) -> Value {
-        let t = |v: Option<i64>| v.map(format_instant);
-        json!({
-            "id": self.id,
-            "status": self.status,
-            "created": format_instant(self.created),
-            "activated": t(self.activated),
-            "statusChanged": t(self.status_changed),
-            "lastLogin": t(self.last_login),
-            "lastUpdated": format_instant(self.last_updated),
-            "passwordChanged": t(self.activated),
-            "type": { "id": "oty1simdefaultusertype" },
-            "profile": {
-                "firstName": self.first_name,
-                "lastName": self.last_name,
-                "mobilePhone": null,
-                "secondEmail": null,
-                "login": self.login,
-                "email": self.email,
-                "title": self.title,
-                "department": self.department,
+    /// The user as Okta's API shows it, ready to serialize without building a JSON tree.
+    pub fn view<'a>(&'a self, base: &'a str) -> UserOut<'a> {
+        UserOut {
+            id: &self.id,
+            status: &self.status,
+            created: Instant(self.created),
+            activated: self.activated.map(Instant),
+            status_changed: self.status_changed.map(Instant),
+            last_login: self.last_login.map(Instant),
+            last_updated: Instant(self.last_updated),
+            password_changed: self.activated.map(Instant),
+            kind: TypeRef {
+                id: "oty1simdefaultusertype",
             },
-            "credentials": {
-                "password": {},
-                "provider": { "type": "OKTA", "name": "OKTA" }
+            profile: UserProfileOut {
+                first_name: &self.first_name,
+                last_name: &self.last_name,
+                mobile_phone: None,
+                second_email: None,
+                login: &self.login,
+                email: &self.email,
+                title: self.title.as_deref(),
+                department: self.department.as_deref(),
             },
-            "_links": {
-                "self": { "href": format!("{base}/api/v1/users/{}", self.id) }
-            }
-        })
+            credentials: CredentialsOut::OKTA,
+            links: UserLinks {
+                self_: Href(base, "/api/v1/users/", &self.id, ""),
+            },
+        }
     }
+
+    /// The user as a JSON value.
+    pub fn to_json(&self, base: &str) -> Value {
+        serde_json::to_value(self.view(base)).expect("serializable")
+    }
+}
+
+/// An instant that serializes in Okta's format without allocating.
+#[derive(Debug, Clone, Copy)]
+pub struct Instant(pub i64);
+
+impl Serialize for Instant {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&InstantText(self.0))
+    }
+}
+
+struct InstantText(i64);
+
+impl std::fmt::Display for InstantText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        super::time::write_instant(f, self.0)
+    }
+}
+
+/// `{"href": base + prefix + id + suffix}`, serialized without allocating.
+#[derive(Debug, Clone, Copy)]
+pub struct Href<'a>(&'a str, &'static str, &'a str, &'static str);
+
+impl Serialize for Href<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Text<'b>(&'b Href<'b>);
+        impl std::fmt::Display for Text<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let h = self.0;
+                write!(f, "{}{}{}{}", h.0, h.1, h.2, h.3)
+            }
+        }
+        struct Url<'b>(&'b Href<'b>);
+        impl Serialize for Url<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(&Text(self.0))
+            }
+        }
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("href", &Url(self))?;
+        m.end()
+    }
+}
+
+#[derive(Serialize)]
+pub struct TypeRef {
+    id: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserProfileOut<'a> {
+    first_name: &'a str,
+    last_name: &'a str,
+    mobile_phone: Option<&'a str>,
+    second_email: Option<&'a str>,
+    login: &'a str,
+    email: &'a str,
+    title: Option<&'a str>,
+    department: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+pub struct CredentialsOut {
+    password: Empty,
+    provider: Provider,
+}
+
+#[derive(Serialize)]
+pub struct Empty {}
+
+#[derive(Serialize)]
+pub struct Provider {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: &'static str,
+}
+
+impl CredentialsOut {
+    const OKTA: CredentialsOut = CredentialsOut {
+        password: Empty {},
+        provider: Provider {
+            kind: "OKTA",
+            name: "OKTA",
+        },
+    };
+}
+
+#[derive(Serialize)]
+pub struct UserLinks<'a> {
+    #[serde(rename = "self")]
+    self_: Href<'a>,
+}
+
+/// A user in Okta's JSON shape.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserOut<'a> {
+    id: &'a str,
+    status: &'a str,
+    created: Instant,
+    activated: Option<Instant>,
+    status_changed: Option<Instant>,
+    last_login: Option<Instant>,
+    last_updated: Instant,
+    password_changed: Option<Instant>,
+    #[serde(rename = "type")]
+    kind: TypeRef,
+    profile: UserProfileOut<'a>,
+    credentials: CredentialsOut,
+    #[serde(rename = "_links")]
+    links: UserLinks<'a>,
 }
 
 /// A group.
@@ -117,45 +235,112 @@ pub struct Group {
 
 impl Group {
     /// The group as Okta's API shows it; `stats` adds `_embedded.stats` (`expand=stats`).
-    pub fn to_json(&self, base: &str, stats: bool) -> Value {
-        let object_class = match self.kind {
-            GroupKind::App => "okta:windows_security_principal",
-            _ => "okta:user_group",
-        };
-        let mut profile = json!({ "name": self.name, "description": self.description });
-        if self.kind == GroupKind::App {
-            profile["samAccountName"] = json!(self.name);
-            profile["windowsDomainQualifiedName"] = json!(format!("CORP\\{}", self.name));
-        }
-        let mut group = json!({
-            "id": self.id,
-            "created": format_instant(self.created),
-            "lastUpdated": format_instant(self.last_updated),
-            "lastMembershipUpdated": format_instant(self.last_membership_updated),
-            "objectClass": [object_class],
-            "type": self.kind.as_str(),
-            "profile": profile,
-            "_links": {
-                "logo": [
-                    { "name": "medium", "href": format!("{base}/img/logos/groups/okta-medium.png"), "type": "image/png" },
-                    { "name": "large", "href": format!("{base}/img/logos/groups/okta-large.png"), "type": "image/png" }
+    pub fn view<'a>(&'a self, base: &'a str, stats: bool) -> GroupOut<'a> {
+        let app = self.kind == GroupKind::App;
+        GroupOut {
+            id: &self.id,
+            created: Instant(self.created),
+            last_updated: Instant(self.last_updated),
+            last_membership_updated: Instant(self.last_membership_updated),
+            object_class: [if app {
+                "okta:windows_security_principal"
+            } else {
+                "okta:user_group"
+            }],
+            kind: self.kind.as_str(),
+            profile: GroupProfileOut {
+                name: &self.name,
+                description: &self.description,
+                sam_account_name: app.then_some(self.name.as_str()),
+            },
+            links: GroupLinks {
+                logo: [
+                    Logo {
+                        name: "medium",
+                        href: Href(base, "/img/logos/groups/okta-medium.png", "", ""),
+                        kind: "image/png",
+                    },
+                    Logo {
+                        name: "large",
+                        href: Href(base, "/img/logos/groups/okta-large.png", "", ""),
+                        kind: "image/png",
+                    },
                 ],
-                "users": { "href": format!("{base}/api/v1/groups/{}/users", self.id) },
-                "apps": { "href": format!("{base}/api/v1/groups/{}/apps", self.id) }
-            }
-        });
-        if stats {
-            group["_embedded"] = json!({
-                "stats": {
-                    "usersCount": self.members.len(),
-                    "appsCount": 0,
-                    "groupPushMappingsCount": 0,
-                    "hasAdminPrivilege": false
-                }
-            });
+                users: Href(base, "/api/v1/groups/", &self.id, "/users"),
+                apps: Href(base, "/api/v1/groups/", &self.id, "/apps"),
+            },
+            embedded: stats.then(|| Embedded {
+                stats: Stats {
+                    users_count: self.members.len(),
+                    apps_count: 0,
+                    group_push_mappings_count: 0,
+                    has_admin_privilege: false,
+                },
+            }),
         }
-        group
     }
+
+    /// The group as a JSON value.
+    pub fn to_json(&self, base: &str, stats: bool) -> Value {
+        serde_json::to_value(self.view(base, stats)).expect("serializable")
+    }
+}
+
+/// A group in Okta's JSON shape.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupOut<'a> {
+    id: &'a str,
+    created: Instant,
+    last_updated: Instant,
+    last_membership_updated: Instant,
+    object_class: [&'static str; 1],
+    #[serde(rename = "type")]
+    kind: &'static str,
+    profile: GroupProfileOut<'a>,
+    #[serde(rename = "_links")]
+    links: GroupLinks<'a>,
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none")]
+    embedded: Option<Embedded>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupProfileOut<'a> {
+    name: &'a str,
+    description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sam_account_name: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+pub struct GroupLinks<'a> {
+    logo: [Logo<'a>; 2],
+    users: Href<'a>,
+    apps: Href<'a>,
+}
+
+#[derive(Serialize)]
+pub struct Logo<'a> {
+    name: &'static str,
+    #[serde(flatten)]
+    href: Href<'a>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct Embedded {
+    stats: Stats,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    users_count: usize,
+    apps_count: usize,
+    group_push_mappings_count: usize,
+    has_admin_privilege: bool,
 }
 
 /// A group rule: Okta keeps the target groups filled from an expression.

@@ -10,9 +10,21 @@ pub fn now_ms() -> i64 {
 
 /// Formats milliseconds since the epoch the way Okta does.
 pub fn format_instant(ms: i64) -> String {
+    struct Text(i64);
+    impl std::fmt::Display for Text {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write_instant(f, self.0)
+        }
+    }
+    Text(ms).to_string()
+}
+
+/// Writes milliseconds since the epoch the way Okta does.
+pub fn write_instant(f: &mut impl std::fmt::Write, ms: i64) -> std::fmt::Result {
     let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    format!(
+    write!(
+        f,
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
         t.year(),
         u8::from(t.month()),
