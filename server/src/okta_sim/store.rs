@@ -269,7 +269,7 @@ impl Group {
                 users: Href(base, "/api/v1/groups/", &self.id, "/users"),
                 apps: Href(base, "/api/v1/groups/", &self.id, "/apps"),
             },
-            embedded: stats.then(|| Embedded {
+            embedded: stats.then_some(Embedded {
                 stats: Stats {
                     users_count: self.members.len(),
                     apps_count: 0,
