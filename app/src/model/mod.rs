@@ -52,3 +52,46 @@ pub struct Me {
     pub in_directory: bool,
     pub is_admin: bool,
 }
+
+/// Full (everything, removals found) or incremental (only what changed since the last run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncKind {
+    Full,
+    Incremental,
+}
+
+impl SyncKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncKind::Full => "full",
+            SyncKind::Incremental => "incremental",
+        }
+    }
+}
+
+/// What one directory sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCounts {
+    pub users_seen: i64,
+    pub groups_seen: i64,
+    pub memberships_seen: i64,
+    pub users_removed: i64,
+    pub groups_removed: i64,
+    pub memberships_removed: i64,
+    /// HTTP calls to Okta (retries included).
+    pub calls: i64,
+}
+
+/// A recorded sync run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRun {
+    pub id: i64,
+    pub kind: SyncKind,
+    /// `running`, `ok` or `failed`.
+    pub status: String,
+    /// Milliseconds since the epoch.
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub counts: SyncCounts,
+    pub error: Option<String>,
+}

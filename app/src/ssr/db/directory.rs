@@ -171,6 +171,218 @@ pub async fn mark_user_removed(db: &Db, okta_id: &str, at: i64) -> Result<bool, 
     Ok(done.rows_affected() == 1)
 }
 
+/// A group as a sync read it: the record plus Okta's change stamps and member count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncedGroup {
+    pub record: GroupRecord,
+    pub last_updated: Option<i64>,
+    pub last_membership_updated: Option<i64>,
+    /// From `expand=stats`; `None` when Okta did not say.
+    pub member_count: Option<i64>,
+}
+
+/// `($1, $2, …), (…)` for `rows` rows of `cols` columns.
+fn placeholders(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Upserts a page of users in one statement, stamping them with `synced_at`.
+pub async fn upsert_users_batch(
+    db: &Db,
+    users: &[UserRecord],
+    synced_at: i64,
+) -> Result<(), DbError> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO users (okta_id, login, email, display_name, status, synced_at) VALUES {} \
+         ON CONFLICT (okta_id) DO UPDATE SET login = excluded.login, email = excluded.email, \
+           display_name = excluded.display_name, status = excluded.status, \
+           synced_at = excluded.synced_at, removed_at = NULL",
+        placeholders(users.len(), 6)
+    );
+    let mut q = sqlx::query(&sql);
+    for u in users {
+        q = q
+            .bind(&u.okta_id)
+            .bind(&u.login)
+            .bind(&u.email)
+            .bind(&u.display_name)
+            .bind(&u.status)
+            .bind(synced_at);
+    }
+    q.execute(db.pool()).await?;
+    Ok(())
+}
+
+/// Upserts a page of groups in one statement, stamping them with `synced_at`.
+pub async fn upsert_groups_batch(
+    db: &Db,
+    groups: &[SyncedGroup],
+    synced_at: i64,
+) -> Result<(), DbError> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO groups (okta_id, name, description, okta_type, managed_by_rule, \
+           okta_last_updated, okta_last_membership_updated, okta_member_count, synced_at) VALUES {} \
+         ON CONFLICT (okta_id) DO UPDATE SET name = excluded.name, \
+           description = excluded.description, okta_type = excluded.okta_type, \
+           managed_by_rule = excluded.managed_by_rule, okta_last_updated = excluded.okta_last_updated, \
+           okta_last_membership_updated = excluded.okta_last_membership_updated, \
+           okta_member_count = excluded.okta_member_count, synced_at = excluded.synced_at, \
+           removed_at = NULL",
+        placeholders(groups.len(), 9)
+    );
+    let mut q = sqlx::query(&sql);
+    for g in groups {
+        q = q
+            .bind(&g.record.okta_id)
+            .bind(&g.record.name)
+            .bind(&g.record.description)
+            .bind(&g.record.okta_type)
+            .bind(g.record.managed_by_rule)
+            .bind(g.last_updated)
+            .bind(g.last_membership_updated)
+            .bind(g.member_count)
+            .bind(synced_at);
+    }
+    q.execute(db.pool()).await?;
+    Ok(())
+}
+
+/// Records that Okta lists `user_ids` in `group_id`, as of `seen_at`, in one statement.
+pub async fn upsert_memberships_batch(
+    db: &Db,
+    group_id: &str,
+    user_ids: &[String],
+    seen_at: i64,
+) -> Result<(), DbError> {
+    if user_ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO memberships (group_id, user_id, source, seen_at) VALUES {} \
+         ON CONFLICT (group_id, user_id) DO UPDATE SET seen_at = excluded.seen_at",
+        (0..user_ids.len())
+            .map(|r| format!("($1, ${}, 'okta_sync', ${})", r * 2 + 2, r * 2 + 3))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut q = sqlx::query(&sql).bind(group_id);
+    for u in user_ids {
+        q = q.bind(u).bind(seen_at);
+    }
+    q.execute(db.pool()).await?;
+    Ok(())
+}
+
+/// Groups stamped `synced_at` whose members must be listed (not BUILT_IN, not known to be
+/// empty), after `after` in id order, `limit` at a time.
+pub async fn groups_to_list(
+    db: &Db,
+    synced_at: i64,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT okta_id FROM groups WHERE synced_at = $1 AND removed_at IS NULL \
+           AND okta_type <> 'BUILT_IN' AND COALESCE(okta_member_count, 1) > 0 AND okta_id > $2 \
+         ORDER BY okta_id LIMIT $3",
+    )
+    .bind(synced_at)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Marks users a full sync stamped `synced_at` did not see as removed; returns how many.
+pub async fn mark_unseen_users_removed(db: &Db, synced_at: i64, at: i64) -> Result<u64, DbError> {
+    let done =
+        sqlx::query("UPDATE users SET removed_at = $2 WHERE synced_at < $1 AND removed_at IS NULL")
+            .bind(synced_at)
+            .bind(at)
+            .execute(db.pool())
+            .await?;
+    Ok(done.rows_affected())
+}
+
+/// Marks groups a full sync stamped `synced_at` did not see as removed; returns how many.
+pub async fn mark_unseen_groups_removed(db: &Db, synced_at: i64, at: i64) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "UPDATE groups SET removed_at = $2 WHERE synced_at < $1 AND removed_at IS NULL",
+    )
+    .bind(synced_at)
+    .bind(at)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes synced memberships not seen since `seen_at` (of one group, or of all); returns
+/// how many.
+pub async fn delete_unseen_memberships(
+    db: &Db,
+    seen_at: i64,
+    group_id: Option<&str>,
+) -> Result<u64, DbError> {
+    let done = match group_id {
+        Some(g) => sqlx::query(
+            "DELETE FROM memberships WHERE source = 'okta_sync' AND seen_at < $1 AND group_id = $2",
+        )
+        .bind(seen_at)
+        .bind(g)
+        .execute(db.pool())
+        .await?,
+        None => {
+            sqlx::query("DELETE FROM memberships WHERE source = 'okta_sync' AND seen_at < $1")
+                .bind(seen_at)
+                .execute(db.pool())
+                .await?
+        }
+    };
+    Ok(done.rows_affected())
+}
+
+/// Every membership as (group id, user id), ordered; for checks against Okta.
+pub async fn all_memberships(db: &Db) -> Result<Vec<(String, String)>, DbError> {
+    Ok(
+        sqlx::query_as("SELECT group_id, user_id FROM memberships ORDER BY group_id, user_id")
+            .fetch_all(db.pool())
+            .await?,
+    )
+}
+
+/// Every present user as (okta id, status), ordered by id.
+pub async fn all_user_statuses(db: &Db) -> Result<Vec<(String, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT okta_id, status FROM users WHERE removed_at IS NULL ORDER BY okta_id",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Every present group as (okta id, type, managed by rule), ordered by id.
+pub async fn all_groups(db: &Db) -> Result<Vec<(String, String, bool)>, DbError> {
+    // The Any driver reads no SQLite booleans: read 0/1.
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT okta_id, okta_type, CAST(CASE WHEN managed_by_rule THEN 1 ELSE 0 END AS BIGINT) \
+         FROM groups WHERE removed_at IS NULL ORDER BY okta_id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(|(id, t, r)| (id, t, r != 0)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 
 pub mod directory;
 pub mod sessions;
+pub mod sync;
 
 use std::path::Path;
 use std::str::FromStr;

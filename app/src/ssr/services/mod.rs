@@ -2,4 +2,5 @@
 //! storage and return `AppError` for the browser.
 
 pub mod identity;
+pub mod sync;
 pub mod system;

@@ -1,0 +1,394 @@
+//! Directory sync: Okta's users, groups and memberships into Gatepass's database.
+//!
+//! A **full** sync streams every user (all statuses), group and membership page by page into
+//! the database, stamping what it saw; afterwards whatever was not seen is marked removed
+//! (users, groups) or deleted (memberships). Memory stays bounded whatever the org size: one
+//! page at a time, groups to list read back from the database in id order. Empty groups
+//! (`expand=stats`) and `Everyone` are not listed.
+//!
+//! An **incremental** sync asks only for what changed since the last good run started (minus a
+//! minute for clock skew): users by `lastUpdated`, groups by `lastUpdated` or
+//! `lastMembershipUpdated`, and relists the members of changed groups. A quiet org costs two
+//! calls. Deletions in Okta are found by the next full sync.
+//!
+//! One sync runs at a time across every process sharing the database (a leased lock).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::model::{SyncCounts, SyncKind, SyncRun};
+use crate::ssr::clock::{to_millis, Clock};
+use crate::ssr::db::directory::{self, GroupRecord, SyncedGroup, UserRecord};
+use crate::ssr::db::{sync as runs, Db, DbError};
+use crate::ssr::okta::{Cursor, OktaApi, OktaError, OktaGroup, OktaUser};
+
+/// Page sizes: Okta's maximums for users and members; groups at the recommended 200.
+const USERS_PAGE: u32 = 200;
+const GROUPS_PAGE: u32 = 200;
+const MEMBERS_PAGE: u32 = 1000;
+/// How far back an incremental run looks before the previous run's start.
+const SKEW_MARGIN_MS: i64 = 60_000;
+/// The lock lease, renewed after every page.
+const LEASE: Duration = Duration::from_secs(300);
+
+/// Which groups Gatepass keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupFilter {
+    /// Keep only groups whose name starts with this.
+    pub name_prefix: Option<String>,
+    /// Keep only these Okta types (`OKTA_GROUP`, `APP_GROUP`, `BUILT_IN`); empty: all.
+    pub types: Vec<String>,
+}
+
+impl GroupFilter {
+    fn keeps(&self, g: &OktaGroup) -> bool {
+        self.name_prefix
+            .as_deref()
+            .is_none_or(|p| g.profile.name.starts_with(p))
+            && (self.types.is_empty() || self.types.contains(&g.kind))
+    }
+}
+
+/// Why a sync did not run or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("another directory sync is running")]
+    Busy,
+    #[error(transparent)]
+    Okta(#[from] OktaError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Where a running sync is, for a progress display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncProgress {
+    pub phase: &'static str,
+    pub counts: SyncCounts,
+}
+
+/// Runs one sync and records it. `holder` names this process for the lock.
+pub struct DirectorySync<'a> {
+    pub db: &'a Db,
+    pub okta: &'a dyn OktaApi,
+    pub clock: &'a dyn Clock,
+    pub filter: GroupFilter,
+    pub holder: String,
+    pub progress: &'a (dyn Fn(&SyncProgress) + Send + Sync),
+}
+
+fn millis(okta_instant: Option<&str>) -> Option<i64> {
+    okta_instant
+        .and_then(|s| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .map(to_millis)
+}
+
+fn user_record(u: &OktaUser) -> UserRecord {
+    UserRecord {
+        okta_id: u.id.clone(),
+        login: u.profile.login.clone(),
+        email: u
+            .profile
+            .email
+            .clone()
+            .unwrap_or_else(|| u.profile.login.clone()),
+        display_name: u.display_name(),
+        status: u.status.clone(),
+    }
+}
+
+fn okta_time(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+impl DirectorySync<'_> {
+    fn now(&self) -> i64 {
+        to_millis(self.clock.now())
+    }
+
+    fn report(&self, phase: &'static str, counts: &SyncCounts) {
+        let mut c = counts.clone();
+        c.calls = self.okta.calls() as i64;
+        (self.progress)(&SyncProgress { phase, counts: c });
+    }
+
+    async fn renew(&self) -> Result<(), SyncError> {
+        let until = self.now() + LEASE.as_millis() as i64;
+        if runs::renew_sync_lock(self.db, &self.holder, until).await? {
+            Ok(())
+        } else {
+            Err(SyncError::Busy)
+        }
+    }
+
+    /// Runs a sync of `kind` (an incremental one without a previous good run is full) and
+    /// records it in `sync_runs`, failed or not.
+    #[tracing::instrument(skip(self), fields(holder = %self.holder))]
+    pub async fn run(&self, kind: SyncKind) -> Result<SyncRun, SyncError> {
+        let started = self.now();
+        if !runs::try_acquire_sync_lock(
+            self.db,
+            &self.holder,
+            started,
+            started + LEASE.as_millis() as i64,
+        )
+        .await?
+        {
+            return Err(SyncError::Busy);
+        }
+        let since = match kind {
+            SyncKind::Full => None,
+            SyncKind::Incremental => runs::last_successful_sync_start(self.db)
+                .await?
+                .map(|t| t - SKEW_MARGIN_MS),
+        };
+        let kind = if since.is_some() {
+            kind
+        } else {
+            SyncKind::Full
+        };
+        let calls_before = self.okta.calls();
+        let id = runs::insert_sync_run(self.db, kind, started, since).await?;
+        let mut counts = SyncCounts::default();
+        let result = match since {
+            None => self.full(started, &mut counts).await,
+            Some(since) => self.incremental(started, since, &mut counts).await,
+        };
+        counts.calls = (self.okta.calls() - calls_before) as i64;
+        let error = result.as_ref().err().map(|e| e.to_string());
+        let finished = self.now();
+        runs::finish_sync_run(self.db, id, finished, &counts, error.as_deref()).await?;
+        runs::release_sync_lock(self.db, &self.holder).await?;
+        match result {
+            Ok(()) => {
+                tracing::info!(kind = kind.as_str(), ?counts, "directory sync finished");
+                Ok(SyncRun {
+                    id,
+                    kind,
+                    status: "ok".into(),
+                    started_at: started,
+                    finished_at: Some(finished),
+                    counts,
+                    error: None,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(kind = kind.as_str(), error = %e, "directory sync failed");
+                Err(e)
+            }
+        }
+    }
+
+    /// Group ids kept filled by group rules.
+    async fn rule_managed(&self) -> Result<HashSet<String>, SyncError> {
+        let mut ids = HashSet::new();
+        let mut cursor = Some(Cursor::group_rules(200));
+        while let Some(c) = cursor.take() {
+            let page = self.okta.group_rules_page(&c).await?;
+            for rule in page.items {
+                if rule.status.as_deref().unwrap_or("ACTIVE") != "ACTIVE" {
+                    continue;
+                }
+                if let Some(a) = rule.actions.assign_user_to_groups {
+                    ids.extend(a.group_ids);
+                }
+            }
+            cursor = page.next;
+        }
+        Ok(ids)
+    }
+
+    async fn users(
+        &self,
+        search: Option<&str>,
+        marker: i64,
+        counts: &mut SyncCounts,
+    ) -> Result<(), SyncError> {
+        let mut cursor = Some(Cursor::users(search, USERS_PAGE));
+        while let Some(c) = cursor.take() {
+            let page = self.okta.users_page(&c).await?;
+            let batch: Vec<UserRecord> = page.items.iter().map(user_record).collect();
+            directory::upsert_users_batch(self.db, &batch, marker).await?;
+            counts.users_seen += batch.len() as i64;
+            self.renew().await?;
+            self.report("users", counts);
+            cursor = page.next;
+        }
+        Ok(())
+    }
+
+    /// Upserts groups from `cursor` on; returns the ids kept.
+    async fn groups(
+        &self,
+        first: Cursor,
+        marker: i64,
+        counts: &mut SyncCounts,
+        mut on_group: impl FnMut(&OktaGroup),
+    ) -> Result<(), SyncError> {
+        let rules = self.rule_managed().await?;
+        let mut cursor = Some(first);
+        while let Some(c) = cursor.take() {
+            let page = self.okta.groups_page(&c).await?;
+            let batch: Vec<SyncedGroup> = page
+                .items
+                .iter()
+                .filter(|g| self.filter.keeps(g))
+                .inspect(|g| on_group(g))
+                .map(|g| SyncedGroup {
+                    record: GroupRecord {
+                        okta_id: g.id.clone(),
+                        name: g.profile.name.clone(),
+                        description: g.profile.description.clone().unwrap_or_default(),
+                        okta_type: g.kind.clone(),
+                        managed_by_rule: rules.contains(&g.id),
+                    },
+                    last_updated: millis(g.last_updated.as_deref()),
+                    last_membership_updated: millis(g.last_membership_updated.as_deref()),
+                    member_count: g.users_count().map(|n| n as i64),
+                })
+                .collect();
+            directory::upsert_groups_batch(self.db, &batch, marker).await?;
+            counts.groups_seen += batch.len() as i64;
+            self.renew().await?;
+            self.report("groups", counts);
+            cursor = page.next;
+        }
+        Ok(())
+    }
+
+    /// Lists the members of one group, stamping memberships (and the member users) `marker`.
+    async fn members(
+        &self,
+        group_id: &str,
+        marker: i64,
+        counts: &mut SyncCounts,
+    ) -> Result<(), SyncError> {
+        let mut cursor = Some(Cursor::group_members(group_id, MEMBERS_PAGE));
+        while let Some(c) = cursor.take() {
+            let page = match self.okta.group_members_page(&c).await {
+                Ok(p) => p,
+                // The group went away since it was listed: the next full sync removes it.
+                Err(e) if e.status() == Some(404) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+            // Members are whole user objects: keep them, so a user created mid-sync still has
+            // a row for the membership to point at.
+            let users: Vec<UserRecord> = page.items.iter().map(user_record).collect();
+            directory::upsert_users_batch(self.db, &users, marker).await?;
+            let ids: Vec<String> = users.into_iter().map(|u| u.okta_id).collect();
+            directory::upsert_memberships_batch(self.db, group_id, &ids, marker).await?;
+            counts.memberships_seen += ids.len() as i64;
+            cursor = page.next;
+        }
+        Ok(())
+    }
+
+    async fn full(&self, marker: i64, counts: &mut SyncCounts) -> Result<(), SyncError> {
+        self.users(None, marker, counts).await?;
+        // Okta lists DEPROVISIONED users only when asked by search.
+        self.users(Some("status eq \"DEPROVISIONED\""), marker, counts)
+            .await?;
+        self.groups(Cursor::groups(None, GROUPS_PAGE), marker, counts, |_| {})
+            .await?;
+        let mut after = String::new();
+        loop {
+            let ids = directory::groups_to_list(self.db, marker, &after, 100).await?;
+            let Some(last) = ids.last().cloned() else {
+                break;
+            };
+            for id in &ids {
+                self.members(id, marker, counts).await?;
+            }
+            self.renew().await?;
+            self.report("memberships", counts);
+            after = last;
+        }
+        let now = self.now();
+        counts.users_removed =
+            directory::mark_unseen_users_removed(self.db, marker, now).await? as i64;
+        counts.groups_removed =
+            directory::mark_unseen_groups_removed(self.db, marker, now).await? as i64;
+        counts.memberships_removed =
+            directory::delete_unseen_memberships(self.db, marker, None).await? as i64;
+        self.report("done", counts);
+        Ok(())
+    }
+
+    async fn incremental(
+        &self,
+        marker: i64,
+        since: i64,
+        counts: &mut SyncCounts,
+    ) -> Result<(), SyncError> {
+        let t = okta_time(since);
+        self.users(Some(&format!("lastUpdated gt \"{t}\"")), marker, counts)
+            .await?;
+        let filter = format!("lastUpdated gt \"{t}\" or lastMembershipUpdated gt \"{t}\"");
+        let mut changed: Vec<(String, Option<u64>, String)> = Vec::new();
+        self.groups(
+            Cursor::groups(Some(&filter), GROUPS_PAGE),
+            marker,
+            counts,
+            |g| changed.push((g.id.clone(), g.users_count(), g.kind.clone())),
+        )
+        .await?;
+        for (id, count, kind) in changed {
+            if kind != "BUILT_IN" && count != Some(0) {
+                self.members(&id, marker, counts).await?;
+            }
+            counts.memberships_removed +=
+                directory::delete_unseen_memberships(self.db, marker, Some(&id)).await? as i64;
+        }
+        self.report("done", counts);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn okta_times_round_trip() {
+        let ms = 1_700_000_123_456;
+        assert_eq!(okta_time(ms), "2023-11-14T22:15:23.456Z");
+        assert_eq!(millis(Some(&okta_time(ms))), Some(ms));
+        assert_eq!(millis(Some("garbage")), None);
+    }
+
+    #[test]
+    fn group_filter_by_prefix_and_type() {
+        let g = |name: &str, kind: &str| OktaGroup {
+            id: "00g".into(),
+            kind: kind.into(),
+            last_updated: None,
+            last_membership_updated: None,
+            profile: crate::ssr::okta::model::OktaGroupProfile {
+                name: name.into(),
+                description: None,
+            },
+            embedded: None,
+        };
+        let f = GroupFilter {
+            name_prefix: Some("aws-".into()),
+            types: vec!["OKTA_GROUP".into()],
+        };
+        assert!(f.keeps(&g("aws-prod", "OKTA_GROUP")));
+        assert!(!f.keeps(&g("aws-prod", "APP_GROUP")));
+        assert!(!f.keeps(&g("gcp-prod", "OKTA_GROUP")));
+        assert!(GroupFilter::default().keeps(&g("anything", "BUILT_IN")));
+    }
+}

@@ -1,0 +1,324 @@
+//! Directory sync against the Okta simulator, on both database engines: a full sync of a
+//! generated org leaves the database equal to Okta; an incremental sync after one change makes
+//! a handful of calls and picks it up; deactivation and removals show; one sync at a time.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::model::SyncKind;
+use app::ssr::clock::SystemClock;
+use app::ssr::db::directory::{self, UserRecord};
+use app::ssr::db::{sync as runs, Db};
+use app::ssr::okta::client::OktaSettings;
+use app::ssr::okta::{OktaApi, OktaClient, OktaCredential};
+use app::ssr::secrets::local::LocalSecrets;
+use app::ssr::secrets::CachedSecrets;
+use app::ssr::services::sync::{DirectorySync, GroupFilter, SyncError};
+use app::ssr::testing::{engines, fresh_db};
+use gatepass::okta_sim::edge::{Faults, Limits};
+use gatepass::okta_sim::seed::{self, SeedFile};
+use gatepass::okta_sim::store::{GroupKind, Org};
+use gatepass::okta_sim::{start, RunningSim, Sim};
+use serde_json::json;
+
+const TOKEN: &str = "sync-token";
+
+async fn sim(scale: &str) -> RunningSim {
+    let now = 1_700_000_000_000;
+    let mut org = Org::new(11, now);
+    seed::generate(&mut org, scale.parse().unwrap(), now).unwrap();
+    let extra: SeedFile = serde_json::from_value(json!({
+        "users": [{ "login": "sync-admin@example.com", "roles": [{ "type": "SUPER_ADMIN" }] }],
+        "groups": [{ "name": "ruled", "members": [] }],
+        "rules": [{ "name": "rule", "groups": ["ruled"] }],
+        "tokens": [{ "token": TOKEN, "user": "sync-admin@example.com" }]
+    }))
+    .unwrap();
+    extra.apply(&mut org, now).unwrap();
+    // A roomy rate limit: these tests are about what is synced, not about waiting.
+    let limits = Limits {
+        limits: [
+            ("users", 100_000),
+            ("groups", 100_000),
+            ("group", 100_000),
+            ("default", 100_000),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+        concurrency: 1000,
+        ..Limits::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start(Sim::new(org, limits, Faults::default(), None), listener).unwrap()
+}
+
+fn client(sim: &RunningSim) -> OktaClient {
+    std::env::set_var("GATEPASS_TEST_SYNC_TOKEN", TOKEN);
+    OktaClient::new(
+        OktaSettings::new(
+            sim.base_url().parse().unwrap(),
+            OktaCredential::ApiToken {
+                token: "env:GATEPASS_TEST_SYNC_TOKEN".parse().unwrap(),
+            },
+        ),
+        CachedSecrets::new(None, Arc::new(LocalSecrets), Duration::from_secs(300)),
+    )
+    .unwrap()
+}
+
+async fn sync(
+    db: &Db,
+    okta: &dyn OktaApi,
+    kind: SyncKind,
+) -> Result<app::model::SyncRun, SyncError> {
+    DirectorySync {
+        db,
+        okta,
+        clock: &SystemClock,
+        filter: GroupFilter::default(),
+        holder: "test".into(),
+        progress: &|_| {},
+    }
+    .run(kind)
+    .await
+}
+
+/// Okta's memberships (BUILT_IN excluded) as (group id, user id).
+fn okta_memberships(sim: &RunningSim) -> BTreeSet<(String, String)> {
+    let org = sim.sim.org.read().unwrap();
+    org.groups
+        .iter()
+        .filter(|g| g.kind != GroupKind::BuiltIn)
+        .flat_map(|g| {
+            g.members
+                .iter()
+                .map(|&u| (g.id.clone(), org.users[u as usize].id.clone()))
+        })
+        .collect()
+}
+
+async fn put_member(sim: &RunningSim, group: &str, user: &str, add: bool) {
+    let url = format!("{}/api/v1/groups/{group}/users/{user}", sim.base_url());
+    let c = reqwest::Client::new();
+    let req = if add { c.put(url) } else { c.delete(url) };
+    let res = req
+        .header("Authorization", format!("SSWS {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+}
+
+#[tokio::test]
+async fn full_sync_of_a_generated_org_matches_okta_exactly() {
+    let sim = sim("users=5000,groups=500,memberships=50000").await;
+    for engine in engines() {
+        let t = fresh_db(engine).await;
+        // Someone Gatepass knew of who is no longer in Okta.
+        directory::upsert_user(
+            &t.db,
+            &UserRecord {
+                okta_id: "00ugone".into(),
+                login: "gone@example.com".into(),
+                email: "gone@example.com".into(),
+                display_name: "Gone".into(),
+                status: "ACTIVE".into(),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+        let okta = client(&sim);
+        let run = sync(&t.db, &okta, SyncKind::Full).await.unwrap();
+        assert_eq!(run.kind, SyncKind::Full);
+
+        let ours: BTreeSet<(String, String)> = directory::all_memberships(&t.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        let theirs = okta_memberships(&sim);
+        assert_eq!(theirs.len(), 50_000);
+        assert_eq!(ours, theirs, "memberships equal Okta's");
+
+        let users = directory::all_user_statuses(&t.db).await.unwrap();
+        let groups = directory::all_groups(&t.db).await.unwrap();
+        let org = sim.sim.org.read().unwrap();
+        let expected: Vec<(String, String)> = {
+            let mut v: Vec<_> = org
+                .users
+                .iter()
+                .map(|u| (u.id.clone(), u.status.clone()))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            users, expected,
+            "every user, every status (DEPROVISIONED included)"
+        );
+        assert!(users.iter().any(|(_, s)| s == "DEPROVISIONED"));
+        assert_eq!(groups.len(), org.groups.len());
+        let ruled = org
+            .groups
+            .iter()
+            .find(|g| g.name == "ruled")
+            .unwrap()
+            .id
+            .clone();
+        assert!(
+            groups.iter().any(|(id, _, rule)| *id == ruled && *rule),
+            "rule-managed marked"
+        );
+        assert_eq!(
+            groups.iter().filter(|(_, t, _)| t == "APP_GROUP").count(),
+            50
+        );
+        drop(org);
+        assert!(
+            directory::find_user(&t.db, "00ugone")
+                .await
+                .unwrap()
+                .is_none(),
+            "marked removed"
+        );
+        assert_eq!(run.counts.users_removed, 1);
+        assert_eq!(run.counts.memberships_seen, 50_000);
+        // users (2 passes) + groups + rules + one listing per non-empty group.
+        assert!(run.counts.calls < 600, "{} calls", run.counts.calls);
+        t.db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn incremental_sync_picks_up_one_change_in_a_few_calls() {
+    for engine in engines() {
+        // A fresh org per engine: every change below is recent to the next run.
+        let sim = sim("users=300,groups=40,memberships=1200").await;
+        let t = fresh_db(engine).await;
+        let okta = client(&sim);
+        sync(&t.db, &okta, SyncKind::Full).await.unwrap();
+
+        let quiet = sync(&t.db, &okta, SyncKind::Incremental).await.unwrap();
+        assert_eq!(quiet.kind, SyncKind::Incremental);
+        assert!(
+            quiet.counts.calls <= 3,
+            "a quiet org costs {} calls",
+            quiet.counts.calls
+        );
+
+        let (group, user, other) = {
+            let org = sim.sim.org.read().unwrap();
+            let g = org
+                .groups
+                .iter()
+                .find(|g| g.kind == GroupKind::Okta && g.name.starts_with("group-"))
+                .unwrap();
+            let outsider = org
+                .users
+                .iter()
+                .enumerate()
+                .find(|(i, _)| !g.members.contains(&(*i as u32)))
+                .unwrap()
+                .1;
+            let member = &org.users[*g.members.iter().next().unwrap() as usize];
+            (g.id.clone(), outsider.id.clone(), member.id.clone())
+        };
+        put_member(&sim, &group, &user, true).await;
+        put_member(&sim, &group, &other, false).await;
+        let run = sync(&t.db, &okta, SyncKind::Incremental).await.unwrap();
+        assert!(run.counts.calls <= 5, "{} calls", run.counts.calls);
+        let ours: BTreeSet<_> = directory::all_memberships(&t.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert!(
+            ours.contains(&(group.clone(), user.clone())),
+            "the addition arrived"
+        );
+        assert!(
+            !ours.contains(&(group.clone(), other.clone())),
+            "the removal arrived"
+        );
+        assert_eq!(ours, okta_memberships(&sim));
+        assert_eq!(run.counts.memberships_removed, 1);
+
+        // Deactivated in Okta: shows as such after the next incremental sync.
+        let res = reqwest::Client::new()
+            .put(format!("{}/__sim/users/{user}/status", sim.base_url()))
+            .json(&json!({ "status": "DEPROVISIONED" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+        sync(&t.db, &okta, SyncKind::Incremental).await.unwrap();
+        assert_eq!(
+            directory::find_user(&t.db, &user)
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            "DEPROVISIONED"
+        );
+        t.db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn one_sync_at_a_time_and_failures_are_recorded() {
+    let sim = sim("users=20,groups=3,memberships=10").await;
+    let t = fresh_db(engines()[0]).await;
+    let okta = client(&sim);
+    assert!(
+        runs::try_acquire_sync_lock(&t.db, "other-replica", 0, i64::MAX)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        sync(&t.db, &okta, SyncKind::Full).await,
+        Err(SyncError::Busy)
+    ));
+    assert!(
+        runs::list_sync_runs(&t.db, 10).await.unwrap().is_empty(),
+        "nothing ran"
+    );
+    runs::release_sync_lock(&t.db, "other-replica")
+        .await
+        .unwrap();
+
+    reqwest::Client::new()
+        .put(format!("{}/__sim/faults", sim.base_url()))
+        .json(&json!({ "errorRate": 1.0 }))
+        .send()
+        .await
+        .unwrap();
+    let mut settings = OktaSettings::new(
+        sim.base_url().parse().unwrap(),
+        OktaCredential::ApiToken {
+            token: "env:GATEPASS_TEST_SYNC_TOKEN".parse().unwrap(),
+        },
+    );
+    settings.max_attempts = 2;
+    settings.backoff_base = Duration::from_millis(1);
+    let failing = OktaClient::new(
+        settings,
+        CachedSecrets::new(None, Arc::new(LocalSecrets), Duration::from_secs(1)),
+    )
+    .unwrap();
+    std::env::set_var("GATEPASS_TEST_SYNC_TOKEN", TOKEN);
+    let err = sync(&t.db, &failing, SyncKind::Full).await.unwrap_err();
+    assert!(err.to_string().contains("500"), "{err}");
+    let recorded = runs::list_sync_runs(&t.db, 1).await.unwrap();
+    assert_eq!(recorded[0].status, "failed");
+    assert!(recorded[0].error.as_deref().unwrap().contains("E0000009"));
+    assert_eq!(recorded[0].counts.calls, 2, "two tries, then given up");
+    assert!(
+        runs::try_acquire_sync_lock(&t.db, "next", 0, 1)
+            .await
+            .unwrap(),
+        "lock released after a failure"
+    );
+}
