@@ -145,38 +145,39 @@ async fn full_sync_of_a_generated_org_matches_okta_exactly() {
 
         let users = directory::all_user_statuses(&t.db).await.unwrap();
         let groups = directory::all_groups(&t.db).await.unwrap();
-        let org = sim.sim.org.read().unwrap();
-        let expected: Vec<(String, String)> = {
-            let mut v: Vec<_> = org
-                .users
+        {
+            let org = sim.sim.org.read().unwrap();
+            let expected: Vec<(String, String)> = {
+                let mut v: Vec<_> = org
+                    .users
+                    .iter()
+                    .map(|u| (u.id.clone(), u.status.clone()))
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(
+                users, expected,
+                "every user, every status (DEPROVISIONED included)"
+            );
+            assert!(users.iter().any(|(_, s)| s == "DEPROVISIONED"));
+            assert_eq!(groups.len(), org.groups.len());
+            let ruled = org
+                .groups
                 .iter()
-                .map(|u| (u.id.clone(), u.status.clone()))
-                .collect();
-            v.sort();
-            v
-        };
-        assert_eq!(
-            users, expected,
-            "every user, every status (DEPROVISIONED included)"
-        );
-        assert!(users.iter().any(|(_, s)| s == "DEPROVISIONED"));
-        assert_eq!(groups.len(), org.groups.len());
-        let ruled = org
-            .groups
-            .iter()
-            .find(|g| g.name == "ruled")
-            .unwrap()
-            .id
-            .clone();
-        assert!(
-            groups.iter().any(|(id, _, rule)| *id == ruled && *rule),
-            "rule-managed marked"
-        );
-        assert_eq!(
-            groups.iter().filter(|(_, t, _)| t == "APP_GROUP").count(),
-            50
-        );
-        drop(org);
+                .find(|g| g.name == "ruled")
+                .unwrap()
+                .id
+                .clone();
+            assert!(
+                groups.iter().any(|(id, _, rule)| *id == ruled && *rule),
+                "rule-managed marked"
+            );
+            assert_eq!(
+                groups.iter().filter(|(_, t, _)| t == "APP_GROUP").count(),
+                50
+            );
+        }
         assert!(
             directory::find_user(&t.db, "00ugone")
                 .await
