@@ -10,7 +10,8 @@ use leptos_router::{
 use crate::components::layout::Layout;
 use crate::pages::{
     admin::AdminPage, approvals::ApprovalsPage, catalog::CatalogPage, home::HomePage,
-    my_access::MyAccessPage, not_found::NotFoundPage,
+    my_access::MyAccessPage, not_found::NotFoundPage, settings_okta::SettingsOktaPage,
+    sync::SyncPage,
 };
 
 /// The application root: metadata, router and routes.
@@ -34,6 +35,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/request") view=CatalogPage ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/okta") view=SettingsOktaPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/sync") view=SyncPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -1,4 +1,4 @@
-//! The command line: `gatepass serve`, `gatepass migrate`, `gatepass okta-sim`.
+//! The command line: `gatepass serve`, `gatepass migrate`, `gatepass sync`, `gatepass okta-sim`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,6 +38,13 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Sync the directory (users, groups, memberships) from Okta once, showing progress.
+    /// Incremental unless `--full` or no sync has succeeded yet.
+    Sync {
+        /// Read everything and mark what Okta no longer has as removed.
+        #[arg(long)]
+        full: bool,
+    },
     /// Run a simulated Okta org (Management API subset, OIDC sign-in, fault injection) for
     /// the demo, tests and benchmarks. Needs no Gatepass configuration.
     OktaSim(crate::okta_sim::SimArgs),
@@ -94,6 +101,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 );
                 Ok(())
             }
+            Command::Sync { full } => crate::sync_cmd::run(&config, full).await,
             Command::OktaSim(_) => unreachable!("handled before configuration is loaded"),
         }
     });

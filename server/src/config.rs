@@ -43,6 +43,82 @@ pub struct Config {
     pub oidc: Option<OidcConfig>,
     pub session: SessionConfig,
     pub auth: AuthConfig,
+    pub secrets: SecretsConfig,
+    /// Okta integration settings applied at start-up when none have been saved yet (after
+    /// that, admins change them on the settings page).
+    pub okta: Option<OktaBootstrap>,
+}
+
+/// Where secrets come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SecretsConfig {
+    /// AWS region of Secrets Manager; without it `aws-secretsmanager:` references fail.
+    pub aws_region: Option<String>,
+    /// Another Secrets Manager endpoint (VPC endpoint, or a test double).
+    pub aws_endpoint_url: Option<String>,
+    /// How long a secret is kept in memory before it is read again.
+    pub cache_ttl_secs: u64,
+}
+
+impl Default for SecretsConfig {
+    fn default() -> Self {
+        SecretsConfig {
+            aws_region: None,
+            aws_endpoint_url: None,
+            cache_ttl_secs: 300,
+        }
+    }
+}
+
+/// The `[okta]` section: the same fields as the settings page.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct OktaBootstrap {
+    pub org_url: String,
+    /// `api_token` or `oauth_service_app`.
+    pub auth_method: String,
+    /// `aws-secretsmanager:NAME[#key]`, `env:VAR` or `file:PATH`.
+    pub secret_ref: String,
+    pub client_id: String,
+    pub key_id: String,
+    pub sync_incremental_minutes: u32,
+    pub sync_full_hours: u32,
+    pub group_name_prefix: String,
+    pub group_types: Vec<String>,
+}
+
+impl Default for OktaBootstrap {
+    fn default() -> Self {
+        OktaBootstrap {
+            org_url: String::new(),
+            auth_method: "api_token".into(),
+            secret_ref: String::new(),
+            client_id: String::new(),
+            key_id: String::new(),
+            sync_incremental_minutes: 10,
+            sync_full_hours: 24,
+            group_name_prefix: String::new(),
+            group_types: Vec::new(),
+        }
+    }
+}
+
+impl OktaBootstrap {
+    /// As the settings form would send it.
+    pub fn input(&self) -> app::model::IntegrationInput {
+        app::model::IntegrationInput {
+            org_url: self.org_url.clone(),
+            auth_method: self.auth_method.clone(),
+            secret_ref: self.secret_ref.clone(),
+            client_id: self.client_id.clone(),
+            key_id: self.key_id.clone(),
+            sync_incremental_minutes: self.sync_incremental_minutes.to_string(),
+            sync_full_hours: self.sync_full_hours.to_string(),
+            group_name_prefix: self.group_name_prefix.clone(),
+            group_types: self.group_types.join(","),
+        }
+    }
 }
 
 /// The OIDC web application registered for Gatepass at the identity provider.
@@ -127,6 +203,8 @@ impl Default for Config {
             oidc: None,
             session: SessionConfig::default(),
             auth: AuthConfig::default(),
+            secrets: SecretsConfig::default(),
+            okta: None,
         }
     }
 }
@@ -264,6 +342,28 @@ impl Config {
                     "is required when [oidc] is set (use GATEPASS_OIDC__CLIENT_SECRET)".into(),
                 ));
             }
+        }
+        if let Some(okta) = &self.okta {
+            if let Err(app::error::AppError::Invalid { field, message }) =
+                app::ssr::services::integration::parse_input(&okta.input(), 0, "config")
+            {
+                let key = match field.as_str() {
+                    "Okta domain" => "okta.org_url",
+                    "Authentication" => "okta.auth_method",
+                    "Secret reference" => "okta.secret_ref",
+                    "Client id" => "okta.client_id",
+                    "Group types" => "okta.group_types",
+                    f if f.starts_with("Incremental") => "okta.sync_incremental_minutes",
+                    _ => "okta.sync_full_hours",
+                };
+                return Err(invalid(key, message));
+            }
+        }
+        if self.secrets.cache_ttl_secs == 0 {
+            return Err(invalid(
+                "secrets.cache_ttl_secs",
+                "must be at least 1 second".into(),
+            ));
         }
         if self.session.idle_timeout_minutes == 0 {
             return Err(invalid(
@@ -439,6 +539,35 @@ mod tests {
             err.to_string(),
             "GATEPASS_DATABASE_URL (database_url): scheme `mysql` is not supported; \
              expected sqlite://PATH or postgres://USER@HOST/DB"
+        );
+    }
+
+    #[test]
+    fn okta_section_is_validated_like_the_settings_page() {
+        let ok = load(
+            "[okta]\norg_url = \"acme.okta.com\"\nsecret_ref = \"env:OKTA_TOKEN\"\n",
+            &[],
+        )
+        .unwrap();
+        let okta = ok.config.okta.unwrap();
+        assert_eq!(okta.auth_method, "api_token");
+        assert_eq!(okta.sync_incremental_minutes, 10);
+        for (text, key, why) in [
+            ("org_url = \"http://acme.okta.com\"\nsecret_ref = \"env:T\"", "okta.org_url", "https"),
+            ("org_url = \"acme.okta.com\"\nsecret_ref = \"00plaintexttoken\"", "okta.secret_ref", "never the secret itself"),
+            ("org_url = \"acme.okta.com\"\nsecret_ref = \"env:T\"\nauth_method = \"oauth_service_app\"", "okta.client_id", "client id"),
+        ] {
+            let err = load(&format!("[okta]\n{text}\n"), &[]).unwrap_err();
+            let ConfigError::Invalid { key: k, message } = err else { panic!("{err:?}") };
+            assert_eq!(k, key);
+            assert!(message.contains(why), "{key}: {message}");
+        }
+        let err =
+            Config::load(None, env(&[("GATEPASS_SECRETS__CACHE_TTL_SECS", "0")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("GATEPASS_SECRETS__CACHE_TTL_SECS (secrets.cache_ttl_secs)"),
+            "{err}"
         );
     }
 

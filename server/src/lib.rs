@@ -9,4 +9,5 @@ pub mod okta_sim;
 pub mod session;
 pub mod signin;
 pub mod startup;
+pub mod sync_cmd;
 pub mod telemetry;

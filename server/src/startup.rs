@@ -15,6 +15,9 @@ use tower_http::trace::TraceLayer;
 use app::ssr::auth::AuthSettings;
 use app::ssr::clock::{Clock, SystemClock};
 use app::ssr::db::{Db, DbError};
+use app::ssr::secrets::aws::{AwsSecrets, AwsSettings};
+use app::ssr::secrets::local::LocalSecrets;
+use app::ssr::secrets::{CachedSecrets, SecretStore};
 use app::ssr::state::AppState;
 use app::{shell, App};
 
@@ -38,6 +41,10 @@ pub enum StartupError {
     Serve(#[from] std::io::Error),
     #[error("sign-in: {0}")]
     Oidc(#[from] OidcError),
+    #[error("{0}")]
+    App(app::error::AppError),
+    #[error("directory sync: {0}")]
+    Sync(app::ssr::services::sync::SyncError),
 }
 
 /// Connects to the database and applies migrations.
@@ -94,6 +101,7 @@ pub struct Server {
     listener: TcpListener,
     app: Router,
     db: Db,
+    state: AppState,
 }
 
 impl Server {
@@ -142,29 +150,37 @@ impl Server {
             public_origin,
             absolute_timeout_secs: config.session.absolute_timeout_hours as i64 * 3600,
         };
-        let state = AppState {
-            options: leptos_options(&config, addr),
-            db: db.clone(),
-            clock: clock.clone(),
-            auth: AuthSettings {
+        let state = AppState::new(
+            leptos_options(&config, addr),
+            db.clone(),
+            clock.clone(),
+            AuthSettings {
                 admin_groups: config.auth.admin_groups.clone(),
                 bootstrap_admins: config.auth.bootstrap_admins.clone(),
             },
-        };
+            secret_store(&config).await,
+        );
+        bootstrap_integration(&config, &state).await?;
         session::spawn_cleanup(
             DbSessionStore::new(db.clone(), clock, sessions.idle_timeout),
             Duration::from_secs(600),
         );
         Ok(Server {
             listener,
-            app: router(state, signin, sessions),
+            app: router(state.clone(), signin, sessions),
             db,
+            state,
         })
     }
 
     /// The server's own database pool.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The state every request sees.
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     pub fn local_addr(&self) -> std::net::SocketAddr {
@@ -186,6 +202,49 @@ impl Server {
     }
 }
 
+/// The secret store from `[secrets]`: env and file secrets always; AWS Secrets Manager when a
+/// region is configured.
+pub async fn secret_store(config: &Config) -> CachedSecrets {
+    let aws: Option<Arc<dyn SecretStore>> = match &config.secrets.aws_region {
+        Some(region) => Some(Arc::new(
+            AwsSecrets::new(&AwsSettings {
+                region: Some(region.clone()),
+                endpoint_url: config.secrets.aws_endpoint_url.clone(),
+            })
+            .await,
+        )),
+        None => None,
+    };
+    CachedSecrets::new(
+        aws,
+        Arc::new(LocalSecrets),
+        Duration::from_secs(config.secrets.cache_ttl_secs),
+    )
+}
+
+/// Applies `[okta]` when no integration settings have been saved yet (audited as `config`).
+pub async fn bootstrap_integration(config: &Config, state: &AppState) -> Result<(), StartupError> {
+    let Some(okta) = &config.okta else {
+        return Ok(());
+    };
+    let service = state.integration();
+    if service
+        .current()
+        .await
+        .map_err(StartupError::App)?
+        .is_some()
+    {
+        tracing::info!("Okta settings already saved; [okta] in the configuration is not applied");
+        return Ok(());
+    }
+    service
+        .save_as("config", &okta.input())
+        .await
+        .map_err(StartupError::App)?;
+    tracing::info!(org = %okta.org_url, "Okta integration configured from [okta]");
+    Ok(())
+}
+
 /// `gatepass serve`.
 pub async fn serve(config: Config) -> Result<(), StartupError> {
     let site_root = config.site_root.clone();
@@ -197,6 +256,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             "no built site found: pages render but will not hydrate (run `make site`)"
         );
     }
+    tokio::spawn(app::ssr::jobs::sync_scheduler::run(server.state().clone()));
     tracing::info!(%addr, "Gatepass is listening on http://{addr}");
     server.run(shutdown_signal()).await
 }

@@ -9,19 +9,17 @@ use std::sync::Arc;
 use app::model::{DatabaseEngine, Me};
 use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{upsert_user, UserRecord};
+use common::okta::{location, pick_person, start_sim};
 use common::{browser, engines, spawn_app_on, TestApp};
 use gatepass::config::OidcConfig;
-use gatepass::okta_sim::edge::{Faults, Limits};
-use gatepass::okta_sim::seed::SeedFile;
-use gatepass::okta_sim::store::Org;
-use gatepass::okta_sim::{start, RunningSim, Sim};
+use gatepass::okta_sim::RunningSim;
 use secrecy::SecretString;
 use serde_json::json;
 
 async fn setup(engine: DatabaseEngine) -> (TestApp, RunningSim, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
-    let seed: SeedFile = serde_json::from_value(json!({
+    let sim = start_sim(json!({
         "users": [
             { "login": "ada@example.com", "firstName": "Ada", "lastName": "Lovelace" },
             { "login": "newcomer@example.com", "firstName": "New", "lastName": "Comer" },
@@ -33,16 +31,8 @@ async fn setup(engine: DatabaseEngine) -> (TestApp, RunningSim, String) {
             "postLogoutRedirectUris": [format!("{origin}/auth/signed-out")]
         }]
     }))
-    .unwrap();
-    let mut org = Org::new(9, 1_700_000_000_000);
-    seed.apply(&mut org, 1_700_000_000_000).unwrap();
-    let ada_id = org.users[0].id.clone();
-    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim = start(
-        Sim::new(org, Limits::default(), Faults::default(), None),
-        sim_listener,
-    )
-    .unwrap();
+    .await;
+    let ada_id = sim.sim.org.read().unwrap().users[0].id.clone();
     let issuer = format!("{}/oauth2/default", sim.base_url());
     let app = spawn_app_on(engine, listener, Arc::new(SystemClock), move |config| {
         config.oidc = Some(OidcConfig {
@@ -69,36 +59,6 @@ async fn setup(engine: DatabaseEngine) -> (TestApp, RunningSim, String) {
     (app, sim, ada_id)
 }
 
-fn location(res: &reqwest::Response) -> String {
-    res.headers()["location"].to_str().unwrap().to_owned()
-}
-
-/// Starts sign-in at Gatepass, opens the simulator's login page and picks `login`; returns the
-/// simulator's redirect (back to Gatepass) without following it.
-async fn pick_person(app: &TestApp, client: &reqwest::Client, login: &str) -> String {
-    let res = client
-        .get(app.url("/auth/login?return_to=/approvals"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let authorize = location(&res);
-    let page = client.get(&authorize).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    assert!(html.contains("Ada Lovelace"), "the login page lists people");
-    let params: Vec<(String, String)> = url::Url::parse(&authorize)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .chain([("login".to_owned(), login.to_owned())])
-        .collect();
-    let action = authorize.split('?').next().unwrap().to_owned();
-    let res = client.post(action).form(&params).send().await.unwrap();
-    assert_eq!(res.status(), 303);
-    location(&res)
-}
-
 async fn me(app: &TestApp, client: &reqwest::Client) -> Option<Me> {
     let res = client
         .post(app.url("/api/session/me"))
@@ -113,7 +73,7 @@ async fn signs_in_through_the_simulator_and_out_again() {
     for engine in engines() {
         let (app, sim, ada_id) = setup(engine).await;
         let client = browser();
-        let callback = pick_person(&app, &client, "ada@example.com").await;
+        let callback = pick_person(&app, &client, "ada@example.com", "/approvals").await;
         assert!(
             callback.starts_with(&app.url("/auth/callback")),
             "{callback}"
@@ -153,7 +113,7 @@ async fn signs_in_through_the_simulator_and_out_again() {
 async fn people_not_synced_sign_in_and_unknown_or_suspended_people_are_refused() {
     let (app, _sim, _) = setup(engines()[0]).await;
     let client = browser();
-    let callback = pick_person(&app, &client, "newcomer@example.com").await;
+    let callback = pick_person(&app, &client, "newcomer@example.com", "/approvals").await;
     let res = client.get(&callback).send().await.unwrap();
     assert_eq!(res.status(), 303);
     let me = me(&app, &client).await.expect("signed in");
@@ -162,7 +122,7 @@ async fn people_not_synced_sign_in_and_unknown_or_suspended_people_are_refused()
 
     for login in ["stranger@example.com", "away@example.com"] {
         let client = browser();
-        let back = pick_person(&app, &client, login).await;
+        let back = pick_person(&app, &client, login, "/approvals").await;
         assert!(back.contains("error=access_denied"), "{login}: {back}");
         let res = client.get(&back).send().await.unwrap();
         assert_eq!(res.status(), 401, "{login}");

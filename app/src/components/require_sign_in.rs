@@ -51,3 +51,27 @@ fn NotInDirectory(me: Me) -> impl IntoView {
         </section>
     }
 }
+
+/// Renders `children` for a signed-in administrator; others get a 403 error view. An admin
+/// need not be in the directory yet: configuring Okta comes before the first sync.
+#[component]
+pub fn RequireAdmin<F, V>(children: F) -> impl IntoView
+where
+    F: Fn(Me) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let me = Resource::new(|| (), |_| get_me());
+    view! {
+        <Suspense fallback=|| view! { <Loading what="your session" /> }>
+            {move || {
+                me.get()
+                    .map(|result| match result {
+                        Ok(Some(me)) if me.is_admin => children(me).into_any(),
+                        Ok(Some(_)) => view! { <ErrorView error=AppError::Forbidden /> }.into_any(),
+                        Ok(None) => view! { <ErrorView error=AppError::Unauthenticated /> }.into_any(),
+                        Err(error) => view! { <ErrorView error /> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}

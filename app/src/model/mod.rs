@@ -1,5 +1,8 @@
 //! Wire types shared by the browser and the server (serde), and id newtypes.
 
+mod okta;
+
+pub use okta::*;
 use serde::{Deserialize, Serialize};
 
 /// Which database engine Gatepass is running on.

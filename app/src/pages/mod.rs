@@ -6,3 +6,5 @@ pub mod catalog;
 pub mod home;
 pub mod my_access;
 pub mod not_found;
+pub mod settings_okta;
+pub mod sync;

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod clock;
 pub mod db;
+pub mod jobs;
 pub mod okta;
 pub mod secrets;
 pub mod services;

@@ -4,7 +4,9 @@
 //! instants as BIGINT milliseconds since the epoch). Dialect-specific SQL appears only where the
 //! semantics differ, switched on [`Db::engine`].
 
+pub mod audit;
 pub mod directory;
+pub mod integration;
 pub mod sessions;
 pub mod sync;
 

@@ -61,11 +61,13 @@ impl fmt::Display for SecretRef {
 impl std::str::FromStr for SecretRef {
     type Err = String;
 
-    /// Parses a reference; the error says what is expected.
+    /// Parses a reference; the error says what is expected. Text that is not a reference is
+    /// not repeated in the error: it may be a secret pasted by mistake.
     fn from_str(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let (scheme, rest) = text.split_once(':').ok_or_else(|| {
-            format!("`{text}` is not a secret reference; expected aws-secretsmanager:NAME, env:VAR or file:PATH")
+            "this is not a secret reference; expected aws-secretsmanager:NAME, env:VAR or file:PATH"
+                .to_string()
         })?;
         let (name, json_key) = match rest.rsplit_once('#') {
             Some((name, key)) if !key.is_empty() => (name, Some(key.to_string())),
@@ -85,9 +87,18 @@ impl std::str::FromStr for SecretRef {
             }
             "file" => SecretSource::File(name.to_string()),
             other => {
+                let shown = if other.len() <= 24
+                    && other
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit())
+                {
+                    format!(" `{other}`")
+                } else {
+                    String::new()
+                };
                 return Err(format!(
-                    "unknown secret backend `{other}`; expected aws-secretsmanager, env or file"
-                ))
+                    "unknown secret backend{shown}; expected aws-secretsmanager, env or file"
+                ));
             }
         };
         Ok(SecretRef { source, json_key })
@@ -221,9 +232,10 @@ mod tests {
         for (text, expected) in [
             (
                 "okta-token",
-                "expected aws-secretsmanager:NAME, env:VAR or file:PATH",
+                "this is not a secret reference; expected aws-secretsmanager:NAME, env:VAR or file:PATH",
             ),
             ("vault:x", "unknown secret backend `vault`"),
+            ("SSWS 00aSECRETtoken:xyz", "unknown secret backend; expected"),
             ("env:", "names no secret"),
             ("env:NOT-A-VAR", "not an environment variable name"),
             ("file:/x#", "names no JSON key"),

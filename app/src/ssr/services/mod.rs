@@ -1,6 +1,8 @@
 //! Domain operations. Services take parsed, typed input and capability values, use `db/` for
 //! storage and return `AppError` for the browser.
 
+pub mod audit;
 pub mod identity;
+pub mod integration;
 pub mod sync;
 pub mod system;

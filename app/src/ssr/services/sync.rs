@@ -54,6 +54,8 @@ impl GroupFilter {
 pub enum SyncError {
     #[error("another directory sync is running")]
     Busy,
+    #[error("the Okta integration is not configured")]
+    NotConfigured,
     #[error(transparent)]
     Okta(#[from] OktaError),
     #[error(transparent)]

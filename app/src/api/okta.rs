@@ -1,0 +1,103 @@
+//! Server functions of the Okta integration pages (admins only).
+
+// The settings form posts one field per argument.
+#![allow(clippy::too_many_arguments)]
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{ConnectionReport, IntegrationSettings, SyncOverview};
+
+/// The saved integration settings, if any.
+#[server(endpoint = "okta/settings", prefix = "/api")]
+pub async fn get_okta_settings() -> Result<Option<IntegrationSettings>, AppError> {
+    use crate::ssr::{auth::require_admin, state::AppState};
+    super::respond(
+        async {
+            let _admin = require_admin()?;
+            AppState::current()?.integration().current().await
+        }
+        .await,
+    )
+}
+
+/// Validates and saves the integration settings (audited).
+#[server(endpoint = "okta/settings/save", prefix = "/api")]
+pub async fn save_okta_settings(
+    org_url: String,
+    auth_method: String,
+    secret_ref: String,
+    client_id: String,
+    key_id: String,
+    sync_incremental_minutes: String,
+    sync_full_hours: String,
+    group_name_prefix: String,
+    group_types: String,
+) -> Result<IntegrationSettings, AppError> {
+    use crate::ssr::{auth::require_admin, state::AppState};
+    let input = crate::model::IntegrationInput {
+        org_url,
+        auth_method,
+        secret_ref,
+        client_id,
+        key_id,
+        sync_incremental_minutes,
+        sync_full_hours,
+        group_name_prefix,
+        group_types,
+    };
+    super::respond(
+        async {
+            let admin = require_admin()?;
+            AppState::current()?
+                .integration()
+                .save(&admin, &input)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Runs the connection test against the saved settings.
+#[server(endpoint = "okta/test", prefix = "/api")]
+pub async fn test_okta_connection() -> Result<ConnectionReport, AppError> {
+    use crate::ssr::{auth::require_admin, state::AppState};
+    super::respond(
+        async {
+            let admin = require_admin()?;
+            AppState::current()?
+                .integration()
+                .test_connection(&admin)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Sync settings, recent runs and directory size.
+#[server(endpoint = "okta/sync", prefix = "/api")]
+pub async fn get_sync_overview() -> Result<SyncOverview, AppError> {
+    use crate::ssr::{auth::require_admin, state::AppState};
+    super::respond(
+        async {
+            let admin = require_admin()?;
+            AppState::current()?.sync_overview(&admin).await
+        }
+        .await,
+    )
+}
+
+/// Starts a sync now, in the background; `full` reads everything.
+#[server(endpoint = "okta/sync/now", prefix = "/api")]
+pub async fn sync_now(full: Option<String>) -> Result<String, AppError> {
+    use crate::ssr::{auth::require_admin, state::AppState};
+    super::respond(
+        async {
+            let admin = require_admin()?;
+            AppState::current()?
+                .start_sync(&admin, full.is_some_and(|f| f == "true"))
+                .await
+        }
+        .await,
+    )
+}

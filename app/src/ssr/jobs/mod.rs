@@ -1,0 +1,3 @@
+//! Background work that runs inside `gatepass serve`.
+
+pub mod sync_scheduler;

@@ -1,0 +1,171 @@
+//! Runs directory syncs on the integration's schedule: a full sync every `sync_full_hours`,
+//! incremental syncs every `sync_incremental_minutes` in between. Several Gatepass processes
+//! may run it; the sync lock lets only one sync at a time through.
+
+use std::time::Duration;
+
+use crate::model::{IntegrationSettings, SyncKind, SyncRun};
+use crate::ssr::clock::to_millis;
+use crate::ssr::db::sync as runs;
+use crate::ssr::services::sync::{DirectorySync, GroupFilter, SyncError};
+use crate::ssr::state::AppState;
+
+/// How long to wait after a failed run before trying again.
+const RETRY_AFTER: Duration = Duration::from_secs(60);
+/// How often to look again when Okta is not configured.
+const IDLE_CHECK: Duration = Duration::from_secs(30);
+
+/// What is due at `now` (ms), given the recent runs (newest first): a sync now, or a wait.
+pub fn next_due(
+    settings: &IntegrationSettings,
+    recent: &[SyncRun],
+    now: i64,
+) -> Result<SyncKind, Duration> {
+    let ok = |kind: Option<SyncKind>| {
+        recent
+            .iter()
+            .filter(|r| r.status == "ok" && kind.is_none_or(|k| r.kind == k))
+            .map(|r| r.started_at)
+            .max()
+    };
+    if let Some(failed) = recent.first().filter(|r| r.status == "failed") {
+        let retry_at =
+            failed.finished_at.unwrap_or(failed.started_at) + RETRY_AFTER.as_millis() as i64;
+        if retry_at > now {
+            return Err(Duration::from_millis((retry_at - now) as u64));
+        }
+    }
+    let Some(last_full) = ok(Some(SyncKind::Full)) else {
+        return Ok(SyncKind::Full);
+    };
+    let full_due = last_full + settings.sync_full_hours * 3_600_000;
+    if full_due <= now {
+        return Ok(SyncKind::Full);
+    }
+    let last_any = ok(None).unwrap_or(last_full);
+    let inc_due = last_any + settings.sync_incremental_minutes * 60_000;
+    if inc_due <= now {
+        return Ok(SyncKind::Incremental);
+    }
+    Err(Duration::from_millis((inc_due.min(full_due) - now) as u64))
+}
+
+/// Runs one sync of `kind` with the saved settings.
+pub async fn sync_once(state: &AppState, kind: SyncKind) -> Result<SyncRun, SyncError> {
+    let settings = state
+        .integration()
+        .current()
+        .await
+        .map_err(|_| SyncError::NotConfigured)?
+        .ok_or(SyncError::NotConfigured)?;
+    let okta = state
+        .okta_client(&settings)
+        .await
+        .map_err(|_| SyncError::NotConfigured)?;
+    DirectorySync {
+        db: &state.db,
+        okta: okta.as_ref(),
+        clock: state.clock.as_ref(),
+        filter: GroupFilter {
+            name_prefix: settings.group_name_prefix.clone(),
+            types: settings.group_types.clone(),
+        },
+        holder: state.instance.clone(),
+        progress: &|_| {},
+    }
+    .run(kind)
+    .await
+}
+
+/// The scheduler loop; runs until the process ends.
+pub async fn run(state: AppState) {
+    loop {
+        let wait = match state.integration().current().await {
+            Ok(Some(settings)) => {
+                let recent = runs::list_sync_runs(&state.db, 20)
+                    .await
+                    .unwrap_or_default();
+                match next_due(&settings, &recent, to_millis(state.clock.now())) {
+                    Ok(kind) => {
+                        match sync_once(&state, kind).await {
+                            Ok(_) | Err(SyncError::Busy) => {}
+                            Err(e) => tracing::warn!(error = %e, "scheduled directory sync failed"),
+                        }
+                        Duration::from_secs(1)
+                    }
+                    Err(wait) => wait.min(IDLE_CHECK * 10),
+                }
+            }
+            Ok(None) => IDLE_CHECK,
+            Err(_) => RETRY_AFTER,
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AuthMethod, SyncCounts};
+
+    fn settings() -> IntegrationSettings {
+        IntegrationSettings {
+            org_url: "https://acme.okta.com".into(),
+            auth_method: AuthMethod::ApiToken,
+            secret_ref: "env:X".into(),
+            secret_is_local: true,
+            client_id: None,
+            key_id: None,
+            sync_incremental_minutes: 10,
+            sync_full_hours: 24,
+            group_name_prefix: None,
+            group_types: vec![],
+            updated_at: 0,
+            updated_by: "t".into(),
+        }
+    }
+
+    fn run(kind: SyncKind, status: &str, started_at: i64) -> SyncRun {
+        SyncRun {
+            id: started_at,
+            kind,
+            status: status.into(),
+            started_at,
+            finished_at: Some(started_at + 1000),
+            counts: SyncCounts::default(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn schedules_full_then_incremental_and_backs_off_after_failure() {
+        let s = settings();
+        let min = 60_000;
+        assert_eq!(next_due(&s, &[], 0), Ok(SyncKind::Full), "never synced");
+        let full = run(SyncKind::Full, "ok", 0);
+        assert_eq!(
+            next_due(&s, std::slice::from_ref(&full), 5 * min),
+            Err(Duration::from_millis(5 * min as u64))
+        );
+        assert_eq!(
+            next_due(&s, std::slice::from_ref(&full), 10 * min),
+            Ok(SyncKind::Incremental)
+        );
+        let inc = run(SyncKind::Incremental, "ok", 10 * min);
+        assert_eq!(
+            next_due(&s, &[inc.clone(), full.clone()], 15 * min),
+            Err(Duration::from_millis(5 * min as u64))
+        );
+        assert_eq!(
+            next_due(&s, &[inc.clone(), full.clone()], 24 * 60 * min),
+            Ok(SyncKind::Full)
+        );
+        let failed = run(SyncKind::Incremental, "failed", 20 * min);
+        let wait = next_due(&s, &[failed, inc, full], 20 * min + 1000).unwrap_err();
+        assert_eq!(
+            wait,
+            RETRY_AFTER - Duration::from_millis(0),
+            "waits a minute after a failure"
+        );
+    }
+}

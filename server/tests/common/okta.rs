@@ -1,0 +1,66 @@
+//! The Okta simulator in tests: an org from a JSON seed on a free port, and signing in to
+//! Gatepass through its login page.
+
+#![allow(dead_code)]
+
+use gatepass::okta_sim::edge::{Faults, Limits};
+use gatepass::okta_sim::seed::SeedFile;
+use gatepass::okta_sim::store::Org;
+use gatepass::okta_sim::{start, RunningSim, Sim};
+
+use super::TestApp;
+
+/// A simulator on a free loopback port holding `seed` (instants default to 2023-11-14).
+pub async fn start_sim(seed: serde_json::Value) -> RunningSim {
+    let seed: SeedFile = serde_json::from_value(seed).expect("seed parses");
+    let mut org = Org::new(9, 1_700_000_000_000);
+    seed.apply(&mut org, 1_700_000_000_000)
+        .expect("seed applies");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start(
+        Sim::new(org, Limits::default(), Faults::default(), None),
+        listener,
+    )
+    .unwrap()
+}
+
+/// The `Location` of a redirect.
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// Starts sign-in at Gatepass (coming back to `return_to`), opens the simulator's login page
+/// and picks `login`; returns the simulator's redirect back to Gatepass, not yet followed.
+pub async fn pick_person(
+    app: &TestApp,
+    client: &reqwest::Client,
+    login: &str,
+    return_to: &str,
+) -> String {
+    let res = client
+        .get(app.url(&format!("/auth/login?return_to={return_to}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let authorize = location(&res);
+    let page = client.get(&authorize).send().await.unwrap();
+    assert_eq!(page.status(), 200, "the simulator's login page");
+    let params: Vec<(String, String)> = url::Url::parse(&authorize)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .chain([("login".to_owned(), login.to_owned())])
+        .collect();
+    let action = authorize.split('?').next().unwrap().to_owned();
+    let res = client.post(action).form(&params).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    location(&res)
+}
+
+/// Signs `client` in to Gatepass as `login` through the simulator.
+pub async fn sign_in(app: &TestApp, client: &reqwest::Client, login: &str) {
+    let callback = pick_person(app, client, login, "/").await;
+    let res = client.get(&callback).send().await.unwrap();
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+}
