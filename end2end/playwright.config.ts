@@ -101,7 +101,7 @@ export default defineConfig({
       },
     },
     {
-      command: `${bin} okta-sim --listen 127.0.0.1:${oktaPort} --seed demo --gatepass-url ${simSigninURL}`,
+      command: `${bin} okta-sim --listen 127.0.0.1:${oktaPort} --seed demo --api-token e2e-api-token --gatepass-url ${simSigninURL}`,
       url: `${oktaURL}/oauth2/default/.well-known/openid-configuration`,
       reuseExistingServer: false,
       timeout: 60_000,
@@ -123,6 +123,9 @@ export default defineConfig({
         GATEPASS_OIDC__CLIENT_ID: 'gatepass',
         GATEPASS_OIDC__CLIENT_SECRET: 'e2e-sim-secret',
         GATEPASS_AUTH__BOOTSTRAP_ADMINS: '["maya.okafor@northwind.example"]',
+        GATEPASS_OKTA__ORG_URL: oktaURL,
+        GATEPASS_OKTA__SECRET_REF: 'env:E2E_OKTA_API_TOKEN',
+        E2E_OKTA_API_TOKEN: 'e2e-api-token',
       },
     },
   ],

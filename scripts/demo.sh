@@ -38,7 +38,8 @@ echo
 echo "  Okta simulator: $okta_url  (log: $log)"
 sed -n 's/^okta-sim: //p' "$log" | sed -n '/people you can sign in as/,$p' | sed 's/^/  /'
 echo
-echo "  Gatepass: $gatepass_url  — sign in as anyone above (Maya Okafor is a Gatepass admin)."
+echo "  Gatepass: $gatepass_url  — sign in as anyone above (Maya Okafor and Sam Reyes are"
+echo "  Gatepass admins). Gatepass syncs the simulator's directory at start and every 10 minutes."
 echo "  Database: SQLite under $data. Ctrl-C stops both."
 echo
 
@@ -50,4 +51,9 @@ export GATEPASS_OIDC__CLIENT_ID="gatepass"
 export GATEPASS_OIDC__CLIENT_SECRET="$client_secret"
 export GATEPASS_AUTH__ADMIN_GROUPS='["gatepass-admins"]'
 export GATEPASS_AUTH__BOOTSTRAP_ADMINS='["maya.okafor@northwind.example"]'
+# The Okta integration, until an admin changes it on /admin/okta: the simulator's API token,
+# held as a local (environment) secret.
+export GATEPASS_OKTA__ORG_URL="$okta_url"
+export GATEPASS_OKTA__SECRET_REF="env:DEMO_OKTA_API_TOKEN"
+export DEMO_OKTA_API_TOKEN="$api_token"
 "$bin" serve --listen "127.0.0.1:$port"

@@ -31,3 +31,55 @@ test('a login the simulator does not know is refused and Gatepass says so', asyn
   await page.goto(`${gatepass()}/access`);
   await expect(page).toHaveURL(new RegExp(`^${okta()}/oauth2/default/v1/authorize`));
 });
+
+async function signInAs(page: import('@playwright/test').Page, name: RegExp, path: string) {
+  await page.goto(`${gatepass()}${path}`);
+  await expect(page).toHaveURL(new RegExp(`^${okta()}/oauth2/default/v1/authorize`));
+  await page.getByRole('button', { name }).click();
+  await expect(page).toHaveURL(`${gatepass()}${path}`);
+}
+
+test('an admin tests the Okta connection and sees what Gatepass can do', async ({ page }) => {
+  await signInAs(page, /Maya Okafor/, '/admin/okta');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Okta integration');
+  // Configured from [okta] at start-up: the simulator, with a local (environment) secret.
+  await expect(page.locator('#org_url')).toHaveValue(okta());
+  await expect(page.getByTestId('local-secret')).toBeVisible();
+
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  const report = page.getByTestId('connection-report');
+  await expect(report).toContainText('All checks passed.');
+  await expect(page.getByTestId('acts-as')).toHaveText('sam.reyes@northwind.example');
+  const manage = page.getByTestId('capabilities').getByRole('row', { name: /Manage group membership/ });
+  await expect(manage).toContainText('Yes');
+  await expect(manage).toContainText('All OKTA_GROUP groups');
+  await expect(page.getByTestId('capabilities').getByRole('row', { name: /Read users/ })).toContainText('Yes');
+});
+
+test('a secret pasted instead of a reference is refused, naming the field', async ({ page }) => {
+  await signInAs(page, /Maya Okafor/, '/admin/okta');
+  await page.locator('#secret_ref').fill('00pasted-token-value');
+  await page.getByRole('button', { name: 'Save' }).click();
+  const error = page.getByTestId('settings-error');
+  await expect(error).toContainText('Secret reference');
+  await expect(error).not.toContainText('00pasted-token-value');
+  await page.reload();
+  await expect(page.locator('#secret_ref')).toHaveValue('env:E2E_OKTA_API_TOKEN');
+});
+
+test('the sync page lists runs and starts one on request', async ({ page }) => {
+  await signInAs(page, /Maya Okafor/, '/admin/sync');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Directory sync');
+  // The scheduler synced the simulator's directory at start-up.
+  await expect(page.getByTestId('sync-runs').locator('tr[data-status="ok"]').first()).toBeVisible();
+  await expect(page.getByTestId('directory-counts')).toContainText('26 users');
+  await page.getByRole('button', { name: 'Sync changes' }).click();
+  await expect(page.getByTestId('sync-started')).toContainText('incremental sync');
+});
+
+test('someone who is not an admin gets 403 on the integration pages', async ({ page }) => {
+  await signInAs(page, /Jonas Berg/, '/admin/okta');
+  await expect(page.getByRole('heading', { level: 2 })).toHaveText('Not allowed');
+  const response = await page.goto(`${gatepass()}/admin/okta`);
+  expect(response?.status()).toBe(403);
+});
