@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use app::model::SyncKind;
 use app::ssr::auth::AuthSettings;
 use app::ssr::clock::SystemClock;
-use app::ssr::services::sync::{DirectorySync, GroupFilter, SyncError, SyncProgress};
+use app::ssr::jobs::sync_scheduler::sync_with_progress;
+use app::ssr::services::sync::SyncProgress;
 use app::ssr::state::AppState;
 
 use crate::config::Config;
@@ -24,16 +25,6 @@ pub async fn run(config: &Config, full: bool) -> Result<(), StartupError> {
         startup::secret_store(config).await,
     );
     startup::bootstrap_integration(config, &state).await?;
-    let settings = state
-        .integration()
-        .current()
-        .await
-        .map_err(StartupError::App)?
-        .ok_or(StartupError::Sync(SyncError::NotConfigured))?;
-    let okta = state
-        .okta_client(&settings)
-        .await
-        .map_err(StartupError::App)?;
     let terminal = std::io::stderr().is_terminal();
     let last_phase = Mutex::new("");
     let progress = move |p: &SyncProgress| {
@@ -59,20 +50,9 @@ pub async fn run(config: &Config, full: bool) -> Result<(), StartupError> {
     } else {
         SyncKind::Incremental
     };
-    let run = DirectorySync {
-        db: &db,
-        okta: okta.as_ref(),
-        clock: state.clock.as_ref(),
-        filter: GroupFilter {
-            name_prefix: settings.group_name_prefix.clone(),
-            types: settings.group_types.clone(),
-        },
-        holder: state.instance.clone(),
-        progress: &progress,
-    }
-    .run(kind)
-    .await
-    .map_err(StartupError::Sync)?;
+    let (settings, run) = sync_with_progress(&state, kind, &progress)
+        .await
+        .map_err(StartupError::Sync)?;
     let c = &run.counts;
     println!(
         "{} sync of {} finished in {:.1} s: {} users, {} groups, {} memberships seen; \

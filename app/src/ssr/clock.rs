@@ -54,6 +54,30 @@ pub fn to_millis(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// Writes milliseconds since the epoch as Okta writes instants: `2024-01-02T03:04:05.000Z`.
+pub fn write_okta_instant(f: &mut impl std::fmt::Write, ms: i64) -> std::fmt::Result {
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    write!(
+        f,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+/// [`write_okta_instant`] into a new string.
+pub fn okta_instant(ms: i64) -> String {
+    let mut s = String::with_capacity(24);
+    write_okta_instant(&mut s, ms).expect("writing to a String");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

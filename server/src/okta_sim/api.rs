@@ -137,24 +137,27 @@ async fn list_users(
             ),
             None => Box::new(org.users.iter().enumerate().skip(start as usize)),
         };
-    let mut items = Vec::with_capacity(paging.limit);
-    let mut last = None;
-    let mut more = false;
-    for (_, u) in candidates {
-        if hide_deprovisioned && u.status == "DEPROVISIONED" {
-            continue;
-        }
-        if !exprs.iter().all(|e| e.matches(&|a| user_attr(u, a))) {
-            continue;
-        }
-        if items.len() == paging.limit {
-            more = true;
-            break;
-        }
-        items.push(u.view(&base.0));
-        last = Some(u.id.clone());
-    }
-    Ok(page(&base, &uri, items, if more { last } else { None }))
+    let matching = candidates.map(|(_, u)| u).filter(|u| {
+        !(hide_deprovisioned && u.status == "DEPROVISIONED")
+            && exprs.iter().all(|e| e.matches(&|a| user_attr(u, a)))
+    });
+    let (found, next) = take_page(matching, paging.limit, |u| &u.id);
+    let items: Vec<_> = found.into_iter().map(|u| u.view(&base.0)).collect();
+    Ok(page(&base, &uri, items, next))
+}
+
+/// Up to `limit` items and, when more follow, the cursor (the last item's id) of the next page.
+fn take_page<'a, T>(
+    mut items: impl Iterator<Item = &'a T>,
+    limit: usize,
+    id: impl Fn(&T) -> &str,
+) -> (Vec<&'a T>, Option<String>) {
+    let page: Vec<&T> = items.by_ref().take(limit).collect();
+    let next = match (items.next(), page.last()) {
+        (Some(_), Some(last)) => Some(id(last).to_owned()),
+        _ => None,
+    };
+    (page, next)
 }
 
 fn find_user_or_404(org: &Org, id: &str) -> Result<u32, OktaError> {
@@ -345,21 +348,14 @@ async fn list_groups(
     }
     let start = Org::start_after(paging.after.as_deref(), |id| org.find_group(id))
         .ok_or_else(|| OktaError::validation("after", "after: unknown cursor"))?;
-    let mut items = Vec::with_capacity(paging.limit.min(1024));
-    let mut last = None;
-    let mut more = false;
-    for g in org.groups.iter().skip(start as usize) {
-        if !exprs.iter().all(|e| e.matches(&|a| group_attr(g, a))) {
-            continue;
-        }
-        if items.len() == paging.limit {
-            more = true;
-            break;
-        }
-        items.push(g.view(&base.0, stats));
-        last = Some(g.id.clone());
-    }
-    Ok(page(&base, &uri, items, if more { last } else { None }))
+    let matching = org
+        .groups
+        .iter()
+        .skip(start as usize)
+        .filter(|g| exprs.iter().all(|e| e.matches(&|a| group_attr(g, a))));
+    let (found, next) = take_page(matching, paging.limit, |g| &g.id);
+    let items: Vec<_> = found.into_iter().map(|g| g.view(&base.0, stats)).collect();
+    Ok(page(&base, &uri, items, next))
 }
 
 fn find_group_or_404(org: &Org, id: &str) -> Result<u32, OktaError> {
@@ -397,17 +393,11 @@ async fn group_users(
     let paging = paging(&query, 1000, 1000)?;
     let start = Org::start_after(paging.after.as_deref(), |id| org.user_by_id(id))
         .ok_or_else(|| OktaError::validation("after", "after: unknown cursor"))?;
-    let mut members = org.groups[g as usize].members.range(start..);
-    let users: Vec<&User> = members
-        .by_ref()
-        .take(paging.limit)
-        .map(|&u| &org.users[u as usize])
-        .collect();
-    let next = if members.next().is_some() {
-        users.last().map(|u| u.id.clone())
-    } else {
-        None
-    };
+    let members = org.groups[g as usize]
+        .members
+        .range(start..)
+        .map(|&u| &org.users[u as usize]);
+    let (users, next) = take_page(members, paging.limit, |u| &u.id);
     let items: Vec<_> = users.iter().map(|u| u.view(&base.0)).collect();
     Ok(page(&base, &uri, items, next))
 }

@@ -143,17 +143,7 @@ async fn set_user_status(
         Ok(s) => s,
         Err(e) => return bad_request(format!("status: {e}")),
     };
-    if !matches!(
-        new.status.as_str(),
-        "ACTIVE"
-            | "STAGED"
-            | "PROVISIONED"
-            | "RECOVERY"
-            | "PASSWORD_EXPIRED"
-            | "LOCKED_OUT"
-            | "SUSPENDED"
-            | "DEPROVISIONED"
-    ) {
+    if !super::store::USER_STATUSES.contains(&new.status.as_str()) {
         return bad_request(format!("unknown status {:?}", new.status));
     }
     let mut org = sim.org.write().expect("org lock");

@@ -193,17 +193,7 @@ impl SeedFile {
     pub fn apply(&self, org: &mut Org, now: i64) -> Result<(), String> {
         for u in &self.users {
             let created = instant(&u.created, now, &format!("user {}", u.login))?;
-            if !matches!(
-                u.status.as_str(),
-                "ACTIVE"
-                    | "STAGED"
-                    | "PROVISIONED"
-                    | "RECOVERY"
-                    | "PASSWORD_EXPIRED"
-                    | "LOCKED_OUT"
-                    | "SUSPENDED"
-                    | "DEPROVISIONED"
-            ) {
+            if !super::store::USER_STATUSES.contains(&u.status.as_str()) {
                 return Err(format!("user {}: unknown status {:?}", u.login, u.status));
             }
             org.insert_user(User {

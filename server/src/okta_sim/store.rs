@@ -41,6 +41,18 @@ impl GroupKind {
     }
 }
 
+/// Okta's user statuses.
+pub const USER_STATUSES: [&str; 8] = [
+    "ACTIVE",
+    "STAGED",
+    "PROVISIONED",
+    "RECOVERY",
+    "PASSWORD_EXPIRED",
+    "LOCKED_OUT",
+    "SUSPENDED",
+    "DEPROVISIONED",
+];
+
 /// A user and its profile.
 #[derive(Debug, Clone)]
 pub struct User {

@@ -10,31 +10,10 @@ pub fn now_ms() -> i64 {
 
 /// Formats milliseconds since the epoch the way Okta does.
 pub fn format_instant(ms: i64) -> String {
-    struct Text(i64);
-    impl std::fmt::Display for Text {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            write_instant(f, self.0)
-        }
-    }
-    Text(ms).to_string()
+    app::ssr::clock::okta_instant(ms)
 }
 
-/// Writes milliseconds since the epoch the way Okta does.
-pub fn write_instant(f: &mut impl std::fmt::Write, ms: i64) -> std::fmt::Result {
-    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    write!(
-        f,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
-}
+pub use app::ssr::clock::write_okta_instant as write_instant;
 
 /// Parses an RFC 3339 instant (as in filters and `since`/`until`) to milliseconds.
 pub fn parse_instant(s: &str) -> Option<i64> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::model::{IntegrationSettings, SyncKind, SyncRun};
 use crate::ssr::clock::to_millis;
 use crate::ssr::db::sync as runs;
-use crate::ssr::services::sync::{DirectorySync, GroupFilter, SyncError};
+use crate::ssr::services::sync::{DirectorySync, GroupFilter, SyncError, SyncProgress};
 use crate::ssr::state::AppState;
 
 /// How long to wait after a failed run before trying again.
@@ -50,8 +50,13 @@ pub fn next_due(
     Err(Duration::from_millis((inc_due.min(full_due) - now) as u64))
 }
 
-/// Runs one sync of `kind` with the saved settings.
-pub async fn sync_once(state: &AppState, kind: SyncKind) -> Result<SyncRun, SyncError> {
+/// Runs one sync of `kind` with the saved settings, reporting progress; returns the settings
+/// it used and the run.
+pub async fn sync_with_progress(
+    state: &AppState,
+    kind: SyncKind,
+    progress: &(dyn Fn(&SyncProgress) + Send + Sync),
+) -> Result<(IntegrationSettings, SyncRun), SyncError> {
     let settings = state
         .integration()
         .current()
@@ -62,7 +67,7 @@ pub async fn sync_once(state: &AppState, kind: SyncKind) -> Result<SyncRun, Sync
         .okta_client(&settings)
         .await
         .map_err(|_| SyncError::NotConfigured)?;
-    DirectorySync {
+    let run = DirectorySync {
         db: &state.db,
         okta: okta.as_ref(),
         clock: state.clock.as_ref(),
@@ -71,10 +76,18 @@ pub async fn sync_once(state: &AppState, kind: SyncKind) -> Result<SyncRun, Sync
             types: settings.group_types.clone(),
         },
         holder: state.instance.clone(),
-        progress: &|_| {},
+        progress,
     }
     .run(kind)
-    .await
+    .await?;
+    Ok((settings, run))
+}
+
+/// Runs one sync of `kind` with the saved settings.
+pub async fn sync_once(state: &AppState, kind: SyncKind) -> Result<SyncRun, SyncError> {
+    sync_with_progress(state, kind, &|_| {})
+        .await
+        .map(|(_, run)| run)
 }
 
 /// The scheduler loop; runs until the process ends.

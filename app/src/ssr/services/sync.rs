@@ -102,18 +102,7 @@ fn user_record(u: &OktaUser) -> UserRecord {
 }
 
 fn okta_time(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    crate::ssr::clock::okta_instant(ms)
 }
 
 impl DirectorySync<'_> {
