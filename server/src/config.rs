@@ -128,7 +128,10 @@ pub struct OidcConfig {
     /// Issuer, exactly as the provider states it, e.g. `https://acme.okta.com/oauth2/default`.
     pub issuer_url: String,
     pub client_id: String,
+    /// The client secret itself (from the environment: `GATEPASS_OIDC__CLIENT_SECRET`)…
     pub client_secret: SecretString,
+    /// …or where it is kept: `aws-secretsmanager:NAME[#key]`, `env:VAR` or `file:PATH`.
+    pub client_secret_ref: Option<String>,
     /// Scopes asked for; `openid` is always included.
     pub scopes: Vec<String>,
 }
@@ -139,6 +142,7 @@ impl Default for OidcConfig {
             issuer_url: String::new(),
             client_id: String::new(),
             client_secret: SecretString::from(String::new()),
+            client_secret_ref: None,
             scopes: vec!["openid".into(), "email".into(), "profile".into()],
         }
     }
@@ -336,11 +340,29 @@ impl Config {
                     "is required when [oidc] is set".into(),
                 ));
             }
-            if oidc.client_secret.expose_secret().is_empty() {
-                return Err(invalid(
-                    "oidc.client_secret",
-                    "is required when [oidc] is set (use GATEPASS_OIDC__CLIENT_SECRET)".into(),
-                ));
+            match (
+                &oidc.client_secret_ref,
+                oidc.client_secret.expose_secret().is_empty(),
+            ) {
+                (None, true) => {
+                    return Err(invalid(
+                        "oidc.client_secret",
+                        "is required when [oidc] is set: give oidc.client_secret_ref (where the \
+                         secret is kept) or GATEPASS_OIDC__CLIENT_SECRET"
+                            .into(),
+                    ))
+                }
+                (Some(_), false) => {
+                    return Err(invalid(
+                        "oidc.client_secret_ref",
+                        "give either oidc.client_secret or oidc.client_secret_ref, not both".into(),
+                    ))
+                }
+                (Some(r), true) => {
+                    r.parse::<app::ssr::secrets::SecretRef>()
+                        .map_err(|m| invalid("oidc.client_secret_ref", m))?;
+                }
+                (None, false) => {}
             }
         }
         if let Some(okta) = &self.okta {
@@ -676,6 +698,33 @@ mod tests {
         assert_eq!(oidc.client_secret.expose_secret(), "shh-very-secret");
         assert_eq!(oidc.scopes, ["openid", "email", "profile"]);
         assert!(!format!("{:?}", loaded.config).contains("shh-very-secret"));
+
+        let by_ref = load(
+            "[oidc]\nissuer_url = \"https://acme.okta.com\"\nclient_id = \"0oa1\"\nclient_secret_ref = \"aws-secretsmanager:gatepass/oidc#secret\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            by_ref.config.oidc.unwrap().client_secret_ref.as_deref(),
+            Some("aws-secretsmanager:gatepass/oidc#secret")
+        );
+        let err = load(
+            "[oidc]\nissuer_url = \"https://acme.okta.com\"\nclient_id = \"0oa1\"\nclient_secret_ref = \"plain-secret\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("oidc.client_secret_ref: this is not a secret reference"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("plain-secret"));
+        let err = load(
+            "[oidc]\nissuer_url = \"https://acme.okta.com\"\nclient_id = \"0oa1\"\nclient_secret_ref = \"env:X\"\n",
+            &[("GATEPASS_OIDC__CLIENT_SECRET", "also")],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("not both"), "{err}");
     }
 
     #[test]

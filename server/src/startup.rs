@@ -45,6 +45,8 @@ pub enum StartupError {
     App(app::error::AppError),
     #[error("directory sync: {0}")]
     Sync(app::ssr::services::sync::SyncError),
+    #[error("{0}")]
+    Secret(String),
 }
 
 /// Connects to the database and applies migrations.
@@ -127,11 +129,12 @@ impl Server {
         let db = open_database(&config).await?;
         let addr = listener.local_addr()?;
         let public_origin = config.public_url_or(addr);
+        let secrets = secret_store(&config).await;
         let oidc = match &config.oidc {
             Some(o) => Some(Arc::new(Oidc::new(OidcSettings {
                 issuer_url: o.issuer_url.clone(),
                 client_id: o.client_id.clone(),
-                client_secret: o.client_secret.clone(),
+                client_secret: oidc_client_secret(o, &secrets).await?,
                 scopes: o.scopes.clone(),
                 redirect_url: format!("{public_origin}/auth/callback"),
                 post_logout_url: format!("{public_origin}/auth/signed-out"),
@@ -158,7 +161,7 @@ impl Server {
                 admin_groups: config.auth.admin_groups.clone(),
                 bootstrap_admins: config.auth.bootstrap_admins.clone(),
             },
-            secret_store(&config).await,
+            secrets,
         );
         bootstrap_integration(&config, &state).await?;
         session::spawn_cleanup(
@@ -220,6 +223,23 @@ pub async fn secret_store(config: &Config) -> CachedSecrets {
         Arc::new(LocalSecrets),
         Duration::from_secs(config.secrets.cache_ttl_secs),
     )
+}
+
+/// The OIDC client secret: given, or read from the secret store.
+async fn oidc_client_secret(
+    oidc: &crate::config::OidcConfig,
+    secrets: &CachedSecrets,
+) -> Result<secrecy::SecretString, StartupError> {
+    let Some(reference) = &oidc.client_secret_ref else {
+        return Ok(oidc.client_secret.clone());
+    };
+    let reference: app::ssr::secrets::SecretRef = reference
+        .parse()
+        .map_err(|m: String| StartupError::Secret(format!("oidc.client_secret_ref: {m}")))?;
+    secrets
+        .get(&reference)
+        .await
+        .map_err(|e| StartupError::Secret(format!("oidc.client_secret_ref: {e}")))
 }
 
 /// Applies `[okta]` when no integration settings have been saved yet (audited as `config`).

@@ -13,7 +13,6 @@ use common::okta::{location, pick_person, start_sim};
 use common::{browser, engines, spawn_app_on, TestApp};
 use gatepass::config::OidcConfig;
 use gatepass::okta_sim::RunningSim;
-use secrecy::SecretString;
 use serde_json::json;
 
 async fn setup(engine: DatabaseEngine) -> (TestApp, RunningSim, String) {
@@ -34,11 +33,13 @@ async fn setup(engine: DatabaseEngine) -> (TestApp, RunningSim, String) {
     .await;
     let ada_id = sim.sim.org.read().unwrap().users[0].id.clone();
     let issuer = format!("{}/oauth2/default", sim.base_url());
+    // The client secret comes from the secret store, by reference.
+    std::env::set_var("GATEPASS_TEST_SIM_OIDC_SECRET", "sim-secret");
     let app = spawn_app_on(engine, listener, Arc::new(SystemClock), move |config| {
         config.oidc = Some(OidcConfig {
             issuer_url: issuer,
             client_id: "gatepass".into(),
-            client_secret: SecretString::from("sim-secret"),
+            client_secret_ref: Some("env:GATEPASS_TEST_SIM_OIDC_SECRET".into()),
             ..OidcConfig::default()
         });
     })
