@@ -1,7 +1,9 @@
 //! Wire types shared by the browser and the server (serde), and id newtypes.
 
+mod access;
 mod okta;
 
+pub use access::*;
 pub use okta::*;
 use serde::{Deserialize, Serialize};
 

@@ -35,11 +35,23 @@ impl Requester {
     pub fn me(&self) -> &Me {
         &self.0
     }
+
+    /// A capability for service tests, which have no request to check.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn for_tests(me: Me) -> Requester {
+        Requester(me)
+    }
 }
 
 impl Admin {
     pub fn me(&self) -> &Me {
         &self.0
+    }
+
+    /// A capability for service tests, which have no request to check.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn for_tests(me: Me) -> Admin {
+        Admin(me)
     }
 }
 

@@ -171,6 +171,27 @@ pub async fn mark_user_removed(db: &Db, okta_id: &str, at: i64) -> Result<bool, 
     Ok(done.rows_affected() == 1)
 }
 
+/// A present group by Okta id.
+pub async fn find_group(db: &Db, okta_id: &str) -> Result<Option<GroupRecord>, DbError> {
+    let row: Option<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT okta_id, name, description, okta_type, \
+           CAST(CASE WHEN managed_by_rule THEN 1 ELSE 0 END AS BIGINT) \
+         FROM groups WHERE okta_id = $1 AND removed_at IS NULL",
+    )
+    .bind(okta_id)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(
+        |(okta_id, name, description, okta_type, rule)| GroupRecord {
+            okta_id,
+            name,
+            description,
+            okta_type,
+            managed_by_rule: rule != 0,
+        },
+    ))
+}
+
 /// A group as a sync read it: the record plus Okta's change stamps and member count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncedGroup {

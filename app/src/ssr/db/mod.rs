@@ -4,6 +4,7 @@
 //! instants as BIGINT milliseconds since the epoch). Dialect-specific SQL appears only where the
 //! semantics differ, switched on [`Db::engine`].
 
+pub mod access;
 pub mod audit;
 pub mod directory;
 pub mod integration;

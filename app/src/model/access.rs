@@ -1,0 +1,134 @@
+//! Wire types of the access workflow: policies, requests, grants.
+
+use serde::{Deserialize, Serialize};
+
+/// What a policy applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PolicyTarget {
+    /// One group, by Okta id.
+    Group(String),
+    /// Groups whose name matches (`*` matches any run of characters).
+    Pattern(String),
+}
+
+/// Who may request a group, who approves, and for how long.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub id: i64,
+    pub target: PolicyTarget,
+    pub requestable: bool,
+    /// Okta group ids whose members may request; empty: everyone.
+    pub eligible_groups: Vec<String>,
+    pub approver_users: Vec<String>,
+    pub approver_groups: Vec<String>,
+    pub quorum: i64,
+    pub default_duration_secs: i64,
+    pub max_duration_secs: i64,
+    pub require_reason: bool,
+    pub allow_self_approval: bool,
+    pub auto_approve: bool,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+/// A request's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RequestState {
+    Pending,
+    Approved,
+    Denied,
+    Cancelled,
+    Expired,
+}
+
+impl RequestState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Pending => "pending",
+            RequestState::Approved => "approved",
+            RequestState::Denied => "denied",
+            RequestState::Cancelled => "cancelled",
+            RequestState::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            RequestState::Pending,
+            RequestState::Approved,
+            RequestState::Denied,
+            RequestState::Cancelled,
+            RequestState::Expired,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+}
+
+/// A request for membership of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessRequest {
+    pub id: i64,
+    pub requester_id: String,
+    pub group_id: String,
+    pub reason: String,
+    pub duration_secs: i64,
+    /// Scheduled start (ms); `None`: at approval.
+    pub starts_at: Option<i64>,
+    pub state: RequestState,
+    pub quorum: i64,
+    /// Approvals recorded so far.
+    pub approvals: i64,
+    /// The grant this request extends, if it is an extension.
+    pub extends_grant_id: Option<i64>,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
+}
+
+/// A grant's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GrantState {
+    Scheduled,
+    Active,
+    Revoking,
+    Revoked,
+    Failed,
+}
+
+impl GrantState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantState::Scheduled => "scheduled",
+            GrantState::Active => "active",
+            GrantState::Revoking => "revoking",
+            GrantState::Revoked => "revoked",
+            GrantState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            GrantState::Scheduled,
+            GrantState::Active,
+            GrantState::Revoking,
+            GrantState::Revoked,
+            GrantState::Failed,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+}
+
+/// Time-boxed membership of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub id: i64,
+    pub request_id: i64,
+    pub user_id: String,
+    pub group_id: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub state: GrantState,
+    pub revoked_reason: Option<String>,
+}

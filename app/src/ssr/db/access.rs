@@ -1,0 +1,587 @@
+//! `policies`, `access_requests`, `request_approvers`, `approvals`, `grants` and `okta_ops`:
+//! the SQL of the access workflow. Functions taking a transaction run inside the caller's.
+
+use sqlx::{Any, Transaction};
+
+use super::{Db, DbError};
+use crate::model::{AccessRequest, Grant, GrantState, Policy, PolicyTarget, RequestState};
+
+type Tx<'c> = Transaction<'c, Any>;
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).expect("strings serialize")
+}
+
+fn parse_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+const POLICY_COLUMNS: &str = "id, group_id, pattern, \
+    CAST(CASE WHEN requestable THEN 1 ELSE 0 END AS BIGINT), eligible_groups, approver_users, \
+    approver_groups, quorum, default_duration_secs, max_duration_secs, \
+    CAST(CASE WHEN require_reason THEN 1 ELSE 0 END AS BIGINT), \
+    CAST(CASE WHEN allow_self_approval THEN 1 ELSE 0 END AS BIGINT), \
+    CAST(CASE WHEN auto_approve THEN 1 ELSE 0 END AS BIGINT), updated_at, updated_by";
+
+type PolicyRow = (
+    i64,
+    Option<String>,
+    Option<String>,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+);
+
+impl From<PolicyRow> for Policy {
+    fn from(r: PolicyRow) -> Self {
+        let (
+            id,
+            group,
+            pattern,
+            req,
+            eligible,
+            users,
+            groups,
+            quorum,
+            def,
+            max,
+            reason,
+            own,
+            auto,
+            at,
+            by,
+        ) = r;
+        Policy {
+            id,
+            target: match (group, pattern) {
+                (Some(g), _) => PolicyTarget::Group(g),
+                (None, p) => PolicyTarget::Pattern(p.unwrap_or_default()),
+            },
+            requestable: req != 0,
+            eligible_groups: parse_list(&eligible),
+            approver_users: parse_list(&users),
+            approver_groups: parse_list(&groups),
+            quorum,
+            default_duration_secs: def,
+            max_duration_secs: max,
+            require_reason: reason != 0,
+            allow_self_approval: own != 0,
+            auto_approve: auto != 0,
+            updated_at: at,
+            updated_by: by,
+        }
+    }
+}
+
+/// Inserts or replaces the policy for `p.target`; returns its id.
+pub async fn upsert_policy(tx: &mut Tx<'_>, p: &Policy) -> Result<i64, DbError> {
+    let (group, pattern) = match &p.target {
+        PolicyTarget::Group(g) => (Some(g.as_str()), None),
+        PolicyTarget::Pattern(pat) => (None, Some(pat.as_str())),
+    };
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM policies WHERE (group_id = $1) OR (pattern = $2)")
+            .bind(group)
+            .bind(pattern)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some(id) = existing {
+        sqlx::query("DELETE FROM policies WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO policies (group_id, pattern, requestable, eligible_groups, approver_users, \
+           approver_groups, quorum, default_duration_secs, max_duration_secs, require_reason, \
+           allow_self_approval, auto_approve, updated_at, updated_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+    )
+    .bind(group)
+    .bind(pattern)
+    .bind(p.requestable)
+    .bind(json_list(&p.eligible_groups))
+    .bind(json_list(&p.approver_users))
+    .bind(json_list(&p.approver_groups))
+    .bind(p.quorum)
+    .bind(p.default_duration_secs)
+    .bind(p.max_duration_secs)
+    .bind(p.require_reason)
+    .bind(p.allow_self_approval)
+    .bind(p.auto_approve)
+    .bind(p.updated_at)
+    .bind(&p.updated_by)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// Every policy, group policies first.
+pub async fn list_policies(db: &Db) -> Result<Vec<Policy>, DbError> {
+    let rows: Vec<PolicyRow> = sqlx::query_as(&format!(
+        "SELECT {POLICY_COLUMNS} FROM policies ORDER BY pattern IS NOT NULL, group_id, pattern"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(Policy::from).collect())
+}
+
+/// A request as stored (approvals counted separately).
+type RequestRow = (
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+const REQUEST_COLUMNS: &str = "r.id, r.requester_id, r.group_id, r.reason, r.duration_secs, \
+    r.starts_at, r.state, r.quorum, \
+    (SELECT COUNT(*) FROM approvals a WHERE a.request_id = r.id AND a.decision = 'approve'), \
+    r.extends_grant_id, r.created_at, r.decided_at, r.decided_by";
+
+impl From<RequestRow> for AccessRequest {
+    fn from(r: RequestRow) -> Self {
+        let (
+            id,
+            requester_id,
+            group_id,
+            reason,
+            duration_secs,
+            starts_at,
+            state,
+            quorum,
+            approvals,
+            extends,
+            created_at,
+            decided_at,
+            decided_by,
+        ) = r;
+        AccessRequest {
+            id,
+            requester_id,
+            group_id,
+            reason,
+            duration_secs,
+            starts_at,
+            state: RequestState::parse(&state).unwrap_or(RequestState::Pending),
+            quorum,
+            approvals,
+            extends_grant_id: extends,
+            created_at,
+            decided_at,
+            decided_by,
+        }
+    }
+}
+
+/// What a new request holds.
+#[derive(Debug, Clone)]
+pub struct NewRequest<'a> {
+    pub requester_id: &'a str,
+    pub group_id: &'a str,
+    pub reason: &'a str,
+    pub duration_secs: i64,
+    pub starts_at: Option<i64>,
+    pub policy_json: &'a str,
+    pub quorum: i64,
+    pub extends_grant_id: Option<i64>,
+    pub created_at: i64,
+}
+
+/// Inserts a pending request and who may decide it; returns its id.
+pub async fn insert_request(
+    tx: &mut Tx<'_>,
+    r: &NewRequest<'_>,
+    approver_users: &[String],
+    approver_groups: &[String],
+) -> Result<i64, DbError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO access_requests (requester_id, group_id, reason, duration_secs, starts_at, \
+           state, policy, quorum, extends_grant_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(r.requester_id)
+    .bind(r.group_id)
+    .bind(r.reason)
+    .bind(r.duration_secs)
+    .bind(r.starts_at)
+    .bind(r.policy_json)
+    .bind(r.quorum)
+    .bind(r.extends_grant_id)
+    .bind(r.created_at)
+    .fetch_one(&mut **tx)
+    .await?;
+    for (kind, refs) in [("user", approver_users), ("group", approver_groups)] {
+        for reference in refs {
+            sqlx::query(
+                "INSERT INTO request_approvers (request_id, kind, ref) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(kind)
+            .bind(reference)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(id)
+}
+
+/// Takes the request's row lock if it is still pending (the first write of a decision, so
+/// concurrent deciders queue up); false if it is decided already or does not exist.
+pub async fn lock_pending_request(tx: &mut Tx<'_>, id: i64) -> Result<bool, DbError> {
+    let done =
+        sqlx::query("UPDATE access_requests SET state = state WHERE id = $1 AND state = 'pending'")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One request, inside a transaction.
+pub async fn find_request_tx(tx: &mut Tx<'_>, id: i64) -> Result<Option<AccessRequest>, DbError> {
+    let row: Option<RequestRow> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE r.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(AccessRequest::from))
+}
+
+/// One request.
+pub async fn find_request(db: &Db, id: i64) -> Result<Option<AccessRequest>, DbError> {
+    let row: Option<RequestRow> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE r.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(AccessRequest::from))
+}
+
+/// The policy snapshot stored with a request.
+pub async fn request_policy_json(tx: &mut Tx<'_>, id: i64) -> Result<String, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT policy FROM access_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?,
+    )
+}
+
+/// Whether `user_id` may decide request `id`: named, or a member of a named group.
+pub async fn is_request_approver(tx: &mut Tx<'_>, id: i64, user_id: &str) -> Result<bool, DbError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM request_approvers ra WHERE ra.request_id = $1 AND \
+           ((ra.kind = 'user' AND ra.ref = $2) OR (ra.kind = 'group' AND EXISTS ( \
+              SELECT 1 FROM memberships m WHERE m.group_id = ra.ref AND m.user_id = $2)))",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Records one approver's decision; false if this approver already decided.
+pub async fn insert_approval(
+    tx: &mut Tx<'_>,
+    request_id: i64,
+    approver_id: &str,
+    approve: bool,
+    comment: &str,
+    duration_secs: Option<i64>,
+    at: i64,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "INSERT INTO approvals (request_id, approver_id, decision, comment, duration_secs, at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id, approver_id) DO NOTHING",
+    )
+    .bind(request_id)
+    .bind(approver_id)
+    .bind(if approve { "approve" } else { "deny" })
+    .bind(comment)
+    .bind(duration_secs)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Approvals so far and the shortest duration an approver allowed.
+pub async fn approval_tally(
+    tx: &mut Tx<'_>,
+    request_id: i64,
+) -> Result<(i64, Option<i64>), DbError> {
+    Ok(sqlx::query_as(
+        "SELECT COUNT(*), MIN(duration_secs) FROM approvals \
+         WHERE request_id = $1 AND decision = 'approve'",
+    )
+    .bind(request_id)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Moves a pending request to `state`; false if it was no longer pending.
+pub async fn decide_request(
+    tx: &mut Tx<'_>,
+    id: i64,
+    state: RequestState,
+    at: i64,
+    by: &str,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "UPDATE access_requests SET state = $2, decided_at = $3, decided_by = $4 \
+         WHERE id = $1 AND state = 'pending'",
+    )
+    .bind(id)
+    .bind(state.as_str())
+    .bind(at)
+    .bind(by)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Pending requests that `user_id` may decide (named or through a group), oldest first.
+pub async fn list_pending_for_approver(
+    db: &Db,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<AccessRequest>, DbError> {
+    let rows: Vec<RequestRow> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE r.state = 'pending' AND EXISTS ( \
+           SELECT 1 FROM request_approvers ra WHERE ra.request_id = r.id AND \
+             ((ra.kind = 'user' AND ra.ref = $1) OR (ra.kind = 'group' AND EXISTS ( \
+               SELECT 1 FROM memberships m WHERE m.group_id = ra.ref AND m.user_id = $1)))) \
+         ORDER BY r.created_at, r.id LIMIT $2"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(AccessRequest::from).collect())
+}
+
+/// A person's requests, newest first.
+pub async fn list_requests_of(
+    db: &Db,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<AccessRequest>, DbError> {
+    let rows: Vec<RequestRow> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE r.requester_id = $1 \
+         ORDER BY r.created_at DESC, r.id DESC LIMIT $2"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(AccessRequest::from).collect())
+}
+
+/// The person's pending request for a group, if any.
+pub async fn pending_request_for(
+    tx: &mut Tx<'_>,
+    user_id: &str,
+    group_id: &str,
+) -> Result<Option<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM access_requests WHERE requester_id = $1 AND group_id = $2 \
+           AND state = 'pending' LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(group_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Pending requests made before `created_before`, or whose scheduled start passed before
+/// `start_before`.
+pub async fn stale_pending_requests(
+    tx: &mut Tx<'_>,
+    created_before: i64,
+    start_before: i64,
+) -> Result<Vec<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM access_requests WHERE state = 'pending' AND \
+           (created_at < $1 OR (starts_at IS NOT NULL AND starts_at < $2)) ORDER BY id",
+    )
+    .bind(created_before)
+    .bind(start_before)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+type GrantRow = (i64, i64, String, String, i64, i64, String, Option<String>);
+
+impl From<GrantRow> for Grant {
+    fn from(
+        (id, request_id, user_id, group_id, starts_at, ends_at, state, reason): GrantRow,
+    ) -> Self {
+        Grant {
+            id,
+            request_id,
+            user_id,
+            group_id,
+            starts_at,
+            ends_at,
+            state: GrantState::parse(&state).unwrap_or(GrantState::Failed),
+            revoked_reason: reason,
+        }
+    }
+}
+
+const GRANT_COLUMNS: &str =
+    "id, request_id, user_id, group_id, starts_at, ends_at, state, revoked_reason";
+
+/// Inserts a grant; returns its id.
+pub async fn insert_grant(tx: &mut Tx<'_>, g: &Grant, at: i64) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO grants (request_id, user_id, group_id, starts_at, ends_at, state, \
+           created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(g.request_id)
+    .bind(&g.user_id)
+    .bind(&g.group_id)
+    .bind(g.starts_at)
+    .bind(g.ends_at)
+    .bind(g.state.as_str())
+    .bind(at)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// The person's live (scheduled or active) grant of a group, if any.
+pub async fn live_grant_for(
+    tx: &mut Tx<'_>,
+    user_id: &str,
+    group_id: &str,
+) -> Result<Option<Grant>, DbError> {
+    let row: Option<GrantRow> = sqlx::query_as(&format!(
+        "SELECT {GRANT_COLUMNS} FROM grants WHERE user_id = $1 AND group_id = $2 \
+           AND state IN ('scheduled', 'active') ORDER BY ends_at DESC LIMIT 1"
+    ))
+    .bind(user_id)
+    .bind(group_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(Grant::from))
+}
+
+/// One grant, inside a transaction.
+pub async fn find_grant_tx(tx: &mut Tx<'_>, id: i64) -> Result<Option<Grant>, DbError> {
+    let row: Option<GrantRow> =
+        sqlx::query_as(&format!("SELECT {GRANT_COLUMNS} FROM grants WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(Grant::from))
+}
+
+/// Moves a grant's end; false unless it is still scheduled or active.
+pub async fn set_grant_end(
+    tx: &mut Tx<'_>,
+    id: i64,
+    ends_at: i64,
+    at: i64,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "UPDATE grants SET ends_at = $2, updated_at = $3 \
+         WHERE id = $1 AND state IN ('scheduled', 'active')",
+    )
+    .bind(id)
+    .bind(ends_at)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Moves a grant from one of `from` to `to` with a reason; false if it was in none of them.
+pub async fn transition_grant(
+    tx: &mut Tx<'_>,
+    id: i64,
+    from: &[GrantState],
+    to: GrantState,
+    reason: Option<&str>,
+    at: i64,
+) -> Result<bool, DbError> {
+    let list: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    let done = sqlx::query(&format!(
+        "UPDATE grants SET state = $2, revoked_reason = COALESCE($3, revoked_reason), \
+           updated_at = $4 WHERE id = $1 AND state IN ({})",
+        list.join(", ")
+    ))
+    .bind(id)
+    .bind(to.as_str())
+    .bind(reason)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A person's grants, live ones first, then the most recent.
+pub async fn list_grants_of(db: &Db, user_id: &str, limit: i64) -> Result<Vec<Grant>, DbError> {
+    let rows: Vec<GrantRow> = sqlx::query_as(&format!(
+        "SELECT {GRANT_COLUMNS} FROM grants WHERE user_id = $1 \
+         ORDER BY CASE WHEN state IN ('active', 'scheduled') THEN 0 ELSE 1 END, ends_at DESC \
+         LIMIT $2"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(Grant::from).collect())
+}
+
+/// Queues an Okta membership change for the grant engine.
+pub async fn insert_okta_op(
+    tx: &mut Tx<'_>,
+    add: bool,
+    user_id: &str,
+    group_id: &str,
+    grant_id: i64,
+    at: i64,
+) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO okta_ops (kind, user_id, group_id, grant_id, state, next_attempt_at, \
+           created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5) RETURNING id",
+    )
+    .bind(if add { "add" } else { "remove" })
+    .bind(user_id)
+    .bind(group_id)
+    .bind(grant_id)
+    .bind(at)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Pending Okta operations as (kind, user, group, grant), oldest first.
+pub async fn list_pending_okta_ops(db: &Db) -> Result<Vec<(String, String, String, i64)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT kind, user_id, group_id, grant_id FROM okta_ops WHERE state = 'pending' ORDER BY id",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}

@@ -1,0 +1,777 @@
+//! The access workflow: policies, requests, approvals with quorum, grants, cancellations,
+//! give-backs, revocations and the expiry of stale requests.
+//!
+//! Every state change writes its audit event in the same transaction. A decision first takes
+//! the request's row (a no-op `UPDATE … WHERE state = 'pending'`), so concurrent approvers
+//! queue up and exactly one decision is recorded. Approval creates the grant and, for an
+//! active grant, the Okta `add` operation in the outbox the grant engine works through;
+//! ending a grant queues the `remove`.
+
+use crate::error::AppError;
+use crate::model::{AccessRequest, Grant, GrantState, Policy, PolicyTarget, RequestState};
+use crate::ssr::auth::{Admin, Requester};
+use crate::ssr::clock::{to_millis, Clock};
+use crate::ssr::db::access::{self as store, NewRequest};
+use crate::ssr::db::{audit, directory, Db, DbError};
+
+/// Shortest grant anyone may ask for.
+pub const MIN_DURATION_SECS: i64 = 60;
+/// Longest any policy may allow (90 days).
+pub const MAX_POLICY_DURATION_SECS: i64 = 90 * 86_400;
+/// Longest reason kept.
+const MAX_REASON: usize = 1000;
+
+/// Parses `90m`, `4h`, `1d`, `1w` (or bare seconds) into seconds.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&t[..i], t[i..].trim()),
+        None => (t.as_str(), "s"),
+    };
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration; use e.g. 30m, 4h, 1d or 1w"))?;
+    let mult = match unit {
+        "s" | "sec" | "secs" => 1,
+        "m" | "min" | "mins" => 60,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        "w" | "week" | "weeks" => 604_800,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?}; use m, h, d or w")),
+    };
+    n.checked_mul(mult)
+        .filter(|s| *s > 0)
+        .ok_or_else(|| format!("{text:?} is not a positive duration"))
+}
+
+/// `1h`, `90m`, `2d`: a duration for people.
+pub fn describe_duration(secs: i64) -> String {
+    match secs {
+        s if s % 604_800 == 0 => format!("{}w", s / 604_800),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Whether a group name matches a policy pattern (`*`: any run of characters).
+pub fn pattern_matches(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || !name[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The policy that applies to a group: its own, else the most specific matching pattern
+/// (the one with the most literal characters).
+pub fn resolve_policy<'p>(
+    policies: &'p [Policy],
+    group_id: &str,
+    group_name: &str,
+) -> Option<&'p Policy> {
+    policies
+        .iter()
+        .find(|p| p.target == PolicyTarget::Group(group_id.to_owned()))
+        .or_else(|| {
+            policies
+                .iter()
+                .filter_map(|p| match &p.target {
+                    PolicyTarget::Pattern(pat) if pattern_matches(pat, group_name) => {
+                        Some((pat.replace('*', "").len(), p))
+                    }
+                    _ => None,
+                })
+                .max_by_key(|(literal, _)| *literal)
+                .map(|(_, p)| p)
+        })
+}
+
+/// What an admin submits for a policy.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyInput {
+    pub target: Option<PolicyTarget>,
+    pub requestable: bool,
+    pub eligible_groups: Vec<String>,
+    pub approver_users: Vec<String>,
+    pub approver_groups: Vec<String>,
+    pub quorum: i64,
+    pub default_duration: String,
+    pub max_duration: String,
+    pub require_reason: bool,
+    pub allow_self_approval: bool,
+    pub auto_approve: bool,
+}
+
+/// What a requester submits.
+#[derive(Debug, Clone, Default)]
+pub struct RequestInput {
+    pub group_id: String,
+    /// Empty: the policy's default.
+    pub duration: String,
+    pub reason: String,
+    /// Scheduled start (ms); `None`: as soon as approved.
+    pub starts_at: Option<i64>,
+}
+
+/// An approver's decision.
+#[derive(Debug, Clone)]
+pub struct DecisionInput {
+    pub request_id: i64,
+    pub approve: bool,
+    pub comment: String,
+    /// A shorter duration than asked for (approvals only).
+    pub duration: Option<String>,
+}
+
+fn tx_err(e: sqlx::Error) -> AppError {
+    DbError::from(e).into()
+}
+
+/// The workflow's operations.
+pub struct AccessService<'a> {
+    pub db: &'a Db,
+    pub clock: &'a dyn Clock,
+}
+
+impl AccessService<'_> {
+    fn now(&self) -> i64 {
+        to_millis(self.clock.now())
+    }
+
+    async fn audit(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        actor: &str,
+        action: &str,
+        subject: String,
+        details: serde_json::Value,
+    ) -> Result<(), AppError> {
+        audit::insert_audit_event(
+            tx,
+            self.db.engine(),
+            self.now(),
+            actor,
+            action,
+            &subject,
+            &details,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Validates and saves a policy (replacing the target's previous one), audited. Decisions
+    /// already made keep the policy they were made under (requests carry a snapshot).
+    #[tracing::instrument(skip(self, admin, input))]
+    pub async fn save_policy(&self, admin: &Admin, input: PolicyInput) -> Result<Policy, AppError> {
+        let target = input.target.clone().ok_or_else(|| {
+            AppError::invalid("Applies to", "choose a group or enter a name pattern")
+        })?;
+        match &target {
+            PolicyTarget::Group(id) => {
+                let group = directory::find_group(self.db, id).await?.ok_or_else(|| {
+                    AppError::invalid("Applies to", "no such group in the directory")
+                })?;
+                if input.requestable {
+                    if group.okta_type != "OKTA_GROUP" {
+                        return Err(AppError::invalid(
+                            "Requestable",
+                            format!("{} is an {} group: Okta does not let its membership be changed through the API", group.name, group.okta_type),
+                        ));
+                    }
+                    if group.managed_by_rule {
+                        return Err(AppError::invalid(
+                            "Requestable",
+                            format!(
+                                "{} is filled by an Okta group rule, which would undo any grant",
+                                group.name
+                            ),
+                        ));
+                    }
+                }
+            }
+            PolicyTarget::Pattern(p) => {
+                if p.trim().is_empty() || p.len() > 200 {
+                    return Err(AppError::invalid(
+                        "Applies to",
+                        "enter a name pattern, e.g. aws-*",
+                    ));
+                }
+            }
+        }
+        let default = parse_duration(&input.default_duration)
+            .map_err(|m| AppError::invalid("Default duration", m))?;
+        let max = parse_duration(&input.max_duration)
+            .map_err(|m| AppError::invalid("Maximum duration", m))?;
+        if !(MIN_DURATION_SECS..=MAX_POLICY_DURATION_SECS).contains(&max) {
+            return Err(AppError::invalid(
+                "Maximum duration",
+                "must be between 1 minute and 90 days",
+            ));
+        }
+        if default < MIN_DURATION_SECS || default > max {
+            return Err(AppError::invalid(
+                "Default duration",
+                "must be at least 1 minute and at most the maximum",
+            ));
+        }
+        if input.requestable
+            && !input.auto_approve
+            && input.approver_users.is_empty()
+            && input.approver_groups.is_empty()
+        {
+            return Err(AppError::invalid(
+                "Approvers",
+                "name at least one approver (a person or a group), or auto-approve",
+            ));
+        }
+        if !(1..=10).contains(&input.quorum) {
+            return Err(AppError::invalid(
+                "Quorum",
+                "must be from 1 to 10 approvals",
+            ));
+        }
+        let now = self.now();
+        let mut policy = Policy {
+            id: 0,
+            target,
+            requestable: input.requestable,
+            eligible_groups: input.eligible_groups,
+            approver_users: input.approver_users,
+            approver_groups: input.approver_groups,
+            quorum: input.quorum,
+            default_duration_secs: default,
+            max_duration_secs: max,
+            require_reason: input.require_reason,
+            allow_self_approval: input.allow_self_approval,
+            auto_approve: input.auto_approve,
+            updated_at: now,
+            updated_by: admin.me().login.clone(),
+        };
+        let mut tx = self.db.pool().begin().await.map_err(tx_err)?;
+        policy.id = store::upsert_policy(&mut tx, &policy).await?;
+        let subject = match &policy.target {
+            PolicyTarget::Group(g) => format!("group:{g}"),
+            PolicyTarget::Pattern(p) => format!("pattern:{p}"),
+        };
+        self.audit(
+            &mut tx,
+            &admin.me().login,
+            "policy.saved",
+            subject,
+            serde_json::to_value(&policy).unwrap_or_default(),
+        )
+        .await?;
+        tx.commit().await.map_err(tx_err)?;
+        Ok(policy)
+    }
+
+    /// Asks for a group. Eligibility, duration and reason are checked against the policy; a
+    /// group already held becomes an extension of the grant; a pending request is not
+    /// duplicated. Auto-approved policies grant at once.
+    #[tracing::instrument(skip(self, who, input), fields(group = %input.group_id))]
+    pub async fn request_access(
+        &self,
+        who: &Requester,
+        input: RequestInput,
+    ) -> Result<AccessRequest, AppError> {
+        let me = who.me();
+        let group = directory::find_group(self.db, &input.group_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("That group".into()))?;
+        let policies = store::list_policies(self.db).await?;
+        let policy = resolve_policy(&policies, &group.okta_id, &group.name)
+            .filter(|p| p.requestable)
+            .ok_or_else(|| {
+                AppError::invalid("Group", format!("{} cannot be requested", group.name))
+            })?
+            .clone();
+        if group.okta_type != "OKTA_GROUP" || group.managed_by_rule {
+            return Err(AppError::invalid(
+                "Group",
+                format!(
+                    "{} cannot be requested: Okta manages its membership",
+                    group.name
+                ),
+            ));
+        }
+        if !policy.eligible_groups.is_empty()
+            && !directory::is_member_of_any(self.db, &me.okta_id, &policy.eligible_groups).await?
+        {
+            return Err(AppError::Forbidden);
+        }
+        let duration = if input.duration.trim().is_empty() {
+            policy.default_duration_secs
+        } else {
+            parse_duration(&input.duration).map_err(|m| AppError::invalid("Duration", m))?
+        };
+        if duration < MIN_DURATION_SECS || duration > policy.max_duration_secs {
+            return Err(AppError::invalid(
+                "Duration",
+                format!(
+                    "must be from 1m to {} for {}",
+                    describe_duration(policy.max_duration_secs),
+                    group.name
+                ),
+            ));
+        }
+        let reason = input.reason.trim();
+        if policy.require_reason && reason.is_empty() {
+            return Err(AppError::invalid("Reason", "say why you need this access"));
+        }
+        if reason.chars().count() > MAX_REASON {
+            return Err(AppError::invalid(
+                "Reason",
+                format!("keep it under {MAX_REASON} characters"),
+            ));
+        }
+        let now = self.now();
+        if let Some(start) = input.starts_at {
+            if start <= now {
+                return Err(AppError::invalid(
+                    "Start",
+                    "a scheduled start must be in the future",
+                ));
+            }
+            if start > now + 30 * 86_400_000 {
+                return Err(AppError::invalid("Start", "schedule at most 30 days ahead"));
+            }
+        }
+
+        let mut tx = self.db.pool().begin().await.map_err(tx_err)?;
+        if let Some(pending) =
+            store::pending_request_for(&mut tx, &me.okta_id, &group.okta_id).await?
+        {
+            return Err(AppError::Conflict(format!(
+                "You already asked for {} (request #{pending}); it is waiting for approval.",
+                group.name
+            )));
+        }
+        let extends = store::live_grant_for(&mut tx, &me.okta_id, &group.okta_id).await?;
+        let policy_json = serde_json::to_string(&policy).unwrap_or_default();
+        let id = store::insert_request(
+            &mut tx,
+            &NewRequest {
+                requester_id: &me.okta_id,
+                group_id: &group.okta_id,
+                reason,
+                duration_secs: duration,
+                starts_at: input.starts_at,
+                policy_json: &policy_json,
+                quorum: policy.quorum,
+                extends_grant_id: extends.as_ref().map(|g| g.id),
+                created_at: now,
+            },
+            &policy.approver_users,
+            &policy.approver_groups,
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            &me.login,
+            if extends.is_some() { "request.created.extension" } else { "request.created" },
+            format!("request:{id}"),
+            serde_json::json!({ "group": group.okta_id, "duration_secs": duration, "reason": reason, "starts_at": input.starts_at }),
+        )
+        .await?;
+        if policy.auto_approve {
+            store::decide_request(&mut tx, id, RequestState::Approved, now, "policy").await?;
+            self.audit(
+                &mut tx,
+                "policy",
+                "request.approved",
+                format!("request:{id}"),
+                serde_json::json!({ "auto": true }),
+            )
+            .await?;
+            self.carry_out(&mut tx, id, duration, "policy").await?;
+        }
+        let request = store::find_request_tx(&mut tx, id)
+            .await?
+            .ok_or(AppError::Internal)?;
+        tx.commit().await.map_err(tx_err)?;
+        Ok(request)
+    }
+
+    /// Creates the grant (or extends the existing one) for an approved request, and queues
+    /// the Okta change when the grant is active now.
+    async fn carry_out(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        request_id: i64,
+        duration: i64,
+        actor: &str,
+    ) -> Result<(), AppError> {
+        let now = self.now();
+        let r = store::find_request_tx(tx, request_id)
+            .await?
+            .ok_or(AppError::Internal)?;
+        let policy: Policy =
+            serde_json::from_str(&store::request_policy_json(tx, request_id).await?)
+                .map_err(|_| AppError::Internal)?;
+        if let Some(grant_id) = r.extends_grant_id {
+            if let Some(g) = store::find_grant_tx(tx, grant_id).await? {
+                let ends = (g.ends_at.max(now) + duration * 1000)
+                    .min(now + policy.max_duration_secs * 1000);
+                if store::set_grant_end(tx, g.id, ends, now).await? {
+                    self.audit(
+                        tx,
+                        actor,
+                        "grant.extended",
+                        format!("grant:{}", g.id),
+                        serde_json::json!({ "from": g.ends_at, "to": ends }),
+                    )
+                    .await?;
+                    return Ok(());
+                }
+            }
+        }
+        let starts = r.starts_at.unwrap_or(now).max(now);
+        let state = if starts <= now {
+            GrantState::Active
+        } else {
+            GrantState::Scheduled
+        };
+        let grant = Grant {
+            id: 0,
+            request_id,
+            user_id: r.requester_id.clone(),
+            group_id: r.group_id.clone(),
+            starts_at: starts,
+            ends_at: starts + duration * 1000,
+            state,
+            revoked_reason: None,
+        };
+        let grant_id = store::insert_grant(tx, &grant, now).await?;
+        if state == GrantState::Active {
+            store::insert_okta_op(tx, true, &grant.user_id, &grant.group_id, grant_id, now).await?;
+        }
+        self.audit(
+            tx,
+            actor,
+            if state == GrantState::Active { "grant.started" } else { "grant.scheduled" },
+            format!("grant:{grant_id}"),
+            serde_json::json!({ "user": grant.user_id, "group": grant.group_id, "starts_at": grant.starts_at, "ends_at": grant.ends_at }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Approves or denies. Only the request's approvers may decide; the requester only when
+    /// the policy allows self-approval; a decided request cannot be decided again.
+    #[tracing::instrument(skip(self, who, input), fields(request = input.request_id))]
+    pub async fn decide(
+        &self,
+        who: &Requester,
+        input: DecisionInput,
+    ) -> Result<AccessRequest, AppError> {
+        let me = who.me();
+        let comment = input.comment.trim();
+        if !input.approve && comment.is_empty() {
+            return Err(AppError::invalid("Comment", "say why you deny the request"));
+        }
+        if comment.chars().count() > MAX_REASON {
+            return Err(AppError::invalid(
+                "Comment",
+                format!("keep it under {MAX_REASON} characters"),
+            ));
+        }
+        let shorter = match input
+            .duration
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+        {
+            Some(d) => Some(parse_duration(d).map_err(|m| AppError::invalid("Duration", m))?),
+            None => None,
+        };
+        let now = self.now();
+        let mut tx = self.db.pool().begin().await.map_err(tx_err)?;
+        if !store::lock_pending_request(&mut tx, input.request_id).await? {
+            return match store::find_request_tx(&mut tx, input.request_id).await? {
+                Some(r) => Err(AppError::Conflict(format!(
+                    "This request was already {} by {}.",
+                    r.state.as_str(),
+                    r.decided_by.unwrap_or_else(|| "someone else".into())
+                ))),
+                None => Err(AppError::NotFound("That request".into())),
+            };
+        }
+        let r = store::find_request_tx(&mut tx, input.request_id)
+            .await?
+            .ok_or(AppError::Internal)?;
+        if !store::is_request_approver(&mut tx, r.id, &me.okta_id).await? {
+            return Err(AppError::Forbidden);
+        }
+        let policy: Policy =
+            serde_json::from_str(&store::request_policy_json(&mut tx, r.id).await?)
+                .map_err(|_| AppError::Internal)?;
+        if r.requester_id == me.okta_id && !policy.allow_self_approval {
+            return Err(AppError::Conflict(
+                "You cannot decide your own request.".into(),
+            ));
+        }
+        if let Some(d) = shorter {
+            if d < MIN_DURATION_SECS || d > r.duration_secs {
+                return Err(AppError::invalid(
+                    "Duration",
+                    format!(
+                        "may only shorten the request: from 1m to {}",
+                        describe_duration(r.duration_secs)
+                    ),
+                ));
+            }
+        }
+        if !store::insert_approval(
+            &mut tx,
+            r.id,
+            &me.okta_id,
+            input.approve,
+            comment,
+            shorter,
+            now,
+        )
+        .await?
+        {
+            return Err(AppError::Conflict(
+                "You already decided this request.".into(),
+            ));
+        }
+        let subject = format!("request:{}", r.id);
+        if !input.approve {
+            store::decide_request(&mut tx, r.id, RequestState::Denied, now, &me.login).await?;
+            self.audit(
+                &mut tx,
+                &me.login,
+                "request.denied",
+                subject,
+                serde_json::json!({ "comment": comment }),
+            )
+            .await?;
+        } else {
+            let (approvals, shortest) = store::approval_tally(&mut tx, r.id).await?;
+            self.audit(&mut tx, &me.login, "request.approval_recorded", subject.clone(), serde_json::json!({ "comment": comment, "approvals": approvals, "quorum": r.quorum })).await?;
+            if approvals >= r.quorum {
+                store::decide_request(&mut tx, r.id, RequestState::Approved, now, &me.login)
+                    .await?;
+                self.audit(
+                    &mut tx,
+                    &me.login,
+                    "request.approved",
+                    subject,
+                    serde_json::json!({ "approvals": approvals }),
+                )
+                .await?;
+                let duration = shortest.map_or(r.duration_secs, |s| s.min(r.duration_secs));
+                self.carry_out(&mut tx, r.id, duration, &me.login).await?;
+            }
+        }
+        let decided = store::find_request_tx(&mut tx, r.id)
+            .await?
+            .ok_or(AppError::Internal)?;
+        tx.commit().await.map_err(tx_err)?;
+        Ok(decided)
+    }
+
+    /// The requester withdraws a pending request.
+    pub async fn cancel(&self, who: &Requester, request_id: i64) -> Result<(), AppError> {
+        let me = who.me();
+        let mut tx = self.db.pool().begin().await.map_err(tx_err)?;
+        let r = store::find_request_tx(&mut tx, request_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("That request".into()))?;
+        if r.requester_id != me.okta_id {
+            return Err(AppError::Forbidden);
+        }
+        if !store::decide_request(
+            &mut tx,
+            request_id,
+            RequestState::Cancelled,
+            self.now(),
+            &me.login,
+        )
+        .await?
+        {
+            return Err(AppError::Conflict(format!(
+                "This request is already {}.",
+                r.state.as_str()
+            )));
+        }
+        self.audit(
+            &mut tx,
+            &me.login,
+            "request.cancelled",
+            format!("request:{request_id}"),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await.map_err(tx_err)?;
+        Ok(())
+    }
+
+    async fn end_grant(
+        &self,
+        actor: &str,
+        grant_id: i64,
+        reason: &str,
+        owner: Option<&str>,
+    ) -> Result<Grant, AppError> {
+        let now = self.now();
+        let mut tx = self.db.pool().begin().await.map_err(tx_err)?;
+        let g = store::find_grant_tx(&mut tx, grant_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("That grant".into()))?;
+        if owner.is_some_and(|o| o != g.user_id) {
+            return Err(AppError::Forbidden);
+        }
+        match g.state {
+            GrantState::Scheduled => {
+                store::transition_grant(
+                    &mut tx,
+                    g.id,
+                    &[GrantState::Scheduled],
+                    GrantState::Revoked,
+                    Some(reason),
+                    now,
+                )
+                .await?;
+            }
+            GrantState::Active => {
+                store::transition_grant(
+                    &mut tx,
+                    g.id,
+                    &[GrantState::Active],
+                    GrantState::Revoking,
+                    Some(reason),
+                    now,
+                )
+                .await?;
+                store::insert_okta_op(&mut tx, false, &g.user_id, &g.group_id, g.id, now).await?;
+            }
+            other => {
+                return Err(AppError::Conflict(format!(
+                    "This grant is already {}.",
+                    other.as_str()
+                )))
+            }
+        }
+        self.audit(
+            &mut tx,
+            actor,
+            "grant.ended",
+            format!("grant:{}", g.id),
+            serde_json::json!({ "reason": reason }),
+        )
+        .await?;
+        let ended = store::find_grant_tx(&mut tx, g.id)
+            .await?
+            .ok_or(AppError::Internal)?;
+        tx.commit().await.map_err(tx_err)?;
+        Ok(ended)
+    }
+
+    /// The holder gives a grant back before it ends.
+    pub async fn give_back(&self, who: &Requester, grant_id: i64) -> Result<Grant, AppError> {
+        self.end_grant(
+            &who.me().login,
+            grant_id,
+            "given back",
+            Some(&who.me().okta_id),
+        )
+        .await
+    }
+
+    /// An admin revokes any grant.
+    pub async fn revoke(
+        &self,
+        admin: &Admin,
+        grant_id: i64,
+        reason: &str,
+    ) -> Result<Grant, AppError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(AppError::invalid("Reason", "say why you revoke this grant"));
+        }
+        self.end_grant(
+            &admin.me().login,
+            grant_id,
+            &format!("revoked by an admin: {reason}"),
+            None,
+        )
+        .await
+    }
+
+    /// Expires pending requests older than `max_age_ms`, and those whose scheduled start has
+    /// passed unapproved; returns how many.
+    pub async fn expire_stale_requests(&self, max_age_ms: i64) -> Result<usize, AppError> {
+        let now = self.now();
+        let mut tx = self.db.pool().begin().await.map_err(tx_err)?;
+        let stale = store::stale_pending_requests(&mut tx, now - max_age_ms, now).await?;
+        for id in &stale {
+            if store::decide_request(&mut tx, *id, RequestState::Expired, now, "gatepass").await? {
+                self.audit(
+                    &mut tx,
+                    "gatepass",
+                    "request.expired",
+                    format!("request:{id}"),
+                    serde_json::json!({}),
+                )
+                .await?;
+            }
+        }
+        tx.commit().await.map_err(tx_err)?;
+        Ok(stale.len())
+    }
+
+    /// Requests waiting for `who`'s decision, oldest first.
+    pub async fn pending_for(&self, who: &Requester) -> Result<Vec<AccessRequest>, AppError> {
+        Ok(store::list_pending_for_approver(self.db, &who.me().okta_id, 200).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_print() {
+        for (text, secs) in [
+            ("90m", 5400),
+            ("4h", 14_400),
+            ("1d", 86_400),
+            ("1w", 604_800),
+            ("3600", 3600),
+            (" 2 H ", 7200),
+        ] {
+            assert_eq!(parse_duration(text), Ok(secs), "{text}");
+        }
+        for bad in ["", "h", "-1h", "0m", "3 fortnights", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(describe_duration(5400), "90m");
+        assert_eq!(describe_duration(172_800), "2d");
+    }
+
+    #[test]
+    fn patterns_match_names() {
+        assert!(pattern_matches("aws-*", "aws-prod"));
+        assert!(pattern_matches("*-admin", "prod-db-admin"));
+        assert!(pattern_matches("aws-*-admin", "aws-prod-admin"));
+        assert!(!pattern_matches("aws-*-admin", "aws-prod-readonly"));
+        assert!(pattern_matches("exact", "exact"));
+        assert!(!pattern_matches("exact", "exactly"));
+        assert!(pattern_matches("*", "anything"));
+    }
+}

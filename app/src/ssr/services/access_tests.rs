@@ -1,0 +1,743 @@
+//! The access workflow's rules, on both database engines, with a clock that moves only when
+//! told to.
+
+use std::sync::Arc;
+
+use time::macros::datetime;
+use time::Duration;
+
+use super::access::*;
+use crate::error::AppError;
+use crate::model::{GrantState, Me, PolicyTarget, RequestState};
+use crate::ssr::auth::{Admin, Requester};
+use crate::ssr::clock::{to_millis, Clock, ManualClock};
+use crate::ssr::db::access as store;
+use crate::ssr::db::audit::{list_audit_events, verify_audit_chain};
+use crate::ssr::db::directory::{
+    upsert_group, upsert_membership, upsert_user, GroupRecord, UserRecord,
+};
+use crate::ssr::db::Db;
+use crate::ssr::testing::each_engine;
+
+fn me(id: &str) -> Me {
+    Me {
+        okta_id: id.into(),
+        login: format!("{id}@example.com"),
+        email: format!("{id}@example.com"),
+        display_name: id.into(),
+        in_directory: true,
+        is_admin: false,
+    }
+}
+
+fn person(id: &str) -> Requester {
+    Requester::for_tests(me(id))
+}
+
+fn admin() -> Admin {
+    Admin::for_tests(me("root"))
+}
+
+/// ada, bob, dan; cy and erin approve through the `approvers` group; ada and bob are in `eng`.
+async fn directory(db: &Db) {
+    for u in ["ada", "bob", "cy", "dan", "erin", "root"] {
+        upsert_user(
+            db,
+            &UserRecord {
+                okta_id: u.into(),
+                login: format!("{u}@example.com"),
+                email: format!("{u}@example.com"),
+                display_name: u.into(),
+                status: "ACTIVE".into(),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    }
+    for (id, kind, rule) in [
+        ("aws-prod", "OKTA_GROUP", false),
+        ("aws-dev", "OKTA_GROUP", false),
+        ("eng", "OKTA_GROUP", false),
+        ("approvers", "OKTA_GROUP", false),
+        ("ruled", "OKTA_GROUP", true),
+        ("ad-app", "APP_GROUP", false),
+    ] {
+        upsert_group(
+            db,
+            &GroupRecord {
+                okta_id: id.into(),
+                name: id.into(),
+                description: String::new(),
+                okta_type: kind.into(),
+                managed_by_rule: rule,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    }
+    for (g, u) in [
+        ("eng", "ada"),
+        ("eng", "bob"),
+        ("approvers", "cy"),
+        ("approvers", "erin"),
+    ] {
+        upsert_membership(db, g, u, 1).await.unwrap();
+    }
+}
+
+fn policy(target: PolicyTarget) -> PolicyInput {
+    PolicyInput {
+        target: Some(target),
+        requestable: true,
+        eligible_groups: vec!["eng".into()],
+        approver_users: vec!["bob".into()],
+        approver_groups: vec!["approvers".into()],
+        quorum: 1,
+        default_duration: "4h".into(),
+        max_duration: "1d".into(),
+        require_reason: true,
+        allow_self_approval: false,
+        auto_approve: false,
+    }
+}
+
+fn ask(group: &str, duration: &str) -> RequestInput {
+    RequestInput {
+        group_id: group.into(),
+        duration: duration.into(),
+        reason: "deploy the fix".into(),
+        starts_at: None,
+    }
+}
+
+fn approve(id: i64) -> DecisionInput {
+    DecisionInput {
+        request_id: id,
+        approve: true,
+        comment: "ok".into(),
+        duration: None,
+    }
+}
+
+async fn with_service<F, Fut>(test: F)
+where
+    F: Fn(Db, ManualClock) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    each_engine(|db| {
+        let test = &test;
+        async move {
+            directory(&db).await;
+            let clock = ManualClock::at(datetime!(2026-06-01 09:00 UTC));
+            test(db, clock).await
+        }
+    })
+    .await;
+}
+
+fn invalid_field(e: AppError) -> String {
+    match e {
+        AppError::Invalid { field, .. } => field,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn policies_refuse_groups_okta_will_not_let_gatepass_change() {
+    with_service(|db, clock| async move {
+        let s = AccessService {
+            db: &db,
+            clock: &clock,
+        };
+        let e = s
+            .save_policy(&admin(), policy(PolicyTarget::Group("ad-app".into())))
+            .await
+            .unwrap_err();
+        assert_eq!(invalid_field(e), "Requestable");
+        let e = s
+            .save_policy(&admin(), policy(PolicyTarget::Group("ruled".into())))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("group rule"), "{e}");
+        let mut p = policy(PolicyTarget::Group("aws-prod".into()));
+        p.approver_users.clear();
+        p.approver_groups.clear();
+        assert_eq!(
+            invalid_field(s.save_policy(&admin(), p).await.unwrap_err()),
+            "Approvers"
+        );
+        let mut p = policy(PolicyTarget::Group("aws-prod".into()));
+        p.max_duration = "100d".into();
+        assert_eq!(
+            invalid_field(s.save_policy(&admin(), p).await.unwrap_err()),
+            "Maximum duration"
+        );
+        let mut p = policy(PolicyTarget::Group("aws-prod".into()));
+        p.default_duration = "2d".into();
+        assert_eq!(
+            invalid_field(s.save_policy(&admin(), p).await.unwrap_err()),
+            "Default duration"
+        );
+        assert!(
+            store::list_policies(&db).await.unwrap().is_empty(),
+            "nothing saved"
+        );
+        assert!(
+            list_audit_events(&db, None, 10).await.unwrap().is_empty(),
+            "nothing audited"
+        );
+
+        let saved = s
+            .save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        assert_eq!(saved.max_duration_secs, 86_400);
+        let events = list_audit_events(&db, None, 10).await.unwrap();
+        assert_eq!(
+            (events[0].action.as_str(), events[0].subject.as_str()),
+            ("policy.saved", "group:aws-prod")
+        );
+        // The most specific policy wins: the group's own over a pattern.
+        s.save_policy(
+            &admin(),
+            PolicyInput {
+                max_duration: "2h".into(),
+                default_duration: "1h".into(),
+                ..policy(PolicyTarget::Pattern("aws-*".into()))
+            },
+        )
+        .await
+        .unwrap();
+        let all = store::list_policies(&db).await.unwrap();
+        assert_eq!(
+            resolve_policy(&all, "aws-prod", "aws-prod")
+                .unwrap()
+                .max_duration_secs,
+            86_400
+        );
+        assert_eq!(
+            resolve_policy(&all, "aws-dev", "aws-dev")
+                .unwrap()
+                .max_duration_secs,
+            7200
+        );
+        assert!(resolve_policy(&all, "eng", "eng").is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn eligibility_duration_and_reason_are_checked_and_bad_input_writes_nothing() {
+    with_service(|db, clock| async move {
+        let s = AccessService {
+            db: &db,
+            clock: &clock,
+        };
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.request_access(&person("dan"), ask("aws-prod", "1h"))
+                .await
+                .unwrap_err(),
+            AppError::Forbidden,
+            "dan is not in eng"
+        );
+        assert_eq!(
+            invalid_field(
+                s.request_access(&person("ada"), ask("eng", "1h"))
+                    .await
+                    .unwrap_err()
+            ),
+            "Group"
+        );
+        assert_eq!(
+            invalid_field(
+                s.request_access(&person("ada"), ask("aws-prod", "2d"))
+                    .await
+                    .unwrap_err()
+            ),
+            "Duration"
+        );
+        assert_eq!(
+            invalid_field(
+                s.request_access(&person("ada"), ask("aws-prod", "soon"))
+                    .await
+                    .unwrap_err()
+            ),
+            "Duration"
+        );
+        let mut no_reason = ask("aws-prod", "1h");
+        no_reason.reason = "   ".into();
+        assert_eq!(
+            invalid_field(
+                s.request_access(&person("ada"), no_reason)
+                    .await
+                    .unwrap_err()
+            ),
+            "Reason"
+        );
+        let mut past = ask("aws-prod", "1h");
+        past.starts_at = Some(to_millis(clock.now()) - 1);
+        assert_eq!(
+            invalid_field(s.request_access(&person("ada"), past).await.unwrap_err()),
+            "Start"
+        );
+        assert!(
+            store::list_requests_of(&db, "ada", 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing written"
+        );
+
+        let r = s
+            .request_access(&person("ada"), ask("aws-prod", ""))
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.state, r.duration_secs),
+            (RequestState::Pending, 4 * 3600),
+            "the policy's default"
+        );
+        let e = s
+            .request_access(&person("ada"), ask("aws-prod", "1h"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, AppError::Conflict(ref m) if m.contains("already asked")),
+            "{e:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn requests_route_to_their_approvers_and_quorum_decides() {
+    with_service(|db, clock| async move {
+        let s = AccessService {
+            db: &db,
+            clock: &clock,
+        };
+        s.save_policy(
+            &admin(),
+            PolicyInput {
+                quorum: 2,
+                ..policy(PolicyTarget::Group("aws-prod".into()))
+            },
+        )
+        .await
+        .unwrap();
+        let r = s
+            .request_access(&person("ada"), ask("aws-prod", "4h"))
+            .await
+            .unwrap();
+        for approver in ["bob", "cy", "erin"] {
+            assert_eq!(
+                s.pending_for(&person(approver)).await.unwrap().len(),
+                1,
+                "{approver}"
+            );
+        }
+        assert!(s.pending_for(&person("dan")).await.unwrap().is_empty());
+        assert_eq!(
+            s.decide(&person("dan"), approve(r.id)).await.unwrap_err(),
+            AppError::Forbidden
+        );
+
+        clock.advance(Duration::minutes(5));
+        let after_one = s.decide(&person("bob"), approve(r.id)).await.unwrap();
+        assert_eq!(
+            (after_one.state, after_one.approvals),
+            (RequestState::Pending, 1)
+        );
+        let e = s.decide(&person("bob"), approve(r.id)).await.unwrap_err();
+        assert!(
+            matches!(e, AppError::Conflict(ref m) if m.contains("already decided")),
+            "{e:?}"
+        );
+        let shorter = DecisionInput {
+            duration: Some("1h".into()),
+            ..approve(r.id)
+        };
+        let done = s.decide(&person("cy"), shorter).await.unwrap();
+        assert_eq!(
+            (done.state, done.approvals, done.decided_by.as_deref()),
+            (RequestState::Approved, 2, Some("cy@example.com"))
+        );
+
+        let grants = store::list_grants_of(&db, "ada", 10).await.unwrap();
+        assert_eq!(grants.len(), 1);
+        let now = to_millis(clock.now());
+        assert_eq!(
+            (grants[0].state, grants[0].starts_at, grants[0].ends_at),
+            (GrantState::Active, now, now + 3_600_000),
+            "the shortest approved duration"
+        );
+        assert_eq!(
+            store::list_pending_okta_ops(&db).await.unwrap(),
+            [(
+                "add".to_string(),
+                "ada".to_string(),
+                "aws-prod".to_string(),
+                grants[0].id
+            )]
+        );
+        let e = s.decide(&person("erin"), approve(r.id)).await.unwrap_err();
+        assert!(
+            matches!(e, AppError::Conflict(ref m) if m.contains("already approved")),
+            "{e:?}"
+        );
+
+        let actions: Vec<String> = list_audit_events(&db, None, 20)
+            .await
+            .unwrap()
+            .into_iter()
+            .rev()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "policy.saved",
+                "request.created",
+                "request.approval_recorded",
+                "request.approval_recorded",
+                "request.approved",
+                "grant.started"
+            ]
+        );
+        assert_eq!(verify_audit_chain(&db).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn self_approval_only_when_allowed_and_lengthening_is_refused() {
+    with_service(|db, clock| async move {
+        let s = AccessService {
+            db: &db,
+            clock: &clock,
+        };
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        let own = s
+            .request_access(&person("bob"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        let e = s.decide(&person("bob"), approve(own.id)).await.unwrap_err();
+        assert!(
+            matches!(e, AppError::Conflict(ref m) if m.contains("your own")),
+            "{e:?}"
+        );
+        let longer = DecisionInput {
+            duration: Some("2h".into()),
+            ..approve(own.id)
+        };
+        assert_eq!(
+            invalid_field(s.decide(&person("cy"), longer).await.unwrap_err()),
+            "Duration"
+        );
+
+        s.save_policy(
+            &admin(),
+            PolicyInput {
+                allow_self_approval: true,
+                ..policy(PolicyTarget::Group("aws-dev".into()))
+            },
+        )
+        .await
+        .unwrap();
+        let own = s
+            .request_access(&person("bob"), ask("aws-dev", "1h"))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.decide(&person("bob"), approve(own.id))
+                .await
+                .unwrap()
+                .state,
+            RequestState::Approved
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn denial_needs_a_comment_and_is_final() {
+    with_service(|db, clock| async move {
+        let s = AccessService {
+            db: &db,
+            clock: &clock,
+        };
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        let r = s
+            .request_access(&person("ada"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        let silent = DecisionInput {
+            approve: false,
+            comment: " ".into(),
+            ..approve(r.id)
+        };
+        assert_eq!(
+            invalid_field(s.decide(&person("bob"), silent).await.unwrap_err()),
+            "Comment"
+        );
+        let deny = DecisionInput {
+            approve: false,
+            comment: "use staging".into(),
+            ..approve(r.id)
+        };
+        assert_eq!(
+            s.decide(&person("bob"), deny).await.unwrap().state,
+            RequestState::Denied
+        );
+        assert!(matches!(
+            s.decide(&person("cy"), approve(r.id)).await,
+            Err(AppError::Conflict(_))
+        ));
+        assert!(store::list_grants_of(&db, "ada", 10)
+            .await
+            .unwrap()
+            .is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn asking_again_for_a_held_group_extends_the_grant() {
+    with_service(|db, clock| async move {
+        let s = AccessService {
+            db: &db,
+            clock: &clock,
+        };
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        let r = s
+            .request_access(&person("ada"), ask("aws-prod", "2h"))
+            .await
+            .unwrap();
+        s.decide(&person("bob"), approve(r.id)).await.unwrap();
+        let first = store::list_grants_of(&db, "ada", 10).await.unwrap()[0].clone();
+
+        clock.advance(Duration::hours(1));
+        let again = s
+            .request_access(&person("ada"), ask("aws-prod", "4h"))
+            .await
+            .unwrap();
+        assert_eq!(again.extends_grant_id, Some(first.id));
+        s.decide(&person("cy"), approve(again.id)).await.unwrap();
+        let grants = store::list_grants_of(&db, "ada", 10).await.unwrap();
+        assert_eq!(grants.len(), 1, "extended, not duplicated");
+        assert_eq!(grants[0].ends_at, first.ends_at + 4 * 3_600_000);
+        assert_eq!(
+            store::list_pending_okta_ops(&db).await.unwrap().len(),
+            1,
+            "no second add"
+        );
+        let actions: Vec<String> = list_audit_events(&db, None, 3)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(actions[0], "grant.extended");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stale_and_missed_requests_expire() {
+    with_service(|db, clock| async move {
+        let s = AccessService {
+            db: &db,
+            clock: &clock,
+        };
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-dev".into())))
+            .await
+            .unwrap();
+        let old = s
+            .request_access(&person("ada"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        let mut later = ask("aws-dev", "1h");
+        later.starts_at = Some(to_millis(clock.now()) + 2 * 3_600_000);
+        let scheduled = s.request_access(&person("bob"), later).await.unwrap();
+        clock.advance(Duration::hours(1));
+        assert_eq!(s.expire_stale_requests(72 * 3_600_000).await.unwrap(), 0);
+        clock.advance(Duration::hours(2));
+        assert_eq!(
+            s.expire_stale_requests(72 * 3_600_000).await.unwrap(),
+            1,
+            "its start passed unapproved"
+        );
+        assert_eq!(
+            store::find_request(&db, scheduled.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .state,
+            RequestState::Expired
+        );
+        clock.advance(Duration::hours(70));
+        assert_eq!(s.expire_stale_requests(72 * 3_600_000).await.unwrap(), 1);
+        assert_eq!(
+            store::find_request(&db, old.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .state,
+            RequestState::Expired
+        );
+        assert!(matches!(
+            s.decide(&person("bob"), approve(old.id)).await,
+            Err(AppError::Conflict(_))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cancel_give_back_and_revoke() {
+    with_service(|db, clock| async move {
+        let s = AccessService {
+            db: &db,
+            clock: &clock,
+        };
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-dev".into())))
+            .await
+            .unwrap();
+        let r = s
+            .request_access(&person("ada"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.cancel(&person("bob"), r.id).await.unwrap_err(),
+            AppError::Forbidden
+        );
+        s.cancel(&person("ada"), r.id).await.unwrap();
+        assert!(matches!(
+            s.cancel(&person("ada"), r.id).await,
+            Err(AppError::Conflict(_))
+        ));
+
+        let r = s
+            .request_access(&person("ada"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        s.decide(&person("bob"), approve(r.id)).await.unwrap();
+        let g = store::list_grants_of(&db, "ada", 10).await.unwrap()[0].clone();
+        assert_eq!(
+            s.give_back(&person("bob"), g.id).await.unwrap_err(),
+            AppError::Forbidden
+        );
+        let ended = s.give_back(&person("ada"), g.id).await.unwrap();
+        assert_eq!(ended.state, GrantState::Revoking);
+        let ops = store::list_pending_okta_ops(&db).await.unwrap();
+        assert_eq!(
+            ops.iter().map(|o| o.0.as_str()).collect::<Vec<_>>(),
+            ["add", "remove"]
+        );
+
+        let r = s
+            .request_access(&person("bob"), ask("aws-dev", "1h"))
+            .await
+            .unwrap();
+        s.decide(&person("cy"), approve(r.id)).await.unwrap();
+        let g = store::list_grants_of(&db, "bob", 10).await.unwrap()[0].clone();
+        assert_eq!(
+            invalid_field(s.revoke(&admin(), g.id, " ").await.unwrap_err()),
+            "Reason"
+        );
+        let revoked = s.revoke(&admin(), g.id, "left the team").await.unwrap();
+        assert_eq!(
+            revoked.revoked_reason.as_deref(),
+            Some("revoked by an admin: left the team")
+        );
+        assert!(matches!(
+            s.revoke(&admin(), g.id, "again").await,
+            Err(AppError::Conflict(_))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_approvals_record_exactly_one_decision() {
+    each_engine(|db| async move {
+        directory(&db).await;
+        for i in 0..8 {
+            let u = format!("approver{i}");
+            upsert_user(
+                &db,
+                &UserRecord {
+                    okta_id: u.clone(),
+                    login: format!("{u}@example.com"),
+                    email: format!("{u}@example.com"),
+                    display_name: u.clone(),
+                    status: "ACTIVE".into(),
+                },
+                1,
+            )
+            .await
+            .unwrap();
+            upsert_membership(&db, "approvers", &u, 1).await.unwrap();
+        }
+        let clock = Arc::new(ManualClock::at(datetime!(2026-06-01 09:00 UTC)));
+        let s = AccessService {
+            db: &db,
+            clock: clock.as_ref(),
+        };
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        let r = s
+            .request_access(&person("ada"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let db = db.clone();
+                let clock = clock.clone();
+                tokio::spawn(async move {
+                    let s = AccessService {
+                        db: &db,
+                        clock: clock.as_ref(),
+                    };
+                    s.decide(&person(&format!("approver{i}")), approve(r.id))
+                        .await
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        let mut told = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(AppError::Conflict(m)) if m.contains("already approved") => told += 1,
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        assert_eq!((ok, told), (1, 7), "one decision; the others are told");
+        assert_eq!(
+            store::list_grants_of(&db, "ada", 10).await.unwrap().len(),
+            1
+        );
+        assert_eq!(store::list_pending_okta_ops(&db).await.unwrap().len(), 1);
+        assert_eq!(verify_audit_chain(&db).await.unwrap(), None);
+    })
+    .await;
+}
