@@ -9,8 +9,14 @@ use leptos_router::{
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    admin::AdminPage, approvals::ApprovalsPage, catalog::CatalogPage, home::HomePage,
-    my_access::MyAccessPage, not_found::NotFoundPage, settings_okta::SettingsOktaPage,
+    admin::AdminPage,
+    approvals::ApprovalsPage,
+    catalog::{CatalogPage, RequestFormPage},
+    home::HomePage,
+    my_access::MyAccessPage,
+    not_found::NotFoundPage,
+    policies::PoliciesPage,
+    settings_okta::SettingsOktaPage,
     sync::SyncPage,
 };
 
@@ -33,10 +39,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/access") view=MyAccessPage ssr=SsrMode::Async />
                     <Route path=path!("/request") view=CatalogPage ssr=SsrMode::Async />
+                    <Route path=path!("/request/:group") view=RequestFormPage ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/okta") view=SettingsOktaPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/sync") view=SyncPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/policies") view=PoliciesPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -1,6 +1,7 @@
 //! Server functions, grouped by resource. Each is a thin adapter: check who is calling, call a
 //! service, map the error. No SQL and no business rules here.
 
+pub mod access;
 pub mod okta;
 pub mod session;
 pub mod system;

@@ -1,5 +1,6 @@
 //! Reusable UI pieces.
 
+pub mod countdown;
 pub mod error_view;
 pub mod layout;
 pub mod page;

@@ -132,3 +132,62 @@ pub struct Grant {
     pub state: GrantState,
     pub revoked_reason: Option<String>,
 }
+
+/// A group as the catalog shows it to one person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    pub group_id: String,
+    pub name: String,
+    pub description: String,
+    pub default_duration_secs: i64,
+    pub max_duration_secs: i64,
+    pub require_reason: bool,
+    /// Who approves ("auto-approved" when the policy says so).
+    pub approvers: Vec<String>,
+    pub quorum: i64,
+    pub auto_approve: bool,
+    /// When the person's current grant ends, if they hold the group.
+    pub held_until: Option<i64>,
+    /// The person's pending request for it, if any.
+    pub pending_request: Option<i64>,
+}
+
+/// One page of the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogPage {
+    pub entries: Vec<CatalogEntry>,
+    /// Cursor of the next page (the last group's name).
+    pub next: Option<String>,
+}
+
+/// A request with the names people read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestView {
+    pub request: AccessRequest,
+    pub group_name: String,
+    pub requester_name: String,
+}
+
+/// A grant with its group's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantView {
+    pub grant: Grant,
+    pub group_name: String,
+}
+
+/// Everything on the My access page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyAccess {
+    pub grants: Vec<GrantView>,
+    pub requests: Vec<RequestView>,
+}
+
+/// A policy with the names people read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyView {
+    pub policy: Policy,
+    /// The group's name, or the pattern.
+    pub applies_to: String,
+    pub eligible: Vec<String>,
+    pub approvers: Vec<String>,
+}

@@ -1,11 +1,93 @@
-//! `/approvals`: Approvals.
+//! `/approvals`: requests waiting for this person's decision, oldest first.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 
-use crate::components::page::SignedInPage;
+use crate::api::access::{get_approvals, DecideRequest};
+use crate::components::error_view::{ErrorView, Loading};
+use crate::components::require_sign_in::RequireSignIn;
+use crate::error::AppError;
+use crate::format::utc_datetime;
+use crate::model::RequestView;
+use crate::pages::catalog::describe_secs;
 
 /// `/approvals`
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
-    view! { <SignedInPage title="Approvals" lead="Requests waiting for your decision, oldest first." /> }
+    view! {
+        <Title text="Approvals" />
+        <h1>"Approvals"</h1>
+        <RequireSignIn children=|_me| view! { <Queue /> } />
+    }
+}
+
+#[component]
+fn Queue() -> impl IntoView {
+    let decide = ServerAction::<DecideRequest>::new();
+    let queue = Resource::new(move || decide.version().get(), |_| get_approvals());
+    let outcome = move || {
+        decide.value().get().map(|r| match r {
+        Ok(req) => view! {
+            <p class="form-ok" role="status" data-testid="decision-recorded">
+                {format!("Request #{} is {}.", req.id, if req.state == crate::model::RequestState::Pending { "waiting for more approvals".to_owned() } else { req.state.as_str().to_owned() })}
+            </p>
+        }.into_any(),
+        Err(AppError::Invalid { field, message }) => view! {
+            <p class="form-error" role="alert"><strong>{field}</strong> ": " {message}</p>
+        }.into_any(),
+        Err(error) => view! { <ErrorView error /> }.into_any(),
+    })
+    };
+    view! {
+        <p class="lead">"Requests routed to you. Approving adds the Okta membership at once."</p>
+        {outcome}
+        <Suspense fallback=|| view! { <Loading what="requests" /> }>
+            {move || queue.get().map(|r| match r {
+                Ok(items) if items.is_empty() => view! { <p class="muted" data-testid="queue-empty">"Nothing is waiting for you."</p> }.into_any(),
+                Ok(items) => view! {
+                    <ul class="queue" data-testid="queue">
+                        {items.into_iter().map(|r| view! { <Item r decide /> }).collect_view()}
+                    </ul>
+                }.into_any(),
+                Err(error) => view! { <ErrorView error /> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Item(r: RequestView, decide: ServerAction<DecideRequest>) -> impl IntoView {
+    let id = r.request.id;
+    view! {
+        <li class="panel" data-request=id>
+            <p>
+                <strong>{r.requester_name.clone()}</strong> " asks for " <strong>{r.group_name.clone()}</strong>
+                {format!(" for {}", describe_secs(r.request.duration_secs))}
+                <span class="muted">{format!(" · asked {}", utc_datetime(r.request.created_at))}</span>
+            </p>
+            <blockquote>{if r.request.reason.is_empty() { "(no reason given)".to_owned() } else { r.request.reason.clone() }}</blockquote>
+            <p class="meta">{format!("{} of {} approvals", r.request.approvals, r.request.quorum)}
+                {r.request.starts_at.map(|s| format!(" · starts {}", utc_datetime(s)))}
+            </p>
+            <div class="decide">
+                <ActionForm action=decide attr:class="form">
+                    <input type="hidden" name="request_id" value=id />
+                    <input type="hidden" name="decision" value="approve" />
+                    <label for=format!("approve-comment-{id}")>"Comment"</label>
+                    <input id=format!("approve-comment-{id}") name="comment" />
+                    <label for=format!("approve-duration-{id}")>"Shorten to (optional)"</label>
+                    <input id=format!("approve-duration-{id}") name="duration" placeholder=describe_secs(r.request.duration_secs) />
+                    <button type="submit" class="button">"Approve"</button>
+                </ActionForm>
+                <ActionForm action=decide attr:class="form">
+                    <input type="hidden" name="request_id" value=id />
+                    <input type="hidden" name="decision" value="deny" />
+                    <input type="hidden" name="duration" value="" />
+                    <label for=format!("deny-comment-{id}")>"Why deny (required)"</label>
+                    <input id=format!("deny-comment-{id}") name="comment" />
+                    <button type="submit" class="button secondary">"Deny"</button>
+                </ActionForm>
+            </div>
+        </li>
+    }
 }

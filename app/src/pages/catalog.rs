@@ -1,11 +1,174 @@
-//! `/request`: Request access.
+//! `/request`: the groups this person may request, searchable and paged; and
+//! `/request/:group`: the request form.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::page::SignedInPage;
+use crate::api::access::{get_catalog, get_catalog_entry, RequestAccess};
+use crate::components::error_view::{ErrorView, Loading};
+use crate::components::require_sign_in::RequireSignIn;
+use crate::error::AppError;
+use crate::format::utc_datetime;
+use crate::model::CatalogEntry;
+use crate::url::encode_query_value;
+
+/// `4h`, `1d`, `1w`: a duration for people.
+pub fn describe_secs(secs: i64) -> String {
+    match secs {
+        s if s % 604_800 == 0 => format!("{}w", s / 604_800),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s => format!("{}m", s / 60),
+    }
+}
 
 /// `/request`
 #[component]
 pub fn CatalogPage() -> impl IntoView {
-    view! { <SignedInPage title="Request access" lead="The Okta groups you may request, who approves them and for how long." /> }
+    view! {
+        <Title text="Request access" />
+        <h1>"Request access"</h1>
+        <RequireSignIn children=|_me| view! { <Catalog /> } />
+    }
+}
+
+#[component]
+fn Catalog() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
+    let after = move || query.read().get("after").unwrap_or_default();
+    let page = Resource::new(move || (q(), after()), |(q, after)| get_catalog(q, after));
+    view! {
+        <p class="lead">"The Okta groups you may request, who approves them and for how long."</p>
+        <form method="get" action="/request" class="search" role="search">
+            <label for="q" class="sr-only">"Search groups"</label>
+            <input id="q" name="q" type="search" placeholder="Search groups by name" value=q />
+            <button type="submit" class="button secondary">"Search"</button>
+        </form>
+        <Suspense fallback=|| view! { <Loading what="groups" /> }>
+            {move || page.get().map(|r| match r {
+                Ok(p) if p.entries.is_empty() => view! {
+                    <p class="muted" data-testid="catalog-empty">
+                        {if q().is_empty() { "There is nothing you may request yet.".to_owned() } else { format!("No group you may request matches {:?}.", q()) }}
+                    </p>
+                }.into_any(),
+                Ok(p) => {
+                    let next = p.next.clone().map(|n| format!("/request?q={}&after={}", encode_query_value(&q()), encode_query_value(&n)));
+                    view! {
+                        <ul class="catalog" data-testid="catalog">
+                            {p.entries.into_iter().map(|e| view! { <CatalogItem e /> }).collect_view()}
+                        </ul>
+                        {next.map(|href| view! { <p><a class="button secondary" href=href>"Next page"</a></p> })}
+                    }.into_any()
+                }
+                Err(error) => view! { <ErrorView error /> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CatalogItem(e: CatalogEntry) -> impl IntoView {
+    let href = format!("/request/{}", encode_query_value(&e.group_id));
+    let status = match (e.held_until, e.pending_request) {
+        (Some(until), _) => Some(format!("You hold it until {}", utc_datetime(until))),
+        (None, Some(id)) => Some(format!("Request #{id} is waiting for approval")),
+        _ => None,
+    };
+    let action = if e.held_until.is_some() {
+        "Extend"
+    } else {
+        "Request"
+    };
+    view! {
+        <li data-group=e.name.clone()>
+            <div>
+                <strong>{e.name.clone()}</strong>
+                {(!e.description.is_empty()).then(|| view! { <span class="muted">" — " {e.description.clone()}</span> })}
+                <div class="meta">
+                    {format!("Up to {} · approved by {}", describe_secs(e.max_duration_secs), e.approvers.join(", "))}
+                    {(e.quorum > 1).then(|| format!(" · {} approvals needed", e.quorum))}
+                </div>
+                {status.map(|s| view! { <div class="status">{s}</div> })}
+            </div>
+            {e.pending_request.is_none().then(|| view! { <a class="button small" href=href>{action}</a> })}
+        </li>
+    }
+}
+
+/// `/request/:group`
+#[component]
+pub fn RequestFormPage() -> impl IntoView {
+    view! {
+        <Title text="Request access" />
+        <h1>"Request access"</h1>
+        <RequireSignIn children=|_me| view! { <RequestForm /> } />
+    }
+}
+
+#[component]
+fn RequestForm() -> impl IntoView {
+    let params = use_params_map();
+    let group = move || params.read().get("group").unwrap_or_default();
+    let entry = Resource::new(group, get_catalog_entry);
+    let submit = ServerAction::<RequestAccess>::new();
+    view! {
+        <Suspense fallback=|| view! { <Loading what="the group" /> }>
+            {move || entry.get().map(|r| match r {
+                Ok(e) => view! { <FormFor e submit /> }.into_any(),
+                Err(error) => view! { <ErrorView error /> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn FormFor(e: CatalogEntry, submit: ServerAction<RequestAccess>) -> impl IntoView {
+    let presets: Vec<i64> = [3600, 4 * 3600, 86_400, 604_800]
+        .into_iter()
+        .filter(|p| *p <= e.max_duration_secs)
+        .collect();
+    let outcome = move || {
+        submit.value().get().map(|r| match r {
+        Ok(req) => view! {
+            <p class="form-ok" role="status" data-testid="request-sent">
+                {format!("Request #{} sent: {}.", req.id, if req.state == crate::model::RequestState::Approved { "approved at once" } else { "waiting for approval" })}
+                " " <a href="/access">"See My access"</a>
+            </p>
+        }.into_any(),
+        Err(AppError::Invalid { field, message }) => view! {
+            <p class="form-error" role="alert" data-testid="request-error"><strong>{field}</strong> ": " {message}</p>
+        }.into_any(),
+        Err(error) => view! { <ErrorView error /> }.into_any(),
+    })
+    };
+    view! {
+        <section class="panel">
+            <h2>{e.name.clone()}</h2>
+            {(!e.description.is_empty()).then(|| view! { <p class="muted">{e.description.clone()}</p> })}
+            <p>{format!("Approved by {}; at most {}.", e.approvers.join(", "), describe_secs(e.max_duration_secs))}</p>
+            {e.held_until.map(|u| view! { <p class="notice-line">{format!("You hold it until {}: this request extends it.", utc_datetime(u))}</p> })}
+            <ActionForm action=submit attr:class="form">
+                <input type="hidden" name="group_id" value=e.group_id.clone() />
+                <label for="duration">"For how long"</label>
+                <input id="duration" name="duration" list="duration-presets" value=describe_secs(e.default_duration_secs)
+                    placeholder="e.g. 4h, 1d" />
+                <datalist id="duration-presets">
+                    {presets.into_iter().map(|p| view! { <option value=describe_secs(p) /> }).collect_view()}
+                </datalist>
+                <p class="hint">{format!("Minutes (m), hours (h), days (d) or weeks (w); at most {}.", describe_secs(e.max_duration_secs))}</p>
+                <label for="reason">{if e.require_reason { "Reason (required)" } else { "Reason" }}</label>
+                <textarea id="reason" name="reason" rows="3" maxlength="1000"></textarea>
+                <label for="start">"Start later (optional, UTC)"</label>
+                <input id="start" name="start" type="datetime-local" />
+                <div class="form-actions">
+                    <button type="submit" class="button" disabled=move || submit.pending().get()>
+                        {move || if submit.pending().get() { "Sending…" } else { "Send request" }}
+                    </button>
+                </div>
+                {outcome}
+            </ActionForm>
+        </section>
+    }
 }

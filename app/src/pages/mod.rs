@@ -6,5 +6,6 @@ pub mod catalog;
 pub mod home;
 pub mod my_access;
 pub mod not_found;
+pub mod policies;
 pub mod settings_okta;
 pub mod sync;

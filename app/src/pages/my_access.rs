@@ -1,11 +1,139 @@
-//! `/access`: My access.
+//! `/access`: My access — grants with a live countdown, pending requests, history.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 
-use crate::components::page::SignedInPage;
+use crate::api::access::{get_my_access, CancelRequest, GiveBack};
+use crate::components::countdown::Countdown;
+use crate::components::error_view::{ErrorView, Loading};
+use crate::components::require_sign_in::RequireSignIn;
+use crate::format::utc_datetime;
+use crate::model::{GrantState, GrantView, MyAccess, RequestState, RequestView};
 
 /// `/access`
 #[component]
 pub fn MyAccessPage() -> impl IntoView {
-    view! { <SignedInPage title="My access" lead="The Okta groups you hold through Gatepass, when each ends, and your pending requests." /> }
+    view! {
+        <Title text="My access" />
+        <h1>"My access"</h1>
+        <RequireSignIn children=|_me| view! { <Mine /> } />
+    }
+}
+
+#[component]
+fn Mine() -> impl IntoView {
+    let give_back = ServerAction::<GiveBack>::new();
+    let cancel = ServerAction::<CancelRequest>::new();
+    let data = Resource::new(
+        move || (give_back.version().get(), cancel.version().get()),
+        |_| get_my_access(),
+    );
+    let failure = move || {
+        let e = give_back
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .or_else(|| cancel.value().get().and_then(|r| r.err()));
+        e.map(|error| view! { <ErrorView error /> })
+    };
+    view! {
+        <p class="lead">"The Okta groups you hold through Gatepass, when each ends, and your requests."</p>
+        {failure}
+        <Suspense fallback=|| view! { <Loading what="your access" /> }>
+            {move || data.get().map(|r| match r {
+                Ok(m) => view! { <Sections m give_back cancel /> }.into_any(),
+                Err(error) => view! { <ErrorView error /> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Sections(
+    m: MyAccess,
+    give_back: ServerAction<GiveBack>,
+    cancel: ServerAction<CancelRequest>,
+) -> impl IntoView {
+    let (live, past): (Vec<GrantView>, Vec<GrantView>) = m
+        .grants
+        .into_iter()
+        .partition(|g| matches!(g.grant.state, GrantState::Active | GrantState::Scheduled));
+    let (pending, decided): (Vec<RequestView>, Vec<RequestView>) = m
+        .requests
+        .into_iter()
+        .partition(|r| r.request.state == RequestState::Pending);
+    view! {
+        <section class="panel" aria-labelledby="grants-heading">
+            <h2 id="grants-heading">"Access you hold"</h2>
+            {if live.is_empty() {
+                view! { <p class="muted">"None right now. " <a href="/request">"Request access"</a></p> }.into_any()
+            } else {
+                view! {
+                    <table class="table" data-testid="grants">
+                        <thead><tr><th scope="col">"Group"</th><th scope="col">"State"</th><th scope="col">"Ends"</th><th scope="col"></th></tr></thead>
+                        <tbody>
+                            {live.into_iter().map(|g| view! {
+                                <tr data-group=g.group_name.clone()>
+                                    <td>{g.group_name.clone()}</td>
+                                    <td>{g.grant.state.as_str()}
+                                        {(g.grant.state == GrantState::Scheduled).then(|| format!(" (from {})", utc_datetime(g.grant.starts_at)))}
+                                    </td>
+                                    <td><Countdown ends_at=g.grant.ends_at /></td>
+                                    <td>
+                                        <ActionForm action=give_back>
+                                            <input type="hidden" name="grant_id" value=g.grant.id />
+                                            <button type="submit" class="button small secondary">"Give back now"</button>
+                                        </ActionForm>
+                                    </td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+        <section class="panel" aria-labelledby="pending-heading">
+            <h2 id="pending-heading">"Waiting for approval"</h2>
+            {if pending.is_empty() {
+                view! { <p class="muted">"Nothing pending."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain" data-testid="pending">
+                        {pending.into_iter().map(|r| view! {
+                            <li>
+                                <strong>{r.group_name.clone()}</strong>
+                                {format!(" for {} · asked {} · {} of {} approvals", crate::pages::catalog::describe_secs(r.request.duration_secs), utc_datetime(r.request.created_at), r.request.approvals, r.request.quorum)}
+                                <ActionForm action=cancel attr:class="inline">
+                                    <input type="hidden" name="request_id" value=r.request.id />
+                                    <button type="submit" class="button small secondary">"Cancel"</button>
+                                </ActionForm>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+        <section class="panel" aria-labelledby="history-heading">
+            <h2 id="history-heading">"History"</h2>
+            {if decided.is_empty() && past.is_empty() {
+                view! { <p class="muted">"Nothing yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain" data-testid="history">
+                        {decided.into_iter().map(|r| view! {
+                            <li data-state=r.request.state.as_str()>
+                                {format!("{} — request #{} {}{}", r.group_name, r.request.id, r.request.state.as_str(),
+                                    r.request.decided_by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default())}
+                            </li>
+                        }).collect_view()}
+                        {past.into_iter().map(|g| view! {
+                            <li data-state=g.grant.state.as_str()>
+                                {format!("{} — grant {} {}", g.group_name, g.grant.state.as_str(), g.grant.revoked_reason.clone().map(|r| format!("({r})")).unwrap_or_default())}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
 }

@@ -75,6 +75,17 @@ impl AppState {
         SystemService::new(&self.db, self.clock.as_ref())
     }
 
+    pub fn access(&self) -> super::services::access::AccessService<'_> {
+        super::services::access::AccessService {
+            db: &self.db,
+            clock: self.clock.as_ref(),
+        }
+    }
+
+    pub fn catalog(&self) -> super::services::catalog::CatalogService<'_> {
+        super::services::catalog::CatalogService { db: &self.db }
+    }
+
     pub fn integration(&self) -> IntegrationService<'_> {
         IntegrationService {
             db: &self.db,

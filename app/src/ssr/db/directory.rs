@@ -171,6 +171,28 @@ pub async fn mark_user_removed(db: &Db, okta_id: &str, at: i64) -> Result<bool, 
     Ok(done.rows_affected() == 1)
 }
 
+/// The Okta id of a present group named `name` (exactly), or with that id.
+pub async fn group_id_by_name(db: &Db, name: &str) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT okta_id FROM groups WHERE (name = $1 OR okta_id = $1) AND removed_at IS NULL \
+         ORDER BY okta_id LIMIT 1",
+    )
+    .bind(name)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
+/// The Okta id of a present user by login, email (ignoring case) or id.
+pub async fn user_id_by_login(db: &Db, login: &str) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT okta_id FROM users WHERE (LOWER(login) = LOWER($1) OR LOWER(email) = LOWER($1) \
+           OR okta_id = $1) AND removed_at IS NULL ORDER BY okta_id LIMIT 1",
+    )
+    .bind(login)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
 /// A present group by Okta id.
 pub async fn find_group(db: &Db, okta_id: &str) -> Result<Option<GroupRecord>, DbError> {
     let row: Option<(String, String, String, String, i64)> = sqlx::query_as(

@@ -55,6 +55,21 @@ pub fn describe_duration(secs: i64) -> String {
     }
 }
 
+/// Parses an optional scheduled start from a form: `2026-06-01T10:00` (UTC); empty: none.
+pub fn parse_start(text: &str) -> Result<Option<i64>, AppError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let format =
+        time::format_description::parse_borrowed::<1>("[year]-[month]-[day]T[hour]:[minute]")
+            .map_err(|_| AppError::Internal)?;
+    let at = time::PrimitiveDateTime::parse(text, &format).map_err(|_| {
+        AppError::invalid("Start", "enter a date and time like 2026-06-01T10:00 (UTC)")
+    })?;
+    Ok(Some(to_millis(at.assume_utc())))
+}
+
 /// Whether a group name matches a policy pattern (`*`: any run of characters).
 pub fn pattern_matches(pattern: &str, name: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
@@ -113,6 +128,90 @@ pub struct PolicyInput {
     pub require_reason: bool,
     pub allow_self_approval: bool,
     pub auto_approve: bool,
+}
+
+/// The policy form as posted: names, logins and text, resolved against the directory.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyForm {
+    /// A group name, or a pattern containing `*`.
+    pub applies_to: String,
+    pub eligible_groups: String,
+    pub approver_users: String,
+    pub approver_groups: String,
+    pub quorum: String,
+    pub default_duration: String,
+    pub max_duration: String,
+    pub requestable: bool,
+    pub require_reason: bool,
+    pub allow_self_approval: bool,
+    pub auto_approve: bool,
+}
+
+fn names(list: &str) -> impl Iterator<Item = &str> {
+    list.split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Resolves a posted policy form: every group and person must exist; the error names which.
+pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput, AppError> {
+    let applies = f.applies_to.trim();
+    let target = if applies.is_empty() {
+        None
+    } else if applies.contains('*') {
+        Some(PolicyTarget::Pattern(applies.to_owned()))
+    } else {
+        let id = directory::group_id_by_name(db, applies)
+            .await?
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "Applies to",
+                    format!("no group named {applies:?} in the directory"),
+                )
+            })?;
+        Some(PolicyTarget::Group(id))
+    };
+    let groups = |field: &'static str, list: String| async move {
+        let mut ids = Vec::new();
+        for name in names(&list) {
+            ids.push(
+                directory::group_id_by_name(db, name)
+                    .await?
+                    .ok_or_else(|| AppError::invalid(field, format!("no group named {name:?}")))?,
+            );
+        }
+        Ok::<_, AppError>(ids)
+    };
+    let eligible_groups = groups("Who may request", f.eligible_groups.clone()).await?;
+    let approver_groups = groups("Approver groups", f.approver_groups.clone()).await?;
+    let mut approver_users = Vec::new();
+    for login in names(&f.approver_users) {
+        approver_users.push(
+            directory::user_id_by_login(db, login)
+                .await?
+                .ok_or_else(|| {
+                    AppError::invalid("Approvers", format!("nobody with the login {login:?}"))
+                })?,
+        );
+    }
+    let quorum = f
+        .quorum
+        .trim()
+        .parse()
+        .map_err(|_| AppError::invalid("Quorum", "enter a whole number of approvals"))?;
+    Ok(PolicyInput {
+        target,
+        requestable: f.requestable,
+        eligible_groups,
+        approver_users,
+        approver_groups,
+        quorum,
+        default_duration: f.default_duration.clone(),
+        max_duration: f.max_duration.clone(),
+        require_reason: f.require_reason,
+        allow_self_approval: f.allow_self_approval,
+        auto_approve: f.auto_approve,
+    })
 }
 
 /// What a requester submits.

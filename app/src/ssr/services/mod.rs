@@ -5,6 +5,7 @@ pub mod access;
 #[cfg(test)]
 mod access_tests;
 pub mod audit;
+pub mod catalog;
 pub mod identity;
 pub mod integration;
 pub mod sync;

@@ -1,0 +1,206 @@
+//! Server functions of the access workflow: the catalog, requests, approvals, My access,
+//! policies. Each checks who is calling and hands over to a service.
+
+// The policy form posts one field per argument.
+#![allow(clippy::too_many_arguments)]
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{AccessRequest, CatalogEntry, CatalogPage, Grant, MyAccess, RequestView};
+
+/// The groups the caller may request (`q` filters by name; `after` pages).
+#[server(endpoint = "access/catalog", prefix = "/api")]
+pub async fn get_catalog(q: String, after: String) -> Result<CatalogPage, AppError> {
+    use crate::ssr::{auth::require_requester, state::AppState};
+    super::respond(
+        async {
+            let who = require_requester()?;
+            AppState::current()?
+                .catalog()
+                .catalog(&who, &q, &after)
+                .await
+        }
+        .await,
+    )
+}
+
+/// One group the caller may request.
+#[server(endpoint = "access/catalog/entry", prefix = "/api")]
+pub async fn get_catalog_entry(group_id: String) -> Result<CatalogEntry, AppError> {
+    use crate::ssr::{auth::require_requester, state::AppState};
+    super::respond(
+        async {
+            let who = require_requester()?;
+            AppState::current()?.catalog().entry(&who, &group_id).await
+        }
+        .await,
+    )
+}
+
+/// Asks for a group; `start` is an optional UTC date and time (`2026-06-01T10:00`).
+#[server(endpoint = "access/request", prefix = "/api")]
+pub async fn request_access(
+    group_id: String,
+    duration: String,
+    reason: String,
+    start: String,
+) -> Result<AccessRequest, AppError> {
+    use crate::ssr::{auth::require_requester, services::access::RequestInput, state::AppState};
+    super::respond(
+        async {
+            let who = require_requester()?;
+            let starts_at = crate::ssr::services::access::parse_start(&start)?;
+            let input = RequestInput {
+                group_id,
+                duration,
+                reason,
+                starts_at,
+            };
+            AppState::current()?
+                .access()
+                .request_access(&who, input)
+                .await
+        }
+        .await,
+    )
+}
+
+/// The caller's grants and requests.
+#[server(endpoint = "access/mine", prefix = "/api")]
+pub async fn get_my_access() -> Result<MyAccess, AppError> {
+    use crate::ssr::{auth::require_requester, state::AppState};
+    super::respond(
+        async {
+            let who = require_requester()?;
+            AppState::current()?.catalog().my_access(&who).await
+        }
+        .await,
+    )
+}
+
+/// Withdraws one of the caller's pending requests.
+#[server(endpoint = "access/cancel", prefix = "/api")]
+pub async fn cancel_request(request_id: i64) -> Result<(), AppError> {
+    use crate::ssr::{auth::require_requester, state::AppState};
+    super::respond(
+        async {
+            let who = require_requester()?;
+            AppState::current()?.access().cancel(&who, request_id).await
+        }
+        .await,
+    )
+}
+
+/// Ends one of the caller's grants now.
+#[server(endpoint = "access/give-back", prefix = "/api")]
+pub async fn give_back(grant_id: i64) -> Result<Grant, AppError> {
+    use crate::ssr::{auth::require_requester, state::AppState};
+    super::respond(
+        async {
+            let who = require_requester()?;
+            AppState::current()?
+                .access()
+                .give_back(&who, grant_id)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Requests waiting for the caller's decision.
+#[server(endpoint = "access/approvals", prefix = "/api")]
+pub async fn get_approvals() -> Result<Vec<RequestView>, AppError> {
+    use crate::ssr::{auth::require_requester, state::AppState};
+    super::respond(
+        async {
+            let who = require_requester()?;
+            AppState::current()?.catalog().approval_queue(&who).await
+        }
+        .await,
+    )
+}
+
+/// Approves (`decision = "approve"`) or denies a request, with a comment and optionally a
+/// shorter duration.
+#[server(endpoint = "access/decide", prefix = "/api")]
+pub async fn decide_request(
+    request_id: i64,
+    decision: String,
+    comment: String,
+    duration: String,
+) -> Result<AccessRequest, AppError> {
+    use crate::ssr::{auth::require_requester, services::access::DecisionInput, state::AppState};
+    super::respond(
+        async {
+            let who = require_requester()?;
+            let approve = match decision.as_str() {
+                "approve" => true,
+                "deny" => false,
+                _ => return Err(AppError::invalid("Decision", "approve or deny")),
+            };
+            let input = DecisionInput {
+                request_id,
+                approve,
+                comment,
+                duration: Some(duration),
+            };
+            AppState::current()?.access().decide(&who, input).await
+        }
+        .await,
+    )
+}
+
+/// Every policy (admins).
+#[server(endpoint = "access/policies", prefix = "/api")]
+pub async fn get_policies() -> Result<Vec<crate::model::PolicyView>, AppError> {
+    use crate::ssr::{auth::require_admin, state::AppState};
+    super::respond(
+        async {
+            let admin = require_admin()?;
+            AppState::current()?.catalog().policies(&admin).await
+        }
+        .await,
+    )
+}
+
+/// Saves the policy for a group or pattern (admins). Lists are comma-separated names.
+#[server(endpoint = "access/policies/save", prefix = "/api")]
+pub async fn save_policy(
+    applies_to: String,
+    eligible_groups: String,
+    approver_users: String,
+    approver_groups: String,
+    quorum: String,
+    default_duration: String,
+    max_duration: String,
+    requestable: Option<String>,
+    require_reason: Option<String>,
+    allow_self_approval: Option<String>,
+    auto_approve: Option<String>,
+) -> Result<crate::model::Policy, AppError> {
+    use crate::ssr::services::access::{resolve_policy_form, PolicyForm};
+    use crate::ssr::{auth::require_admin, state::AppState};
+    let form = PolicyForm {
+        applies_to,
+        eligible_groups,
+        approver_users,
+        approver_groups,
+        quorum,
+        default_duration,
+        max_duration,
+        requestable: requestable.is_some(),
+        require_reason: require_reason.is_some(),
+        allow_self_approval: allow_self_approval.is_some(),
+        auto_approve: auto_approve.is_some(),
+    };
+    super::respond(
+        async {
+            let admin = require_admin()?;
+            let state = AppState::current()?;
+            let input = resolve_policy_form(&state.db, &form).await?;
+            state.access().save_policy(&admin, input).await
+        }
+        .await,
+    )
+}

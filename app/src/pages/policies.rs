@@ -1,0 +1,112 @@
+//! `/admin/policies`: which groups are requestable, by whom, who approves, for how long.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::access::{get_policies, SavePolicy};
+use crate::components::error_view::{ErrorView, Loading};
+use crate::components::require_sign_in::RequireAdmin;
+use crate::error::AppError;
+use crate::model::{PolicyTarget, PolicyView};
+use crate::pages::catalog::describe_secs;
+
+/// `/admin/policies`
+#[component]
+pub fn PoliciesPage() -> impl IntoView {
+    view! {
+        <Title text="Policies" />
+        <h1>"Policies"</h1>
+        <RequireAdmin children=|_me| view! { <Policies /> } />
+    }
+}
+
+#[component]
+fn Policies() -> impl IntoView {
+    let save = ServerAction::<SavePolicy>::new();
+    let list = Resource::new(move || save.version().get(), |_| get_policies());
+    let outcome = move || {
+        save.value().get().map(|r| match r {
+        Ok(_) => view! { <p class="form-ok" role="status" data-testid="policy-saved">"Saved."</p> }.into_any(),
+        Err(AppError::Invalid { field, message }) => view! {
+            <p class="form-error" role="alert" data-testid="policy-error"><strong>{field}</strong> ": " {message}</p>
+        }.into_any(),
+        Err(error) => view! { <ErrorView error /> }.into_any(),
+    })
+    };
+    view! {
+        <p class="lead">
+            "A policy applies to one group or to a name pattern such as " <code>"aws-*"</code>
+            "; a group's own policy wins over patterns, and the longest pattern over shorter ones. "
+            "Only Okta groups not filled by a group rule can be requestable. Requests keep the "
+            "policy they were made under."
+        </p>
+        <Suspense fallback=|| view! { <Loading what="policies" /> }>
+            {move || list.get().map(|r| match r {
+                Ok(items) if items.is_empty() => view! { <p class="muted">"No policy yet: nothing can be requested."</p> }.into_any(),
+                Ok(items) => view! { <Table items /> }.into_any(),
+                Err(error) => view! { <ErrorView error /> }.into_any(),
+            })}
+        </Suspense>
+        <section class="panel" aria-labelledby="policy-form-heading">
+            <h2 id="policy-form-heading">"Add or replace a policy"</h2>
+            <ActionForm action=save attr:class="form">
+                <label for="applies_to">"Applies to (group name, or pattern with *)"</label>
+                <input id="applies_to" name="applies_to" required placeholder="aws-prod-admin or aws-*" />
+                <label><input type="checkbox" name="requestable" value="on" checked /> " Requestable"</label>
+                <label for="eligible_groups">"Who may request (group names, comma-separated; empty: everyone)"</label>
+                <input id="eligible_groups" name="eligible_groups" />
+                <label for="approver_users">"Approvers: people (logins, comma-separated)"</label>
+                <input id="approver_users" name="approver_users" />
+                <label for="approver_groups">"Approvers: members of groups (names, comma-separated)"</label>
+                <input id="approver_groups" name="approver_groups" />
+                <label for="quorum">"Approvals needed"</label>
+                <input id="quorum" name="quorum" value="1" inputmode="numeric" />
+                <label for="default_duration">"Default duration"</label>
+                <input id="default_duration" name="default_duration" value="4h" />
+                <label for="max_duration">"Maximum duration"</label>
+                <input id="max_duration" name="max_duration" value="1d" />
+                <label><input type="checkbox" name="require_reason" value="on" checked /> " Reason required"</label>
+                <label><input type="checkbox" name="allow_self_approval" value="on" /> " Approvers may approve their own requests"</label>
+                <label><input type="checkbox" name="auto_approve" value="on" /> " Approve automatically (low-risk groups)"</label>
+                <div class="form-actions">
+                    <button type="submit" class="button" disabled=move || save.pending().get()>"Save policy"</button>
+                </div>
+                {outcome}
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn Table(items: Vec<PolicyView>) -> impl IntoView {
+    view! {
+        <table class="table" data-testid="policies">
+            <thead><tr>
+                <th scope="col">"Applies to"</th><th scope="col">"Requestable"</th><th scope="col">"Who may request"</th>
+                <th scope="col">"Approvers"</th><th scope="col">"Duration"</th><th scope="col">"Rules"</th>
+            </tr></thead>
+            <tbody>
+                {items.into_iter().map(|v| {
+                    let p = &v.policy;
+                    let kind = match p.target { PolicyTarget::Group(_) => "group", PolicyTarget::Pattern(_) => "pattern" };
+                    let rules = [
+                        (p.quorum > 1).then(|| format!("{} approvals", p.quorum)),
+                        p.require_reason.then(|| "reason required".to_owned()),
+                        p.allow_self_approval.then(|| "self-approval".to_owned()),
+                        p.auto_approve.then(|| "auto-approve".to_owned()),
+                    ].into_iter().flatten().collect::<Vec<_>>().join(", ");
+                    view! {
+                        <tr>
+                            <td>{v.applies_to.clone()} <span class="muted">{format!(" ({kind})")}</span></td>
+                            <td>{if p.requestable { "yes" } else { "no" }}</td>
+                            <td>{if v.eligible.is_empty() { "everyone".to_owned() } else { v.eligible.join(", ") }}</td>
+                            <td>{v.approvers.join(", ")}</td>
+                            <td>{format!("{} (up to {})", describe_secs(p.default_duration_secs), describe_secs(p.max_duration_secs))}</td>
+                            <td>{rules}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}

@@ -1,0 +1,159 @@
+//! What a person may request (the catalog), and the views of My access and Approvals.
+
+use std::collections::HashSet;
+
+use crate::error::AppError;
+use crate::model::{
+    AccessRequest, CatalogEntry, CatalogPage, GrantState, GrantView, MyAccess, RequestState,
+    RequestView,
+};
+use crate::ssr::auth::Requester;
+use crate::ssr::db::access as store;
+use crate::ssr::db::Db;
+use crate::ssr::services::access::resolve_policy;
+
+/// Most catalog entries per page.
+pub const PAGE: usize = 25;
+
+/// Read-only views of the workflow.
+pub struct CatalogService<'a> {
+    pub db: &'a Db,
+}
+
+impl CatalogService<'_> {
+    /// The groups `who` may request whose name contains `search`, `PAGE` at a time after the
+    /// group named `after`.
+    pub async fn catalog(
+        &self,
+        who: &Requester,
+        search: &str,
+        after: &str,
+    ) -> Result<CatalogPage, AppError> {
+        let me = &who.me().okta_id;
+        let policies = store::list_policies(self.db).await?;
+        let mine: HashSet<String> = store::user_group_ids(self.db, me)
+            .await?
+            .into_iter()
+            .collect();
+        let grants = store::list_grants_of(self.db, me, 500).await?;
+        let requests = store::list_requests_of(self.db, me, 500).await?;
+        let mut entries = Vec::new();
+        let mut next = None;
+        for (id, name, description) in
+            store::list_requestable_candidates(self.db, search.trim(), after).await?
+        {
+            let Some(policy) = resolve_policy(&policies, &id, &name).filter(|p| p.requestable)
+            else {
+                continue;
+            };
+            if !policy.eligible_groups.is_empty()
+                && !policy.eligible_groups.iter().any(|g| mine.contains(g))
+            {
+                continue;
+            }
+            if entries.len() == PAGE {
+                next = entries.last().map(|e: &CatalogEntry| e.name.clone());
+                break;
+            }
+            let approvers = if policy.auto_approve {
+                vec!["auto-approved".to_owned()]
+            } else {
+                store::display_names(self.db, &policy.approver_users, &policy.approver_groups)
+                    .await?
+            };
+            entries.push(CatalogEntry {
+                held_until: grants
+                    .iter()
+                    .filter(|g| {
+                        g.group_id == id
+                            && matches!(g.state, GrantState::Active | GrantState::Scheduled)
+                    })
+                    .map(|g| g.ends_at)
+                    .max(),
+                pending_request: requests
+                    .iter()
+                    .find(|r| r.group_id == id && r.state == RequestState::Pending)
+                    .map(|r| r.id),
+                group_id: id,
+                name,
+                description,
+                default_duration_secs: policy.default_duration_secs,
+                max_duration_secs: policy.max_duration_secs,
+                require_reason: policy.require_reason,
+                approvers,
+                quorum: policy.quorum,
+                auto_approve: policy.auto_approve,
+            });
+        }
+        Ok(CatalogPage { entries, next })
+    }
+
+    /// One catalog entry, for the request form.
+    pub async fn entry(&self, who: &Requester, group_id: &str) -> Result<CatalogEntry, AppError> {
+        let name = store::group_name(self.db, group_id).await?;
+        let page = self.catalog(who, &name, "").await?;
+        page.entries
+            .into_iter()
+            .find(|e| e.group_id == group_id)
+            .ok_or_else(|| AppError::NotFound("A group you may request with that id".into()))
+    }
+
+    async fn request_view(&self, request: AccessRequest) -> Result<RequestView, AppError> {
+        Ok(RequestView {
+            group_name: store::group_name(self.db, &request.group_id).await?,
+            requester_name: store::user_name(self.db, &request.requester_id).await?,
+            request,
+        })
+    }
+
+    /// The person's grants and requests.
+    pub async fn my_access(&self, who: &Requester) -> Result<MyAccess, AppError> {
+        let me = &who.me().okta_id;
+        let mut grants = Vec::new();
+        for grant in store::list_grants_of(self.db, me, 100).await? {
+            grants.push(GrantView {
+                group_name: store::group_name(self.db, &grant.group_id).await?,
+                grant,
+            });
+        }
+        let mut requests = Vec::new();
+        for r in store::list_requests_of(self.db, me, 100).await? {
+            requests.push(self.request_view(r).await?);
+        }
+        Ok(MyAccess { grants, requests })
+    }
+
+    /// Every policy with names, for admins.
+    pub async fn policies(
+        &self,
+        _admin: &crate::ssr::auth::Admin,
+    ) -> Result<Vec<crate::model::PolicyView>, AppError> {
+        let mut out = Vec::new();
+        for policy in store::list_policies(self.db).await? {
+            let applies_to = match &policy.target {
+                crate::model::PolicyTarget::Group(g) => store::group_name(self.db, g).await?,
+                crate::model::PolicyTarget::Pattern(p) => p.clone(),
+            };
+            let eligible = store::display_names(self.db, &[], &policy.eligible_groups).await?;
+            let approvers =
+                store::display_names(self.db, &policy.approver_users, &policy.approver_groups)
+                    .await?;
+            out.push(crate::model::PolicyView {
+                policy,
+                applies_to,
+                eligible,
+                approvers,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Requests waiting for `who`'s decision, oldest first.
+    pub async fn approval_queue(&self, who: &Requester) -> Result<Vec<RequestView>, AppError> {
+        let mut out = Vec::new();
+        for r in store::list_pending_for_approver(self.db, &who.me().okta_id, 200).await? {
+            out.push(self.request_view(r).await?);
+        }
+        Ok(out)
+    }
+}
