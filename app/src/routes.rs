@@ -10,6 +10,7 @@ use leptos_router::{
 use crate::components::layout::Layout;
 use crate::pages::{
     admin::AdminPage,
+    admin_access::AdminAccessPage,
     approvals::ApprovalsPage,
     catalog::{CatalogPage, RequestFormPage},
     home::HomePage,
@@ -45,6 +46,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/okta") view=SettingsOktaPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/sync") view=SyncPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/policies") view=PoliciesPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/access") view=AdminAccessPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -44,9 +44,26 @@ pub struct Config {
     pub session: SessionConfig,
     pub auth: AuthConfig,
     pub secrets: SecretsConfig,
+    pub requests: RequestsConfig,
     /// Okta integration settings applied at start-up when none have been saved yet (after
     /// that, admins change them on the settings page).
     pub okta: Option<OktaBootstrap>,
+}
+
+/// Access requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RequestsConfig {
+    /// A pending request nobody decided for this long expires.
+    pub pending_max_age_hours: u64,
+}
+
+impl Default for RequestsConfig {
+    fn default() -> Self {
+        RequestsConfig {
+            pending_max_age_hours: 72,
+        }
+    }
 }
 
 /// Where secrets come from.
@@ -208,6 +225,7 @@ impl Default for Config {
             session: SessionConfig::default(),
             auth: AuthConfig::default(),
             secrets: SecretsConfig::default(),
+            requests: RequestsConfig::default(),
             okta: None,
         }
     }
@@ -380,6 +398,15 @@ impl Config {
                 };
                 return Err(invalid(key, message));
             }
+        }
+        if !(1..=24 * 90).contains(&self.requests.pending_max_age_hours) {
+            return Err(invalid(
+                "requests.pending_max_age_hours",
+                format!(
+                    "{} is out of range; expected 1 to 2160 hours",
+                    self.requests.pending_max_age_hours
+                ),
+            ));
         }
         if self.secrets.cache_ttl_secs == 0 {
             return Err(invalid(

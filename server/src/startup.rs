@@ -268,6 +268,7 @@ pub async fn bootstrap_integration(config: &Config, state: &AppState) -> Result<
 /// `gatepass serve`.
 pub async fn serve(config: Config) -> Result<(), StartupError> {
     let site_root = config.site_root.clone();
+    let pending_max_age_hours = config.requests.pending_max_age_hours;
     let server = Server::build(config, Arc::new(SystemClock)).await?;
     let addr = server.local_addr();
     if !site_root.join("pkg/gatepass.js").exists() {
@@ -277,6 +278,10 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         );
     }
     tokio::spawn(app::ssr::jobs::sync_scheduler::run(server.state().clone()));
+    tokio::spawn(app::ssr::jobs::request_expiry::run(
+        server.state().clone(),
+        Duration::from_secs(pending_max_age_hours * 3600),
+    ));
     tracing::info!(%addr, "Gatepass is listening on http://{addr}");
     server.run(shutdown_signal()).await
 }

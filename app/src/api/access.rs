@@ -204,3 +204,35 @@ pub async fn save_policy(
         .await,
     )
 }
+
+/// Everything pending and live, for admins (`q` filters by group or person).
+#[server(endpoint = "access/admin", prefix = "/api")]
+pub async fn get_admin_access(q: String) -> Result<crate::model::AdminAccessOverview, AppError> {
+    use crate::ssr::{auth::require_admin, state::AppState};
+    super::respond(
+        async {
+            let admin = require_admin()?;
+            AppState::current()?
+                .catalog()
+                .admin_overview(&admin, &q)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Revokes any grant at once (admins), with a reason.
+#[server(endpoint = "access/revoke", prefix = "/api")]
+pub async fn revoke_grant(grant_id: i64, reason: String) -> Result<Grant, AppError> {
+    use crate::ssr::{auth::require_admin, state::AppState};
+    super::respond(
+        async {
+            let admin = require_admin()?;
+            AppState::current()?
+                .access()
+                .revoke(&admin, grant_id, &reason)
+                .await
+        }
+        .await,
+    )
+}

@@ -168,11 +168,19 @@ pub struct RequestView {
     pub requester_name: String,
 }
 
-/// A grant with its group's name.
+/// A grant with the names of its group and holder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantView {
     pub grant: Grant,
     pub group_name: String,
+    pub holder_name: String,
+}
+
+/// Admin › Requests and grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminAccessOverview {
+    pub pending: Vec<RequestView>,
+    pub grants: Vec<GrantView>,
 }
 
 /// Everything on the My access page.

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod admin;
+pub mod admin_access;
 pub mod approvals;
 pub mod catalog;
 pub mod home;

@@ -660,3 +660,36 @@ pub async fn user_name(db: &Db, user_id: &str) -> Result<String, DbError> {
             .await?;
     Ok(name.unwrap_or_else(|| user_id.to_owned()))
 }
+
+/// Requests in `state` (any when `None`), newest first.
+pub async fn list_requests(
+    db: &Db,
+    state: Option<RequestState>,
+    limit: i64,
+) -> Result<Vec<AccessRequest>, DbError> {
+    let rows: Vec<RequestRow> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE ($1 = '' OR r.state = $1) \
+         ORDER BY r.created_at DESC, r.id DESC LIMIT $2"
+    ))
+    .bind(state.map(|s| s.as_str()).unwrap_or(""))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(AccessRequest::from).collect())
+}
+
+/// Grants in `state` (any when `None`), ending soonest first.
+pub async fn list_grants(
+    db: &Db,
+    state: Option<GrantState>,
+    limit: i64,
+) -> Result<Vec<Grant>, DbError> {
+    let rows: Vec<GrantRow> = sqlx::query_as(&format!(
+        "SELECT {GRANT_COLUMNS} FROM grants WHERE ($1 = '' OR state = $1) ORDER BY ends_at, id LIMIT $2"
+    ))
+    .bind(state.map(|s| s.as_str()).unwrap_or(""))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(Grant::from).collect())
+}

@@ -111,16 +111,58 @@ impl CatalogService<'_> {
         let me = &who.me().okta_id;
         let mut grants = Vec::new();
         for grant in store::list_grants_of(self.db, me, 100).await? {
-            grants.push(GrantView {
-                group_name: store::group_name(self.db, &grant.group_id).await?,
-                grant,
-            });
+            grants.push(self.grant_view(grant).await?);
         }
         let mut requests = Vec::new();
         for r in store::list_requests_of(self.db, me, 100).await? {
             requests.push(self.request_view(r).await?);
         }
         Ok(MyAccess { grants, requests })
+    }
+
+    async fn grant_view(&self, grant: crate::model::Grant) -> Result<GrantView, AppError> {
+        Ok(GrantView {
+            group_name: store::group_name(self.db, &grant.group_id).await?,
+            holder_name: store::user_name(self.db, &grant.user_id).await?,
+            grant,
+        })
+    }
+
+    /// Everything pending and live (scheduled, active, being revoked), for admins; `search`
+    /// keeps entries whose group or person contains it.
+    pub async fn admin_overview(
+        &self,
+        _admin: &crate::ssr::auth::Admin,
+        search: &str,
+    ) -> Result<crate::model::AdminAccessOverview, AppError> {
+        let needle = search.trim().to_lowercase();
+        let keep = |a: &str, b: &str| {
+            needle.is_empty()
+                || a.to_lowercase().contains(&needle)
+                || b.to_lowercase().contains(&needle)
+        };
+        let mut pending = Vec::new();
+        for r in store::list_requests(self.db, Some(RequestState::Pending), 500).await? {
+            let v = self.request_view(r).await?;
+            if keep(&v.group_name, &v.requester_name) {
+                pending.push(v);
+            }
+        }
+        let mut grants = Vec::new();
+        for state in [
+            GrantState::Active,
+            GrantState::Scheduled,
+            GrantState::Revoking,
+            GrantState::Failed,
+        ] {
+            for g in store::list_grants(self.db, Some(state), 500).await? {
+                let v = self.grant_view(g).await?;
+                if keep(&v.group_name, &v.holder_name) {
+                    grants.push(v);
+                }
+            }
+        }
+        Ok(crate::model::AdminAccessOverview { pending, grants })
     }
 
     /// Every policy with names, for admins.

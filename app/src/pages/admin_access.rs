@@ -1,0 +1,114 @@
+//! `/admin/access`: everything pending and live, filterable; admins revoke any grant.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::access::{get_admin_access, RevokeGrant};
+use crate::components::countdown::Countdown;
+use crate::components::error_view::{ErrorView, Loading};
+use crate::components::require_sign_in::RequireAdmin;
+use crate::error::AppError;
+use crate::format::utc_datetime;
+use crate::model::AdminAccessOverview;
+use crate::pages::catalog::describe_secs;
+
+/// `/admin/access`
+#[component]
+pub fn AdminAccessPage() -> impl IntoView {
+    view! {
+        <Title text="Requests and grants" />
+        <h1>"Requests and grants"</h1>
+        <RequireAdmin children=|_me| view! { <Overview /> } />
+    }
+}
+
+#[component]
+fn Overview() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
+    let revoke = ServerAction::<RevokeGrant>::new();
+    let data = Resource::new(
+        move || (q(), revoke.version().get()),
+        |(q, _)| get_admin_access(q),
+    );
+    let outcome = move || {
+        revoke.value().get().map(|r| match r {
+        Ok(g) => view! { <p class="form-ok" role="status" data-testid="revoked">{format!("Grant #{} is {}.", g.id, g.state.as_str())}</p> }.into_any(),
+        Err(AppError::Invalid { field, message }) => view! { <p class="form-error" role="alert"><strong>{field}</strong> ": " {message}</p> }.into_any(),
+        Err(error) => view! { <ErrorView error /> }.into_any(),
+    })
+    };
+    view! {
+        <form method="get" action="/admin/access" class="search" role="search">
+            <label for="q" class="sr-only">"Filter by group or person"</label>
+            <input id="q" name="q" type="search" placeholder="Filter by group or person" value=q />
+            <button type="submit" class="button secondary">"Filter"</button>
+        </form>
+        {outcome}
+        <Suspense fallback=|| view! { <Loading what="requests and grants" /> }>
+            {move || data.get().map(|r| match r {
+                Ok(o) => view! { <Tables o revoke /> }.into_any(),
+                Err(error) => view! { <ErrorView error /> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Tables(o: AdminAccessOverview, revoke: ServerAction<RevokeGrant>) -> impl IntoView {
+    view! {
+        <section class="panel" aria-labelledby="admin-pending">
+            <h2 id="admin-pending">{format!("Pending requests ({})", o.pending.len())}</h2>
+            {if o.pending.is_empty() {
+                view! { <p class="muted">"None."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table" data-testid="admin-pending">
+                        <thead><tr><th scope="col">"Asked"</th><th scope="col">"Person"</th><th scope="col">"Group"</th><th scope="col">"For"</th><th scope="col">"Approvals"</th></tr></thead>
+                        <tbody>{o.pending.into_iter().map(|r| view! {
+                            <tr>
+                                <td>{utc_datetime(r.request.created_at)}</td>
+                                <td>{r.requester_name}</td>
+                                <td>{r.group_name}</td>
+                                <td>{describe_secs(r.request.duration_secs)}</td>
+                                <td>{format!("{} of {}", r.request.approvals, r.request.quorum)}</td>
+                            </tr>
+                        }).collect_view()}</tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+        <section class="panel" aria-labelledby="admin-grants">
+            <h2 id="admin-grants">{format!("Live grants ({})", o.grants.len())}</h2>
+            {if o.grants.is_empty() {
+                view! { <p class="muted">"None."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table" data-testid="admin-grants">
+                        <thead><tr><th scope="col">"Person"</th><th scope="col">"Group"</th><th scope="col">"State"</th><th scope="col">"Ends"</th><th scope="col">"Revoke"</th></tr></thead>
+                        <tbody>{o.grants.into_iter().map(|g| {
+                            let live = matches!(g.grant.state, crate::model::GrantState::Active | crate::model::GrantState::Scheduled);
+                            view! {
+                                <tr data-group=g.group_name.clone()>
+                                    <td>{g.holder_name.clone()}</td>
+                                    <td>{g.group_name.clone()}</td>
+                                    <td>{g.grant.state.as_str()}</td>
+                                    <td><Countdown ends_at=g.grant.ends_at /></td>
+                                    <td>{live.then(|| view! {
+                                        <ActionForm action=revoke attr:class="inline-form">
+                                            <input type="hidden" name="grant_id" value=g.grant.id />
+                                            <label class="sr-only" for=format!("reason-{}", g.grant.id)>"Reason"</label>
+                                            <input id=format!("reason-{}", g.grant.id) name="reason" placeholder="Reason" />
+                                            <button type="submit" class="button small secondary">"Revoke"</button>
+                                        </ActionForm>
+                                    })}</td>
+                                </tr>
+                            }
+                        }).collect_view()}</tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}

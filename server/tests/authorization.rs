@@ -1,0 +1,347 @@
+//! Every server function called as anonymous, a requester, an approver of another group, the
+//! request's approver, and an admin: each answers as its capability demands.
+
+mod common;
+
+use std::sync::Arc;
+
+use app::ssr::clock::SystemClock;
+use app::ssr::db::directory::{
+    upsert_group, upsert_membership, upsert_user, GroupRecord, UserRecord,
+};
+use common::okta::{sign_in, start_sim};
+use common::{browser, engines, spawn_app_on, TestApp};
+use gatepass::config::OidcConfig;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+const PEOPLE: [&str; 4] = ["root", "ada", "bob", "cy"];
+
+async fn setup() -> (TestApp, gatepass::okta_sim::RunningSim) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let users: Vec<Value> = PEOPLE
+        .iter()
+        .map(|p| json!({ "login": format!("{p}@example.com"), "firstName": p, "lastName": "Test" }))
+        .collect();
+    let sim = start_sim(json!({
+        "users": users,
+        "oidcClients": [{ "clientId": "gatepass", "clientSecret": "s", "redirectUris": [format!("{origin}/auth/callback")] }]
+    }))
+    .await;
+    let issuer = format!("{}/oauth2/default", sim.base_url());
+    let app = spawn_app_on(engines()[0], listener, Arc::new(SystemClock), move |c| {
+        c.oidc = Some(OidcConfig {
+            issuer_url: issuer,
+            client_id: "gatepass".into(),
+            client_secret: SecretString::from("s"),
+            ..OidcConfig::default()
+        });
+        c.auth.bootstrap_admins = vec!["root@example.com".into()];
+    })
+    .await;
+    // The directory as a sync would leave it: bob approves aws-prod, cy approves aws-dev.
+    let ids: Vec<(String, String)> = {
+        let org = sim.sim.org.read().unwrap();
+        PEOPLE
+            .iter()
+            .map(|p| {
+                let u = &org.users[org.find_user(&format!("{p}@example.com")).unwrap() as usize];
+                (p.to_string(), u.id.clone())
+            })
+            .collect()
+    };
+    for (p, id) in &ids {
+        upsert_user(
+            &app.db,
+            &UserRecord {
+                okta_id: id.clone(),
+                login: format!("{p}@example.com"),
+                email: format!("{p}@example.com"),
+                display_name: format!("{p} Test"),
+                status: "ACTIVE".into(),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    }
+    for g in ["aws-prod", "aws-dev", "prod-approvers", "dev-approvers"] {
+        upsert_group(
+            &app.db,
+            &GroupRecord {
+                okta_id: g.into(),
+                name: g.into(),
+                description: String::new(),
+                okta_type: "OKTA_GROUP".into(),
+                managed_by_rule: false,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    }
+    let id = |p: &str| ids.iter().find(|(n, _)| n == p).unwrap().1.clone();
+    upsert_membership(&app.db, "prod-approvers", &id("bob"), 1)
+        .await
+        .unwrap();
+    upsert_membership(&app.db, "dev-approvers", &id("cy"), 1)
+        .await
+        .unwrap();
+    (app, sim)
+}
+
+async fn post(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    let res = client
+        .post(app.url(path))
+        .header("origin", app.url(""))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn policy_form<'a>(group: &'a str, approvers: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("applies_to", group),
+        ("eligible_groups", ""),
+        ("approver_users", ""),
+        ("approver_groups", approvers),
+        ("quorum", "1"),
+        ("default_duration", "1h"),
+        ("max_duration", "1d"),
+        ("requestable", "on"),
+        ("require_reason", "on"),
+    ]
+}
+
+#[tokio::test]
+async fn every_server_function_answers_as_the_callers_capability_demands() {
+    let (app, _sim) = setup().await;
+    let anonymous = browser();
+    let mut people = std::collections::HashMap::new();
+    for p in PEOPLE {
+        let c = browser();
+        sign_in(&app, &c, &format!("{p}@example.com")).await;
+        people.insert(p, c);
+    }
+    let who = |p: &str| &people[p];
+
+    // Admin-only functions.
+    for (path, form) in [
+        ("/api/access/policies", vec![]),
+        ("/api/access/admin", vec![("q", "")]),
+        ("/api/okta/settings", vec![]),
+        ("/api/okta/sync", vec![]),
+    ] {
+        assert_eq!(
+            post(&app, &anonymous, path, &form).await.0,
+            401,
+            "anonymous {path}"
+        );
+        for p in ["ada", "bob", "cy"] {
+            assert_eq!(post(&app, who(p), path, &form).await.0, 403, "{p} {path}");
+        }
+        assert_eq!(
+            post(&app, who("root"), path, &form).await.0,
+            200,
+            "admin {path}"
+        );
+    }
+    for p in ["ada", "bob"] {
+        assert_eq!(
+            post(
+                &app,
+                who(p),
+                "/api/access/policies/save",
+                &policy_form("aws-prod", "prod-approvers")
+            )
+            .await
+            .0,
+            403
+        );
+    }
+    assert_eq!(
+        post(
+            &app,
+            &anonymous,
+            "/api/access/policies/save",
+            &policy_form("aws-prod", "prod-approvers")
+        )
+        .await
+        .0,
+        401
+    );
+    let (status, body) = post(
+        &app,
+        who("root"),
+        "/api/access/policies/save",
+        &policy_form("aws-prod", "prod-approvers"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Everyone signed in: catalog, own access, own approvals queue.
+    for (path, form) in [
+        ("/api/access/catalog", vec![("q", ""), ("after", "")]),
+        ("/api/access/mine", vec![]),
+        ("/api/access/approvals", vec![]),
+    ] {
+        assert_eq!(
+            post(&app, &anonymous, path, &form).await.0,
+            401,
+            "anonymous {path}"
+        );
+        for p in PEOPLE {
+            assert_eq!(post(&app, who(p), path, &form).await.0, 200, "{p} {path}");
+        }
+    }
+    let ask = [
+        ("group_id", "aws-prod"),
+        ("duration", "1h"),
+        ("reason", "on call"),
+        ("start", ""),
+    ];
+    assert_eq!(
+        post(&app, &anonymous, "/api/access/request", &ask).await.0,
+        401
+    );
+    let (status, body) = post(&app, who("ada"), "/api/access/request", &ask).await;
+    assert_eq!(status, 200, "{body}");
+    let request_id = body["id"].as_i64().unwrap().to_string();
+
+    // Routing: only bob sees it; cy (another group's approver) and the admin do not.
+    let queue = |p: &'static str| {
+        let c = who(p).clone();
+        let app = &app;
+        async move {
+            post(app, &c, "/api/access/approvals", &[])
+                .await
+                .1
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(
+        (
+            queue("bob").await,
+            queue("cy").await,
+            queue("root").await,
+            queue("ada").await
+        ),
+        (1, 0, 0, 0)
+    );
+
+    // Deciding: anonymous 401; the requester, another group's approver and the admin 403.
+    let decide = [
+        ("request_id", request_id.as_str()),
+        ("decision", "approve"),
+        ("comment", "ok"),
+        ("duration", ""),
+    ];
+    assert_eq!(
+        post(&app, &anonymous, "/api/access/decide", &decide)
+            .await
+            .0,
+        401
+    );
+    for p in ["ada", "cy", "root"] {
+        assert_eq!(
+            post(&app, who(p), "/api/access/decide", &decide).await.0,
+            403,
+            "{p} decides"
+        );
+    }
+    // Cancelling someone else's request: 403.
+    let cancel = [("request_id", request_id.as_str())];
+    assert_eq!(
+        post(&app, &anonymous, "/api/access/cancel", &cancel)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        post(&app, who("bob"), "/api/access/cancel", &cancel)
+            .await
+            .0,
+        403
+    );
+    let (status, body) = post(&app, who("bob"), "/api/access/decide", &decide).await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("Approved")),
+        "{body}"
+    );
+    assert_eq!(
+        post(&app, who("bob"), "/api/access/decide", &decide)
+            .await
+            .0,
+        409,
+        "decided once"
+    );
+
+    // Grants: only the holder gives back; only an admin revokes.
+    let (_, mine) = post(&app, who("ada"), "/api/access/mine", &[]).await;
+    let grant_id = mine["grants"][0]["grant"]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let give = [("grant_id", grant_id.as_str())];
+    assert_eq!(
+        post(&app, &anonymous, "/api/access/give-back", &give)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        post(&app, who("bob"), "/api/access/give-back", &give)
+            .await
+            .0,
+        403
+    );
+    let revoke = [("grant_id", grant_id.as_str()), ("reason", "audit")];
+    for p in ["ada", "bob", "cy"] {
+        assert_eq!(
+            post(&app, who(p), "/api/access/revoke", &revoke).await.0,
+            403,
+            "{p} revokes"
+        );
+    }
+    let (status, body) = post(&app, who("root"), "/api/access/revoke", &revoke).await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("Revoking")),
+        "{body}"
+    );
+    assert_eq!(
+        post(&app, who("ada"), "/api/access/give-back", &give)
+            .await
+            .0,
+        409,
+        "already ended"
+    );
+
+    // Cross-site calls are refused before anything runs.
+    let res = who("root")
+        .post(app.url("/api/access/policies/save"))
+        .header("origin", "https://evil.example")
+        .form(&policy_form("aws-dev", "dev-approvers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let (_, policies) = post(&app, who("root"), "/api/access/policies", &[]).await;
+    assert_eq!(
+        policies.as_array().unwrap().len(),
+        1,
+        "nothing saved cross-site"
+    );
+}
