@@ -69,3 +69,86 @@ test('request, approve with a comment, and hold the group with a countdown', asy
   await expect(grant).toContainText('active');
   await expect(grant.getByTestId('countdown')).toContainText(/1h 5\dm \d\ds left/);
 });
+
+async function savePolicy(page: Page, group: string, eligible: string, approvers: string, quorum = '1') {
+  await page.goto(`${gatepass()}/admin/policies`);
+  await page.locator('#applies_to').fill(group);
+  await page.locator('#eligible_groups').fill(eligible);
+  await page.locator('#approver_users').fill(approvers);
+  await page.locator('#quorum').fill(quorum);
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await expect(page.getByTestId('policy-saved')).toBeVisible();
+}
+
+async function ask(page: Page, group: string, reason: string) {
+  await page.goto(`${gatepass()}/request?q=${encodeURIComponent(group)}`);
+  await page.getByTestId('catalog').locator(`li[data-group="${group}"]`).getByRole('link', { name: 'Request' }).click();
+  await page.locator('#duration').fill('1h');
+  await page.locator('#reason').fill(reason);
+  await page.getByRole('button', { name: 'Send request' }).click();
+}
+
+async function decide(page: Page, group: string, button: 'Approve' | 'Deny', comment: string) {
+  await page.goto(`${gatepass()}/approvals`);
+  const item = page.getByTestId('queue').locator('li').filter({ hasText: group });
+  await item.getByLabel(button === 'Approve' ? 'Comment' : 'Why deny (required)').fill(comment);
+  await item.getByRole('button', { name: button }).click();
+}
+
+test('a quorum-2 group needs two approvers; a denial shows its comment', async ({ page, browser }) => {
+  await signInAs(page, /Maya Okafor/, '/admin/policies');
+  await savePolicy(page, 'aws-prod-admin', 'engineering', 'tom.becker@northwind.example, nora.lindqvist@northwind.example', '2');
+  await savePolicy(page, 'k8s-prod-deployers', '', 'priya.natarajan@northwind.example');
+
+  const aiko = await personPage(browser, /Aiko Tanaka/, '/request');
+  await ask(aiko, 'aws-prod-admin', 'rotate the prod keys');
+  await expect(aiko.getByTestId('request-sent')).toBeVisible();
+  const tom = await personPage(browser, /Tom Becker/, '/approvals');
+  await decide(tom, 'aws-prod-admin', 'Approve', 'first of two');
+  await expect(tom.getByTestId('decision-recorded')).toContainText('waiting for more approvals');
+  const nora = await personPage(browser, /Nora Lindqvist/, '/approvals');
+  await expect(nora.getByTestId('queue')).toContainText('Tom Becker approved: first of two');
+  await decide(nora, 'aws-prod-admin', 'Approve', 'second');
+  await expect(nora.getByTestId('decision-recorded')).toContainText('approved');
+  await aiko.goto(`${gatepass()}/access`);
+  await expect(aiko.getByTestId('grants').locator('tr[data-group="aws-prod-admin"]')).toContainText('active');
+
+  const omar = await personPage(browser, /Omar Haddad/, '/request');
+  await ask(omar, 'k8s-prod-deployers', 'hotfix deploy');
+  await expect(omar.getByTestId('request-sent')).toBeVisible();
+  const priya = await personPage(browser, /Priya Natarajan/, '/approvals');
+  await decide(priya, 'k8s-prod-deployers', 'Deny', 'use the staging pipeline first');
+  await expect(priya.getByTestId('decision-recorded')).toContainText('denied');
+  await omar.goto(`${gatepass()}/access`);
+  const history = omar.getByTestId('history').locator('li[data-state="denied"]');
+  await expect(history).toContainText('k8s-prod-deployers');
+  await expect(history).toContainText('use the staging pipeline first');
+});
+
+test('the same journey works with JavaScript disabled', async ({ page, browser }) => {
+  await signInAs(page, /Maya Okafor/, '/admin/policies');
+  await savePolicy(page, 'zendesk-admins', '', 'sofia.rossi@northwind.example');
+
+  const noJs = async (name: RegExp, path: string) => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    await context.route(/^(?!http:\/\/127\.0\.0\.1[:/])/, (route) => route.abort());
+    const p = await context.newPage();
+    await signInAs(p, name, path);
+    return p;
+  };
+  const ben = await noJs(/Ben Carter/, '/request');
+  await ask(ben, 'zendesk-admins', 'customer escalation');
+  await ben.goto(`${gatepass()}/access`);
+  await expect(ben.getByTestId('pending')).toContainText('zendesk-admins');
+
+  const sofia = await noJs(/Sofia Rossi/, '/approvals');
+  await decide(sofia, 'zendesk-admins', 'Approve', 'ok for today');
+  await sofia.goto(`${gatepass()}/approvals`);
+  await expect(sofia.getByTestId('queue-empty')).toBeVisible();
+
+  await ben.goto(`${gatepass()}/access`);
+  const grant = ben.getByTestId('grants').locator('tr[data-group="zendesk-admins"]');
+  await expect(grant).toContainText('active');
+  // Without JavaScript the server-rendered end time is shown.
+  await expect(grant.getByTestId('countdown')).toContainText(/^until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+});

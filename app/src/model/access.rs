@@ -160,12 +160,21 @@ pub struct CatalogPage {
     pub next: Option<String>,
 }
 
-/// A request with the names people read.
+/// A request with the names people read and the decisions made on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestView {
     pub request: AccessRequest,
     pub group_name: String,
     pub requester_name: String,
+    pub decisions: Vec<DecisionView>,
+}
+
+/// One approver's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionView {
+    pub approver: String,
+    pub approved: bool,
+    pub comment: String,
 }
 
 /// A grant with the names of its group and holder.

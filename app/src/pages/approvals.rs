@@ -66,6 +66,10 @@ fn Item(r: RequestView, decide: ServerAction<DecideRequest>) -> impl IntoView {
                 <span class="muted">{format!(" · asked {}", utc_datetime(r.request.created_at))}</span>
             </p>
             <blockquote>{if r.request.reason.is_empty() { "(no reason given)".to_owned() } else { r.request.reason.clone() }}</blockquote>
+            {r.decisions.iter().map(|d| view! {
+                <p class="meta">{format!("{} {}{}", d.approver, if d.approved { "approved" } else { "denied" },
+                    if d.comment.is_empty() { String::new() } else { format!(": {}", d.comment) })}</p>
+            }).collect_view()}
             <p class="meta">{format!("{} of {} approvals", r.request.approvals, r.request.quorum)}
                 {r.request.starts_at.map(|s| format!(" · starts {}", utc_datetime(s)))}
             </p>

@@ -124,6 +124,9 @@ fn Sections(
                             <li data-state=r.request.state.as_str()>
                                 {format!("{} — request #{} {}{}", r.group_name, r.request.id, r.request.state.as_str(),
                                     r.request.decided_by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default())}
+                                {r.decisions.iter().filter(|d| !d.comment.is_empty()).map(|d| view! {
+                                    <blockquote>{format!("{}: {}", d.approver, d.comment)}</blockquote>
+                                }).collect_view()}
                             </li>
                         }).collect_view()}
                         {past.into_iter().map(|g| view! {

@@ -693,3 +693,21 @@ pub async fn list_grants(
     .await?;
     Ok(rows.into_iter().map(Grant::from).collect())
 }
+
+/// The decisions recorded on a request as (approver name, approved, comment), in order.
+pub async fn list_decisions(
+    db: &Db,
+    request_id: i64,
+) -> Result<Vec<(String, bool, String)>, DbError> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT COALESCE(u.display_name, a.approver_id), a.decision, a.comment FROM approvals a \
+         LEFT JOIN users u ON u.okta_id = a.approver_id WHERE a.request_id = $1 ORDER BY a.at",
+    )
+    .bind(request_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(n, d, c)| (n, d == "approve", c))
+        .collect())
+}

@@ -102,6 +102,15 @@ impl CatalogService<'_> {
         Ok(RequestView {
             group_name: store::group_name(self.db, &request.group_id).await?,
             requester_name: store::user_name(self.db, &request.requester_id).await?,
+            decisions: store::list_decisions(self.db, request.id)
+                .await?
+                .into_iter()
+                .map(|(approver, approved, comment)| crate::model::DecisionView {
+                    approver,
+                    approved,
+                    comment,
+                })
+                .collect(),
             request,
         })
     }
