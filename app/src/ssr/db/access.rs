@@ -592,17 +592,17 @@ pub async fn list_requestable_candidates(
     db: &Db,
     search: &str,
     after_name: &str,
+    limit: i64,
 ) -> Result<Vec<(String, String, String)>, DbError> {
+    let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
     Ok(sqlx::query_as(
         "SELECT okta_id, name, description FROM groups \
          WHERE okta_type = 'OKTA_GROUP' AND managed_by_rule = FALSE AND removed_at IS NULL \
-           AND LOWER(name) LIKE $1 AND name > $2 ORDER BY name",
+           AND LOWER(name) LIKE $1 AND name > $2 ORDER BY name LIMIT $3",
     )
-    .bind(format!(
-        "%{}%",
-        search.to_lowercase().replace(['%', '_'], "")
-    ))
+    .bind(pattern)
     .bind(after_name)
+    .bind(limit)
     .fetch_all(db.pool())
     .await?)
 }

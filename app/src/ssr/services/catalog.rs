@@ -14,6 +14,8 @@ use crate::ssr::services::access::resolve_policy;
 
 /// Most catalog entries per page.
 pub const PAGE: usize = 25;
+/// Candidate groups read per query while filling a page.
+const CHUNK: i64 = 100;
 
 /// Read-only views of the workflow.
 pub struct CatalogService<'a> {
@@ -37,53 +39,62 @@ impl CatalogService<'_> {
             .collect();
         let grants = store::list_grants_of(self.db, me, 500).await?;
         let requests = store::list_requests_of(self.db, me, 500).await?;
-        let mut entries = Vec::new();
+        let mut entries: Vec<CatalogEntry> = Vec::new();
         let mut next = None;
-        for (id, name, description) in
-            store::list_requestable_candidates(self.db, search.trim(), after).await?
-        {
-            let Some(policy) = resolve_policy(&policies, &id, &name).filter(|p| p.requestable)
-            else {
-                continue;
-            };
-            if !policy.eligible_groups.is_empty()
-                && !policy.eligible_groups.iter().any(|g| mine.contains(g))
-            {
-                continue;
+        let mut cursor = after.to_owned();
+        'chunks: loop {
+            // Candidates come in chunks: a page costs a few small queries, not the whole list.
+            let chunk =
+                store::list_requestable_candidates(self.db, search.trim(), &cursor, CHUNK).await?;
+            let exhausted = (chunk.len() as i64) < CHUNK;
+            for (id, name, description) in chunk {
+                cursor = name.clone();
+                let Some(policy) = resolve_policy(&policies, &id, &name).filter(|p| p.requestable)
+                else {
+                    continue;
+                };
+                let eligible = policy.eligible_groups.is_empty()
+                    || policy.eligible_groups.iter().any(|g| mine.contains(g));
+                if !eligible {
+                    continue;
+                }
+                if entries.len() == PAGE {
+                    next = entries.last().map(|e| e.name.clone());
+                    break 'chunks;
+                }
+                let approvers = if policy.auto_approve {
+                    vec!["auto-approved".to_owned()]
+                } else {
+                    store::display_names(self.db, &policy.approver_users, &policy.approver_groups)
+                        .await?
+                };
+                entries.push(CatalogEntry {
+                    held_until: grants
+                        .iter()
+                        .filter(|g| {
+                            g.group_id == id
+                                && matches!(g.state, GrantState::Active | GrantState::Scheduled)
+                        })
+                        .map(|g| g.ends_at)
+                        .max(),
+                    pending_request: requests
+                        .iter()
+                        .find(|r| r.group_id == id && r.state == RequestState::Pending)
+                        .map(|r| r.id),
+                    group_id: id,
+                    name,
+                    description,
+                    default_duration_secs: policy.default_duration_secs,
+                    max_duration_secs: policy.max_duration_secs,
+                    require_reason: policy.require_reason,
+                    approvers,
+                    quorum: policy.quorum,
+                    auto_approve: policy.auto_approve,
+                });
             }
-            if entries.len() == PAGE {
-                next = entries.last().map(|e: &CatalogEntry| e.name.clone());
+            if exhausted {
                 break;
             }
-            let approvers = if policy.auto_approve {
-                vec!["auto-approved".to_owned()]
-            } else {
-                store::display_names(self.db, &policy.approver_users, &policy.approver_groups)
-                    .await?
-            };
-            entries.push(CatalogEntry {
-                held_until: grants
-                    .iter()
-                    .filter(|g| {
-                        g.group_id == id
-                            && matches!(g.state, GrantState::Active | GrantState::Scheduled)
-                    })
-                    .map(|g| g.ends_at)
-                    .max(),
-                pending_request: requests
-                    .iter()
-                    .find(|r| r.group_id == id && r.state == RequestState::Pending)
-                    .map(|r| r.id),
-                group_id: id,
-                name,
-                description,
-                default_duration_secs: policy.default_duration_secs,
-                max_duration_secs: policy.max_duration_secs,
-                require_reason: policy.require_reason,
-                approvers,
-                quorum: policy.quorum,
-                auto_approve: policy.auto_approve,
-            });
         }
         Ok(CatalogPage { entries, next })
     }
