@@ -63,11 +63,24 @@ test('request, approve with a comment, and hold the group with a countdown', asy
   await expect(tom.getByTestId('decision-recorded')).toContainText('approved');
   await expect(tom.getByTestId('queue-empty')).toBeVisible();
 
+  // The grant engine added the membership in Okta (the simulator) at once.
+  const auth = { Authorization: 'SSWS e2e-api-token' };
+  const groups = await (await page.request.get(`${okta()}/api/v1/groups?q=prod-db-readonly`, { headers: auth })).json();
+  const members = async () => {
+    const res = await page.request.get(`${okta()}/api/v1/groups/${groups[0].id}/users`, { headers: auth });
+    return (await res.json()).map((u: { profile: { login: string } }) => u.profile.login);
+  };
+  await expect.poll(members, { timeout: 5000 }).toContain('diego.alvarez@northwind.example');
+
   // Diego holds it now, counting down.
   await diego.goto(`${gatepass()}/access`);
   const grant = diego.getByTestId('grants').locator('tr[data-group="prod-db-readonly"]');
   await expect(grant).toContainText('active');
   await expect(grant.getByTestId('countdown')).toContainText(/1h 5\dm \d\ds left/);
+
+  // Giving it back removes the membership in Okta at once.
+  await grant.getByRole('button', { name: 'Give back now' }).click();
+  await expect.poll(members, { timeout: 5000 }).not.toContain('diego.alvarez@northwind.example');
 });
 
 async function savePolicy(page: Page, group: string, eligible: string, approvers: string, quorum = '1') {

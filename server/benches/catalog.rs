@@ -48,7 +48,7 @@ fn main() {
             }).collect();
             upsert_groups_batch(&db, &groups, 1).await.unwrap();
         }
-        let access = AccessService { db: &db, clock: &SystemClock };
+        let access = AccessService { db: &db, clock: &SystemClock, signal: None };
         // A pattern per team (50), and an own policy for 100 groups.
         for t in 0..50 {
             access.save_policy(&Admin::for_tests(me("root")), PolicyInput {

@@ -278,6 +278,15 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         );
     }
     tokio::spawn(app::ssr::jobs::sync_scheduler::run(server.state().clone()));
+    let engine = server.state().engine.clone();
+    tokio::spawn(app::ssr::jobs::grant_engine::run_worker(
+        server.state().clone(),
+        engine.clone(),
+    ));
+    tokio::spawn(app::ssr::jobs::grant_engine::run_scheduler(
+        server.state().clone(),
+        engine,
+    ));
     tokio::spawn(app::ssr::jobs::request_expiry::run(
         server.state().clone(),
         Duration::from_secs(pending_max_age_hours * 3600),

@@ -28,6 +28,8 @@ pub struct AppState {
     pub secrets: CachedSecrets,
     /// A name for this process in locks (host, pid, random).
     pub instance: String,
+    /// Wakes the grant engine when work is queued or a grant moves.
+    pub engine: super::jobs::grant_engine::EngineSignal,
     okta: ClientCache,
 }
 
@@ -67,6 +69,7 @@ impl AppState {
             auth,
             secrets,
             instance,
+            engine: Default::default(),
             okta: ClientCache::default(),
         }
     }
@@ -79,6 +82,7 @@ impl AppState {
         super::services::access::AccessService {
             db: &self.db,
             clock: self.clock.as_ref(),
+            signal: Some(&self.engine),
         }
     }
 

@@ -711,3 +711,184 @@ pub async fn list_decisions(
         .map(|(n, d, c)| (n, d == "approve", c))
         .collect())
 }
+
+/// A queued Okta membership change, as claimed by a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OktaOp {
+    pub id: i64,
+    pub add: bool,
+    pub user_id: String,
+    pub group_id: String,
+    pub grant_id: Option<i64>,
+    /// Tries so far, this one included.
+    pub attempts: i64,
+}
+
+/// Claims up to `limit` due operations for `owner` until `lease_until`: pending ones whose time
+/// has come and in-flight ones whose lease ran out (a crashed worker's). An operation waits
+/// while an earlier one for the same membership is unfinished, so changes apply in order.
+pub async fn claim_okta_ops(
+    db: &Db,
+    engine: crate::model::DatabaseEngine,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> Result<Vec<OktaOp>, DbError> {
+    let lock = if engine == crate::model::DatabaseEngine::Postgres {
+        "FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let rows: Vec<(i64, String, String, String, Option<i64>, i64)> = sqlx::query_as(&format!(
+        "UPDATE okta_ops SET state = 'in_flight', lease_owner = $1, lease_until = $2, \
+           attempts = attempts + 1 \
+         WHERE id IN (SELECT o.id FROM okta_ops o \
+           WHERE ((o.state = 'pending' AND o.next_attempt_at <= $3) \
+                  OR (o.state = 'in_flight' AND o.lease_until < $3)) \
+             AND NOT EXISTS (SELECT 1 FROM okta_ops e WHERE e.user_id = o.user_id \
+                  AND e.group_id = o.group_id AND e.id < o.id \
+                  AND e.state IN ('pending', 'in_flight')) \
+           ORDER BY o.id LIMIT $4 {lock}) \
+         RETURNING id, kind, user_id, group_id, grant_id, attempts"
+    ))
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    let mut ops: Vec<OktaOp> = rows
+        .into_iter()
+        .map(|(id, kind, user_id, group_id, grant_id, attempts)| OktaOp {
+            id,
+            add: kind == "add",
+            user_id,
+            group_id,
+            grant_id,
+            attempts,
+        })
+        .collect();
+    ops.sort_by_key(|o| o.id);
+    Ok(ops)
+}
+
+/// Whether the grant behind an add is still active (an add for a grant that ended since it
+/// was queued must not be applied).
+pub async fn grant_is_active(db: &Db, grant_id: i64) -> Result<bool, DbError> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE id = $1 AND state = 'active'")
+            .bind(grant_id)
+            .fetch_one(db.pool())
+            .await?;
+    Ok(n == 1)
+}
+
+/// Marks an operation done; a removal also finishes its grant (revoking → revoked).
+pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<(), DbError> {
+    let mut tx = db.pool().begin().await?;
+    sqlx::query(
+        "UPDATE okta_ops SET state = 'done', done_at = $2, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $1",
+    )
+    .bind(op.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if let (false, Some(grant)) = (op.add, op.grant_id) {
+        transition_grant(
+            &mut tx,
+            grant,
+            &[GrantState::Revoking],
+            GrantState::Revoked,
+            None,
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Puts an operation back for another try at `next_at`.
+pub async fn retry_okta_op(db: &Db, id: i64, error: &str, next_at: i64) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE okta_ops SET state = 'pending', next_attempt_at = $2, last_error = $3, \
+           lease_owner = NULL, lease_until = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(next_at)
+    .bind(error)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Gives an add up: the operation is dead, its grant failed (shown to admins).
+pub async fn kill_okta_op(db: &Db, op: &OktaOp, error: &str, now: i64) -> Result<(), DbError> {
+    let mut tx = db.pool().begin().await?;
+    sqlx::query(
+        "UPDATE okta_ops SET state = 'dead', last_error = $2, done_at = $3, lease_owner = NULL, \
+           lease_until = NULL WHERE id = $1",
+    )
+    .bind(op.id)
+    .bind(error)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(grant) = op.grant_id {
+        transition_grant(
+            &mut tx,
+            grant,
+            &[GrantState::Active],
+            GrantState::Failed,
+            Some(error),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// When the next operation becomes due (a pending one's time, or a lease running out).
+pub async fn next_op_due(db: &Db) -> Result<Option<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(CASE WHEN state = 'pending' THEN next_attempt_at ELSE lease_until END) \
+         FROM okta_ops WHERE state IN ('pending', 'in_flight')",
+    )
+    .fetch_one(db.pool())
+    .await?)
+}
+
+/// Grants whose start or end has come at `now`.
+pub async fn due_grants(db: &Db, now: i64, limit: i64) -> Result<Vec<Grant>, DbError> {
+    let rows: Vec<GrantRow> = sqlx::query_as(&format!(
+        "SELECT {GRANT_COLUMNS} FROM grants WHERE (state = 'scheduled' AND starts_at <= $1) \
+           OR (state = 'active' AND ends_at <= $1) ORDER BY id LIMIT $2"
+    ))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(Grant::from).collect())
+}
+
+/// The next instant a grant starts or ends.
+pub async fn next_grant_change(db: &Db) -> Result<Option<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(CASE WHEN state = 'scheduled' THEN starts_at ELSE ends_at END) FROM grants \
+         WHERE state IN ('scheduled', 'active')",
+    )
+    .fetch_one(db.pool())
+    .await?)
+}
+
+/// Operations by state, for tests and metrics: (kind, state, attempts, last error).
+pub async fn list_okta_ops(db: &Db) -> Result<Vec<(String, String, i64, Option<String>)>, DbError> {
+    Ok(
+        sqlx::query_as("SELECT kind, state, attempts, last_error FROM okta_ops ORDER BY id")
+            .fetch_all(db.pool())
+            .await?,
+    )
+}

@@ -243,11 +243,19 @@ fn tx_err(e: sqlx::Error) -> AppError {
 pub struct AccessService<'a> {
     pub db: &'a Db,
     pub clock: &'a dyn Clock,
+    /// Wakes the grant engine after a commit that queued work or moved a grant.
+    pub signal: Option<&'a crate::ssr::jobs::grant_engine::EngineSignal>,
 }
 
 impl AccessService<'_> {
     fn now(&self) -> i64 {
         to_millis(self.clock.now())
+    }
+
+    fn wake_engine(&self) {
+        if let Some(signal) = self.signal {
+            signal.wake();
+        }
     }
 
     async fn audit(
@@ -501,6 +509,9 @@ impl AccessService<'_> {
             .await?
             .ok_or(AppError::Internal)?;
         tx.commit().await.map_err(tx_err)?;
+        if policy.auto_approve {
+            self.wake_engine();
+        }
         Ok(request)
     }
 
@@ -681,6 +692,7 @@ impl AccessService<'_> {
             .await?
             .ok_or(AppError::Internal)?;
         tx.commit().await.map_err(tx_err)?;
+        self.wake_engine();
         Ok(decided)
     }
 
@@ -778,6 +790,7 @@ impl AccessService<'_> {
             .await?
             .ok_or(AppError::Internal)?;
         tx.commit().await.map_err(tx_err)?;
+        self.wake_engine();
         Ok(ended)
     }
 

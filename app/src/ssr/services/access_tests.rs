@@ -150,6 +150,7 @@ async fn policies_refuse_groups_okta_will_not_let_gatepass_change() {
         let s = AccessService {
             db: &db,
             clock: &clock,
+            signal: None,
         };
         let e = s
             .save_policy(&admin(), policy(PolicyTarget::Group("ad-app".into())))
@@ -234,6 +235,7 @@ async fn eligibility_duration_and_reason_are_checked_and_bad_input_writes_nothin
         let s = AccessService {
             db: &db,
             clock: &clock,
+            signal: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
             .await
@@ -320,6 +322,7 @@ async fn requests_route_to_their_approvers_and_quorum_decides() {
         let s = AccessService {
             db: &db,
             clock: &clock,
+            signal: None,
         };
         s.save_policy(
             &admin(),
@@ -420,6 +423,7 @@ async fn self_approval_only_when_allowed_and_lengthening_is_refused() {
         let s = AccessService {
             db: &db,
             clock: &clock,
+            signal: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
             .await
@@ -472,6 +476,7 @@ async fn denial_needs_a_comment_and_is_final() {
         let s = AccessService {
             db: &db,
             clock: &clock,
+            signal: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
             .await
@@ -516,6 +521,7 @@ async fn asking_again_for_a_held_group_extends_the_grant() {
         let s = AccessService {
             db: &db,
             clock: &clock,
+            signal: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
             .await
@@ -559,6 +565,7 @@ async fn stale_and_missed_requests_expire() {
         let s = AccessService {
             db: &db,
             clock: &clock,
+            signal: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
             .await
@@ -613,6 +620,7 @@ async fn cancel_give_back_and_revoke() {
         let s = AccessService {
             db: &db,
             clock: &clock,
+            signal: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
             .await
@@ -700,6 +708,7 @@ async fn concurrent_approvals_record_exactly_one_decision() {
         let s = AccessService {
             db: &db,
             clock: clock.as_ref(),
+            signal: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
             .await
@@ -716,6 +725,7 @@ async fn concurrent_approvals_record_exactly_one_decision() {
                     let s = AccessService {
                         db: &db,
                         clock: clock.as_ref(),
+                        signal: None,
                     };
                     s.decide(&person(&format!("approver{i}")), approve(r.id))
                         .await

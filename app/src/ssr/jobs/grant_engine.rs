@@ -1,0 +1,235 @@
+//! The grant engine: carries the queued Okta membership changes (`okta_ops`) out, starts
+//! scheduled grants and ends expired ones — durably: everything it needs is in the database,
+//! so a crash at any point leaves rows the next start picks up.
+//!
+//! - **Worker**: claims due operations with a lease (on PostgreSQL `FOR UPDATE SKIP LOCKED`, so
+//!   several Gatepass processes share the work; SQLite has one writer), calls Okta (`PUT` /
+//!   `DELETE` membership, both idempotent), marks them done. Failures are retried with capped
+//!   exponential backoff and jitter; an add that keeps failing is marked dead and its grant
+//!   failed (shown to admins); a removal is never given up.
+//! - **Scheduler**: sleeps until the earliest start or end of a grant (woken early when a grant
+//!   lands or moves), then in one transaction per grant marks it active (queueing the add) or
+//!   revoking (queueing the remove).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::model::GrantState;
+use crate::ssr::clock::to_millis;
+use crate::ssr::db::{access as store, audit, DbError};
+use crate::ssr::okta::{OktaApi, OktaError};
+use crate::ssr::state::AppState;
+
+/// How long a claimed operation is ours before another worker may take it.
+const LEASE_MS: i64 = 60_000;
+/// Tries before an add is given up (a removal never is).
+pub const MAX_ADD_ATTEMPTS: i64 = 8;
+/// Longest wait between tries.
+const MAX_BACKOFF_MS: i64 = 5 * 60_000;
+/// Longest the scheduler sleeps without looking again.
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// Operations claimed at once.
+const BATCH: i64 = 50;
+
+/// Wakes the worker and the scheduler after a commit that queued work or moved a grant.
+#[derive(Debug, Default, Clone)]
+pub struct EngineSignal {
+    worker: Arc<Notify>,
+    scheduler: Arc<Notify>,
+}
+
+impl EngineSignal {
+    pub fn wake(&self) {
+        self.worker.notify_one();
+        self.scheduler.notify_one();
+    }
+
+    async fn wait(notify: &Notify, at_most: Duration) {
+        let _ = tokio::time::timeout(at_most, notify.notified()).await;
+    }
+}
+
+/// The wait before try number `attempts + 1` (capped exponential, full jitter).
+pub fn backoff_ms(attempts: i64) -> i64 {
+    use rand::Rng;
+    let exp = 1_000i64.saturating_mul(1i64 << attempts.clamp(0, 20).saturating_sub(1).max(0));
+    let cap = exp.min(MAX_BACKOFF_MS);
+    rand::thread_rng().gen_range(cap / 2..=cap)
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PassReport {
+    pub done: usize,
+    pub retried: usize,
+    pub dead: usize,
+}
+
+/// Works once through the due operations with `okta`.
+pub async fn work_once(state: &AppState, okta: &dyn OktaApi) -> Result<PassReport, DbError> {
+    let now = to_millis(state.clock.now());
+    let ops = store::claim_okta_ops(
+        &state.db,
+        state.db.engine(),
+        &state.instance,
+        now,
+        now + LEASE_MS,
+        BATCH,
+    )
+    .await?;
+    let mut report = PassReport::default();
+    for op in ops {
+        // An add for a grant that ended meanwhile is not applied.
+        if op.add {
+            if let Some(grant) = op.grant_id {
+                if !store::grant_is_active(&state.db, grant).await? {
+                    store::finish_okta_op(&state.db, &op, to_millis(state.clock.now())).await?;
+                    report.done += 1;
+                    continue;
+                }
+            }
+        }
+        let result = if op.add {
+            okta.add_member(&op.group_id, &op.user_id).await
+        } else {
+            okta.remove_member(&op.group_id, &op.user_id).await
+        };
+        let now = to_millis(state.clock.now());
+        match result {
+            // Removing what is already gone is done too.
+            Ok(()) => {
+                store::finish_okta_op(&state.db, &op, now).await?;
+                report.done += 1;
+            }
+            Err(e) if !op.add && e.status() == Some(404) => {
+                store::finish_okta_op(&state.db, &op, now).await?;
+                report.done += 1;
+            }
+            Err(e) => {
+                let permanent = matches!(e.status(), Some(400 | 403 | 404));
+                let give_up = op.add && (permanent || op.attempts >= MAX_ADD_ATTEMPTS);
+                let reason = describe(&e);
+                if give_up {
+                    tracing::error!(op = op.id, grant = op.grant_id, error = %reason, "okta: adding a membership failed for good");
+                    store::kill_okta_op(&state.db, &op, &reason, now).await?;
+                    report.dead += 1;
+                } else {
+                    if !op.add {
+                        tracing::error!(op = op.id, grant = op.grant_id, attempts = op.attempts, error = %reason, "okta: REMOVING A MEMBERSHIP FAILED; retrying");
+                    } else {
+                        tracing::warn!(op = op.id, attempts = op.attempts, error = %reason, "okta: adding a membership failed; retrying");
+                    }
+                    store::retry_okta_op(&state.db, op.id, &reason, now + backoff_ms(op.attempts))
+                        .await?;
+                    report.retried += 1;
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn describe(e: &OktaError) -> String {
+    e.to_string()
+}
+
+/// Starts due scheduled grants and ends expired ones; returns how many it moved.
+pub async fn schedule_once(state: &AppState) -> Result<usize, DbError> {
+    let now = to_millis(state.clock.now());
+    let mut moved = 0;
+    for g in store::due_grants(&state.db, now, 200).await? {
+        let mut tx = state.db.pool().begin().await?;
+        let (from, to, add, action) =
+            if g.state == GrantState::Scheduled && g.starts_at <= now && g.ends_at > now {
+                (
+                    GrantState::Scheduled,
+                    GrantState::Active,
+                    true,
+                    "grant.started",
+                )
+            } else if g.state == GrantState::Scheduled {
+                (
+                    GrantState::Scheduled,
+                    GrantState::Revoked,
+                    false,
+                    "grant.ended",
+                )
+            } else {
+                (
+                    GrantState::Active,
+                    GrantState::Revoking,
+                    false,
+                    "grant.expired",
+                )
+            };
+        if store::transition_grant(&mut tx, g.id, &[from], to, (!add).then_some("expired"), now)
+            .await?
+        {
+            if to != GrantState::Revoked {
+                store::insert_okta_op(&mut tx, add, &g.user_id, &g.group_id, g.id, now).await?;
+            }
+            audit::insert_audit_event(
+                &mut tx,
+                state.db.engine(),
+                now,
+                "gatepass",
+                action,
+                &format!("grant:{}", g.id),
+                &serde_json::json!({ "user": g.user_id, "group": g.group_id }),
+            )
+            .await?;
+            moved += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(moved)
+}
+
+/// The worker loop; runs until the process ends.
+pub async fn run_worker(state: AppState, signal: EngineSignal) {
+    loop {
+        let okta = match state.integration().current().await {
+            Ok(Some(settings)) => state.okta_client(&settings).await.ok(),
+            _ => None,
+        };
+        let mut busy = false;
+        if let Some(okta) = okta {
+            match work_once(&state, okta.as_ref()).await {
+                Ok(r) => busy = r.done + r.retried + r.dead > 0,
+                Err(e) => tracing::warn!(error = %e, "grant engine: database error"),
+            }
+        }
+        if !busy {
+            let wait = match store::next_op_due(&state.db).await {
+                Ok(Some(at)) => Duration::from_millis(
+                    (at - to_millis(state.clock.now())).clamp(0, MAX_SLEEP.as_millis() as i64)
+                        as u64,
+                ),
+                _ => MAX_SLEEP,
+            };
+            EngineSignal::wait(&signal.worker, wait).await;
+        }
+    }
+}
+
+/// The scheduler loop; runs until the process ends.
+pub async fn run_scheduler(state: AppState, signal: EngineSignal) {
+    loop {
+        match schedule_once(&state).await {
+            Ok(n) if n > 0 => signal.wake(),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "grant scheduler: database error"),
+        }
+        let wait = match store::next_grant_change(&state.db).await {
+            Ok(Some(at)) => Duration::from_millis(
+                (at - to_millis(state.clock.now())).clamp(0, MAX_SLEEP.as_millis() as i64) as u64,
+            ),
+            _ => MAX_SLEEP,
+        };
+        if !wait.is_zero() {
+            EngineSignal::wait(&signal.scheduler, wait).await;
+        }
+    }
+}

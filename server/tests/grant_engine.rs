@@ -1,0 +1,376 @@
+//! The grant engine against the Okta simulator, with a clock that moves only when told to:
+//! approval adds the membership, expiry removes it, extensions move the removal, give-back
+//! removes at once, a 5xx storm converges, a refused add is visible, scheduled grants start,
+//! and a crashed worker's lease is taken over.
+
+mod common;
+
+use std::sync::Arc;
+
+use app::model::{GrantState, IntegrationInput, Me, PolicyTarget};
+use app::ssr::auth::{Admin, AuthSettings, Requester};
+use app::ssr::clock::{to_millis, Clock, ManualClock};
+use app::ssr::db::access as store;
+use app::ssr::db::audit::verify_audit_chain;
+use app::ssr::db::directory::{upsert_group, upsert_user, GroupRecord, UserRecord};
+use app::ssr::jobs::grant_engine::{schedule_once, work_once};
+use app::ssr::secrets::local::LocalSecrets;
+use app::ssr::secrets::CachedSecrets;
+use app::ssr::services::access::{DecisionInput, PolicyInput, RequestInput};
+use app::ssr::state::AppState;
+use app::ssr::testing::{fresh_db, TestDb};
+use common::engines;
+use common::okta::start_sim;
+use gatepass::okta_sim::RunningSim;
+use serde_json::json;
+use time::macros::datetime;
+use time::Duration;
+
+fn me(id: &str) -> Me {
+    Me {
+        okta_id: id.into(),
+        login: format!("{id}@example.com"),
+        email: format!("{id}@example.com"),
+        display_name: id.into(),
+        in_directory: true,
+        is_admin: true,
+    }
+}
+
+struct World {
+    state: AppState,
+    clock: ManualClock,
+    sim: RunningSim,
+    ada: String,
+    group: String,
+    _db: TestDb,
+}
+
+async fn world(engine: app::model::DatabaseEngine, token: &str) -> World {
+    let sim = start_sim(json!({
+        "users": [
+            { "login": "ada@example.com", "firstName": "Ada", "lastName": "L" },
+            { "login": "root@example.com", "firstName": "Root", "lastName": "R", "roles": [{ "type": "SUPER_ADMIN" }] },
+            { "login": "viewer@example.com", "firstName": "Vi", "lastName": "V", "roles": [{ "type": "READ_ONLY_ADMIN" }] }
+        ],
+        "groups": [{ "name": "aws-prod", "members": [] }],
+        "tokens": [
+            { "token": "engine-token", "user": "root@example.com" },
+            { "token": "engine-read-only", "user": "viewer@example.com" }
+        ]
+    }))
+    .await;
+    let (ada, group) = {
+        let org = sim.sim.org.read().unwrap();
+        let ada = org.users[org.find_user("ada@example.com").unwrap() as usize]
+            .id
+            .clone();
+        let g = org
+            .groups
+            .iter()
+            .find(|g| g.name == "aws-prod")
+            .unwrap()
+            .id
+            .clone();
+        (ada, g)
+    };
+    let t = fresh_db(engine).await;
+    upsert_user(
+        &t.db,
+        &UserRecord {
+            okta_id: ada.clone(),
+            login: "ada@example.com".into(),
+            email: "ada@example.com".into(),
+            display_name: "Ada".into(),
+            status: "ACTIVE".into(),
+        },
+        1,
+    )
+    .await
+    .unwrap();
+    upsert_user(
+        &t.db,
+        &UserRecord {
+            okta_id: "approver".into(),
+            login: "approver@example.com".into(),
+            email: "approver@example.com".into(),
+            display_name: "Approver".into(),
+            status: "ACTIVE".into(),
+        },
+        1,
+    )
+    .await
+    .unwrap();
+    upsert_group(
+        &t.db,
+        &GroupRecord {
+            okta_id: group.clone(),
+            name: "aws-prod".into(),
+            description: String::new(),
+            okta_type: "OKTA_GROUP".into(),
+            managed_by_rule: false,
+        },
+        1,
+    )
+    .await
+    .unwrap();
+    let clock = ManualClock::at(datetime!(2026-06-01 09:00 UTC));
+    let state = AppState::new(
+        leptos::config::LeptosOptions::builder()
+            .output_name("gatepass")
+            .build(),
+        t.db.clone(),
+        Arc::new(clock.clone()),
+        AuthSettings::default(),
+        CachedSecrets::new(
+            None,
+            Arc::new(LocalSecrets),
+            std::time::Duration::from_secs(300),
+        ),
+    );
+    let var = format!(
+        "GATEPASS_TEST_ENGINE_{}",
+        token.replace('-', "_").to_uppercase()
+    );
+    std::env::set_var(&var, token);
+    state
+        .integration()
+        .save_as(
+            "test",
+            &IntegrationInput {
+                org_url: sim.base_url(),
+                auth_method: "api_token".into(),
+                secret_ref: format!("env:{var}"),
+                sync_incremental_minutes: "10".into(),
+                sync_full_hours: "24".into(),
+                ..IntegrationInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    state
+        .access()
+        .save_policy(
+            &Admin::for_tests(me("root")),
+            PolicyInput {
+                target: Some(PolicyTarget::Group(group.clone())),
+                requestable: true,
+                approver_users: vec!["approver".into()],
+                quorum: 1,
+                default_duration: "1h".into(),
+                max_duration: "1d".into(),
+                ..PolicyInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    World {
+        state,
+        clock,
+        sim,
+        ada,
+        group,
+        _db: t,
+    }
+}
+
+impl World {
+    fn member(&self) -> bool {
+        let org = self.sim.sim.org.read().unwrap();
+        let g = org.find_group(&self.group).unwrap();
+        let u = org.user_by_id(&self.ada).unwrap();
+        org.groups[g as usize].members.contains(&u)
+    }
+
+    async fn okta(&self) -> Arc<app::ssr::okta::OktaClient> {
+        let settings = self.state.integration().current().await.unwrap().unwrap();
+        self.state.okta_client(&settings).await.unwrap()
+    }
+
+    async fn work(&self) -> app::ssr::jobs::grant_engine::PassReport {
+        let okta = self.okta().await;
+        work_once(&self.state, okta.as_ref()).await.unwrap()
+    }
+
+    async fn approved_grant(&self, duration: &str, starts_at: Option<i64>) -> app::model::Grant {
+        let access = self.state.access();
+        let r = access
+            .request_access(
+                &Requester::for_tests(Me {
+                    okta_id: self.ada.clone(),
+                    ..me("ada")
+                }),
+                RequestInput {
+                    group_id: self.group.clone(),
+                    duration: duration.into(),
+                    reason: String::new(),
+                    starts_at,
+                },
+            )
+            .await
+            .unwrap();
+        access
+            .decide(
+                &Requester::for_tests(me("approver")),
+                DecisionInput {
+                    request_id: r.id,
+                    approve: true,
+                    comment: String::new(),
+                    duration: None,
+                },
+            )
+            .await
+            .unwrap();
+        store::list_grants_of(&self.state.db, &self.ada, 10)
+            .await
+            .unwrap()[0]
+            .clone()
+    }
+
+    async fn grant(&self, id: i64) -> app::model::Grant {
+        store::list_grants_of(&self.state.db, &self.ada, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|g| g.id == id)
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn approval_adds_and_expiry_removes_the_membership() {
+    for engine in engines() {
+        let w = world(engine, "engine-token").await;
+        let g = w.approved_grant("1h", None).await;
+        assert!(!w.member(), "nothing in Okta before the worker runs");
+        assert_eq!(w.work().await.done, 1);
+        assert!(w.member(), "approval → membership in Okta");
+
+        w.clock.advance(Duration::minutes(59));
+        assert_eq!(schedule_once(&w.state).await.unwrap(), 0, "not yet");
+        w.clock.advance(Duration::minutes(1));
+        assert_eq!(schedule_once(&w.state).await.unwrap(), 1);
+        assert_eq!(w.grant(g.id).await.state, GrantState::Revoking);
+        assert_eq!(w.work().await.done, 1);
+        assert!(!w.member(), "expiry → membership gone");
+        assert_eq!(w.grant(g.id).await.state, GrantState::Revoked);
+        assert_eq!(verify_audit_chain(&w.state.db).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn an_extension_moves_the_removal_and_give_back_removes_at_once() {
+    let w = world(engines()[0], "engine-token").await;
+    let g = w.approved_grant("1h", None).await;
+    w.work().await;
+    w.clock.advance(Duration::minutes(30));
+    let ext = w.approved_grant("2h", None).await;
+    assert_eq!(ext.id, g.id, "extended, not a second grant");
+    w.clock.advance(Duration::minutes(31));
+    assert_eq!(
+        schedule_once(&w.state).await.unwrap(),
+        0,
+        "the old end passed; the new one has not"
+    );
+    assert!(w.member());
+    w.state
+        .access()
+        .give_back(
+            &Requester::for_tests(Me {
+                okta_id: w.ada.clone(),
+                ..me("ada")
+            }),
+            g.id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(w.work().await.done, 1);
+    assert!(!w.member(), "given back → gone at once");
+}
+
+#[tokio::test]
+async fn a_5xx_storm_converges_after_it_ends() {
+    let w = world(engines()[0], "engine-token").await;
+    let g = w.approved_grant("1h", None).await;
+    reqwest::Client::new()
+        .put(format!("{}/__sim/faults", w.sim.base_url()))
+        .json(&json!({ "errorRate": 1.0 }))
+        .send()
+        .await
+        .unwrap();
+    let okta = w.okta().await;
+    let report = work_once(&w.state, okta.as_ref()).await.unwrap();
+    assert_eq!((report.done, report.retried), (0, 1));
+    let ops = store::list_okta_ops(&w.state.db).await.unwrap();
+    assert_eq!((ops[0].1.as_str(), ops[0].2), ("pending", 1));
+    assert!(
+        ops[0].3.as_deref().unwrap().contains("500"),
+        "{:?}",
+        ops[0].3
+    );
+    reqwest::Client::new()
+        .put(format!("{}/__sim/faults", w.sim.base_url()))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(w.work().await.done, 0, "waits for its backoff");
+    w.clock.advance(Duration::minutes(10));
+    assert_eq!(w.work().await.done, 1);
+    assert!(w.member());
+    assert_eq!(w.grant(g.id).await.state, GrantState::Active);
+}
+
+#[tokio::test]
+async fn a_refused_add_is_marked_failed_and_shown() {
+    let w = world(engines()[0], "engine-read-only").await;
+    let g = w.approved_grant("1h", None).await;
+    let report = w.work().await;
+    assert_eq!(report.dead, 1, "403 is final for an add");
+    let failed = w.grant(g.id).await;
+    assert_eq!(failed.state, GrantState::Failed);
+    assert!(
+        failed
+            .revoked_reason
+            .as_deref()
+            .unwrap()
+            .contains("E0000006"),
+        "{failed:?}"
+    );
+    assert!(!w.member());
+}
+
+#[tokio::test]
+async fn a_scheduled_grant_starts_on_time() {
+    let w = world(engines()[0], "engine-token").await;
+    let start = to_millis(w.clock.now()) + 2 * 3_600_000;
+    let g = w.approved_grant("1h", Some(start)).await;
+    assert_eq!(g.state, GrantState::Scheduled);
+    assert_eq!(w.work().await.done, 0);
+    w.clock.advance(Duration::hours(2));
+    assert_eq!(schedule_once(&w.state).await.unwrap(), 1);
+    assert_eq!(w.work().await.done, 1);
+    assert!(w.member());
+}
+
+#[tokio::test]
+async fn a_crashed_workers_lease_is_taken_over() {
+    let w = world(engines()[0], "engine-token").await;
+    w.approved_grant("1h", None).await;
+    let now = to_millis(w.clock.now());
+    let claimed = store::claim_okta_ops(
+        &w.state.db,
+        w.state.db.engine(),
+        "crashed-worker",
+        now,
+        now + 60_000,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(claimed.len(), 1, "claimed, then the worker died");
+    assert_eq!(w.work().await.done, 0, "the lease is still running");
+    w.clock.advance(Duration::minutes(2));
+    assert_eq!(w.work().await.done, 1, "taken over after the lease ran out");
+    assert!(w.member());
+}
