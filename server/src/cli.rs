@@ -38,6 +38,9 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Check the audit log's hash chain; names the first broken event (exit code 1).
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Sync the directory (users, groups, memberships) from Okta once, showing progress.
     /// Incremental unless `--full` or no sync has succeeded yet.
     Sync {
@@ -48,6 +51,13 @@ pub enum Command {
     /// Run a simulated Okta org (Management API subset, OIDC sign-in, fault injection) for
     /// the demo, tests and benchmarks. Needs no Gatepass configuration.
     OktaSim(crate::okta_sim::SimArgs),
+}
+
+/// `gatepass audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every event's hash and compare it with the stored chain.
+    Verify,
 }
 
 /// Runs a parsed command line; the exit code is 0 on success, 2 for configuration errors and 1
@@ -102,6 +112,20 @@ pub fn run(cli: Cli) -> ExitCode {
                 Ok(())
             }
             Command::Sync { full } => crate::sync_cmd::run(&config, full).await,
+            Command::Audit(AuditCommand::Verify) => {
+                let db = startup::open_database(&config).await?;
+                let (events, broken) = app::ssr::db::audit::verify_audit_chain_counted(&db).await?;
+                db.close().await;
+                match broken {
+                    None => {
+                        println!("audit chain intact: {events} event(s) verified");
+                        Ok(())
+                    }
+                    Some(seq) => Err(startup::StartupError::Audit(format!(
+                        "audit chain broken at event #{seq}: it, or the one before it, was changed or removed"
+                    ))),
+                }
+            }
             Command::OktaSim(_) => unreachable!("handled before configuration is loaded"),
         }
     });

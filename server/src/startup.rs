@@ -47,6 +47,8 @@ pub enum StartupError {
     Sync(app::ssr::services::sync::SyncError),
     #[error("{0}")]
     Secret(String),
+    #[error("{0}")]
+    Audit(String),
 }
 
 /// Connects to the database and applies migrations.

@@ -134,3 +134,80 @@ fn json_log_format_writes_one_json_object_per_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn help_lists_sync_audit_and_the_simulator() {
+    let out = gatepass().arg("--help").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for sub in ["sync", "audit", "okta-sim"] {
+        assert!(text.contains(sub), "{sub}: {text}");
+    }
+    let out = gatepass().args(["okta-sim", "--help"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for flag in ["--seed", "--scale", "--api-token", "--state", "--listen"] {
+        assert!(text.contains(flag), "{flag}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn audit_verify_names_the_first_broken_event() {
+    use app::ssr::clock::SystemClock;
+    use app::ssr::db::{Db, DbOptions};
+    use app::ssr::services::audit::record;
+    let dir = tempfile::tempdir().unwrap();
+    let verify = || {
+        gatepass()
+            .args(["audit", "verify"])
+            .env("GATEPASS_DATA_DIR", dir.path())
+            .output()
+            .unwrap()
+    };
+    let empty = verify();
+    assert!(
+        empty.status.success(),
+        "{}",
+        String::from_utf8_lossy(&empty.stderr)
+    );
+    assert!(String::from_utf8(empty.stdout)
+        .unwrap()
+        .starts_with("audit chain intact: 0 event(s)"));
+
+    let path = format!("sqlite://{}", dir.path().join("gatepass.db").display());
+    let db = Db::connect(
+        &secrecy::SecretString::from(path.clone()),
+        &DbOptions::default(),
+    )
+    .await
+    .unwrap();
+    for i in 0..3 {
+        record(
+            &db,
+            &SystemClock,
+            "ada",
+            "policy.saved",
+            "group:x",
+            serde_json::json!({ "i": i }),
+        )
+        .await
+        .unwrap();
+    }
+    db.close().await;
+    let ok = verify();
+    assert!(String::from_utf8(ok.stdout)
+        .unwrap()
+        .starts_with("audit chain intact: 3 event(s)"));
+    // Someone edits a row behind Gatepass's back.
+    let raw = sqlx::AnyPool::connect(&path).await.unwrap();
+    sqlx::query("UPDATE audit_events SET details = '{\"i\":99}' WHERE seq = 2")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    let broken = verify();
+    assert_eq!(broken.status.code(), Some(1));
+    let stderr = String::from_utf8(broken.stderr).unwrap();
+    assert!(
+        stderr.contains("audit chain broken at event #2"),
+        "{stderr}"
+    );
+}

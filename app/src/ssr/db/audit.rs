@@ -96,20 +96,26 @@ type ChainRow = (i64, i64, String, String, String, String, String, String);
 
 /// Checks the whole chain; returns the first broken sequence number, if any.
 pub async fn verify_audit_chain(db: &Db) -> Result<Option<i64>, DbError> {
+    Ok(verify_audit_chain_counted(db).await?.1)
+}
+
+/// Like [`verify_audit_chain`], with the number of events checked.
+pub async fn verify_audit_chain_counted(db: &Db) -> Result<(usize, Option<i64>), DbError> {
     let rows: Vec<ChainRow> = sqlx::query_as(
         "SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_events \
          ORDER BY seq",
     )
     .fetch_all(db.pool())
     .await?;
+    let count = rows.len();
     let mut prev = GENESIS.to_owned();
     for (seq, at, actor, action, subject, details, prev_hash, hash) in rows {
         if prev_hash != prev || hash != chain_hash(&prev, at, &actor, &action, &subject, &details) {
-            return Ok(Some(seq));
+            return Ok((count, Some(seq)));
         }
         prev = hash;
     }
-    Ok(None)
+    Ok((count, None))
 }
 
 #[cfg(test)]
