@@ -12,6 +12,7 @@ use crate::pages::{
     admin::AdminPage,
     admin_access::AdminAccessPage,
     approvals::ApprovalsPage,
+    audit::AuditPage,
     catalog::{CatalogPage, RequestFormPage},
     home::HomePage,
     my_access::MyAccessPage,
@@ -47,6 +48,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/sync") view=SyncPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/policies") view=PoliciesPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/access") view=AdminAccessPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

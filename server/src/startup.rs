@@ -81,6 +81,7 @@ pub fn router(state: AppState, signin: SignInContext, sessions: SessionSettings)
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/admin/audit/export", get(crate::audit_export::export))
         .merge(signin::routes())
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
             shell(shell_options.clone())

@@ -345,3 +345,150 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
         "nothing saved cross-site"
     );
 }
+
+#[tokio::test]
+async fn the_audit_log_filters_pages_and_exports_for_admins_only() {
+    let (app, _sim) = setup().await;
+    let root = browser();
+    sign_in(&app, &root, "root@example.com").await;
+    let ada = browser();
+    sign_in(&app, &ada, "ada@example.com").await;
+    for (group, approvers) in [("aws-prod", "prod-approvers"), ("aws-dev", "dev-approvers")] {
+        assert_eq!(
+            post(
+                &app,
+                &root,
+                "/api/access/policies/save",
+                &policy_form(group, approvers)
+            )
+            .await
+            .0,
+            200
+        );
+    }
+    let ask = [
+        ("group_id", "aws-dev"),
+        ("duration", "1h"),
+        ("reason", "debugging"),
+        ("start", ""),
+    ];
+    assert_eq!(post(&app, &ada, "/api/access/request", &ask).await.0, 200);
+
+    let audit = |actor: &'static str,
+                 subject: &'static str,
+                 action: &'static str,
+                 before: Option<String>| {
+        let root = root.clone();
+        let app = &app;
+        async move {
+            let mut form = vec![
+                ("actor", actor.to_owned()),
+                ("subject", subject.to_owned()),
+                ("action", action.to_owned()),
+                ("from", String::new()),
+                ("to", String::new()),
+            ];
+            if let Some(b) = before {
+                form.push(("before", b));
+            }
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post(app, &root, "/api/audit", &form).await
+        }
+    };
+    let (status, page) = audit("", "", "policy.", None).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["events"].as_array().unwrap().len(), 2);
+    let (_, page) = audit("ada", "", "", None).await;
+    let actions: Vec<&str> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["request.created"]);
+    let (_, page) = audit("", "aws-dev", "", None).await;
+    assert_eq!(
+        page["events"].as_array().unwrap().len(),
+        2,
+        "the aws-dev policy and the request"
+    );
+    let (status, _) = post(
+        &app,
+        &root,
+        "/api/audit",
+        &[
+            ("actor", ""),
+            ("subject", ""),
+            ("action", ""),
+            ("from", "yesterday"),
+            ("to", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        post(
+            &app,
+            &ada,
+            "/api/audit",
+            &[
+                ("actor", ""),
+                ("subject", ""),
+                ("action", ""),
+                ("from", ""),
+                ("to", "")
+            ]
+        )
+        .await
+        .0,
+        403
+    );
+
+    let csv = root
+        .get(app.url("/admin/audit/export?format=csv&action=policy."))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("gatepass-audit.csv"));
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "seq,at,actor,action,subject,details");
+    assert_eq!(lines.len(), 3);
+    assert!(lines[1].contains("\"policy.saved\""));
+    let jsonl = root
+        .get(app.url("/admin/audit/export?format=jsonl"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let events: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0]["action"], "request.created", "newest first");
+    assert_eq!(
+        ada.get(app.url("/admin/audit/export?format=csv"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let anonymous = browser()
+        .get(app.url("/admin/audit/export?format=csv"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !anonymous.status().is_success(),
+        "anonymous: {}",
+        anonymous.status()
+    );
+}

@@ -101,3 +101,25 @@ pub async fn sync_now(full: Option<String>) -> Result<String, AppError> {
         .await,
     )
 }
+
+/// One page of the audit log (admins). Times are `YYYY-MM-DD` (UTC), inclusive.
+#[server(endpoint = "audit", prefix = "/api")]
+pub async fn get_audit(
+    actor: String,
+    subject: String,
+    action: String,
+    from: String,
+    to: String,
+    before: Option<i64>,
+) -> Result<crate::model::AuditPage, AppError> {
+    use crate::ssr::{auth::require_admin, services::audit, state::AppState};
+    super::respond(
+        async {
+            let admin = require_admin()?;
+            let filter = audit::parse_filter(&actor, &subject, &action, &from, &to)?;
+            let state = AppState::current()?;
+            audit::audit_page(&state.db, &admin, &filter, before, 50).await
+        }
+        .await,
+    )
+}

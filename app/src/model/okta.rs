@@ -136,3 +136,27 @@ pub struct SyncOverview {
     /// Whether a sync is running now (anywhere).
     pub running: bool,
 }
+
+/// Which audit events to show; empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    /// Part of the actor (login).
+    pub actor: String,
+    /// Part of the subject (`grant:12`, `request:3`, `group:…`) or of the details (a group or
+    /// person id).
+    pub subject: String,
+    /// Start of the action (`request.`, `grant.ended`).
+    pub action: String,
+    /// From this instant (ms), inclusive.
+    pub from: Option<i64>,
+    /// Before this instant (ms).
+    pub to: Option<i64>,
+}
+
+/// One page of the audit log, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    /// `before` for the next (older) page.
+    pub next_before: Option<i64>,
+}

@@ -20,6 +20,8 @@ pub fn AdminPage() -> impl IntoView {
                     <span>"Schedule, recent runs, sync now."</span></a></li>
                 <li><a href="/admin/access"><strong>"Requests and grants"</strong>
                     <span>"Everything pending and live; revoke any grant."</span></a></li>
+                <li><a href="/admin/audit"><strong>"Audit log"</strong>
+                    <span>"Every change, filtered, exported."</span></a></li>
                 <li><a href="/admin/policies"><strong>"Policies"</strong>
                     <span>"What can be requested, by whom, who approves, for how long."</span></a></li>
             </ul>

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod admin_access;
 pub mod approvals;
+pub mod audit;
 pub mod catalog;
 pub mod home;
 pub mod my_access;

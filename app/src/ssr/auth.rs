@@ -70,7 +70,12 @@ pub fn require_requester() -> Result<Requester, AppError> {
 
 /// Fails unless the caller is signed in and an administrator.
 pub fn require_admin() -> Result<Admin, AppError> {
-    let me = current_user().ok_or(AppError::Unauthenticated)?;
+    require_admin_from(current_user())
+}
+
+/// The same check for plain HTTP handlers, from the person the session layer attached.
+pub fn require_admin_from(me: Option<Me>) -> Result<Admin, AppError> {
+    let me = me.ok_or(AppError::Unauthenticated)?;
     if me.is_admin {
         Ok(Admin(me))
     } else {

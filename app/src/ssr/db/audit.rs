@@ -91,6 +91,43 @@ pub async fn list_audit_events(
         .collect())
 }
 
+/// Events matching `filter`, newest first, older than `before_seq` when given.
+pub async fn search_audit_events(
+    db: &Db,
+    filter: &crate::model::AuditFilter,
+    before_seq: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, DbError> {
+    let like = |s: &str| format!("%{}%", s.to_lowercase().replace(['%', '_'], ""));
+    let rows: Vec<(i64, i64, String, String, String, String)> = sqlx::query_as(
+        "SELECT seq, at, actor, action, subject, details FROM audit_events \
+         WHERE seq < $1 AND LOWER(actor) LIKE $2 \
+           AND (LOWER(subject) LIKE $3 OR LOWER(details) LIKE $3) \
+           AND action LIKE $4 AND at >= $5 AND at < $6 \
+         ORDER BY seq DESC LIMIT $7",
+    )
+    .bind(before_seq.unwrap_or(i64::MAX))
+    .bind(like(&filter.actor))
+    .bind(like(&filter.subject))
+    .bind(format!("{}%", filter.action.replace(['%', '_'], "")))
+    .bind(filter.from.unwrap_or(i64::MIN))
+    .bind(filter.to.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, at, actor, action, subject, details)| AuditEvent {
+            seq,
+            at,
+            actor,
+            action,
+            subject,
+            details,
+        })
+        .collect())
+}
+
 /// An `audit_events` row with its chain columns.
 type ChainRow = (i64, i64, String, String, String, String, String, String);
 

@@ -27,3 +27,94 @@ pub async fn record(
     tx.commit().await.map_err(DbError::from)?;
     Ok(())
 }
+
+/// One page of the audit log for admins.
+pub async fn audit_page(
+    db: &Db,
+    _admin: &crate::ssr::auth::Admin,
+    filter: &crate::model::AuditFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<crate::model::AuditPage, AppError> {
+    let limit = limit.clamp(1, 500);
+    let events = audit::search_audit_events(db, filter, before, limit + 1).await?;
+    let more = events.len() as i64 > limit;
+    let events: Vec<_> = events.into_iter().take(limit as usize).collect();
+    Ok(crate::model::AuditPage {
+        next_before: if more {
+            events.last().map(|e| e.seq)
+        } else {
+            None
+        },
+        events,
+    })
+}
+
+/// Every event matching `filter` (newest first, at most 100,000) as CSV or JSON Lines.
+pub async fn export_audit(
+    db: &Db,
+    admin: &crate::ssr::auth::Admin,
+    filter: &crate::model::AuditFilter,
+    jsonl: bool,
+) -> Result<String, AppError> {
+    let mut out = String::new();
+    if !jsonl {
+        out.push_str("seq,at,actor,action,subject,details\n");
+    }
+    let mut before = None;
+    let mut total = 0;
+    loop {
+        let page = audit_page(db, admin, filter, before, 500).await?;
+        for e in &page.events {
+            if jsonl {
+                out.push_str(&serde_json::to_string(e).expect("serializable"));
+                out.push('\n');
+            } else {
+                let cell = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+                out.push_str(&format!(
+                    "{},{},{},{},{},{}\n",
+                    e.seq,
+                    crate::format::utc_datetime(e.at),
+                    cell(&e.actor),
+                    cell(&e.action),
+                    cell(&e.subject),
+                    cell(&e.details)
+                ));
+            }
+        }
+        total += page.events.len();
+        match page.next_before {
+            Some(b) if total < 100_000 => before = Some(b),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Builds a filter from form fields; dates are `YYYY-MM-DD` (UTC), `to` inclusive.
+pub fn parse_filter(
+    actor: &str,
+    subject: &str,
+    action: &str,
+    from: &str,
+    to: &str,
+) -> Result<crate::model::AuditFilter, AppError> {
+    let day = |field: &'static str, s: &str| -> Result<Option<i64>, AppError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        let format = time::format_description::parse_borrowed::<1>("[year]-[month]-[day]")
+            .map_err(|_| AppError::Internal)?;
+        let d = time::Date::parse(s, &format)
+            .map_err(|_| AppError::invalid(field, "enter a date like 2026-06-01"))?;
+        Ok(Some(to_millis(d.midnight().assume_utc())))
+    };
+    Ok(crate::model::AuditFilter {
+        actor: actor.trim().to_owned(),
+        subject: subject.trim().to_owned(),
+        action: action.trim().to_owned(),
+        from: day("From", from)?,
+        to: day("To", to)?.map(|t| t + 86_400_000),
+    })
+}

@@ -1,0 +1,86 @@
+//! `/admin/audit`: the audit log, filtered by person, subject, action and dates; paged;
+//! exported as CSV or JSON Lines.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::okta::get_audit;
+use crate::components::error_view::{ErrorView, Loading};
+use crate::components::require_sign_in::RequireAdmin;
+use crate::format::utc_datetime;
+use crate::url::encode_query_value;
+
+/// `/admin/audit`
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    view! {
+        <Title text="Audit log" />
+        <h1>"Audit log"</h1>
+        <RequireAdmin children=|_me| view! { <Log /> } />
+    }
+}
+
+const FIELDS: [&str; 5] = ["actor", "subject", "action", "from", "to"];
+
+#[component]
+fn Log() -> impl IntoView {
+    let query = use_query_map();
+    let get = move |k: &str| query.read().get(k).unwrap_or_default();
+    let filters = move || FIELDS.map(get);
+    let before = move || get("before").parse::<i64>().ok();
+    let page = Resource::new(
+        move || (filters(), before()),
+        |([actor, subject, action, from, to], before)| {
+            get_audit(actor, subject, action, from, to, before)
+        },
+    );
+    let qs = move || {
+        FIELDS
+            .iter()
+            .map(|k| format!("{k}={}", encode_query_value(&get(k))))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    view! {
+        <p class="lead">"Every change Gatepass made or was asked to make, newest first. Each event is chained to the one before by a hash: " <code>"gatepass audit verify"</code> " checks the chain."</p>
+        <form method="get" action="/admin/audit" class="filters" role="search">
+            <label>"Person" <input name="actor" value=move || get("actor") placeholder="login" /></label>
+            <label>"Group, person or object" <input name="subject" value=move || get("subject") placeholder="grant:12, 00g…" /></label>
+            <label>"Action" <input name="action" value=move || get("action") placeholder="request." /></label>
+            <label>"From" <input name="from" type="date" value=move || get("from") /></label>
+            <label>"To" <input name="to" type="date" value=move || get("to") /></label>
+            <button type="submit" class="button secondary">"Filter"</button>
+        </form>
+        <p>
+            <a rel="external" data-testid="export-csv" href=move || format!("/admin/audit/export?format=csv&{}", qs())>"Export CSV"</a>
+            " · "
+            <a rel="external" data-testid="export-jsonl" href=move || format!("/admin/audit/export?format=jsonl&{}", qs())>"Export JSON Lines"</a>
+        </p>
+        <Suspense fallback=|| view! { <Loading what="the audit log" /> }>
+            {move || page.get().map(|r| match r {
+                Ok(p) if p.events.is_empty() => view! { <p class="muted">"No event matches."</p> }.into_any(),
+                Ok(p) => {
+                    let older = p.next_before.map(|b| format!("/admin/audit?{}&before={b}", qs()));
+                    view! {
+                        <table class="table" data-testid="audit">
+                            <thead><tr><th scope="col">"#"</th><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Action"</th><th scope="col">"Subject"</th><th scope="col">"Details"</th></tr></thead>
+                            <tbody>{p.events.into_iter().map(|e| view! {
+                                <tr>
+                                    <td>{e.seq}</td>
+                                    <td>{utc_datetime(e.at)}</td>
+                                    <td>{e.actor}</td>
+                                    <td><code>{e.action}</code></td>
+                                    <td>{e.subject}</td>
+                                    <td class="details"><code>{e.details}</code></td>
+                                </tr>
+                            }).collect_view()}</tbody>
+                        </table>
+                        {older.map(|href| view! { <p><a class="button secondary" href=href>"Older events"</a></p> })}
+                    }.into_any()
+                }
+                Err(error) => view! { <ErrorView error /> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
