@@ -1,5 +1,5 @@
-//! Probes for load balancers and orchestrators: `/healthz` (the process answers) and `/readyz`
-//! (the database answers too).
+//! Probes for load balancers and orchestrators: `/healthz` (the process answers), `/readyz`
+//! (the database answers too), and `/metrics` for Prometheus.
 
 use axum::{extract::State, http::StatusCode, response::IntoResponse, Json};
 use serde_json::json;
@@ -25,5 +25,20 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
                 Json(json!({ "status": "unavailable", "database": "unreachable" })),
             )
         }
+    }
+}
+
+/// `GET /metrics`: Prometheus text (counts and latencies only; nothing secret).
+pub async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    match app::ssr::services::metrics::render(&state).await {
+        Ok(text) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => (e.status_code(), e.to_string()).into_response(),
     }
 }

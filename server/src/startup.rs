@@ -82,6 +82,7 @@ pub fn router(state: AppState, signin: SignInContext, sessions: SessionSettings)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/admin/audit/export", get(crate::audit_export::export))
+        .route("/metrics", get(health::metrics))
         .merge(signin::routes())
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
             shell(shell_options.clone())

@@ -255,6 +255,20 @@ async fn approval_adds_and_expiry_removes_the_membership() {
         assert!(!w.member(), "expiry → membership gone");
         assert_eq!(w.grant(g.id).await.state, GrantState::Revoked);
         assert_eq!(verify_audit_chain(&w.state.db).await.unwrap(), None);
+
+        let metrics = app::ssr::services::metrics::render(&w.state).await.unwrap();
+        for line in [
+            "gatepass_grants{state=\"revoked\"} 1",
+            "gatepass_okta_ops{kind=\"add\",state=\"done\"} 1",
+            "gatepass_okta_ops{kind=\"remove\",state=\"done\"} 1",
+            "gatepass_okta_calls_total{bucket=\"group\",status=\"204\"} 2",
+            "gatepass_expiry_lag_seconds{quantile=\"0.5\"} 0",
+        ] {
+            assert!(
+                metrics.lines().any(|l| l == line),
+                "{line} missing in\n{metrics}"
+            );
+        }
     }
 }
 

@@ -17,6 +17,19 @@ async fn health_and_readiness() {
         assert_eq!(res.status(), 200, "{engine:?}");
         assert_eq!(res.json::<Value>().await.unwrap()["database"], "ok");
 
+        let res = app.get("/metrics").await;
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"));
+        let text = res.text().await.unwrap();
+        assert!(text.contains("# TYPE gatepass_grants gauge"), "{text}");
+        assert!(
+            text.contains("gatepass_expiry_lag_seconds{quantile=\"0.99\"} 0"),
+            "{text}"
+        );
+
         // Once the database is gone, the server is alive but not ready.
         app.db.close().await;
         assert_eq!(app.get("/readyz").await.status(), 503, "{engine:?}");

@@ -155,6 +155,11 @@ impl AppState {
         ))
     }
 
+    /// The Okta client in use, if one was built.
+    pub async fn cached_okta_client(&self) -> Option<Arc<OktaClient>> {
+        self.okta.lock().await.as_ref().map(|(_, c)| c.clone())
+    }
+
     /// The Okta client for `settings`, reused while the settings stay the same (so the rate
     /// governor and the cached access token carry over between calls).
     pub async fn okta_client(

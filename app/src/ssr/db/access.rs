@@ -892,3 +892,45 @@ pub async fn list_okta_ops(db: &Db) -> Result<Vec<(String, String, i64, Option<S
             .await?,
     )
 }
+
+/// Grants per state.
+pub async fn grant_counts(db: &Db) -> Result<Vec<(String, i64)>, DbError> {
+    Ok(
+        sqlx::query_as("SELECT state, COUNT(*) FROM grants GROUP BY state ORDER BY state")
+            .fetch_all(db.pool())
+            .await?,
+    )
+}
+
+/// Okta operations per kind and state.
+pub async fn op_counts(db: &Db) -> Result<Vec<(String, String, i64)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT kind, state, COUNT(*) FROM okta_ops GROUP BY kind, state ORDER BY kind, state",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Milliseconds from queueing to done of the last `limit` finished operations of `kind`.
+pub async fn op_latencies(db: &Db, kind: &str, limit: i64) -> Result<Vec<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT done_at - created_at FROM okta_ops WHERE kind = $1 AND state = 'done' \
+         ORDER BY id DESC LIMIT $2",
+    )
+    .bind(kind)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Milliseconds from a grant's end to its membership's removal, for the last `limit` expiries.
+pub async fn expiry_lags(db: &Db, limit: i64) -> Result<Vec<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT o.done_at - g.ends_at FROM okta_ops o JOIN grants g ON g.id = o.grant_id \
+         WHERE o.kind = 'remove' AND o.state = 'done' AND g.revoked_reason = 'expired' \
+         ORDER BY o.id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}

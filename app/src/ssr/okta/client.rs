@@ -103,6 +103,8 @@ pub struct OktaClient {
     governor: Governor,
     access: tokio::sync::Mutex<Option<AccessToken>>,
     calls: AtomicU64,
+    /// Answers per (bucket, HTTP status); status 0 is no answer.
+    answers: std::sync::Mutex<std::collections::BTreeMap<(&'static str, u16), u64>>,
 }
 
 impl OktaClient {
@@ -120,11 +122,27 @@ impl OktaClient {
             secrets,
             access: tokio::sync::Mutex::new(None),
             calls: AtomicU64::new(0),
+            answers: Default::default(),
         })
     }
 
     pub fn settings(&self) -> &OktaSettings {
         &self.settings
+    }
+
+    /// Calls so far per (bucket, HTTP status); status 0 is no answer (for `/metrics`).
+    pub fn answers(&self) -> Vec<((&'static str, u16), u64)> {
+        let answers = self.answers.lock().expect("answers lock");
+        answers.iter().map(|(k, v)| (*k, *v)).collect()
+    }
+
+    fn count(&self, bucket: &'static str, status: u16) {
+        *self
+            .answers
+            .lock()
+            .expect("answers lock")
+            .entry((bucket, status))
+            .or_default() += 1;
     }
 
     fn url(&self, cursor: &Cursor) -> Result<Url, OktaError> {
@@ -276,6 +294,10 @@ impl OktaClient {
                     Err(e) => Err(transport_reason(&e)),
                 }
             };
+            self.count(
+                bucket,
+                result.as_ref().map(|(s, _, _)| s.as_u16()).unwrap_or(0),
+            );
             let (status, headers, body) = match result {
                 Ok(r) => r,
                 Err(reason) => {

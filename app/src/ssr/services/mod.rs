@@ -8,5 +8,6 @@ pub mod audit;
 pub mod catalog;
 pub mod identity;
 pub mod integration;
+pub mod metrics;
 pub mod sync;
 pub mod system;
