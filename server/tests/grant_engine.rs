@@ -352,6 +352,22 @@ async fn a_refused_add_is_marked_failed_and_shown() {
         "{failed:?}"
     );
     assert!(!w.member());
+
+    // The admin fixes the credential and retries: the membership arrives.
+    std::env::set_var("GATEPASS_TEST_ENGINE_ENGINE_READ_ONLY", "engine-token");
+    w.state
+        .secrets
+        .forget(&"env:GATEPASS_TEST_ENGINE_ENGINE_READ_ONLY".parse().unwrap())
+        .await;
+    let admin = Admin::for_tests(me("root"));
+    let retried = w.state.access().retry_failed(&admin, g.id).await.unwrap();
+    assert_eq!(retried.state, GrantState::Active);
+    assert_eq!(w.work().await.done, 1);
+    assert!(w.member());
+    assert!(matches!(
+        w.state.access().retry_failed(&admin, g.id).await,
+        Err(app::error::AppError::Conflict(_))
+    ));
 }
 
 #[tokio::test]

@@ -236,3 +236,19 @@ pub async fn revoke_grant(grant_id: i64, reason: String) -> Result<Grant, AppErr
         .await,
     )
 }
+
+/// Tries a failed grant again (admins).
+#[server(endpoint = "access/retry", prefix = "/api")]
+pub async fn retry_grant(grant_id: i64) -> Result<Grant, AppError> {
+    use crate::ssr::{auth::require_admin, state::AppState};
+    super::respond(
+        async {
+            let admin = require_admin()?;
+            AppState::current()?
+                .access()
+                .retry_failed(&admin, grant_id)
+                .await
+        }
+        .await,
+    )
+}

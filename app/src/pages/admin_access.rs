@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::access::{get_admin_access, RevokeGrant};
+use crate::api::access::{get_admin_access, RetryGrant, RevokeGrant};
 use crate::components::countdown::Countdown;
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::require_sign_in::RequireAdmin;
@@ -28,9 +28,10 @@ fn Overview() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
     let revoke = ServerAction::<RevokeGrant>::new();
+    let retry = ServerAction::<RetryGrant>::new();
     let data = Resource::new(
-        move || (q(), revoke.version().get()),
-        |(q, _)| get_admin_access(q),
+        move || (q(), revoke.version().get(), retry.version().get()),
+        |(q, _, _)| get_admin_access(q),
     );
     let outcome = move || {
         revoke.value().get().map(|r| match r {
@@ -46,9 +47,13 @@ fn Overview() -> impl IntoView {
             <button type="submit" class="button secondary">"Filter"</button>
         </form>
         {outcome}
+        {move || retry.value().get().map(|r| match r {
+            Ok(g) => view! { <p class="form-ok" role="status" data-testid="retried">{format!("Grant #{} is {} again; Okta is being asked.", g.id, g.state.as_str())}</p> }.into_any(),
+            Err(error) => view! { <ErrorView error /> }.into_any(),
+        })}
         <Suspense fallback=|| view! { <Loading what="requests and grants" /> }>
             {move || data.get().map(|r| match r {
-                Ok(o) => view! { <Tables o revoke /> }.into_any(),
+                Ok(o) => view! { <Tables o revoke retry /> }.into_any(),
                 Err(error) => view! { <ErrorView error /> }.into_any(),
             })}
         </Suspense>
@@ -56,7 +61,11 @@ fn Overview() -> impl IntoView {
 }
 
 #[component]
-fn Tables(o: AdminAccessOverview, revoke: ServerAction<RevokeGrant>) -> impl IntoView {
+fn Tables(
+    o: AdminAccessOverview,
+    revoke: ServerAction<RevokeGrant>,
+    retry: ServerAction<RetryGrant>,
+) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="admin-pending">
             <h2 id="admin-pending">{format!("Pending requests ({})", o.pending.len())}</h2>
@@ -89,11 +98,21 @@ fn Tables(o: AdminAccessOverview, revoke: ServerAction<RevokeGrant>) -> impl Int
                         <thead><tr><th scope="col">"Person"</th><th scope="col">"Group"</th><th scope="col">"State"</th><th scope="col">"Ends"</th><th scope="col">"Revoke"</th></tr></thead>
                         <tbody>{o.grants.into_iter().map(|g| {
                             let live = matches!(g.grant.state, crate::model::GrantState::Active | crate::model::GrantState::Scheduled);
+                            let failed = g.grant.state == crate::model::GrantState::Failed;
                             view! {
                                 <tr data-group=g.group_name.clone()>
                                     <td>{g.holder_name.clone()}</td>
                                     <td>{g.group_name.clone()}</td>
-                                    <td>{g.grant.state.as_str()}</td>
+                                    <td>
+                                        {g.grant.state.as_str()}
+                                        {failed.then(|| view! {
+                                            <div class="error-text">{g.grant.revoked_reason.clone().unwrap_or_default()}</div>
+                                            <ActionForm action=retry attr:class="inline-form">
+                                                <input type="hidden" name="grant_id" value=g.grant.id />
+                                                <button type="submit" class="button small">"Retry"</button>
+                                            </ActionForm>
+                                        })}
+                                    </td>
                                     <td><Countdown ends_at=g.grant.ends_at /></td>
                                     <td>{live.then(|| view! {
                                         <ActionForm action=revoke attr:class="inline-form">

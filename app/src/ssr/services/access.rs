@@ -825,6 +825,49 @@ impl AccessService<'_> {
         .await
     }
 
+    /// Tries a failed grant again (an admin, after fixing what Okta refused): the grant is active
+    /// again and its add is queued anew.
+    pub async fn retry_failed(&self, admin: &Admin, grant_id: i64) -> Result<Grant, AppError> {
+        let now = self.now();
+        let mut tx = self.db.pool().begin().await.map_err(tx_err)?;
+        let g = store::find_grant_tx(&mut tx, grant_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("That grant".into()))?;
+        if g.state != GrantState::Failed {
+            return Err(AppError::Conflict(format!(
+                "Only a failed grant can be retried; this one is {}.",
+                g.state.as_str()
+            )));
+        }
+        if g.ends_at <= now {
+            return Err(AppError::Conflict("This grant has ended meanwhile.".into()));
+        }
+        store::transition_grant(
+            &mut tx,
+            g.id,
+            &[GrantState::Failed],
+            GrantState::Active,
+            None,
+            now,
+        )
+        .await?;
+        store::insert_okta_op(&mut tx, true, &g.user_id, &g.group_id, g.id, now).await?;
+        self.audit(
+            &mut tx,
+            &admin.me().login,
+            "grant.retried",
+            format!("grant:{}", g.id),
+            serde_json::json!({ "previous_error": g.revoked_reason }),
+        )
+        .await?;
+        let retried = store::find_grant_tx(&mut tx, g.id)
+            .await?
+            .ok_or(AppError::Internal)?;
+        tx.commit().await.map_err(tx_err)?;
+        self.wake_engine();
+        Ok(retried)
+    }
+
     /// Expires pending requests older than `max_age_ms`, and those whose scheduled start has
     /// passed unapproved; returns how many.
     pub async fn expire_stale_requests(&self, max_age_ms: i64) -> Result<usize, AppError> {
