@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use app::model::{Me, PolicyTarget};
+use app::model::PolicyTarget;
 use app::ssr::auth::{Admin, Requester};
 use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{
@@ -14,18 +14,8 @@ use app::ssr::db::directory::{
 use app::ssr::db::{Db, DbOptions};
 use app::ssr::services::access::{AccessService, PolicyInput};
 use app::ssr::services::catalog::CatalogService;
+use app::ssr::testing::test_person as me;
 use secrecy::SecretString;
-
-fn me(id: &str) -> Me {
-    Me {
-        okta_id: id.into(),
-        login: format!("{id}@example.com"),
-        email: format!("{id}@example.com"),
-        display_name: id.into(),
-        in_directory: true,
-        is_admin: true,
-    }
-}
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -18,24 +18,13 @@ use app::ssr::secrets::local::LocalSecrets;
 use app::ssr::secrets::CachedSecrets;
 use app::ssr::services::access::{DecisionInput, PolicyInput, RequestInput};
 use app::ssr::state::AppState;
-use app::ssr::testing::{fresh_db, TestDb};
+use app::ssr::testing::{fresh_db, test_person as me, TestDb};
 use common::engines;
 use common::okta::start_sim;
 use gatepass::okta_sim::RunningSim;
 use serde_json::json;
 use time::macros::datetime;
 use time::Duration;
-
-fn me(id: &str) -> Me {
-    Me {
-        okta_id: id.into(),
-        login: format!("{id}@example.com"),
-        email: format!("{id}@example.com"),
-        display_name: id.into(),
-        in_directory: true,
-        is_admin: true,
-    }
-}
 
 struct World {
     state: AppState,

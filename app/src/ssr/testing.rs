@@ -93,6 +93,19 @@ async fn fresh_postgres_database() -> String {
     }
 }
 
+/// A signed-in person for service tests: `id@example.com`, in the directory, an admin flag
+/// that only `Admin::for_tests` callers rely on.
+pub fn test_person(id: &str) -> crate::model::Me {
+    crate::model::Me {
+        okta_id: id.into(),
+        login: format!("{id}@example.com"),
+        email: format!("{id}@example.com"),
+        display_name: id.into(),
+        in_directory: true,
+        is_admin: true,
+    }
+}
+
 /// A moto server (AWS emulator) on a free loopback port; stopped when dropped.
 ///
 /// Found through `GATEPASS_TEST_MOTO_SERVER` (path of `moto_server`; `make test` installs it in a

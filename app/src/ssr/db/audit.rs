@@ -70,25 +70,7 @@ pub async fn list_audit_events(
     before_seq: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEvent>, DbError> {
-    let rows: Vec<(i64, i64, String, String, String, String)> = sqlx::query_as(
-        "SELECT seq, at, actor, action, subject, details FROM audit_events \
-         WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
-    )
-    .bind(before_seq.unwrap_or(i64::MAX))
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(seq, at, actor, action, subject, details)| AuditEvent {
-            seq,
-            at,
-            actor,
-            action,
-            subject,
-            details,
-        })
-        .collect())
+    search_audit_events(db, &crate::model::AuditFilter::default(), before_seq, limit).await
 }
 
 /// Events matching `filter`, newest first, older than `before_seq` when given.

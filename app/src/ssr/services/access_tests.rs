@@ -8,7 +8,7 @@ use time::Duration;
 
 use super::access::*;
 use crate::error::AppError;
-use crate::model::{GrantState, Me, PolicyTarget, RequestState};
+use crate::model::{GrantState, PolicyTarget, RequestState};
 use crate::ssr::auth::{Admin, Requester};
 use crate::ssr::clock::{to_millis, Clock, ManualClock};
 use crate::ssr::db::access as store;
@@ -17,18 +17,7 @@ use crate::ssr::db::directory::{
     upsert_group, upsert_membership, upsert_user, GroupRecord, UserRecord,
 };
 use crate::ssr::db::Db;
-use crate::ssr::testing::each_engine;
-
-fn me(id: &str) -> Me {
-    Me {
-        okta_id: id.into(),
-        login: format!("{id}@example.com"),
-        email: format!("{id}@example.com"),
-        display_name: id.into(),
-        in_directory: true,
-        is_admin: false,
-    }
-}
+use crate::ssr::testing::{each_engine, test_person as me};
 
 fn person(id: &str) -> Requester {
     Requester::for_tests(me(id))
