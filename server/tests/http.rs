@@ -141,3 +141,38 @@ async fn session_server_function_reports_nobody_signed_in() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap(), Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_concurrent_renders_on_one_server_all_complete() {
+    let app = spawn_app(engines()[0]).await;
+    for _ in 0..10 {
+        let calls = [
+            "/access",
+            "/request",
+            "/approvals",
+            "/admin",
+            "/pkg/missing.js",
+            "/",
+            "/nowhere",
+        ]
+        .iter()
+        .cycle()
+        .take(42)
+        .map(|path| {
+            let url = app.url(path);
+            let client = app.client.clone();
+            tokio::spawn(async move { client.get(url).send().await.map(|r| r.status().as_u16()) })
+        })
+        .collect::<Vec<_>>();
+        let all = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            let mut statuses = Vec::new();
+            for c in calls {
+                statuses.push(c.await.unwrap().unwrap());
+            }
+            statuses
+        })
+        .await
+        .expect("every render completes");
+        assert!(all.iter().all(|s| [200, 401, 404].contains(s)), "{all:?}");
+    }
+}

@@ -18,6 +18,12 @@ use tokio::sync::oneshot;
 
 pub use app::ssr::testing::engines;
 
+/// One test server at a time per test binary. Each `#[tokio::test]` runs its own runtime, and
+/// Leptos's server-side rendering shares process-wide state between them: with several
+/// runtimes rendering at once a render could stall (seen about once in five runs of
+/// `tests/http.rs`). Production has a single runtime; tests take turns.
+static ONE_SERVER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A running server; stopped when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -28,6 +34,7 @@ pub struct TestApp {
     stop: Option<oneshot::Sender<()>>,
     _test_db: TestDb,
     _site: tempfile::TempDir,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl TestApp {
@@ -63,6 +70,7 @@ pub async fn spawn_app_on(
     clock: Arc<dyn Clock>,
     configure: impl FnOnce(&mut Config),
 ) -> TestApp {
+    let turn = ONE_SERVER_AT_A_TIME.lock().await;
     let test_db = fresh_db(engine).await;
     let site = tempfile::tempdir().expect("site dir");
     std::fs::create_dir_all(site.path().join("pkg")).unwrap();
@@ -92,6 +100,7 @@ pub async fn spawn_app_on(
         stop: Some(stop),
         _test_db: test_db,
         _site: site,
+        _turn: turn,
     }
 }
 
