@@ -150,6 +150,8 @@ pub struct CatalogEntry {
     pub held_until: Option<i64>,
     /// The person's pending request for it, if any.
     pub pending_request: Option<i64>,
+    /// Whether Okta already lists the person as a member outside Gatepass.
+    pub member_in_okta: bool,
 }
 
 /// One page of the catalog.

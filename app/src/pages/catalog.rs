@@ -71,11 +71,13 @@ fn Catalog() -> impl IntoView {
 #[component]
 fn CatalogItem(e: CatalogEntry) -> impl IntoView {
     let href = format!("/request/{}", encode_query_value(&e.group_id));
-    let status = match (e.held_until, e.pending_request) {
-        (Some(until), _) => Some(format!("You hold it until {}", utc_datetime(until))),
-        (None, Some(id)) => Some(format!("Request #{id} is waiting for approval")),
+    let status = match (e.held_until, e.pending_request, e.member_in_okta) {
+        (Some(until), _, _) => Some(format!("You hold it until {}", utc_datetime(until))),
+        (None, Some(id), _) => Some(format!("Request #{id} is waiting for approval")),
+        (None, None, true) => Some("You are a member in Okta already".to_owned()),
         _ => None,
     };
+    let can_ask = e.pending_request.is_none() && !e.member_in_okta;
     let action = if e.held_until.is_some() {
         "Extend"
     } else {
@@ -92,7 +94,7 @@ fn CatalogItem(e: CatalogEntry) -> impl IntoView {
                 </div>
                 {status.map(|s| view! { <div class="status">{s}</div> })}
             </div>
-            {e.pending_request.is_none().then(|| view! { <a class="button small" href=href>{action}</a> })}
+            {can_ask.then(|| view! { <a class="button small" href=href>{action}</a> })}
         </li>
     }
 }

@@ -467,6 +467,21 @@ impl AccessService<'_> {
             )));
         }
         let extends = store::live_grant_for(&mut tx, &me.okta_id, &group.okta_id).await?;
+        // A membership Okta already has, not through Gatepass, must not be granted: its
+        // expiry would remove what was there before.
+        if extends.is_none()
+            && directory::is_member_of_any(
+                self.db,
+                &me.okta_id,
+                std::slice::from_ref(&group.okta_id),
+            )
+            .await?
+        {
+            return Err(AppError::Conflict(format!(
+                "You are already a member of {} in Okta (not through Gatepass).",
+                group.name
+            )));
+        }
         let policy_json = serde_json::to_string(&policy).unwrap_or_default();
         let id = store::insert_request(
             &mut tx,

@@ -284,6 +284,17 @@ async fn eligibility_duration_and_reason_are_checked_and_bad_input_writes_nothin
             "nothing written"
         );
 
+        // Someone Okta already lists as a member is not granted it again.
+        upsert_membership(&db, "aws-prod", "bob", 1).await.unwrap();
+        let e = s
+            .request_access(&person("bob"), ask("aws-prod", "1h"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, AppError::Conflict(ref m) if m.contains("already a member")),
+            "{e:?}"
+        );
+
         let r = s
             .request_access(&person("ada"), ask("aws-prod", ""))
             .await

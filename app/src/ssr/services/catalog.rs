@@ -81,6 +81,11 @@ impl CatalogService<'_> {
                         .iter()
                         .find(|r| r.group_id == id && r.state == RequestState::Pending)
                         .map(|r| r.id),
+                    member_in_okta: mine.contains(&id)
+                        && !grants.iter().any(|g| {
+                            g.group_id == id
+                                && matches!(g.state, GrantState::Active | GrantState::Scheduled)
+                        }),
                     group_id: id,
                     name,
                     description,
