@@ -242,6 +242,7 @@ async fn sessions_end_after_idle_time_and_absolute_lifetime() {
     assert_eq!(me(&app, &client).await, None, "idle for 31 minutes");
 
     // Absolute: however active, the session ends a fixed time after sign-in.
+    drop(app);
     let clock = ManualClock::at(start);
     let settings = SessionConfig {
         idle_timeout_minutes: 48 * 60,
