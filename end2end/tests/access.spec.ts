@@ -7,11 +7,28 @@ import type { Page, Browser } from '@playwright/test';
 const gatepass = () => process.env.E2E_SIM_SIGNIN_URL!;
 const okta = () => process.env.E2E_OKTA_URL!;
 
+// Pages opened without JavaScript: they post forms and never hydrate.
+const withoutJs = new WeakSet<Page>();
+
+// With JavaScript, waits until the hydrated app has attached its handlers (a click before
+// that would be lost); without, the page is ready as served.
+async function ready(page: Page) {
+  if (!withoutJs.has(page)) {
+    await page.waitForFunction(() => (window as any).__gatepassHydrated === true);
+  }
+}
+
+async function go(page: Page, path: string) {
+  await page.goto(`${gatepass()}${path}`);
+  await ready(page);
+}
+
 async function signInAs(page: Page, name: RegExp, path: string) {
   await page.goto(`${gatepass()}${path}`);
   await expect(page).toHaveURL(new RegExp(`^${okta()}/oauth2/default/v1/authorize`));
   await page.getByRole('button', { name }).click();
   await expect(page).toHaveURL(`${gatepass()}${path}`);
+  await ready(page);
 }
 
 async function personPage(browser: Browser, name: RegExp, path: string): Promise<Page> {
@@ -45,6 +62,7 @@ test('request, approve with a comment, and hold the group with a countdown', asy
   const entry = diego.getByTestId('catalog').locator('li[data-group="prod-db-readonly"]');
   await expect(entry).toContainText('approved by Tom Becker');
   await entry.getByRole('link', { name: 'Request' }).click();
+  await ready(diego);
   await diego.locator('#duration').fill('9h');
   await diego.locator('#reason').fill('investigate the slow report query');
   await diego.getByRole('button', { name: 'Send request' }).click();
@@ -73,7 +91,7 @@ test('request, approve with a comment, and hold the group with a countdown', asy
   await expect.poll(members, { timeout: 5000 }).toContain('diego.alvarez@northwind.example');
 
   // Diego holds it now, counting down.
-  await diego.goto(`${gatepass()}/access`);
+  await go(diego, '/access');
   const grant = diego.getByTestId('grants').locator('tr[data-group="prod-db-readonly"]');
   await expect(grant).toContainText('active');
   await expect(grant.getByTestId('countdown')).toContainText(/1h 5\dm \d\ds left/);
@@ -84,7 +102,7 @@ test('request, approve with a comment, and hold the group with a countdown', asy
 });
 
 async function savePolicy(page: Page, group: string, eligible: string, approvers: string, quorum = '1') {
-  await page.goto(`${gatepass()}/admin/policies`);
+  await go(page, '/admin/policies');
   await page.locator('#applies_to').fill(group);
   await page.locator('#eligible_groups').fill(eligible);
   await page.locator('#approver_users').fill(approvers);
@@ -94,15 +112,16 @@ async function savePolicy(page: Page, group: string, eligible: string, approvers
 }
 
 async function ask(page: Page, group: string, reason: string) {
-  await page.goto(`${gatepass()}/request?q=${encodeURIComponent(group)}`);
+  await go(page, `/request?q=${encodeURIComponent(group)}`);
   await page.getByTestId('catalog').locator(`li[data-group="${group}"]`).getByRole('link', { name: 'Request' }).click();
+  await ready(page);
   await page.locator('#duration').fill('1h');
   await page.locator('#reason').fill(reason);
   await page.getByRole('button', { name: 'Send request' }).click();
 }
 
 async function decide(page: Page, group: string, button: 'Approve' | 'Deny', comment: string) {
-  await page.goto(`${gatepass()}/approvals`);
+  await go(page, '/approvals');
   const item = page.getByTestId('queue').locator('li').filter({ hasText: group });
   await item.getByLabel(button === 'Approve' ? 'Comment' : 'Why deny (required)').fill(comment);
   await item.getByRole('button', { name: button }).click();
@@ -146,6 +165,7 @@ test('the same journey works with JavaScript disabled', async ({ page, browser }
     const context = await browser.newContext({ javaScriptEnabled: false });
     await context.route(/^(?!http:\/\/127\.0\.0\.1[:/])/, (route) => route.abort());
     const p = await context.newPage();
+    withoutJs.add(p);
     await signInAs(p, name, path);
     return p;
   };

@@ -32,11 +32,17 @@ test('a login the simulator does not know is refused and Gatepass says so', asyn
   await expect(page).toHaveURL(new RegExp(`^${okta()}/oauth2/default/v1/authorize`));
 });
 
+// Waits until the hydrated app has attached its handlers, so a click is not lost.
+async function hydrated(page: import('@playwright/test').Page) {
+  await page.waitForFunction(() => (window as any).__gatepassHydrated === true);
+}
+
 async function signInAs(page: import('@playwright/test').Page, name: RegExp, path: string) {
   await page.goto(`${gatepass()}${path}`);
   await expect(page).toHaveURL(new RegExp(`^${okta()}/oauth2/default/v1/authorize`));
   await page.getByRole('button', { name }).click();
   await expect(page).toHaveURL(`${gatepass()}${path}`);
+  await hydrated(page);
 }
 
 test('an admin tests the Okta connection and sees what Gatepass can do', async ({ page }) => {
@@ -64,6 +70,7 @@ test('a secret pasted instead of a reference is refused, naming the field', asyn
   await expect(error).toContainText('Secret reference');
   await expect(error).not.toContainText('00pasted-token-value');
   await page.reload();
+  await hydrated(page);
   await expect(page.locator('#secret_ref')).toHaveValue('env:E2E_OKTA_API_TOKEN');
 });
 
