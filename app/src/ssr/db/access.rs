@@ -786,7 +786,7 @@ pub async fn grant_is_active(db: &Db, grant_id: i64) -> Result<bool, DbError> {
 
 /// Marks an operation done; a removal also finishes its grant (revoking → revoked).
 pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<(), DbError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "UPDATE okta_ops SET state = 'done', done_at = $2, lease_owner = NULL, lease_until = NULL \
          WHERE id = $1",
@@ -826,7 +826,7 @@ pub async fn retry_okta_op(db: &Db, id: i64, error: &str, next_at: i64) -> Resul
 
 /// Gives an add up: the operation is dead, its grant failed (shown to admins).
 pub async fn kill_okta_op(db: &Db, op: &OktaOp, error: &str, now: i64) -> Result<(), DbError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "UPDATE okta_ops SET state = 'dead', last_error = $2, done_at = $3, lease_owner = NULL, \
            lease_until = NULL WHERE id = $1",

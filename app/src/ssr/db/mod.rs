@@ -154,6 +154,20 @@ impl Db {
         Ok(())
     }
 
+    /// A transaction that is going to write. On SQLite it takes the write lock at once, so a
+    /// later write never fails because another connection committed in between (a read
+    /// transaction cannot be upgraded then); the wait is bounded by `busy_timeout`. On
+    /// PostgreSQL it is a plain transaction.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, DbError> {
+        let mut tx = self.pool.begin().await?;
+        if self.engine == DatabaseEngine::Sqlite {
+            sqlx::query("UPDATE sync_lock SET holder = holder WHERE 1 = 0")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
     pub fn engine(&self) -> DatabaseEngine {
         self.engine
     }

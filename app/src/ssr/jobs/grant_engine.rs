@@ -14,6 +14,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use tokio::sync::Notify;
 
 use crate::model::GrantState;
@@ -32,6 +33,8 @@ const MAX_BACKOFF_MS: i64 = 5 * 60_000;
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// Operations claimed at once.
 const BATCH: i64 = 50;
+/// Okta calls in flight at once from one worker.
+const CONCURRENCY: usize = 8;
 
 /// Wakes the worker and the scheduler after a commit that queued work or moved a grant.
 #[derive(Debug, Default, Clone)]
@@ -79,56 +82,80 @@ pub async fn work_once(state: &AppState, okta: &dyn OktaApi) -> Result<PassRepor
         BATCH,
     )
     .await?;
+    // Different memberships are independent (claiming keeps one per membership in flight):
+    // call Okta for several at once, within the client's own concurrency cap.
+    let outcomes = futures::stream::iter(ops)
+        .map(|op| apply(state, okta, op))
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
     let mut report = PassReport::default();
-    for op in ops {
-        // An add for a grant that ended meanwhile is not applied.
-        if op.add {
-            if let Some(grant) = op.grant_id {
-                if !store::grant_is_active(&state.db, grant).await? {
-                    store::finish_okta_op(&state.db, &op, to_millis(state.clock.now())).await?;
-                    report.done += 1;
-                    continue;
-                }
-            }
-        }
-        let result = if op.add {
-            okta.add_member(&op.group_id, &op.user_id).await
-        } else {
-            okta.remove_member(&op.group_id, &op.user_id).await
-        };
-        let now = to_millis(state.clock.now());
-        match result {
-            // Removing what is already gone is done too.
-            Ok(()) => {
-                store::finish_okta_op(&state.db, &op, now).await?;
-                report.done += 1;
-            }
-            Err(e) if !op.add && e.status() == Some(404) => {
-                store::finish_okta_op(&state.db, &op, now).await?;
-                report.done += 1;
-            }
-            Err(e) => {
-                let permanent = matches!(e.status(), Some(400 | 403 | 404));
-                let give_up = op.add && (permanent || op.attempts >= MAX_ADD_ATTEMPTS);
-                let reason = describe(&e);
-                if give_up {
-                    tracing::error!(op = op.id, grant = op.grant_id, error = %reason, "okta: adding a membership failed for good");
-                    store::kill_okta_op(&state.db, &op, &reason, now).await?;
-                    report.dead += 1;
-                } else {
-                    if !op.add {
-                        tracing::error!(op = op.id, grant = op.grant_id, attempts = op.attempts, error = %reason, "okta: REMOVING A MEMBERSHIP FAILED; retrying");
-                    } else {
-                        tracing::warn!(op = op.id, attempts = op.attempts, error = %reason, "okta: adding a membership failed; retrying");
-                    }
-                    store::retry_okta_op(&state.db, op.id, &reason, now + backoff_ms(op.attempts))
-                        .await?;
-                    report.retried += 1;
-                }
-            }
+    for outcome in outcomes {
+        match outcome? {
+            Outcome::Done => report.done += 1,
+            Outcome::Retried => report.retried += 1,
+            Outcome::Dead => report.dead += 1,
         }
     }
     Ok(report)
+}
+
+enum Outcome {
+    Done,
+    Retried,
+    Dead,
+}
+
+/// Carries one claimed operation out and records how it went.
+async fn apply(
+    state: &AppState,
+    okta: &dyn OktaApi,
+    op: store::OktaOp,
+) -> Result<Outcome, DbError> {
+    // An add for a grant that ended meanwhile is not applied.
+    if op.add {
+        if let Some(grant) = op.grant_id {
+            if !store::grant_is_active(&state.db, grant).await? {
+                store::finish_okta_op(&state.db, &op, to_millis(state.clock.now())).await?;
+                return Ok(Outcome::Done);
+            }
+        }
+    }
+    let result = if op.add {
+        okta.add_member(&op.group_id, &op.user_id).await
+    } else {
+        okta.remove_member(&op.group_id, &op.user_id).await
+    };
+    let now = to_millis(state.clock.now());
+    match result {
+        Ok(()) => {
+            store::finish_okta_op(&state.db, &op, now).await?;
+            Ok(Outcome::Done)
+        }
+        // Removing what is already gone is done too.
+        Err(e) if !op.add && e.status() == Some(404) => {
+            store::finish_okta_op(&state.db, &op, now).await?;
+            Ok(Outcome::Done)
+        }
+        Err(e) => {
+            let permanent = matches!(e.status(), Some(400 | 403 | 404));
+            let reason = describe(&e);
+            if op.add && (permanent || op.attempts >= MAX_ADD_ATTEMPTS) {
+                tracing::error!(op = op.id, grant = op.grant_id, error = %reason, "okta: adding a membership failed for good");
+                store::kill_okta_op(&state.db, &op, &reason, now).await?;
+                Ok(Outcome::Dead)
+            } else {
+                if op.add {
+                    tracing::warn!(op = op.id, attempts = op.attempts, error = %reason, "okta: adding a membership failed; retrying");
+                } else {
+                    tracing::error!(op = op.id, grant = op.grant_id, attempts = op.attempts, error = %reason, "okta: REMOVING A MEMBERSHIP FAILED; retrying");
+                }
+                store::retry_okta_op(&state.db, op.id, &reason, now + backoff_ms(op.attempts))
+                    .await?;
+                Ok(Outcome::Retried)
+            }
+        }
+    }
 }
 
 fn describe(e: &OktaError) -> String {
@@ -140,7 +167,7 @@ pub async fn schedule_once(state: &AppState) -> Result<usize, DbError> {
     let now = to_millis(state.clock.now());
     let mut moved = 0;
     for g in store::due_grants(&state.db, now, 200).await? {
-        let mut tx = state.db.pool().begin().await?;
+        let mut tx = state.db.begin_write().await?;
         let (from, to, add, action) =
             if g.state == GrantState::Scheduled && g.starts_at <= now && g.ends_at > now {
                 (

@@ -367,7 +367,7 @@ impl AccessService<'_> {
             updated_at: now,
             updated_by: admin.me().login.clone(),
         };
-        let mut tx = self.db.pool().begin().await.map_err(tx_err)?;
+        let mut tx = self.db.begin_write().await?;
         policy.id = store::upsert_policy(&mut tx, &policy).await?;
         let subject = match &policy.target {
             PolicyTarget::Group(g) => format!("group:{g}"),
@@ -457,7 +457,7 @@ impl AccessService<'_> {
             }
         }
 
-        let mut tx = self.db.pool().begin().await.map_err(tx_err)?;
+        let mut tx = self.db.begin_write().await?;
         if let Some(pending) =
             store::pending_request_for(&mut tx, &me.okta_id, &group.okta_id).await?
         {
@@ -623,7 +623,7 @@ impl AccessService<'_> {
             None => None,
         };
         let now = self.now();
-        let mut tx = self.db.pool().begin().await.map_err(tx_err)?;
+        let mut tx = self.db.begin_write().await?;
         if !store::lock_pending_request(&mut tx, input.request_id).await? {
             return match store::find_request_tx(&mut tx, input.request_id).await? {
                 Some(r) => Err(AppError::Conflict(format!(
@@ -714,7 +714,7 @@ impl AccessService<'_> {
     /// The requester withdraws a pending request.
     pub async fn cancel(&self, who: &Requester, request_id: i64) -> Result<(), AppError> {
         let me = who.me();
-        let mut tx = self.db.pool().begin().await.map_err(tx_err)?;
+        let mut tx = self.db.begin_write().await?;
         let r = store::find_request_tx(&mut tx, request_id)
             .await?
             .ok_or_else(|| AppError::NotFound("That request".into()))?;
@@ -755,7 +755,7 @@ impl AccessService<'_> {
         owner: Option<&str>,
     ) -> Result<Grant, AppError> {
         let now = self.now();
-        let mut tx = self.db.pool().begin().await.map_err(tx_err)?;
+        let mut tx = self.db.begin_write().await?;
         let g = store::find_grant_tx(&mut tx, grant_id)
             .await?
             .ok_or_else(|| AppError::NotFound("That grant".into()))?;
@@ -844,7 +844,7 @@ impl AccessService<'_> {
     /// again and its add is queued anew.
     pub async fn retry_failed(&self, admin: &Admin, grant_id: i64) -> Result<Grant, AppError> {
         let now = self.now();
-        let mut tx = self.db.pool().begin().await.map_err(tx_err)?;
+        let mut tx = self.db.begin_write().await?;
         let g = store::find_grant_tx(&mut tx, grant_id)
             .await?
             .ok_or_else(|| AppError::NotFound("That grant".into()))?;
@@ -887,7 +887,7 @@ impl AccessService<'_> {
     /// passed unapproved; returns how many.
     pub async fn expire_stale_requests(&self, max_age_ms: i64) -> Result<usize, AppError> {
         let now = self.now();
-        let mut tx = self.db.pool().begin().await.map_err(tx_err)?;
+        let mut tx = self.db.begin_write().await?;
         let stale = store::stale_pending_requests(&mut tx, now - max_age_ms, now).await?;
         for id in &stale {
             if store::decide_request(&mut tx, *id, RequestState::Expired, now, "gatepass").await? {

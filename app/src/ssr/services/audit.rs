@@ -13,7 +13,7 @@ pub async fn record(
     subject: &str,
     details: serde_json::Value,
 ) -> Result<(), AppError> {
-    let mut tx = db.pool().begin().await.map_err(DbError::from)?;
+    let mut tx = db.begin_write().await?;
     audit::insert_audit_event(
         &mut tx,
         db.engine(),

@@ -171,12 +171,7 @@ impl IntegrationService<'_> {
         let now = to_millis(self.clock.now());
         let settings = parse_input(input, now, actor)?;
         let before = integration::find_integration(self.db).await?;
-        let mut tx = self
-            .db
-            .pool()
-            .begin()
-            .await
-            .map_err(crate::ssr::db::DbError::from)?;
+        let mut tx = self.db.begin_write().await?;
         integration::save_integration(&mut tx, &settings).await?;
         let details = serde_json::json!({
             "before": before.as_ref().map(audit_view),
