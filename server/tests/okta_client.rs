@@ -78,6 +78,9 @@ fn token_client(sim: &RunningSim, token: &str) -> (OktaClient, tempfile::NamedTe
     );
     settings.backoff_base = Duration::from_millis(5);
     settings.backoff_cap = Duration::from_millis(50);
+    // With 30% 5xx and 10% drops a call fails ~37% of the time: 12 tries make a page fail
+    // once in ~150,000 (6 tries, the default, would be once in ~400).
+    settings.max_attempts = 12;
     (OktaClient::new(settings, local_secrets()).unwrap(), file)
 }
 
