@@ -244,6 +244,22 @@ async fn approval_adds_and_expiry_removes_the_membership() {
         assert!(!w.member(), "expiry → membership gone");
         assert_eq!(w.grant(g.id).await.state, GrantState::Revoked);
         assert_eq!(verify_audit_chain(&w.state.db).await.unwrap(), None);
+        let actions: Vec<String> = app::ssr::db::audit::list_audit_events(&w.state.db, None, 4)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "okta.membership.removed",
+                "grant.expired",
+                "okta.membership.added",
+                "grant.started"
+            ],
+            "what the engine did in Okta is audited"
+        );
 
         let metrics = app::ssr::services::metrics::render(&w.state).await.unwrap();
         for line in [

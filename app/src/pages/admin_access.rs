@@ -9,9 +9,9 @@ use crate::components::countdown::Countdown;
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::require_sign_in::RequireAdmin;
 use crate::error::AppError;
+use crate::format::describe_duration;
 use crate::format::utc_datetime;
 use crate::model::AdminAccessOverview;
-use crate::pages::catalog::describe_secs;
 
 /// `/admin/access`
 #[component]
@@ -80,7 +80,7 @@ fn Tables(
                                 <td>{utc_datetime(r.request.created_at)}</td>
                                 <td>{r.requester_name}</td>
                                 <td>{r.group_name}</td>
-                                <td>{describe_secs(r.request.duration_secs)}</td>
+                                <td>{describe_duration(r.request.duration_secs)}</td>
                                 <td>{format!("{} of {}", r.request.approvals, r.request.quorum)}</td>
                             </tr>
                         }).collect_view()}</tbody>

@@ -7,9 +7,9 @@ use crate::api::access::{get_approvals, DecideRequest};
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::require_sign_in::RequireSignIn;
 use crate::error::AppError;
+use crate::format::describe_duration;
 use crate::format::utc_datetime;
 use crate::model::RequestView;
-use crate::pages::catalog::describe_secs;
 
 /// `/approvals`
 #[component]
@@ -62,7 +62,7 @@ fn Item(r: RequestView, decide: ServerAction<DecideRequest>) -> impl IntoView {
         <li class="panel" data-request=id>
             <p>
                 <strong>{r.requester_name.clone()}</strong> " asks for " <strong>{r.group_name.clone()}</strong>
-                {format!(" for {}", describe_secs(r.request.duration_secs))}
+                {format!(" for {}", describe_duration(r.request.duration_secs))}
                 <span class="muted">{format!(" · asked {}", utc_datetime(r.request.created_at))}</span>
             </p>
             <blockquote>{if r.request.reason.is_empty() { "(no reason given)".to_owned() } else { r.request.reason.clone() }}</blockquote>
@@ -80,7 +80,7 @@ fn Item(r: RequestView, decide: ServerAction<DecideRequest>) -> impl IntoView {
                     <label for=format!("approve-comment-{id}")>"Comment"</label>
                     <input id=format!("approve-comment-{id}") name="comment" />
                     <label for=format!("approve-duration-{id}")>"Shorten to (optional)"</label>
-                    <input id=format!("approve-duration-{id}") name="duration" placeholder=describe_secs(r.request.duration_secs) />
+                    <input id=format!("approve-duration-{id}") name="duration" placeholder=describe_duration(r.request.duration_secs) />
                     <button type="submit" class="button">"Approve"</button>
                 </ActionForm>
                 <ActionForm action=decide attr:class="form">

@@ -9,19 +9,9 @@ use crate::api::access::{get_catalog, get_catalog_entry, RequestAccess};
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::require_sign_in::RequireSignIn;
 use crate::error::AppError;
-use crate::format::utc_datetime;
+use crate::format::{describe_duration, utc_datetime};
 use crate::model::CatalogEntry;
 use crate::url::encode_query_value;
-
-/// `4h`, `1d`, `1w`: a duration for people.
-pub fn describe_secs(secs: i64) -> String {
-    match secs {
-        s if s % 604_800 == 0 => format!("{}w", s / 604_800),
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3600 == 0 => format!("{}h", s / 3600),
-        s => format!("{}m", s / 60),
-    }
-}
 
 /// `/request`
 #[component]
@@ -89,7 +79,7 @@ fn CatalogItem(e: CatalogEntry) -> impl IntoView {
                 <strong>{e.name.clone()}</strong>
                 {(!e.description.is_empty()).then(|| view! { <span class="muted">" — " {e.description.clone()}</span> })}
                 <div class="meta">
-                    {format!("Up to {} · approved by {}", describe_secs(e.max_duration_secs), e.approvers.join(", "))}
+                    {format!("Up to {} · approved by {}", describe_duration(e.max_duration_secs), e.approvers.join(", "))}
                     {(e.quorum > 1).then(|| format!(" · {} approvals needed", e.quorum))}
                 </div>
                 {status.map(|s| view! { <div class="status">{s}</div> })}
@@ -149,17 +139,17 @@ fn FormFor(e: CatalogEntry, submit: ServerAction<RequestAccess>) -> impl IntoVie
         <section class="panel">
             <h2>{e.name.clone()}</h2>
             {(!e.description.is_empty()).then(|| view! { <p class="muted">{e.description.clone()}</p> })}
-            <p>{format!("Approved by {}; at most {}.", e.approvers.join(", "), describe_secs(e.max_duration_secs))}</p>
+            <p>{format!("Approved by {}; at most {}.", e.approvers.join(", "), describe_duration(e.max_duration_secs))}</p>
             {e.held_until.map(|u| view! { <p class="notice-line">{format!("You hold it until {}: this request extends it.", utc_datetime(u))}</p> })}
             <ActionForm action=submit attr:class="form">
                 <input type="hidden" name="group_id" value=e.group_id.clone() />
                 <label for="duration">"For how long"</label>
-                <input id="duration" name="duration" list="duration-presets" value=describe_secs(e.default_duration_secs)
+                <input id="duration" name="duration" list="duration-presets" value=describe_duration(e.default_duration_secs)
                     placeholder="e.g. 4h, 1d" />
                 <datalist id="duration-presets">
-                    {presets.into_iter().map(|p| view! { <option value=describe_secs(p) /> }).collect_view()}
+                    {presets.into_iter().map(|p| view! { <option value=describe_duration(p) /> }).collect_view()}
                 </datalist>
-                <p class="hint">{format!("Minutes (m), hours (h), days (d) or weeks (w); at most {}.", describe_secs(e.max_duration_secs))}</p>
+                <p class="hint">{format!("Minutes (m), hours (h), days (d) or weeks (w); at most {}.", describe_duration(e.max_duration_secs))}</p>
                 <label for="reason">{if e.require_reason { "Reason (required)" } else { "Reason" }}</label>
                 <textarea id="reason" name="reason" rows="3" maxlength="1000"></textarea>
                 <label for="start">"Start later (optional, UTC)"</label>

@@ -102,7 +102,7 @@ fn Sections(
                         {pending.into_iter().map(|r| view! {
                             <li>
                                 <strong>{r.group_name.clone()}</strong>
-                                {format!(" for {} · asked {} · {} of {} approvals", crate::pages::catalog::describe_secs(r.request.duration_secs), utc_datetime(r.request.created_at), r.request.approvals, r.request.quorum)}
+                                {format!(" for {} · asked {} · {} of {} approvals", crate::format::describe_duration(r.request.duration_secs), utc_datetime(r.request.created_at), r.request.approvals, r.request.quorum)}
                                 <ActionForm action=cancel attr:class="inline">
                                     <input type="hidden" name="request_id" value=r.request.id />
                                     <button type="submit" class="button small secondary">"Cancel"</button>

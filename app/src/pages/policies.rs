@@ -7,8 +7,8 @@ use crate::api::access::{get_policies, SavePolicy};
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::require_sign_in::RequireAdmin;
 use crate::error::AppError;
+use crate::format::describe_duration;
 use crate::model::{PolicyTarget, PolicyView};
-use crate::pages::catalog::describe_secs;
 
 /// `/admin/policies`
 #[component]
@@ -101,7 +101,7 @@ fn Table(items: Vec<PolicyView>) -> impl IntoView {
                             <td>{if p.requestable { "yes" } else { "no" }}</td>
                             <td>{if v.eligible.is_empty() { "everyone".to_owned() } else { v.eligible.join(", ") }}</td>
                             <td>{v.approvers.join(", ")}</td>
-                            <td>{format!("{} (up to {})", describe_secs(p.default_duration_secs), describe_secs(p.max_duration_secs))}</td>
+                            <td>{format!("{} (up to {})", describe_duration(p.default_duration_secs), describe_duration(p.max_duration_secs))}</td>
                             <td>{rules}</td>
                         </tr>
                     }

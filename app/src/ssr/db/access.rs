@@ -806,8 +806,40 @@ pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<(), DbErro
         )
         .await?;
     }
+    let action = if op.add {
+        "okta.membership.added"
+    } else {
+        "okta.membership.removed"
+    };
+    op_audit(
+        &mut tx,
+        db,
+        op,
+        action,
+        serde_json::json!({ "attempts": op.attempts }),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The audit event for what the grant engine did in Okta.
+async fn op_audit(
+    tx: &mut Tx<'_>,
+    db: &Db,
+    op: &OktaOp,
+    action: &str,
+    mut details: serde_json::Value,
+    now: i64,
+) -> Result<(), DbError> {
+    details["user"] = serde_json::json!(op.user_id);
+    details["group"] = serde_json::json!(op.group_id);
+    let subject = op
+        .grant_id
+        .map_or_else(|| format!("okta_op:{}", op.id), |g| format!("grant:{g}"));
+    super::audit::insert_audit_event(tx, db.engine(), now, "gatepass", action, &subject, &details)
+        .await
 }
 
 /// Puts an operation back for another try at `next_at`.
@@ -847,6 +879,8 @@ pub async fn kill_okta_op(db: &Db, op: &OktaOp, error: &str, now: i64) -> Result
         )
         .await?;
     }
+    let details = serde_json::json!({ "attempts": op.attempts, "error": error });
+    op_audit(&mut tx, db, op, "okta.membership.add_failed", details, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -44,16 +44,7 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("{text:?} is not a positive duration"))
 }
 
-/// `1h`, `90m`, `2d`: a duration for people.
-pub fn describe_duration(secs: i64) -> String {
-    match secs {
-        s if s % 604_800 == 0 => format!("{}w", s / 604_800),
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3600 == 0 => format!("{}h", s / 3600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
-}
+pub use crate::format::describe_duration;
 
 /// Parses an optional scheduled start from a form: `2026-06-01T10:00` (UTC); empty: none.
 pub fn parse_start(text: &str) -> Result<Option<i64>, AppError> {
