@@ -8,12 +8,8 @@ pub fn now_ms() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// Formats milliseconds since the epoch the way Okta does.
-pub fn format_instant(ms: i64) -> String {
-    app::ssr::clock::okta_instant(ms)
-}
-
-pub use app::ssr::clock::write_okta_instant as write_instant;
+/// Milliseconds since the epoch as Okta writes them (one formatter, shared with the client).
+pub use app::ssr::clock::{okta_instant as format_instant, write_okta_instant as write_instant};
 
 /// Parses an RFC 3339 instant (as in filters and `since`/`until`) to milliseconds.
 pub fn parse_instant(s: &str) -> Option<i64> {

@@ -126,10 +126,6 @@ impl OktaClient {
         })
     }
 
-    pub fn settings(&self) -> &OktaSettings {
-        &self.settings
-    }
-
     /// Calls so far per (bucket, HTTP status); status 0 is no answer (for `/metrics`).
     pub fn answers(&self) -> Vec<((&'static str, u16), u64)> {
         let answers = self.answers.lock().expect("answers lock");

@@ -895,11 +895,6 @@ impl AccessService<'_> {
         tx.commit().await.map_err(tx_err)?;
         Ok(stale.len())
     }
-
-    /// Requests waiting for `who`'s decision, oldest first.
-    pub async fn pending_for(&self, who: &Requester) -> Result<Vec<AccessRequest>, AppError> {
-        Ok(store::list_pending_for_approver(self.db, &who.me().okta_id, 200).await?)
-    }
 }
 
 #[cfg(test)]

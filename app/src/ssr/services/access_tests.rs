@@ -339,12 +339,20 @@ async fn requests_route_to_their_approvers_and_quorum_decides() {
             .unwrap();
         for approver in ["bob", "cy", "erin"] {
             assert_eq!(
-                s.pending_for(&person(approver)).await.unwrap().len(),
+                crate::ssr::services::catalog::CatalogService { db: &db }
+                    .approval_queue(&person(approver))
+                    .await
+                    .unwrap()
+                    .len(),
                 1,
                 "{approver}"
             );
         }
-        assert!(s.pending_for(&person("dan")).await.unwrap().is_empty());
+        assert!(crate::ssr::services::catalog::CatalogService { db: &db }
+            .approval_queue(&person("dan"))
+            .await
+            .unwrap()
+            .is_empty());
         assert_eq!(
             s.decide(&person("dan"), approve(r.id)).await.unwrap_err(),
             AppError::Forbidden

@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::model::{SyncCounts, SyncKind, SyncRun};
-use crate::ssr::clock::{to_millis, Clock};
+use crate::ssr::clock::{okta_instant, to_millis, Clock};
 use crate::ssr::db::directory::{self, GroupRecord, SyncedGroup, UserRecord};
 use crate::ssr::db::{sync as runs, Db, DbError};
 use crate::ssr::okta::{Cursor, OktaApi, OktaError, OktaGroup, OktaUser};
@@ -99,10 +99,6 @@ fn user_record(u: &OktaUser) -> UserRecord {
         display_name: u.display_name(),
         status: u.status.clone(),
     }
-}
-
-fn okta_time(ms: i64) -> String {
-    crate::ssr::clock::okta_instant(ms)
 }
 
 impl DirectorySync<'_> {
@@ -324,7 +320,7 @@ impl DirectorySync<'_> {
         since: i64,
         counts: &mut SyncCounts,
     ) -> Result<(), SyncError> {
-        let t = okta_time(since);
+        let t = okta_instant(since);
         self.users(Some(&format!("lastUpdated gt \"{t}\"")), marker, counts)
             .await?;
         let filter = format!("lastUpdated gt \"{t}\" or lastMembershipUpdated gt \"{t}\"");
@@ -355,8 +351,8 @@ mod tests {
     #[test]
     fn okta_times_round_trip() {
         let ms = 1_700_000_123_456;
-        assert_eq!(okta_time(ms), "2023-11-14T22:15:23.456Z");
-        assert_eq!(millis(Some(&okta_time(ms))), Some(ms));
+        assert_eq!(okta_instant(ms), "2023-11-14T22:15:23.456Z");
+        assert_eq!(millis(Some(&okta_instant(ms))), Some(ms));
         assert_eq!(millis(Some("garbage")), None);
     }
 
