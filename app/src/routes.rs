@@ -14,6 +14,8 @@ use crate::pages::{
     approvals::ApprovalsPage,
     audit::AuditPage,
     catalog::{CatalogPage, RequestFormPage},
+    drift::DriftPage,
+    groups::{GroupPage, GroupsPage},
     home::HomePage,
     my_access::MyAccessPage,
     not_found::NotFoundPage,
@@ -49,6 +51,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/policies") view=PoliciesPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/access") view=AdminAccessPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/groups") view=GroupsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/groups/:id") view=GroupPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/drift") view=DriftPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -140,6 +140,9 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
         ("/api/access/admin", vec![("q", "")]),
         ("/api/okta/settings", vec![]),
         ("/api/okta/sync", vec![]),
+        ("/api/groups", vec![("q", ""), ("after", "")]),
+        ("/api/drift", vec![("state", ""), ("before", "0")]),
+        ("/api/admin/alerts", vec![]),
     ] {
         assert_eq!(
             post(&app, &anonymous, path, &form).await.0,
@@ -152,6 +155,25 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
         assert_eq!(
             post(&app, who("root"), path, &form).await.0,
             200,
+            "admin {path}"
+        );
+    }
+    // Admin-only functions about one thing: 404 for an admin when it does not exist.
+    for (path, form) in [
+        ("/api/groups/detail", vec![("group_id", "00gnothere")]),
+        ("/api/drift/act", vec![("id", "999"), ("action", "ignore")]),
+    ] {
+        assert_eq!(
+            post(&app, &anonymous, path, &form).await.0,
+            401,
+            "anonymous {path}"
+        );
+        for p in ["ada", "bob", "cy"] {
+            assert_eq!(post(&app, who(p), path, &form).await.0, 403, "{p} {path}");
+        }
+        assert_eq!(
+            post(&app, who("root"), path, &form).await.0,
+            404,
             "admin {path}"
         );
     }

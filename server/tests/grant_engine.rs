@@ -409,3 +409,187 @@ async fn a_crashed_workers_lease_is_taken_over() {
     assert_eq!(w.work().await.done, 1, "taken over after the lease ran out");
     assert!(w.member());
 }
+
+/// Drift after a sync: a grant's membership removed in Okta is found (`missing`) and
+/// re-applied; memberships made outside Gatepass (`unmanaged`) are found, ignored (and stay
+/// ignored until they clear) or revoked; a vanished membership's grant can be revoked. Every
+/// step is audited, the chain verifies, and bad actions change nothing.
+#[tokio::test]
+async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
+    use app::model::{DriftKind, DriftState, SyncKind};
+    use app::ssr::jobs::sync_scheduler::sync_once;
+    use app::ssr::okta::OktaApi;
+
+    for engine in engines() {
+        let w = world(engine, "engine-token").await;
+        let admin = Admin::for_tests(me("root"));
+        let okta = w.okta().await;
+        let (root, viewer) = {
+            let org = w.sim.sim.org.read().unwrap();
+            let id = |login: &str| org.users[org.find_user(login).unwrap() as usize].id.clone();
+            (id("root@example.com"), id("viewer@example.com"))
+        };
+        let sync = || async {
+            w.clock.advance(Duration::seconds(5));
+            let run = sync_once(&w.state, SyncKind::Full).await.unwrap();
+            w.clock.advance(Duration::seconds(5));
+            run
+        };
+        let open = || async { w.state.drift().list(&admin, "open", 0).await.unwrap().items };
+
+        let g = w.approved_grant("1h", None).await;
+        assert_eq!(w.work().await.done, 1);
+        // The directory mirrors the add at once: the group page lists Ada through her grant.
+        let detail = w.state.groups().detail(&admin, &w.group).await.unwrap();
+        let ada = detail.members.iter().find(|m| m.user_id == w.ada).unwrap();
+        assert_eq!(ada.grant_id, Some(g.id));
+        assert!(detail.summary.requestable);
+        w.clock.advance(Duration::seconds(5));
+        sync().await;
+        assert!(open().await.is_empty(), "Okta and the grants agree");
+
+        // Someone removes Ada in Okta: the grant's membership is missing.
+        okta.remove_member(&w.group, &w.ada).await.unwrap();
+        sync().await;
+        let items = open().await;
+        assert_eq!(items.len(), 1);
+        assert_eq!(
+            (items[0].kind, items[0].grant_id),
+            (DriftKind::Missing, Some(g.id))
+        );
+        let missing = items[0].id;
+        let again = sync().await;
+        assert_eq!(again.status, "ok");
+        assert_eq!(open().await.len(), 1, "found once, not once per sync");
+
+        let err = w
+            .state
+            .drift()
+            .act(&admin, missing, "explode")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, app::error::AppError::Invalid { .. }),
+            "{err:?}"
+        );
+        let done = w
+            .state
+            .drift()
+            .act(&admin, missing, "reapply")
+            .await
+            .unwrap();
+        assert_eq!(done.resolution.as_deref(), Some("reapplied"));
+        assert_eq!(w.work().await.done, 1);
+        assert!(w.member(), "re-applied in Okta");
+        let err = w
+            .state
+            .drift()
+            .act(&admin, missing, "ignore")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, app::error::AppError::Conflict(_)), "{err:?}");
+
+        // Viewer and Root are added in Okta, outside Gatepass.
+        okta.add_member(&w.group, &viewer).await.unwrap();
+        okta.add_member(&w.group, &root).await.unwrap();
+        sync().await;
+        let items = open().await;
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert!(items
+            .iter()
+            .all(|i| i.kind == DriftKind::Unmanaged && i.grant_id.is_none()));
+        let item_of = |user: &str| items.iter().find(|i| i.user_id == user).unwrap().id;
+        let (of_viewer, of_root) = (item_of(&viewer), item_of(&root));
+        let err = w
+            .state
+            .drift()
+            .act(&admin, of_viewer, "reapply")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, app::error::AppError::Invalid { .. }),
+            "{err:?}"
+        );
+        let ignored = w
+            .state
+            .drift()
+            .act(&admin, of_viewer, "ignore")
+            .await
+            .unwrap();
+        assert_eq!(ignored.state, DriftState::Ignored);
+        w.state
+            .drift()
+            .act(&admin, of_root, "revoke")
+            .await
+            .unwrap();
+        assert_eq!(w.work().await.done, 1, "the removal of Root's membership");
+        let in_okta = |user: &str| {
+            let org = w.sim.sim.org.read().unwrap();
+            let g = org.find_group(&w.group).unwrap();
+            org.groups[g as usize]
+                .members
+                .contains(&org.user_by_id(user).unwrap())
+        };
+        assert!(!in_okta(&root) && in_okta(&viewer) && w.member());
+        sync().await;
+        assert!(
+            open().await.is_empty(),
+            "ignored stays ignored; revoked is gone"
+        );
+        let page = w.state.drift().list(&admin, "ignored", 0).await.unwrap();
+        assert_eq!((page.open, page.ignored), (0, 1));
+
+        // Viewer leaves in Okta: the ignored item clears by itself.
+        okta.remove_member(&w.group, &viewer).await.unwrap();
+        sync().await;
+        let page = w.state.drift().list(&admin, "resolved", 0).await.unwrap();
+        assert_eq!((page.open, page.ignored), (0, 0));
+        let cleared = page.items.iter().find(|i| i.id == of_viewer).unwrap();
+        assert_eq!(cleared.resolution.as_deref(), Some("cleared"));
+
+        // Ada is removed in Okta again; this time the admin revokes the grant.
+        okta.remove_member(&w.group, &w.ada).await.unwrap();
+        sync().await;
+        let items = open().await;
+        assert_eq!(items.len(), 1);
+        w.state
+            .drift()
+            .act(&admin, items[0].id, "revoke")
+            .await
+            .unwrap();
+        assert_eq!(w.grant(g.id).await.state, GrantState::Revoking);
+        w.work().await;
+        assert_eq!(w.grant(g.id).await.state, GrantState::Revoked);
+        sync().await;
+        assert!(open().await.is_empty());
+        let err = w
+            .state
+            .drift()
+            .list(&admin, "sideways", 0)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, app::error::AppError::Invalid { .. }),
+            "{err:?}"
+        );
+
+        assert_eq!(verify_audit_chain(&w.state.db).await.unwrap(), None);
+        let actions: Vec<String> = app::ssr::db::audit::list_audit_events(&w.state.db, None, 200)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .filter(|a| a.starts_with("drift."))
+            .collect();
+        for a in [
+            "drift.detected",
+            "drift.reapplied",
+            "drift.ignored",
+            "drift.revoked",
+            "drift.cleared",
+        ] {
+            assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
+        }
+        assert_eq!(actions.iter().filter(|a| *a == "drift.detected").count(), 4);
+    }
+}

@@ -2,6 +2,7 @@
 //! service, map the error. No SQL and no business rules here.
 
 pub mod access;
+pub mod groups;
 pub mod okta;
 pub mod session;
 pub mod system;

@@ -1,9 +1,11 @@
 //! Wire types shared by the browser and the server (serde), and id newtypes.
 
 mod access;
+mod drift;
 mod okta;
 
 pub use access::*;
+pub use drift::*;
 pub use okta::*;
 use serde::{Deserialize, Serialize};
 

@@ -1,8 +1,9 @@
-//! `/admin`: the administrator's start page.
+//! `/admin`: the administrator's start page, with what needs attention now.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::api::groups::get_admin_alerts;
 use crate::components::require_sign_in::RequireAdmin;
 
 /// `/admin`
@@ -12,19 +13,56 @@ pub fn AdminPage() -> impl IntoView {
         <Title text="Admin" />
         <h1>"Admin"</h1>
         <RequireAdmin children=|_me| view! {
+            <AdminAlertsBanner />
             <p class="lead">"The Okta integration, policies, requests and grants, and the audit log."</p>
             <ul class="cards">
                 <li><a href="/admin/okta"><strong>"Okta integration"</strong>
                     <span>"Domain, credential, connection test and capabilities."</span></a></li>
                 <li><a href="/admin/sync"><strong>"Directory sync"</strong>
                     <span>"Schedule, recent runs, sync now."</span></a></li>
+                <li><a href="/admin/groups"><strong>"Groups"</strong>
+                    <span>"Who is in each group and why; the policy that applies."</span></a></li>
                 <li><a href="/admin/access"><strong>"Requests and grants"</strong>
                     <span>"Everything pending and live; revoke any grant."</span></a></li>
+                <li><a href="/admin/drift"><strong>"Drift"</strong>
+                    <span>"Where Okta and the grants disagree: re-apply, revoke or ignore."</span></a></li>
                 <li><a href="/admin/audit"><strong>"Audit log"</strong>
                     <span>"Every change, filtered, exported."</span></a></li>
                 <li><a href="/admin/policies"><strong>"Policies"</strong>
                     <span>"What can be requested, by whom, who approves, for how long."</span></a></li>
             </ul>
         } />
+    }
+}
+
+/// A banner for what needs an admin now: removals Okta keeps failing, failed grants, drift.
+/// Renders nothing when all is well (or when the alerts cannot be read).
+#[component]
+pub fn AdminAlertsBanner() -> impl IntoView {
+    let alerts = Resource::new(|| (), |_| get_admin_alerts());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || alerts.get().and_then(Result::ok).map(|a| view! {
+                {(a.removals_failing > 0).then(|| view! {
+                    <p class="banner danger" role="alert" data-testid="alert-removals">
+                        <strong>{format!("{} removal(s) from Okta keep failing.", a.removals_failing)}</strong>
+                        " People still hold access that has ended; Gatepass keeps retrying. Check the Okta integration and the server log. "
+                        <a href="/admin/access">"Requests and grants"</a>
+                    </p>
+                })}
+                {(a.grants_failed > 0).then(|| view! {
+                    <p class="banner warning" role="status" data-testid="alert-failed">
+                        {format!("{} grant(s) failed in Okta. ", a.grants_failed)}
+                        <a href="/admin/access">"Retry from Requests and grants"</a>
+                    </p>
+                })}
+                {(a.drift_open > 0).then(|| view! {
+                    <p class="banner warning" role="status" data-testid="alert-drift">
+                        {format!("{} difference(s) between Okta and the grants. ", a.drift_open)}
+                        <a href="/admin/drift">"Review drift"</a>
+                    </p>
+                })}
+            })}
+        </Suspense>
     }
 }

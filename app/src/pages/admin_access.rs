@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::format::describe_duration;
 use crate::format::utc_datetime;
 use crate::model::AdminAccessOverview;
+use crate::pages::admin::AdminAlertsBanner;
 
 /// `/admin/access`
 #[component]
@@ -19,7 +20,7 @@ pub fn AdminAccessPage() -> impl IntoView {
     view! {
         <Title text="Requests and grants" />
         <h1>"Requests and grants"</h1>
-        <RequireAdmin children=|_me| view! { <Overview /> } />
+        <RequireAdmin children=|_me| view! { <AdminAlertsBanner /> <Overview /> } />
     }
 }
 
@@ -102,7 +103,7 @@ fn Tables(
                             view! {
                                 <tr data-group=g.group_name.clone()>
                                     <td>{g.holder_name.clone()}</td>
-                                    <td>{g.group_name.clone()}</td>
+                                    <td><a href=format!("/admin/groups/{}", g.grant.group_id)>{g.group_name.clone()}</a></td>
                                     <td>
                                         {g.grant.state.as_str()}
                                         {failed.then(|| view! {

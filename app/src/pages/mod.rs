@@ -5,6 +5,8 @@ pub mod admin_access;
 pub mod approvals;
 pub mod audit;
 pub mod catalog;
+pub mod drift;
+pub mod groups;
 pub mod home;
 pub mod my_access;
 pub mod not_found;

@@ -90,6 +90,18 @@ impl AppState {
         super::services::catalog::CatalogService { db: &self.db }
     }
 
+    pub fn drift(&self) -> super::services::drift::DriftService<'_> {
+        super::services::drift::DriftService {
+            db: &self.db,
+            clock: self.clock.as_ref(),
+            signal: Some(&self.engine),
+        }
+    }
+
+    pub fn groups(&self) -> super::services::groups::GroupsService<'_> {
+        super::services::groups::GroupsService { db: &self.db }
+    }
+
     pub fn integration(&self) -> IntegrationService<'_> {
         IntegrationService {
             db: &self.db,

@@ -555,13 +555,14 @@ pub async fn list_grants_of(db: &Db, user_id: &str, limit: i64) -> Result<Vec<Gr
     Ok(rows.into_iter().map(Grant::from).collect())
 }
 
-/// Queues an Okta membership change for the grant engine.
+/// Queues an Okta membership change for the grant engine (for a grant, or — a membership
+/// found outside Gatepass — for none).
 pub async fn insert_okta_op(
     tx: &mut Tx<'_>,
     add: bool,
     user_id: &str,
     group_id: &str,
-    grant_id: i64,
+    grant_id: Option<i64>,
     at: i64,
 ) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(
@@ -694,6 +695,18 @@ pub async fn list_grants(
     Ok(rows.into_iter().map(Grant::from).collect())
 }
 
+/// The grants of `group_id` that are scheduled, active, ending or failed, by end.
+pub async fn live_grants_of_group(db: &Db, group_id: &str) -> Result<Vec<Grant>, DbError> {
+    let rows: Vec<GrantRow> = sqlx::query_as(&format!(
+        "SELECT {GRANT_COLUMNS} FROM grants WHERE group_id = $1 \
+           AND state IN ('scheduled', 'active', 'revoking', 'failed') ORDER BY ends_at, id"
+    ))
+    .bind(group_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(Grant::from).collect())
+}
+
 /// The decisions recorded on a request as (approver name, approved, comment), in order.
 pub async fn list_decisions(
     db: &Db,
@@ -795,6 +808,25 @@ pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<(), DbErro
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    // The directory mirrors what Okta now has, so views and drift checks need not wait for
+    // the next sync (which confirms it: a sync only drops rows last seen before it started).
+    if op.add {
+        sqlx::query(
+            "INSERT INTO memberships (group_id, user_id, source, seen_at) VALUES ($1, $2, 'grant', $3) \
+             ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'grant', seen_at = excluded.seen_at",
+        )
+        .bind(&op.group_id)
+        .bind(&op.user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    } else {
+        sqlx::query("DELETE FROM memberships WHERE group_id = $1 AND user_id = $2")
+            .bind(&op.group_id)
+            .bind(&op.user_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     if let (false, Some(grant)) = (op.add, op.grant_id) {
         transition_grant(
             &mut tx,
@@ -925,6 +957,18 @@ pub async fn list_okta_ops(db: &Db) -> Result<Vec<(String, String, i64, Option<S
             .fetch_all(db.pool())
             .await?,
     )
+}
+
+/// Removals still pending after at least `attempts` failed tries: Okta keeps refusing or
+/// failing them, and someone has to look.
+pub async fn failing_removals(db: &Db, attempts: i64) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM okta_ops WHERE kind = 'remove' AND state IN ('pending', 'in_flight') \
+           AND attempts >= $1",
+    )
+    .bind(attempts)
+    .fetch_one(db.pool())
+    .await?)
 }
 
 /// Grants per state.

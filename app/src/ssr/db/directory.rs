@@ -91,7 +91,7 @@ pub async fn upsert_membership(
     sqlx::query(
         "INSERT INTO memberships (group_id, user_id, source, seen_at) \
          VALUES ($1, $2, 'okta_sync', $3) \
-         ON CONFLICT (group_id, user_id) DO UPDATE SET seen_at = excluded.seen_at",
+         ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'okta_sync', seen_at = excluded.seen_at",
     )
     .bind(group_id)
     .bind(user_id)
@@ -314,7 +314,7 @@ pub async fn upsert_memberships_batch(
     }
     let sql = format!(
         "INSERT INTO memberships (group_id, user_id, source, seen_at) VALUES {} \
-         ON CONFLICT (group_id, user_id) DO UPDATE SET seen_at = excluded.seen_at",
+         ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'okta_sync', seen_at = excluded.seen_at",
         (0..user_ids.len())
             .map(|r| format!("($1, ${}, 'okta_sync', ${})", r * 2 + 2, r * 2 + 3))
             .collect::<Vec<_>>()
@@ -371,23 +371,23 @@ pub async fn mark_unseen_groups_removed(db: &Db, synced_at: i64, at: i64) -> Res
     Ok(done.rows_affected())
 }
 
-/// Deletes synced memberships not seen since `seen_at` (of one group, or of all); returns
-/// how many.
+/// Deletes memberships last seen (by a sync, or written when the grant engine changed them)
+/// before `seen_at`, of one group or of all; returns how many.
 pub async fn delete_unseen_memberships(
     db: &Db,
     seen_at: i64,
     group_id: Option<&str>,
 ) -> Result<u64, DbError> {
     let done = match group_id {
-        Some(g) => sqlx::query(
-            "DELETE FROM memberships WHERE source = 'okta_sync' AND seen_at < $1 AND group_id = $2",
-        )
-        .bind(seen_at)
-        .bind(g)
-        .execute(db.pool())
-        .await?,
+        Some(g) => {
+            sqlx::query("DELETE FROM memberships WHERE seen_at < $1 AND group_id = $2")
+                .bind(seen_at)
+                .bind(g)
+                .execute(db.pool())
+                .await?
+        }
         None => {
-            sqlx::query("DELETE FROM memberships WHERE source = 'okta_sync' AND seen_at < $1")
+            sqlx::query("DELETE FROM memberships WHERE seen_at < $1")
                 .bind(seen_at)
                 .execute(db.pool())
                 .await?
@@ -424,6 +424,118 @@ pub async fn all_groups(db: &Db) -> Result<Vec<(String, String, bool)>, DbError>
     .fetch_all(db.pool())
     .await?;
     Ok(rows.into_iter().map(|(id, t, r)| (id, t, r != 0)).collect())
+}
+
+/// A group in the admins' list: the record, members known, live grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupCounts {
+    pub record: GroupRecord,
+    pub members: i64,
+    pub live_grants: i64,
+}
+
+type GroupCountsRow = (String, String, String, String, i64, i64, i64);
+
+fn group_counts(
+    (okta_id, name, description, okta_type, rule, members, live): GroupCountsRow,
+) -> GroupCounts {
+    GroupCounts {
+        record: GroupRecord {
+            okta_id,
+            name,
+            description,
+            okta_type,
+            managed_by_rule: rule != 0,
+        },
+        members,
+        live_grants: live,
+    }
+}
+
+const GROUP_COUNTS_COLUMNS: &str = "g.okta_id, g.name, g.description, g.okta_type, \
+    CAST(CASE WHEN g.managed_by_rule THEN 1 ELSE 0 END AS BIGINT), \
+    (SELECT COUNT(*) FROM memberships m WHERE m.group_id = g.okta_id), \
+    (SELECT COUNT(*) FROM grants r WHERE r.group_id = g.okta_id \
+       AND r.state IN ('scheduled', 'active', 'revoking'))";
+
+/// Present groups whose name contains `search` (case-insensitive), by name after `after_name`.
+pub async fn list_groups_with_counts(
+    db: &Db,
+    search: &str,
+    after_name: &str,
+    limit: i64,
+) -> Result<Vec<GroupCounts>, DbError> {
+    let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
+    let rows: Vec<GroupCountsRow> = sqlx::query_as(&format!(
+        "SELECT {GROUP_COUNTS_COLUMNS} FROM groups g \
+         WHERE g.removed_at IS NULL AND LOWER(g.name) LIKE $1 AND g.name > $2 \
+         ORDER BY g.name LIMIT $3"
+    ))
+    .bind(pattern)
+    .bind(after_name)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(group_counts).collect())
+}
+
+/// One present group with its counts.
+pub async fn group_with_counts(db: &Db, okta_id: &str) -> Result<Option<GroupCounts>, DbError> {
+    let row: Option<GroupCountsRow> = sqlx::query_as(&format!(
+        "SELECT {GROUP_COUNTS_COLUMNS} FROM groups g WHERE g.okta_id = $1 AND g.removed_at IS NULL"
+    ))
+    .bind(okta_id)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(group_counts))
+}
+
+/// A member of a group as (user id, display name, login, source, seen at, live grant id,
+/// grant end), by name; at most `limit`.
+pub type MemberRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// The members of `group_id` Gatepass knows of, with the live grant behind each (if any).
+pub async fn group_members(db: &Db, group_id: &str, limit: i64) -> Result<Vec<MemberRow>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT m.user_id, COALESCE(u.display_name, m.user_id), COALESCE(u.login, ''), m.source, \
+                m.seen_at, r.id, r.ends_at \
+         FROM memberships m \
+         LEFT JOIN users u ON u.okta_id = m.user_id \
+         LEFT JOIN grants r ON r.user_id = m.user_id AND r.group_id = m.group_id \
+              AND r.state IN ('active', 'revoking') \
+         WHERE m.group_id = $1 \
+         ORDER BY COALESCE(u.display_name, m.user_id), m.user_id LIMIT $2",
+    )
+    .bind(group_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Ids and names of the groups a policy can make requestable (present Okta groups not filled
+/// by a rule), by name, after `after_name`.
+pub async fn manageable_groups(
+    db: &Db,
+    after_name: &str,
+    limit: i64,
+) -> Result<Vec<(String, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT okta_id, name FROM groups \
+         WHERE okta_type = 'OKTA_GROUP' AND managed_by_rule = FALSE AND removed_at IS NULL \
+           AND name > $1 ORDER BY name LIMIT $2",
+    )
+    .bind(after_name)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 pub mod directory;
+pub mod drift;
 pub mod integration;
 pub mod sessions;
 pub mod sync;

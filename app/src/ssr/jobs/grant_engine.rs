@@ -195,7 +195,8 @@ pub async fn schedule_once(state: &AppState) -> Result<usize, DbError> {
             .await?
         {
             if to != GrantState::Revoked {
-                store::insert_okta_op(&mut tx, add, &g.user_id, &g.group_id, g.id, now).await?;
+                store::insert_okta_op(&mut tx, add, &g.user_id, &g.group_id, Some(g.id), now)
+                    .await?;
             }
             audit::insert_audit_event(
                 &mut tx,

@@ -80,6 +80,10 @@ pub async fn sync_with_progress(
     }
     .run(kind)
     .await?;
+    // What the sync read is compared with the grants; a failure here does not undo the sync.
+    if let Err(e) = state.drift().detect(run.started_at).await {
+        tracing::warn!(error = %e, "drift check after the directory sync failed");
+    }
     Ok((settings, run))
 }
 

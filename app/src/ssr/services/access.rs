@@ -572,7 +572,15 @@ impl AccessService<'_> {
         };
         let grant_id = store::insert_grant(tx, &grant, now).await?;
         if state == GrantState::Active {
-            store::insert_okta_op(tx, true, &grant.user_id, &grant.group_id, grant_id, now).await?;
+            store::insert_okta_op(
+                tx,
+                true,
+                &grant.user_id,
+                &grant.group_id,
+                Some(grant_id),
+                now,
+            )
+            .await?;
         }
         self.audit(
             tx,
@@ -745,9 +753,28 @@ impl AccessService<'_> {
         reason: &str,
         owner: Option<&str>,
     ) -> Result<Grant, AppError> {
-        let now = self.now();
         let mut tx = self.db.begin_write().await?;
-        let g = store::find_grant_tx(&mut tx, grant_id)
+        let ended = self
+            .end_grant_tx(&mut tx, actor, grant_id, reason, owner)
+            .await?;
+        tx.commit().await.map_err(tx_err)?;
+        self.wake_engine();
+        Ok(ended)
+    }
+
+    /// Ends a grant inside the caller's write transaction (the caller commits, then wakes the
+    /// engine): a scheduled one is dropped, an active one starts revoking with its removal
+    /// queued. Only the `owner`, when given, may end it.
+    pub(crate) async fn end_grant_tx(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        actor: &str,
+        grant_id: i64,
+        reason: &str,
+        owner: Option<&str>,
+    ) -> Result<Grant, AppError> {
+        let now = self.now();
+        let g = store::find_grant_tx(tx, grant_id)
             .await?
             .ok_or_else(|| AppError::NotFound("That grant".into()))?;
         if owner.is_some_and(|o| o != g.user_id) {
@@ -756,7 +783,7 @@ impl AccessService<'_> {
         match g.state {
             GrantState::Scheduled => {
                 store::transition_grant(
-                    &mut tx,
+                    tx,
                     g.id,
                     &[GrantState::Scheduled],
                     GrantState::Revoked,
@@ -767,7 +794,7 @@ impl AccessService<'_> {
             }
             GrantState::Active => {
                 store::transition_grant(
-                    &mut tx,
+                    tx,
                     g.id,
                     &[GrantState::Active],
                     GrantState::Revoking,
@@ -775,7 +802,7 @@ impl AccessService<'_> {
                     now,
                 )
                 .await?;
-                store::insert_okta_op(&mut tx, false, &g.user_id, &g.group_id, g.id, now).await?;
+                store::insert_okta_op(tx, false, &g.user_id, &g.group_id, Some(g.id), now).await?;
             }
             other => {
                 return Err(AppError::Conflict(format!(
@@ -785,18 +812,16 @@ impl AccessService<'_> {
             }
         }
         self.audit(
-            &mut tx,
+            tx,
             actor,
             "grant.ended",
             format!("grant:{}", g.id),
             serde_json::json!({ "reason": reason }),
         )
         .await?;
-        let ended = store::find_grant_tx(&mut tx, g.id)
+        let ended = store::find_grant_tx(tx, g.id)
             .await?
             .ok_or(AppError::Internal)?;
-        tx.commit().await.map_err(tx_err)?;
-        self.wake_engine();
         Ok(ended)
     }
 
@@ -857,7 +882,7 @@ impl AccessService<'_> {
             now,
         )
         .await?;
-        store::insert_okta_op(&mut tx, true, &g.user_id, &g.group_id, g.id, now).await?;
+        store::insert_okta_op(&mut tx, true, &g.user_id, &g.group_id, Some(g.id), now).await?;
         self.audit(
             &mut tx,
             &admin.me().login,

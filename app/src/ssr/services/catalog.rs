@@ -145,7 +145,10 @@ impl CatalogService<'_> {
         Ok(MyAccess { grants, requests })
     }
 
-    async fn grant_view(&self, grant: crate::model::Grant) -> Result<GrantView, AppError> {
+    pub(crate) async fn grant_view(
+        &self,
+        grant: crate::model::Grant,
+    ) -> Result<GrantView, AppError> {
         Ok(GrantView {
             group_name: store::group_name(self.db, &grant.group_id).await?,
             holder_name: store::user_name(self.db, &grant.user_id).await?,

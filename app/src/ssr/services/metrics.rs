@@ -30,6 +30,22 @@ pub async fn render(state: &AppState) -> Result<String, AppError> {
     for (k, s, n) in store::op_counts(&state.db).await? {
         let _ = writeln!(w, "gatepass_okta_ops{{kind=\"{k}\",state=\"{s}\"}} {n}");
     }
+    let _ = writeln!(w, "# HELP gatepass_okta_removals_failing Removals from Okta still retried after {} failed tries.\n# TYPE gatepass_okta_removals_failing gauge", crate::ssr::services::drift::REMOVAL_ALARM_ATTEMPTS);
+    let _ = writeln!(
+        w,
+        "gatepass_okta_removals_failing {}",
+        store::failing_removals(
+            &state.db,
+            crate::ssr::services::drift::REMOVAL_ALARM_ATTEMPTS
+        )
+        .await?
+    );
+    let (open, ignored) = crate::ssr::db::drift::count_live(&state.db).await?;
+    let _ = writeln!(w, "# HELP gatepass_drift Differences between Okta and the grants, by state.\n# TYPE gatepass_drift gauge");
+    let _ = writeln!(
+        w,
+        "gatepass_drift{{state=\"open\"}} {open}\ngatepass_drift{{state=\"ignored\"}} {ignored}"
+    );
     let _ = writeln!(w, "# HELP gatepass_okta_op_latency_seconds Queueing to done, last 1000 operations.\n# TYPE gatepass_okta_op_latency_seconds gauge");
     for kind in ["add", "remove"] {
         let mut l = store::op_latencies(&state.db, kind, 1000).await?;

@@ -6,6 +6,8 @@ pub mod access;
 mod access_tests;
 pub mod audit;
 pub mod catalog;
+pub mod drift;
+pub mod groups;
 pub mod identity;
 pub mod integration;
 pub mod metrics;

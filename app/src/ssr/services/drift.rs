@@ -1,0 +1,293 @@
+//! Drift: after every directory sync, Okta's memberships are compared with Gatepass's grants.
+//! An active grant whose membership Okta no longer has (`missing`), and a membership of a
+//! requestable group that no grant accounts for (`unmanaged`), become items admins act on —
+//! re-apply, revoke or ignore — and every step is audited. An item whose cause goes away
+//! clears by itself.
+//!
+//! Memberships with an Okta change queued, in flight, or finished after the sync started are
+//! left out: the sync may have read the group before or after the change.
+
+use std::collections::HashSet;
+
+use crate::error::AppError;
+use crate::model::{
+    AdminAlerts, DriftAction, DriftItem, DriftKind, DriftPage, DriftState, GrantState,
+};
+use crate::ssr::auth::Admin;
+use crate::ssr::clock::{to_millis, Clock};
+use crate::ssr::db::{access as store, audit, drift, Db, DbError};
+use crate::ssr::jobs::grant_engine::EngineSignal;
+use crate::ssr::services::access::{resolve_policy, AccessService};
+
+/// Items per page.
+pub const PAGE: i64 = 50;
+/// Failed tries after which a removal is called failing (it is retried regardless).
+pub const REMOVAL_ALARM_ATTEMPTS: i64 = 3;
+
+/// What one comparison changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DriftReport {
+    pub detected: usize,
+    pub cleared: usize,
+}
+
+/// Finds drift and carries out admins' decisions on it.
+pub struct DriftService<'a> {
+    pub db: &'a Db,
+    pub clock: &'a dyn Clock,
+    pub signal: Option<&'a EngineSignal>,
+}
+
+impl DriftService<'_> {
+    fn now(&self) -> i64 {
+        to_millis(self.clock.now())
+    }
+
+    /// Ids of the groups a requestable policy covers.
+    async fn managed_groups(&self) -> Result<Vec<String>, AppError> {
+        let policies = store::list_policies(self.db).await?;
+        let mut ids = Vec::new();
+        if !policies.iter().any(|p| p.requestable) {
+            return Ok(ids);
+        }
+        let mut after = String::new();
+        loop {
+            let chunk = store::list_requestable_candidates(self.db, "", &after, 1000).await?;
+            let Some((_, last, _)) = chunk.last() else {
+                break;
+            };
+            after = last.clone();
+            ids.extend(chunk.into_iter().filter_map(|(id, name, _)| {
+                resolve_policy(&policies, &id, &name)
+                    .filter(|p| p.requestable)
+                    .map(|_| id)
+            }));
+        }
+        Ok(ids)
+    }
+
+    /// Compares the directory, as read by the sync that started at `since`, with the grants:
+    /// opens an item for each new finding and clears the live items whose cause went away.
+    pub async fn detect(&self, since: i64) -> Result<DriftReport, AppError> {
+        let mut findings: Vec<(DriftKind, String, String, Option<i64>)> =
+            drift::missing_memberships(self.db, since)
+                .await?
+                .into_iter()
+                .map(|(grant, user, group)| (DriftKind::Missing, user, group, Some(grant)))
+                .collect();
+        let managed = self.managed_groups().await?;
+        findings.extend(
+            drift::unmanaged_memberships(self.db, &managed, since)
+                .await?
+                .into_iter()
+                .map(|(user, group)| (DriftKind::Unmanaged, user, group, None)),
+        );
+        let now = self.now();
+        let mut report = DriftReport::default();
+        let mut tx = self.db.begin_write().await?;
+        let live = drift::live_items(&mut tx).await?;
+        let known: HashSet<(DriftKind, &str, &str)> = live
+            .iter()
+            .map(|i| (i.kind, i.user_id.as_str(), i.group_id.as_str()))
+            .collect();
+        let found: HashSet<(DriftKind, &str, &str)> = findings
+            .iter()
+            .map(|(k, u, g, _)| (*k, u.as_str(), g.as_str()))
+            .collect();
+        for (kind, user, group, grant) in &findings {
+            if known.contains(&(*kind, user.as_str(), group.as_str())) {
+                continue;
+            }
+            let id = drift::insert_item(&mut tx, *kind, user, group, *grant, now).await?;
+            let details = serde_json::json!({ "kind": kind.as_str(), "user": user, "group": group, "grant": grant });
+            audit::insert_audit_event(
+                &mut tx,
+                self.db.engine(),
+                now,
+                "gatepass",
+                "drift.detected",
+                &format!("drift:{id}"),
+                &details,
+            )
+            .await?;
+            report.detected += 1;
+        }
+        for item in &live {
+            if found.contains(&(item.kind, item.user_id.as_str(), item.group_id.as_str())) {
+                continue;
+            }
+            drift::decide_item(
+                &mut tx,
+                item.id,
+                DriftState::Resolved,
+                Some("cleared"),
+                "gatepass",
+                now,
+            )
+            .await?;
+            let details = serde_json::json!({ "kind": item.kind.as_str(), "user": item.user_id, "group": item.group_id });
+            audit::insert_audit_event(
+                &mut tx,
+                self.db.engine(),
+                now,
+                "gatepass",
+                "drift.cleared",
+                &format!("drift:{}", item.id),
+                &details,
+            )
+            .await?;
+            report.cleared += 1;
+        }
+        tx.commit().await.map_err(DbError::from)?;
+        if report.detected > 0 {
+            tracing::warn!(
+                detected = report.detected,
+                cleared = report.cleared,
+                "drift between Okta and Gatepass found"
+            );
+        }
+        Ok(report)
+    }
+
+    /// What needs an admin's attention now.
+    pub async fn alerts(&self, _admin: &Admin) -> Result<AdminAlerts, AppError> {
+        let (drift_open, _) = drift::count_live(self.db).await?;
+        let grants_failed = store::grant_counts(self.db)
+            .await?
+            .into_iter()
+            .find(|(s, _)| s == GrantState::Failed.as_str())
+            .map_or(0, |(_, n)| n);
+        Ok(AdminAlerts {
+            drift_open,
+            removals_failing: store::failing_removals(self.db, REMOVAL_ALARM_ATTEMPTS).await?,
+            grants_failed,
+        })
+    }
+
+    /// Items in `state` (`open`, `ignored`, `resolved`; empty = open), newest first, below id
+    /// `before` (0 = from the newest).
+    pub async fn list(
+        &self,
+        _admin: &Admin,
+        state: &str,
+        before: i64,
+    ) -> Result<DriftPage, AppError> {
+        let state = match state.trim() {
+            "" => DriftState::Open,
+            s => DriftState::parse(s)
+                .ok_or_else(|| AppError::invalid("state", "choose open, ignored or resolved"))?,
+        };
+        let mut items = drift::list_items(self.db, &[state], None, before, PAGE + 1).await?;
+        let next = (items.len() as i64 > PAGE).then(|| {
+            items.truncate(PAGE as usize);
+            items.last().map_or(0, |i| i.id)
+        });
+        let (open, ignored) = drift::count_live(self.db).await?;
+        Ok(DriftPage {
+            items,
+            next,
+            open,
+            ignored,
+        })
+    }
+
+    /// Carries out an admin's decision on an open (or ignored) item; returns it as it is now.
+    pub async fn act(&self, admin: &Admin, id: i64, action: &str) -> Result<DriftItem, AppError> {
+        let action = DriftAction::parse(action.trim())
+            .ok_or_else(|| AppError::invalid("action", "choose reapply, revoke or ignore"))?;
+        let who = admin.me().login.clone();
+        let now = self.now();
+        let mut tx = self.db.begin_write().await?;
+        let item = drift::find_item_tx(&mut tx, self.db.engine(), id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("That drift item".into()))?;
+        if item.state == DriftState::Resolved {
+            return Err(AppError::Conflict(
+                "This drift item is already resolved.".into(),
+            ));
+        }
+        let (state, resolution, audit_action) = match (action, item.kind) {
+            (DriftAction::Ignore, _) => {
+                if item.state == DriftState::Ignored {
+                    return Err(AppError::Conflict(
+                        "This drift item is already ignored.".into(),
+                    ));
+                }
+                (DriftState::Ignored, None, "drift.ignored")
+            }
+            (DriftAction::Reapply, DriftKind::Missing) => {
+                let grant = match item.grant_id {
+                    Some(g) => store::find_grant_tx(&mut tx, g).await?,
+                    None => None,
+                };
+                let Some(grant) = grant.filter(|g| g.state == GrantState::Active) else {
+                    return Err(AppError::Conflict(
+                        "The grant is no longer active; there is nothing to re-apply.".into(),
+                    ));
+                };
+                store::insert_okta_op(
+                    &mut tx,
+                    true,
+                    &grant.user_id,
+                    &grant.group_id,
+                    Some(grant.id),
+                    now,
+                )
+                .await?;
+                (DriftState::Resolved, Some("reapplied"), "drift.reapplied")
+            }
+            (DriftAction::Reapply, DriftKind::Unmanaged) => {
+                return Err(AppError::invalid(
+                    "action",
+                    "a membership made outside Gatepass has no grant to re-apply: revoke or ignore it",
+                ));
+            }
+            (DriftAction::Revoke, DriftKind::Missing) => {
+                let grant = item.grant_id.ok_or(AppError::Internal)?;
+                AccessService {
+                    db: self.db,
+                    clock: self.clock,
+                    signal: self.signal,
+                }
+                .end_grant_tx(
+                    &mut tx,
+                    &who,
+                    grant,
+                    "revoked by an admin: its Okta membership had gone (drift)",
+                    None,
+                )
+                .await?;
+                (DriftState::Resolved, Some("revoked"), "drift.revoked")
+            }
+            (DriftAction::Revoke, DriftKind::Unmanaged) => {
+                store::insert_okta_op(&mut tx, false, &item.user_id, &item.group_id, None, now)
+                    .await?;
+                (DriftState::Resolved, Some("revoked"), "drift.revoked")
+            }
+        };
+        drift::decide_item(&mut tx, item.id, state, resolution, &who, now).await?;
+        let details = serde_json::json!({
+            "kind": item.kind.as_str(), "user": item.user_id, "group": item.group_id, "grant": item.grant_id,
+        });
+        audit::insert_audit_event(
+            &mut tx,
+            self.db.engine(),
+            now,
+            &who,
+            audit_action,
+            &format!("drift:{}", item.id),
+            &details,
+        )
+        .await?;
+        tx.commit().await.map_err(DbError::from)?;
+        if let Some(signal) = self.signal {
+            signal.wake();
+        }
+        let states = [DriftState::Open, DriftState::Ignored, DriftState::Resolved];
+        drift::list_items(self.db, &states, None, item.id + 1, 1)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(AppError::Internal)
+    }
+}
