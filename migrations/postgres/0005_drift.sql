@@ -18,3 +18,7 @@ CREATE TABLE drift_items (
 -- At most one live item per finding.
 CREATE UNIQUE INDEX drift_items_live ON drift_items (kind, user_id, group_id) WHERE state <> 'resolved';
 CREATE INDEX drift_items_state ON drift_items (state, id);
+
+-- Operations by membership: the grant engine's claim (one change per membership at a time) and
+-- the drift check (is a change for this membership unsettled?) look them up this way.
+CREATE INDEX okta_ops_membership ON okta_ops (user_id, group_id, id);

@@ -769,7 +769,7 @@ pub async fn claim_okta_ops(
     .bind(lease_until)
     .bind(now)
     .bind(limit)
-    .fetch_all(db.pool())
+    .fetch_all(db.write_pool())
     .await?;
     let mut ops: Vec<OktaOp> = rows
         .into_iter()
@@ -883,7 +883,7 @@ pub async fn retry_okta_op(db: &Db, id: i64, error: &str, next_at: i64) -> Resul
     .bind(id)
     .bind(next_at)
     .bind(error)
-    .execute(db.pool())
+    .execute(db.write_pool())
     .await?;
     Ok(())
 }

@@ -79,6 +79,10 @@ impl Default for DbOptions {
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// SQLite: one connection every write transaction goes through, so writers queue in
+    /// order (the pool is fair) instead of polling SQLite's busy handler, which under load
+    /// lets a writer wait far longer than its turn.
+    writer: Option<AnyPool>,
     engine: DatabaseEngine,
 }
 
@@ -110,24 +114,37 @@ impl Db {
             DatabaseEngine::Sqlite => options.max_connections.max(2),
             DatabaseEngine::Postgres => options.max_connections,
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if engine == DatabaseEngine::Sqlite {
-                        conn.execute(
-                            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                             PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
+        let options_for = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(options.acquire_timeout)
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        if engine == DatabaseEngine::Sqlite {
+                            conn.execute(
+                                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                                 PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                            )
+                            .await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(connect_options)
+        };
+        let pool = options_for(max_connections)
+            .connect_with(connect_options.clone())
             .await?;
-        Ok(Db { pool, engine })
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let writer = if engine == DatabaseEngine::Sqlite && !in_memory {
+            Some(options_for(1).connect_with(connect_options).await?)
+        } else {
+            None
+        };
+        Ok(Db {
+            pool,
+            writer,
+            engine,
+        })
     }
 
     /// Applies every pending migration for this engine. Returns how many were applied.
@@ -155,12 +172,12 @@ impl Db {
         Ok(())
     }
 
-    /// A transaction that is going to write. On SQLite it takes the write lock at once, so a
-    /// later write never fails because another connection committed in between (a read
-    /// transaction cannot be upgraded then); the wait is bounded by `busy_timeout`. On
-    /// PostgreSQL it is a plain transaction.
+    /// A transaction that is going to write. On SQLite it runs on the writer connection (so
+    /// writers take turns in order) and takes the write lock at once, so a later write never
+    /// fails because another connection committed in between (a read transaction cannot be
+    /// upgraded then). On PostgreSQL it is a plain transaction.
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, DbError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_pool().begin().await?;
         if self.engine == DatabaseEngine::Sqlite {
             sqlx::query("UPDATE sync_lock SET holder = holder WHERE 1 = 0")
                 .execute(&mut *tx)
@@ -177,8 +194,17 @@ impl Db {
         &self.pool
     }
 
+    /// Where single-statement writes that run often under load go (the grant engine's claims
+    /// and retries): SQLite's writer connection, or the pool.
+    pub(crate) fn write_pool(&self) -> &AnyPool {
+        self.writer.as_ref().unwrap_or(&self.pool)
+    }
+
     /// Closes every connection; used at shutdown.
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
 
 use crate::model::GrantState;
 use crate::ssr::clock::to_millis;
@@ -29,12 +30,14 @@ const LEASE_MS: i64 = 60_000;
 pub const MAX_ADD_ATTEMPTS: i64 = 8;
 /// Longest wait between tries.
 const MAX_BACKOFF_MS: i64 = 5 * 60_000;
+/// How soon the worker looks again when Okta is not configured or its client cannot be made.
+const NO_OKTA_RETRY: Duration = Duration::from_secs(5);
 /// Longest the scheduler sleeps without looking again.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
-/// Operations claimed at once.
+/// Operations claimed at once by one pass of [`work_once`].
 const BATCH: i64 = 50;
-/// Okta calls in flight at once from one worker.
-const CONCURRENCY: usize = 8;
+/// Okta calls in flight at once from one worker (the Okta client's own cap applies too).
+const CONCURRENCY: usize = 16;
 
 /// Wakes the worker and the scheduler after a commit that queued work or moved a grant.
 #[derive(Debug, Default, Clone)]
@@ -129,12 +132,12 @@ async fn apply(
     let now = to_millis(state.clock.now());
     match result {
         Ok(()) => {
-            store::finish_okta_op(&state.db, &op, now).await?;
+            record(|| store::finish_okta_op(&state.db, &op, now)).await?;
             Ok(Outcome::Done)
         }
         // Removing what is already gone is done too.
         Err(e) if !op.add && e.status() == Some(404) => {
-            store::finish_okta_op(&state.db, &op, now).await?;
+            record(|| store::finish_okta_op(&state.db, &op, now)).await?;
             Ok(Outcome::Done)
         }
         Err(e) => {
@@ -142,7 +145,7 @@ async fn apply(
             let reason = describe(&e);
             if op.add && (permanent || op.attempts >= MAX_ADD_ATTEMPTS) {
                 tracing::error!(op = op.id, grant = op.grant_id, error = %reason, "okta: adding a membership failed for good");
-                store::kill_okta_op(&state.db, &op, &reason, now).await?;
+                record(|| store::kill_okta_op(&state.db, &op, &reason, now)).await?;
                 Ok(Outcome::Dead)
             } else {
                 if op.add {
@@ -150,10 +153,31 @@ async fn apply(
                 } else {
                     tracing::error!(op = op.id, grant = op.grant_id, attempts = op.attempts, error = %reason, "okta: REMOVING A MEMBERSHIP FAILED; retrying");
                 }
-                store::retry_okta_op(&state.db, op.id, &reason, now + backoff_ms(op.attempts))
-                    .await?;
+                let next = now + backoff_ms(op.attempts);
+                record(|| store::retry_okta_op(&state.db, op.id, &reason, next)).await?;
                 Ok(Outcome::Retried)
             }
+        }
+    }
+}
+
+/// Records an outcome, trying the database again a few times: the call to Okta has been made,
+/// and an outcome left unrecorded would keep the operation leased (and waiting) for a minute.
+async fn record<F, Fut>(mut write: F) -> Result<(), DbError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), DbError>>,
+{
+    let mut tries = 0u64;
+    loop {
+        match write().await {
+            Ok(()) => return Ok(()),
+            Err(e) if tries < 3 => {
+                tries += 1;
+                tracing::warn!(error = %e, tries, "grant engine: recording an outcome failed; trying again");
+                tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+            }
+            Err(e) => return Err(e),
         }
     }
 }
@@ -215,29 +239,75 @@ pub async fn schedule_once(state: &AppState) -> Result<usize, DbError> {
     Ok(moved)
 }
 
-/// The worker loop; runs until the process ends.
+/// The worker loop; runs until the process ends. It keeps up to `CONCURRENCY` operations in
+/// flight and claims more as each one finishes, so a burst of approvals does not wait for the
+/// slowest call of a batch.
 pub async fn run_worker(state: AppState, signal: EngineSignal) {
+    let mut in_flight: JoinSet<Result<Outcome, DbError>> = JoinSet::new();
     loop {
-        let okta = match state.integration().current().await {
-            Ok(Some(settings)) => state.okta_client(&settings).await.ok(),
-            _ => None,
-        };
-        let mut busy = false;
-        if let Some(okta) = okta {
-            match work_once(&state, okta.as_ref()).await {
-                Ok(r) => busy = r.done + r.retried + r.dead > 0,
-                Err(e) => tracing::warn!(error = %e, "grant engine: database error"),
+        let free = CONCURRENCY - in_flight.len();
+        let mut okta_ready = true;
+        if free > 0 {
+            let okta = match state.integration().current().await {
+                Ok(Some(settings)) => state.okta_client(&settings).await.ok(),
+                _ => None,
+            };
+            if let Some(okta) = okta {
+                let now = to_millis(state.clock.now());
+                match store::claim_okta_ops(
+                    &state.db,
+                    state.db.engine(),
+                    &state.instance,
+                    now,
+                    now + LEASE_MS,
+                    free as i64,
+                )
+                .await
+                {
+                    Ok(ops) => {
+                        for op in ops {
+                            let (state, okta) = (state.clone(), okta.clone());
+                            in_flight.spawn(async move { apply(&state, okta.as_ref(), op).await });
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "grant engine: database error"),
+                }
+            } else {
+                okta_ready = false;
             }
         }
-        if !busy {
-            let wait = match store::next_op_due(&state.db).await {
+        // Sleep until an operation finishes (a slot is free), a commit queues work, or the
+        // next retry is due.
+        let wait = if !okta_ready {
+            NO_OKTA_RETRY
+        } else if in_flight.len() == CONCURRENCY {
+            MAX_SLEEP
+        } else {
+            match store::next_op_due(&state.db).await {
                 Ok(Some(at)) => Duration::from_millis(
                     (at - to_millis(state.clock.now())).clamp(0, MAX_SLEEP.as_millis() as i64)
                         as u64,
                 ),
                 _ => MAX_SLEEP,
-            };
-            EngineSignal::wait(&signal.worker, wait).await;
+            }
+        };
+        // Due work that could not be claimed (an earlier change of the same membership is in
+        // flight elsewhere): look again shortly rather than spin.
+        let wait = if wait.is_zero() && in_flight.is_empty() {
+            Duration::from_millis(50)
+        } else {
+            wait
+        };
+        tokio::select! {
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                match done {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, "grant engine: database error"),
+                    Err(e) => tracing::error!(error = %e, "grant engine: an operation task failed"),
+                }
+            }
+            _ = signal.worker.notified() => {}
+            _ = tokio::time::sleep(wait), if !wait.is_zero() => {}
         }
     }
 }

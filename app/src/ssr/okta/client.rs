@@ -48,7 +48,7 @@ impl OktaSettings {
             org_url,
             credential,
             rate_share: 0.5,
-            concurrency: 8,
+            concurrency: 16,
             max_attempts: 6,
             max_rate_limit_waits: 10,
             timeout: Duration::from_secs(30),
