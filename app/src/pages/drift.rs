@@ -107,7 +107,7 @@ pub fn DriftTable(items: Vec<DriftItem>, act: ServerAction<ActOnDrift>) -> impl 
                 let live = d.state != DriftState::Resolved;
                 let decided = d.decided_by.clone().map(|by| format!("{} by {by}{}", d.resolution.clone().unwrap_or_else(|| d.state.as_str().to_owned()), d.decided_at.map(|t| format!(", {}", utc_datetime(t))).unwrap_or_default()));
                 view! {
-                    <tr data-kind=d.kind.as_str() data-person=d.user_name.clone()>
+                    <tr data-kind=d.kind.as_str() data-person=d.user_name.clone() data-group=d.group_name.clone()>
                         <td>{utc_datetime(d.detected_at)}</td>
                         <td>{d.user_name.clone()}</td>
                         <td><a href=format!("/admin/groups/{}", d.group_id)>{d.group_name.clone()}</a></td>

@@ -506,7 +506,7 @@ impl AccessService<'_> {
                 "policy",
                 "request.approved",
                 format!("request:{id}"),
-                serde_json::json!({ "auto": true }),
+                serde_json::json!({ "auto": true, "group": group.okta_id }),
             )
             .await?;
             self.carry_out(&mut tx, id, duration, "policy").await?;
@@ -681,12 +681,12 @@ impl AccessService<'_> {
                 &me.login,
                 "request.denied",
                 subject,
-                serde_json::json!({ "comment": comment }),
+                serde_json::json!({ "group": r.group_id, "comment": comment }),
             )
             .await?;
         } else {
             let (approvals, shortest) = store::approval_tally(&mut tx, r.id).await?;
-            self.audit(&mut tx, &me.login, "request.approval_recorded", subject.clone(), serde_json::json!({ "comment": comment, "approvals": approvals, "quorum": r.quorum })).await?;
+            self.audit(&mut tx, &me.login, "request.approval_recorded", subject.clone(), serde_json::json!({ "group": r.group_id, "comment": comment, "approvals": approvals, "quorum": r.quorum })).await?;
             if approvals >= r.quorum {
                 store::decide_request(&mut tx, r.id, RequestState::Approved, now, &me.login)
                     .await?;
@@ -695,7 +695,7 @@ impl AccessService<'_> {
                     &me.login,
                     "request.approved",
                     subject,
-                    serde_json::json!({ "approvals": approvals }),
+                    serde_json::json!({ "group": r.group_id, "approvals": approvals }),
                 )
                 .await?;
                 let duration = shortest.map_or(r.duration_secs, |s| s.min(r.duration_secs));
