@@ -162,6 +162,7 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
     for (path, form) in [
         ("/api/groups/detail", vec![("group_id", "00gnothere")]),
         ("/api/drift/act", vec![("id", "999"), ("action", "ignore")]),
+        ("/api/access/policies/delete", vec![("id", "999")]),
     ] {
         assert_eq!(
             post(&app, &anonymous, path, &form).await.0,

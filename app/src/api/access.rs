@@ -205,6 +205,22 @@ pub async fn save_policy(
     )
 }
 
+/// Deletes a policy (admins).
+#[server(endpoint = "access/policies/delete", prefix = "/api")]
+pub async fn delete_policy(id: i64) -> Result<crate::model::Policy, AppError> {
+    use crate::ssr::{auth::require_admin, state::AppState};
+    super::respond(
+        async {
+            let admin = require_admin()?;
+            AppState::current()?
+                .access()
+                .delete_policy(&admin, id)
+                .await
+        }
+        .await,
+    )
+}
+
 /// Everything pending and live, for admins (`q` filters by group or person).
 #[server(endpoint = "access/admin", prefix = "/api")]
 pub async fn get_admin_access(q: String) -> Result<crate::model::AdminAccessOverview, AppError> {

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::access::{get_policies, SavePolicy};
+use crate::api::access::{get_policies, DeletePolicy, SavePolicy};
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::require_sign_in::RequireAdmin;
 use crate::error::AppError;
@@ -23,7 +23,11 @@ pub fn PoliciesPage() -> impl IntoView {
 #[component]
 fn Policies() -> impl IntoView {
     let save = ServerAction::<SavePolicy>::new();
-    let list = Resource::new(move || save.version().get(), |_| get_policies());
+    let delete = ServerAction::<DeletePolicy>::new();
+    let list = Resource::new(
+        move || (save.version().get(), delete.version().get()),
+        |_| get_policies(),
+    );
     let outcome = move || {
         save.value().get().map(|r| match r {
         Ok(_) => view! { <p class="form-ok" role="status" data-testid="policy-saved">"Saved."</p> }.into_any(),
@@ -40,10 +44,14 @@ fn Policies() -> impl IntoView {
             "Only Okta groups not filled by a group rule can be requestable. Requests keep the "
             "policy they were made under."
         </p>
+        {move || delete.value().get().map(|r| match r {
+            Ok(p) => view! { <p class="form-ok" role="status" data-testid="policy-deleted">{format!("Deleted the policy for {}.", match p.target { PolicyTarget::Group(_) => "the group".to_owned(), PolicyTarget::Pattern(pat) => pat })}</p> }.into_any(),
+            Err(error) => view! { <ErrorView error /> }.into_any(),
+        })}
         <Suspense fallback=|| view! { <Loading what="policies" /> }>
             {move || list.get().map(|r| match r {
                 Ok(items) if items.is_empty() => view! { <p class="muted">"No policy yet: nothing can be requested."</p> }.into_any(),
-                Ok(items) => view! { <Table items /> }.into_any(),
+                Ok(items) => view! { <Table items delete /> }.into_any(),
                 Err(error) => view! { <ErrorView error /> }.into_any(),
             })}
         </Suspense>
@@ -78,16 +86,17 @@ fn Policies() -> impl IntoView {
 }
 
 #[component]
-fn Table(items: Vec<PolicyView>) -> impl IntoView {
+fn Table(items: Vec<PolicyView>, delete: ServerAction<DeletePolicy>) -> impl IntoView {
     view! {
         <table class="table" data-testid="policies">
             <thead><tr>
                 <th scope="col">"Applies to"</th><th scope="col">"Requestable"</th><th scope="col">"Who may request"</th>
-                <th scope="col">"Approvers"</th><th scope="col">"Duration"</th><th scope="col">"Rules"</th>
+                <th scope="col">"Approvers"</th><th scope="col">"Duration"</th><th scope="col">"Rules"</th><th scope="col">"Delete"</th>
             </tr></thead>
             <tbody>
                 {items.into_iter().map(|v| {
                     let p = &v.policy;
+                    let (policy_id, delete_label) = (p.id, format!("Delete the policy for {}", v.applies_to));
                     let kind = match p.target { PolicyTarget::Group(_) => "group", PolicyTarget::Pattern(_) => "pattern" };
                     let rules = [
                         (p.quorum > 1).then(|| format!("{} approvals", p.quorum)),
@@ -103,6 +112,12 @@ fn Table(items: Vec<PolicyView>) -> impl IntoView {
                             <td>{v.approvers.join(", ")}</td>
                             <td>{format!("{} (up to {})", describe_duration(p.default_duration_secs), describe_duration(p.max_duration_secs))}</td>
                             <td>{rules}</td>
+                            <td>
+                                <ActionForm action=delete attr:class="inline-form">
+                                    <input type="hidden" name="id" value=policy_id />
+                                    <button type="submit" class="button small secondary" aria-label=delete_label>"Delete"</button>
+                                </ActionForm>
+                            </td>
                         </tr>
                     }
                 }).collect_view()}

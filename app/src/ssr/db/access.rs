@@ -82,6 +82,23 @@ impl From<PolicyRow> for Policy {
     }
 }
 
+/// Deletes a policy; returns it as it was, or `None` if there was none with that id.
+pub async fn delete_policy(tx: &mut Tx<'_>, id: i64) -> Result<Option<Policy>, DbError> {
+    let row: Option<PolicyRow> = sqlx::query_as(&format!(
+        "SELECT {POLICY_COLUMNS} FROM policies WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if row.is_some() {
+        sqlx::query("DELETE FROM policies WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(row.map(Policy::from))
+}
+
 /// Inserts or replaces the policy for `p.target`; returns its id.
 pub async fn upsert_policy(tx: &mut Tx<'_>, p: &Policy) -> Result<i64, DbError> {
     let (group, pattern) = match &p.target {

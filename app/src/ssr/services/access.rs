@@ -376,6 +376,29 @@ impl AccessService<'_> {
         Ok(policy)
     }
 
+    /// Deletes a policy, audited. Pending requests and live grants keep the policy they were
+    /// made under; the groups it covered fall to the next matching policy, or to none.
+    pub async fn delete_policy(&self, admin: &Admin, id: i64) -> Result<Policy, AppError> {
+        let mut tx = self.db.begin_write().await?;
+        let policy = store::delete_policy(&mut tx, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("That policy".into()))?;
+        let subject = match &policy.target {
+            PolicyTarget::Group(g) => format!("group:{g}"),
+            PolicyTarget::Pattern(p) => format!("pattern:{p}"),
+        };
+        self.audit(
+            &mut tx,
+            &admin.me().login,
+            "policy.deleted",
+            subject,
+            serde_json::to_value(&policy).unwrap_or_default(),
+        )
+        .await?;
+        tx.commit().await.map_err(tx_err)?;
+        Ok(policy)
+    }
+
     /// Asks for a group. Eligibility, duration and reason are checked against the policy; a
     /// group already held becomes an extension of the grant; a pending request is not
     /// duplicated. Auto-approved policies grant at once.

@@ -759,3 +759,54 @@ async fn concurrent_approvals_record_exactly_one_decision() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn deleting_a_policy_hands_its_groups_to_the_next_one_and_keeps_pending_requests() {
+    with_service(|db, clock| async move {
+        let s = AccessService {
+            db: &db,
+            clock: &clock,
+            signal: None,
+        };
+        let own = s
+            .save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        let mut wide = policy(PolicyTarget::Pattern("aws-*".into()));
+        wide.max_duration = "2h".into();
+        wide.default_duration = "1h".into();
+        s.save_policy(&admin(), wide).await.unwrap();
+        let pending = s
+            .request_access(&person("ada"), ask("aws-prod", "8h"))
+            .await
+            .unwrap();
+
+        let deleted = s.delete_policy(&admin(), own.id).await.unwrap();
+        assert_eq!(deleted.target, PolicyTarget::Group("aws-prod".into()));
+        assert!(matches!(
+            s.delete_policy(&admin(), own.id).await.unwrap_err(),
+            AppError::NotFound(_)
+        ));
+        // The pattern applies now: 8 hours is past its maximum.
+        assert_eq!(
+            invalid_field(
+                s.request_access(&person("bob"), ask("aws-prod", "8h"))
+                    .await
+                    .unwrap_err()
+            ),
+            "Duration"
+        );
+        // The request made under the deleted policy is still decided under it.
+        s.decide(&person("bob"), approve(pending.id)).await.unwrap();
+        let grant = &store::list_grants_of(&db, "ada", 5).await.unwrap()[0];
+        assert_eq!(grant.ends_at - grant.starts_at, 8 * 3_600_000);
+        let events = list_audit_events(&db, None, 50).await.unwrap();
+        let e = events
+            .iter()
+            .find(|e| e.action == "policy.deleted")
+            .expect("audited");
+        assert_eq!(e.subject, "group:aws-prod");
+        assert_eq!(verify_audit_chain(&db).await.unwrap(), None);
+    })
+    .await;
+}
