@@ -408,6 +408,82 @@ async fn a_crashed_workers_lease_is_taken_over() {
     w.clock.advance(Duration::minutes(2));
     assert_eq!(w.work().await.done, 1, "taken over after the lease ran out");
     assert!(w.member());
+
+    // The first worker was only slow, not dead: its late outcome must not overwrite the
+    // claim that replaced it, nor be audited.
+    let stale = claimed.into_iter().next().unwrap();
+    let events = app::ssr::db::audit::list_audit_events(&w.state.db, None, 100)
+        .await
+        .unwrap()
+        .len();
+    let now = to_millis(w.clock.now());
+    assert!(!store::finish_okta_op(&w.state.db, &stale, now)
+        .await
+        .unwrap());
+    assert!(!store::retry_okta_op(&w.state.db, &stale, "late", now)
+        .await
+        .unwrap());
+    assert!(!store::kill_okta_op(&w.state.db, &stale, "late", now)
+        .await
+        .unwrap());
+    assert_eq!(
+        app::ssr::db::audit::list_audit_events(&w.state.db, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        events,
+        "nothing recorded under a lost claim"
+    );
+    let ops = store::list_okta_ops(&w.state.db).await.unwrap();
+    assert_eq!((ops[0].0.as_str(), ops[0].1.as_str()), ("add", "done"));
+}
+
+/// An add whose grant ended before Okta was called is closed without a call, audited as
+/// skipped — not as a membership added — and leaves no membership in the directory.
+#[tokio::test]
+async fn an_add_for_a_grant_that_ended_first_is_skipped_not_sent() {
+    let w = world(engines()[0], "engine-token").await;
+    let g = w.approved_grant("1h", None).await;
+    w.state
+        .access()
+        .revoke(&Admin::for_tests(me("root")), g.id, "changed my mind")
+        .await
+        .unwrap();
+    assert_eq!(w.work().await.done, 1, "the add, skipped");
+    assert_eq!(
+        w.work().await.done,
+        1,
+        "then the remove, which waited for it"
+    );
+    assert!(!w.member());
+    let puts = w
+        .sim
+        .sim
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.method == "PUT")
+        .count();
+    assert_eq!(puts, 0, "no PUT was sent");
+    let actions: Vec<String> = app::ssr::db::audit::list_audit_events(&w.state.db, None, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        actions.iter().any(|a| a == "okta.membership.add_skipped"),
+        "{actions:?}"
+    );
+    assert!(
+        !actions.iter().any(|a| a == "okta.membership.added"),
+        "{actions:?}"
+    );
+    let members = app::ssr::db::directory::all_memberships(&w.state.db)
+        .await
+        .unwrap();
+    assert!(members.is_empty(), "{members:?}");
 }
 
 /// Drift after a sync: a grant's membership removed in Okta is found (`missing`) and

@@ -746,6 +746,8 @@ pub async fn list_decisions(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OktaOp {
     pub id: i64,
+    /// Who claimed it (the process's instance id).
+    pub owner: String,
     pub add: bool,
     pub user_id: String,
     pub group_id: String,
@@ -792,6 +794,7 @@ pub async fn claim_okta_ops(
         .into_iter()
         .map(|(id, kind, user_id, group_id, grant_id, attempts)| OktaOp {
             id,
+            owner: owner.to_owned(),
             add: kind == "add",
             user_id,
             group_id,
@@ -814,17 +817,29 @@ pub async fn grant_is_active(db: &Db, grant_id: i64) -> Result<bool, DbError> {
     Ok(n == 1)
 }
 
-/// Marks an operation done; a removal also finishes its grant (revoking → revoked).
-pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<(), DbError> {
+/// Outcomes are recorded only while the claim `op` stands for is still the operation's
+/// current one — in flight, leased to its owner, not claimed again since (each claim counts an
+/// attempt): `… AND state = 'in_flight' AND lease_owner = $3 AND attempts = $4`. An outcome
+/// under a lost claim would race the claim that replaced it, so it is dropped.
+const STILL_CLAIMED: &str = "state = 'in_flight' AND lease_owner = $3 AND attempts = $4";
+
+/// Marks an operation done; a removal also finishes its grant (revoking → revoked). Returns
+/// false (and changes nothing) if the claim was lost meanwhile.
+pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbError> {
     let mut tx = db.begin_write().await?;
-    sqlx::query(
+    let updated = sqlx::query(&format!(
         "UPDATE okta_ops SET state = 'done', done_at = $2, lease_owner = NULL, lease_until = NULL \
-         WHERE id = $1",
-    )
+         WHERE id = $1 AND {STILL_CLAIMED}"
+    ))
     .bind(op.id)
     .bind(now)
+    .bind(&op.owner)
+    .bind(op.attempts)
     .execute(&mut *tx)
     .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
     // The directory mirrors what Okta now has, so views and drift checks need not wait for
     // the next sync (which confirms it: a sync only drops rows last seen before it started).
     if op.add {
@@ -870,7 +885,43 @@ pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<(), DbErro
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
+}
+
+/// Closes an add that was not sent because its grant ended before Okta was called. Returns
+/// false (and changes nothing) if the claim was lost meanwhile.
+pub async fn skip_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbError> {
+    let mut tx = db.begin_write().await?;
+    let updated = sqlx::query(&format!(
+        "UPDATE okta_ops SET state = 'done', done_at = $2, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $1 AND {STILL_CLAIMED}"
+    ))
+    .bind(op.id)
+    .bind(now)
+    .bind(&op.owner)
+    .bind(op.attempts)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let details = serde_json::json!({ "reason": "the grant ended before Okta was called" });
+    op_audit(&mut tx, db, op, "okta.membership.add_skipped", details, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Extends the leases of every operation `owner` has in flight to `until` (the worker's
+/// heartbeat while its calls run); returns how many.
+pub async fn renew_op_leases(db: &Db, owner: &str, until: i64) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "UPDATE okta_ops SET lease_until = $2 WHERE lease_owner = $1 AND state = 'in_flight'",
+    )
+    .bind(owner)
+    .bind(until)
+    .execute(db.write_pool())
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// The audit event for what the grant engine did in Okta.
@@ -891,32 +942,45 @@ async fn op_audit(
         .await
 }
 
-/// Puts an operation back for another try at `next_at`.
-pub async fn retry_okta_op(db: &Db, id: i64, error: &str, next_at: i64) -> Result<(), DbError> {
-    sqlx::query(
-        "UPDATE okta_ops SET state = 'pending', next_attempt_at = $2, last_error = $3, \
-           lease_owner = NULL, lease_until = NULL WHERE id = $1",
-    )
-    .bind(id)
+/// Puts an operation back for another try at `next_at`. Returns false (and changes nothing)
+/// if the claim was lost meanwhile.
+pub async fn retry_okta_op(
+    db: &Db,
+    op: &OktaOp,
+    error: &str,
+    next_at: i64,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(&format!(
+        "UPDATE okta_ops SET state = 'pending', next_attempt_at = $2, last_error = $5, \
+           lease_owner = NULL, lease_until = NULL WHERE id = $1 AND {STILL_CLAIMED}"
+    ))
+    .bind(op.id)
     .bind(next_at)
+    .bind(&op.owner)
+    .bind(op.attempts)
     .bind(error)
     .execute(db.write_pool())
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Gives an add up: the operation is dead, its grant failed (shown to admins).
-pub async fn kill_okta_op(db: &Db, op: &OktaOp, error: &str, now: i64) -> Result<(), DbError> {
+pub async fn kill_okta_op(db: &Db, op: &OktaOp, error: &str, now: i64) -> Result<bool, DbError> {
     let mut tx = db.begin_write().await?;
-    sqlx::query(
-        "UPDATE okta_ops SET state = 'dead', last_error = $2, done_at = $3, lease_owner = NULL, \
-           lease_until = NULL WHERE id = $1",
-    )
+    let updated = sqlx::query(&format!(
+        "UPDATE okta_ops SET state = 'dead', last_error = $5, done_at = $2, lease_owner = NULL, \
+           lease_until = NULL WHERE id = $1 AND {STILL_CLAIMED}"
+    ))
     .bind(op.id)
-    .bind(error)
     .bind(now)
+    .bind(&op.owner)
+    .bind(op.attempts)
+    .bind(error)
     .execute(&mut *tx)
     .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
     if let Some(grant) = op.grant_id {
         transition_grant(
             &mut tx,
@@ -931,14 +995,18 @@ pub async fn kill_okta_op(db: &Db, op: &OktaOp, error: &str, now: i64) -> Result
     let details = serde_json::json!({ "attempts": op.attempts, "error": error });
     op_audit(&mut tx, db, op, "okta.membership.add_failed", details, now).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
-/// When the next operation becomes due (a pending one's time, or a lease running out).
+/// When the next operation becomes due (a pending one's time, or a lease running out); an
+/// operation waiting behind an earlier one for the same membership is not due on its own.
 pub async fn next_op_due(db: &Db) -> Result<Option<i64>, DbError> {
     Ok(sqlx::query_scalar(
-        "SELECT MIN(CASE WHEN state = 'pending' THEN next_attempt_at ELSE lease_until END) \
-         FROM okta_ops WHERE state IN ('pending', 'in_flight')",
+        "SELECT MIN(CASE WHEN o.state = 'pending' THEN o.next_attempt_at ELSE o.lease_until END) \
+         FROM okta_ops o WHERE o.state IN ('pending', 'in_flight') \
+           AND NOT EXISTS (SELECT 1 FROM okta_ops e WHERE e.user_id = o.user_id \
+                AND e.group_id = o.group_id AND e.id < o.id \
+                AND e.state IN ('pending', 'in_flight'))",
     )
     .fetch_one(db.pool())
     .await?)

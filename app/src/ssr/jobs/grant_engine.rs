@@ -24,8 +24,12 @@ use crate::ssr::db::{access as store, audit, DbError};
 use crate::ssr::okta::{OktaApi, OktaError};
 use crate::ssr::state::AppState;
 
-/// How long a claimed operation is ours before another worker may take it.
-const LEASE_MS: i64 = 60_000;
+/// How long a claimed operation is ours before another worker may take it. The worker renews
+/// the leases of its calls in flight every `HEARTBEAT`, so a call may take longer than this;
+/// after a crash, the operation is taken over within it.
+const LEASE_MS: i64 = 15_000;
+/// How often the worker renews its leases.
+const HEARTBEAT: Duration = Duration::from_secs(5);
 /// Tries before an add is given up (a removal never is).
 pub const MAX_ADD_ATTEMPTS: i64 = 8;
 /// Longest wait between tries.
@@ -71,6 +75,8 @@ pub struct PassReport {
     pub done: usize,
     pub retried: usize,
     pub dead: usize,
+    /// Claims taken over by another worker before their outcome was recorded.
+    pub lost: usize,
 }
 
 /// Works once through the due operations with `okta`.
@@ -98,6 +104,7 @@ pub async fn work_once(state: &AppState, okta: &dyn OktaApi) -> Result<PassRepor
             Outcome::Done => report.done += 1,
             Outcome::Retried => report.retried += 1,
             Outcome::Dead => report.dead += 1,
+            Outcome::Lost => report.lost += 1,
         }
     }
     Ok(report)
@@ -107,6 +114,8 @@ enum Outcome {
     Done,
     Retried,
     Dead,
+    /// Another claim replaced this one (the lease ran out); nothing was recorded.
+    Lost,
 }
 
 /// Carries one claimed operation out and records how it went.
@@ -119,8 +128,9 @@ async fn apply(
     if op.add {
         if let Some(grant) = op.grant_id {
             if !store::grant_is_active(&state.db, grant).await? {
-                store::finish_okta_op(&state.db, &op, to_millis(state.clock.now())).await?;
-                return Ok(Outcome::Done);
+                let now = to_millis(state.clock.now());
+                let kept = record(|| store::skip_okta_op(&state.db, &op, now)).await?;
+                return Ok(kept_or_lost(kept, Outcome::Done, &op));
             }
         }
     }
@@ -132,21 +142,21 @@ async fn apply(
     let now = to_millis(state.clock.now());
     match result {
         Ok(()) => {
-            record(|| store::finish_okta_op(&state.db, &op, now)).await?;
-            Ok(Outcome::Done)
+            let kept = record(|| store::finish_okta_op(&state.db, &op, now)).await?;
+            Ok(kept_or_lost(kept, Outcome::Done, &op))
         }
         // Removing what is already gone is done too.
         Err(e) if !op.add && e.status() == Some(404) => {
-            record(|| store::finish_okta_op(&state.db, &op, now)).await?;
-            Ok(Outcome::Done)
+            let kept = record(|| store::finish_okta_op(&state.db, &op, now)).await?;
+            Ok(kept_or_lost(kept, Outcome::Done, &op))
         }
         Err(e) => {
             let permanent = matches!(e.status(), Some(400 | 403 | 404));
             let reason = describe(&e);
             if op.add && (permanent || op.attempts >= MAX_ADD_ATTEMPTS) {
                 tracing::error!(op = op.id, grant = op.grant_id, error = %reason, "okta: adding a membership failed for good");
-                record(|| store::kill_okta_op(&state.db, &op, &reason, now)).await?;
-                Ok(Outcome::Dead)
+                let kept = record(|| store::kill_okta_op(&state.db, &op, &reason, now)).await?;
+                Ok(kept_or_lost(kept, Outcome::Dead, &op))
             } else {
                 if op.add {
                     tracing::warn!(op = op.id, attempts = op.attempts, error = %reason, "okta: adding a membership failed; retrying");
@@ -154,24 +164,34 @@ async fn apply(
                     tracing::error!(op = op.id, grant = op.grant_id, attempts = op.attempts, error = %reason, "okta: REMOVING A MEMBERSHIP FAILED; retrying");
                 }
                 let next = now + backoff_ms(op.attempts);
-                record(|| store::retry_okta_op(&state.db, op.id, &reason, next)).await?;
-                Ok(Outcome::Retried)
+                let kept = record(|| store::retry_okta_op(&state.db, &op, &reason, next)).await?;
+                Ok(kept_or_lost(kept, Outcome::Retried, &op))
             }
         }
     }
 }
 
+/// The outcome, or `Lost` when the claim had been taken over before it could be recorded.
+fn kept_or_lost(kept: bool, outcome: Outcome, op: &store::OktaOp) -> Outcome {
+    if kept {
+        outcome
+    } else {
+        tracing::warn!(op = op.id, attempts = op.attempts, "grant engine: the operation's lease was taken over meanwhile; its outcome here is dropped");
+        Outcome::Lost
+    }
+}
+
 /// Records an outcome, trying the database again a few times: the call to Okta has been made,
-/// and an outcome left unrecorded would keep the operation leased (and waiting) for a minute.
-async fn record<F, Fut>(mut write: F) -> Result<(), DbError>
+/// and an outcome left unrecorded would keep the operation waiting until its lease runs out.
+async fn record<F, Fut, T>(mut write: F) -> Result<T, DbError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), DbError>>,
+    Fut: std::future::Future<Output = Result<T, DbError>>,
 {
     let mut tries = 0u64;
     loop {
         match write().await {
-            Ok(()) => return Ok(()),
+            Ok(kept) => return Ok(kept),
             Err(e) if tries < 3 => {
                 tries += 1;
                 tracing::warn!(error = %e, tries, "grant engine: recording an outcome failed; trying again");
@@ -244,6 +264,8 @@ pub async fn schedule_once(state: &AppState) -> Result<usize, DbError> {
 /// slowest call of a batch.
 pub async fn run_worker(state: AppState, signal: EngineSignal) {
     let mut in_flight: JoinSet<Result<Outcome, DbError>> = JoinSet::new();
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let free = CONCURRENCY - in_flight.len();
         let mut okta_ready = true;
@@ -307,6 +329,12 @@ pub async fn run_worker(state: AppState, signal: EngineSignal) {
                 }
             }
             _ = signal.worker.notified() => {}
+            _ = heartbeat.tick(), if !in_flight.is_empty() => {
+                let until = to_millis(state.clock.now()) + LEASE_MS;
+                if let Err(e) = store::renew_op_leases(&state.db, &state.instance, until).await {
+                    tracing::warn!(error = %e, "grant engine: renewing leases failed");
+                }
+            }
             _ = tokio::time::sleep(wait), if !wait.is_zero() => {}
         }
     }
