@@ -111,6 +111,9 @@ pub struct DriftPage {
     pub next: Option<i64>,
     pub open: i64,
     pub ignored: i64,
+    /// As many items are open as Gatepass lists at once; more are listed as these are dealt
+    /// with.
+    pub capped: bool,
 }
 
 /// A member of a group, as Gatepass knows it.

@@ -57,6 +57,9 @@ fn Drift() -> impl IntoView {
                     let older = p.next.map(|b| format!("/admin/drift?state={}&before={b}", encode_query_value(&state())));
                     view! {
                         <p class="muted" data-testid="drift-counts">{format!("{} open, {} ignored.", p.open, p.ignored)}</p>
+                        {p.capped.then(|| view! {
+                            <p class="banner warning" role="status">"This is as many as Gatepass lists at once: there may be more. Deal with these (or ignore them) and the next sync lists the rest."</p>
+                        })}
                         <DriftTable items=p.items act />
                         {older.map(|href| view! { <p><a class="button secondary" href=href>"Older items"</a></p> })}
                     }.into_any()

@@ -810,3 +810,59 @@ async fn deleting_a_policy_hands_its_groups_to_the_next_one_and_keeps_pending_re
     })
     .await;
 }
+
+#[tokio::test]
+async fn drift_lists_at_most_a_thousand_open_items_and_the_rest_later() {
+    use crate::model::DriftState;
+    use crate::ssr::db::directory::{upsert_memberships_batch, upsert_users_batch};
+    use crate::ssr::services::drift::{DriftService, MAX_OPEN};
+
+    with_service(|db, clock| async move {
+        let s = AccessService {
+            db: &db,
+            clock: &clock,
+            signal: None,
+        };
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-dev".into())))
+            .await
+            .unwrap();
+        // Standing members of a requestable group, found outside Gatepass: 5 more than listed.
+        let users: Vec<UserRecord> = (0..MAX_OPEN + 5)
+            .map(|i| UserRecord {
+                okta_id: format!("u{i:05}"),
+                login: format!("u{i}@example.com"),
+                email: format!("u{i}@example.com"),
+                display_name: format!("U {i}"),
+                status: "ACTIVE".into(),
+            })
+            .collect();
+        for chunk in users.chunks(200) {
+            upsert_users_batch(&db, chunk, 1).await.unwrap();
+            let ids: Vec<String> = chunk.iter().map(|u| u.okta_id.clone()).collect();
+            upsert_memberships_batch(&db, "aws-dev", &ids, 1)
+                .await
+                .unwrap();
+        }
+        let drift = DriftService {
+            db: &db,
+            clock: &clock,
+            signal: None,
+        };
+        let r = drift.detect(0).await.unwrap();
+        assert_eq!((r.detected, r.not_listed), (MAX_OPEN, 5));
+        let r = drift.detect(0).await.unwrap();
+        assert_eq!((r.detected, r.not_listed), (0, 5), "full: nothing new");
+        let page = drift.list(&admin(), "open", 0).await.unwrap();
+        assert!(page.capped && page.open == MAX_OPEN as i64);
+        let first = page.items[0].id;
+        let ignored = drift.act(&admin(), first, "ignore").await.unwrap();
+        assert_eq!(ignored.state, DriftState::Ignored);
+        let r = drift.detect(0).await.unwrap();
+        assert_eq!(
+            (r.detected, r.not_listed),
+            (1, 4),
+            "one place freed, one listed"
+        );
+    })
+    .await;
+}
