@@ -70,6 +70,10 @@ test('a one-minute grant: member on the group page at approval, gone at expiry, 
   await item.getByRole('button', { name: 'Approve' }).click();
   await expect(nora.getByTestId('decision-recorded')).toContainText('approved');
 
+  // Admin › Requests and grants finds the live grant by the group's name.
+  await go(page, '/admin/access?q=prod-db-admin');
+  await expect(page.getByTestId('admin-grants').locator('tr[data-group="prod-db-admin"]')).toContainText('Jonas Berg');
+
   // The admin's view of the group lists Jonas at once, through his grant.
   await go(page, '/admin/groups?q=prod-db-admin');
   await page.getByTestId('groups').getByRole('link', { name: 'prod-db-admin' }).click();

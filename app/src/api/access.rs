@@ -221,16 +221,20 @@ pub async fn delete_policy(id: i64) -> Result<crate::model::Policy, AppError> {
     )
 }
 
-/// Everything pending and live, for admins (`q` filters by group or person).
+/// Everything pending and live, for admins (`q` filters by group or person; pages from 0).
 #[server(endpoint = "access/admin", prefix = "/api")]
-pub async fn get_admin_access(q: String) -> Result<crate::model::AdminAccessOverview, AppError> {
+pub async fn get_admin_access(
+    q: String,
+    #[server(default)] requests_page: i64,
+    #[server(default)] grants_page: i64,
+) -> Result<crate::model::AdminAccessOverview, AppError> {
     use crate::ssr::{auth::require_admin, state::AppState};
     super::respond(
         async {
             let admin = require_admin()?;
             AppState::current()?
                 .catalog()
-                .admin_overview(&admin, &q)
+                .admin_overview(&admin, &q, requests_page, grants_page)
                 .await
         }
         .await,

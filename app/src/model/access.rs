@@ -192,6 +192,11 @@ pub struct GrantView {
 pub struct AdminAccessOverview {
     pub pending: Vec<RequestView>,
     pub grants: Vec<GrantView>,
+    /// The pages shown (from 0), and whether more follow.
+    pub requests_page: i64,
+    pub grants_page: i64,
+    pub more_requests: bool,
+    pub more_grants: bool,
 }
 
 /// Everything on the My access page.

@@ -13,6 +13,7 @@ use crate::format::describe_duration;
 use crate::format::utc_datetime;
 use crate::model::AdminAccessOverview;
 use crate::pages::admin::AdminAlertsBanner;
+use crate::url::encode_query_value;
 
 /// `/admin/access`
 #[component]
@@ -28,11 +29,26 @@ pub fn AdminAccessPage() -> impl IntoView {
 fn Overview() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
+    let page = move |k: &str| {
+        query
+            .read()
+            .get(k)
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
     let revoke = ServerAction::<RevokeGrant>::new();
     let retry = ServerAction::<RetryGrant>::new();
     let data = Resource::new(
-        move || (q(), revoke.version().get(), retry.version().get()),
-        |(q, _, _)| get_admin_access(q),
+        move || {
+            (
+                q(),
+                page("requests_page"),
+                page("grants_page"),
+                revoke.version().get(),
+                retry.version().get(),
+            )
+        },
+        |(q, requests, grants, _, _)| get_admin_access(q, requests, grants),
     );
     let outcome = move || {
         revoke.value().get().map(|r| match r {
@@ -54,7 +70,7 @@ fn Overview() -> impl IntoView {
         })}
         <Suspense fallback=|| view! { <Loading what="requests and grants" /> }>
             {move || data.get().map(|r| match r {
-                Ok(o) => view! { <Tables o revoke retry /> }.into_any(),
+                Ok(o) => view! { <Tables o revoke retry q=q() /> }.into_any(),
                 Err(error) => view! { <ErrorView error /> }.into_any(),
             })}
         </Suspense>
@@ -66,10 +82,37 @@ fn Tables(
     o: AdminAccessOverview,
     revoke: ServerAction<RevokeGrant>,
     retry: ServerAction<RetryGrant>,
+    q: String,
 ) -> impl IntoView {
+    let q = encode_query_value(&q);
+    let link = |requests: i64, grants: i64| {
+        format!("/admin/access?q={q}&requests_page={requests}&grants_page={grants}")
+    };
+    let (rp, gp) = (o.requests_page, o.grants_page);
+    let pager = |prev: Option<String>, next: Option<String>, what: &'static str| {
+        (prev.is_some() || next.is_some()).then(|| {
+            view! {
+                <p class="pager">
+                    {prev.map(|href| view! { <a class="button secondary" href=href>{format!("Earlier {what}")}</a> })}
+                    " "
+                    {next.map(|href| view! { <a class="button secondary" href=href>{format!("More {what}")}</a> })}
+                </p>
+            }
+        })
+    };
+    let requests_pager = pager(
+        (rp > 0).then(|| link(rp - 1, gp)),
+        o.more_requests.then(|| link(rp + 1, gp)),
+        "requests",
+    );
+    let grants_pager = pager(
+        (gp > 0).then(|| link(rp, gp - 1)),
+        o.more_grants.then(|| link(rp, gp + 1)),
+        "grants",
+    );
     view! {
         <section class="panel" aria-labelledby="admin-pending">
-            <h2 id="admin-pending">{format!("Pending requests ({})", o.pending.len())}</h2>
+            <h2 id="admin-pending">"Pending requests"</h2>
             {if o.pending.is_empty() {
                 view! { <p class="muted">"None."</p> }.into_any()
             } else {
@@ -88,9 +131,10 @@ fn Tables(
                     </table>
                 }.into_any()
             }}
+            {requests_pager}
         </section>
         <section class="panel" aria-labelledby="admin-grants">
-            <h2 id="admin-grants">{format!("Live grants ({})", o.grants.len())}</h2>
+            <h2 id="admin-grants">"Live grants"</h2>
             {if o.grants.is_empty() {
                 view! { <p class="muted">"None."</p> }.into_any()
             } else {
@@ -129,6 +173,7 @@ fn Tables(
                     </table>
                 }.into_any()
             }}
+            {grants_pager}
         </section>
     }
 }

@@ -612,7 +612,7 @@ pub async fn list_requestable_candidates(
     after_name: &str,
     limit: i64,
 ) -> Result<Vec<(String, String, String)>, DbError> {
-    let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
+    let pattern = super::contains_pattern(search);
     Ok(sqlx::query_as(
         "SELECT okta_id, name, description FROM groups \
          WHERE okta_type = 'OKTA_GROUP' AND managed_by_rule = FALSE AND removed_at IS NULL \
@@ -679,18 +679,25 @@ pub async fn user_name(db: &Db, user_id: &str) -> Result<String, DbError> {
     Ok(name.unwrap_or_else(|| user_id.to_owned()))
 }
 
-/// Requests in `state` (any when `None`), newest first.
-pub async fn list_requests(
+/// Pending requests whose group or requester (name or login) contains `needle`
+/// (case-insensitive), oldest first, `limit` from `offset`.
+pub async fn search_pending_requests(
     db: &Db,
-    state: Option<RequestState>,
+    needle: &str,
+    offset: i64,
     limit: i64,
 ) -> Result<Vec<AccessRequest>, DbError> {
     let rows: Vec<RequestRow> = sqlx::query_as(&format!(
-        "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE ($1 = '' OR r.state = $1) \
-         ORDER BY r.created_at DESC, r.id DESC LIMIT $2"
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r \
+         LEFT JOIN groups gr ON gr.okta_id = r.group_id \
+         LEFT JOIN users u ON u.okta_id = r.requester_id \
+         WHERE r.state = 'pending' AND ($1 = '%%' OR LOWER(gr.name) LIKE $1 \
+               OR LOWER(u.display_name) LIKE $1 OR LOWER(u.login) LIKE $1) \
+         ORDER BY r.created_at, r.id LIMIT $2 OFFSET $3"
     ))
-    .bind(state.map(|s| s.as_str()).unwrap_or(""))
+    .bind(super::contains_pattern(needle))
     .bind(limit)
+    .bind(offset)
     .fetch_all(db.pool())
     .await?;
     Ok(rows.into_iter().map(AccessRequest::from).collect())
@@ -707,6 +714,36 @@ pub async fn list_grants(
     ))
     .bind(state.map(|s| s.as_str()).unwrap_or(""))
     .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(Grant::from).collect())
+}
+
+/// Live grants (scheduled, active, ending, failed) whose group or holder (name or login)
+/// contains `needle` (case-insensitive), ending soonest first, `limit` from `offset`.
+pub async fn search_live_grants(
+    db: &Db,
+    needle: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Grant>, DbError> {
+    let rows: Vec<GrantRow> = sqlx::query_as(&format!(
+        "SELECT {} FROM grants g \
+         LEFT JOIN groups gr ON gr.okta_id = g.group_id \
+         LEFT JOIN users u ON u.okta_id = g.user_id \
+         WHERE g.state IN ('active', 'scheduled', 'revoking', 'failed') \
+           AND ($1 = '%%' OR LOWER(gr.name) LIKE $1 OR LOWER(u.display_name) LIKE $1 \
+                OR LOWER(u.login) LIKE $1) \
+         ORDER BY g.ends_at, g.id LIMIT $2 OFFSET $3",
+        GRANT_COLUMNS
+            .split(", ")
+            .map(|c| format!("g.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .bind(super::contains_pattern(needle))
+    .bind(limit)
+    .bind(offset)
     .fetch_all(db.pool())
     .await?;
     Ok(rows.into_iter().map(Grant::from).collect())

@@ -80,7 +80,6 @@ pub async fn search_audit_events(
     before_seq: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEvent>, DbError> {
-    let like = |s: &str| format!("%{}%", s.to_lowercase().replace(['%', '_'], ""));
     let rows: Vec<(i64, i64, String, String, String, String)> = sqlx::query_as(
         "SELECT seq, at, actor, action, subject, details FROM audit_events \
          WHERE seq < $1 AND LOWER(actor) LIKE $2 \
@@ -89,8 +88,8 @@ pub async fn search_audit_events(
          ORDER BY seq DESC LIMIT $7",
     )
     .bind(before_seq.unwrap_or(i64::MAX))
-    .bind(like(&filter.actor))
-    .bind(like(&filter.subject))
+    .bind(super::contains_pattern(&filter.actor))
+    .bind(super::contains_pattern(&filter.subject))
     .bind(format!("{}%", filter.action.replace(['%', '_'], "")))
     .bind(filter.from.unwrap_or(i64::MIN))
     .bind(filter.to.unwrap_or(i64::MAX))

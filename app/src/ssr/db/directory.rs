@@ -465,7 +465,7 @@ pub async fn list_groups_with_counts(
     after_name: &str,
     limit: i64,
 ) -> Result<Vec<GroupCounts>, DbError> {
-    let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
+    let pattern = super::contains_pattern(search);
     let rows: Vec<GroupCountsRow> = sqlx::query_as(&format!(
         "SELECT {GROUP_COUNTS_COLUMNS} FROM groups g \
          WHERE g.removed_at IS NULL AND LOWER(g.name) LIKE $1 AND g.name > $2 \

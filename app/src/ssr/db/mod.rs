@@ -43,6 +43,12 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// A case-insensitive `LIKE` pattern for "contains `needle`" (compare with `LOWER(column)`);
+/// LIKE's own wildcards in the needle are dropped. An empty needle gives `%%`.
+pub(crate) fn contains_pattern(needle: &str) -> String {
+    format!("%{}%", needle.trim().to_lowercase().replace(['%', '_'], ""))
+}
+
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match &e {

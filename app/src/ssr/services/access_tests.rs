@@ -866,3 +866,70 @@ async fn drift_lists_at_most_a_thousand_open_items_and_the_rest_later() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_admin_overview_pages_and_searches_in_the_database() {
+    use crate::ssr::db::directory::upsert_users_batch;
+    use crate::ssr::services::catalog::{CatalogService, ADMIN_PAGE};
+
+    with_service(|db, clock| async move {
+        let s = AccessService {
+            db: &db,
+            clock: &clock,
+            signal: None,
+        };
+        let mut p = policy(PolicyTarget::Group("aws-dev".into()));
+        p.eligible_groups.clear();
+        s.save_policy(&admin(), p).await.unwrap();
+        let n = ADMIN_PAGE as usize + 5;
+        let users: Vec<UserRecord> = (0..n)
+            .map(|i| UserRecord {
+                okta_id: format!("p{i:03}"),
+                login: format!("person{i:03}@example.com"),
+                email: format!("person{i:03}@example.com"),
+                display_name: format!("Person {i:03}"),
+                status: "ACTIVE".into(),
+            })
+            .collect();
+        upsert_users_batch(&db, &users, 1).await.unwrap();
+        for u in &users {
+            s.request_access(&person(&u.okta_id), ask("aws-dev", "1h"))
+                .await
+                .unwrap();
+            clock.advance(Duration::seconds(1));
+        }
+        let catalog = CatalogService { db: &db };
+        let first = catalog.admin_overview(&admin(), "", 0, 0).await.unwrap();
+        assert_eq!(first.pending.len(), ADMIN_PAGE as usize);
+        assert!(first.more_requests && !first.more_grants);
+        assert_eq!(
+            first.pending[0].requester_name, "Person 000",
+            "oldest first"
+        );
+        let second = catalog.admin_overview(&admin(), "", 1, 0).await.unwrap();
+        assert_eq!(second.pending.len(), 5);
+        assert!(!second.more_requests);
+        let one = catalog
+            .admin_overview(&admin(), "PERSON051@", 0, 0)
+            .await
+            .unwrap();
+        assert_eq!(one.pending.len(), 1, "by login, case-insensitive");
+        let by_group = catalog.admin_overview(&admin(), "dev", 0, 0).await.unwrap();
+        assert_eq!(by_group.pending.len(), ADMIN_PAGE as usize);
+        let none = catalog
+            .admin_overview(&admin(), "person_51", 0, 0)
+            .await
+            .unwrap();
+        assert!(none.pending.is_empty(), "LIKE wildcards are not wildcards");
+        assert_eq!(
+            invalid_field(
+                catalog
+                    .admin_overview(&admin(), "", -1, 0)
+                    .await
+                    .unwrap_err()
+            ),
+            "page"
+        );
+    })
+    .await;
+}

@@ -12,6 +12,8 @@ use crate::ssr::db::access as store;
 use crate::ssr::db::Db;
 use crate::ssr::services::access::resolve_policy;
 
+/// Requests, and grants, per page of Admin › Requests and grants.
+pub const ADMIN_PAGE: i64 = 50;
 /// Most catalog entries per page.
 pub const PAGE: usize = 25;
 /// Candidate groups read per query while filling a page.
@@ -156,41 +158,49 @@ impl CatalogService<'_> {
         })
     }
 
-    /// Everything pending and live (scheduled, active, being revoked), for admins; `search`
-    /// keeps entries whose group or person contains it.
+    /// Admin › Requests and grants: pending requests and live grants whose group or person
+    /// contains `search`, `ADMIN_PAGE` of each a page (`requests_page`, `grants_page` count
+    /// from 0).
     pub async fn admin_overview(
         &self,
         _admin: &crate::ssr::auth::Admin,
         search: &str,
+        requests_page: i64,
+        grants_page: i64,
     ) -> Result<crate::model::AdminAccessOverview, AppError> {
-        let needle = search.trim().to_lowercase();
-        let keep = |a: &str, b: &str| {
-            needle.is_empty()
-                || a.to_lowercase().contains(&needle)
-                || b.to_lowercase().contains(&needle)
-        };
+        if requests_page < 0 || grants_page < 0 {
+            return Err(AppError::invalid("page", "pages count from 0"));
+        }
         let mut pending = Vec::new();
-        for r in store::list_requests(self.db, Some(RequestState::Pending), 500).await? {
-            let v = self.request_view(r).await?;
-            if keep(&v.group_name, &v.requester_name) {
-                pending.push(v);
-            }
+        for r in store::search_pending_requests(
+            self.db,
+            search,
+            requests_page * ADMIN_PAGE,
+            ADMIN_PAGE + 1,
+        )
+        .await?
+        {
+            pending.push(self.request_view(r).await?);
         }
         let mut grants = Vec::new();
-        for state in [
-            GrantState::Active,
-            GrantState::Scheduled,
-            GrantState::Revoking,
-            GrantState::Failed,
-        ] {
-            for g in store::list_grants(self.db, Some(state), 500).await? {
-                let v = self.grant_view(g).await?;
-                if keep(&v.group_name, &v.holder_name) {
-                    grants.push(v);
-                }
-            }
+        for g in
+            store::search_live_grants(self.db, search, grants_page * ADMIN_PAGE, ADMIN_PAGE + 1)
+                .await?
+        {
+            grants.push(self.grant_view(g).await?);
         }
-        Ok(crate::model::AdminAccessOverview { pending, grants })
+        let more_requests = pending.len() as i64 > ADMIN_PAGE;
+        let more_grants = grants.len() as i64 > ADMIN_PAGE;
+        pending.truncate(ADMIN_PAGE as usize);
+        grants.truncate(ADMIN_PAGE as usize);
+        Ok(crate::model::AdminAccessOverview {
+            pending,
+            grants,
+            requests_page,
+            grants_page,
+            more_requests,
+            more_grants,
+        })
     }
 
     /// Every policy with names, for admins.
