@@ -2,43 +2,8 @@
 // requester asks for it; an approver (a second browser context) approves with a comment; the
 // requester sees the grant counting down.
 import { test, expect } from './loopback';
-import type { Page, Browser } from '@playwright/test';
-
-const gatepass = () => process.env.E2E_SIM_SIGNIN_URL!;
-const okta = () => process.env.E2E_OKTA_URL!;
-
-// Pages opened without JavaScript: they post forms and never hydrate.
-const withoutJs = new WeakSet<Page>();
-
-// With JavaScript, waits until the hydrated app has attached its handlers (a click before
-// that would be lost); without, the page is ready as served.
-async function ready(page: Page) {
-  if (!withoutJs.has(page)) {
-    await page.waitForFunction(() => (window as any).__gatepassHydrated === true);
-  }
-}
-
-async function go(page: Page, path: string) {
-  await page.goto(`${gatepass()}${path}`);
-  await ready(page);
-}
-
-async function signInAs(page: Page, name: RegExp, path: string) {
-  await page.goto(`${gatepass()}${path}`);
-  await expect(page).toHaveURL(new RegExp(`^${okta()}/oauth2/default/v1/authorize`));
-  await page.getByRole('button', { name }).click();
-  await expect(page).toHaveURL(`${gatepass()}${path}`);
-  await ready(page);
-}
-
-async function personPage(browser: Browser, name: RegExp, path: string): Promise<Page> {
-  const context = await browser.newContext();
-  // Keep the second person on loopback too.
-  await context.route(/^(?!http:\/\/127\.0\.0\.1[:/])/, (route) => route.abort());
-  const page = await context.newPage();
-  await signInAs(page, name, path);
-  return page;
-}
+import type { Page } from '@playwright/test';
+import { gatepass, go, okta, personPage, ready, signInAs } from './journey';
 
 test('request, approve with a comment, and hold the group with a countdown', async ({ page, browser }) => {
   // An admin makes prod-db-readonly requestable for engineers, approved by Tom.
@@ -161,14 +126,7 @@ test('the same journey works with JavaScript disabled', async ({ page, browser }
   await signInAs(page, /Maya Okafor/, '/admin/policies');
   await savePolicy(page, 'zendesk-admins', '', 'sofia.rossi@northwind.example');
 
-  const noJs = async (name: RegExp, path: string) => {
-    const context = await browser.newContext({ javaScriptEnabled: false });
-    await context.route(/^(?!http:\/\/127\.0\.0\.1[:/])/, (route) => route.abort());
-    const p = await context.newPage();
-    withoutJs.add(p);
-    await signInAs(p, name, path);
-    return p;
-  };
+  const noJs = (name: RegExp, path: string) => personPage(browser, name, path, false);
   const ben = await noJs(/Ben Carter/, '/request');
   await ask(ben, 'zendesk-admins', 'customer escalation');
   await ben.goto(`${gatepass()}/access`);

@@ -2,36 +2,10 @@
 // watched on the admin's view of the group and in the audit log; and a membership made in
 // Okta behind Gatepass's back, found as drift after a sync and revoked.
 import { test, expect } from './loopback';
-import type { Page, Browser } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { go, okta, personPage, ready, signInAs } from './journey';
 
-const gatepass = () => process.env.E2E_SIM_SIGNIN_URL!;
-const okta = () => process.env.E2E_OKTA_URL!;
 const auth = { Authorization: 'SSWS e2e-api-token' };
-
-async function ready(page: Page) {
-  await page.waitForFunction(() => (window as any).__gatepassHydrated === true);
-}
-
-async function go(page: Page, path: string) {
-  await page.goto(`${gatepass()}${path}`);
-  await ready(page);
-}
-
-async function signInAs(page: Page, name: RegExp, path: string) {
-  await page.goto(`${gatepass()}${path}`);
-  await expect(page).toHaveURL(new RegExp(`^${okta()}/oauth2/default/v1/authorize`));
-  await page.getByRole('button', { name }).click();
-  await expect(page).toHaveURL(`${gatepass()}${path}`);
-  await ready(page);
-}
-
-async function personPage(browser: Browser, name: RegExp, path: string): Promise<Page> {
-  const context = await browser.newContext();
-  await context.route(/^(?!http:\/\/127\.0\.0\.1[:/])/, (route) => route.abort());
-  const page = await context.newPage();
-  await signInAs(page, name, path);
-  return page;
-}
 
 async function savePolicy(page: Page, group: string, approvers: string, duration: string) {
   await go(page, '/admin/policies');

@@ -1,9 +1,7 @@
 // Signing in through the Okta simulator, as in `make demo`: its login page lists the demo
 // company's people; pick one, land back in Gatepass signed in; sign out at both ends.
 import { test, expect } from './loopback';
-
-const gatepass = () => process.env.E2E_SIM_SIGNIN_URL!;
-const okta = () => process.env.E2E_OKTA_URL!;
+import { gatepass, okta, ready, signInAs } from './journey';
 
 test('sign in as a demo person picked on the simulator login page, then sign out', async ({ page }) => {
   await page.goto(`${gatepass()}/approvals`);
@@ -32,19 +30,6 @@ test('a login the simulator does not know is refused and Gatepass says so', asyn
   await expect(page).toHaveURL(new RegExp(`^${okta()}/oauth2/default/v1/authorize`));
 });
 
-// Waits until the hydrated app has attached its handlers, so a click is not lost.
-async function hydrated(page: import('@playwright/test').Page) {
-  await page.waitForFunction(() => (window as any).__gatepassHydrated === true);
-}
-
-async function signInAs(page: import('@playwright/test').Page, name: RegExp, path: string) {
-  await page.goto(`${gatepass()}${path}`);
-  await expect(page).toHaveURL(new RegExp(`^${okta()}/oauth2/default/v1/authorize`));
-  await page.getByRole('button', { name }).click();
-  await expect(page).toHaveURL(`${gatepass()}${path}`);
-  await hydrated(page);
-}
-
 test('an admin tests the Okta connection and sees what Gatepass can do', async ({ page }) => {
   await signInAs(page, /Maya Okafor/, '/admin/okta');
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Okta integration');
@@ -70,7 +55,7 @@ test('a secret pasted instead of a reference is refused, naming the field', asyn
   await expect(error).toContainText('Secret reference');
   await expect(error).not.toContainText('00pasted-token-value');
   await page.reload();
-  await hydrated(page);
+  await ready(page);
   await expect(page.locator('#secret_ref')).toHaveValue('env:E2E_OKTA_API_TOKEN');
 });
 

@@ -5,17 +5,15 @@
 
 use std::time::{Duration, Instant};
 
-use app::model::PolicyTarget;
+use app::model::{DatabaseEngine, PolicyTarget};
 use app::ssr::auth::{Admin, Requester};
 use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{
     upsert_groups_batch, upsert_users_batch, GroupRecord, SyncedGroup, UserRecord,
 };
-use app::ssr::db::{Db, DbOptions};
 use app::ssr::services::access::{AccessService, PolicyInput};
 use app::ssr::services::catalog::CatalogService;
-use app::ssr::testing::test_person as me;
-use secrecy::SecretString;
+use app::ssr::testing::{fresh_db, test_person as me};
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -23,10 +21,8 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let url = SecretString::from(format!("sqlite://{}", dir.path().join("bench.db").display()));
-        let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
-        db.migrate().await.unwrap();
+        let t = fresh_db(DatabaseEngine::Sqlite).await;
+        let db = t.db.clone();
         let users: Vec<UserRecord> = ["requester", "approver"].iter().map(|u| UserRecord {
             okta_id: u.to_string(), login: format!("{u}@example.com"), email: format!("{u}@example.com"), display_name: u.to_string(), status: "ACTIVE".into(),
         }).collect();

@@ -8,18 +8,16 @@
 
 use std::time::Instant;
 
-use app::model::PolicyTarget;
+use app::model::{DatabaseEngine, PolicyTarget};
 use app::ssr::auth::Admin;
 use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{
     upsert_groups_batch, upsert_memberships_batch, upsert_users_batch, GroupRecord, SyncedGroup,
     UserRecord,
 };
-use app::ssr::db::{Db, DbOptions};
 use app::ssr::services::access::{AccessService, PolicyInput};
 use app::ssr::services::drift::DriftService;
-use app::ssr::testing::test_person as me;
-use secrecy::SecretString;
+use app::ssr::testing::{fresh_db, test_person as me};
 
 const USERS: usize = 100_000;
 const GROUPS: usize = 10_000;
@@ -31,14 +29,9 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let url = SecretString::from(format!(
-            "sqlite://{}",
-            dir.path().join("bench.db").display()
-        ));
-        let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
-        db.migrate().await.unwrap();
-        let t = Instant::now();
+        let t = fresh_db(DatabaseEngine::Sqlite).await;
+        let db = t.db.clone();
+        let started = Instant::now();
         for chunk in (0..USERS).collect::<Vec<_>>().chunks(1000) {
             let users: Vec<UserRecord> = chunk
                 .iter()
@@ -81,7 +74,7 @@ fn main() {
         println!(
             "seeded {USERS} users, {GROUPS} groups, {} memberships in {:.1} s",
             GROUPS * PER_GROUP,
-            t.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64()
         );
         let access = AccessService {
             db: &db,

@@ -8,6 +8,7 @@ use crate::api::access::{get_admin_access, RetryGrant, RevokeGrant};
 use crate::components::countdown::Countdown;
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::require_sign_in::RequireAdmin;
+use crate::components::search::SearchForm;
 use crate::error::AppError;
 use crate::format::describe_duration;
 use crate::format::utc_datetime;
@@ -58,11 +59,7 @@ fn Overview() -> impl IntoView {
     })
     };
     view! {
-        <form method="get" action="/admin/access" class="search" role="search">
-            <label for="q" class="sr-only">"Filter by group or person"</label>
-            <input id="q" name="q" type="search" placeholder="Filter by group or person" value=q />
-            <button type="submit" class="button secondary">"Filter"</button>
-        </form>
+        <SearchForm action="/admin/access" placeholder="Filter by group or person" button="Filter" value=Signal::derive(q) />
         {outcome}
         {move || retry.value().get().map(|r| match r {
             Ok(g) => view! { <p class="form-ok" role="status" data-testid="retried">{format!("Grant #{} is {} again; Okta is being asked.", g.id, g.state.as_str())}</p> }.into_any(),

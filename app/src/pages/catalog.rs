@@ -8,6 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::access::{get_catalog, get_catalog_entry, RequestAccess};
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::require_sign_in::RequireSignIn;
+use crate::components::search::SearchForm;
 use crate::error::AppError;
 use crate::format::{describe_duration, utc_datetime};
 use crate::model::CatalogEntry;
@@ -31,11 +32,7 @@ fn Catalog() -> impl IntoView {
     let page = Resource::new(move || (q(), after()), |(q, after)| get_catalog(q, after));
     view! {
         <p class="lead">"The Okta groups you may request, who approves them and for how long."</p>
-        <form method="get" action="/request" class="search" role="search">
-            <label for="q" class="sr-only">"Search groups"</label>
-            <input id="q" name="q" type="search" placeholder="Search groups by name" value=q />
-            <button type="submit" class="button secondary">"Search"</button>
-        </form>
+        <SearchForm action="/request" placeholder="Search groups by name" value=Signal::derive(q) />
         <Suspense fallback=|| view! { <Loading what="groups" /> }>
             {move || page.get().map(|r| match r {
                 Ok(p) if p.entries.is_empty() => view! {

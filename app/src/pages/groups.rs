@@ -9,6 +9,7 @@ use crate::api::groups::{get_group, get_groups, ActOnDrift};
 use crate::components::countdown::Countdown;
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::require_sign_in::RequireAdmin;
+use crate::components::search::SearchForm;
 use crate::format::{describe_duration, utc_datetime};
 use crate::model::{GroupDetail, GroupSummary};
 use crate::pages::drift::{DriftOutcome, DriftTable};
@@ -32,11 +33,7 @@ fn Groups() -> impl IntoView {
     let page = Resource::new(move || (q(), after()), |(q, after)| get_groups(q, after));
     view! {
         <p class="lead">"The Okta groups Gatepass knows of (as of the last directory sync, plus what Gatepass changed since), the policy that applies to each, and live grants."</p>
-        <form method="get" action="/admin/groups" class="search" role="search">
-            <label for="q" class="sr-only">"Search groups"</label>
-            <input id="q" name="q" type="search" placeholder="Search groups by name" value=q />
-            <button type="submit" class="button secondary">"Search"</button>
-        </form>
+        <SearchForm action="/admin/groups" placeholder="Search groups by name" value=Signal::derive(q) />
         <Suspense fallback=|| view! { <Loading what="groups" /> }>
             {move || page.get().map(|r| match r {
                 Ok(p) if p.groups.is_empty() => view! {

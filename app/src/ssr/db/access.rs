@@ -860,21 +860,35 @@ pub async fn grant_is_active(db: &Db, grant_id: i64) -> Result<bool, DbError> {
 /// under a lost claim would race the claim that replaced it, so it is dropped.
 const STILL_CLAIMED: &str = "state = 'in_flight' AND lease_owner = $3 AND attempts = $4";
 
-/// Marks an operation done; a removal also finishes its grant (revoking → revoked). Returns
-/// false (and changes nothing) if the claim was lost meanwhile.
-pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbError> {
-    let mut tx = db.begin_write().await?;
+/// Ends a claimed operation as `state` (`done` or `dead`, with `error`) inside `tx`; false
+/// (nothing changed) if the claim was lost meanwhile.
+async fn close_claim(
+    tx: &mut Tx<'_>,
+    op: &OktaOp,
+    state: &str,
+    error: Option<&str>,
+    now: i64,
+) -> Result<bool, DbError> {
     let updated = sqlx::query(&format!(
-        "UPDATE okta_ops SET state = 'done', done_at = $2, lease_owner = NULL, lease_until = NULL \
-         WHERE id = $1 AND {STILL_CLAIMED}"
+        "UPDATE okta_ops SET state = $5, last_error = COALESCE($6, last_error), done_at = $2, \
+           lease_owner = NULL, lease_until = NULL WHERE id = $1 AND {STILL_CLAIMED}"
     ))
     .bind(op.id)
     .bind(now)
     .bind(&op.owner)
     .bind(op.attempts)
-    .execute(&mut *tx)
+    .bind(state)
+    .bind(error)
+    .execute(&mut **tx)
     .await?;
-    if updated.rows_affected() == 0 {
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Marks an operation done; a removal also finishes its grant (revoking → revoked). Returns
+/// false (and changes nothing) if the claim was lost meanwhile.
+pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbError> {
+    let mut tx = db.begin_write().await?;
+    if !close_claim(&mut tx, op, "done", None, now).await? {
         return Ok(false);
     }
     // The directory mirrors what Okta now has, so views and drift checks need not wait for
@@ -929,17 +943,7 @@ pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbEr
 /// false (and changes nothing) if the claim was lost meanwhile.
 pub async fn skip_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbError> {
     let mut tx = db.begin_write().await?;
-    let updated = sqlx::query(&format!(
-        "UPDATE okta_ops SET state = 'done', done_at = $2, lease_owner = NULL, lease_until = NULL \
-         WHERE id = $1 AND {STILL_CLAIMED}"
-    ))
-    .bind(op.id)
-    .bind(now)
-    .bind(&op.owner)
-    .bind(op.attempts)
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() == 0 {
+    if !close_claim(&mut tx, op, "done", None, now).await? {
         return Ok(false);
     }
     let details = serde_json::json!({ "reason": "the grant ended before Okta was called" });
@@ -1004,18 +1008,7 @@ pub async fn retry_okta_op(
 /// Gives an add up: the operation is dead, its grant failed (shown to admins).
 pub async fn kill_okta_op(db: &Db, op: &OktaOp, error: &str, now: i64) -> Result<bool, DbError> {
     let mut tx = db.begin_write().await?;
-    let updated = sqlx::query(&format!(
-        "UPDATE okta_ops SET state = 'dead', last_error = $5, done_at = $2, lease_owner = NULL, \
-           lease_until = NULL WHERE id = $1 AND {STILL_CLAIMED}"
-    ))
-    .bind(op.id)
-    .bind(now)
-    .bind(&op.owner)
-    .bind(op.attempts)
-    .bind(error)
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() == 0 {
+    if !close_claim(&mut tx, op, "dead", Some(error), now).await? {
         return Ok(false);
     }
     if let Some(grant) = op.grant_id {

@@ -105,6 +105,14 @@ pub fn resolve_policy<'p>(
         })
 }
 
+/// The audit subject of a policy: the group it applies to, or its pattern.
+fn policy_subject(policy: &Policy) -> String {
+    match &policy.target {
+        PolicyTarget::Group(g) => format!("group:{g}"),
+        PolicyTarget::Pattern(p) => format!("pattern:{p}"),
+    }
+}
+
 /// What an admin submits for a policy.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyInput {
@@ -360,10 +368,7 @@ impl AccessService<'_> {
         };
         let mut tx = self.db.begin_write().await?;
         policy.id = store::upsert_policy(&mut tx, &policy).await?;
-        let subject = match &policy.target {
-            PolicyTarget::Group(g) => format!("group:{g}"),
-            PolicyTarget::Pattern(p) => format!("pattern:{p}"),
-        };
+        let subject = policy_subject(&policy);
         self.audit(
             &mut tx,
             &admin.me().login,
@@ -383,10 +388,7 @@ impl AccessService<'_> {
         let policy = store::delete_policy(&mut tx, id)
             .await?
             .ok_or_else(|| AppError::NotFound("That policy".into()))?;
-        let subject = match &policy.target {
-            PolicyTarget::Group(g) => format!("group:{g}"),
-            PolicyTarget::Pattern(p) => format!("pattern:{p}"),
-        };
+        let subject = policy_subject(&policy);
         self.audit(
             &mut tx,
             &admin.me().login,
