@@ -10,7 +10,7 @@ use app::ssr::db::directory::{
     upsert_group, upsert_membership, upsert_user, GroupRecord, UserRecord,
 };
 use common::okta::{sign_in, start_sim};
-use common::{browser, engines, spawn_app_on, TestApp};
+use common::{browser, engines, post, spawn_app_on, TestApp};
 use gatepass::config::OidcConfig;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -89,23 +89,6 @@ async fn setup() -> (TestApp, gatepass::okta_sim::RunningSim) {
         .await
         .unwrap();
     (app, sim)
-}
-
-async fn post(
-    app: &TestApp,
-    client: &reqwest::Client,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (u16, Value) {
-    let res = client
-        .post(app.url(path))
-        .header("origin", app.url(""))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 fn policy_form<'a>(group: &'a str, approvers: &'a str) -> Vec<(&'a str, &'a str)> {

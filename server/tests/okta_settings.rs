@@ -11,7 +11,7 @@ use app::model::{ConnectionReport, IntegrationSettings, StepOutcome, SyncOvervie
 use app::ssr::clock::SystemClock;
 use app::ssr::db::audit::{list_audit_events, verify_audit_chain};
 use common::okta::{sign_in, start_sim};
-use common::{browser, engines, spawn_app_on, TestApp};
+use common::{browser, engines, post, spawn_app_on, TestApp};
 use gatepass::config::OidcConfig;
 use gatepass::okta_sim::RunningSim;
 use secrecy::SecretString;
@@ -60,23 +60,6 @@ async fn setup(engine: app::model::DatabaseEngine) -> (TestApp, RunningSim) {
     (app, sim)
 }
 
-async fn call(
-    app: &TestApp,
-    client: &reqwest::Client,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (u16, Value) {
-    let res = client
-        .post(app.url(path))
-        .header("origin", app.url(""))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 fn form<'a>(org: &'a str, secret_ref: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("org_url", org),
@@ -101,21 +84,21 @@ async fn admins_save_validated_settings_and_test_the_connection() {
         let org = sim.base_url();
 
         // Nothing saved yet.
-        let (status, body) = call(&app, &admin, "/api/okta/settings", &[]).await;
+        let (status, body) = post(&app, &admin, "/api/okta/settings", &[]).await;
         assert_eq!((status, body), (200, Value::Null));
 
         // A pasted token instead of a reference is refused, naming the field; nothing saved.
         let (status, body) =
-            call(&app, &admin, "/api/okta/settings/save", &form(&org, TOKEN)).await;
+            post(&app, &admin, "/api/okta/settings/save", &form(&org, TOKEN)).await;
         assert_eq!(status, 422, "{body}");
         assert_eq!(body["Invalid"]["field"], "Secret reference");
         assert!(
             !body.to_string().contains(TOKEN),
             "the rejected value is not echoed: {body}"
         );
-        let (_, body) = call(&app, &admin, "/api/okta/settings", &[]).await;
+        let (_, body) = post(&app, &admin, "/api/okta/settings", &[]).await;
         assert_eq!(body, Value::Null, "nothing saved");
-        let (status, body) = call(
+        let (status, body) = post(
             &app,
             &admin,
             "/api/okta/settings/save",
@@ -128,7 +111,7 @@ async fn admins_save_validated_settings_and_test_the_connection() {
         );
 
         // Saved, audited.
-        let (status, body) = call(
+        let (status, body) = post(
             &app,
             &admin,
             "/api/okta/settings/save",
@@ -153,7 +136,7 @@ async fn admins_save_validated_settings_and_test_the_connection() {
         assert_eq!(verify_audit_chain(&app.db).await.unwrap(), None);
 
         // The connection test: every step passes; a super admin can manage every group.
-        let (status, body) = call(&app, &admin, "/api/okta/test", &[]).await;
+        let (status, body) = post(&app, &admin, "/api/okta/test", &[]).await;
         assert_eq!(status, 200, "{body}");
         assert!(
             !body.to_string().contains(TOKEN),
@@ -175,12 +158,12 @@ async fn admins_save_validated_settings_and_test_the_connection() {
         );
 
         // Sync now: runs in the background; the overview shows the run and the directory.
-        let (status, body) = call(&app, &admin, "/api/okta/sync/now", &[("full", "true")]).await;
+        let (status, body) = post(&app, &admin, "/api/okta/sync/now", &[("full", "true")]).await;
         assert_eq!(status, 200, "{body}");
         assert!(body.as_str().unwrap().contains("full sync"), "{body}");
         let mut overview: Option<SyncOverview> = None;
         for _ in 0..100 {
-            let (_, body) = call(&app, &admin, "/api/okta/sync", &[]).await;
+            let (_, body) = post(&app, &admin, "/api/okta/sync", &[]).await;
             let o: SyncOverview = serde_json::from_value(body).unwrap();
             if o.runs.first().is_some_and(|r| r.status != "running") {
                 overview = Some(o);
@@ -224,7 +207,7 @@ async fn the_capability_table_shows_what_a_lesser_credential_cannot_do() {
         );
         std::env::set_var(&var, token);
         let reference = format!("env:{var}");
-        let (status, _) = call(
+        let (status, _) = post(
             &app,
             &admin,
             "/api/okta/settings/save",
@@ -232,7 +215,7 @@ async fn the_capability_table_shows_what_a_lesser_credential_cannot_do() {
         )
         .await;
         assert_eq!(status, 200);
-        let (_, body) = call(&app, &admin, "/api/okta/test", &[]).await;
+        let (_, body) = post(&app, &admin, "/api/okta/test", &[]).await;
         let report: ConnectionReport = serde_json::from_value(body).unwrap();
         let manage = report
             .capabilities
@@ -247,7 +230,7 @@ async fn the_capability_table_shows_what_a_lesser_credential_cannot_do() {
     }
 
     // A reference to nothing: the second step fails and says which secret; later steps skip.
-    let (status, _) = call(
+    let (status, _) = post(
         &app,
         &admin,
         "/api/okta/settings/save",
@@ -255,7 +238,7 @@ async fn the_capability_table_shows_what_a_lesser_credential_cannot_do() {
     )
     .await;
     assert_eq!(status, 200);
-    let (_, body) = call(&app, &admin, "/api/okta/test", &[]).await;
+    let (_, body) = post(&app, &admin, "/api/okta/test", &[]).await;
     let report: ConnectionReport = serde_json::from_value(body).unwrap();
     let outcomes: Vec<StepOutcome> = report.steps.iter().map(|s| s.outcome).collect();
     assert_eq!(
@@ -274,14 +257,14 @@ async fn the_capability_table_shows_what_a_lesser_credential_cannot_do() {
 
     // Okta refuses a wrong token: step three fails with Okta's code.
     std::env::set_var("GATEPASS_TEST_SETTINGS_WRONG", "not-a-token-okta-knows");
-    call(
+    post(
         &app,
         &admin,
         "/api/okta/settings/save",
         &form(&org, "env:GATEPASS_TEST_SETTINGS_WRONG"),
     )
     .await;
-    let (_, body) = call(&app, &admin, "/api/okta/test", &[]).await;
+    let (_, body) = post(&app, &admin, "/api/okta/test", &[]).await;
     assert!(!body.to_string().contains("not-a-token-okta-knows"));
     let report: ConnectionReport = serde_json::from_value(body).unwrap();
     assert_eq!(report.steps[2].outcome, StepOutcome::Failed);
@@ -296,7 +279,7 @@ async fn the_capability_table_shows_what_a_lesser_credential_cannot_do() {
 async fn only_admins_reach_the_integration() {
     let (app, _sim) = setup(engines()[0]).await;
     let anonymous = browser();
-    let (status, _) = call(&app, &anonymous, "/api/okta/settings", &[]).await;
+    let (status, _) = post(&app, &anonymous, "/api/okta/settings", &[]).await;
     assert_eq!(status, 401);
     let bob = browser();
     sign_in(&app, &bob, "bob@example.com").await;
@@ -306,10 +289,10 @@ async fn only_admins_reach_the_integration() {
         "/api/okta/sync",
         "/api/okta/sync/now",
     ] {
-        let (status, _) = call(&app, &bob, path, &[]).await;
+        let (status, _) = post(&app, &bob, path, &[]).await;
         assert_eq!(status, 403, "{path}");
     }
-    let (status, _) = call(
+    let (status, _) = post(
         &app,
         &bob,
         "/api/okta/settings/save",

@@ -105,11 +105,23 @@ pub async fn spawn_app_on(
     }
 }
 
-/// An HTTP client that keeps cookies like a browser but does not follow redirects by itself.
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap()
+pub use binary::browser;
+
+/// POSTs a form to a server function of `app` as a browser there would (with its `Origin`):
+/// the status and the JSON answer (`Null` if it is not JSON).
+pub async fn post(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let res = client
+        .post(app.url(path))
+        .header("origin", app.url(""))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or_default())
 }

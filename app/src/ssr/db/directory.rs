@@ -520,24 +520,6 @@ pub async fn group_members(db: &Db, group_id: &str, limit: i64) -> Result<Vec<Me
     .await?)
 }
 
-/// Ids and names of the groups a policy can make requestable (present Okta groups not filled
-/// by a rule), by name, after `after_name`.
-pub async fn manageable_groups(
-    db: &Db,
-    after_name: &str,
-    limit: i64,
-) -> Result<Vec<(String, String)>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT okta_id, name FROM groups \
-         WHERE okta_type = 'OKTA_GROUP' AND managed_by_rule = FALSE AND removed_at IS NULL \
-           AND name > $1 ORDER BY name LIMIT $2",
-    )
-    .bind(after_name)
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
