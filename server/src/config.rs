@@ -88,11 +88,18 @@ impl Default for SecretsConfig {
     }
 }
 
-/// The `[okta]` section: the same fields as the settings page.
+/// The `[okta]` section: the same fields as the settings page, applied when none are saved;
+/// and where the Okta credential may go, which the settings page cannot change.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct OktaBootstrap {
+    /// The Okta org. Credentials are only ever sent to it (and to `allowed_org_urls`).
     pub org_url: String,
+    /// Other orgs admins may choose on the settings page (e.g. a preview org).
+    pub allowed_org_urls: Vec<String>,
+    /// `env:`/`file:` references admins may choose on the settings page besides `secret_ref`
+    /// (`aws-secretsmanager:` references are always allowed; the IAM policy limits them).
+    pub allowed_secret_refs: Vec<String>,
     /// `api_token` or `oauth_service_app`.
     pub auth_method: String,
     /// `aws-secretsmanager:NAME[#key]`, `env:VAR` or `file:PATH`.
@@ -109,6 +116,8 @@ impl Default for OktaBootstrap {
     fn default() -> Self {
         OktaBootstrap {
             org_url: String::new(),
+            allowed_org_urls: Vec::new(),
+            allowed_secret_refs: Vec::new(),
             auth_method: "api_token".into(),
             secret_ref: String::new(),
             client_id: String::new(),
@@ -122,6 +131,27 @@ impl Default for OktaBootstrap {
 }
 
 impl OktaBootstrap {
+    /// Whether the section configures an integration (org and secret), not only the trust.
+    pub fn configures_integration(&self) -> bool {
+        !self.org_url.trim().is_empty() || !self.secret_ref.trim().is_empty()
+    }
+
+    /// Where credentials may be sent and which local references may name them. Values that
+    /// do not parse are left out (validation reports them first).
+    pub fn trust(&self) -> app::ssr::okta::OktaTrust {
+        use app::ssr::okta::client::parse_org_url;
+        let orgs = std::iter::once(&self.org_url)
+            .chain(&self.allowed_org_urls)
+            .filter(|u| !u.trim().is_empty())
+            .filter_map(|u| parse_org_url(u).ok())
+            .collect();
+        let refs = std::iter::once(&self.secret_ref)
+            .chain(&self.allowed_secret_refs)
+            .filter_map(|r| r.parse().ok())
+            .collect();
+        app::ssr::okta::OktaTrust::new(orgs, refs)
+    }
+
     /// As the settings form would send it.
     pub fn input(&self) -> app::model::IntegrationInput {
         app::model::IntegrationInput {
@@ -185,13 +215,27 @@ impl Default for SessionConfig {
 }
 
 /// Who is an administrator.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct AuthConfig {
-    /// Okta groups (id or name) whose members are Gatepass administrators.
+    /// Okta groups whose members are Gatepass administrators: ids (`00g…`, preferred), or names
+    /// that exactly one group of an allowed type has (an ambiguous name makes nobody an admin).
     pub admin_groups: Vec<String>,
-    /// Logins or emails that are administrators regardless of groups (for first start).
+    /// Group types a name in `admin_groups` may resolve to.
+    pub admin_group_types: Vec<String>,
+    /// Okta user ids or logins that are administrators regardless of groups (for first start).
+    /// Never emails: Okta does not keep them unique.
     pub bootstrap_admins: Vec<String>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            admin_groups: Vec::new(),
+            admin_group_types: vec!["OKTA_GROUP".into()],
+            bootstrap_admins: Vec::new(),
+        }
+    }
 }
 
 /// Database pool settings.
@@ -384,8 +428,24 @@ impl Config {
             }
         }
         if let Some(okta) = &self.okta {
+            for url in &okta.allowed_org_urls {
+                app::ssr::okta::client::parse_org_url(url)
+                    .map_err(|m| invalid("okta.allowed_org_urls", m))?;
+            }
+            for r in &okta.allowed_secret_refs {
+                r.parse::<app::ssr::secrets::SecretRef>()
+                    .map_err(|m| invalid("okta.allowed_secret_refs", m))?;
+            }
+        }
+        if let Some(okta) = self.okta.as_ref().filter(|o| o.configures_integration()) {
             if let Err(app::error::AppError::Invalid { field, message }) =
-                app::ssr::services::integration::parse_input(&okta.input(), 0, "config")
+                app::ssr::services::integration::parse_input(
+                    &okta.input(),
+                    &okta.trust(),
+                    None,
+                    0,
+                    "config",
+                )
             {
                 let key = match field.as_str() {
                     "Okta domain" => "okta.org_url",
@@ -427,6 +487,15 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Where the Okta credential may be sent: the orgs and local references `[okta]` names;
+    /// nothing without `[okta]`.
+    pub fn okta_trust(&self) -> app::ssr::okta::OktaTrust {
+        self.okta
+            .as_ref()
+            .map(OktaBootstrap::trust)
+            .unwrap_or_default()
     }
 
     /// The origin people reach Gatepass at: `public_url`, else `http://<bound address>`.

@@ -36,14 +36,78 @@ pub enum OidcError {
     StateMismatch,
     #[error("the sign-in response came from an unexpected issuer")]
     IssuerMismatch,
-    #[error("the identity provider refused the sign-in: {0}")]
-    Refused(String),
+    #[error("the identity provider refused the sign-in: {code} {detail}")]
+    Refused { code: String, detail: String },
     #[error("the authorization code was not accepted: {0}")]
     CodeExchange(String),
     #[error("the identity provider sent no ID token")]
     MissingIdToken,
     #[error("the ID token is not valid: {0}")]
     InvalidIdToken(String),
+}
+
+/// Error codes of RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6: the only words of a
+/// provider's error that a failure page repeats (anyone can craft a callback link).
+const REGISTERED_ERRORS: &[&str] = &[
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+    "invalid_request_uri",
+    "invalid_request_object",
+    "request_not_supported",
+    "request_uri_not_supported",
+    "registration_not_supported",
+];
+
+impl OidcError {
+    /// What the failure page says: fixed text only. The details (which may carry text from a
+    /// link anyone can make) go to the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            OidcError::Refused { code, .. } if REGISTERED_ERRORS.contains(&code.as_str()) => {
+                format!("Sign-in failed: the identity provider refused it ({code}).")
+            }
+            OidcError::Refused { .. } => {
+                "Sign-in failed: the identity provider refused it.".to_owned()
+            }
+            OidcError::NoPendingLogin => {
+                "Sign-in failed: no sign-in was in progress in this browser, or it took too long."
+                    .to_owned()
+            }
+            OidcError::Discovery(_) => {
+                "Sign-in could not start: the identity provider could not be reached.".to_owned()
+            }
+            OidcError::InvalidIdToken(reason) => {
+                let reason = reason.to_ascii_lowercase();
+                let why = [
+                    ("nonce", "its nonce does not match this sign-in"),
+                    ("audience", "it was issued for another audience"),
+                    ("expired", "it has expired"),
+                    ("issuer", "it names an unexpected issuer"),
+                    (
+                        "key",
+                        "it is signed with a key the provider does not publish",
+                    ),
+                    ("sign", "it is not signed as required"),
+                ]
+                .iter()
+                .find(|(word, _)| reason.contains(word))
+                .map_or("it could not be verified", |(_, why)| why);
+                format!("Sign-in failed: the ID token is not valid: {why}.")
+            }
+            _ => "Sign-in failed: the identity provider's answer could not be verified. \
+                  The details are in Gatepass's log."
+                .to_owned(),
+        }
+    }
 }
 
 /// Settings of the OIDC client.
@@ -192,10 +256,10 @@ impl Oidc {
         params: &CallbackParams,
     ) -> Result<SignInResult, OidcError> {
         if let Some(error) = &params.error {
-            let detail = params.error_description.as_deref().unwrap_or("");
-            return Err(OidcError::Refused(
-                format!("{error} {detail}").trim().to_string(),
-            ));
+            return Err(OidcError::Refused {
+                code: error.clone(),
+                detail: params.error_description.clone().unwrap_or_default(),
+            });
         }
         let state = params.state.as_deref().ok_or(OidcError::StateMismatch)?;
         if !constant_time_eq(state.as_bytes(), pending.state.as_bytes()) {
@@ -324,32 +388,60 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Accepts only local paths as places to return to after sign-in (no open redirect).
-pub fn safe_return_to(raw: Option<&str>) -> String {
-    let Some(path) = raw else { return "/".into() };
-    let local = path.starts_with('/')
-        && !path.starts_with("//")
-        && !path.starts_with("/\\")
-        && !path.contains(['\r', '\n', '\\'])
-        && !path.starts_with("/auth/");
-    if local {
-        path.to_string()
-    } else {
-        "/".into()
+pub fn safe_return_to(raw: Option<&str>, public_origin: &str) -> String {
+    raw.and_then(|raw| local_target(raw, public_origin))
+        .unwrap_or_else(|| "/".into())
+}
+
+/// `raw` resolved against Gatepass's public origin, when it stays on that origin: its path and
+/// query. Control characters and whitespace anywhere (browsers drop some, e.g. a tab in
+/// `/\t/evil.example`, turning the path into `//evil.example`), backslashes, scheme-relative and
+/// absolute URLs, and the sign-in routes themselves are refused.
+fn local_target(raw: &str, public_origin: &str) -> Option<String> {
+    if !raw.starts_with('/')
+        || raw.starts_with("//")
+        || raw.len() > 2048
+        || raw
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return None;
     }
+    let base = url::Url::parse(public_origin).ok()?;
+    let resolved = base.join(raw).ok()?;
+    if resolved.origin() != base.origin() || resolved.path().starts_with("/auth/") {
+        return None;
+    }
+    let mut target = resolved.path().to_owned();
+    if let Some(query) = resolved.query() {
+        target.push('?');
+        target.push_str(query);
+    }
+    // The path alone must not read as scheme-relative either (e.g. after `/.//x` normalises).
+    (!target.starts_with("//")).then_some(target)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const ORIGIN: &str = "https://gp.example.com";
+
     #[test]
     fn return_to_accepts_only_local_paths() {
         assert_eq!(
-            safe_return_to(Some("/approvals?page=2")),
+            safe_return_to(Some("/approvals?page=2"), ORIGIN),
             "/approvals?page=2"
         );
-        assert_eq!(safe_return_to(None), "/");
+        assert_eq!(safe_return_to(None, ORIGIN), "/");
         for evil in [
+            "/\t/evil.example/x",
+            "/%09/evil.example/x",
+            "/\u{0b}/evil.example",
+            "/ /evil.example",
+            "/\u{a0}/evil.example",
+            "/.//evil.example",
+            "/x/..//evil.example",
             "https://evil.example",
             "//evil.example/x",
             "/\\evil.example",
@@ -358,7 +450,17 @@ mod tests {
             "/auth/logout",
             "javascript:alert(1)",
         ] {
-            assert_eq!(safe_return_to(Some(evil)), "/", "{evil}");
+            let got = safe_return_to(Some(evil), ORIGIN);
+            let resolved = url::Url::parse(ORIGIN).unwrap().join(&got).unwrap();
+            assert_eq!(
+                resolved.host_str(),
+                Some("gp.example.com"),
+                "{evil} -> {got}"
+            );
+            assert!(
+                !got.starts_with("//") && !got.starts_with("/auth/"),
+                "{evil} -> {got}"
+            );
         }
     }
 

@@ -1,11 +1,17 @@
 //! Browser sessions: tower-sessions backed by Gatepass's own database (either engine), so any
 //! replica serves any signed-in person. Cookie `gatepass_session`: HttpOnly, SameSite=Lax,
 //! Secure when the public URL is https; expires after a configurable idle time.
+//!
+//! Rows are keyed by a SHA-256 hash of the session id, never the id itself: someone who can read
+//! the database cannot present a stored session as their own. A session that only holds a
+//! sign-in in progress (anyone can start one) lives for the sign-in's ten minutes, not the idle
+//! timeout of a signed-in session.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
@@ -18,6 +24,15 @@ use app::ssr::db::{Db, DbError};
 
 /// Name of the session cookie; distinct from any identity provider's cookie names.
 pub const COOKIE_NAME: &str = "gatepass_session";
+
+/// The session key that marks a signed-in session (set by the sign-in routes).
+pub const USER_KEY: &str = "gatepass.user";
+
+/// The database key of a session id: a hash, so stored keys cannot be used as cookies.
+pub fn storage_key(id: &Id) -> String {
+    let digest = Sha256::digest(format!("gatepass-session:{id}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// A [`SessionStore`] over the `sessions` table. The store is the authority on expiry: a
 /// session row expires `idle` after it was last saved, by Gatepass's [`Clock`].
@@ -36,8 +51,12 @@ impl DbSessionStore {
     fn encode(&self, record: &Record) -> session_store::Result<SessionRow> {
         let data = serde_json::to_vec(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        let idle = time::Duration::try_from(self.idle)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let idle = if record.data.contains_key(USER_KEY) {
+            time::Duration::try_from(self.idle)
+                .map_err(|e| session_store::Error::Encode(e.to_string()))?
+        } else {
+            time::Duration::seconds(crate::oidc::LOGIN_TTL_SECS)
+        };
         Ok(SessionRow {
             data,
             expires_at: to_millis(self.clock.now() + idle),
@@ -54,7 +73,7 @@ impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let row = self.encode(record)?;
         // Ids are 128 random bits; a collision is astronomically rare, but never overwrite.
-        while !sessions::insert_session(&self.db, &record.id.to_string(), &row)
+        while !sessions::insert_session(&self.db, &storage_key(&record.id), &row)
             .await
             .map_err(backend)?
         {
@@ -64,14 +83,14 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        sessions::save_session(&self.db, &record.id.to_string(), &self.encode(record)?)
+        sessions::save_session(&self.db, &storage_key(&record.id), &self.encode(record)?)
             .await
             .map_err(backend)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let now = to_millis(self.clock.now());
-        let Some(row) = sessions::find_session(&self.db, &id.to_string(), now)
+        let Some(row) = sessions::find_session(&self.db, &storage_key(id), now)
             .await
             .map_err(backend)?
         else {
@@ -90,7 +109,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sessions::delete_session(&self.db, &id.to_string())
+        sessions::delete_session(&self.db, &storage_key(id))
             .await
             .map_err(backend)
     }
@@ -164,7 +183,7 @@ mod tests {
             );
             let mut record = Record {
                 id: Id::default(),
-                data: [("user".to_string(), serde_json::json!({"sub": "00u1"}))].into(),
+                data: [(USER_KEY.to_string(), serde_json::json!({"sub": "00u1"}))].into(),
                 expiry_date: datetime!(2026-01-01 01:00 UTC),
             };
             store.create(&mut record).await.unwrap();
@@ -177,6 +196,43 @@ mod tests {
             store.delete_expired().await.unwrap();
             clock.advance(time::Duration::minutes(-61));
             assert!(store.load(&record.id).await.unwrap().is_none(), "deleted");
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn rows_are_keyed_by_a_hash_and_pending_sign_ins_live_minutes() {
+        each_engine(|db| async move {
+            let clock = ManualClock::at(datetime!(2026-01-01 00:00 UTC));
+            let store = DbSessionStore::new(
+                db.clone(),
+                Arc::new(clock.clone()),
+                Duration::from_secs(8 * 3600),
+            );
+            let mut pending = Record {
+                id: Id::default(),
+                data: [("gatepass.pending_login".to_string(), serde_json::json!({}))].into(),
+                expiry_date: datetime!(2026-01-01 08:00 UTC),
+            };
+            store.create(&mut pending).await.unwrap();
+            let plain = pending.id.to_string();
+            assert!(
+                sessions::find_session(&db, &plain, 0)
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "the plain id is not a key"
+            );
+            let row = sessions::find_session(&db, &storage_key(&pending.id), 0)
+                .await
+                .unwrap()
+                .expect("stored under the hash");
+            assert_eq!(
+                row.expires_at,
+                to_millis(clock.now()) + crate::oidc::LOGIN_TTL_SECS * 1000
+            );
+            clock.advance(time::Duration::minutes(11));
+            assert!(store.load(&pending.id).await.unwrap().is_none());
         })
         .await;
     }

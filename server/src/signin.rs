@@ -15,13 +15,13 @@ use tower_sessions::Session;
 
 use app::ssr::auth::SignedIn;
 use app::ssr::clock::to_millis;
-use app::ssr::services::identity::{resolve_person, VerifiedIdentity};
+use app::ssr::services::identity::{fetch_person, resolve_person, Standing, VerifiedIdentity};
 use app::ssr::state::AppState;
 
 use crate::oidc::{safe_return_to, CallbackParams, Oidc, OidcError, PendingLogin, LOGIN_TTL_SECS};
 
 const PENDING_KEY: &str = "gatepass.pending_login";
-const USER_KEY: &str = "gatepass.user";
+use crate::session::USER_KEY;
 
 /// Shared by the sign-in routes and middleware.
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ async fn login(
     let Some(oidc) = ctx.oidc.as_ref() else {
         return not_configured();
     };
-    let return_to = safe_return_to(params.return_to.as_deref());
+    let return_to = safe_return_to(params.return_to.as_deref(), &ctx.public_origin);
     let now = to_millis(state.clock.now());
     match oidc.begin(return_to, now).await {
         Ok((url, pending)) => match session.insert(PENDING_KEY, pending).await {
@@ -80,10 +80,7 @@ async fn login(
         },
         Err(e) => {
             tracing::warn!(error = %e, "sign-in could not start");
-            failure(
-                StatusCode::BAD_GATEWAY,
-                &format!("Sign-in could not start: {e}."),
-            )
+            failure(StatusCode::BAD_GATEWAY, &e.public_message())
         }
     }
 }
@@ -110,7 +107,7 @@ async fn callback(
         Ok(ok) => ok,
         Err(e) => {
             tracing::warn!(error = %e, "sign-in failed");
-            return failure(StatusCode::UNAUTHORIZED, &format!("Sign-in failed: {e}."));
+            return failure(StatusCode::UNAUTHORIZED, &e.public_message());
         }
     };
     // A new session id at sign-in: an id planted before sign-in is worthless after it.
@@ -120,6 +117,27 @@ async fn callback(
             StatusCode::SERVICE_UNAVAILABLE,
             "Gatepass could not start a session. Try again shortly.",
         );
+    }
+    // Someone the directory does not know yet is looked up by id in Okta (never matched by any
+    // other claim); people Okta does not list as active are refused here already.
+    look_up_new_person(&state, &signed_in.identity.sub, now).await;
+    match resolve_person(&state.db, &state.auth, &signed_in.identity).await {
+        Ok(Standing::Allowed(_)) => {}
+        Ok(Standing::Refused { okta_id, status }) => {
+            tracing::warn!(sub = %okta_id, %status, "sign-in refused: not active in Okta");
+            let _ = session.flush().await;
+            return failure(
+                StatusCode::FORBIDDEN,
+                "Sign-in refused: your Okta account is not active. Ask your Okta administrator.",
+            );
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot resolve the signed-in person");
+            return failure(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Gatepass could not look you up. Try again shortly.",
+            );
+        }
     }
     let user = SessionUser {
         identity: signed_in.identity,
@@ -135,6 +153,20 @@ async fn callback(
         );
     }
     Redirect::to(&pending.return_to).into_response()
+}
+
+/// Records a person the directory does not know yet, looked up by id in Okta (when the
+/// integration is configured); failures only mean they wait for the next sync.
+async fn look_up_new_person(state: &AppState, sub: &str, now: i64) {
+    let Ok(Some(settings)) = state.integration().current().await else {
+        return;
+    };
+    let Ok(okta) = state.okta_client(&settings).await else {
+        return;
+    };
+    if let Err(e) = fetch_person(&state.db, okta.as_ref(), sub, now).await {
+        tracing::warn!(error = %e, "cannot look the new person up in Okta; the sync will");
+    }
 }
 
 async fn logout(Extension(ctx): Extension<SignInContext>, session: Session) -> Response {
@@ -222,8 +254,13 @@ pub async fn attach_user(
             let _ = session.flush().await;
         } else {
             match resolve_person(&state.db, &state.auth, &user.identity).await {
-                Ok(me) => {
+                Ok(Standing::Allowed(me)) => {
                     request.extensions_mut().insert(SignedIn(me));
+                }
+                Ok(Standing::Refused { okta_id, status }) => {
+                    // Suspended, deprovisioned, never activated or gone: signed out at once.
+                    tracing::info!(sub = %okta_id, %status, "session ended: not active in Okta");
+                    let _ = session.flush().await;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot resolve the signed-in person");

@@ -163,10 +163,12 @@ impl Server {
             clock.clone(),
             AuthSettings {
                 admin_groups: config.auth.admin_groups.clone(),
+                admin_group_types: config.auth.admin_group_types.clone(),
                 bootstrap_admins: config.auth.bootstrap_admins.clone(),
             },
             secrets,
-        );
+        )
+        .with_okta_trust(config.okta_trust());
         bootstrap_integration(&config, &state).await?;
         session::spawn_cleanup(
             DbSessionStore::new(db.clone(), clock, sessions.idle_timeout),
@@ -248,7 +250,7 @@ async fn oidc_client_secret(
 
 /// Applies `[okta]` when no integration settings have been saved yet (audited as `config`).
 pub async fn bootstrap_integration(config: &Config, state: &AppState) -> Result<(), StartupError> {
-    let Some(okta) = &config.okta else {
+    let Some(okta) = config.okta.as_ref().filter(|o| o.configures_integration()) else {
         return Ok(());
     };
     let service = state.integration();

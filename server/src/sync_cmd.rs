@@ -23,7 +23,8 @@ pub async fn run(config: &Config, full: bool) -> Result<(), StartupError> {
         Arc::new(SystemClock),
         AuthSettings::default(),
         startup::secret_store(config).await,
-    );
+    )
+    .with_okta_trust(config.okta_trust());
     startup::bootstrap_integration(config, &state).await?;
     let terminal = std::io::stderr().is_terminal();
     let last_phase = Mutex::new("");

@@ -14,6 +14,8 @@ use app::ssr::db::access as store;
 use app::ssr::db::audit::verify_audit_chain;
 use app::ssr::db::directory::{upsert_group, upsert_user, GroupRecord, UserRecord};
 use app::ssr::jobs::grant_engine::{schedule_once, work_once};
+use app::ssr::okta::client::parse_org_url;
+use app::ssr::okta::OktaTrust;
 use app::ssr::secrets::local::LocalSecrets;
 use app::ssr::secrets::CachedSecrets;
 use app::ssr::services::access::{DecisionInput, PolicyInput, RequestInput};
@@ -121,6 +123,10 @@ async fn world(engine: app::model::DatabaseEngine, token: &str) -> World {
         "GATEPASS_TEST_ENGINE_{}",
         token.replace('-', "_").to_uppercase()
     );
+    let state = state.with_okta_trust(OktaTrust::new(
+        vec![parse_org_url(&sim.base_url()).unwrap()],
+        vec![format!("env:{var}").parse().unwrap()],
+    ));
     std::env::set_var(&var, token);
     state
         .integration()

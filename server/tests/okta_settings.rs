@@ -10,9 +10,9 @@ use std::time::Duration;
 use app::model::{ConnectionReport, IntegrationSettings, StepOutcome, SyncOverview};
 use app::ssr::clock::SystemClock;
 use app::ssr::db::audit::{list_audit_events, verify_audit_chain};
-use common::okta::{sign_in, start_sim};
+use common::okta::{mirror_people, sign_in, start_sim};
 use common::{browser, engines, post, spawn_app_on, TestApp};
-use gatepass::config::OidcConfig;
+use gatepass::config::{OidcConfig, OktaBootstrap};
 use gatepass::okta_sim::RunningSim;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -47,7 +47,24 @@ async fn setup(engine: app::model::DatabaseEngine) -> (TestApp, RunningSim) {
     }))
     .await;
     let issuer = format!("{}/oauth2/default", sim.base_url());
+    let org = sim.base_url();
     let app = spawn_app_on(engine, listener, Arc::new(SystemClock), move |config| {
+        // The deployment allows the simulator's org and the local references these tests use;
+        // it saves no settings itself (no org_url/secret_ref).
+        config.okta = Some(OktaBootstrap {
+            allowed_org_urls: vec![org],
+            allowed_secret_refs: [
+                "SETTINGS_TOKEN",
+                "SETTINGS_SETTINGS_READ_ONLY",
+                "SETTINGS_SETTINGS_SCOPED",
+                "NOTHING_HERE",
+                "SETTINGS_WRONG",
+            ]
+            .iter()
+            .map(|v| format!("env:GATEPASS_TEST_{v}"))
+            .collect(),
+            ..OktaBootstrap::default()
+        });
         config.oidc = Some(OidcConfig {
             issuer_url: issuer,
             client_id: "gatepass".into(),
@@ -57,6 +74,7 @@ async fn setup(engine: app::model::DatabaseEngine) -> (TestApp, RunningSim) {
         config.auth.bootstrap_admins = vec!["admin@example.com".into()];
     })
     .await;
+    mirror_people(&app, &sim).await;
     (app, sim)
 }
 

@@ -76,7 +76,7 @@ async fn setup(engine: DatabaseEngine) -> (TestApp, Provider) {
             client_secret: SecretString::from("gatepass-test-secret"),
             ..OidcConfig::default()
         });
-        config.auth.bootstrap_admins = vec!["00ualice@example.com".into()];
+        config.auth.bootstrap_admins = vec!["00ualice".into()];
     })
     .await;
     upsert_user(
@@ -396,12 +396,39 @@ async fn provider_refusal_is_shown() {
     ));
     let res = client.get(&callback).send().await.unwrap();
     assert_eq!(res.status(), 401);
-    assert!(res
-        .text()
-        .await
-        .unwrap()
-        .contains("access_denied User cancelled"));
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("the identity provider refused it (access_denied)"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("User cancelled"),
+        "the description is not shown"
+    );
     assert_eq!(me(&app, &client).await, None);
+}
+
+/// T10: the failure page never repeats text from the link: anyone can send a victim a callback
+/// link with a made-up error and description ("call this number…").
+#[tokio::test]
+async fn a_crafted_error_link_shows_only_fixed_text() {
+    let (app, _provider) = setup(engines()[0]).await;
+    let client = browser();
+    let authorize = start_login(&app, &client, "/").await;
+    let state = param(&authorize, "state");
+    let callback = app.url(&format!(
+        "/auth/callback?error=Your+account+is+locked&error_description=Call+%2B1-555-0100+now&state={state}"
+    ));
+    let res = client.get(&callback).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("Sign-in failed: the identity provider refused it."),
+        "{page}"
+    );
+    for planted in ["locked", "555", "Call"] {
+        assert!(!page.contains(planted), "{planted}: {page}");
+    }
 }
 
 #[tokio::test]

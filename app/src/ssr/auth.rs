@@ -11,12 +11,26 @@ use crate::error::AppError;
 use crate::model::Me;
 
 /// Who counts as an administrator (from configuration).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AuthSettings {
-    /// Okta groups (id or name) whose members are administrators.
+    /// Okta groups whose members are administrators: ids (`00g…`), or names that exactly one
+    /// group of an allowed type has.
     pub admin_groups: Vec<String>,
-    /// Logins or emails that are administrators regardless of groups.
+    /// Okta group types a name in `admin_groups` may resolve to (`OKTA_GROUP` by default: an
+    /// `APP_GROUP` is filled from another directory).
+    pub admin_group_types: Vec<String>,
+    /// Okta user ids, or logins, of administrators regardless of groups.
     pub bootstrap_admins: Vec<String>,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            admin_groups: Vec::new(),
+            admin_group_types: vec!["OKTA_GROUP".into()],
+            bootstrap_admins: Vec::new(),
+        }
+    }
 }
 
 /// Request extension set by the session layer for a signed-in person.

@@ -8,7 +8,7 @@ use leptos::prelude::{use_context, LeptosOptions};
 use super::auth::AuthSettings;
 use super::clock::Clock;
 use super::db::Db;
-use super::okta::OktaClient;
+use super::okta::{OktaClient, OktaTrust};
 use super::secrets::CachedSecrets;
 use super::services::integration::{okta_settings, IntegrationService};
 use super::services::system::SystemService;
@@ -30,6 +30,8 @@ pub struct AppState {
     pub instance: String,
     /// Wakes the grant engine when work is queued or a grant moves.
     pub engine: super::jobs::grant_engine::EngineSignal,
+    /// The Okta orgs and local secret references the configuration allows (none by default).
+    pub okta_trust: OktaTrust,
     okta: ClientCache,
 }
 
@@ -70,8 +72,15 @@ impl AppState {
             secrets,
             instance,
             engine: Default::default(),
+            okta_trust: OktaTrust::default(),
             okta: ClientCache::default(),
         }
+    }
+
+    /// The same state, sending credentials only where `trust` allows.
+    pub fn with_okta_trust(mut self, trust: OktaTrust) -> Self {
+        self.okta_trust = trust;
+        self
     }
 
     pub fn system(&self) -> SystemService<'_> {
@@ -107,6 +116,7 @@ impl AppState {
             db: &self.db,
             clock: self.clock.as_ref(),
             secrets: &self.secrets,
+            trust: &self.okta_trust,
         }
     }
 
@@ -196,7 +206,7 @@ impl AppState {
             }
         }
         let client = Arc::new(OktaClient::new(
-            okta_settings(settings)?,
+            okta_settings(settings, &self.okta_trust)?,
             self.secrets.clone(),
         )?);
         *cache = Some((settings.clone(), client.clone()));

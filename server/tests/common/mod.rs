@@ -31,6 +31,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The server's pool (closing it makes the server lose its database).
     pub db: Db,
+    /// The state every request of the server sees.
+    pub state: app::ssr::state::AppState,
     pub site_root: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     _test_db: TestDb,
@@ -89,6 +91,7 @@ pub async fn spawn_app_on(
         .expect("server builds");
     let addr = server.local_addr();
     let db = server.db().clone();
+    let state = server.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
         let _ = stopped.await;
@@ -97,6 +100,7 @@ pub async fn spawn_app_on(
         addr,
         client: browser(),
         db,
+        state,
         site_root: site.path().to_path_buf(),
         stop: Some(stop),
         _test_db: test_db,

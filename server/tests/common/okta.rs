@@ -64,3 +64,26 @@ pub async fn sign_in(app: &TestApp, client: &reqwest::Client, login: &str) {
     let res = client.get(&callback).send().await.unwrap();
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
 }
+
+/// Copies the simulator's people into `app`'s directory, as a sync would leave them (so they
+/// can sign in as themselves before any sync ran).
+pub async fn mirror_people(app: &TestApp, sim: &RunningSim) {
+    let people: Vec<app::ssr::db::directory::UserRecord> = {
+        let org = sim.sim.org.read().unwrap();
+        org.users
+            .iter()
+            .map(|u| app::ssr::db::directory::UserRecord {
+                okta_id: u.id.clone(),
+                login: u.login.clone(),
+                email: u.email.clone(),
+                display_name: format!("{} {}", u.first_name, u.last_name),
+                status: u.status.clone(),
+            })
+            .collect()
+    };
+    for person in &people {
+        app::ssr::db::directory::upsert_user(&app.db, person, 1)
+            .await
+            .unwrap();
+    }
+}

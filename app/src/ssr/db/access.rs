@@ -1127,3 +1127,78 @@ pub async fn expiry_lags(db: &Db, limit: i64) -> Result<Vec<i64>, DbError> {
     .fetch_all(db.pool())
     .await?)
 }
+
+/// Pending requests and live grants of people Okta no longer lists as active (a status other
+/// than those `allowed`, or gone from Okta): (`request` or `grant`, its id, the person's status
+/// or `REMOVED`), at most `limit`.
+pub async fn held_by_inactive_people(
+    tx: &mut Tx<'_>,
+    allowed: &[&str],
+    limit: i64,
+) -> Result<Vec<(String, i64, String)>, DbError> {
+    let list: Vec<String> = allowed.iter().map(|s| format!("'{s}'")).collect();
+    let inactive = format!(
+        "(u.removed_at IS NOT NULL OR u.status NOT IN ({}))",
+        list.join(", ")
+    );
+    let status = "CASE WHEN u.removed_at IS NOT NULL THEN 'REMOVED' ELSE u.status END";
+    Ok(sqlx::query_as(&format!(
+        "SELECT 'request', r.id, {status} FROM access_requests r \
+           JOIN users u ON u.okta_id = r.requester_id \
+          WHERE r.state = 'pending' AND {inactive} \
+         UNION ALL \
+         SELECT 'grant', g.id, {status} FROM grants g JOIN users u ON u.okta_id = g.user_id \
+          WHERE g.state IN ('scheduled', 'active') AND {inactive} \
+         LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Serialises changes to one person's access to one group until the transaction ends. On
+/// PostgreSQL a transaction-scoped advisory lock (two requests for the same membership take
+/// turns, others run in parallel); SQLite's write transactions already run one at a time.
+pub async fn lock_membership(
+    tx: &mut Tx<'_>,
+    engine: crate::model::DatabaseEngine,
+    user_id: &str,
+    group_id: &str,
+) -> Result<(), DbError> {
+    if engine == crate::model::DatabaseEngine::Postgres {
+        sqlx::query("SELECT CAST(pg_advisory_xact_lock(hashtextextended($1, 0)) AS TEXT)")
+            .bind(format!("{user_id}/{group_id}"))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Moves a grant from `from` to `to` only if it still starts and ends when the caller read it:
+/// the scheduler's check that no extension (or other change) committed meanwhile.
+#[allow(clippy::too_many_arguments)]
+pub async fn transition_grant_as_read(
+    tx: &mut Tx<'_>,
+    id: i64,
+    from: GrantState,
+    to: GrantState,
+    reason: Option<&str>,
+    at: i64,
+    starts_at: i64,
+    ends_at: i64,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "UPDATE grants SET state = $2, revoked_reason = COALESCE($3, revoked_reason), \
+           updated_at = $4 WHERE id = $1 AND state = $5 AND starts_at = $6 AND ends_at = $7",
+    )
+    .bind(id)
+    .bind(to.as_str())
+    .bind(reason)
+    .bind(at)
+    .bind(from.as_str())
+    .bind(starts_at)
+    .bind(ends_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -113,37 +113,66 @@ pub async fn find_user(db: &Db, okta_id: &str) -> Result<Option<UserRecord>, DbE
     Ok(row.map(UserRecord::from))
 }
 
-/// A present user whose email matches, ignoring case; `None` when none or several match.
-pub async fn find_user_by_email(db: &Db, email: &str) -> Result<Option<UserRecord>, DbError> {
-    let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
-        "SELECT okta_id, login, email, display_name, status FROM users \
-         WHERE LOWER(email) = LOWER($1) AND removed_at IS NULL LIMIT 2",
-    )
-    .bind(email)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(match <[_; 1]>::try_from(rows) {
-        Ok([row]) => Some(UserRecord::from(row)),
-        Err(_) => None,
-    })
-}
-
-/// Whether `user_id` is a member of any of `groups` (each an Okta group id or exact name).
-pub async fn is_member_of_any(db: &Db, user_id: &str, groups: &[String]) -> Result<bool, DbError> {
-    if groups.is_empty() {
+/// Whether `user_id` is a member of any of the present groups with the Okta ids `group_ids`.
+/// Ids only: a group's name proves nothing (Okta does not keep names unique).
+pub async fn is_member_of_any(
+    db: &Db,
+    user_id: &str,
+    group_ids: &[String],
+) -> Result<bool, DbError> {
+    if group_ids.is_empty() {
         return Ok(false);
     }
-    let placeholders: Vec<String> = (0..groups.len()).map(|i| format!("${}", i + 2)).collect();
-    let list = placeholders.join(", ");
+    let placeholders: Vec<String> = (0..group_ids.len())
+        .map(|i| format!("${}", i + 2))
+        .collect();
     let sql = format!(
         "SELECT COUNT(*) FROM memberships m JOIN groups g ON g.okta_id = m.group_id \
-         WHERE m.user_id = $1 AND g.removed_at IS NULL AND (g.okta_id IN ({list}) OR g.name IN ({list}))"
+         WHERE m.user_id = $1 AND g.removed_at IS NULL AND g.okta_id IN ({})",
+        placeholders.join(", ")
     );
     let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(user_id);
-    for group in groups {
+    for group in group_ids {
         query = query.bind(group);
     }
     Ok(query.fetch_one(db.pool()).await? > 0)
+}
+
+/// Present groups named exactly `name`, of any type: (Okta id, type), at most `limit`.
+pub async fn groups_named(
+    db: &Db,
+    name: &str,
+    limit: i64,
+) -> Result<Vec<(String, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT okta_id, okta_type FROM groups WHERE name = $1 AND removed_at IS NULL \
+         ORDER BY okta_id LIMIT $2",
+    )
+    .bind(name)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// A user by Okta id whether or not still present: the record and whether Okta no longer
+/// lists them.
+pub async fn find_user_standing(
+    db: &Db,
+    okta_id: &str,
+) -> Result<Option<(UserRecord, bool)>, DbError> {
+    let row: Option<(String, String, String, String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT okta_id, login, email, display_name, status, removed_at FROM users \
+         WHERE okta_id = $1",
+    )
+    .bind(okta_id)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(|(id, login, email, name, status, removed_at)| {
+        (
+            UserRecord::from((id, login, email, name, status)),
+            removed_at.is_some(),
+        )
+    }))
 }
 
 impl From<(String, String, String, String, String)> for UserRecord {
@@ -171,22 +200,12 @@ pub async fn mark_user_removed(db: &Db, okta_id: &str, at: i64) -> Result<bool, 
     Ok(done.rows_affected() == 1)
 }
 
-/// The Okta id of a present group named `name` (exactly), or with that id.
-pub async fn group_id_by_name(db: &Db, name: &str) -> Result<Option<String>, DbError> {
-    Ok(sqlx::query_scalar(
-        "SELECT okta_id FROM groups WHERE (name = $1 OR okta_id = $1) AND removed_at IS NULL \
-         ORDER BY okta_id LIMIT 1",
-    )
-    .bind(name)
-    .fetch_optional(db.pool())
-    .await?)
-}
-
-/// The Okta id of a present user by login, email (ignoring case) or id.
+/// The Okta id of a present user by login (ignoring case; Okta keeps logins unique) or id.
+/// Never by email: Okta does not keep emails unique.
 pub async fn user_id_by_login(db: &Db, login: &str) -> Result<Option<String>, DbError> {
     Ok(sqlx::query_scalar(
-        "SELECT okta_id FROM users WHERE (LOWER(login) = LOWER($1) OR LOWER(email) = LOWER($1) \
-           OR okta_id = $1) AND removed_at IS NULL ORDER BY okta_id LIMIT 1",
+        "SELECT okta_id FROM users WHERE (LOWER(login) = LOWER($1) OR okta_id = $1) \
+           AND removed_at IS NULL ORDER BY okta_id LIMIT 1",
     )
     .bind(login)
     .fetch_optional(db.pool())
@@ -594,45 +613,60 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn finds_users_by_id_and_unique_email() {
+    async fn finds_users_by_id_only_and_knows_who_left() {
         each_engine(|db| async move {
             upsert_user(&db, &user(1), 1).await.unwrap();
             upsert_user(&db, &user(2), 1).await.unwrap();
             assert_eq!(find_user(&db, "00u1").await.unwrap(), Some(user(1)));
             assert_eq!(find_user(&db, "00u9").await.unwrap(), None);
+            // Logins and ids find a person; an email never does.
             assert_eq!(
-                find_user_by_email(&db, "USER2@example.com").await.unwrap(),
-                Some(user(2))
+                user_id_by_login(&db, &user(2).login.to_uppercase())
+                    .await
+                    .unwrap(),
+                Some("00u2".into())
             );
-            // Two people sharing an email: no match rather than a guess.
             let mut twin = user(3);
-            twin.email = "user2@example.com".into();
+            twin.login = "twin".into();
+            twin.email = user(2).email;
             upsert_user(&db, &twin, 1).await.unwrap();
             assert_eq!(
-                find_user_by_email(&db, "user2@example.com").await.unwrap(),
-                None
+                user_id_by_login(&db, &user(2).email).await.unwrap(),
+                (user(2).login == user(2).email).then(|| "00u2".to_string())
             );
             mark_user_removed(&db, "00u1", 2).await.unwrap();
             assert_eq!(find_user(&db, "00u1").await.unwrap(), None);
+            assert_eq!(
+                find_user_standing(&db, "00u1").await.unwrap(),
+                Some((user(1), true))
+            );
+            assert_eq!(
+                find_user_standing(&db, "00u2").await.unwrap(),
+                Some((user(2), false))
+            );
         })
         .await;
     }
 
     #[tokio::test]
-    async fn membership_by_group_id_or_name() {
+    async fn membership_by_group_id_only() {
         each_engine(|db| async move {
             upsert_user(&db, &user(1), 1).await.unwrap();
             upsert_group(&db, &group(7, false), 1).await.unwrap();
             upsert_membership(&db, "00g7", "00u1", 1).await.unwrap();
             let by_name = vec!["nope".to_string(), "group-7".to_string()];
-            assert!(is_member_of_any(&db, "00u1", &by_name).await.unwrap());
+            assert!(
+                !is_member_of_any(&db, "00u1", &by_name).await.unwrap(),
+                "a name is not an id"
+            );
             assert!(is_member_of_any(&db, "00u1", &["00g7".to_string()])
                 .await
                 .unwrap());
-            assert!(!is_member_of_any(&db, "00u1", &["group-8".to_string()])
-                .await
-                .unwrap());
             assert!(!is_member_of_any(&db, "00u1", &[]).await.unwrap());
+            assert_eq!(
+                groups_named(&db, "group-7", 5).await.unwrap(),
+                [("00g7".to_string(), "OKTA_GROUP".to_string())]
+            );
         })
         .await;
     }

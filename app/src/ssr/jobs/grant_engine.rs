@@ -210,8 +210,18 @@ fn describe(e: &OktaError) -> String {
 pub async fn schedule_once(state: &AppState) -> Result<usize, DbError> {
     let now = to_millis(state.clock.now());
     let mut moved = 0;
-    for g in store::due_grants(&state.db, now, 200).await? {
+    for listed in store::due_grants(&state.db, now, 200).await? {
         let mut tx = state.db.begin_write().await?;
+        // Read again inside the transaction, and move the grant only as read: an extension
+        // that committed since the list was read keeps its new end.
+        let Some(g) = store::find_grant_tx(&mut tx, listed.id).await? else {
+            continue;
+        };
+        let due = (g.state == GrantState::Scheduled && g.starts_at <= now)
+            || (g.state == GrantState::Active && g.ends_at <= now);
+        if !due {
+            continue;
+        }
         let (from, to, add, action) =
             if g.state == GrantState::Scheduled && g.starts_at <= now && g.ends_at > now {
                 (
@@ -235,8 +245,17 @@ pub async fn schedule_once(state: &AppState) -> Result<usize, DbError> {
                     "grant.expired",
                 )
             };
-        if store::transition_grant(&mut tx, g.id, &[from], to, (!add).then_some("expired"), now)
-            .await?
+        if store::transition_grant_as_read(
+            &mut tx,
+            g.id,
+            from,
+            to,
+            (!add).then_some("expired"),
+            now,
+            g.starts_at,
+            g.ends_at,
+        )
+        .await?
         {
             if to != GrantState::Revoked {
                 store::insert_okta_op(&mut tx, add, &g.user_id, &g.group_id, Some(g.id), now)

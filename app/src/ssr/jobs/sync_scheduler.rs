@@ -84,6 +84,12 @@ pub async fn sync_with_progress(
     if let Err(e) = state.drift().detect(run.started_at).await {
         tracing::warn!(error = %e, "drift check after the directory sync failed");
     }
+    // People the sync found suspended, deprovisioned or gone lose what they hold at once.
+    match state.access().offboard_inactive().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(closed = n, "requests and grants of inactive people ended"),
+        Err(e) => tracing::warn!(error = %e, "ending the access of inactive people failed"),
+    }
     Ok((settings, run))
 }
 

@@ -445,6 +445,18 @@ impl OktaApi for OktaClient {
         Ok(Some(self.get_json(url).await?.0))
     }
 
+    async fn user(&self, user_id: &str) -> Result<Option<OktaUser>, OktaError> {
+        let url = self.url(&Cursor::Start(format!(
+            "/api/v1/users/{}",
+            encode_segment(user_id)
+        )))?;
+        match self.get_json(url).await {
+            Ok((user, _)) => Ok(Some(user)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn user_roles(&self, user_id: &str) -> Result<Vec<OktaRole>, OktaError> {
         let url = self.url(&Cursor::Start(format!(
             "/api/v1/users/{}/roles",

@@ -6,12 +6,14 @@ pub mod client;
 pub mod credential;
 pub mod governor;
 pub mod model;
+pub mod trust;
 
 use async_trait::async_trait;
 
 pub use self::client::{OktaClient, OktaSettings};
 pub use self::credential::OktaCredential;
 pub use self::model::{OktaGroup, OktaGroupRule, OktaLogEvent, OktaRole, OktaUser};
+pub use self::trust::OktaTrust;
 use crate::ssr::secrets::SecretError;
 
 /// What can go wrong calling Okta. Never carries the credential.
@@ -144,6 +146,9 @@ pub struct Page<T> {
 pub trait OktaApi: Send + Sync {
     /// The user an API token acts as (`/users/me`); `None` for a service app.
     async fn me(&self) -> Result<Option<OktaUser>, OktaError>;
+    /// `GET /api/v1/users/{id}`: one person by Okta id (any status); `None` when Okta has no
+    /// such user.
+    async fn user(&self, user_id: &str) -> Result<Option<OktaUser>, OktaError>;
     /// Admin roles of a user.
     async fn user_roles(&self, user_id: &str) -> Result<Vec<OktaRole>, OktaError>;
     /// Groups a group-scoped role is limited to (empty: all).

@@ -152,6 +152,38 @@ fn names(list: &str) -> impl Iterator<Item = &str> {
         .filter(|s| !s.is_empty())
 }
 
+/// A group named in a form: its Okta id (`00g…`, any type: a deliberate choice), or a name that
+/// exactly one present group has, of type `OKTA_GROUP`. Names are only a convenience: an
+/// ambiguous name, or one of a group filled from elsewhere (`APP_GROUP`, `BUILT_IN`), is refused
+/// with what to give instead.
+pub async fn resolve_group(db: &Db, field: &str, text: &str) -> Result<String, AppError> {
+    use crate::ssr::services::identity::looks_like_group_id;
+    if looks_like_group_id(text) {
+        if let Some(group) = directory::find_group(db, text).await? {
+            return Ok(group.okta_id);
+        }
+    }
+    let found = directory::groups_named(db, text, 10).await?;
+    match found.as_slice() {
+        [] => Err(AppError::invalid(field, format!("no group named {text:?}"))),
+        [(id, kind)] if kind == "OKTA_GROUP" => Ok(id.clone()),
+        [(_, kind)] => Err(AppError::invalid(
+            field,
+            format!(
+                "{text:?} is an {kind} (its members come from outside Okta's own groups); \
+                 give its Okta id (00g…) to use it on purpose"
+            ),
+        )),
+        several => Err(AppError::invalid(
+            field,
+            format!(
+                "{} groups are named {text:?}; give the Okta id (00g…) of the one you mean",
+                several.len()
+            ),
+        )),
+    }
+}
+
 /// Resolves a posted policy form: every group and person must exist; the error names which.
 pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput, AppError> {
     let applies = f.applies_to.trim();
@@ -160,24 +192,14 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
     } else if applies.contains('*') {
         Some(PolicyTarget::Pattern(applies.to_owned()))
     } else {
-        let id = directory::group_id_by_name(db, applies)
-            .await?
-            .ok_or_else(|| {
-                AppError::invalid(
-                    "Applies to",
-                    format!("no group named {applies:?} in the directory"),
-                )
-            })?;
-        Some(PolicyTarget::Group(id))
+        Some(PolicyTarget::Group(
+            resolve_group(db, "Applies to", applies).await?,
+        ))
     };
     let groups = |field: &'static str, list: String| async move {
         let mut ids = Vec::new();
         for name in names(&list) {
-            ids.push(
-                directory::group_id_by_name(db, name)
-                    .await?
-                    .ok_or_else(|| AppError::invalid(field, format!("no group named {name:?}")))?,
-            );
+            ids.push(resolve_group(db, field, name).await?);
         }
         Ok::<_, AppError>(ids)
     };
@@ -474,6 +496,9 @@ impl AccessService<'_> {
         }
 
         let mut tx = self.db.begin_write().await?;
+        // Concurrent requests for the same membership take turns, so each sees what the one
+        // before it did (a pending request, a live grant to extend).
+        store::lock_membership(&mut tx, self.db.engine(), &me.okta_id, &group.okta_id).await?;
         if let Some(pending) =
             store::pending_request_for(&mut tx, &me.okta_id, &group.okta_id).await?
         {
@@ -806,28 +831,23 @@ impl AccessService<'_> {
             return Err(AppError::Forbidden);
         }
         match g.state {
-            GrantState::Scheduled => {
-                store::transition_grant(
-                    tx,
-                    g.id,
-                    &[GrantState::Scheduled],
-                    GrantState::Revoked,
-                    Some(reason),
-                    now,
-                )
-                .await?;
-            }
-            GrantState::Active => {
-                store::transition_grant(
-                    tx,
-                    g.id,
-                    &[GrantState::Active],
-                    GrantState::Revoking,
-                    Some(reason),
-                    now,
-                )
-                .await?;
-                store::insert_okta_op(tx, false, &g.user_id, &g.group_id, Some(g.id), now).await?;
+            // The update only moves the state it read: a concurrent end (or expiry) that
+            // committed first leaves nothing to do, and this one reports the conflict.
+            GrantState::Scheduled | GrantState::Active => {
+                let to = if g.state == GrantState::Active {
+                    GrantState::Revoking
+                } else {
+                    GrantState::Revoked
+                };
+                if !store::transition_grant(tx, g.id, &[g.state], to, Some(reason), now).await? {
+                    return Err(AppError::Conflict(
+                        "This grant has just ended; reload to see it.".into(),
+                    ));
+                }
+                if to == GrantState::Revoking {
+                    store::insert_okta_op(tx, false, &g.user_id, &g.group_id, Some(g.id), now)
+                        .await?;
+                }
             }
             other => {
                 return Err(AppError::Conflict(format!(
@@ -922,6 +942,46 @@ impl AccessService<'_> {
         tx.commit().await.map_err(tx_err)?;
         self.wake_engine();
         Ok(retried)
+    }
+
+    /// Ends what people no longer active in Okta hold: their pending requests are cancelled and
+    /// their live grants ended (each audited, actor `gatepass`). Runs after every directory
+    /// sync; returns how many requests and grants it closed.
+    pub async fn offboard_inactive(&self) -> Result<usize, AppError> {
+        use crate::ssr::services::identity::ACTIVE_STATUSES;
+        let mut closed = 0;
+        loop {
+            let now = self.now();
+            let mut tx = self.db.begin_write().await?;
+            let items = store::held_by_inactive_people(&mut tx, ACTIVE_STATUSES, 100).await?;
+            if items.is_empty() {
+                break;
+            }
+            for (kind, id, status) in &items {
+                let why = format!("the person is no longer active in Okta ({status})");
+                if kind == "request" {
+                    if store::decide_request(&mut tx, *id, RequestState::Cancelled, now, "gatepass")
+                        .await?
+                    {
+                        self.audit(
+                            &mut tx,
+                            "gatepass",
+                            "request.cancelled",
+                            format!("request:{id}"),
+                            serde_json::json!({ "reason": why }),
+                        )
+                        .await?;
+                    }
+                } else {
+                    self.end_grant_tx(&mut tx, "gatepass", *id, &why, None)
+                        .await?;
+                }
+                closed += 1;
+            }
+            tx.commit().await.map_err(tx_err)?;
+            self.wake_engine();
+        }
+        Ok(closed)
     }
 
     /// Expires pending requests older than `max_age_ms`, and those whose scheduled start has

@@ -1,10 +1,18 @@
 //! Who a signed-in person is to Gatepass: the verified identity from the provider matched to the
-//! synced Okta directory, and their roles.
+//! synced Okta directory **by Okta user id only** (the ID token's `sub`), their standing in Okta,
+//! and their roles.
+//!
+//! Nothing else identifies a person: not the `email` claim (Okta does not keep emails unique and
+//! anyone can carry an admin's address), not a display name. Someone the directory does not know
+//! yet is looked up by id in Okta at sign-in ([`fetch_person`]) or waits for the sync; they never
+//! borrow another record. People Okta lists as `SUSPENDED`, `DEPROVISIONED`, `STAGED` or
+//! `PROVISIONED` (or no longer lists) are refused on every request.
 
 use crate::error::AppError;
 use crate::model::Me;
 use crate::ssr::auth::AuthSettings;
 use crate::ssr::db::{directory, Db};
+use crate::ssr::okta::OktaApi;
 
 /// What the identity provider vouched for (from a verified ID token and userinfo).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -15,29 +23,58 @@ pub struct VerifiedIdentity {
     pub preferred_username: Option<String>,
 }
 
-/// Matches a verified identity to the directory: by `sub` (Okta's user id) first, then by a
-/// unique email. Someone not (yet) synced is still signed in, with `in_directory = false`.
+/// Whether an Okta user status lets a person use Gatepass. `ACTIVE` does; so do the states of
+/// people still employed who cannot sign in to Okta right now (`LOCKED_OUT`,
+/// `PASSWORD_EXPIRED`, `RECOVERY`): a session they already hold goes on, and Okta itself keeps
+/// them from signing in again. `SUSPENDED`, `DEPROVISIONED`, and `STAGED`/`PROVISIONED` (never
+/// activated) do not — nor does any status Gatepass does not know.
+pub fn status_allows_access(status: &str) -> bool {
+    ACTIVE_STATUSES.contains(&status)
+}
+
+/// The Okta user statuses that let a person use Gatepass (see [`status_allows_access`]).
+pub const ACTIVE_STATUSES: &[&str] = &["ACTIVE", "LOCKED_OUT", "PASSWORD_EXPIRED", "RECOVERY"];
+
+/// The outcome of matching a session to the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// A person who may use Gatepass (possibly not in the directory yet).
+    Allowed(Me),
+    /// Okta lists the person with a status that ends their access (or no longer lists them):
+    /// the session ends.
+    Refused { okta_id: String, status: String },
+}
+
+/// Matches a verified identity to the directory by Okta id (`sub`) only. Someone not (yet)
+/// synced is signed in with `in_directory = false` and the token's own claims, and can do
+/// nothing that needs the directory.
 #[tracing::instrument(skip(db, settings), fields(sub = %identity.sub))]
 pub async fn resolve_person(
     db: &Db,
     settings: &AuthSettings,
     identity: &VerifiedIdentity,
-) -> Result<Me, AppError> {
-    let mut found = directory::find_user(db, &identity.sub).await?;
-    if found.is_none() {
-        if let Some(email) = &identity.email {
-            found = directory::find_user_by_email(db, email).await?;
+) -> Result<Standing, AppError> {
+    let me = match directory::find_user_standing(db, &identity.sub).await? {
+        Some((user, removed)) => {
+            if removed || !status_allows_access(&user.status) {
+                return Ok(Standing::Refused {
+                    okta_id: user.okta_id,
+                    status: if removed {
+                        "REMOVED".to_owned()
+                    } else {
+                        user.status
+                    },
+                });
+            }
+            Me {
+                okta_id: user.okta_id,
+                login: user.login,
+                email: user.email,
+                display_name: user.display_name,
+                in_directory: true,
+                is_admin: false,
+            }
         }
-    }
-    let me = match found {
-        Some(user) => Me {
-            okta_id: user.okta_id,
-            login: user.login,
-            email: user.email,
-            display_name: user.display_name,
-            in_directory: true,
-            is_admin: false,
-        },
         None => {
             let email = identity.email.clone().unwrap_or_default();
             let login = identity
@@ -54,23 +91,80 @@ pub async fn resolve_person(
             }
         }
     };
-    let bootstrap = settings.bootstrap_admins.iter().any(|a| {
-        a.eq_ignore_ascii_case(&me.login)
-            || (!me.email.is_empty() && a.eq_ignore_ascii_case(&me.email))
-    });
+    // Bootstrap admins by Okta id, or by login once the directory vouches for the login.
+    let bootstrap = settings
+        .bootstrap_admins
+        .iter()
+        .any(|a| a == &me.okta_id || (me.in_directory && a.eq_ignore_ascii_case(&me.login)));
     let by_group = me.in_directory
-        && directory::is_member_of_any(db, &me.okta_id, &settings.admin_groups).await?;
-    Ok(Me {
+        && directory::is_member_of_any(db, &me.okta_id, &admin_group_ids(db, settings).await?)
+            .await?;
+    Ok(Standing::Allowed(Me {
         is_admin: bootstrap || by_group,
         ..me
-    })
+    }))
+}
+
+/// Whether `text` is written as an Okta group id (`00g…`).
+pub fn looks_like_group_id(text: &str) -> bool {
+    text.len() >= 12 && text.starts_with("00g") && text.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// The Okta ids of the configured admin groups: ids as given; a name only when exactly one
+/// present group has it and its type is allowed (`OKTA_GROUP` unless configured otherwise).
+/// An ambiguous or wrongly typed name makes nobody an admin (and says so in the log).
+pub async fn admin_group_ids(db: &Db, settings: &AuthSettings) -> Result<Vec<String>, AppError> {
+    let mut ids = Vec::with_capacity(settings.admin_groups.len());
+    for entry in &settings.admin_groups {
+        if looks_like_group_id(entry) {
+            ids.push(entry.clone());
+            continue;
+        }
+        let found = directory::groups_named(db, entry, 2).await?;
+        match found.as_slice() {
+            [(id, kind)] if settings.admin_group_types.iter().any(|t| t == kind) => {
+                ids.push(id.clone())
+            }
+            [(_, kind)] => tracing::warn!(
+                group = %entry, kind = %kind,
+                "admin group is not of an allowed type; configure it by id to use it"
+            ),
+            [] => {}
+            _ => tracing::error!(
+                group = %entry,
+                "several Okta groups have this admin group's name; configure it by id"
+            ),
+        }
+    }
+    Ok(ids)
+}
+
+/// Looks a person the directory does not know yet up in Okta by id and records them, so a
+/// new hire need not wait for the next sync. Returns whether the directory knows them now.
+/// Nothing is recorded for another id than `sub`.
+pub async fn fetch_person(
+    db: &Db,
+    okta: &dyn OktaApi,
+    sub: &str,
+    now: i64,
+) -> Result<bool, AppError> {
+    if directory::find_user_standing(db, sub).await?.is_some() {
+        return Ok(true);
+    }
+    match okta.user(sub).await? {
+        Some(user) if user.id == sub => {
+            directory::upsert_user(db, &super::sync::user_record(&user), now).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ssr::db::directory::{
-        upsert_group, upsert_membership, upsert_user, GroupRecord, UserRecord,
+        self, upsert_group, upsert_membership, upsert_user, GroupRecord, UserRecord,
     };
     use crate::ssr::testing::each_engine;
 
@@ -93,33 +187,37 @@ mod tests {
         }
     }
 
+    fn allowed(standing: Standing) -> Me {
+        match standing {
+            Standing::Allowed(me) => me,
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[tokio::test]
-    async fn matches_by_sub_then_email() {
+    async fn matches_by_sub_only_never_by_email() {
         each_engine(|db| async move {
             upsert_user(&db, &alice(), 1).await.unwrap();
             let settings = AuthSettings::default();
-            let me = resolve_person(&db, &settings, &identity("00ualice", None))
-                .await
-                .unwrap();
+            let me = allowed(
+                resolve_person(&db, &settings, &identity("00ualice", None))
+                    .await
+                    .unwrap(),
+            );
             assert!(me.in_directory);
             assert_eq!(me.display_name, "Alice Liddell");
-            let me = resolve_person(
-                &db,
-                &settings,
-                &identity("other-sub", Some("ALICE@acme.test")),
-            )
-            .await
-            .unwrap();
-            assert_eq!(me.okta_id, "00ualice");
-            let me = resolve_person(
-                &db,
-                &settings,
-                &identity("00unobody", Some("bob@acme.test")),
-            )
-            .await
-            .unwrap();
+            // Another account carrying Alice's email is not Alice.
+            let me = allowed(
+                resolve_person(
+                    &db,
+                    &settings,
+                    &identity("00umallory", Some("ALICE@acme.test")),
+                )
+                .await
+                .unwrap(),
+            );
+            assert_eq!(me.okta_id, "00umallory");
             assert!(!me.in_directory);
-            assert_eq!(me.okta_id, "00unobody");
             assert_eq!(me.display_name, "From Token");
             assert!(!me.is_admin);
         })
@@ -127,39 +225,155 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn admin_by_group_or_bootstrap_list() {
+    async fn people_okta_does_not_list_as_active_are_refused() {
+        each_engine(|db| async move {
+            let settings = AuthSettings::default();
+            for (status, ok) in [
+                ("ACTIVE", true),
+                ("LOCKED_OUT", true),
+                ("PASSWORD_EXPIRED", true),
+                ("RECOVERY", true),
+                ("SUSPENDED", false),
+                ("DEPROVISIONED", false),
+                ("STAGED", false),
+                ("PROVISIONED", false),
+                ("SOMETHING_NEW", false),
+            ] {
+                let user = UserRecord {
+                    status: status.into(),
+                    ..alice()
+                };
+                upsert_user(&db, &user, 1).await.unwrap();
+                let standing = resolve_person(&db, &settings, &identity("00ualice", None))
+                    .await
+                    .unwrap();
+                assert_eq!(matches!(standing, Standing::Allowed(_)), ok, "{status}");
+            }
+            upsert_user(&db, &alice(), 1).await.unwrap();
+            directory::mark_user_removed(&db, "00ualice", 2)
+                .await
+                .unwrap();
+            assert_eq!(
+                resolve_person(&db, &settings, &identity("00ualice", None))
+                    .await
+                    .unwrap(),
+                Standing::Refused {
+                    okta_id: "00ualice".into(),
+                    status: "REMOVED".into()
+                }
+            );
+        })
+        .await;
+    }
+
+    fn group(id: &str, name: &str, kind: &str) -> GroupRecord {
+        GroupRecord {
+            okta_id: id.into(),
+            name: name.into(),
+            description: String::new(),
+            okta_type: kind.into(),
+            managed_by_rule: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn admin_by_group_id_unique_okta_group_name_or_bootstrap_id() {
         each_engine(|db| async move {
             upsert_user(&db, &alice(), 1).await.unwrap();
             upsert_group(
                 &db,
-                &GroupRecord {
-                    okta_id: "00gadmins".into(),
-                    name: "Gatepass Admins".into(),
-                    description: String::new(),
-                    okta_type: "OKTA_GROUP".into(),
-                    managed_by_rule: false,
+                &group("00gadmins0001", "Gatepass Admins", "OKTA_GROUP"),
+                1,
+            )
+            .await
+            .unwrap();
+            let by_name = AuthSettings {
+                admin_groups: vec!["Gatepass Admins".into()],
+                ..AuthSettings::default()
+            };
+            let who = identity("00ualice", None);
+            let is_admin = |s: AuthSettings| {
+                let db = db.clone();
+                let who = who.clone();
+                async move { allowed(resolve_person(&db, &s, &who).await.unwrap()).is_admin }
+            };
+            assert!(!is_admin(by_name.clone()).await);
+            upsert_membership(&db, "00gadmins0001", "00ualice", 1)
+                .await
+                .unwrap();
+            assert!(is_admin(by_name.clone()).await);
+
+            // An APP_GROUP with the same name makes the name ambiguous: nobody is an admin by
+            // it, not even members of the real group; the id still works.
+            upsert_user(
+                &db,
+                &UserRecord {
+                    okta_id: "00umallory".into(),
+                    login: "mallory@acme.test".into(),
+                    ..alice()
                 },
                 1,
             )
             .await
             .unwrap();
-            let by_group = AuthSettings {
-                admin_groups: vec!["Gatepass Admins".into()],
-                bootstrap_admins: vec![],
-            };
-            let who = identity("00ualice", None);
-            assert!(!resolve_person(&db, &by_group, &who).await.unwrap().is_admin);
-            upsert_membership(&db, "00gadmins", "00ualice", 1)
+            upsert_group(
+                &db,
+                &group("00gpushed0001", "Gatepass Admins", "APP_GROUP"),
+                1,
+            )
+            .await
+            .unwrap();
+            upsert_membership(&db, "00gpushed0001", "00umallory", 1)
                 .await
                 .unwrap();
-            assert!(resolve_person(&db, &by_group, &who).await.unwrap().is_admin);
-
-            let bootstrap = AuthSettings {
-                admin_groups: vec![],
-                bootstrap_admins: vec!["carol@acme.test".into()],
+            let mallory = identity("00umallory", None);
+            assert!(!allowed(resolve_person(&db, &by_name, &mallory).await.unwrap()).is_admin);
+            assert!(!is_admin(by_name).await);
+            let by_id = AuthSettings {
+                admin_groups: vec!["00gadmins0001".into()],
+                ..AuthSettings::default()
             };
+            assert!(is_admin(by_id.clone()).await);
+            assert!(!allowed(resolve_person(&db, &by_id, &mallory).await.unwrap()).is_admin);
+            // A name that only an APP_GROUP has is not used either.
+            let app_only = AuthSettings {
+                admin_groups: vec!["Gatepass Admins".into()],
+                ..AuthSettings::default()
+            };
+            directory::mark_unseen_groups_removed(&db, 5, 6)
+                .await
+                .unwrap();
+            upsert_group(
+                &db,
+                &group("00gpushed0001", "Gatepass Admins", "APP_GROUP"),
+                7,
+            )
+            .await
+            .unwrap();
+            assert!(!allowed(resolve_person(&db, &app_only, &mallory).await.unwrap()).is_admin);
+
+            // Bootstrap admins: by Okta id, or by the directory's login; never by email.
+            let bootstrap = |a: &str| AuthSettings {
+                bootstrap_admins: vec![a.into()],
+                ..AuthSettings::default()
+            };
+            assert!(is_admin(bootstrap("00ualice")).await);
+            assert!(is_admin(bootstrap("ALICE@acme.test")).await, "login");
             let carol = identity("00ucarol", Some("carol@acme.test"));
-            let me = resolve_person(&db, &bootstrap, &carol).await.unwrap();
+            let me = allowed(
+                resolve_person(&db, &bootstrap("carol@acme.test"), &carol)
+                    .await
+                    .unwrap(),
+            );
+            assert!(
+                !me.is_admin,
+                "an unsynced person's email claim proves nothing"
+            );
+            let me = allowed(
+                resolve_person(&db, &bootstrap("00ucarol"), &carol)
+                    .await
+                    .unwrap(),
+            );
             assert!(me.is_admin && !me.in_directory);
         })
         .await;

@@ -14,7 +14,7 @@ use crate::ssr::clock::{to_millis, Clock};
 use crate::ssr::db::{audit, integration, Db};
 use crate::ssr::okta::client::{parse_org_url, OktaSettings};
 use crate::ssr::okta::credential::SERVICE_APP_SCOPES;
-use crate::ssr::okta::{Cursor, OktaApi, OktaClient, OktaCredential, OktaError};
+use crate::ssr::okta::{Cursor, OktaApi, OktaClient, OktaCredential, OktaError, OktaTrust};
 use crate::ssr::secrets::{CachedSecrets, SecretRef};
 
 const GROUP_TYPES: [&str; 3] = ["OKTA_GROUP", "APP_GROUP", "BUILT_IN"];
@@ -34,13 +34,20 @@ impl From<OktaError> for AppError {
     }
 }
 
-/// Parses the settings form; the first problem found is reported with its field.
+/// Parses the settings form; the first problem found is reported with its field. The org must
+/// be one `trust` allows, and so must an `env:`/`file:` secret reference; a changed org needs
+/// its secret reference chosen again (`before` is what is saved now).
 pub fn parse_input(
     input: &IntegrationInput,
+    trust: &OktaTrust,
+    before: Option<&IntegrationSettings>,
     now: i64,
     by: &str,
 ) -> Result<IntegrationSettings, AppError> {
     let org_url = parse_org_url(&input.org_url).map_err(|m| AppError::invalid("Okta domain", m))?;
+    trust
+        .check_org(&org_url)
+        .map_err(|m| AppError::invalid("Okta domain", m))?;
     let auth_method = AuthMethod::parse(input.auth_method.trim()).ok_or_else(|| {
         AppError::invalid(
             "Authentication",
@@ -53,6 +60,19 @@ pub fn parse_input(
             format!("{m}. Enter where the secret is kept, never the secret itself"),
         )
     })?;
+    trust
+        .check_secret_ref(&secret_ref)
+        .map_err(|m| AppError::invalid("Secret reference", m))?;
+    let org = org_url.as_str().trim_end_matches('/').to_owned();
+    if let Some(before) = before {
+        if before.org_url != org && before.secret_ref == secret_ref.to_string() {
+            return Err(AppError::invalid(
+                "Secret reference",
+                "the Okta domain changed: choose the secret reference for the new org again \
+                 (the saved one belongs to the previous org)",
+            ));
+        }
+    }
     let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let client_id = text(&input.client_id);
     let key_id = text(&input.key_id);
@@ -97,7 +117,7 @@ pub fn parse_input(
         }
     }
     Ok(IntegrationSettings {
-        org_url: org_url.as_str().trim_end_matches('/').to_owned(),
+        org_url: org,
         auth_method,
         secret_is_local: secret_ref.source.is_local(),
         secret_ref: secret_ref.to_string(),
@@ -120,13 +140,25 @@ pub fn parse_input(
     })
 }
 
-/// The client settings for saved integration settings.
-pub fn okta_settings(s: &IntegrationSettings) -> Result<OktaSettings, AppError> {
+/// The client settings for saved integration settings, refused unless `trust` allows both the
+/// org and the secret reference (settings saved before the configuration changed, or written
+/// to the database by other means, are not used).
+pub fn okta_settings(s: &IntegrationSettings, trust: &OktaTrust) -> Result<OktaSettings, AppError> {
     let org_url = parse_org_url(&s.org_url).map_err(|m| AppError::invalid("Okta domain", m))?;
+    trust.check_org(&org_url).map_err(|m| {
+        tracing::warn!("saved Okta settings name an org the configuration does not allow");
+        AppError::invalid("Okta domain", m)
+    })?;
     let secret: SecretRef = s
         .secret_ref
         .parse()
         .map_err(|m: String| AppError::invalid("Secret reference", m))?;
+    trust.check_secret_ref(&secret).map_err(|m| {
+        tracing::warn!(
+            "saved Okta settings name a secret reference the configuration does not allow"
+        );
+        AppError::invalid("Secret reference", m)
+    })?;
     let credential = match s.auth_method {
         AuthMethod::ApiToken => OktaCredential::ApiToken { token: secret },
         AuthMethod::OAuthServiceApp => OktaCredential::ServiceApp {
@@ -144,6 +176,7 @@ pub struct IntegrationService<'a> {
     pub db: &'a Db,
     pub clock: &'a dyn Clock,
     pub secrets: &'a CachedSecrets,
+    pub trust: &'a OktaTrust,
 }
 
 impl IntegrationService<'_> {
@@ -169,8 +202,8 @@ impl IntegrationService<'_> {
         input: &IntegrationInput,
     ) -> Result<IntegrationSettings, AppError> {
         let now = to_millis(self.clock.now());
-        let settings = parse_input(input, now, actor)?;
         let before = integration::find_integration(self.db).await?;
+        let settings = parse_input(input, self.trust, before.as_ref(), now, actor)?;
         let mut tx = self.db.begin_write().await?;
         integration::save_integration(&mut tx, &settings).await?;
         let details = serde_json::json!({
@@ -202,7 +235,7 @@ impl IntegrationService<'_> {
             .current()
             .await?
             .ok_or_else(|| AppError::Conflict("Save the Okta settings first.".into()))?;
-        Ok(connection_report(&settings, self.secrets).await)
+        Ok(connection_report(&settings, self.secrets, self.trust).await)
     }
 }
 
@@ -244,6 +277,7 @@ fn okta_refusal(e: &OktaError) -> String {
 pub async fn connection_report(
     settings: &IntegrationSettings,
     secrets: &CachedSecrets,
+    trust: &OktaTrust,
 ) -> ConnectionReport {
     let mut report = ConnectionReport {
         steps: Vec::new(),
@@ -269,7 +303,7 @@ pub async fn connection_report(
     };
 
     // 1. Reachable, and answering like Okta.
-    let client_settings = match okta_settings(settings) {
+    let client_settings = match okta_settings(settings, trust) {
         Ok(s) => s,
         Err(e) => {
             report
@@ -558,9 +592,19 @@ mod tests {
         }
     }
 
+    fn trust() -> OktaTrust {
+        OktaTrust::new(
+            vec![
+                parse_org_url("acme.okta.com").unwrap(),
+                parse_org_url("acme-preview.oktapreview.com").unwrap(),
+            ],
+            vec!["env:OKTA_TOKEN".parse().unwrap()],
+        )
+    }
+
     #[test]
     fn parses_and_normalises_settings() {
-        let s = parse_input(&input(), 5, "ada").unwrap();
+        let s = parse_input(&input(), &trust(), None, 5, "ada").unwrap();
         assert_eq!(s.org_url, "https://acme.okta.com");
         assert_eq!(s.auth_method, AuthMethod::ApiToken);
         assert!(!s.secret_is_local);
@@ -572,7 +616,27 @@ mod tests {
     #[test]
     fn every_bad_field_is_named() {
         type Case = (fn(&mut IntegrationInput), &'static str, &'static str);
-        let cases: [Case; 7] = [
+        let cases: [Case; 11] = [
+            (
+                |i| i.org_url = "attacker.example".into(),
+                "Okta domain",
+                "only allows https://acme.okta.com",
+            ),
+            (
+                |i| i.org_url = "http://127.0.0.1:9".into(),
+                "Okta domain",
+                "only allows",
+            ),
+            (
+                |i| i.secret_ref = "env:GATEPASS_OIDC__CLIENT_SECRET".into(),
+                "Secret reference",
+                "only be chosen in the server's configuration",
+            ),
+            (
+                |i| i.secret_ref = "file:/etc/shadow".into(),
+                "Secret reference",
+                "only be chosen in the server's configuration",
+            ),
             (
                 |i| i.org_url = "http://acme.okta.com".into(),
                 "Okta domain",
@@ -615,7 +679,7 @@ mod tests {
         for (change, field, message) in cases {
             let mut i = input();
             change(&mut i);
-            match parse_input(&i, 0, "ada") {
+            match parse_input(&i, &trust(), None, 0, "ada") {
                 Err(AppError::Invalid {
                     field: f,
                     message: m,
@@ -626,5 +690,40 @@ mod tests {
                 other => panic!("{field}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_new_org_needs_its_secret_reference_chosen_again() {
+        let saved = parse_input(&input(), &trust(), None, 1, "ada").unwrap();
+        let mut moved = input();
+        moved.org_url = "acme-preview.oktapreview.com".into();
+        match parse_input(&moved, &trust(), Some(&saved), 2, "ada") {
+            Err(AppError::Invalid { field, message }) => {
+                assert_eq!(field, "Secret reference");
+                assert!(message.contains("choose the secret reference"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        moved.secret_ref = "aws-secretsmanager:gatepass/okta-preview#token".into();
+        let s = parse_input(&moved, &trust(), Some(&saved), 2, "ada").unwrap();
+        assert_eq!(s.org_url, "https://acme-preview.oktapreview.com");
+        // The same org with the same reference is an ordinary edit.
+        let mut same = input();
+        same.sync_full_hours = "12".into();
+        assert!(parse_input(&same, &trust(), Some(&saved), 3, "ada").is_ok());
+    }
+
+    #[test]
+    fn saved_settings_outside_the_trust_build_no_client() {
+        let saved = parse_input(&input(), &trust(), None, 1, "ada").unwrap();
+        assert!(okta_settings(&saved, &trust()).is_ok());
+        let elsewhere = OktaTrust::new(vec![parse_org_url("other.okta.com").unwrap()], vec![]);
+        assert!(okta_settings(&saved, &elsewhere).is_err());
+        assert!(okta_settings(&saved, &OktaTrust::default()).is_err());
+        let local = IntegrationSettings {
+            secret_ref: "env:GATEPASS_OIDC__CLIENT_SECRET".into(),
+            ..saved
+        };
+        assert!(okta_settings(&local, &trust()).is_err());
     }
 }

@@ -87,7 +87,7 @@ fn millis(okta_instant: Option<&str>) -> Option<i64> {
         .map(to_millis)
 }
 
-fn user_record(u: &OktaUser) -> UserRecord {
+pub(crate) fn user_record(u: &OktaUser) -> UserRecord {
     UserRecord {
         okta_id: u.id.clone(),
         login: u.profile.login.clone(),
