@@ -19,6 +19,9 @@ pub enum AppError {
     /// Signed in, but not allowed.
     #[error("You do not have permission to do that.")]
     Forbidden,
+    /// Signed in, but the person is not (yet) in Gatepass's copy of the Okta directory.
+    #[error("Gatepass does not know you yet: your Okta account is not in its copy of the directory. Try again after the next sync, or ask an administrator.")]
+    NotInDirectory,
     /// The thing asked for does not exist.
     #[error("{0} was not found.")]
     NotFound(String),
@@ -44,7 +47,7 @@ impl AppError {
     pub fn status_code(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::NotInDirectory => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -58,6 +61,7 @@ impl AppError {
         match self {
             AppError::Unauthenticated => "Sign-in required",
             AppError::Forbidden => "Not allowed",
+            AppError::NotInDirectory => "Not in the directory yet",
             AppError::NotFound(_) => "Not found",
             AppError::Invalid { .. } => "Check your input",
             AppError::Conflict(_) => "Already changed",

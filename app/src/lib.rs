@@ -22,6 +22,15 @@ use leptos_meta::MetaTags;
 
 /// The HTML document every server-rendered page is streamed into.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The Content-Security-Policy allows inline scripts only with this response's nonce; the
+    // server puts it into the request (see `server/src/hardening.rs`) and Leptos adds it to the
+    // hydration script and every script it streams.
+    #[cfg(feature = "ssr")]
+    if let Some(nonce) = leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<ssr::CspNonce>().cloned())
+    {
+        leptos::prelude::provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

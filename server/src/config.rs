@@ -48,6 +48,18 @@ pub struct Config {
     /// Okta integration settings applied at start-up when none have been saved yet (after
     /// that, admins change them on the settings page).
     pub okta: Option<OktaBootstrap>,
+    pub metrics: MetricsConfig,
+    /// Largest request body accepted, in bytes (forms are small; larger bodies get 413).
+    pub max_request_bytes: usize,
+}
+
+/// `/metrics` for Prometheus.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct MetricsConfig {
+    /// The bearer token a scraper must present (`GATEPASS_METRICS__TOKEN`); unset: `/metrics`
+    /// answers 404.
+    pub token: Option<SecretString>,
 }
 
 /// Access requests.
@@ -203,6 +215,9 @@ pub struct SessionConfig {
     pub idle_timeout_minutes: u64,
     /// A session ends this long after sign-in, however active.
     pub absolute_timeout_hours: u64,
+    /// Sign-ins one client address may start per minute (0: no limit). Behind a proxy every
+    /// client has the proxy's address: raise it there.
+    pub sign_in_starts_per_minute: u32,
 }
 
 impl Default for SessionConfig {
@@ -210,6 +225,7 @@ impl Default for SessionConfig {
         SessionConfig {
             idle_timeout_minutes: 8 * 60,
             absolute_timeout_hours: 24,
+            sign_in_starts_per_minute: 60,
         }
     }
 }
@@ -271,6 +287,8 @@ impl Default for Config {
             secrets: SecretsConfig::default(),
             requests: RequestsConfig::default(),
             okta: None,
+            metrics: MetricsConfig::default(),
+            max_request_bytes: 64 * 1024,
         }
     }
 }
@@ -478,6 +496,20 @@ impl Config {
             return Err(invalid(
                 "session.idle_timeout_minutes",
                 "must be at least 1".into(),
+            ));
+        }
+        if self.max_request_bytes < 4096 {
+            return Err(invalid("max_request_bytes", "must be at least 4096".into()));
+        }
+        if self
+            .metrics
+            .token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().len() < 16)
+        {
+            return Err(invalid(
+                "metrics.token",
+                "use at least 16 characters (it is a password for /metrics)".into(),
             ));
         }
         if self.session.absolute_timeout_hours == 0 {

@@ -28,8 +28,28 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// `GET /metrics`: Prometheus text (counts and latencies only; nothing secret).
-pub async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+/// `GET /metrics`: Prometheus text (counts and latencies only; nothing secret), for a scraper
+/// presenting the configured token (`metrics.token`) — never through a browser session.
+pub async fn metrics(
+    State(state): State<AppState>,
+    axum::Extension(token): axum::Extension<Option<crate::startup::MetricsToken>>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let Some(token) = token else {
+        return (
+            StatusCode::NOT_FOUND,
+            "/metrics is off: set metrics.token (GATEPASS_METRICS__TOKEN) to scrape it",
+        )
+            .into_response();
+    };
+    if !crate::hardening::metrics_allowed(&headers, Some(&token.0)) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+            "send the scrape token: Authorization: Bearer <metrics.token>",
+        )
+            .into_response();
+    }
     match app::ssr::services::metrics::render(&state).await {
         Ok(text) => (
             [(

@@ -4,9 +4,12 @@
 pub mod audit_export;
 pub mod cli;
 pub mod config;
+pub mod hardening;
 pub mod health;
 pub mod oidc;
 pub mod okta_sim;
+#[cfg(test)]
+mod proptests;
 pub mod session;
 pub mod signin;
 pub mod startup;

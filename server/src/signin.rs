@@ -300,7 +300,7 @@ fn is_page(path: &str) -> bool {
         || path.starts_with("/pkg/")
         || matches!(
             path,
-            "/healthz" | "/readyz" | "/favicon.svg" | "/favicon.ico"
+            "/healthz" | "/readyz" | "/metrics" | "/favicon.svg" | "/favicon.ico"
         ))
 }
 

@@ -22,6 +22,7 @@ use app::ssr::state::AppState;
 use app::{shell, App};
 
 use crate::config::{Config, Redacted};
+use crate::hardening::{HeaderPolicy, LoginLimiter};
 use crate::health;
 use crate::oidc::{Oidc, OidcError, OidcSettings};
 use crate::session::{self, DbSessionStore, SessionSettings};
@@ -71,8 +72,28 @@ pub fn leptos_options(config: &Config, addr: std::net::SocketAddr) -> LeptosOpti
         .build()
 }
 
+/// The request-level defences of [`crate::hardening`] for one deployment.
+#[derive(Debug, Clone)]
+pub struct Hardening {
+    pub headers: Arc<HeaderPolicy>,
+    pub sign_in_starts: LoginLimiter,
+    /// The token a Prometheus scraper presents for `/metrics`; `None`: `/metrics` is off.
+    pub metrics_token: Option<MetricsToken>,
+    /// Largest request body accepted (bytes).
+    pub max_body: usize,
+}
+
+/// The configured `/metrics` scrape token (a request extension for the handler).
+#[derive(Debug, Clone)]
+pub struct MetricsToken(pub secrecy::SecretString);
+
 /// The whole HTTP application.
-pub fn router(state: AppState, signin: SignInContext, sessions: SessionSettings) -> Router {
+pub fn router(
+    state: AppState,
+    signin: SignInContext,
+    sessions: SessionSettings,
+    hardening: Hardening,
+) -> Router {
     let store = DbSessionStore::new(state.db.clone(), state.clock.clone(), sessions.idle_timeout);
     let routes = generate_route_list(App);
     let context_state = state.clone();
@@ -97,6 +118,19 @@ pub fn router(state: AppState, signin: SignInContext, sessions: SessionSettings)
         .layer(from_fn_with_state(state.clone(), signin::attach_user))
         .layer(session::layer(store, &sessions))
         .layer(from_fn(signin::refuse_cross_site))
+        .layer(from_fn_with_state(
+            hardening.sign_in_starts.clone(),
+            crate::hardening::limit_sign_in_starts,
+        ))
+        .layer(from_fn(crate::hardening::api_error_status))
+        .layer(from_fn_with_state(
+            hardening.headers.clone(),
+            crate::hardening::security_headers,
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            hardening.max_body,
+        ))
+        .layer(Extension(hardening.metrics_token.clone()))
         .layer(Extension(signin))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -152,6 +186,19 @@ impl Server {
             idle_timeout: Duration::from_secs(config.session.idle_timeout_minutes * 60),
             secure_cookie: public_origin.starts_with("https://"),
         };
+        let hardening = Hardening {
+            headers: Arc::new(HeaderPolicy {
+                https: public_origin.starts_with("https://"),
+                provider_origin: config
+                    .oidc
+                    .as_ref()
+                    .and_then(|o| url::Url::parse(&o.issuer_url).ok())
+                    .map(|u| u.origin().ascii_serialization()),
+            }),
+            sign_in_starts: LoginLimiter::new(config.session.sign_in_starts_per_minute),
+            metrics_token: config.metrics.token.clone().map(MetricsToken),
+            max_body: config.max_request_bytes,
+        };
         let signin = SignInContext {
             oidc,
             public_origin,
@@ -176,7 +223,7 @@ impl Server {
         );
         Ok(Server {
             listener,
-            app: router(state.clone(), signin, sessions),
+            app: router(state.clone(), signin, sessions, hardening),
             db,
             state,
         })
@@ -203,9 +250,13 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
-        axum::serve(self.listener, self.app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            self.listener,
+            self.app
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         self.db.close().await;
         Ok(())
     }

@@ -224,6 +224,7 @@ async fn sessions_end_after_idle_time_and_absolute_lifetime() {
     let settings = SessionConfig {
         idle_timeout_minutes: 30,
         absolute_timeout_hours: 24,
+        ..SessionConfig::default()
     };
     let app = gatepass_for(issuer.clone(), Arc::new(clock.clone()), settings).await;
     let client = browser();
@@ -247,6 +248,7 @@ async fn sessions_end_after_idle_time_and_absolute_lifetime() {
     let settings = SessionConfig {
         idle_timeout_minutes: 48 * 60,
         absolute_timeout_hours: 1,
+        ..SessionConfig::default()
     };
     let app = gatepass_for(issuer, Arc::new(clock.clone()), settings).await;
     let client = browser();

@@ -16,10 +16,11 @@ pub async fn get_catalog(q: String, after: String) -> Result<CatalogPage, AppErr
     super::respond(
         async {
             let who = require_requester()?;
-            AppState::current()?
-                .catalog()
-                .catalog(&who, &q, &after)
-                .await
+            let (q, after) = (
+                super::bounded("Search", &q)?,
+                super::bounded("after", &after)?,
+            );
+            AppState::current()?.catalog().catalog(&who, q, after).await
         }
         .await,
     )
@@ -234,7 +235,12 @@ pub async fn get_admin_access(
             let admin = require_admin()?;
             AppState::current()?
                 .catalog()
-                .admin_overview(&admin, &q, requests_page, grants_page)
+                .admin_overview(
+                    &admin,
+                    super::bounded("Search", &q)?,
+                    requests_page,
+                    grants_page,
+                )
                 .await
         }
         .await,

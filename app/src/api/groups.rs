@@ -12,7 +12,11 @@ pub async fn get_groups(q: String, after: String) -> Result<GroupList, AppError>
     super::respond(
         async {
             let admin = require_admin()?;
-            AppState::current()?.groups().list(&admin, &q, &after).await
+            let (q, after) = (
+                super::bounded("Search", &q)?,
+                super::bounded("after", &after)?,
+            );
+            AppState::current()?.groups().list(&admin, q, after).await
         }
         .await,
     )

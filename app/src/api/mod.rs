@@ -20,3 +20,20 @@ pub(crate) fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     }
     result
 }
+
+/// Longest search text or paging cursor (a group name) a list accepts.
+#[cfg(feature = "ssr")]
+pub(crate) const MAX_SEARCH: usize = 200;
+
+/// `text` if it is at most [`MAX_SEARCH`] characters; otherwise a validation error naming
+/// `field` (an unbounded search would make the database work for nothing).
+#[cfg(feature = "ssr")]
+pub(crate) fn bounded<'a>(field: &str, text: &'a str) -> Result<&'a str, AppError> {
+    if text.chars().count() > MAX_SEARCH {
+        return Err(AppError::invalid(
+            field,
+            format!("use at most {MAX_SEARCH} characters"),
+        ));
+    }
+    Ok(text)
+}

@@ -5,9 +5,10 @@ use leptos::prelude::*;
 use crate::error::AppError;
 use crate::model::SystemStatus;
 
-/// Database reachability and directory size, for the home page.
+/// Whether Gatepass is up; for signed-in people also its database and directory size.
 #[server(endpoint = "system/status", prefix = "/api")]
 pub async fn get_system_status() -> Result<SystemStatus, AppError> {
-    use crate::ssr::state::AppState;
-    super::respond(async { AppState::current()?.system().status().await }.await)
+    use crate::ssr::{auth::current_user, state::AppState};
+    let signed_in = current_user().is_some();
+    super::respond(async { AppState::current()?.system().status(signed_in).await }.await)
 }

@@ -37,14 +37,21 @@ pub struct DirectoryCounts {
 /// The health of this Gatepass server, as shown on the home page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemStatus {
+    /// When the server produced this status (the database answered), RFC 3339 UTC.
+    pub checked_at: String,
+    /// For signed-in people only: anonymous callers learn that Gatepass is up, nothing more.
+    pub details: Option<SystemDetails>,
+}
+
+/// What a signed-in person sees of the server's health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemDetails {
     /// Gatepass version (crate version).
     pub version: String,
     pub engine: DatabaseEngine,
     /// Round trip of a trivial query, in microseconds.
     pub database_latency_us: u64,
     pub directory: DirectoryCounts,
-    /// When the server produced this status, RFC 3339 UTC.
-    pub checked_at: String,
 }
 
 /// The person signed in to this browser session.

@@ -75,11 +75,20 @@ pub fn current_user() -> Option<Me> {
     parts.extensions.get::<SignedIn>().map(|s| s.0.clone())
 }
 
-/// Fails with `Unauthenticated` unless someone is signed in.
+/// Fails with `Unauthenticated` unless someone is signed in, and with `NotInDirectory` for a
+/// person the synced directory does not know (every requester action needs their record).
 pub fn require_requester() -> Result<Requester, AppError> {
-    current_user()
-        .map(Requester)
-        .ok_or(AppError::Unauthenticated)
+    requester_from(current_user())
+}
+
+/// The same check for plain HTTP handlers, from the person the session layer attached.
+pub fn requester_from(me: Option<Me>) -> Result<Requester, AppError> {
+    let me = me.ok_or(AppError::Unauthenticated)?;
+    if me.in_directory {
+        Ok(Requester(me))
+    } else {
+        Err(AppError::NotInDirectory)
+    }
 }
 
 /// Fails unless the caller is signed in and an administrator.

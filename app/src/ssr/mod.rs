@@ -6,8 +6,15 @@ pub mod clock;
 pub mod db;
 pub mod jobs;
 pub mod okta;
+#[cfg(test)]
+mod proptests;
 pub mod secrets;
 pub mod services;
 pub mod state;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
+
+/// The Content-Security-Policy nonce of one response (a request extension set by the server's
+/// security-headers layer, read by `shell()`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CspNonce(pub String);

@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// The `/metrics` scrape token of test servers.
+pub const METRICS_TOKEN: &str = "test-metrics-scrape-token";
+
 pub use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -275,6 +278,7 @@ impl Gatepass {
             .env("GATEPASS_OKTA__ORG_URL", &self.okta_url)
             .env("GATEPASS_OKTA__SECRET_REF", "env:GATEPASS_TEST_OKTA_TOKEN")
             .env("GATEPASS_TEST_OKTA_TOKEN", &self.okta_token)
+            .env("GATEPASS_METRICS__TOKEN", METRICS_TOKEN)
             .env("RUST_LOG", "warn");
         if let Some(url) = &self.database_url {
             cmd.env("GATEPASS_DATABASE_URL", url);
@@ -488,6 +492,7 @@ pub async fn request_access(
 /// `/metrics` at `base`.
 pub async fn metrics(http: &reqwest::Client, base: &str) -> reqwest::Result<String> {
     http.get(format!("{base}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
         .send()
         .await?
         .error_for_status()?

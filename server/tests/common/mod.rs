@@ -25,6 +25,8 @@ pub use app::ssr::testing::engines;
 /// `tests/http.rs`). Production has a single runtime; tests take turns.
 static ONE_SERVER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+pub use binary::METRICS_TOKEN;
+
 /// A running server; stopped when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -85,6 +87,7 @@ pub async fn spawn_app_on(
         site_root: site.path().to_path_buf(),
         ..Config::default()
     };
+    config.metrics.token = Some(secrecy::SecretString::from(METRICS_TOKEN));
     configure(&mut config);
     let server = Server::build_on(listener, config, clock)
         .await

@@ -68,10 +68,16 @@ pub async fn sign_in(app: &TestApp, client: &reqwest::Client, login: &str) {
 /// Copies the simulator's people into `app`'s directory, as a sync would leave them (so they
 /// can sign in as themselves before any sync ran).
 pub async fn mirror_people(app: &TestApp, sim: &RunningSim) {
+    mirror_people_except(app, sim, &[]).await
+}
+
+/// Like [`mirror_people`], leaving out the people with the logins `left_out` (not synced yet).
+pub async fn mirror_people_except(app: &TestApp, sim: &RunningSim, left_out: &[&str]) {
     let people: Vec<app::ssr::db::directory::UserRecord> = {
         let org = sim.sim.org.read().unwrap();
         org.users
             .iter()
+            .filter(|u| !left_out.contains(&u.login.as_str()))
             .map(|u| app::ssr::db::directory::UserRecord {
                 okta_id: u.id.clone(),
                 login: u.login.clone(),

@@ -616,12 +616,27 @@ pub async fn list_requestable_candidates(
     Ok(sqlx::query_as(
         "SELECT okta_id, name, description FROM groups \
          WHERE okta_type = 'OKTA_GROUP' AND managed_by_rule = FALSE AND removed_at IS NULL \
-           AND LOWER(name) LIKE $1 AND name > $2 ORDER BY name LIMIT $3",
+           AND LOWER(name) LIKE $1 ESCAPE '\\' AND name > $2 ORDER BY name LIMIT $3",
     )
     .bind(pattern)
     .bind(after_name)
     .bind(limit)
     .fetch_all(db.pool())
+    .await?)
+}
+
+/// One group that can be made requestable (as [`list_requestable_candidates`]), by Okta id.
+pub async fn requestable_candidate(
+    db: &Db,
+    group_id: &str,
+) -> Result<Option<(String, String, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT okta_id, name, description FROM groups \
+         WHERE okta_id = $1 AND okta_type = 'OKTA_GROUP' AND managed_by_rule = FALSE \
+           AND removed_at IS NULL",
+    )
+    .bind(group_id)
+    .fetch_optional(db.pool())
     .await?)
 }
 
@@ -691,8 +706,8 @@ pub async fn search_pending_requests(
         "SELECT {REQUEST_COLUMNS} FROM access_requests r \
          LEFT JOIN groups gr ON gr.okta_id = r.group_id \
          LEFT JOIN users u ON u.okta_id = r.requester_id \
-         WHERE r.state = 'pending' AND ($1 = '%%' OR LOWER(gr.name) LIKE $1 \
-               OR LOWER(u.display_name) LIKE $1 OR LOWER(u.login) LIKE $1) \
+         WHERE r.state = 'pending' AND ($1 = '%%' OR LOWER(gr.name) LIKE $1 ESCAPE '\\' \
+               OR LOWER(u.display_name) LIKE $1 ESCAPE '\\' OR LOWER(u.login) LIKE $1 ESCAPE '\\') \
          ORDER BY r.created_at, r.id LIMIT $2 OFFSET $3"
     ))
     .bind(super::contains_pattern(needle))
@@ -732,8 +747,8 @@ pub async fn search_live_grants(
          LEFT JOIN groups gr ON gr.okta_id = g.group_id \
          LEFT JOIN users u ON u.okta_id = g.user_id \
          WHERE g.state IN ('active', 'scheduled', 'revoking', 'failed') \
-           AND ($1 = '%%' OR LOWER(gr.name) LIKE $1 OR LOWER(u.display_name) LIKE $1 \
-                OR LOWER(u.login) LIKE $1) \
+           AND ($1 = '%%' OR LOWER(gr.name) LIKE $1 ESCAPE '\\' OR LOWER(u.display_name) LIKE $1 ESCAPE '\\' \
+                OR LOWER(u.login) LIKE $1 ESCAPE '\\') \
          ORDER BY g.ends_at, g.id LIMIT $2 OFFSET $3",
         GRANT_COLUMNS
             .split(", ")

@@ -82,15 +82,15 @@ pub async fn search_audit_events(
 ) -> Result<Vec<AuditEvent>, DbError> {
     let rows: Vec<(i64, i64, String, String, String, String)> = sqlx::query_as(
         "SELECT seq, at, actor, action, subject, details FROM audit_events \
-         WHERE seq < $1 AND LOWER(actor) LIKE $2 \
-           AND (LOWER(subject) LIKE $3 OR LOWER(details) LIKE $3) \
-           AND action LIKE $4 AND at >= $5 AND at < $6 \
+         WHERE seq < $1 AND LOWER(actor) LIKE $2 ESCAPE '\\' \
+           AND (LOWER(subject) LIKE $3 ESCAPE '\\' OR LOWER(details) LIKE $3 ESCAPE '\\') \
+           AND action LIKE $4 ESCAPE '\\' AND at >= $5 AND at < $6 \
          ORDER BY seq DESC LIMIT $7",
     )
     .bind(before_seq.unwrap_or(i64::MAX))
     .bind(super::contains_pattern(&filter.actor))
     .bind(super::contains_pattern(&filter.subject))
-    .bind(format!("{}%", filter.action.replace(['%', '_'], "")))
+    .bind(super::prefix_pattern(&filter.action))
     .bind(filter.from.unwrap_or(i64::MIN))
     .bind(filter.to.unwrap_or(i64::MAX))
     .bind(limit)

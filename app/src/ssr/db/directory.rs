@@ -487,7 +487,7 @@ pub async fn list_groups_with_counts(
     let pattern = super::contains_pattern(search);
     let rows: Vec<GroupCountsRow> = sqlx::query_as(&format!(
         "SELECT {GROUP_COUNTS_COLUMNS} FROM groups g \
-         WHERE g.removed_at IS NULL AND LOWER(g.name) LIKE $1 AND g.name > $2 \
+         WHERE g.removed_at IS NULL AND LOWER(g.name) LIKE $1 ESCAPE '\\' AND g.name > $2 \
          ORDER BY g.name LIMIT $3"
     ))
     .bind(pattern)

@@ -43,10 +43,22 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// A case-insensitive `LIKE` pattern for "contains `needle`" (compare with `LOWER(column)`);
-/// LIKE's own wildcards in the needle are dropped. An empty needle gives `%%`.
+/// A case-insensitive `LIKE … ESCAPE '\'` pattern for "contains `needle`" (compare with
+/// `LOWER(column)`); LIKE's own wildcards in the needle match themselves (`group_1` finds
+/// `group_1`, not `group-1`). An empty needle gives `%%`.
 pub(crate) fn contains_pattern(needle: &str) -> String {
-    format!("%{}%", needle.trim().to_lowercase().replace(['%', '_'], ""))
+    format!("%{}%", like_escaped(&needle.trim().to_lowercase()))
+}
+
+/// A `LIKE … ESCAPE '\'` pattern for "starts with `prefix`" (case as given).
+pub(crate) fn prefix_pattern(prefix: &str) -> String {
+    format!("{}%", like_escaped(prefix))
+}
+
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 impl From<DbError> for AppError {

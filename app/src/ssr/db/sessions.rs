@@ -49,6 +49,16 @@ pub async fn find_session(db: &Db, id: &str, now: i64) -> Result<Option<SessionR
     Ok(row.map(|(data, expires_at)| SessionRow { data, expires_at }))
 }
 
+/// When each stored session expires (ms), soonest first: how many there are and how long
+/// they live, for tests and operators.
+pub async fn session_expiries(db: &Db) -> Result<Vec<i64>, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT expires_at FROM sessions ORDER BY expires_at")
+            .fetch_all(db.pool())
+            .await?,
+    )
+}
+
 /// Deletes one session (sign-out); deleting a missing one is not an error.
 pub async fn delete_session(db: &Db, id: &str) -> Result<(), DbError> {
     sqlx::query("DELETE FROM sessions WHERE id = $1")

@@ -82,8 +82,11 @@ pub fn parse_org_url(input: &str) -> Result<Url, String> {
         "http" => return Err("Okta must be reached over https".into()),
         other => return Err(format!("unsupported scheme {other:?}; use https")),
     }
-    if url.path() != "/" || url.query().is_some() {
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
         return Err("give the org's domain only, without a path".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("give the org's domain only, without a user name".into());
     }
     Ok(url)
 }

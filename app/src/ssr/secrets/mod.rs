@@ -61,8 +61,8 @@ impl fmt::Display for SecretRef {
 impl std::str::FromStr for SecretRef {
     type Err = String;
 
-    /// Parses a reference; the error says what is expected. Text that is not a reference is
-    /// not repeated in the error: it may be a secret pasted by mistake.
+    /// Parses a reference; the error says what is expected and never repeats what was typed:
+    /// it may be a secret pasted by mistake.
     fn from_str(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let (scheme, rest) = text.split_once(':').ok_or_else(|| {
@@ -71,17 +71,19 @@ impl std::str::FromStr for SecretRef {
         })?;
         let (name, json_key) = match rest.rsplit_once('#') {
             Some((name, key)) if !key.is_empty() => (name, Some(key.to_string())),
-            Some((_, _)) => return Err(format!("`{text}` ends with `#` but names no JSON key")),
+            Some((_, _)) => return Err("the reference ends with `#` but names no JSON key".into()),
             None => (rest, None),
         };
         if name.is_empty() {
-            return Err(format!("`{text}` names no secret after `{scheme}:`"));
+            return Err("the reference names no secret after its backend".into());
         }
         let source = match scheme {
             "aws-secretsmanager" => SecretSource::AwsSecretsManager(name.to_string()),
             "env" => {
                 if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    return Err(format!("`{name}` is not an environment variable name"));
+                    return Err(
+                        "env: needs an environment variable name (letters, digits and _)".into(),
+                    );
                 }
                 SecretSource::Env(name.to_string())
             }
@@ -237,11 +239,14 @@ mod tests {
             ("vault:x", "unknown secret backend `vault`"),
             ("SSWS 00aSECRETtoken:xyz", "unknown secret backend; expected"),
             ("env:", "names no secret"),
-            ("env:NOT-A-VAR", "not an environment variable name"),
+            ("env:NOT-A-VAR", "needs an environment variable name"),
+            ("SSWS:00abcSECRET#", "names no JSON key"),
+            ("env:00abcSECRET-x", "needs an environment variable name"),
             ("file:/x#", "names no JSON key"),
         ] {
             let err = text.parse::<SecretRef>().unwrap_err();
             assert!(err.contains(expected), "{text}: {err}");
+            assert!(!err.contains("SECRET") && !err.contains(text), "echoed: {err}");
         }
     }
 

@@ -495,6 +495,11 @@ impl AccessService<'_> {
             }
         }
 
+        // Read before the transaction: inside it, a second pool connection could wait for ever
+        // behind requests that hold the others while they wait for this one's lock.
+        let member_in_okta =
+            directory::is_member_of_any(self.db, &me.okta_id, std::slice::from_ref(&group.okta_id))
+                .await?;
         let mut tx = self.db.begin_write().await?;
         // Concurrent requests for the same membership take turns, so each sees what the one
         // before it did (a pending request, a live grant to extend).
@@ -510,14 +515,7 @@ impl AccessService<'_> {
         let extends = store::live_grant_for(&mut tx, &me.okta_id, &group.okta_id).await?;
         // A membership Okta already has, not through Gatepass, must not be granted: its
         // expiry would remove what was there before.
-        if extends.is_none()
-            && directory::is_member_of_any(
-                self.db,
-                &me.okta_id,
-                std::slice::from_ref(&group.okta_id),
-            )
-            .await?
-        {
+        if extends.is_none() && member_in_okta {
             return Err(AppError::Conflict(format!(
                 "You are already a member of {} in Okta (not through Gatepass).",
                 group.name
@@ -589,8 +587,10 @@ impl AccessService<'_> {
                 .map_err(|_| AppError::Internal)?;
         if let Some(grant_id) = r.extends_grant_id {
             if let Some(g) = store::find_grant_tx(tx, grant_id).await? {
+                // At most the policy's maximum from when the grant starts (now, or its
+                // scheduled start): an extension never moves the end before the start.
                 let ends = (g.ends_at.max(now) + duration * 1000)
-                    .min(now + policy.max_duration_secs * 1000);
+                    .min(g.starts_at.max(now) + policy.max_duration_secs * 1000);
                 if store::set_grant_end(tx, g.id, ends, now).await? {
                     self.audit(
                         tx,
@@ -673,6 +673,11 @@ impl AccessService<'_> {
         };
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
+        // The caller first: someone who may not decide this request learns nothing about it
+        // (whether it exists, who decided it) — the same answer for every request id.
+        if !store::is_request_approver(&mut tx, input.request_id, &me.okta_id).await? {
+            return Err(AppError::Forbidden);
+        }
         if !store::lock_pending_request(&mut tx, input.request_id).await? {
             return match store::find_request_tx(&mut tx, input.request_id).await? {
                 Some(r) => Err(AppError::Conflict(format!(
@@ -686,9 +691,6 @@ impl AccessService<'_> {
         let r = store::find_request_tx(&mut tx, input.request_id)
             .await?
             .ok_or(AppError::Internal)?;
-        if !store::is_request_approver(&mut tx, r.id, &me.okta_id).await? {
-            return Err(AppError::Forbidden);
-        }
         let policy: Policy =
             serde_json::from_str(&store::request_policy_json(&mut tx, r.id).await?)
                 .map_err(|_| AppError::Internal)?;

@@ -933,3 +933,338 @@ async fn the_admin_overview_pages_and_searches_in_the_database() {
     })
     .await;
 }
+
+/// A service on `db` with a shared clock, for tasks that run at the same time.
+fn service_on<'a>(db: &'a Db, clock: &'a ManualClock) -> AccessService<'a> {
+    AccessService {
+        db,
+        clock,
+        signal: None,
+    }
+}
+
+/// Runs `n` copies of `call` at once on a multi-threaded runtime and returns their results.
+async fn at_once<T, F, Fut>(db: &Db, clock: &ManualClock, n: usize, call: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(Db, ManualClock) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let start = Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (start, run) = (start.clone(), call(db.clone(), clock.clone()));
+            tokio::spawn(async move {
+                start.wait().await;
+                run.await
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+/// T06: simultaneous requests for one membership leave one pending request, or (auto-approved)
+/// one live grant; simultaneous give-backs end a grant once, with one Okta removal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn t06_simultaneous_requests_and_give_backs_keep_the_invariants() {
+    with_service(|db, clock| async move {
+        let s = service_on(&db, &clock);
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        s.save_policy(
+            &admin(),
+            PolicyInput {
+                auto_approve: true,
+                ..policy(PolicyTarget::Group("aws-dev".into()))
+            },
+        )
+        .await
+        .unwrap();
+
+        let pending = at_once(&db, &clock, 10, |db, clock| async move {
+            service_on(&db, &clock)
+                .request_access(&person("ada"), ask("aws-prod", "1h"))
+                .await
+        })
+        .await;
+        assert_eq!(
+            pending.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{pending:?}"
+        );
+        assert!(pending
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| matches!(e, AppError::Conflict(m) if m.contains("already asked"))));
+        let requests = store::list_requests_of(&db, "ada", 50).await.unwrap();
+        assert_eq!(
+            requests
+                .iter()
+                .filter(|r| r.state == RequestState::Pending)
+                .count(),
+            1
+        );
+
+        let auto = at_once(&db, &clock, 10, |db, clock| async move {
+            service_on(&db, &clock)
+                .request_access(&person("ada"), ask("aws-dev", "1h"))
+                .await
+        })
+        .await;
+        assert!(auto.iter().all(|r| r.is_ok()), "{auto:?}");
+        let live: Vec<_> = store::list_grants_of(&db, "ada", 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|g| g.group_id == "aws-dev" && g.state == GrantState::Active)
+            .collect();
+        assert_eq!(live.len(), 1, "one live grant, extended by the others");
+        let adds = store::list_pending_okta_ops(&db).await.unwrap();
+        assert_eq!(adds.len(), 1, "{adds:?}");
+
+        let grant = live[0].id;
+        let back = at_once(&db, &clock, 6, move |db, clock| async move {
+            service_on(&db, &clock)
+                .give_back(&person("ada"), grant)
+                .await
+        })
+        .await;
+        assert_eq!(back.iter().filter(|r| r.is_ok()).count(), 1, "{back:?}");
+        let ended = list_audit_events(&db, None, 200)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "grant.ended")
+            .count();
+        assert_eq!(ended, 1);
+        let removals = store::list_pending_okta_ops(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|op| op.0 == "remove")
+            .count();
+        assert_eq!(removals, 1);
+        assert_eq!(verify_audit_chain(&db).await.unwrap(), None);
+    })
+    .await;
+}
+
+/// T06: the database refuses a second pending request or live grant for one membership, even
+/// from code that skipped the service's checks.
+#[tokio::test]
+async fn t06_the_database_enforces_one_pending_request_and_one_live_grant() {
+    with_service(|db, clock| async move {
+        let s = service_on(&db, &clock);
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        let r = s
+            .request_access(&person("ada"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        let policy_json = store::request_policy_json(&mut tx, r.id).await.unwrap();
+        let twin = store::insert_request(
+            &mut tx,
+            &store::NewRequest {
+                requester_id: "ada",
+                group_id: "aws-prod",
+                reason: "again",
+                duration_secs: 3600,
+                starts_at: None,
+                policy_json: &policy_json,
+                quorum: 1,
+                extends_grant_id: None,
+                created_at: 1,
+            },
+            &[],
+            &[],
+        )
+        .await;
+        assert!(twin.is_err(), "a second pending request is refused");
+        drop(tx);
+
+        s.decide(&person("bob"), approve(r.id)).await.unwrap();
+        let g = store::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
+        let mut tx = db.begin_write().await.unwrap();
+        let twin = store::insert_grant(&mut tx, &crate::model::Grant { id: 0, ..g }, 1).await;
+        assert!(twin.is_err(), "a second live grant is refused");
+    })
+    .await;
+}
+
+/// T06: the scheduler moves a grant only as it read it: an extension committed in between
+/// keeps its new end.
+#[tokio::test]
+async fn t06_the_scheduler_does_not_expire_a_grant_extended_meanwhile() {
+    with_service(|db, clock| async move {
+        let s = service_on(&db, &clock);
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        let r = s
+            .request_access(&person("ada"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        s.decide(&person("bob"), approve(r.id)).await.unwrap();
+        let read = store::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
+        // An extension commits after the scheduler read the grant as due…
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(
+            store::set_grant_end(&mut tx, read.id, read.ends_at + 3_600_000, 2)
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
+        // …so the scheduler's move, conditioned on what it read, does nothing.
+        let mut tx = db.begin_write().await.unwrap();
+        let moved = store::transition_grant_as_read(
+            &mut tx,
+            read.id,
+            GrantState::Active,
+            GrantState::Revoking,
+            Some("expired"),
+            3,
+            read.starts_at,
+            read.ends_at,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert!(!moved);
+        let now = store::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
+        assert_eq!(now.state, GrantState::Active);
+        assert_eq!(now.ends_at, read.ends_at + 3_600_000);
+    })
+    .await;
+}
+
+/// T07: someone who may not decide a request learns nothing about it: the same refusal for a
+/// pending, a decided and a missing request.
+#[tokio::test]
+async fn t07_a_non_approver_learns_nothing_from_decide() {
+    with_service(|db, clock| async move {
+        let s = service_on(&db, &clock);
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        let pending = s
+            .request_access(&person("ada"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        let decided = s
+            .request_access(&person("bob"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        s.decide(&person("cy"), approve(decided.id)).await.unwrap();
+        for id in [pending.id, decided.id, 999_999] {
+            let e = s.decide(&person("dan"), approve(id)).await.unwrap_err();
+            assert_eq!(e, AppError::Forbidden, "request {id}");
+        }
+    })
+    .await;
+}
+
+/// T08: extending a scheduled grant never moves its end before its start.
+#[tokio::test]
+async fn t08_extending_a_scheduled_grant_keeps_its_end_after_its_start() {
+    with_service(|db, clock| async move {
+        let s = service_on(&db, &clock);
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        let start = to_millis(clock.now()) + 20 * 86_400_000;
+        let r = s
+            .request_access(
+                &person("ada"),
+                RequestInput {
+                    starts_at: Some(start),
+                    ..ask("aws-prod", "1d")
+                },
+            )
+            .await
+            .unwrap();
+        s.decide(&person("bob"), approve(r.id)).await.unwrap();
+        let again = s
+            .request_access(&person("ada"), ask("aws-prod", "1d"))
+            .await
+            .unwrap();
+        s.decide(&person("cy"), approve(again.id)).await.unwrap();
+        let g = store::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
+        assert_eq!(g.state, GrantState::Scheduled);
+        assert_eq!(g.starts_at, start);
+        assert!(g.ends_at > g.starts_at, "{g:?}");
+        assert!(
+            g.ends_at <= g.starts_at + 86_400_000,
+            "at most the policy's 1d"
+        );
+    })
+    .await;
+}
+
+/// T04: once a sync sees a person suspended or deprovisioned, their pending requests are
+/// cancelled and their live grants ended, each audited.
+#[tokio::test]
+async fn t04_inactive_people_lose_their_requests_and_grants() {
+    with_service(|db, clock| async move {
+        let s = service_on(&db, &clock);
+        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+            .await
+            .unwrap();
+        let asked = s
+            .request_access(&person("ada"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        let held = s
+            .request_access(&person("bob"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        s.decide(&person("cy"), approve(held.id)).await.unwrap();
+        assert_eq!(
+            s.offboard_inactive().await.unwrap(),
+            0,
+            "everyone is active"
+        );
+        for (who, status) in [("ada", "SUSPENDED"), ("bob", "DEPROVISIONED")] {
+            upsert_user(
+                &db,
+                &UserRecord {
+                    okta_id: who.into(),
+                    login: format!("{who}@example.com"),
+                    email: format!("{who}@example.com"),
+                    display_name: who.into(),
+                    status: status.into(),
+                },
+                2,
+            )
+            .await
+            .unwrap();
+        }
+        assert_eq!(s.offboard_inactive().await.unwrap(), 2);
+        let ada = store::list_requests_of(&db, "ada", 5).await.unwrap();
+        assert_eq!(ada[0].id, asked.id);
+        assert_eq!(ada[0].state, RequestState::Cancelled);
+        let bob = store::list_grants_of(&db, "bob", 5).await.unwrap();
+        assert_eq!(bob[0].state, GrantState::Revoking);
+        assert!(bob[0]
+            .revoked_reason
+            .as_deref()
+            .unwrap()
+            .contains("DEPROVISIONED"));
+        let actions: Vec<String> = list_audit_events(&db, None, 2)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert!(actions.contains(&"request.cancelled".to_string()));
+        assert!(actions.contains(&"grant.ended".to_string()));
+        assert_eq!(s.offboard_inactive().await.unwrap(), 0, "nothing left");
+    })
+    .await;
+}

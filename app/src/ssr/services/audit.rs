@@ -70,15 +70,14 @@ pub async fn export_audit(
                 out.push_str(&serde_json::to_string(e).expect("serializable"));
                 out.push('\n');
             } else {
-                let cell = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
                 out.push_str(&format!(
                     "{},{},{},{},{},{}\n",
                     e.seq,
                     crate::format::utc_datetime(e.at),
-                    cell(&e.actor),
-                    cell(&e.action),
-                    cell(&e.subject),
-                    cell(&e.details)
+                    csv_cell(&e.actor),
+                    csv_cell(&e.action),
+                    csv_cell(&e.subject),
+                    csv_cell(&e.details)
                 ));
             }
         }
@@ -91,7 +90,23 @@ pub async fn export_audit(
     Ok(out)
 }
 
-/// Builds a filter from form fields; dates are `YYYY-MM-DD` (UTC), `to` inclusive.
+/// One quoted CSV cell. A value a spreadsheet would run as a formula (starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return — e.g. a request reason someone typed) gets a leading
+/// `'`, so it is shown as text.
+pub fn csv_cell(value: &str) -> String {
+    let neutral = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    format!("\"{}\"", neutral.replace('"', "\"\""))
+}
+
+/// Longest text a filter field accepts.
+const MAX_FILTER: usize = 200;
+
+/// Builds a filter from form fields; dates are `YYYY-MM-DD` (UTC), `to` inclusive; every text
+/// field is bounded.
 pub fn parse_filter(
     actor: &str,
     subject: &str,
@@ -110,6 +125,14 @@ pub fn parse_filter(
             .map_err(|_| AppError::invalid(field, "enter a date like 2026-06-01"))?;
         Ok(Some(to_millis(d.midnight().assume_utc())))
     };
+    for (field, text) in [("Person", actor), ("Subject", subject), ("Action", action)] {
+        if text.chars().count() > MAX_FILTER {
+            return Err(AppError::invalid(
+                field,
+                format!("use at most {MAX_FILTER} characters"),
+            ));
+        }
+    }
     Ok(crate::model::AuditFilter {
         actor: actor.trim().to_owned(),
         subject: subject.trim().to_owned(),
@@ -117,4 +140,18 @@ pub fn parse_filter(
         from: day("From", from)?,
         to: day("To", to)?.map(|t| t + 86_400_000),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn formulas_are_neutralised_and_quotes_doubled() {
+        assert_eq!(csv_cell("ada"), "\"ada\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        for formula in ["=HYPERLINK(\"x\")", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(csv_cell(formula).starts_with("\"'"), "{formula}");
+        }
+    }
 }

@@ -14,6 +14,8 @@ use crate::ssr::services::access::resolve_policy;
 
 /// Requests, and grants, per page of Admin › Requests and grants.
 pub const ADMIN_PAGE: i64 = 50;
+/// The last page number Admin › Requests and grants accepts (its offset must not overflow).
+pub const MAX_PAGE: i64 = 1_000_000;
 /// Most catalog entries per page.
 pub const PAGE: usize = 25;
 /// Candidate groups read per query while filling a page.
@@ -24,7 +26,72 @@ pub struct CatalogService<'a> {
     pub db: &'a Db,
 }
 
+/// What the catalog knows about the person looking at it.
+struct Viewer {
+    policies: Vec<crate::model::Policy>,
+    mine: HashSet<String>,
+    grants: Vec<crate::model::Grant>,
+    requests: Vec<AccessRequest>,
+}
+
 impl CatalogService<'_> {
+    async fn viewer(&self, who: &Requester) -> Result<Viewer, AppError> {
+        let me = &who.me().okta_id;
+        Ok(Viewer {
+            policies: store::list_policies(self.db).await?,
+            mine: store::user_group_ids(self.db, me)
+                .await?
+                .into_iter()
+                .collect(),
+            grants: store::list_grants_of(self.db, me, 500).await?,
+            requests: store::list_requests_of(self.db, me, 500).await?,
+        })
+    }
+
+    /// The catalog entry of one candidate group, if its policy makes it requestable by `v`.
+    async fn entry_for(
+        &self,
+        v: &Viewer,
+        id: String,
+        name: String,
+        description: String,
+    ) -> Result<Option<CatalogEntry>, AppError> {
+        let Some(policy) = resolve_policy(&v.policies, &id, &name).filter(|p| p.requestable) else {
+            return Ok(None);
+        };
+        let eligible = policy.eligible_groups.is_empty()
+            || policy.eligible_groups.iter().any(|g| v.mine.contains(g));
+        if !eligible {
+            return Ok(None);
+        }
+        let approvers = if policy.auto_approve {
+            vec!["auto-approved".to_owned()]
+        } else {
+            store::display_names(self.db, &policy.approver_users, &policy.approver_groups).await?
+        };
+        let live = |g: &&crate::model::Grant| {
+            g.group_id == id && matches!(g.state, GrantState::Active | GrantState::Scheduled)
+        };
+        Ok(Some(CatalogEntry {
+            held_until: v.grants.iter().filter(live).map(|g| g.ends_at).max(),
+            pending_request: v
+                .requests
+                .iter()
+                .find(|r| r.group_id == id && r.state == RequestState::Pending)
+                .map(|r| r.id),
+            member_in_okta: v.mine.contains(&id) && !v.grants.iter().any(|g| live(&g)),
+            group_id: id,
+            name,
+            description,
+            default_duration_secs: policy.default_duration_secs,
+            max_duration_secs: policy.max_duration_secs,
+            require_reason: policy.require_reason,
+            approvers,
+            quorum: policy.quorum,
+            auto_approve: policy.auto_approve,
+        }))
+    }
+
     /// The groups `who` may request whose name contains `search`, `PAGE` at a time after the
     /// group named `after`.
     pub async fn catalog(
@@ -33,14 +100,7 @@ impl CatalogService<'_> {
         search: &str,
         after: &str,
     ) -> Result<CatalogPage, AppError> {
-        let me = &who.me().okta_id;
-        let policies = store::list_policies(self.db).await?;
-        let mine: HashSet<String> = store::user_group_ids(self.db, me)
-            .await?
-            .into_iter()
-            .collect();
-        let grants = store::list_grants_of(self.db, me, 500).await?;
-        let requests = store::list_requests_of(self.db, me, 500).await?;
+        let viewer = self.viewer(who).await?;
         let mut entries: Vec<CatalogEntry> = Vec::new();
         let mut next = None;
         let mut cursor = after.to_owned();
@@ -51,53 +111,14 @@ impl CatalogService<'_> {
             let exhausted = (chunk.len() as i64) < CHUNK;
             for (id, name, description) in chunk {
                 cursor = name.clone();
-                let Some(policy) = resolve_policy(&policies, &id, &name).filter(|p| p.requestable)
-                else {
+                let Some(entry) = self.entry_for(&viewer, id, name, description).await? else {
                     continue;
                 };
-                let eligible = policy.eligible_groups.is_empty()
-                    || policy.eligible_groups.iter().any(|g| mine.contains(g));
-                if !eligible {
-                    continue;
-                }
                 if entries.len() == PAGE {
                     next = entries.last().map(|e| e.name.clone());
                     break 'chunks;
                 }
-                let approvers = if policy.auto_approve {
-                    vec!["auto-approved".to_owned()]
-                } else {
-                    store::display_names(self.db, &policy.approver_users, &policy.approver_groups)
-                        .await?
-                };
-                entries.push(CatalogEntry {
-                    held_until: grants
-                        .iter()
-                        .filter(|g| {
-                            g.group_id == id
-                                && matches!(g.state, GrantState::Active | GrantState::Scheduled)
-                        })
-                        .map(|g| g.ends_at)
-                        .max(),
-                    pending_request: requests
-                        .iter()
-                        .find(|r| r.group_id == id && r.state == RequestState::Pending)
-                        .map(|r| r.id),
-                    member_in_okta: mine.contains(&id)
-                        && !grants.iter().any(|g| {
-                            g.group_id == id
-                                && matches!(g.state, GrantState::Active | GrantState::Scheduled)
-                        }),
-                    group_id: id,
-                    name,
-                    description,
-                    default_duration_secs: policy.default_duration_secs,
-                    max_duration_secs: policy.max_duration_secs,
-                    require_reason: policy.require_reason,
-                    approvers,
-                    quorum: policy.quorum,
-                    auto_approve: policy.auto_approve,
-                });
+                entries.push(entry);
             }
             if exhausted {
                 break;
@@ -106,14 +127,16 @@ impl CatalogService<'_> {
         Ok(CatalogPage { entries, next })
     }
 
-    /// One catalog entry, for the request form.
+    /// One group `who` may request, by Okta id.
     pub async fn entry(&self, who: &Requester, group_id: &str) -> Result<CatalogEntry, AppError> {
-        let name = store::group_name(self.db, group_id).await?;
-        let page = self.catalog(who, &name, "").await?;
-        page.entries
-            .into_iter()
-            .find(|e| e.group_id == group_id)
-            .ok_or_else(|| AppError::NotFound("A group you may request with that id".into()))
+        let not_found = || AppError::NotFound("A group you may request with that id".into());
+        let (id, name, description) = store::requestable_candidate(self.db, group_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let viewer = self.viewer(who).await?;
+        self.entry_for(&viewer, id, name, description)
+            .await?
+            .ok_or_else(not_found)
     }
 
     async fn request_view(&self, request: AccessRequest) -> Result<RequestView, AppError> {
@@ -168,8 +191,11 @@ impl CatalogService<'_> {
         requests_page: i64,
         grants_page: i64,
     ) -> Result<crate::model::AdminAccessOverview, AppError> {
-        if requests_page < 0 || grants_page < 0 {
-            return Err(AppError::invalid("page", "pages count from 0"));
+        if !(0..=MAX_PAGE).contains(&requests_page) || !(0..=MAX_PAGE).contains(&grants_page) {
+            return Err(AppError::invalid(
+                "page",
+                format!("pages count from 0 to {MAX_PAGE}"),
+            ));
         }
         let mut pending = Vec::new();
         for r in store::search_pending_requests(

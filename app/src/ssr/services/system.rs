@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::error::AppError;
-use crate::model::SystemStatus;
+use crate::model::{SystemDetails, SystemStatus};
 use crate::ssr::clock::{rfc3339, Clock};
 use crate::ssr::db::{directory, Db};
 
@@ -18,19 +18,26 @@ impl<'a> SystemService<'a> {
         SystemService { db, clock }
     }
 
-    /// Pings the database and counts the synced directory.
+    /// Pings the database; for a signed-in caller (`detailed`) also the version, the engine,
+    /// its latency and the directory's size.
     #[tracing::instrument(skip(self))]
-    pub async fn status(&self) -> Result<SystemStatus, AppError> {
+    pub async fn status(&self, detailed: bool) -> Result<SystemStatus, AppError> {
         let started = Instant::now();
         self.db.ping().await?;
         let database_latency_us = started.elapsed().as_micros() as u64;
-        let directory = directory::count_directory(self.db).await?;
+        let details = if detailed {
+            Some(SystemDetails {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                engine: self.db.engine(),
+                database_latency_us,
+                directory: directory::count_directory(self.db).await?,
+            })
+        } else {
+            None
+        };
         Ok(SystemStatus {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            engine: self.db.engine(),
-            database_latency_us,
-            directory,
             checked_at: rfc3339(self.clock.now()),
+            details,
         })
     }
 }
