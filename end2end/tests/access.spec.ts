@@ -17,10 +17,12 @@ test('request, approve with a comment, and hold the group with a countdown', asy
   await expect(page.getByTestId('policy-saved')).toBeVisible();
   await expect(page.getByTestId('policies')).toContainText('prod-db-readonly');
 
-  // A bad policy names the field and saves nothing.
+  // A bad policy names the field and saves nothing: a group filled from another directory is
+  // not taken by name.
   await page.locator('#applies_to').fill('AD-VPN-Users');
   await page.getByRole('button', { name: 'Save policy' }).click();
-  await expect(page.getByTestId('policy-error')).toContainText('Requestable');
+  await expect(page.getByTestId('policy-error')).toContainText('Applies to');
+  await expect(page.getByTestId('policy-error')).toContainText('APP_GROUP');
 
   // Diego (engineering) finds it in the catalog and asks for it.
   const diego = await personPage(browser, /Diego Alvarez/, '/request');

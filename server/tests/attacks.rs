@@ -680,3 +680,21 @@ async fn t18_groups_with_wildcard_characters_in_their_names_work() {
         assert_eq!(status, 200);
     }
 }
+
+/// N2: behind https, the session cookie is `Secure` and every answer carries HSTS.
+#[tokio::test]
+async fn t19_https_deployments_send_hsts_and_secure_cookies() {
+    let (app, _sim) = setup(engines()[0], |config| {
+        config.public_url = Some("https://gatepass.example.com".into());
+    })
+    .await;
+    let res = browser().get(app.url("/auth/login")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let hsts = res.headers()["strict-transport-security"].to_str().unwrap();
+    assert!(hsts.contains("max-age=31536000"), "{hsts}");
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}
