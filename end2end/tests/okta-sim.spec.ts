@@ -35,6 +35,8 @@ test('an admin tests the Okta connection and sees what Gatepass can do', async (
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Okta integration');
   // Configured from [okta] at start-up: the simulator, with a local (environment) secret.
   await expect(page.locator('#org_url')).toHaveValue(okta());
+  // The org is the operator's choice: the page says which ones the configuration allows.
+  await expect(page.getByTestId('allowed-orgs')).toContainText(okta());
   await expect(page.getByTestId('local-secret')).toBeVisible();
 
   await page.getByRole('button', { name: 'Test connection' }).click();

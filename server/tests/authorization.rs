@@ -123,6 +123,7 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
         ("/api/access/policies", vec![], 200),
         ("/api/access/admin", vec![("q", "")], 200),
         ("/api/okta/settings", vec![], 200),
+        ("/api/okta/allowed", vec![], 200),
         ("/api/okta/sync", vec![], 200),
         ("/api/groups", vec![("q", ""), ("after", "")], 200),
         ("/api/drift", vec![("state", ""), ("before", "0")], 200),

@@ -21,6 +21,19 @@ pub async fn get_okta_settings() -> Result<Option<IntegrationSettings>, AppError
     )
 }
 
+/// The Okta orgs this server's configuration lets the settings page choose.
+#[server(endpoint = "okta/allowed", prefix = "/api")]
+pub async fn get_allowed_okta_orgs() -> Result<Vec<String>, AppError> {
+    use crate::ssr::{auth::require_admin, state::AppState};
+    super::respond(
+        async {
+            let _admin = require_admin()?;
+            Ok(AppState::current()?.okta_trust.orgs().collect())
+        }
+        .await,
+    )
+}
+
 /// Validates and saves the integration settings (audited).
 #[server(endpoint = "okta/settings/save", prefix = "/api")]
 pub async fn save_okta_settings(

@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::okta::{get_okta_settings, SaveOktaSettings, TestOktaConnection};
+use crate::api::okta::{
+    get_allowed_okta_orgs, get_okta_settings, SaveOktaSettings, TestOktaConnection,
+};
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::require_sign_in::RequireAdmin;
 use crate::error::AppError;
@@ -25,6 +27,7 @@ fn OktaSettings() -> impl IntoView {
     let save = ServerAction::<SaveOktaSettings>::new();
     let test = ServerAction::<TestOktaConnection>::new();
     let settings = Resource::new(move || save.version().get(), |_| get_okta_settings());
+    let allowed = Resource::new(|| (), |_| get_allowed_okta_orgs());
     view! {
         <p class="lead">
             "How Gatepass reaches your Okta org. The credential stays in the secret store: "
@@ -32,10 +35,13 @@ fn OktaSettings() -> impl IntoView {
         </p>
         <Suspense fallback=|| view! { <Loading what="the settings" /> }>
             {move || {
+                let allowed = allowed.get()?;
                 settings
                     .get()
-                    .map(|result| match result {
-                        Ok(current) => view! { <SettingsForm current save /> }.into_any(),
+                    .map(|result| match result.and_then(|c| allowed.map(|a| (c, a))) {
+                        Ok((current, allowed)) => {
+                            view! { <SettingsForm current allowed save /> }.into_any()
+                        }
                         Err(error) => view! { <ErrorView error /> }.into_any(),
                     })
             }}
@@ -69,6 +75,8 @@ fn OktaSettings() -> impl IntoView {
 #[component]
 fn SettingsForm(
     current: Option<IntegrationSettings>,
+    /// The orgs the server's configuration allows (the page cannot choose another).
+    allowed: Vec<String>,
     save: ServerAction<SaveOktaSettings>,
 ) -> impl IntoView {
     let c = current.clone();
@@ -112,7 +120,22 @@ fn SettingsForm(
             <ActionForm action=save attr:class="form">
                 <label for="org_url">"Okta domain"</label>
                 <input id="org_url" name="org_url" required placeholder="acme.okta.com"
+                    list="allowed-orgs" aria-describedby="org-hint"
                     value=value(|s| s.org_url.clone()) />
+                <p class="hint" id="org-hint" data-testid="allowed-orgs">
+                    {if allowed.is_empty() {
+                        "This server's configuration allows no Okta org yet: its operator sets okta.org_url."
+                            .to_owned()
+                    } else {
+                        format!(
+                            "This server may connect to: {} (set in its configuration: okta.org_url, okta.allowed_org_urls).",
+                            allowed.join(", ")
+                        )
+                    }}
+                </p>
+                <datalist id="allowed-orgs">
+                    {allowed.into_iter().map(|o| view! { <option value=o /> }).collect_view()}
+                </datalist>
                 <label for="auth_method">"Authentication"</label>
                 <select id="auth_method" name="auth_method">
                     <option value="oauth_service_app" selected=method == AuthMethod::OAuthServiceApp>
