@@ -6,16 +6,13 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use app::model::{AuthMethod, IntegrationSettings};
-use app::ssr::clock::SystemClock;
 use app::ssr::db::audit::list_audit_events;
 use axum::extract::Request;
 use axum::response::IntoResponse;
-use common::okta::{mirror_people_except, pick_person, sign_in, start_sim};
-use common::{browser, engines, post, spawn_app_on, TestApp};
-use gatepass::config::{OidcConfig, OktaBootstrap};
+use common::okta::{pick_person, settings_form, sign_in, spawn_with_sim};
+use common::{browser, engines, post, TestApp};
+use gatepass::config::OktaBootstrap;
 use gatepass::okta_sim::RunningSim;
-use secrecy::SecretString;
 use serde_json::json;
 
 const TOKEN: &str = "attack-suite-okta-token";
@@ -86,9 +83,7 @@ async fn setup(
 ) -> (TestApp, RunningSim) {
     std::env::set_var(TOKEN_VAR, TOKEN);
     std::env::set_var("GATEPASS_TEST_ATTACK_OTHER_SECRET", "not-for-okta");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    let sim = start_sim(json!({
+    let seed = json!({
         "users": [
             { "id": "00uadmin000000000001", "login": "admin@example.com", "firstName": "Ada", "lastName": "Admin", "roles": [{ "type": "SUPER_ADMIN" }] },
             { "id": "00ubob00000000000001", "login": "bob@example.com", "firstName": "Bob", "lastName": "Member" },
@@ -100,68 +95,30 @@ async fn setup(
             { "name": "eng", "members": ["admin@example.com", "bob@example.com"] },
             { "name": "team_a" }
         ],
-        "tokens": [{ "token": TOKEN, "user": "admin@example.com" }],
-        "oidcClients": [{
-            "clientId": "gatepass", "clientSecret": "sim-secret",
-            "redirectUris": [format!("{origin}/auth/callback")],
-            "postLogoutRedirectUris": [format!("{origin}/auth/signed-out")]
-        }]
-    }))
-    .await;
-    let issuer = format!("{}/oauth2/default", sim.base_url());
-    let org = sim.base_url();
-    let app = spawn_app_on(engine, listener, Arc::new(SystemClock), move |config| {
-        config.oidc = Some(OidcConfig {
-            issuer_url: issuer,
-            client_id: "gatepass".into(),
-            client_secret: SecretString::from("sim-secret"),
-            ..OidcConfig::default()
-        });
-        config.auth.bootstrap_admins = vec!["admin@example.com".into()];
-        config.okta = Some(OktaBootstrap {
-            org_url: org,
-            secret_ref: format!("env:{TOKEN_VAR}"),
-            ..OktaBootstrap::default()
-        });
-        configure(config);
-    })
-    .await;
+        "tokens": [{ "token": TOKEN, "user": "admin@example.com" }]
+    });
     // As a sync would leave the directory, except for a new hire not synced yet.
-    mirror_people_except(&app, &sim, &["newbie@example.com"]).await;
-    (app, sim)
-}
-
-fn settings_form<'a>(org: &'a str, secret_ref: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("org_url", org),
-        ("auth_method", "api_token"),
-        ("secret_ref", secret_ref),
-        ("client_id", ""),
-        ("key_id", ""),
-        ("sync_incremental_minutes", "10"),
-        ("sync_full_hours", "24"),
-        ("group_name_prefix", ""),
-        ("group_types", ""),
-    ]
+    spawn_with_sim(
+        engine,
+        seed,
+        "admin@example.com",
+        &["newbie@example.com"],
+        move |config, org| {
+            config.okta = Some(OktaBootstrap {
+                org_url: org.to_owned(),
+                secret_ref: format!("env:{TOKEN_VAR}"),
+                ..OktaBootstrap::default()
+            });
+            configure(config);
+        },
+    )
+    .await
 }
 
 /// Writes integration settings straight into the database, as settings saved before the
 /// configuration changed (or by someone with database write access) would be.
 async fn plant_settings(app: &TestApp, org_url: &str, secret_ref: &str) {
-    let settings = IntegrationSettings {
-        org_url: org_url.into(),
-        auth_method: AuthMethod::ApiToken,
-        secret_ref: secret_ref.into(),
-        secret_is_local: true,
-        client_id: None,
-        key_id: None,
-        sync_incremental_minutes: 10,
-        sync_full_hours: 24,
-        group_name_prefix: None,
-        group_types: vec![],
-        updated_at: 1,
-        updated_by: "planted".into(),
-    };
+    let settings = app::ssr::testing::test_integration(org_url, secret_ref);
     let mut tx = app.db.begin_write().await.unwrap();
     app::ssr::db::integration::save_integration(&mut tx, &settings)
         .await

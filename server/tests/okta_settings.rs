@@ -4,26 +4,21 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::{ConnectionReport, IntegrationSettings, StepOutcome, SyncOverview};
-use app::ssr::clock::SystemClock;
 use app::ssr::db::audit::{list_audit_events, verify_audit_chain};
-use common::okta::{mirror_people, sign_in, start_sim};
-use common::{browser, engines, post, spawn_app_on, TestApp};
-use gatepass::config::{OidcConfig, OktaBootstrap};
+use common::okta::{settings_form, sign_in, spawn_with_sim};
+use common::{browser, engines, post, TestApp};
+use gatepass::config::OktaBootstrap;
 use gatepass::okta_sim::RunningSim;
-use secrecy::SecretString;
 use serde_json::{json, Value};
 
 const TOKEN: &str = "settings-test-token";
 const READ_ONLY_TOKEN: &str = "settings-read-only";
 
 async fn setup(engine: app::model::DatabaseEngine) -> (TestApp, RunningSim) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    let sim = start_sim(json!({
+    let seed = json!({
         "users": [
             { "login": "admin@example.com", "firstName": "Ada", "lastName": "Admin", "roles": [{ "type": "SUPER_ADMIN" }] },
             { "login": "viewer@example.com", "firstName": "Vic", "lastName": "Viewer", "roles": [{ "type": "READ_ONLY_ADMIN" }] },
@@ -38,21 +33,13 @@ async fn setup(engine: app::model::DatabaseEngine) -> (TestApp, RunningSim) {
             { "token": TOKEN, "user": "admin@example.com" },
             { "token": READ_ONLY_TOKEN, "user": "viewer@example.com" },
             { "token": "settings-scoped", "user": "scoped@example.com" }
-        ],
-        "oidcClients": [{
-            "clientId": "gatepass", "clientSecret": "sim-secret",
-            "redirectUris": [format!("{origin}/auth/callback")],
-            "postLogoutRedirectUris": [format!("{origin}/auth/signed-out")]
-        }]
-    }))
-    .await;
-    let issuer = format!("{}/oauth2/default", sim.base_url());
-    let org = sim.base_url();
-    let app = spawn_app_on(engine, listener, Arc::new(SystemClock), move |config| {
+        ]
+    });
+    spawn_with_sim(engine, seed, "admin@example.com", &[], |config, org| {
         // The deployment allows the simulator's org and the local references these tests use;
         // it saves no settings itself (no org_url/secret_ref).
         config.okta = Some(OktaBootstrap {
-            allowed_org_urls: vec![org],
+            allowed_org_urls: vec![org.to_owned()],
             allowed_secret_refs: [
                 "SETTINGS_TOKEN",
                 "SETTINGS_SETTINGS_READ_ONLY",
@@ -65,31 +52,8 @@ async fn setup(engine: app::model::DatabaseEngine) -> (TestApp, RunningSim) {
             .collect(),
             ..OktaBootstrap::default()
         });
-        config.oidc = Some(OidcConfig {
-            issuer_url: issuer,
-            client_id: "gatepass".into(),
-            client_secret: SecretString::from("sim-secret"),
-            ..OidcConfig::default()
-        });
-        config.auth.bootstrap_admins = vec!["admin@example.com".into()];
     })
-    .await;
-    mirror_people(&app, &sim).await;
-    (app, sim)
-}
-
-fn form<'a>(org: &'a str, secret_ref: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("org_url", org),
-        ("auth_method", "api_token"),
-        ("secret_ref", secret_ref),
-        ("client_id", ""),
-        ("key_id", ""),
-        ("sync_incremental_minutes", "10"),
-        ("sync_full_hours", "24"),
-        ("group_name_prefix", ""),
-        ("group_types", ""),
-    ]
+    .await
 }
 
 #[tokio::test]
@@ -106,8 +70,13 @@ async fn admins_save_validated_settings_and_test_the_connection() {
         assert_eq!((status, body), (200, Value::Null));
 
         // A pasted token instead of a reference is refused, naming the field; nothing saved.
-        let (status, body) =
-            post(&app, &admin, "/api/okta/settings/save", &form(&org, TOKEN)).await;
+        let (status, body) = post(
+            &app,
+            &admin,
+            "/api/okta/settings/save",
+            &settings_form(&org, TOKEN),
+        )
+        .await;
         assert_eq!(status, 422, "{body}");
         assert_eq!(body["Invalid"]["field"], "Secret reference");
         assert!(
@@ -120,7 +89,7 @@ async fn admins_save_validated_settings_and_test_the_connection() {
             &app,
             &admin,
             "/api/okta/settings/save",
-            &form("http://okta.example.com", "env:X"),
+            &settings_form("http://okta.example.com", "env:X"),
         )
         .await;
         assert_eq!(
@@ -133,7 +102,7 @@ async fn admins_save_validated_settings_and_test_the_connection() {
             &app,
             &admin,
             "/api/okta/settings/save",
-            &form(&org, "env:GATEPASS_TEST_SETTINGS_TOKEN"),
+            &settings_form(&org, "env:GATEPASS_TEST_SETTINGS_TOKEN"),
         )
         .await;
         assert_eq!(status, 200, "{body}");
@@ -229,7 +198,7 @@ async fn the_capability_table_shows_what_a_lesser_credential_cannot_do() {
             &app,
             &admin,
             "/api/okta/settings/save",
-            &form(&org, &reference),
+            &settings_form(&org, &reference),
         )
         .await;
         assert_eq!(status, 200);
@@ -252,7 +221,7 @@ async fn the_capability_table_shows_what_a_lesser_credential_cannot_do() {
         &app,
         &admin,
         "/api/okta/settings/save",
-        &form(&org, "env:GATEPASS_TEST_NOTHING_HERE"),
+        &settings_form(&org, "env:GATEPASS_TEST_NOTHING_HERE"),
     )
     .await;
     assert_eq!(status, 200);
@@ -279,7 +248,7 @@ async fn the_capability_table_shows_what_a_lesser_credential_cannot_do() {
         &app,
         &admin,
         "/api/okta/settings/save",
-        &form(&org, "env:GATEPASS_TEST_SETTINGS_WRONG"),
+        &settings_form(&org, "env:GATEPASS_TEST_SETTINGS_WRONG"),
     )
     .await;
     let (_, body) = post(&app, &admin, "/api/okta/test", &[]).await;
@@ -314,7 +283,7 @@ async fn only_admins_reach_the_integration() {
         &app,
         &bob,
         "/api/okta/settings/save",
-        &form("acme.okta.com", "env:X"),
+        &settings_form("acme.okta.com", "env:X"),
     )
     .await;
     assert_eq!(status, 403);

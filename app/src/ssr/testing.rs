@@ -93,6 +93,25 @@ async fn fresh_postgres_database() -> String {
     }
 }
 
+/// Integration settings with an API token held at `secret_ref`, as saved on `org_url`, for tests
+/// that need settings without the settings form.
+pub fn test_integration(org_url: &str, secret_ref: &str) -> crate::model::IntegrationSettings {
+    crate::model::IntegrationSettings {
+        org_url: org_url.into(),
+        auth_method: crate::model::AuthMethod::ApiToken,
+        secret_ref: secret_ref.into(),
+        secret_is_local: !secret_ref.starts_with("aws-secretsmanager:"),
+        client_id: None,
+        key_id: None,
+        sync_incremental_minutes: 10,
+        sync_full_hours: 24,
+        group_name_prefix: None,
+        group_types: vec![],
+        updated_at: 0,
+        updated_by: "test".into(),
+    }
+}
+
 /// A signed-in person for service tests: `id@example.com`, in the directory, an admin flag
 /// that only `Admin::for_tests` callers rely on.
 pub fn test_person(id: &str) -> crate::model::Me {

@@ -93,3 +93,59 @@ pub async fn mirror_people_except(app: &TestApp, sim: &RunningSim, left_out: &[&
             .unwrap();
     }
 }
+
+/// Gatepass signing people in through a simulator seeded with `seed` (its OIDC app is added
+/// here), `admin` (a login) as bootstrap admin, `configure` applied to the configuration after
+/// that; the simulator's people are in the directory except `not_synced`. `configure` gets the
+/// simulator's base URL.
+pub async fn spawn_with_sim(
+    engine: app::model::DatabaseEngine,
+    mut seed: serde_json::Value,
+    admin: &str,
+    not_synced: &[&str],
+    configure: impl FnOnce(&mut gatepass::config::Config, &str) + Send + 'static,
+) -> (TestApp, RunningSim) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    seed["oidcClients"] = serde_json::json!([{
+        "clientId": "gatepass", "clientSecret": "sim-secret",
+        "redirectUris": [format!("{origin}/auth/callback")],
+        "postLogoutRedirectUris": [format!("{origin}/auth/signed-out")]
+    }]);
+    let sim = start_sim(seed).await;
+    let org = sim.base_url();
+    let admin = admin.to_owned();
+    let app = super::spawn_app_on(
+        engine,
+        listener,
+        std::sync::Arc::new(app::ssr::clock::SystemClock),
+        move |config| {
+            config.oidc = Some(gatepass::config::OidcConfig {
+                issuer_url: format!("{org}/oauth2/default"),
+                client_id: "gatepass".into(),
+                client_secret: secrecy::SecretString::from("sim-secret"),
+                ..gatepass::config::OidcConfig::default()
+            });
+            config.auth.bootstrap_admins = vec![admin];
+            configure(config, &org);
+        },
+    )
+    .await;
+    mirror_people_except(&app, &sim, not_synced).await;
+    (app, sim)
+}
+
+/// The Okta settings form as the page posts it: an API token at `secret_ref` for `org`.
+pub fn settings_form<'a>(org: &'a str, secret_ref: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("org_url", org),
+        ("auth_method", "api_token"),
+        ("secret_ref", secret_ref),
+        ("client_id", ""),
+        ("key_id", ""),
+        ("sync_incremental_minutes", "10"),
+        ("sync_full_hours", "24"),
+        ("group_name_prefix", ""),
+        ("group_types", ""),
+    ]
+}

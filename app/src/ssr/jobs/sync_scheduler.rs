@@ -129,23 +129,10 @@ pub async fn run(state: AppState) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AuthMethod, SyncCounts};
+    use crate::model::SyncCounts;
 
     fn settings() -> IntegrationSettings {
-        IntegrationSettings {
-            org_url: "https://acme.okta.com".into(),
-            auth_method: AuthMethod::ApiToken,
-            secret_ref: "env:X".into(),
-            secret_is_local: true,
-            client_id: None,
-            key_id: None,
-            sync_incremental_minutes: 10,
-            sync_full_hours: 24,
-            group_name_prefix: None,
-            group_types: vec![],
-            updated_at: 0,
-            updated_by: "t".into(),
-        }
+        crate::ssr::testing::test_integration("https://acme.okta.com", "env:X")
     }
 
     fn run(kind: SyncKind, status: &str, started_at: i64) -> SyncRun {

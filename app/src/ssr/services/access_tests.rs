@@ -943,6 +943,15 @@ fn service_on<'a>(db: &'a Db, clock: &'a ManualClock) -> AccessService<'a> {
     }
 }
 
+/// A service on `db` with the usual policy for `aws-prod` saved.
+async fn with_prod_policy<'a>(db: &'a Db, clock: &'a ManualClock) -> AccessService<'a> {
+    let s = service_on(db, clock);
+    s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
+        .await
+        .unwrap();
+    s
+}
+
 /// Runs `n` copies of `call` at once on a multi-threaded runtime and returns their results.
 async fn at_once<T, F, Fut>(db: &Db, clock: &ManualClock, n: usize, call: F) -> Vec<T>
 where
@@ -972,10 +981,7 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn t06_simultaneous_requests_and_give_backs_keep_the_invariants() {
     with_service(|db, clock| async move {
-        let s = service_on(&db, &clock);
-        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
-            .await
-            .unwrap();
+        let s = with_prod_policy(&db, &clock).await;
         s.save_policy(
             &admin(),
             PolicyInput {
@@ -1059,10 +1065,7 @@ async fn t06_simultaneous_requests_and_give_backs_keep_the_invariants() {
 #[tokio::test]
 async fn t06_the_database_enforces_one_pending_request_and_one_live_grant() {
     with_service(|db, clock| async move {
-        let s = service_on(&db, &clock);
-        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
-            .await
-            .unwrap();
+        let s = with_prod_policy(&db, &clock).await;
         let r = s
             .request_access(&person("ada"), ask("aws-prod", "1h"))
             .await
@@ -1103,10 +1106,7 @@ async fn t06_the_database_enforces_one_pending_request_and_one_live_grant() {
 #[tokio::test]
 async fn t06_the_scheduler_does_not_expire_a_grant_extended_meanwhile() {
     with_service(|db, clock| async move {
-        let s = service_on(&db, &clock);
-        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
-            .await
-            .unwrap();
+        let s = with_prod_policy(&db, &clock).await;
         let r = s
             .request_access(&person("ada"), ask("aws-prod", "1h"))
             .await
@@ -1149,10 +1149,7 @@ async fn t06_the_scheduler_does_not_expire_a_grant_extended_meanwhile() {
 #[tokio::test]
 async fn t07_a_non_approver_learns_nothing_from_decide() {
     with_service(|db, clock| async move {
-        let s = service_on(&db, &clock);
-        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
-            .await
-            .unwrap();
+        let s = with_prod_policy(&db, &clock).await;
         let pending = s
             .request_access(&person("ada"), ask("aws-prod", "1h"))
             .await
@@ -1174,10 +1171,7 @@ async fn t07_a_non_approver_learns_nothing_from_decide() {
 #[tokio::test]
 async fn t08_extending_a_scheduled_grant_keeps_its_end_after_its_start() {
     with_service(|db, clock| async move {
-        let s = service_on(&db, &clock);
-        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
-            .await
-            .unwrap();
+        let s = with_prod_policy(&db, &clock).await;
         let start = to_millis(clock.now()) + 20 * 86_400_000;
         let r = s
             .request_access(
@@ -1212,10 +1206,7 @@ async fn t08_extending_a_scheduled_grant_keeps_its_end_after_its_start() {
 #[tokio::test]
 async fn t04_inactive_people_lose_their_requests_and_grants() {
     with_service(|db, clock| async move {
-        let s = service_on(&db, &clock);
-        s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
-            .await
-            .unwrap();
+        let s = with_prod_policy(&db, &clock).await;
         let asked = s
             .request_access(&person("ada"), ask("aws-prod", "1h"))
             .await
