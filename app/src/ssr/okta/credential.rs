@@ -10,7 +10,7 @@ use base64::Engine;
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::DecodePrivateKey;
-use rsa::signature::{SignatureEncoding, Signer};
+use rsa::signature::{RandomizedSigner, SignatureEncoding};
 use rsa::RsaPrivateKey;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -104,6 +104,8 @@ pub fn client_assertion(
         B64.encode(header.to_string()),
         B64.encode(claims.to_string())
     );
-    let signature = SigningKey::<Sha256>::new(key).sign(input.as_bytes());
+    // Blinded: the private-key operation of rsa 0.9 is not constant-time (RUSTSEC-2023-0071).
+    let signature =
+        SigningKey::<Sha256>::new(key).sign_with_rng(&mut rand::thread_rng(), input.as_bytes());
     Ok(format!("{input}.{}", B64.encode(signature.to_bytes())))
 }
