@@ -11,7 +11,7 @@ export SITE_ROOT ?= $(CARGO_TARGET_DIR)/site
 DEMO_DIR ?= $(CURDIR)/data
 CARGO ?= cargo
 
-.PHONY: demo test tools site site-release build build-release lint unit sdk e2e fmt clean help
+.PHONY: demo test tools site site-release build build-release lint deny unit sdk e2e fmt clean help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -22,10 +22,10 @@ demo: tools site-release build-release ## Build in release mode; serve Gatepass 
 LOGS := $(GATEPASS_CACHE)/logs
 VENV := $(GATEPASS_CACHE)/venv
 
-test: tools lint unit sdk e2e ## Format, lint, Rust tests (SQLite, PostgreSQL, moto), Okta SDK checks, browser tests
+test: tools lint deny unit sdk e2e ## Format, lint, cargo deny, Rust tests (SQLite, PostgreSQL, moto), Okta SDK checks, browser tests
 	@scripts/test-summary.sh
 
-tools: ## Install what is missing (wasm target, wasm-bindgen, chromium, postgresql, npm packages)
+tools: ## Install what is missing (wasm target, wasm-bindgen, cargo-deny, chromium, postgresql, npm packages)
 	scripts/tools.sh
 
 site: ## Build the hydrate bundle and CSS (debug)
@@ -46,6 +46,15 @@ lint: ## rustfmt and clippy on both feature sets
 	$(CARGO) clippy --locked -p app --all-targets --features hydrate -- -D warnings
 	$(CARGO) clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 	scripts/check-wasm-deps.sh
+
+# Prints one line per finding (the full report, with inclusion graphs, is in the log); all of it on failure.
+deny: ## cargo deny: advisories from the offline snapshot, licenses, bans, sources
+	@mkdir -p $(LOGS) && rm -f $(LOGS)/deny.log
+	scripts/tools.sh cargo-deny
+	@if scripts/deny.sh > $(LOGS)/deny.log 2>&1; then \
+	  grep -E '^(deny: |[a-z]+\[|advisories )' $(LOGS)/deny.log; \
+	  echo "deny: full report in $(LOGS)/deny.log"; \
+	else cat $(LOGS)/deny.log; exit 1; fi
 
 unit: ## Rust tests on SQLite and on a throwaway PostgreSQL cluster
 	@mkdir -p $(LOGS) && rm -f $(LOGS)/unit.log

@@ -2,10 +2,12 @@
 # Installs what building and testing Gatepass needs, skipping whatever is already there:
 #   - the wasm32 Rust target, rustfmt and clippy (rustup)
 #   - wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock (crates.io)
+#   - cargo-deny at a pinned version (crates.io; `make deny`)
 #   - Debian packages: chromium (browser tests), postgresql (tests on PostgreSQL)
 #   - end2end/node_modules: Playwright and binaryen's wasm-opt (npm ci)
 #   - a Python venv with moto (AWS Secrets Manager stand-in), Okta's SDK and pytest (pip)
 # Tools go under $GATEPASS_CACHE (default ~/.cache/gatepass) so reruns and CI reuse them.
+# `scripts/tools.sh cargo-deny` installs (or checks) cargo-deny only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +15,21 @@ cache=${GATEPASS_CACHE:-$HOME/.cache/gatepass}
 mkdir -p "$cache/tools/bin"
 export PATH="$cache/tools/bin:$PATH"
 say() { printf 'tools: %s\n' "$*" >&2; }
+
+# cargo-deny, pinned: a new release can add lints or change the config format.
+cargo_deny() {
+  local want=0.20.2 have
+  have=$(cargo-deny --version 2>/dev/null | awk '{ print $2 }' || true)
+  if [ "$have" != "$want" ]; then
+    say "installing cargo-deny $want (found: ${have:-none})"
+    cargo install cargo-deny --version "$want" --locked --root "$cache/tools" --force
+  fi
+}
+if [ "${1:-}" = cargo-deny ]; then
+  cargo_deny
+  say "cargo-deny present"
+  exit 0
+fi
 
 # Rust: target and components.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -32,6 +49,7 @@ if [ "$have" != "$want" ]; then
   say "installing wasm-bindgen-cli $want (found: ${have:-none})"
   cargo install wasm-bindgen-cli --version "$want" --root "$cache/tools" --force
 fi
+cargo_deny
 
 # Debian packages.
 missing=()

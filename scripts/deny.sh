@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# cargo deny (deny.toml): RustSec advisories, licenses, bans and sources of the dependency graph.
+# Reads Cargo.lock and the crates' manifests only; nothing is compiled.
+#
+# Advisories: when ../shared/rustsec (an offline snapshot of github.com/rustsec/advisory-db, with
+# a SNAPSHOT file naming its commit and date) exists next to the checkout, cargo-deny runs with
+# --offline against it. cargo-deny reads its database from a git repository, so the snapshot is
+# copied once into $GATEPASS_CACHE/advisory-dbs/snapshot-<hash of SNAPSHOT> and committed there
+# with the snapshot's own date (cargo-deny's staleness check then sees the snapshot's real age);
+# reruns reuse it, and a new snapshot gets a new copy. Without the snapshot, cargo-deny clones or
+# fetches the advisory database itself, into $GATEPASS_CACHE/advisory-dbs/fetched.
+#
+# Usage: scripts/deny.sh [advisories|bans|licenses|sources]...   (default: all four)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cache=${GATEPASS_CACHE:-$HOME/.cache/gatepass}
+export PATH="$cache/tools/bin:$PATH"
+say() { printf 'deny: %s\n' "$*" >&2; }
+
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  say "cargo-deny is not installed: run make tools"
+  exit 1
+fi
+
+snapshot=../shared/rustsec
+flags=(--locked)
+if [ -f "$snapshot/SNAPSHOT" ] && [ -d "$snapshot/crates" ]; then
+  key=$(sha256sum "$snapshot/SNAPSHOT" | cut -c1-16)
+  dbs="$cache/advisory-dbs/snapshot-$key"
+  # cargo-deny keeps the database of its default URL (https://github.com/rustsec/advisory-db)
+  # in <db-path>/advisory-db-<xxhash64 of the URL> (as of 0.20.2, pinned in tools.sh; after an
+  # upgrade, `cargo deny -L debug --offline check advisories` logs where it looks).
+  repo="$dbs/advisory-db-3157b0e258782691"
+  # The snapshot's date: "(YYYY-MM-DD)" in SNAPSHOT, else its newest advisory's date.
+  date=$(grep -oE '[0-9]{4}-[0-9]{2}-[0-9]{2}' "$snapshot/SNAPSHOT" | head -n 1 || true)
+  if [ -z "$date" ]; then
+    date=$(grep -rhoE '^date = "[0-9-]{10}"' "$snapshot/crates" | cut -d'"' -f2 | sort | tail -n 1)
+  fi
+  if [ ! -f "$dbs/.ready" ]; then
+    say "preparing the advisory database from $(realpath "$snapshot") ($(head -n 1 "$snapshot/SNAPSHOT"))"
+    mkdir -p "$cache/advisory-dbs"
+    tmp=$(mktemp -d "$cache/advisory-dbs/.tmp.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
+    mkdir -p "$tmp/${repo##*/}"
+    cp -R "$snapshot"/. "$tmp/${repo##*/}/"
+    chmod -R u+w "$tmp"
+    (
+      cd "$tmp/${repo##*/}"
+      export GIT_AUTHOR_DATE="${date}T00:00:00Z" GIT_COMMITTER_DATE="${date}T00:00:00Z"
+      git init -q -b main .
+      git add -A
+      git -c user.name=gatepass -c user.email=gatepass@localhost -c commit.gpgsign=false \
+        commit -q -m "$(head -n 1 SNAPSHOT)"
+      # With no FETCH_HEAD, cargo-deny takes the later of the commit date and HEAD's mtime.
+      touch -d "${date}T00:00:00Z" .git/HEAD
+    )
+    touch "$tmp/.ready"
+    rm -rf "$dbs"
+    mv "$tmp" "$dbs"
+    trap - EXIT
+    # Earlier snapshots are no longer needed.
+    find "$cache/advisory-dbs" -mindepth 1 -maxdepth 1 -name 'snapshot-*' ! -path "$dbs" \
+      -exec rm -rf {} +
+  fi
+  age=$(( ($(date +%s) - $(date -d "$date" +%s)) / 86400 ))
+  say "advisories from the offline snapshot of $date ($age days old; deny.toml's maximum-db-staleness applies)"
+  # --offline keeps cargo-deny from fetching the database, and from downloading crates for
+  # `cargo metadata`; fetch those first (from crates.io, a no-op once they are there).
+  cargo fetch --locked --quiet
+  flags+=(--offline)
+else
+  dbs="$cache/advisory-dbs/fetched"
+  say "no $snapshot: cargo-deny fetches the advisory database into $dbs"
+fi
+
+export GATEPASS_ADVISORY_DBS="$dbs"
+exec cargo deny "${flags[@]}" check "$@"
