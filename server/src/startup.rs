@@ -14,7 +14,9 @@ use tower_http::trace::TraceLayer;
 
 use app::ssr::auth::AuthSettings;
 use app::ssr::clock::{Clock, SystemClock};
+use app::ssr::core::Core;
 use app::ssr::db::{Db, DbError};
+use app::ssr::jobs::{JobSettings, Jobs};
 use app::ssr::secrets::aws::{AwsSecrets, AwsSettings};
 use app::ssr::secrets::local::LocalSecrets;
 use app::ssr::secrets::{CachedSecrets, SecretStore};
@@ -204,8 +206,7 @@ impl Server {
             public_origin,
             absolute_timeout_secs: config.session.absolute_timeout_hours as i64 * 3600,
         };
-        let state = AppState::new(
-            leptos_options(&config, addr),
+        let core = Core::new(
             db.clone(),
             clock.clone(),
             AuthSettings {
@@ -216,7 +217,8 @@ impl Server {
             secrets,
         )
         .with_okta_trust(config.okta_trust());
-        bootstrap_integration(&config, &state).await?;
+        bootstrap_integration(&config, &core).await?;
+        let state = AppState::new(leptos_options(&config, addr), core);
         session::spawn_cleanup(
             DbSessionStore::new(db.clone(), clock, sessions.idle_timeout),
             Duration::from_secs(600),
@@ -250,14 +252,29 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
-        axum::serve(
+        self.run_with_jobs(shutdown, None).await
+    }
+
+    /// Serves until `shutdown` completes, then stops in order: the HTTP server (requests in
+    /// progress finish; nothing new is accepted), then `jobs` (see [`Jobs::stop`]), then the
+    /// database pool.
+    pub async fn run_with_jobs(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+        jobs: Option<Jobs>,
+    ) -> Result<(), StartupError> {
+        let served = axum::serve(
             self.listener,
             self.app
                 .into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+        if let Some(jobs) = jobs {
+            jobs.stop().await;
+        }
         self.db.close().await;
+        served?;
         Ok(())
     }
 }
@@ -300,11 +317,11 @@ async fn oidc_client_secret(
 }
 
 /// Applies `[okta]` when no integration settings have been saved yet (audited as `config`).
-pub async fn bootstrap_integration(config: &Config, state: &AppState) -> Result<(), StartupError> {
+pub async fn bootstrap_integration(config: &Config, core: &Core) -> Result<(), StartupError> {
     let Some(okta) = config.okta.as_ref().filter(|o| o.configures_integration()) else {
         return Ok(());
     };
-    let service = state.integration();
+    let service = core.integration();
     if service
         .current()
         .await
@@ -334,22 +351,14 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             "no built site found: pages render but will not hydrate (run `make site`)"
         );
     }
-    tokio::spawn(app::ssr::jobs::sync_scheduler::run(server.state().clone()));
-    let engine = server.state().engine.clone();
-    tokio::spawn(app::ssr::jobs::grant_engine::run_worker(
-        server.state().clone(),
-        engine.clone(),
-    ));
-    tokio::spawn(app::ssr::jobs::grant_engine::run_scheduler(
-        server.state().clone(),
-        engine,
-    ));
-    tokio::spawn(app::ssr::jobs::request_expiry::run(
-        server.state().clone(),
-        Duration::from_secs(pending_max_age_hours * 3600),
-    ));
+    let jobs = Jobs::start(
+        &server.state().core,
+        JobSettings::new(Duration::from_secs(pending_max_age_hours * 3600)),
+    );
     tracing::info!(%addr, "Gatepass is listening on http://{addr}");
-    server.run(shutdown_signal()).await
+    server.run_with_jobs(shutdown_signal(), Some(jobs)).await?;
+    tracing::info!("Gatepass stopped");
+    Ok(())
 }
 
 async fn shutdown_signal() {

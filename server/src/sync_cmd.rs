@@ -7,9 +7,8 @@ use std::sync::{Arc, Mutex};
 use app::model::SyncKind;
 use app::ssr::auth::AuthSettings;
 use app::ssr::clock::SystemClock;
-use app::ssr::jobs::sync_scheduler::sync_with_progress;
+use app::ssr::core::Core;
 use app::ssr::services::sync::SyncProgress;
-use app::ssr::state::AppState;
 
 use crate::config::Config;
 use crate::startup::{self, StartupError};
@@ -17,15 +16,14 @@ use crate::startup::{self, StartupError};
 /// Runs one sync with the saved settings (or `[okta]` when none are saved).
 pub async fn run(config: &Config, full: bool) -> Result<(), StartupError> {
     let db = startup::open_database(config).await?;
-    let state = AppState::new(
-        startup::leptos_options(config, config.listen),
+    let core = Core::new(
         db.clone(),
         Arc::new(SystemClock),
         AuthSettings::default(),
         startup::secret_store(config).await,
     )
     .with_okta_trust(config.okta_trust());
-    startup::bootstrap_integration(config, &state).await?;
+    startup::bootstrap_integration(config, &core).await?;
     let terminal = std::io::stderr().is_terminal();
     let last_phase = Mutex::new("");
     let progress = move |p: &SyncProgress| {
@@ -51,7 +49,9 @@ pub async fn run(config: &Config, full: bool) -> Result<(), StartupError> {
     } else {
         SyncKind::Incremental
     };
-    let (settings, run) = sync_with_progress(&state, kind, &progress)
+    let (settings, run) = core
+        .sync()
+        .run_with_progress(kind, &progress)
         .await
         .map_err(StartupError::Sync)?;
     let c = &run.counts;

@@ -338,7 +338,9 @@ async fn t06_a_suspended_person_is_signed_out_at_once() {
             }
         };
         set_status("SUSPENDED").await;
-        app::ssr::jobs::sync_scheduler::sync_once(&app.state, app::model::SyncKind::Full)
+        app.state
+            .sync()
+            .run(app::model::SyncKind::Full)
             .await
             .unwrap();
         let (status, _) = post(&app, &bob, "/api/access/mine", &[]).await;
@@ -583,7 +585,9 @@ async fn t16_bad_and_oversized_input_is_a_client_error() {
 async fn t18_groups_with_wildcard_characters_in_their_names_work() {
     for engine in engines() {
         let (app, _sim) = setup(engine, |_| {}).await;
-        app::ssr::jobs::sync_scheduler::sync_once(&app.state, app::model::SyncKind::Full)
+        app.state
+            .sync()
+            .run(app::model::SyncKind::Full)
             .await
             .unwrap();
         let admin = browser();

@@ -211,3 +211,78 @@ async fn audit_verify_names_the_first_broken_event() {
         "{stderr}"
     );
 }
+
+/// `gatepass serve` on SIGTERM: stops serving, stops its background jobs in order, closes the
+/// database and exits 0.
+#[test]
+fn serve_stops_in_order_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = gatepass()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("GATEPASS_DATA_DIR", dir.path())
+        .env("RUST_LOG", "info")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let wait_for = |what: &str, child: &mut std::process::Child| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !read_log().contains(what) {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("gatepass ended ({status}) before {what:?}:\n{}", read_log());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {what:?} in 60 s:\n{}",
+                read_log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait_for("Gatepass is listening", &mut child);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "gatepass did not stop within 30 s of SIGTERM:\n{}",
+                read_log()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let text = read_log();
+    assert!(status.success(), "{status}:\n{text}");
+    let order: Vec<usize> = [
+        "shutting down",
+        "grant engine stopped",
+        "background jobs stopped",
+        "Gatepass stopped",
+    ]
+    .iter()
+    .map(|line| {
+        text.find(line)
+            .unwrap_or_else(|| panic!("no {line:?} in the log:\n{text}"))
+    })
+    .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "out of order:\n{text}"
+    );
+}

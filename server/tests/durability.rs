@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use app::model::{DatabaseEngine, Grant, GrantState};
-use app::ssr::db::{access as store, Db, DbOptions};
+use app::ssr::db::{grants, outbox, Db, DbOptions};
 use app::ssr::testing::fresh_db;
 use common::binary::*;
 use common::engines;
@@ -37,10 +37,10 @@ struct DbState {
 impl DbState {
     async fn read(db: &Db) -> DbState {
         DbState {
-            grants: store::list_grants(db, None, 1_000_000)
+            grants: grants::list_grants(db, None, 1_000_000)
                 .await
                 .expect("read grants"),
-            ops: store::op_counts(db).await.expect("read Okta operations"),
+            ops: outbox::op_counts(db).await.expect("read Okta operations"),
         }
     }
 
@@ -458,7 +458,7 @@ async fn sigkill_under_load_leaves_okta_matching_the_grants() {
     );
     // Kills landed while Okta calls were in flight: those operations were taken up again
     // after their lease ran out (and none failed for another reason).
-    let ops = store::list_okta_ops(&db)
+    let ops = outbox::list_okta_ops(&db)
         .await
         .expect("read Okta operations");
     let taken_up_again = ops.iter().filter(|(_, _, tries, _)| *tries > 1).count();

@@ -10,16 +10,17 @@ use std::sync::Arc;
 use app::model::{GrantState, IntegrationInput, Me, PolicyTarget};
 use app::ssr::auth::{Admin, AuthSettings, Requester};
 use app::ssr::clock::{to_millis, Clock, ManualClock};
-use app::ssr::db::access as store;
+use app::ssr::core::Core;
 use app::ssr::db::audit::verify_audit_chain;
 use app::ssr::db::directory::{upsert_group, upsert_user, GroupRecord, UserRecord};
+use app::ssr::db::{grants, outbox};
 use app::ssr::jobs::grant_engine::{schedule_once, work_once};
+use app::ssr::jobs::{JobSettings, Jobs};
 use app::ssr::okta::client::parse_org_url;
 use app::ssr::okta::OktaTrust;
 use app::ssr::secrets::local::LocalSecrets;
 use app::ssr::secrets::CachedSecrets;
 use app::ssr::services::access::{DecisionInput, PolicyInput, RequestInput};
-use app::ssr::state::AppState;
 use app::ssr::testing::{fresh_db, test_person as me, TestDb};
 use common::engines;
 use common::okta::start_sim;
@@ -29,7 +30,7 @@ use time::macros::datetime;
 use time::Duration;
 
 struct World {
-    state: AppState,
+    state: Core,
     clock: ManualClock,
     sim: RunningSim,
     ada: String,
@@ -106,10 +107,7 @@ async fn world(engine: app::model::DatabaseEngine, token: &str) -> World {
     .await
     .unwrap();
     let clock = ManualClock::at(datetime!(2026-06-01 09:00 UTC));
-    let state = AppState::new(
-        leptos::config::LeptosOptions::builder()
-            .output_name("gatepass")
-            .build(),
+    let state = Core::new(
         t.db.clone(),
         Arc::new(clock.clone()),
         AuthSettings::default(),
@@ -216,14 +214,14 @@ impl World {
             )
             .await
             .unwrap();
-        store::list_grants_of(&self.state.db, &self.ada, 10)
+        grants::list_grants_of(&self.state.db, &self.ada, 10)
             .await
             .unwrap()[0]
             .clone()
     }
 
     async fn grant(&self, id: i64) -> app::model::Grant {
-        store::list_grants_of(&self.state.db, &self.ada, 10)
+        grants::list_grants_of(&self.state.db, &self.ada, 10)
             .await
             .unwrap()
             .into_iter()
@@ -326,7 +324,7 @@ async fn a_5xx_storm_converges_after_it_ends() {
     let okta = w.okta().await;
     let report = work_once(&w.state, okta.as_ref()).await.unwrap();
     assert_eq!((report.done, report.retried), (0, 1));
-    let ops = store::list_okta_ops(&w.state.db).await.unwrap();
+    let ops = outbox::list_okta_ops(&w.state.db).await.unwrap();
     assert_eq!((ops[0].1.as_str(), ops[0].2), ("pending", 1));
     assert!(
         ops[0].3.as_deref().unwrap().contains("500"),
@@ -399,16 +397,9 @@ async fn a_crashed_workers_lease_is_taken_over() {
     let w = world(engines()[0], "engine-token").await;
     w.approved_grant("1h", None).await;
     let now = to_millis(w.clock.now());
-    let claimed = store::claim_okta_ops(
-        &w.state.db,
-        w.state.db.engine(),
-        "crashed-worker",
-        now,
-        now + 60_000,
-        10,
-    )
-    .await
-    .unwrap();
+    let claimed = outbox::claim_okta_ops(&w.state.db, "crashed-worker", now, now + 60_000, 10)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1, "claimed, then the worker died");
     assert_eq!(w.work().await.done, 0, "the lease is still running");
     w.clock.advance(Duration::minutes(2));
@@ -423,13 +414,13 @@ async fn a_crashed_workers_lease_is_taken_over() {
         .unwrap()
         .len();
     let now = to_millis(w.clock.now());
-    assert!(!store::finish_okta_op(&w.state.db, &stale, now)
+    assert!(!outbox::finish_okta_op(&w.state.db, &stale, now)
         .await
         .unwrap());
-    assert!(!store::retry_okta_op(&w.state.db, &stale, "late", now)
+    assert!(!outbox::retry_okta_op(&w.state.db, &stale, "late", now)
         .await
         .unwrap());
-    assert!(!store::kill_okta_op(&w.state.db, &stale, "late", now)
+    assert!(!outbox::kill_okta_op(&w.state.db, &stale, "late", now)
         .await
         .unwrap());
     assert_eq!(
@@ -440,7 +431,7 @@ async fn a_crashed_workers_lease_is_taken_over() {
         events,
         "nothing recorded under a lost claim"
     );
-    let ops = store::list_okta_ops(&w.state.db).await.unwrap();
+    let ops = outbox::list_okta_ops(&w.state.db).await.unwrap();
     assert_eq!((ops[0].0.as_str(), ops[0].1.as_str()), ("add", "done"));
 }
 
@@ -499,7 +490,6 @@ async fn an_add_for_a_grant_that_ended_first_is_skipped_not_sent() {
 #[tokio::test]
 async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
     use app::model::{DriftKind, DriftState, SyncKind};
-    use app::ssr::jobs::sync_scheduler::sync_once;
     use app::ssr::okta::OktaApi;
 
     for engine in engines() {
@@ -513,7 +503,7 @@ async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
         };
         let sync = || async {
             w.clock.advance(Duration::seconds(5));
-            let run = sync_once(&w.state, SyncKind::Full).await.unwrap();
+            let run = w.state.sync().run(SyncKind::Full).await.unwrap();
             w.clock.advance(Duration::seconds(5));
             run
         };
@@ -673,5 +663,73 @@ async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
             assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
         }
         assert_eq!(actions.iter().filter(|a| *a == "drift.detected").count(), 4);
+    }
+}
+
+/// Waits (up to 20 s) until the first queued Okta operation is in `state`.
+async fn wait_for_op(w: &World, state: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let ops = outbox::list_okta_ops(&w.state.db).await.unwrap();
+        if ops.first().is_some_and(|op| op.1 == state) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "operation never {state}: {ops:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn stopping_the_jobs_lets_a_call_in_flight_finish() {
+    for engine in engines() {
+        let w = world(engine, "engine-token").await;
+        w.sim.sim.faults.write().unwrap().latency_ms = 500;
+        let jobs = Jobs::start(
+            &w.state,
+            JobSettings::new(std::time::Duration::from_secs(3600)),
+        );
+        w.approved_grant("1h", None).await;
+        wait_for_op(&w, "in_flight").await;
+        jobs.stop().await;
+        assert!(
+            w.member(),
+            "the call in flight was finished before the worker stopped"
+        );
+        let ops = outbox::list_okta_ops(&w.state.db).await.unwrap();
+        assert_eq!(ops[0].1, "done", "{ops:?}");
+        assert!(w.state.stopping.is_cancelled());
+    }
+}
+
+#[tokio::test]
+async fn stopping_the_jobs_releases_a_call_that_outlasts_the_grace_period() {
+    for engine in engines() {
+        let w = world(engine, "engine-token").await;
+        w.sim.sim.faults.write().unwrap().latency_ms = 5_000;
+        let jobs = Jobs::start(
+            &w.state,
+            JobSettings {
+                pending_max_age: std::time::Duration::from_secs(3600),
+                shutdown_grace: std::time::Duration::from_millis(200),
+            },
+        );
+        w.approved_grant("1h", None).await;
+        wait_for_op(&w, "in_flight").await;
+        let stopping = std::time::Instant::now();
+        jobs.stop().await;
+        assert!(
+            stopping.elapsed() < std::time::Duration::from_secs(4),
+            "stop waited for the slow call ({:?})",
+            stopping.elapsed()
+        );
+        // The clock has not moved: without the release, the lease would keep another worker
+        // away for 15 s of it.
+        w.sim.sim.faults.write().unwrap().latency_ms = 0;
+        let report = w.work().await;
+        assert_eq!(report.done, 1, "the released operation is taken up at once");
+        assert!(w.member());
     }
 }

@@ -105,3 +105,21 @@ pub fn require_admin_from(me: Option<Me>) -> Result<Admin, AppError> {
         Err(AppError::Forbidden)
     }
 }
+
+/// A capability a server function demands of its caller (see `api::serve`).
+pub trait Capability: Sized {
+    /// The capability of the person signed in to this request, or why they do not hold it.
+    fn require() -> Result<Self, AppError>;
+}
+
+impl Capability for Requester {
+    fn require() -> Result<Self, AppError> {
+        require_requester()
+    }
+}
+
+impl Capability for Admin {
+    fn require() -> Result<Self, AppError> {
+        require_admin()
+    }
+}

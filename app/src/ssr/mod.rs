@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod core;
 pub mod db;
 pub mod jobs;
 pub mod okta;
@@ -10,6 +11,7 @@ pub mod okta;
 mod proptests;
 pub mod secrets;
 pub mod services;
+pub mod signal;
 pub mod state;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;

@@ -6,10 +6,11 @@ use proptest::prelude::*;
 use reqwest::header::{HeaderMap, HeaderValue, LINK};
 use url::Url;
 
+use crate::format::describe_duration;
 use crate::ssr::okta::client::{next_link, parse_org_url};
 use crate::ssr::okta::OktaTrust;
 use crate::ssr::secrets::{SecretRef, SecretSource};
-use crate::ssr::services::access::{describe_duration, parse_duration};
+use crate::ssr::services::policy::parse_duration;
 
 fn secret_ref() -> impl Strategy<Value = SecretRef> {
     let source = prop_oneof![

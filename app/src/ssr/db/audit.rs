@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{Db, DbError};
+use super::{Db, DbError, Tx};
 use crate::model::{AuditEvent, DatabaseEngine};
 
 /// The chain's starting point.
@@ -27,15 +27,14 @@ fn chain_hash(
 
 /// Appends an event inside `tx` (so it commits with the change it records).
 pub async fn insert_audit_event(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    engine: DatabaseEngine,
+    tx: &mut Tx,
     at: i64,
     actor: &str,
     action: &str,
     subject: &str,
     details: &serde_json::Value,
 ) -> Result<(), DbError> {
-    if engine == DatabaseEngine::Postgres {
+    if tx.engine() == DatabaseEngine::Postgres {
         // One appender at a time, so two events never chain to the same predecessor.
         sqlx::query("SELECT pg_advisory_xact_lock(7061727)")
             .execute(&mut **tx)
@@ -145,10 +144,9 @@ mod tests {
     async fn events_chain_and_tampering_breaks_the_chain() {
         each_engine(|db| async move {
             for i in 0..3 {
-                let mut tx = db.pool().begin().await.unwrap();
+                let mut tx = db.begin_write().await.unwrap();
                 insert_audit_event(
                     &mut tx,
-                    db.engine(),
                     100 + i,
                     "ada",
                     "okta.settings.saved",

@@ -539,6 +539,96 @@ pub async fn group_members(db: &Db, group_id: &str, limit: i64) -> Result<Vec<Me
     .await?)
 }
 
+/// Groups that can be made requestable (Okta groups not filled by a rule, present), whose
+/// name contains `search` (case-insensitive), ordered by name, after `after_name`.
+pub async fn list_requestable_candidates(
+    db: &Db,
+    search: &str,
+    after_name: &str,
+    limit: i64,
+) -> Result<Vec<(String, String, String)>, DbError> {
+    let pattern = super::contains_pattern(search);
+    Ok(sqlx::query_as(
+        "SELECT okta_id, name, description FROM groups \
+         WHERE okta_type = 'OKTA_GROUP' AND managed_by_rule = FALSE AND removed_at IS NULL \
+           AND LOWER(name) LIKE $1 ESCAPE '\\' AND name > $2 ORDER BY name LIMIT $3",
+    )
+    .bind(pattern)
+    .bind(after_name)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// One group that can be made requestable (as [`list_requestable_candidates`]), by Okta id.
+pub async fn requestable_candidate(
+    db: &Db,
+    group_id: &str,
+) -> Result<Option<(String, String, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT okta_id, name, description FROM groups \
+         WHERE okta_id = $1 AND okta_type = 'OKTA_GROUP' AND managed_by_rule = FALSE \
+           AND removed_at IS NULL",
+    )
+    .bind(group_id)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
+/// Ids of the groups a user belongs to (as last synced).
+pub async fn user_group_ids(db: &Db, user_id: &str) -> Result<Vec<String>, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT group_id FROM memberships WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_all(db.pool())
+            .await?,
+    )
+}
+
+/// Display names of users and groups by id (for approver lists).
+pub async fn display_names(
+    db: &Db,
+    user_ids: &[String],
+    group_ids: &[String],
+) -> Result<Vec<String>, DbError> {
+    let mut out = Vec::new();
+    for id in user_ids {
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT display_name FROM users WHERE okta_id = $1")
+                .bind(id)
+                .fetch_optional(db.pool())
+                .await?;
+        out.push(name.unwrap_or_else(|| id.clone()));
+    }
+    for id in group_ids {
+        let name: Option<String> = sqlx::query_scalar("SELECT name FROM groups WHERE okta_id = $1")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?;
+        out.push(format!("members of {}", name.unwrap_or_else(|| id.clone())));
+    }
+    Ok(out)
+}
+
+/// Group names by id, for showing requests and grants.
+pub async fn group_name(db: &Db, group_id: &str) -> Result<String, DbError> {
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM groups WHERE okta_id = $1")
+        .bind(group_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(name.unwrap_or_else(|| group_id.to_owned()))
+}
+
+/// A user's display name by id.
+pub async fn user_name(db: &Db, user_id: &str) -> Result<String, DbError> {
+    let name: Option<String> =
+        sqlx::query_scalar("SELECT display_name FROM users WHERE okta_id = $1")
+            .bind(user_id)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(name.unwrap_or_else(|| user_id.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,8 @@
 //! `drift_items`, and the comparisons of the directory's memberships (what Okta has, as last
 //! synced or changed by the grant engine) with the grants that find drift.
 
-use sqlx::{Any, Transaction};
-
-use super::{Db, DbError};
+use super::{Db, DbError, Tx};
 use crate::model::{DatabaseEngine, DriftItem, DriftKind, DriftState};
-
-type Tx<'c> = Transaction<'c, Any>;
 
 /// The Okta operations that make a membership's state uncertain at a sync that started at
 /// `$1`: unfinished ones, and ones finished after the sync began (it may have listed the
@@ -96,7 +92,7 @@ fn live(r: LiveRow) -> LiveItem {
 }
 
 /// Every open or ignored item.
-pub async fn live_items(tx: &mut Tx<'_>) -> Result<Vec<LiveItem>, DbError> {
+pub async fn live_items(tx: &mut Tx) -> Result<Vec<LiveItem>, DbError> {
     let rows: Vec<LiveRow> = sqlx::query_as(
         "SELECT id, kind, user_id, group_id, grant_id, state FROM drift_items \
          WHERE state <> 'resolved' ORDER BY id",
@@ -107,14 +103,10 @@ pub async fn live_items(tx: &mut Tx<'_>) -> Result<Vec<LiveItem>, DbError> {
 }
 
 /// One item, locked for the rest of the transaction on PostgreSQL.
-pub async fn find_item_tx(
-    tx: &mut Tx<'_>,
-    engine: DatabaseEngine,
-    id: i64,
-) -> Result<Option<LiveItem>, DbError> {
+pub async fn find_item_tx(tx: &mut Tx, id: i64) -> Result<Option<LiveItem>, DbError> {
     let row: Option<LiveRow> = sqlx::query_as(&format!(
         "SELECT id, kind, user_id, group_id, grant_id, state FROM drift_items WHERE id = $1{}",
-        if engine == DatabaseEngine::Postgres {
+        if tx.engine() == DatabaseEngine::Postgres {
             " FOR UPDATE"
         } else {
             ""
@@ -128,7 +120,7 @@ pub async fn find_item_tx(
 
 /// Records a new open item; returns its id.
 pub async fn insert_item(
-    tx: &mut Tx<'_>,
+    tx: &mut Tx,
     kind: DriftKind,
     user_id: &str,
     group_id: &str,
@@ -150,7 +142,7 @@ pub async fn insert_item(
 
 /// Moves a live item to `state` (with `resolution` when resolved), by `who` at `at`.
 pub async fn decide_item(
-    tx: &mut Tx<'_>,
+    tx: &mut Tx,
     id: i64,
     state: DriftState,
     resolution: Option<&str>,

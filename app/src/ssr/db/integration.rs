@@ -1,6 +1,6 @@
 //! `integration`: the Okta integration settings, one row.
 
-use super::{Db, DbError};
+use super::{Db, DbError, Tx};
 use crate::model::{AuthMethod, IntegrationSettings};
 
 type Row = (
@@ -56,10 +56,7 @@ impl From<Row> for IntegrationSettings {
 }
 
 /// Saves the settings (insert or replace the one row), inside `tx`.
-pub async fn save_integration(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    s: &IntegrationSettings,
-) -> Result<(), DbError> {
+pub async fn save_integration(tx: &mut Tx, s: &IntegrationSettings) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO integration (id, okta_org_url, auth_method, secret_ref, client_id, key_id, \
            sync_incremental_minutes, sync_full_hours, group_name_prefix, group_types, \

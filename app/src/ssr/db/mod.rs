@@ -4,11 +4,14 @@
 //! instants as BIGINT milliseconds since the epoch). Dialect-specific SQL appears only where the
 //! semantics differ, switched on [`Db::engine`].
 
-pub mod access;
 pub mod audit;
 pub mod directory;
 pub mod drift;
+pub mod grants;
 pub mod integration;
+pub mod outbox;
+pub mod policies;
+pub mod requests;
 pub mod sessions;
 pub mod sync;
 
@@ -23,6 +26,50 @@ use sqlx::{AnyPool, Executor};
 
 use crate::error::AppError;
 use crate::model::DatabaseEngine;
+
+/// A write transaction (from [`Db::begin_write`]) that knows its engine, so functions that take
+/// one need no engine argument and callers outside `db/` never handle sqlx types. It dereferences
+/// to the connection the statements run on (`&mut **tx` inside `db/`). Dropped without
+/// [`Tx::commit`], it rolls back.
+#[derive(Debug)]
+pub struct Tx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    engine: DatabaseEngine,
+}
+
+impl Tx {
+    pub fn engine(&self) -> DatabaseEngine {
+        self.engine
+    }
+
+    pub async fn commit(self) -> Result<(), DbError> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// A list of strings as stored in one TEXT column (JSON).
+pub(crate) fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).expect("strings serialize")
+}
+
+/// A list stored by [`json_list`] (empty if unreadable).
+pub(crate) fn parse_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -194,14 +241,17 @@ impl Db {
     /// writers take turns in order) and takes the write lock at once, so a later write never
     /// fails because another connection committed in between (a read transaction cannot be
     /// upgraded then). On PostgreSQL it is a plain transaction.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, DbError> {
+    pub async fn begin_write(&self) -> Result<Tx, DbError> {
         let mut tx = self.write_pool().begin().await?;
         if self.engine == DatabaseEngine::Sqlite {
             sqlx::query("UPDATE sync_lock SET holder = holder WHERE 1 = 0")
                 .execute(&mut *tx)
                 .await?;
         }
-        Ok(tx)
+        Ok(Tx {
+            tx,
+            engine: self.engine,
+        })
     }
 
     pub fn engine(&self) -> DatabaseEngine {

@@ -11,18 +11,17 @@
 //!   lands or moves), then in one transaction per grant marks it active (queueing the add) or
 //!   revoking (queueing the remove).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::sync::Notify;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use crate::model::GrantState;
 use crate::ssr::clock::to_millis;
-use crate::ssr::db::{access as store, audit, DbError};
+use crate::ssr::core::Core;
+use crate::ssr::db::{audit, grants, outbox, DbError};
 use crate::ssr::okta::{OktaApi, OktaError};
-use crate::ssr::state::AppState;
 
 /// How long a claimed operation is ours before another worker may take it. The worker renews
 /// the leases of its calls in flight every `HEARTBEAT`, so a call may take longer than this;
@@ -42,24 +41,8 @@ const MAX_SLEEP: Duration = Duration::from_secs(30);
 const BATCH: i64 = 50;
 /// Okta calls in flight at once from one worker (the Okta client's own cap applies too).
 const CONCURRENCY: usize = 16;
-
-/// Wakes the worker and the scheduler after a commit that queued work or moved a grant.
-#[derive(Debug, Default, Clone)]
-pub struct EngineSignal {
-    worker: Arc<Notify>,
-    scheduler: Arc<Notify>,
-}
-
-impl EngineSignal {
-    pub fn wake(&self) {
-        self.worker.notify_one();
-        self.scheduler.notify_one();
-    }
-
-    async fn wait(notify: &Notify, at_most: Duration) {
-        let _ = tokio::time::timeout(at_most, notify.notified()).await;
-    }
-}
+/// How long a stopping worker waits for its calls in flight (by default).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The wait before try number `attempts + 1` (capped exponential, full jitter).
 pub fn backoff_ms(attempts: i64) -> i64 {
@@ -80,17 +63,10 @@ pub struct PassReport {
 }
 
 /// Works once through the due operations with `okta`.
-pub async fn work_once(state: &AppState, okta: &dyn OktaApi) -> Result<PassReport, DbError> {
+pub async fn work_once(state: &Core, okta: &dyn OktaApi) -> Result<PassReport, DbError> {
     let now = to_millis(state.clock.now());
-    let ops = store::claim_okta_ops(
-        &state.db,
-        state.db.engine(),
-        &state.instance,
-        now,
-        now + LEASE_MS,
-        BATCH,
-    )
-    .await?;
+    let ops =
+        outbox::claim_okta_ops(&state.db, &state.instance, now, now + LEASE_MS, BATCH).await?;
     // Different memberships are independent (claiming keeps one per membership in flight):
     // call Okta for several at once, within the client's own concurrency cap.
     let outcomes = futures::stream::iter(ops)
@@ -119,17 +95,13 @@ enum Outcome {
 }
 
 /// Carries one claimed operation out and records how it went.
-async fn apply(
-    state: &AppState,
-    okta: &dyn OktaApi,
-    op: store::OktaOp,
-) -> Result<Outcome, DbError> {
+async fn apply(state: &Core, okta: &dyn OktaApi, op: outbox::OktaOp) -> Result<Outcome, DbError> {
     // An add for a grant that ended meanwhile is not applied.
     if op.add {
         if let Some(grant) = op.grant_id {
-            if !store::grant_is_active(&state.db, grant).await? {
+            if !grants::grant_is_active(&state.db, grant).await? {
                 let now = to_millis(state.clock.now());
-                let kept = record(|| store::skip_okta_op(&state.db, &op, now)).await?;
+                let kept = record(|| outbox::skip_okta_op(&state.db, &op, now)).await?;
                 return Ok(kept_or_lost(kept, Outcome::Done, &op));
             }
         }
@@ -142,12 +114,12 @@ async fn apply(
     let now = to_millis(state.clock.now());
     match result {
         Ok(()) => {
-            let kept = record(|| store::finish_okta_op(&state.db, &op, now)).await?;
+            let kept = record(|| outbox::finish_okta_op(&state.db, &op, now)).await?;
             Ok(kept_or_lost(kept, Outcome::Done, &op))
         }
         // Removing what is already gone is done too.
         Err(e) if !op.add && e.status() == Some(404) => {
-            let kept = record(|| store::finish_okta_op(&state.db, &op, now)).await?;
+            let kept = record(|| outbox::finish_okta_op(&state.db, &op, now)).await?;
             Ok(kept_or_lost(kept, Outcome::Done, &op))
         }
         Err(e) => {
@@ -155,7 +127,7 @@ async fn apply(
             let reason = describe(&e);
             if op.add && (permanent || op.attempts >= MAX_ADD_ATTEMPTS) {
                 tracing::error!(op = op.id, grant = op.grant_id, error = %reason, "okta: adding a membership failed for good");
-                let kept = record(|| store::kill_okta_op(&state.db, &op, &reason, now)).await?;
+                let kept = record(|| outbox::kill_okta_op(&state.db, &op, &reason, now)).await?;
                 Ok(kept_or_lost(kept, Outcome::Dead, &op))
             } else {
                 if op.add {
@@ -164,7 +136,7 @@ async fn apply(
                     tracing::error!(op = op.id, grant = op.grant_id, attempts = op.attempts, error = %reason, "okta: REMOVING A MEMBERSHIP FAILED; retrying");
                 }
                 let next = now + backoff_ms(op.attempts);
-                let kept = record(|| store::retry_okta_op(&state.db, &op, &reason, next)).await?;
+                let kept = record(|| outbox::retry_okta_op(&state.db, &op, &reason, next)).await?;
                 Ok(kept_or_lost(kept, Outcome::Retried, &op))
             }
         }
@@ -172,7 +144,7 @@ async fn apply(
 }
 
 /// The outcome, or `Lost` when the claim had been taken over before it could be recorded.
-fn kept_or_lost(kept: bool, outcome: Outcome, op: &store::OktaOp) -> Outcome {
+fn kept_or_lost(kept: bool, outcome: Outcome, op: &outbox::OktaOp) -> Outcome {
     if kept {
         outcome
     } else {
@@ -207,14 +179,14 @@ fn describe(e: &OktaError) -> String {
 }
 
 /// Starts due scheduled grants and ends expired ones; returns how many it moved.
-pub async fn schedule_once(state: &AppState) -> Result<usize, DbError> {
+pub async fn schedule_once(state: &Core) -> Result<usize, DbError> {
     let now = to_millis(state.clock.now());
     let mut moved = 0;
-    for listed in store::due_grants(&state.db, now, 200).await? {
+    for listed in grants::due_grants(&state.db, now, 200).await? {
         let mut tx = state.db.begin_write().await?;
         // Read again inside the transaction, and move the grant only as read: an extension
         // that committed since the list was read keeps its new end.
-        let Some(g) = store::find_grant_tx(&mut tx, listed.id).await? else {
+        let Some(g) = grants::find_grant_tx(&mut tx, listed.id).await? else {
             continue;
         };
         let due = (g.state == GrantState::Scheduled && g.starts_at <= now)
@@ -245,7 +217,7 @@ pub async fn schedule_once(state: &AppState) -> Result<usize, DbError> {
                     "grant.expired",
                 )
             };
-        if store::transition_grant_as_read(
+        if grants::transition_grant_as_read(
             &mut tx,
             g.id,
             from,
@@ -258,12 +230,11 @@ pub async fn schedule_once(state: &AppState) -> Result<usize, DbError> {
         .await?
         {
             if to != GrantState::Revoked {
-                store::insert_okta_op(&mut tx, add, &g.user_id, &g.group_id, Some(g.id), now)
+                outbox::insert_okta_op(&mut tx, add, &g.user_id, &g.group_id, Some(g.id), now)
                     .await?;
             }
             audit::insert_audit_event(
                 &mut tx,
-                state.db.engine(),
                 now,
                 "gatepass",
                 action,
@@ -278,14 +249,19 @@ pub async fn schedule_once(state: &AppState) -> Result<usize, DbError> {
     Ok(moved)
 }
 
-/// The worker loop; runs until the process ends. It keeps up to `CONCURRENCY` operations in
+/// The worker loop. It keeps up to `CONCURRENCY` operations in
 /// flight and claims more as each one finishes, so a burst of approvals does not wait for the
 /// slowest call of a batch.
-pub async fn run_worker(state: AppState, signal: EngineSignal) {
+///
+/// Once `stop` is cancelled it claims nothing more, lets the calls in flight finish for up to
+/// `grace`, then abandons the rest and releases their leases, so another Gatepass
+/// process (or the next start) takes them up at once rather than when the lease runs out.
+pub async fn run_worker(state: Core, stop: CancellationToken, grace: Duration) {
+    let signal = state.engine.clone();
     let mut in_flight: JoinSet<Result<Outcome, DbError>> = JoinSet::new();
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
+    while !stop.is_cancelled() {
         let free = CONCURRENCY - in_flight.len();
         let mut okta_ready = true;
         if free > 0 {
@@ -295,9 +271,8 @@ pub async fn run_worker(state: AppState, signal: EngineSignal) {
             };
             if let Some(okta) = okta {
                 let now = to_millis(state.clock.now());
-                match store::claim_okta_ops(
+                match outbox::claim_okta_ops(
                     &state.db,
-                    state.db.engine(),
                     &state.instance,
                     now,
                     now + LEASE_MS,
@@ -324,7 +299,7 @@ pub async fn run_worker(state: AppState, signal: EngineSignal) {
         } else if in_flight.len() == CONCURRENCY {
             MAX_SLEEP
         } else {
-            match store::next_op_due(&state.db).await {
+            match outbox::next_op_due(&state.db).await {
                 Ok(Some(at)) => Duration::from_millis(
                     (at - to_millis(state.clock.now())).clamp(0, MAX_SLEEP.as_millis() as i64)
                         as u64,
@@ -347,34 +322,72 @@ pub async fn run_worker(state: AppState, signal: EngineSignal) {
                     Err(e) => tracing::error!(error = %e, "grant engine: an operation task failed"),
                 }
             }
-            _ = signal.worker.notified() => {}
+            _ = signal.worker_woken() => {}
+            _ = stop.cancelled() => {}
             _ = heartbeat.tick(), if !in_flight.is_empty() => {
                 let until = to_millis(state.clock.now()) + LEASE_MS;
-                if let Err(e) = store::renew_op_leases(&state.db, &state.instance, until).await {
+                if let Err(e) = outbox::renew_op_leases(&state.db, &state.instance, until).await {
                     tracing::warn!(error = %e, "grant engine: renewing leases failed");
                 }
             }
             _ = tokio::time::sleep(wait), if !wait.is_zero() => {}
         }
     }
+    finish_in_flight(&state, in_flight, grace).await;
 }
 
-/// The scheduler loop; runs until the process ends.
-pub async fn run_scheduler(state: AppState, signal: EngineSignal) {
-    loop {
+/// On shutdown: waits up to `grace` for the calls in flight, then abandons the rest and
+/// releases their leases (their calls are idempotent; whoever takes them up calls again).
+async fn finish_in_flight(
+    state: &Core,
+    mut in_flight: JoinSet<Result<Outcome, DbError>>,
+    grace: Duration,
+) {
+    let pending = in_flight.len();
+    let drained = tokio::time::timeout(grace, async {
+        while let Some(done) = in_flight.join_next().await {
+            if let Ok(Err(e)) = done {
+                tracing::warn!(error = %e, "grant engine: database error");
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        in_flight.abort_all();
+        while in_flight.join_next().await.is_some() {}
+    }
+    let now = to_millis(state.clock.now());
+    match outbox::release_op_leases(&state.db, &state.instance, now).await {
+        Ok(0) => tracing::info!(finished = pending, "grant engine stopped"),
+        Ok(n) => tracing::info!(
+            finished = pending - n as usize,
+            released = n,
+            "grant engine stopped; operations still in flight were released"
+        ),
+        Err(e) => tracing::warn!(error = %e, "grant engine: releasing leases failed"),
+    }
+}
+
+/// The scheduler loop; runs until `state.stopping` is cancelled.
+pub async fn run_scheduler(state: Core) {
+    let signal = state.engine.clone();
+    while !state.stopping.is_cancelled() {
         match schedule_once(&state).await {
             Ok(n) if n > 0 => signal.wake(),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "grant scheduler: database error"),
         }
-        let wait = match store::next_grant_change(&state.db).await {
+        let wait = match grants::next_grant_change(&state.db).await {
             Ok(Some(at)) => Duration::from_millis(
                 (at - to_millis(state.clock.now())).clamp(0, MAX_SLEEP.as_millis() as i64) as u64,
             ),
             _ => MAX_SLEEP,
         };
         if !wait.is_zero() {
-            EngineSignal::wait(&signal.scheduler, wait).await;
+            tokio::select! {
+                _ = signal.scheduler_woken(wait) => {}
+                _ = state.stopping.cancelled() => {}
+            }
         }
     }
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use crate::model::{IntegrationSettings, SyncKind, SyncRun};
 use crate::ssr::clock::to_millis;
+use crate::ssr::core::Core;
 use crate::ssr::db::sync as runs;
-use crate::ssr::services::sync::{DirectorySync, GroupFilter, SyncError, SyncProgress};
-use crate::ssr::state::AppState;
+use crate::ssr::services::sync::SyncError;
 
 /// How long to wait after a failed run before trying again.
 const RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -50,59 +50,10 @@ pub fn next_due(
     Err(Duration::from_millis((inc_due.min(full_due) - now) as u64))
 }
 
-/// Runs one sync of `kind` with the saved settings, reporting progress; returns the settings
-/// it used and the run.
-pub async fn sync_with_progress(
-    state: &AppState,
-    kind: SyncKind,
-    progress: &(dyn Fn(&SyncProgress) + Send + Sync),
-) -> Result<(IntegrationSettings, SyncRun), SyncError> {
-    let settings = state
-        .integration()
-        .current()
-        .await
-        .map_err(|_| SyncError::NotConfigured)?
-        .ok_or(SyncError::NotConfigured)?;
-    let okta = state
-        .okta_client(&settings)
-        .await
-        .map_err(|_| SyncError::NotConfigured)?;
-    let run = DirectorySync {
-        db: &state.db,
-        okta: okta.as_ref(),
-        clock: state.clock.as_ref(),
-        filter: GroupFilter {
-            name_prefix: settings.group_name_prefix.clone(),
-            types: settings.group_types.clone(),
-        },
-        holder: state.instance.clone(),
-        progress,
-    }
-    .run(kind)
-    .await?;
-    // What the sync read is compared with the grants; a failure here does not undo the sync.
-    if let Err(e) = state.drift().detect(run.started_at).await {
-        tracing::warn!(error = %e, "drift check after the directory sync failed");
-    }
-    // People the sync found suspended, deprovisioned or gone lose what they hold at once.
-    match state.access().offboard_inactive().await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(closed = n, "requests and grants of inactive people ended"),
-        Err(e) => tracing::warn!(error = %e, "ending the access of inactive people failed"),
-    }
-    Ok((settings, run))
-}
-
-/// Runs one sync of `kind` with the saved settings.
-pub async fn sync_once(state: &AppState, kind: SyncKind) -> Result<SyncRun, SyncError> {
-    sync_with_progress(state, kind, &|_| {})
-        .await
-        .map(|(_, run)| run)
-}
-
-/// The scheduler loop; runs until the process ends.
-pub async fn run(state: AppState) {
-    loop {
+/// The scheduler loop; runs until `state.stopping` is cancelled (a sync in progress then
+/// stops after the page it is on and is recorded as failed).
+pub async fn run(state: Core) {
+    while !state.stopping.is_cancelled() {
         let wait = match state.integration().current().await {
             Ok(Some(settings)) => {
                 let recent = runs::list_sync_runs(&state.db, 20)
@@ -110,7 +61,7 @@ pub async fn run(state: AppState) {
                     .unwrap_or_default();
                 match next_due(&settings, &recent, to_millis(state.clock.now())) {
                     Ok(kind) => {
-                        match sync_once(&state, kind).await {
+                        match state.sync().run(kind).await {
                             Ok(_) | Err(SyncError::Busy) => {}
                             Err(e) => tracing::warn!(error = %e, "scheduled directory sync failed"),
                         }
@@ -122,7 +73,10 @@ pub async fn run(state: AppState) {
             Ok(None) => IDLE_CHECK,
             Err(_) => RETRY_AFTER,
         };
-        tokio::time::sleep(wait).await;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = state.stopping.cancelled() => {}
+        }
     }
 }
 

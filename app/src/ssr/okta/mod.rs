@@ -3,6 +3,7 @@
 //! rate-limit [`governor`], credentials, and typed errors.
 
 pub mod client;
+pub mod clients;
 pub mod credential;
 pub mod governor;
 pub mod model;
@@ -11,6 +12,7 @@ pub mod trust;
 use async_trait::async_trait;
 
 pub use self::client::{OktaClient, OktaSettings};
+pub use self::clients::OktaClients;
 pub use self::credential::OktaCredential;
 pub use self::model::{OktaGroup, OktaGroupRule, OktaLogEvent, OktaRole, OktaUser};
 pub use self::trust::OktaTrust;

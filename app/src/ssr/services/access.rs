@@ -8,43 +8,20 @@
 //! ending a grant queues the `remove`.
 
 use crate::error::AppError;
+use crate::format::describe_duration;
 use crate::model::{AccessRequest, Grant, GrantState, Policy, PolicyTarget, RequestState};
 use crate::ssr::auth::{Admin, Requester};
 use crate::ssr::clock::{to_millis, Clock};
-use crate::ssr::db::access::{self as store, NewRequest};
-use crate::ssr::db::{audit, directory, Db, DbError};
+use crate::ssr::db::requests::NewRequest;
+use crate::ssr::db::Tx;
+use crate::ssr::db::{audit, directory, Db};
+use crate::ssr::db::{grants, outbox, policies, requests};
+use crate::ssr::services::policy::{
+    parse_duration, resolve_policy, MAX_POLICY_DURATION_SECS, MIN_DURATION_SECS,
+};
 
-/// Shortest grant anyone may ask for.
-pub const MIN_DURATION_SECS: i64 = 60;
-/// Longest any policy may allow (90 days).
-pub const MAX_POLICY_DURATION_SECS: i64 = 90 * 86_400;
 /// Longest reason kept.
 const MAX_REASON: usize = 1000;
-
-/// Parses `90m`, `4h`, `1d`, `1w` (or bare seconds) into seconds.
-pub fn parse_duration(text: &str) -> Result<i64, String> {
-    let t = text.trim().to_ascii_lowercase();
-    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => (&t[..i], t[i..].trim()),
-        None => (t.as_str(), "s"),
-    };
-    let n: i64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration; use e.g. 30m, 4h, 1d or 1w"))?;
-    let mult = match unit {
-        "s" | "sec" | "secs" => 1,
-        "m" | "min" | "mins" => 60,
-        "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
-        "d" | "day" | "days" => 86_400,
-        "w" | "week" | "weeks" => 604_800,
-        _ => return Err(format!("{text:?}: unknown unit {unit:?}; use m, h, d or w")),
-    };
-    n.checked_mul(mult)
-        .filter(|s| *s > 0)
-        .ok_or_else(|| format!("{text:?} is not a positive duration"))
-}
-
-pub use crate::format::describe_duration;
 
 /// Parses an optional scheduled start from a form: `2026-06-01T10:00` (UTC); empty: none.
 pub fn parse_start(text: &str) -> Result<Option<i64>, AppError> {
@@ -59,50 +36,6 @@ pub fn parse_start(text: &str) -> Result<Option<i64>, AppError> {
         AppError::invalid("Start", "enter a date and time like 2026-06-01T10:00 (UTC)")
     })?;
     Ok(Some(to_millis(at.assume_utc())))
-}
-
-/// Whether a group name matches a policy pattern (`*`: any run of characters).
-pub fn pattern_matches(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == name;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first) || !name[first.len()..].ends_with(last) {
-        return false;
-    }
-    let mut rest = &name[first.len()..name.len() - last.len()];
-    for part in &parts[1..parts.len() - 1] {
-        match rest.find(part) {
-            Some(i) => rest = &rest[i + part.len()..],
-            None => return false,
-        }
-    }
-    true
-}
-
-/// The policy that applies to a group: its own, else the most specific matching pattern
-/// (the one with the most literal characters).
-pub fn resolve_policy<'p>(
-    policies: &'p [Policy],
-    group_id: &str,
-    group_name: &str,
-) -> Option<&'p Policy> {
-    policies
-        .iter()
-        .find(|p| p.target == PolicyTarget::Group(group_id.to_owned()))
-        .or_else(|| {
-            policies
-                .iter()
-                .filter_map(|p| match &p.target {
-                    PolicyTarget::Pattern(pat) if pattern_matches(pat, group_name) => {
-                        Some((pat.replace('*', "").len(), p))
-                    }
-                    _ => None,
-                })
-                .max_by_key(|(literal, _)| *literal)
-                .map(|(_, p)| p)
-        })
 }
 
 /// The audit subject of a policy: the group it applies to, or its pattern.
@@ -256,16 +189,12 @@ pub struct DecisionInput {
     pub duration: Option<String>,
 }
 
-fn tx_err(e: sqlx::Error) -> AppError {
-    DbError::from(e).into()
-}
-
 /// The workflow's operations.
 pub struct AccessService<'a> {
     pub db: &'a Db,
     pub clock: &'a dyn Clock,
     /// Wakes the grant engine after a commit that queued work or moved a grant.
-    pub signal: Option<&'a crate::ssr::jobs::grant_engine::EngineSignal>,
+    pub signal: Option<&'a crate::ssr::signal::EngineSignal>,
 }
 
 impl AccessService<'_> {
@@ -281,22 +210,13 @@ impl AccessService<'_> {
 
     async fn audit(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut Tx,
         actor: &str,
         action: &str,
         subject: String,
         details: serde_json::Value,
     ) -> Result<(), AppError> {
-        audit::insert_audit_event(
-            tx,
-            self.db.engine(),
-            self.now(),
-            actor,
-            action,
-            &subject,
-            &details,
-        )
-        .await?;
+        audit::insert_audit_event(tx, self.now(), actor, action, &subject, &details).await?;
         Ok(())
     }
 
@@ -389,7 +309,7 @@ impl AccessService<'_> {
             updated_by: admin.me().login.clone(),
         };
         let mut tx = self.db.begin_write().await?;
-        policy.id = store::upsert_policy(&mut tx, &policy).await?;
+        policy.id = policies::upsert_policy(&mut tx, &policy).await?;
         let subject = policy_subject(&policy);
         self.audit(
             &mut tx,
@@ -399,7 +319,7 @@ impl AccessService<'_> {
             serde_json::to_value(&policy).unwrap_or_default(),
         )
         .await?;
-        tx.commit().await.map_err(tx_err)?;
+        tx.commit().await?;
         Ok(policy)
     }
 
@@ -407,7 +327,7 @@ impl AccessService<'_> {
     /// made under; the groups it covered fall to the next matching policy, or to none.
     pub async fn delete_policy(&self, admin: &Admin, id: i64) -> Result<Policy, AppError> {
         let mut tx = self.db.begin_write().await?;
-        let policy = store::delete_policy(&mut tx, id)
+        let policy = policies::delete_policy(&mut tx, id)
             .await?
             .ok_or_else(|| AppError::NotFound("That policy".into()))?;
         let subject = policy_subject(&policy);
@@ -419,7 +339,7 @@ impl AccessService<'_> {
             serde_json::to_value(&policy).unwrap_or_default(),
         )
         .await?;
-        tx.commit().await.map_err(tx_err)?;
+        tx.commit().await?;
         Ok(policy)
     }
 
@@ -436,7 +356,7 @@ impl AccessService<'_> {
         let group = directory::find_group(self.db, &input.group_id)
             .await?
             .ok_or_else(|| AppError::NotFound("That group".into()))?;
-        let policies = store::list_policies(self.db).await?;
+        let policies = policies::list_policies(self.db).await?;
         let policy = resolve_policy(&policies, &group.okta_id, &group.name)
             .filter(|p| p.requestable)
             .ok_or_else(|| {
@@ -503,16 +423,16 @@ impl AccessService<'_> {
         let mut tx = self.db.begin_write().await?;
         // Concurrent requests for the same membership take turns, so each sees what the one
         // before it did (a pending request, a live grant to extend).
-        store::lock_membership(&mut tx, self.db.engine(), &me.okta_id, &group.okta_id).await?;
+        grants::lock_membership(&mut tx, &me.okta_id, &group.okta_id).await?;
         if let Some(pending) =
-            store::pending_request_for(&mut tx, &me.okta_id, &group.okta_id).await?
+            requests::pending_request_for(&mut tx, &me.okta_id, &group.okta_id).await?
         {
             return Err(AppError::Conflict(format!(
                 "You already asked for {} (request #{pending}); it is waiting for approval.",
                 group.name
             )));
         }
-        let extends = store::live_grant_for(&mut tx, &me.okta_id, &group.okta_id).await?;
+        let extends = grants::live_grant_for(&mut tx, &me.okta_id, &group.okta_id).await?;
         // A membership Okta already has, not through Gatepass, must not be granted: its
         // expiry would remove what was there before.
         if extends.is_none() && member_in_okta {
@@ -522,7 +442,7 @@ impl AccessService<'_> {
             )));
         }
         let policy_json = serde_json::to_string(&policy).unwrap_or_default();
-        let id = store::insert_request(
+        let id = requests::insert_request(
             &mut tx,
             &NewRequest {
                 requester_id: &me.okta_id,
@@ -548,7 +468,7 @@ impl AccessService<'_> {
         )
         .await?;
         if policy.auto_approve {
-            store::decide_request(&mut tx, id, RequestState::Approved, now, "policy").await?;
+            requests::decide_request(&mut tx, id, RequestState::Approved, now, "policy").await?;
             self.audit(
                 &mut tx,
                 "policy",
@@ -559,10 +479,10 @@ impl AccessService<'_> {
             .await?;
             self.carry_out(&mut tx, id, duration, "policy").await?;
         }
-        let request = store::find_request_tx(&mut tx, id)
+        let request = requests::find_request_tx(&mut tx, id)
             .await?
             .ok_or(AppError::Internal)?;
-        tx.commit().await.map_err(tx_err)?;
+        tx.commit().await?;
         if policy.auto_approve {
             self.wake_engine();
         }
@@ -573,25 +493,25 @@ impl AccessService<'_> {
     /// the Okta change when the grant is active now.
     async fn carry_out(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut Tx,
         request_id: i64,
         duration: i64,
         actor: &str,
     ) -> Result<(), AppError> {
         let now = self.now();
-        let r = store::find_request_tx(tx, request_id)
+        let r = requests::find_request_tx(tx, request_id)
             .await?
             .ok_or(AppError::Internal)?;
         let policy: Policy =
-            serde_json::from_str(&store::request_policy_json(tx, request_id).await?)
+            serde_json::from_str(&requests::request_policy_json(tx, request_id).await?)
                 .map_err(|_| AppError::Internal)?;
         if let Some(grant_id) = r.extends_grant_id {
-            if let Some(g) = store::find_grant_tx(tx, grant_id).await? {
+            if let Some(g) = grants::find_grant_tx(tx, grant_id).await? {
                 // At most the policy's maximum from when the grant starts (now, or its
                 // scheduled start): an extension never moves the end before the start.
                 let ends = (g.ends_at.max(now) + duration * 1000)
                     .min(g.starts_at.max(now) + policy.max_duration_secs * 1000);
-                if store::set_grant_end(tx, g.id, ends, now).await? {
+                if grants::set_grant_end(tx, g.id, ends, now).await? {
                     self.audit(
                         tx,
                         actor,
@@ -620,9 +540,9 @@ impl AccessService<'_> {
             state,
             revoked_reason: None,
         };
-        let grant_id = store::insert_grant(tx, &grant, now).await?;
+        let grant_id = grants::insert_grant(tx, &grant, now).await?;
         if state == GrantState::Active {
-            store::insert_okta_op(
+            outbox::insert_okta_op(
                 tx,
                 true,
                 &grant.user_id,
@@ -675,11 +595,11 @@ impl AccessService<'_> {
         let mut tx = self.db.begin_write().await?;
         // The caller first: someone who may not decide this request learns nothing about it
         // (whether it exists, who decided it) — the same answer for every request id.
-        if !store::is_request_approver(&mut tx, input.request_id, &me.okta_id).await? {
+        if !requests::is_request_approver(&mut tx, input.request_id, &me.okta_id).await? {
             return Err(AppError::Forbidden);
         }
-        if !store::lock_pending_request(&mut tx, input.request_id).await? {
-            return match store::find_request_tx(&mut tx, input.request_id).await? {
+        if !requests::lock_pending_request(&mut tx, input.request_id).await? {
+            return match requests::find_request_tx(&mut tx, input.request_id).await? {
                 Some(r) => Err(AppError::Conflict(format!(
                     "This request was already {} by {}.",
                     r.state.as_str(),
@@ -688,11 +608,11 @@ impl AccessService<'_> {
                 None => Err(AppError::NotFound("That request".into())),
             };
         }
-        let r = store::find_request_tx(&mut tx, input.request_id)
+        let r = requests::find_request_tx(&mut tx, input.request_id)
             .await?
             .ok_or(AppError::Internal)?;
         let policy: Policy =
-            serde_json::from_str(&store::request_policy_json(&mut tx, r.id).await?)
+            serde_json::from_str(&requests::request_policy_json(&mut tx, r.id).await?)
                 .map_err(|_| AppError::Internal)?;
         if r.requester_id == me.okta_id && !policy.allow_self_approval {
             return Err(AppError::Conflict(
@@ -710,7 +630,7 @@ impl AccessService<'_> {
                 ));
             }
         }
-        if !store::insert_approval(
+        if !requests::insert_approval(
             &mut tx,
             r.id,
             &me.okta_id,
@@ -727,7 +647,7 @@ impl AccessService<'_> {
         }
         let subject = format!("request:{}", r.id);
         if !input.approve {
-            store::decide_request(&mut tx, r.id, RequestState::Denied, now, &me.login).await?;
+            requests::decide_request(&mut tx, r.id, RequestState::Denied, now, &me.login).await?;
             self.audit(
                 &mut tx,
                 &me.login,
@@ -737,10 +657,10 @@ impl AccessService<'_> {
             )
             .await?;
         } else {
-            let (approvals, shortest) = store::approval_tally(&mut tx, r.id).await?;
+            let (approvals, shortest) = requests::approval_tally(&mut tx, r.id).await?;
             self.audit(&mut tx, &me.login, "request.approval_recorded", subject.clone(), serde_json::json!({ "group": r.group_id, "comment": comment, "approvals": approvals, "quorum": r.quorum })).await?;
             if approvals >= r.quorum {
-                store::decide_request(&mut tx, r.id, RequestState::Approved, now, &me.login)
+                requests::decide_request(&mut tx, r.id, RequestState::Approved, now, &me.login)
                     .await?;
                 self.audit(
                     &mut tx,
@@ -754,10 +674,10 @@ impl AccessService<'_> {
                 self.carry_out(&mut tx, r.id, duration, &me.login).await?;
             }
         }
-        let decided = store::find_request_tx(&mut tx, r.id)
+        let decided = requests::find_request_tx(&mut tx, r.id)
             .await?
             .ok_or(AppError::Internal)?;
-        tx.commit().await.map_err(tx_err)?;
+        tx.commit().await?;
         self.wake_engine();
         Ok(decided)
     }
@@ -766,13 +686,13 @@ impl AccessService<'_> {
     pub async fn cancel(&self, who: &Requester, request_id: i64) -> Result<(), AppError> {
         let me = who.me();
         let mut tx = self.db.begin_write().await?;
-        let r = store::find_request_tx(&mut tx, request_id)
+        let r = requests::find_request_tx(&mut tx, request_id)
             .await?
             .ok_or_else(|| AppError::NotFound("That request".into()))?;
         if r.requester_id != me.okta_id {
             return Err(AppError::Forbidden);
         }
-        if !store::decide_request(
+        if !requests::decide_request(
             &mut tx,
             request_id,
             RequestState::Cancelled,
@@ -794,7 +714,7 @@ impl AccessService<'_> {
             serde_json::json!({}),
         )
         .await?;
-        tx.commit().await.map_err(tx_err)?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -809,7 +729,7 @@ impl AccessService<'_> {
         let ended = self
             .end_grant_tx(&mut tx, actor, grant_id, reason, owner)
             .await?;
-        tx.commit().await.map_err(tx_err)?;
+        tx.commit().await?;
         self.wake_engine();
         Ok(ended)
     }
@@ -819,14 +739,14 @@ impl AccessService<'_> {
     /// queued. Only the `owner`, when given, may end it.
     pub(crate) async fn end_grant_tx(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut Tx,
         actor: &str,
         grant_id: i64,
         reason: &str,
         owner: Option<&str>,
     ) -> Result<Grant, AppError> {
         let now = self.now();
-        let g = store::find_grant_tx(tx, grant_id)
+        let g = grants::find_grant_tx(tx, grant_id)
             .await?
             .ok_or_else(|| AppError::NotFound("That grant".into()))?;
         if owner.is_some_and(|o| o != g.user_id) {
@@ -841,13 +761,13 @@ impl AccessService<'_> {
                 } else {
                     GrantState::Revoked
                 };
-                if !store::transition_grant(tx, g.id, &[g.state], to, Some(reason), now).await? {
+                if !grants::transition_grant(tx, g.id, &[g.state], to, Some(reason), now).await? {
                     return Err(AppError::Conflict(
                         "This grant has just ended; reload to see it.".into(),
                     ));
                 }
                 if to == GrantState::Revoking {
-                    store::insert_okta_op(tx, false, &g.user_id, &g.group_id, Some(g.id), now)
+                    outbox::insert_okta_op(tx, false, &g.user_id, &g.group_id, Some(g.id), now)
                         .await?;
                 }
             }
@@ -866,7 +786,7 @@ impl AccessService<'_> {
             serde_json::json!({ "reason": reason }),
         )
         .await?;
-        let ended = store::find_grant_tx(tx, g.id)
+        let ended = grants::find_grant_tx(tx, g.id)
             .await?
             .ok_or(AppError::Internal)?;
         Ok(ended)
@@ -908,7 +828,7 @@ impl AccessService<'_> {
     pub async fn retry_failed(&self, admin: &Admin, grant_id: i64) -> Result<Grant, AppError> {
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
-        let g = store::find_grant_tx(&mut tx, grant_id)
+        let g = grants::find_grant_tx(&mut tx, grant_id)
             .await?
             .ok_or_else(|| AppError::NotFound("That grant".into()))?;
         if g.state != GrantState::Failed {
@@ -920,7 +840,7 @@ impl AccessService<'_> {
         if g.ends_at <= now {
             return Err(AppError::Conflict("This grant has ended meanwhile.".into()));
         }
-        store::transition_grant(
+        grants::transition_grant(
             &mut tx,
             g.id,
             &[GrantState::Failed],
@@ -929,7 +849,7 @@ impl AccessService<'_> {
             now,
         )
         .await?;
-        store::insert_okta_op(&mut tx, true, &g.user_id, &g.group_id, Some(g.id), now).await?;
+        outbox::insert_okta_op(&mut tx, true, &g.user_id, &g.group_id, Some(g.id), now).await?;
         self.audit(
             &mut tx,
             &admin.me().login,
@@ -938,10 +858,10 @@ impl AccessService<'_> {
             serde_json::json!({ "previous_error": g.revoked_reason }),
         )
         .await?;
-        let retried = store::find_grant_tx(&mut tx, g.id)
+        let retried = grants::find_grant_tx(&mut tx, g.id)
             .await?
             .ok_or(AppError::Internal)?;
-        tx.commit().await.map_err(tx_err)?;
+        tx.commit().await?;
         self.wake_engine();
         Ok(retried)
     }
@@ -955,15 +875,21 @@ impl AccessService<'_> {
         loop {
             let now = self.now();
             let mut tx = self.db.begin_write().await?;
-            let items = store::held_by_inactive_people(&mut tx, ACTIVE_STATUSES, 100).await?;
+            let items = grants::held_by_inactive_people(&mut tx, ACTIVE_STATUSES, 100).await?;
             if items.is_empty() {
                 break;
             }
             for (kind, id, status) in &items {
                 let why = format!("the person is no longer active in Okta ({status})");
                 if kind == "request" {
-                    if store::decide_request(&mut tx, *id, RequestState::Cancelled, now, "gatepass")
-                        .await?
+                    if requests::decide_request(
+                        &mut tx,
+                        *id,
+                        RequestState::Cancelled,
+                        now,
+                        "gatepass",
+                    )
+                    .await?
                     {
                         self.audit(
                             &mut tx,
@@ -980,7 +906,7 @@ impl AccessService<'_> {
                 }
                 closed += 1;
             }
-            tx.commit().await.map_err(tx_err)?;
+            tx.commit().await?;
             self.wake_engine();
         }
         Ok(closed)
@@ -991,9 +917,11 @@ impl AccessService<'_> {
     pub async fn expire_stale_requests(&self, max_age_ms: i64) -> Result<usize, AppError> {
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
-        let stale = store::stale_pending_requests(&mut tx, now - max_age_ms, now).await?;
+        let stale = requests::stale_pending_requests(&mut tx, now - max_age_ms, now).await?;
         for id in &stale {
-            if store::decide_request(&mut tx, *id, RequestState::Expired, now, "gatepass").await? {
+            if requests::decide_request(&mut tx, *id, RequestState::Expired, now, "gatepass")
+                .await?
+            {
                 self.audit(
                     &mut tx,
                     "gatepass",
@@ -1004,42 +932,7 @@ impl AccessService<'_> {
                 .await?;
             }
         }
-        tx.commit().await.map_err(tx_err)?;
+        tx.commit().await?;
         Ok(stale.len())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_and_print() {
-        for (text, secs) in [
-            ("90m", 5400),
-            ("4h", 14_400),
-            ("1d", 86_400),
-            ("1w", 604_800),
-            ("3600", 3600),
-            (" 2 H ", 7200),
-        ] {
-            assert_eq!(parse_duration(text), Ok(secs), "{text}");
-        }
-        for bad in ["", "h", "-1h", "0m", "3 fortnights", "1.5h"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-        assert_eq!(describe_duration(5400), "90m");
-        assert_eq!(describe_duration(172_800), "2d");
-    }
-
-    #[test]
-    fn patterns_match_names() {
-        assert!(pattern_matches("aws-*", "aws-prod"));
-        assert!(pattern_matches("*-admin", "prod-db-admin"));
-        assert!(pattern_matches("aws-*-admin", "aws-prod-admin"));
-        assert!(!pattern_matches("aws-*-admin", "aws-prod-readonly"));
-        assert!(pattern_matches("exact", "exact"));
-        assert!(!pattern_matches("exact", "exactly"));
-        assert!(pattern_matches("*", "anything"));
     }
 }

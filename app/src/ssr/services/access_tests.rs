@@ -7,16 +7,17 @@ use time::macros::datetime;
 use time::Duration;
 
 use super::access::*;
+use super::policy::resolve_policy;
 use crate::error::AppError;
 use crate::model::{GrantState, PolicyTarget, RequestState};
 use crate::ssr::auth::{Admin, Requester};
 use crate::ssr::clock::{to_millis, Clock, ManualClock};
-use crate::ssr::db::access as store;
 use crate::ssr::db::audit::{list_audit_events, verify_audit_chain};
 use crate::ssr::db::directory::{
     upsert_group, upsert_membership, upsert_user, GroupRecord, UserRecord,
 };
 use crate::ssr::db::Db;
+use crate::ssr::db::{grants, outbox, policies, requests};
 use crate::ssr::testing::{each_engine, test_person as me};
 
 fn person(id: &str) -> Requester {
@@ -171,7 +172,7 @@ async fn policies_refuse_groups_okta_will_not_let_gatepass_change() {
             "Default duration"
         );
         assert!(
-            store::list_policies(&db).await.unwrap().is_empty(),
+            policies::list_policies(&db).await.unwrap().is_empty(),
             "nothing saved"
         );
         assert!(
@@ -200,7 +201,7 @@ async fn policies_refuse_groups_okta_will_not_let_gatepass_change() {
         )
         .await
         .unwrap();
-        let all = store::list_policies(&db).await.unwrap();
+        let all = policies::list_policies(&db).await.unwrap();
         assert_eq!(
             resolve_policy(&all, "aws-prod", "aws-prod")
                 .unwrap()
@@ -277,7 +278,7 @@ async fn eligibility_duration_and_reason_are_checked_and_bad_input_writes_nothin
             "Start"
         );
         assert!(
-            store::list_requests_of(&db, "ada", 10)
+            requests::list_requests_of(&db, "ada", 10)
                 .await
                 .unwrap()
                 .is_empty(),
@@ -379,7 +380,7 @@ async fn requests_route_to_their_approvers_and_quorum_decides() {
             (RequestState::Approved, 2, Some("cy@example.com"))
         );
 
-        let grants = store::list_grants_of(&db, "ada", 10).await.unwrap();
+        let grants = grants::list_grants_of(&db, "ada", 10).await.unwrap();
         assert_eq!(grants.len(), 1);
         let now = to_millis(clock.now());
         assert_eq!(
@@ -388,7 +389,7 @@ async fn requests_route_to_their_approvers_and_quorum_decides() {
             "the shortest approved duration"
         );
         assert_eq!(
-            store::list_pending_okta_ops(&db).await.unwrap(),
+            outbox::list_pending_okta_ops(&db).await.unwrap(),
             [(
                 "add".to_string(),
                 "ada".to_string(),
@@ -515,7 +516,7 @@ async fn denial_needs_a_comment_and_is_final() {
             s.decide(&person("cy"), approve(r.id)).await,
             Err(AppError::Conflict(_))
         ));
-        assert!(store::list_grants_of(&db, "ada", 10)
+        assert!(grants::list_grants_of(&db, "ada", 10)
             .await
             .unwrap()
             .is_empty());
@@ -539,7 +540,7 @@ async fn asking_again_for_a_held_group_extends_the_grant() {
             .await
             .unwrap();
         s.decide(&person("bob"), approve(r.id)).await.unwrap();
-        let first = store::list_grants_of(&db, "ada", 10).await.unwrap()[0].clone();
+        let first = grants::list_grants_of(&db, "ada", 10).await.unwrap()[0].clone();
 
         clock.advance(Duration::hours(1));
         let again = s
@@ -548,11 +549,11 @@ async fn asking_again_for_a_held_group_extends_the_grant() {
             .unwrap();
         assert_eq!(again.extends_grant_id, Some(first.id));
         s.decide(&person("cy"), approve(again.id)).await.unwrap();
-        let grants = store::list_grants_of(&db, "ada", 10).await.unwrap();
+        let grants = grants::list_grants_of(&db, "ada", 10).await.unwrap();
         assert_eq!(grants.len(), 1, "extended, not duplicated");
         assert_eq!(grants[0].ends_at, first.ends_at + 4 * 3_600_000);
         assert_eq!(
-            store::list_pending_okta_ops(&db).await.unwrap().len(),
+            outbox::list_pending_okta_ops(&db).await.unwrap().len(),
             1,
             "no second add"
         );
@@ -597,7 +598,7 @@ async fn stale_and_missed_requests_expire() {
             "its start passed unapproved"
         );
         assert_eq!(
-            store::find_request(&db, scheduled.id)
+            requests::find_request(&db, scheduled.id)
                 .await
                 .unwrap()
                 .unwrap()
@@ -607,7 +608,7 @@ async fn stale_and_missed_requests_expire() {
         clock.advance(Duration::hours(70));
         assert_eq!(s.expire_stale_requests(72 * 3_600_000).await.unwrap(), 1);
         assert_eq!(
-            store::find_request(&db, old.id)
+            requests::find_request(&db, old.id)
                 .await
                 .unwrap()
                 .unwrap()
@@ -655,14 +656,14 @@ async fn cancel_give_back_and_revoke() {
             .await
             .unwrap();
         s.decide(&person("bob"), approve(r.id)).await.unwrap();
-        let g = store::list_grants_of(&db, "ada", 10).await.unwrap()[0].clone();
+        let g = grants::list_grants_of(&db, "ada", 10).await.unwrap()[0].clone();
         assert_eq!(
             s.give_back(&person("bob"), g.id).await.unwrap_err(),
             AppError::Forbidden
         );
         let ended = s.give_back(&person("ada"), g.id).await.unwrap();
         assert_eq!(ended.state, GrantState::Revoking);
-        let ops = store::list_pending_okta_ops(&db).await.unwrap();
+        let ops = outbox::list_pending_okta_ops(&db).await.unwrap();
         assert_eq!(
             ops.iter().map(|o| o.0.as_str()).collect::<Vec<_>>(),
             ["add", "remove"]
@@ -673,7 +674,7 @@ async fn cancel_give_back_and_revoke() {
             .await
             .unwrap();
         s.decide(&person("cy"), approve(r.id)).await.unwrap();
-        let g = store::list_grants_of(&db, "bob", 10).await.unwrap()[0].clone();
+        let g = grants::list_grants_of(&db, "bob", 10).await.unwrap()[0].clone();
         assert_eq!(
             invalid_field(s.revoke(&admin(), g.id, " ").await.unwrap_err()),
             "Reason"
@@ -751,10 +752,10 @@ async fn concurrent_approvals_record_exactly_one_decision() {
         }
         assert_eq!((ok, told), (1, 7), "one decision; the others are told");
         assert_eq!(
-            store::list_grants_of(&db, "ada", 10).await.unwrap().len(),
+            grants::list_grants_of(&db, "ada", 10).await.unwrap().len(),
             1
         );
-        assert_eq!(store::list_pending_okta_ops(&db).await.unwrap().len(), 1);
+        assert_eq!(outbox::list_pending_okta_ops(&db).await.unwrap().len(), 1);
         assert_eq!(verify_audit_chain(&db).await.unwrap(), None);
     })
     .await;
@@ -798,7 +799,7 @@ async fn deleting_a_policy_hands_its_groups_to_the_next_one_and_keeps_pending_re
         );
         // The request made under the deleted policy is still decided under it.
         s.decide(&person("bob"), approve(pending.id)).await.unwrap();
-        let grant = &store::list_grants_of(&db, "ada", 5).await.unwrap()[0];
+        let grant = &grants::list_grants_of(&db, "ada", 5).await.unwrap()[0];
         assert_eq!(grant.ends_at - grant.starts_at, 8 * 3_600_000);
         let events = list_audit_events(&db, None, 50).await.unwrap();
         let e = events
@@ -1007,7 +1008,7 @@ async fn t06_simultaneous_requests_and_give_backs_keep_the_invariants() {
             .iter()
             .filter_map(|r| r.as_ref().err())
             .all(|e| matches!(e, AppError::Conflict(m) if m.contains("already asked"))));
-        let requests = store::list_requests_of(&db, "ada", 50).await.unwrap();
+        let requests = requests::list_requests_of(&db, "ada", 50).await.unwrap();
         assert_eq!(
             requests
                 .iter()
@@ -1023,14 +1024,14 @@ async fn t06_simultaneous_requests_and_give_backs_keep_the_invariants() {
         })
         .await;
         assert!(auto.iter().all(|r| r.is_ok()), "{auto:?}");
-        let live: Vec<_> = store::list_grants_of(&db, "ada", 50)
+        let live: Vec<_> = grants::list_grants_of(&db, "ada", 50)
             .await
             .unwrap()
             .into_iter()
             .filter(|g| g.group_id == "aws-dev" && g.state == GrantState::Active)
             .collect();
         assert_eq!(live.len(), 1, "one live grant, extended by the others");
-        let adds = store::list_pending_okta_ops(&db).await.unwrap();
+        let adds = outbox::list_pending_okta_ops(&db).await.unwrap();
         assert_eq!(adds.len(), 1, "{adds:?}");
 
         let grant = live[0].id;
@@ -1048,7 +1049,7 @@ async fn t06_simultaneous_requests_and_give_backs_keep_the_invariants() {
             .filter(|e| e.action == "grant.ended")
             .count();
         assert_eq!(ended, 1);
-        let removals = store::list_pending_okta_ops(&db)
+        let removals = outbox::list_pending_okta_ops(&db)
             .await
             .unwrap()
             .into_iter()
@@ -1071,10 +1072,10 @@ async fn t06_the_database_enforces_one_pending_request_and_one_live_grant() {
             .await
             .unwrap();
         let mut tx = db.begin_write().await.unwrap();
-        let policy_json = store::request_policy_json(&mut tx, r.id).await.unwrap();
-        let twin = store::insert_request(
+        let policy_json = requests::request_policy_json(&mut tx, r.id).await.unwrap();
+        let twin = requests::insert_request(
             &mut tx,
-            &store::NewRequest {
+            &requests::NewRequest {
                 requester_id: "ada",
                 group_id: "aws-prod",
                 reason: "again",
@@ -1093,9 +1094,9 @@ async fn t06_the_database_enforces_one_pending_request_and_one_live_grant() {
         drop(tx);
 
         s.decide(&person("bob"), approve(r.id)).await.unwrap();
-        let g = store::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
+        let g = grants::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
         let mut tx = db.begin_write().await.unwrap();
-        let twin = store::insert_grant(&mut tx, &crate::model::Grant { id: 0, ..g }, 1).await;
+        let twin = grants::insert_grant(&mut tx, &crate::model::Grant { id: 0, ..g }, 1).await;
         assert!(twin.is_err(), "a second live grant is refused");
     })
     .await;
@@ -1112,18 +1113,18 @@ async fn t06_the_scheduler_does_not_expire_a_grant_extended_meanwhile() {
             .await
             .unwrap();
         s.decide(&person("bob"), approve(r.id)).await.unwrap();
-        let read = store::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
+        let read = grants::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
         // An extension commits after the scheduler read the grant as due…
         let mut tx = db.begin_write().await.unwrap();
         assert!(
-            store::set_grant_end(&mut tx, read.id, read.ends_at + 3_600_000, 2)
+            grants::set_grant_end(&mut tx, read.id, read.ends_at + 3_600_000, 2)
                 .await
                 .unwrap()
         );
         tx.commit().await.unwrap();
         // …so the scheduler's move, conditioned on what it read, does nothing.
         let mut tx = db.begin_write().await.unwrap();
-        let moved = store::transition_grant_as_read(
+        let moved = grants::transition_grant_as_read(
             &mut tx,
             read.id,
             GrantState::Active,
@@ -1137,7 +1138,7 @@ async fn t06_the_scheduler_does_not_expire_a_grant_extended_meanwhile() {
         .unwrap();
         tx.commit().await.unwrap();
         assert!(!moved);
-        let now = store::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
+        let now = grants::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
         assert_eq!(now.state, GrantState::Active);
         assert_eq!(now.ends_at, read.ends_at + 3_600_000);
     })
@@ -1189,7 +1190,7 @@ async fn t08_extending_a_scheduled_grant_keeps_its_end_after_its_start() {
             .await
             .unwrap();
         s.decide(&person("cy"), approve(again.id)).await.unwrap();
-        let g = store::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
+        let g = grants::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
         assert_eq!(g.state, GrantState::Scheduled);
         assert_eq!(g.starts_at, start);
         assert!(g.ends_at > g.starts_at, "{g:?}");
@@ -1237,10 +1238,10 @@ async fn t04_inactive_people_lose_their_requests_and_grants() {
             .unwrap();
         }
         assert_eq!(s.offboard_inactive().await.unwrap(), 2);
-        let ada = store::list_requests_of(&db, "ada", 5).await.unwrap();
+        let ada = requests::list_requests_of(&db, "ada", 5).await.unwrap();
         assert_eq!(ada[0].id, asked.id);
         assert_eq!(ada[0].state, RequestState::Cancelled);
-        let bob = store::list_grants_of(&db, "bob", 5).await.unwrap();
+        let bob = grants::list_grants_of(&db, "bob", 5).await.unwrap();
         assert_eq!(bob[0].state, GrantState::Revoking);
         assert!(bob[0]
             .revoked_reason

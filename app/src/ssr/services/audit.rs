@@ -2,7 +2,7 @@
 
 use crate::error::AppError;
 use crate::ssr::clock::{to_millis, Clock};
-use crate::ssr::db::{audit, Db, DbError};
+use crate::ssr::db::{audit, Db};
 
 /// Records one event in its own transaction.
 pub async fn record(
@@ -16,7 +16,6 @@ pub async fn record(
     let mut tx = db.begin_write().await?;
     audit::insert_audit_event(
         &mut tx,
-        db.engine(),
         to_millis(clock.now()),
         actor,
         action,
@@ -24,7 +23,7 @@ pub async fn record(
         &details,
     )
     .await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 

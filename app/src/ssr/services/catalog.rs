@@ -8,9 +8,9 @@ use crate::model::{
     RequestView,
 };
 use crate::ssr::auth::Requester;
-use crate::ssr::db::access as store;
 use crate::ssr::db::Db;
-use crate::ssr::services::access::resolve_policy;
+use crate::ssr::db::{directory, grants, policies, requests};
+use crate::ssr::services::policy::resolve_policy;
 
 /// Requests, and grants, per page of Admin › Requests and grants.
 pub const ADMIN_PAGE: i64 = 50;
@@ -38,13 +38,13 @@ impl CatalogService<'_> {
     async fn viewer(&self, who: &Requester) -> Result<Viewer, AppError> {
         let me = &who.me().okta_id;
         Ok(Viewer {
-            policies: store::list_policies(self.db).await?,
-            mine: store::user_group_ids(self.db, me)
+            policies: policies::list_policies(self.db).await?,
+            mine: directory::user_group_ids(self.db, me)
                 .await?
                 .into_iter()
                 .collect(),
-            grants: store::list_grants_of(self.db, me, 500).await?,
-            requests: store::list_requests_of(self.db, me, 500).await?,
+            grants: grants::list_grants_of(self.db, me, 500).await?,
+            requests: requests::list_requests_of(self.db, me, 500).await?,
         })
     }
 
@@ -67,7 +67,8 @@ impl CatalogService<'_> {
         let approvers = if policy.auto_approve {
             vec!["auto-approved".to_owned()]
         } else {
-            store::display_names(self.db, &policy.approver_users, &policy.approver_groups).await?
+            directory::display_names(self.db, &policy.approver_users, &policy.approver_groups)
+                .await?
         };
         let live = |g: &&crate::model::Grant| {
             g.group_id == id && matches!(g.state, GrantState::Active | GrantState::Scheduled)
@@ -107,7 +108,8 @@ impl CatalogService<'_> {
         'chunks: loop {
             // Candidates come in chunks: a page costs a few small queries, not the whole list.
             let chunk =
-                store::list_requestable_candidates(self.db, search.trim(), &cursor, CHUNK).await?;
+                directory::list_requestable_candidates(self.db, search.trim(), &cursor, CHUNK)
+                    .await?;
             let exhausted = (chunk.len() as i64) < CHUNK;
             for (id, name, description) in chunk {
                 cursor = name.clone();
@@ -130,7 +132,7 @@ impl CatalogService<'_> {
     /// One group `who` may request, by Okta id.
     pub async fn entry(&self, who: &Requester, group_id: &str) -> Result<CatalogEntry, AppError> {
         let not_found = || AppError::NotFound("A group you may request with that id".into());
-        let (id, name, description) = store::requestable_candidate(self.db, group_id)
+        let (id, name, description) = directory::requestable_candidate(self.db, group_id)
             .await?
             .ok_or_else(not_found)?;
         let viewer = self.viewer(who).await?;
@@ -141,9 +143,9 @@ impl CatalogService<'_> {
 
     async fn request_view(&self, request: AccessRequest) -> Result<RequestView, AppError> {
         Ok(RequestView {
-            group_name: store::group_name(self.db, &request.group_id).await?,
-            requester_name: store::user_name(self.db, &request.requester_id).await?,
-            decisions: store::list_decisions(self.db, request.id)
+            group_name: directory::group_name(self.db, &request.group_id).await?,
+            requester_name: directory::user_name(self.db, &request.requester_id).await?,
+            decisions: requests::list_decisions(self.db, request.id)
                 .await?
                 .into_iter()
                 .map(|(approver, approved, comment)| crate::model::DecisionView {
@@ -160,11 +162,11 @@ impl CatalogService<'_> {
     pub async fn my_access(&self, who: &Requester) -> Result<MyAccess, AppError> {
         let me = &who.me().okta_id;
         let mut grants = Vec::new();
-        for grant in store::list_grants_of(self.db, me, 100).await? {
+        for grant in grants::list_grants_of(self.db, me, 100).await? {
             grants.push(self.grant_view(grant).await?);
         }
         let mut requests = Vec::new();
-        for r in store::list_requests_of(self.db, me, 100).await? {
+        for r in requests::list_requests_of(self.db, me, 100).await? {
             requests.push(self.request_view(r).await?);
         }
         Ok(MyAccess { grants, requests })
@@ -175,8 +177,8 @@ impl CatalogService<'_> {
         grant: crate::model::Grant,
     ) -> Result<GrantView, AppError> {
         Ok(GrantView {
-            group_name: store::group_name(self.db, &grant.group_id).await?,
-            holder_name: store::user_name(self.db, &grant.user_id).await?,
+            group_name: directory::group_name(self.db, &grant.group_id).await?,
+            holder_name: directory::user_name(self.db, &grant.user_id).await?,
             grant,
         })
     }
@@ -198,7 +200,7 @@ impl CatalogService<'_> {
             ));
         }
         let mut pending = Vec::new();
-        for r in store::search_pending_requests(
+        for r in requests::search_pending_requests(
             self.db,
             search,
             requests_page * ADMIN_PAGE,
@@ -210,7 +212,7 @@ impl CatalogService<'_> {
         }
         let mut grants = Vec::new();
         for g in
-            store::search_live_grants(self.db, search, grants_page * ADMIN_PAGE, ADMIN_PAGE + 1)
+            grants::search_live_grants(self.db, search, grants_page * ADMIN_PAGE, ADMIN_PAGE + 1)
                 .await?
         {
             grants.push(self.grant_view(g).await?);
@@ -235,14 +237,14 @@ impl CatalogService<'_> {
         _admin: &crate::ssr::auth::Admin,
     ) -> Result<Vec<crate::model::PolicyView>, AppError> {
         let mut out = Vec::new();
-        for policy in store::list_policies(self.db).await? {
+        for policy in policies::list_policies(self.db).await? {
             let applies_to = match &policy.target {
-                crate::model::PolicyTarget::Group(g) => store::group_name(self.db, g).await?,
+                crate::model::PolicyTarget::Group(g) => directory::group_name(self.db, g).await?,
                 crate::model::PolicyTarget::Pattern(p) => p.clone(),
             };
-            let eligible = store::display_names(self.db, &[], &policy.eligible_groups).await?;
+            let eligible = directory::display_names(self.db, &[], &policy.eligible_groups).await?;
             let approvers =
-                store::display_names(self.db, &policy.approver_users, &policy.approver_groups)
+                directory::display_names(self.db, &policy.approver_users, &policy.approver_groups)
                     .await?;
             out.push(crate::model::PolicyView {
                 policy,
@@ -257,7 +259,7 @@ impl CatalogService<'_> {
     /// Requests waiting for `who`'s decision, oldest first.
     pub async fn approval_queue(&self, who: &Requester) -> Result<Vec<RequestView>, AppError> {
         let mut out = Vec::new();
-        for r in store::list_pending_for_approver(self.db, &who.me().okta_id, 200).await? {
+        for r in requests::list_pending_for_approver(self.db, &who.me().okta_id, 200).await? {
             out.push(self.request_view(r).await?);
         }
         Ok(out)

@@ -15,9 +15,10 @@ use crate::model::{
 };
 use crate::ssr::auth::Admin;
 use crate::ssr::clock::{to_millis, Clock};
-use crate::ssr::db::{access as store, audit, drift, Db, DbError};
-use crate::ssr::jobs::grant_engine::EngineSignal;
-use crate::ssr::services::access::{resolve_policy, AccessService};
+use crate::ssr::db::{audit, directory, drift, grants, outbox, policies, Db};
+use crate::ssr::services::access::AccessService;
+use crate::ssr::services::policy::resolve_policy;
+use crate::ssr::signal::EngineSignal;
 
 /// Items per page.
 pub const PAGE: i64 = 50;
@@ -51,14 +52,14 @@ impl DriftService<'_> {
 
     /// Ids of the groups a requestable policy covers.
     async fn managed_groups(&self) -> Result<Vec<String>, AppError> {
-        let policies = store::list_policies(self.db).await?;
+        let policies = policies::list_policies(self.db).await?;
         let mut ids = Vec::new();
         if !policies.iter().any(|p| p.requestable) {
             return Ok(ids);
         }
         let mut after = String::new();
         loop {
-            let chunk = store::list_requestable_candidates(self.db, "", &after, 1000).await?;
+            let chunk = directory::list_requestable_candidates(self.db, "", &after, 1000).await?;
             let Some((_, last, _)) = chunk.last() else {
                 break;
             };
@@ -114,7 +115,6 @@ impl DriftService<'_> {
             let details = serde_json::json!({ "kind": kind.as_str(), "user": user, "group": group, "grant": grant });
             audit::insert_audit_event(
                 &mut tx,
-                self.db.engine(),
                 now,
                 "gatepass",
                 "drift.detected",
@@ -140,7 +140,6 @@ impl DriftService<'_> {
             let details = serde_json::json!({ "kind": item.kind.as_str(), "user": item.user_id, "group": item.group_id });
             audit::insert_audit_event(
                 &mut tx,
-                self.db.engine(),
                 now,
                 "gatepass",
                 "drift.cleared",
@@ -150,7 +149,7 @@ impl DriftService<'_> {
             .await?;
             report.cleared += 1;
         }
-        tx.commit().await.map_err(DbError::from)?;
+        tx.commit().await?;
         if report.detected > 0 {
             tracing::warn!(
                 detected = report.detected,
@@ -165,14 +164,14 @@ impl DriftService<'_> {
     /// What needs an admin's attention now.
     pub async fn alerts(&self, _admin: &Admin) -> Result<AdminAlerts, AppError> {
         let (drift_open, _) = drift::count_live(self.db).await?;
-        let grants_failed = store::grant_counts(self.db)
+        let grants_failed = grants::grant_counts(self.db)
             .await?
             .into_iter()
             .find(|(s, _)| s == GrantState::Failed.as_str())
             .map_or(0, |(_, n)| n);
         Ok(AdminAlerts {
             drift_open,
-            removals_failing: store::failing_removals(self.db, REMOVAL_ALARM_ATTEMPTS).await?,
+            removals_failing: outbox::failing_removals(self.db, REMOVAL_ALARM_ATTEMPTS).await?,
             grants_failed,
         })
     }
@@ -212,7 +211,7 @@ impl DriftService<'_> {
         let who = admin.me().login.clone();
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
-        let item = drift::find_item_tx(&mut tx, self.db.engine(), id)
+        let item = drift::find_item_tx(&mut tx, id)
             .await?
             .ok_or_else(|| AppError::NotFound("That drift item".into()))?;
         if item.state == DriftState::Resolved {
@@ -231,7 +230,7 @@ impl DriftService<'_> {
             }
             (DriftAction::Reapply, DriftKind::Missing) => {
                 let grant = match item.grant_id {
-                    Some(g) => store::find_grant_tx(&mut tx, g).await?,
+                    Some(g) => grants::find_grant_tx(&mut tx, g).await?,
                     None => None,
                 };
                 let Some(grant) = grant.filter(|g| g.state == GrantState::Active) else {
@@ -239,7 +238,7 @@ impl DriftService<'_> {
                         "The grant is no longer active; there is nothing to re-apply.".into(),
                     ));
                 };
-                store::insert_okta_op(
+                outbox::insert_okta_op(
                     &mut tx,
                     true,
                     &grant.user_id,
@@ -274,7 +273,7 @@ impl DriftService<'_> {
                 (DriftState::Resolved, Some("revoked"), "drift.revoked")
             }
             (DriftAction::Revoke, DriftKind::Unmanaged) => {
-                store::insert_okta_op(&mut tx, false, &item.user_id, &item.group_id, None, now)
+                outbox::insert_okta_op(&mut tx, false, &item.user_id, &item.group_id, None, now)
                     .await?;
                 (DriftState::Resolved, Some("revoked"), "drift.revoked")
             }
@@ -285,7 +284,6 @@ impl DriftService<'_> {
         });
         audit::insert_audit_event(
             &mut tx,
-            self.db.engine(),
             now,
             &who,
             audit_action,
@@ -293,7 +291,7 @@ impl DriftService<'_> {
             &details,
         )
         .await?;
-        tx.commit().await.map_err(DbError::from)?;
+        tx.commit().await?;
         if let Some(signal) = self.signal {
             signal.wake();
         }

@@ -5,9 +5,9 @@ use crate::error::AppError;
 use crate::model::{DriftState, GroupDetail, GroupList, GroupMember, GroupSummary, Policy};
 use crate::ssr::auth::Admin;
 use crate::ssr::db::directory::{self, GroupCounts};
-use crate::ssr::db::{access as store, drift, sync as runs, Db};
-use crate::ssr::services::access::resolve_policy;
+use crate::ssr::db::{drift, grants, policies, sync as runs, Db};
 use crate::ssr::services::catalog::CatalogService;
+use crate::ssr::services::policy::resolve_policy;
 
 /// Groups per page.
 pub const PAGE: i64 = 25;
@@ -48,7 +48,7 @@ impl GroupsService<'_> {
         search: &str,
         after: &str,
     ) -> Result<GroupList, AppError> {
-        let policies = store::list_policies(self.db).await?;
+        let policies = policies::list_policies(self.db).await?;
         let mut rows =
             directory::list_groups_with_counts(self.db, search.trim(), after, PAGE + 1).await?;
         let next = (rows.len() as i64 > PAGE).then(|| {
@@ -69,7 +69,7 @@ impl GroupsService<'_> {
             .await?
             .ok_or_else(|| AppError::NotFound("That group".into()))?;
         let description = counts.record.description.clone();
-        let policies = store::list_policies(self.db).await?;
+        let policies = policies::list_policies(self.db).await?;
         let (summary, policy) = summary(counts, &policies);
         let mut members: Vec<GroupMember> =
             directory::group_members(self.db, group_id, MEMBERS_SHOWN + 1)
@@ -93,7 +93,7 @@ impl GroupsService<'_> {
         members.truncate(MEMBERS_SHOWN as usize);
         let catalog = CatalogService { db: self.db };
         let mut grants = Vec::new();
-        for g in store::live_grants_of_group(self.db, group_id).await? {
+        for g in grants::live_grants_of_group(self.db, group_id).await? {
             grants.push(catalog.grant_view(g).await?);
         }
         let drift = drift::list_items(

@@ -212,7 +212,6 @@ impl IntegrationService<'_> {
         });
         audit::insert_audit_event(
             &mut tx,
-            self.db.engine(),
             now,
             actor,
             "okta.integration.saved",
@@ -220,7 +219,7 @@ impl IntegrationService<'_> {
             &details,
         )
         .await?;
-        tx.commit().await.map_err(crate::ssr::db::DbError::from)?;
+        tx.commit().await?;
         // A new reference must be read afresh.
         if let Ok(r) = settings.secret_ref.parse::<SecretRef>() {
             self.secrets.forget(&r).await;

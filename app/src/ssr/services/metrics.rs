@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use crate::error::AppError;
-use crate::ssr::db::access as store;
-use crate::ssr::state::AppState;
+use crate::ssr::core::Core;
+use crate::ssr::db::{grants, outbox};
 
 fn quantile(sorted: &[i64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -16,25 +16,25 @@ fn quantile(sorted: &[i64], q: f64) -> f64 {
 }
 
 /// The metrics page.
-pub async fn render(state: &AppState) -> Result<String, AppError> {
+pub async fn render(state: &Core) -> Result<String, AppError> {
     let mut out = String::new();
     let w = &mut out;
     let _ = writeln!(
         w,
         "# HELP gatepass_grants Grants by state.\n# TYPE gatepass_grants gauge"
     );
-    for (s, n) in store::grant_counts(&state.db).await? {
+    for (s, n) in grants::grant_counts(&state.db).await? {
         let _ = writeln!(w, "gatepass_grants{{state=\"{s}\"}} {n}");
     }
     let _ = writeln!(w, "# HELP gatepass_okta_ops Okta membership operations by kind and state.\n# TYPE gatepass_okta_ops gauge");
-    for (k, s, n) in store::op_counts(&state.db).await? {
+    for (k, s, n) in outbox::op_counts(&state.db).await? {
         let _ = writeln!(w, "gatepass_okta_ops{{kind=\"{k}\",state=\"{s}\"}} {n}");
     }
     let _ = writeln!(w, "# HELP gatepass_okta_removals_failing Removals from Okta still retried after {} failed tries.\n# TYPE gatepass_okta_removals_failing gauge", crate::ssr::services::drift::REMOVAL_ALARM_ATTEMPTS);
     let _ = writeln!(
         w,
         "gatepass_okta_removals_failing {}",
-        store::failing_removals(
+        outbox::failing_removals(
             &state.db,
             crate::ssr::services::drift::REMOVAL_ALARM_ATTEMPTS
         )
@@ -48,7 +48,7 @@ pub async fn render(state: &AppState) -> Result<String, AppError> {
     );
     let _ = writeln!(w, "# HELP gatepass_okta_op_latency_seconds Queueing to done, last 1000 operations.\n# TYPE gatepass_okta_op_latency_seconds gauge");
     for kind in ["add", "remove"] {
-        let mut l = store::op_latencies(&state.db, kind, 1000).await?;
+        let mut l = outbox::op_latencies(&state.db, kind, 1000).await?;
         l.sort_unstable();
         for q in [0.5, 0.99] {
             let _ = writeln!(
@@ -59,7 +59,7 @@ pub async fn render(state: &AppState) -> Result<String, AppError> {
         }
     }
     let _ = writeln!(w, "# HELP gatepass_expiry_lag_seconds A grant's end to its membership's removal, last 1000 expiries.\n# TYPE gatepass_expiry_lag_seconds gauge");
-    let mut lags = store::expiry_lags(&state.db, 1000).await?;
+    let mut lags = outbox::expiry_lags(&state.db, 1000).await?;
     lags.sort_unstable();
     for q in [0.5, 0.99] {
         let _ = writeln!(
@@ -69,7 +69,7 @@ pub async fn render(state: &AppState) -> Result<String, AppError> {
         );
     }
     let _ = writeln!(w, "# HELP gatepass_okta_calls_total Okta calls by rate-limit bucket and HTTP status (0: no answer).\n# TYPE gatepass_okta_calls_total counter");
-    if let Some(client) = state.cached_okta_client().await {
+    if let Some(client) = state.okta.current().await {
         for ((bucket, status), n) in client.answers() {
             let _ = writeln!(
                 w,

@@ -1,5 +1,6 @@
 //! Domain operations. Services take parsed, typed input and capability values, use `db/` for
-//! storage and return `AppError` for the browser.
+//! storage and return `AppError` for the browser. Each is built from the [`Core`] here
+//! (`core.access()`, …), so neither services nor jobs depend on the web server's state.
 
 pub mod access;
 #[cfg(test)]
@@ -11,5 +12,71 @@ pub mod groups;
 pub mod identity;
 pub mod integration;
 pub mod metrics;
+pub mod policy;
 pub mod sync;
 pub mod system;
+
+use std::sync::Arc;
+
+use crate::error::AppError;
+use crate::model::IntegrationSettings;
+use crate::ssr::core::Core;
+use crate::ssr::okta::OktaClient;
+
+impl Core {
+    pub fn system(&self) -> system::SystemService<'_> {
+        system::SystemService::new(&self.db, self.clock.as_ref())
+    }
+
+    pub fn access(&self) -> access::AccessService<'_> {
+        access::AccessService {
+            db: &self.db,
+            clock: self.clock.as_ref(),
+            signal: Some(&self.engine),
+        }
+    }
+
+    pub fn catalog(&self) -> catalog::CatalogService<'_> {
+        catalog::CatalogService { db: &self.db }
+    }
+
+    pub fn drift(&self) -> drift::DriftService<'_> {
+        drift::DriftService {
+            db: &self.db,
+            clock: self.clock.as_ref(),
+            signal: Some(&self.engine),
+        }
+    }
+
+    pub fn groups(&self) -> groups::GroupsService<'_> {
+        groups::GroupsService { db: &self.db }
+    }
+
+    pub fn integration(&self) -> integration::IntegrationService<'_> {
+        integration::IntegrationService {
+            db: &self.db,
+            clock: self.clock.as_ref(),
+            secrets: &self.secrets,
+            trust: &self.okta_trust,
+        }
+    }
+
+    pub fn sync(&self) -> sync::SyncService<'_> {
+        sync::SyncService { core: self }
+    }
+
+    /// The Okta client for `settings`, reused while the settings stay the same (so the rate
+    /// governor and the cached access token carry over between calls). Refused unless the
+    /// configuration trusts the settings' org and secret reference.
+    pub async fn okta_client(
+        &self,
+        settings: &IntegrationSettings,
+    ) -> Result<Arc<OktaClient>, AppError> {
+        self.okta
+            .for_settings(settings, || {
+                let client_settings = integration::okta_settings(settings, &self.okta_trust)?;
+                Ok(OktaClient::new(client_settings, self.secrets.clone())?)
+            })
+            .await
+    }
+}

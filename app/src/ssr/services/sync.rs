@@ -16,11 +16,17 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::model::{SyncCounts, SyncKind, SyncRun};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::AppError;
+use crate::model::{IntegrationSettings, SyncCounts, SyncKind, SyncOverview, SyncRun};
+use crate::ssr::auth::Admin;
 use crate::ssr::clock::{okta_instant, to_millis, Clock};
+use crate::ssr::core::Core;
 use crate::ssr::db::directory::{self, GroupRecord, SyncedGroup, UserRecord};
 use crate::ssr::db::{sync as runs, Db, DbError};
 use crate::ssr::okta::{Cursor, OktaApi, OktaError, OktaGroup, OktaUser};
+use crate::ssr::services::audit;
 
 /// Page sizes: Okta's maximums for users and members; groups at the recommended 200.
 const USERS_PAGE: u32 = 200;
@@ -56,6 +62,8 @@ pub enum SyncError {
     Busy,
     #[error("the Okta integration is not configured")]
     NotConfigured,
+    #[error("the sync was stopped: Gatepass is shutting down")]
+    Interrupted,
     #[error(transparent)]
     Okta(#[from] OktaError),
     #[error(transparent)]
@@ -123,8 +131,18 @@ impl DirectorySync<'_> {
 
     /// Runs a sync of `kind` (an incremental one without a previous good run is full) and
     /// records it in `sync_runs`, failed or not.
-    #[tracing::instrument(skip(self), fields(holder = %self.holder))]
     pub async fn run(&self, kind: SyncKind) -> Result<SyncRun, SyncError> {
+        self.run_until(kind, &CancellationToken::new()).await
+    }
+
+    /// [`DirectorySync::run`], stopped (and recorded as failed, its lock released) when `stop`
+    /// is cancelled. What the pages read so far stays; a full sync marks nothing removed.
+    #[tracing::instrument(skip(self, stop), fields(holder = %self.holder))]
+    pub async fn run_until(
+        &self,
+        kind: SyncKind,
+        stop: &CancellationToken,
+    ) -> Result<SyncRun, SyncError> {
         let started = self.now();
         if !runs::try_acquire_sync_lock(
             self.db,
@@ -150,9 +168,15 @@ impl DirectorySync<'_> {
         let calls_before = self.okta.calls();
         let id = runs::insert_sync_run(self.db, kind, started, since).await?;
         let mut counts = SyncCounts::default();
-        let result = match since {
-            None => self.full(started, &mut counts).await,
-            Some(since) => self.incremental(started, since, &mut counts).await,
+        let work = async {
+            match since {
+                None => self.full(started, &mut counts).await,
+                Some(since) => self.incremental(started, since, &mut counts).await,
+            }
+        };
+        let result = tokio::select! {
+            result = work => result,
+            _ = stop.cancelled() => Err(SyncError::Interrupted),
         };
         counts.calls = (self.okta.calls() - calls_before) as i64;
         let error = result.as_ref().err().map(|e| e.to_string());
@@ -341,6 +365,112 @@ impl DirectorySync<'_> {
         }
         self.report("done", counts);
         Ok(())
+    }
+}
+
+/// Directory syncs as the rest of Gatepass asks for them: the admin's overview and "sync now",
+/// the scheduler's runs and `gatepass sync` — each with the saved settings, followed by the drift
+/// check and the off-boarding of people Okta no longer lists as active.
+pub struct SyncService<'a> {
+    pub core: &'a Core,
+}
+
+impl SyncService<'_> {
+    /// Sync settings, the last runs and the directory's size.
+    pub async fn overview(&self, _admin: &Admin) -> Result<SyncOverview, AppError> {
+        let db = &self.core.db;
+        let runs = runs::list_sync_runs(db, 20).await?;
+        Ok(SyncOverview {
+            settings: self.core.integration().current().await?,
+            running: runs.iter().any(|r| r.status == "running"),
+            runs,
+            directory: directory::count_directory(db).await?,
+        })
+    }
+
+    /// Starts a sync in the background (audited); refused while one is running.
+    pub async fn start(&self, admin: &Admin, kind: SyncKind) -> Result<String, AppError> {
+        let core = self.core;
+        let settings = core
+            .integration()
+            .current()
+            .await?
+            .ok_or_else(|| AppError::Conflict("Save the Okta settings first.".into()))?;
+        let last = runs::list_sync_runs(&core.db, 1).await?;
+        if last.first().is_some_and(|r| r.status == "running") {
+            return Err(AppError::Conflict("A sync is already running.".into()));
+        }
+        audit::record(
+            &core.db,
+            core.clock.as_ref(),
+            &admin.me().login,
+            "okta.sync.requested",
+            &settings.org_url,
+            serde_json::json!({ "kind": kind.as_str() }),
+        )
+        .await?;
+        let core = core.clone();
+        tokio::spawn(async move {
+            if let Err(e) = core.sync().run(kind).await {
+                tracing::warn!(error = %e, "requested directory sync failed");
+            }
+        });
+        Ok(format!(
+            "A {} sync of {} has started.",
+            kind.as_str(),
+            settings.org_url
+        ))
+    }
+
+    /// Runs one sync of `kind` with the saved settings.
+    pub async fn run(&self, kind: SyncKind) -> Result<SyncRun, SyncError> {
+        self.run_with_progress(kind, &|_| {})
+            .await
+            .map(|(_, run)| run)
+    }
+
+    /// Runs one sync of `kind` with the saved settings, reporting progress; returns the
+    /// settings it used and the run.
+    pub async fn run_with_progress(
+        &self,
+        kind: SyncKind,
+        progress: &(dyn Fn(&SyncProgress) + Send + Sync),
+    ) -> Result<(IntegrationSettings, SyncRun), SyncError> {
+        let core = self.core;
+        let settings = core
+            .integration()
+            .current()
+            .await
+            .map_err(|_| SyncError::NotConfigured)?
+            .ok_or(SyncError::NotConfigured)?;
+        let okta = core
+            .okta_client(&settings)
+            .await
+            .map_err(|_| SyncError::NotConfigured)?;
+        let run = DirectorySync {
+            db: &core.db,
+            okta: okta.as_ref(),
+            clock: core.clock.as_ref(),
+            filter: GroupFilter {
+                name_prefix: settings.group_name_prefix.clone(),
+                types: settings.group_types.clone(),
+            },
+            holder: core.instance.clone(),
+            progress,
+        }
+        .run_until(kind, &core.stopping)
+        .await?;
+        // What the sync read is compared with the grants; a failure here does not undo the sync.
+        if let Err(e) = core.drift().detect(run.started_at).await {
+            tracing::warn!(error = %e, "drift check after the directory sync failed");
+        }
+        // People the sync found suspended, deprovisioned or gone lose what they hold at once.
+        match core.access().offboard_inactive().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(closed = n, "requests and grants of inactive people ended"),
+            Err(e) => tracing::warn!(error = %e, "ending the access of inactive people failed"),
+        }
+        Ok((settings, run))
     }
 }
 

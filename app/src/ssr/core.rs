@@ -1,0 +1,66 @@
+//! `Core`: what services and jobs run on — the database, the clock, the secret store, the
+//! settings of authorization and of trust in Okta orgs, this process's name, the cached Okta
+//! client and the grant engine's wake-up signal. Built once at start-up, cheap to clone, and
+//! free of Leptos: the grant engine, the sync and the CLI use it without a web server.
+//!
+//! Services are built from it (`core.access()`, `core.sync()`, … in `services/mod.rs`);
+//! `AppState` (in `state.rs`) is this plus the Leptos options.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::auth::AuthSettings;
+use super::clock::Clock;
+use super::db::Db;
+use super::okta::{OktaClients, OktaTrust};
+use super::secrets::CachedSecrets;
+use super::signal::EngineSignal;
+
+/// Shared server context; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Core {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub auth: AuthSettings,
+    pub secrets: CachedSecrets,
+    /// A name for this process in locks and leases (host, pid, random).
+    pub instance: String,
+    /// Wakes the grant engine when work is queued or a grant moves.
+    pub engine: EngineSignal,
+    /// The Okta orgs and local secret references the configuration allows (none by default).
+    pub okta_trust: OktaTrust,
+    /// The Okta client built for the saved settings.
+    pub okta: OktaClients,
+    /// Cancelled when the process shuts down: jobs and background syncs stop taking work.
+    pub stopping: CancellationToken,
+}
+
+impl Core {
+    /// Everything the core holds, trusting no Okta org yet (see [`Core::with_okta_trust`]).
+    pub fn new(db: Db, clock: Arc<dyn Clock>, auth: AuthSettings, secrets: CachedSecrets) -> Self {
+        let instance = format!(
+            "{}-{}-{:08x}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "gatepass".into()),
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        Core {
+            db,
+            clock,
+            auth,
+            secrets,
+            instance,
+            engine: EngineSignal::default(),
+            okta_trust: OktaTrust::default(),
+            okta: OktaClients::default(),
+            stopping: CancellationToken::new(),
+        }
+    }
+
+    /// The same core, sending credentials only where `trust` allows.
+    pub fn with_okta_trust(mut self, trust: OktaTrust) -> Self {
+        self.okta_trust = trust;
+        self
+    }
+}

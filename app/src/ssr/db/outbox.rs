@@ -1,0 +1,354 @@
+//! `okta_ops`, the Okta outbox: membership changes queued in the transaction that decided them,
+//! claimed with a lease by the grant engine's workers and closed with their outcome (audited).
+//! Outcomes are fenced: only the claim that still holds the lease may record one.
+
+use super::grants::transition_grant;
+use super::{Db, DbError, Tx};
+use crate::model::GrantState;
+
+/// Queues an Okta membership change for the grant engine (for a grant, or — a membership
+/// found outside Gatepass — for none).
+pub async fn insert_okta_op(
+    tx: &mut Tx,
+    add: bool,
+    user_id: &str,
+    group_id: &str,
+    grant_id: Option<i64>,
+    at: i64,
+) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO okta_ops (kind, user_id, group_id, grant_id, state, next_attempt_at, \
+           created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5) RETURNING id",
+    )
+    .bind(if add { "add" } else { "remove" })
+    .bind(user_id)
+    .bind(group_id)
+    .bind(grant_id)
+    .bind(at)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Pending Okta operations as (kind, user, group, grant), oldest first.
+pub async fn list_pending_okta_ops(db: &Db) -> Result<Vec<(String, String, String, i64)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT kind, user_id, group_id, grant_id FROM okta_ops WHERE state = 'pending' ORDER BY id",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// A queued Okta membership change, as claimed by a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OktaOp {
+    pub id: i64,
+    /// Who claimed it (the process's instance id).
+    pub owner: String,
+    pub add: bool,
+    pub user_id: String,
+    pub group_id: String,
+    pub grant_id: Option<i64>,
+    /// Tries so far, this one included.
+    pub attempts: i64,
+}
+
+/// Claims up to `limit` due operations for `owner` until `lease_until`: pending ones whose time
+/// has come and in-flight ones whose lease ran out (a crashed worker's). An operation waits
+/// while an earlier one for the same membership is unfinished, so changes apply in order.
+pub async fn claim_okta_ops(
+    db: &Db,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> Result<Vec<OktaOp>, DbError> {
+    let lock = if db.engine() == crate::model::DatabaseEngine::Postgres {
+        "FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let rows: Vec<(i64, String, String, String, Option<i64>, i64)> = sqlx::query_as(&format!(
+        "UPDATE okta_ops SET state = 'in_flight', lease_owner = $1, lease_until = $2, \
+           attempts = attempts + 1 \
+         WHERE id IN (SELECT o.id FROM okta_ops o \
+           WHERE ((o.state = 'pending' AND o.next_attempt_at <= $3) \
+                  OR (o.state = 'in_flight' AND o.lease_until < $3)) \
+             AND NOT EXISTS (SELECT 1 FROM okta_ops e WHERE e.user_id = o.user_id \
+                  AND e.group_id = o.group_id AND e.id < o.id \
+                  AND e.state IN ('pending', 'in_flight')) \
+           ORDER BY o.id LIMIT $4 {lock}) \
+         RETURNING id, kind, user_id, group_id, grant_id, attempts"
+    ))
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db.write_pool())
+    .await?;
+    let mut ops: Vec<OktaOp> = rows
+        .into_iter()
+        .map(|(id, kind, user_id, group_id, grant_id, attempts)| OktaOp {
+            id,
+            owner: owner.to_owned(),
+            add: kind == "add",
+            user_id,
+            group_id,
+            grant_id,
+            attempts,
+        })
+        .collect();
+    ops.sort_by_key(|o| o.id);
+    Ok(ops)
+}
+
+/// Outcomes are recorded only while the claim `op` stands for is still the operation's
+/// current one — in flight, leased to its owner, not claimed again since (each claim counts an
+/// attempt): `… AND state = 'in_flight' AND lease_owner = $3 AND attempts = $4`. An outcome
+/// under a lost claim would race the claim that replaced it, so it is dropped.
+const STILL_CLAIMED: &str = "state = 'in_flight' AND lease_owner = $3 AND attempts = $4";
+
+/// Ends a claimed operation as `state` (`done` or `dead`, with `error`) inside `tx`; false
+/// (nothing changed) if the claim was lost meanwhile.
+async fn close_claim(
+    tx: &mut Tx,
+    op: &OktaOp,
+    state: &str,
+    error: Option<&str>,
+    now: i64,
+) -> Result<bool, DbError> {
+    let updated = sqlx::query(&format!(
+        "UPDATE okta_ops SET state = $5, last_error = COALESCE($6, last_error), done_at = $2, \
+           lease_owner = NULL, lease_until = NULL WHERE id = $1 AND {STILL_CLAIMED}"
+    ))
+    .bind(op.id)
+    .bind(now)
+    .bind(&op.owner)
+    .bind(op.attempts)
+    .bind(state)
+    .bind(error)
+    .execute(&mut **tx)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Marks an operation done; a removal also finishes its grant (revoking → revoked). Returns
+/// false (and changes nothing) if the claim was lost meanwhile.
+pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbError> {
+    let mut tx = db.begin_write().await?;
+    if !close_claim(&mut tx, op, "done", None, now).await? {
+        return Ok(false);
+    }
+    // The directory mirrors what Okta now has, so views and drift checks need not wait for
+    // the next sync (which confirms it: a sync only drops rows last seen before it started).
+    if op.add {
+        sqlx::query(
+            "INSERT INTO memberships (group_id, user_id, source, seen_at) VALUES ($1, $2, 'grant', $3) \
+             ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'grant', seen_at = excluded.seen_at",
+        )
+        .bind(&op.group_id)
+        .bind(&op.user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    } else {
+        sqlx::query("DELETE FROM memberships WHERE group_id = $1 AND user_id = $2")
+            .bind(&op.group_id)
+            .bind(&op.user_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let (false, Some(grant)) = (op.add, op.grant_id) {
+        transition_grant(
+            &mut tx,
+            grant,
+            &[GrantState::Revoking],
+            GrantState::Revoked,
+            None,
+            now,
+        )
+        .await?;
+    }
+    let action = if op.add {
+        "okta.membership.added"
+    } else {
+        "okta.membership.removed"
+    };
+    op_audit(
+        &mut tx,
+        op,
+        action,
+        serde_json::json!({ "attempts": op.attempts }),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Closes an add that was not sent because its grant ended before Okta was called. Returns
+/// false (and changes nothing) if the claim was lost meanwhile.
+pub async fn skip_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbError> {
+    let mut tx = db.begin_write().await?;
+    if !close_claim(&mut tx, op, "done", None, now).await? {
+        return Ok(false);
+    }
+    let details = serde_json::json!({ "reason": "the grant ended before Okta was called" });
+    op_audit(&mut tx, op, "okta.membership.add_skipped", details, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Extends the leases of every operation `owner` has in flight to `until` (the worker's
+/// heartbeat while its calls run); returns how many.
+pub async fn renew_op_leases(db: &Db, owner: &str, until: i64) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "UPDATE okta_ops SET lease_until = $2 WHERE lease_owner = $1 AND state = 'in_flight'",
+    )
+    .bind(owner)
+    .bind(until)
+    .execute(db.write_pool())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Gives up `owner`'s leases on the operations it has in flight, so they may be claimed again
+/// from `now` on (a worker that stops before their calls finished). Returns how many.
+pub async fn release_op_leases(db: &Db, owner: &str, now: i64) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "UPDATE okta_ops SET lease_until = $2 WHERE lease_owner = $1 AND state = 'in_flight'",
+    )
+    .bind(owner)
+    .bind(now - 1)
+    .execute(db.write_pool())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The audit event for what the grant engine did in Okta.
+async fn op_audit(
+    tx: &mut Tx,
+    op: &OktaOp,
+    action: &str,
+    mut details: serde_json::Value,
+    now: i64,
+) -> Result<(), DbError> {
+    details["user"] = serde_json::json!(op.user_id);
+    details["group"] = serde_json::json!(op.group_id);
+    let subject = op
+        .grant_id
+        .map_or_else(|| format!("okta_op:{}", op.id), |g| format!("grant:{g}"));
+    super::audit::insert_audit_event(tx, now, "gatepass", action, &subject, &details).await
+}
+
+/// Puts an operation back for another try at `next_at`. Returns false (and changes nothing)
+/// if the claim was lost meanwhile.
+pub async fn retry_okta_op(
+    db: &Db,
+    op: &OktaOp,
+    error: &str,
+    next_at: i64,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(&format!(
+        "UPDATE okta_ops SET state = 'pending', next_attempt_at = $2, last_error = $5, \
+           lease_owner = NULL, lease_until = NULL WHERE id = $1 AND {STILL_CLAIMED}"
+    ))
+    .bind(op.id)
+    .bind(next_at)
+    .bind(&op.owner)
+    .bind(op.attempts)
+    .bind(error)
+    .execute(db.write_pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives an add up: the operation is dead, its grant failed (shown to admins).
+pub async fn kill_okta_op(db: &Db, op: &OktaOp, error: &str, now: i64) -> Result<bool, DbError> {
+    let mut tx = db.begin_write().await?;
+    if !close_claim(&mut tx, op, "dead", Some(error), now).await? {
+        return Ok(false);
+    }
+    if let Some(grant) = op.grant_id {
+        transition_grant(
+            &mut tx,
+            grant,
+            &[GrantState::Active],
+            GrantState::Failed,
+            Some(error),
+            now,
+        )
+        .await?;
+    }
+    let details = serde_json::json!({ "attempts": op.attempts, "error": error });
+    op_audit(&mut tx, op, "okta.membership.add_failed", details, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// When the next operation becomes due (a pending one's time, or a lease running out); an
+/// operation waiting behind an earlier one for the same membership is not due on its own.
+pub async fn next_op_due(db: &Db) -> Result<Option<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(CASE WHEN o.state = 'pending' THEN o.next_attempt_at ELSE o.lease_until END) \
+         FROM okta_ops o WHERE o.state IN ('pending', 'in_flight') \
+           AND NOT EXISTS (SELECT 1 FROM okta_ops e WHERE e.user_id = o.user_id \
+                AND e.group_id = o.group_id AND e.id < o.id \
+                AND e.state IN ('pending', 'in_flight'))",
+    )
+    .fetch_one(db.pool())
+    .await?)
+}
+
+/// Operations by state, for tests and metrics: (kind, state, attempts, last error).
+pub async fn list_okta_ops(db: &Db) -> Result<Vec<(String, String, i64, Option<String>)>, DbError> {
+    Ok(
+        sqlx::query_as("SELECT kind, state, attempts, last_error FROM okta_ops ORDER BY id")
+            .fetch_all(db.pool())
+            .await?,
+    )
+}
+
+/// Removals still pending after at least `attempts` failed tries: Okta keeps refusing or
+/// failing them, and someone has to look.
+pub async fn failing_removals(db: &Db, attempts: i64) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM okta_ops WHERE kind = 'remove' AND state IN ('pending', 'in_flight') \
+           AND attempts >= $1",
+    )
+    .bind(attempts)
+    .fetch_one(db.pool())
+    .await?)
+}
+
+/// Okta operations per kind and state.
+pub async fn op_counts(db: &Db) -> Result<Vec<(String, String, i64)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT kind, state, COUNT(*) FROM okta_ops GROUP BY kind, state ORDER BY kind, state",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Milliseconds from queueing to done of the last `limit` finished operations of `kind`.
+pub async fn op_latencies(db: &Db, kind: &str, limit: i64) -> Result<Vec<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT done_at - created_at FROM okta_ops WHERE kind = $1 AND state = 'done' \
+         ORDER BY id DESC LIMIT $2",
+    )
+    .bind(kind)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Milliseconds from a grant's end to its membership's removal, for the last `limit` expiries.
+pub async fn expiry_lags(db: &Db, limit: i64) -> Result<Vec<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT o.done_at - g.ends_at FROM okta_ops o JOIN grants g ON g.id = o.grant_id \
+         WHERE o.kind = 'remove' AND o.state = 'done' AND g.revoked_reason = 'expired' \
+         ORDER BY o.id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}

@@ -1,0 +1,341 @@
+//! `access_requests`, `request_approvers` and `approvals`: requests, who may decide them and
+//! the decisions made. Functions taking a transaction run inside the caller's.
+
+use super::{Db, DbError, Tx};
+use crate::model::{AccessRequest, RequestState};
+
+/// A request as stored (approvals counted separately).
+type RequestRow = (
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+const REQUEST_COLUMNS: &str = "r.id, r.requester_id, r.group_id, r.reason, r.duration_secs, \
+    r.starts_at, r.state, r.quorum, \
+    (SELECT COUNT(*) FROM approvals a WHERE a.request_id = r.id AND a.decision = 'approve'), \
+    r.extends_grant_id, r.created_at, r.decided_at, r.decided_by";
+
+impl From<RequestRow> for AccessRequest {
+    fn from(r: RequestRow) -> Self {
+        let (
+            id,
+            requester_id,
+            group_id,
+            reason,
+            duration_secs,
+            starts_at,
+            state,
+            quorum,
+            approvals,
+            extends,
+            created_at,
+            decided_at,
+            decided_by,
+        ) = r;
+        AccessRequest {
+            id,
+            requester_id,
+            group_id,
+            reason,
+            duration_secs,
+            starts_at,
+            state: RequestState::parse(&state).unwrap_or(RequestState::Pending),
+            quorum,
+            approvals,
+            extends_grant_id: extends,
+            created_at,
+            decided_at,
+            decided_by,
+        }
+    }
+}
+
+/// What a new request holds.
+#[derive(Debug, Clone)]
+pub struct NewRequest<'a> {
+    pub requester_id: &'a str,
+    pub group_id: &'a str,
+    pub reason: &'a str,
+    pub duration_secs: i64,
+    pub starts_at: Option<i64>,
+    pub policy_json: &'a str,
+    pub quorum: i64,
+    pub extends_grant_id: Option<i64>,
+    pub created_at: i64,
+}
+
+/// Inserts a pending request and who may decide it; returns its id.
+pub async fn insert_request(
+    tx: &mut Tx,
+    r: &NewRequest<'_>,
+    approver_users: &[String],
+    approver_groups: &[String],
+) -> Result<i64, DbError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO access_requests (requester_id, group_id, reason, duration_secs, starts_at, \
+           state, policy, quorum, extends_grant_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(r.requester_id)
+    .bind(r.group_id)
+    .bind(r.reason)
+    .bind(r.duration_secs)
+    .bind(r.starts_at)
+    .bind(r.policy_json)
+    .bind(r.quorum)
+    .bind(r.extends_grant_id)
+    .bind(r.created_at)
+    .fetch_one(&mut **tx)
+    .await?;
+    for (kind, refs) in [("user", approver_users), ("group", approver_groups)] {
+        for reference in refs {
+            sqlx::query(
+                "INSERT INTO request_approvers (request_id, kind, ref) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(kind)
+            .bind(reference)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(id)
+}
+
+/// Takes the request's row lock if it is still pending (the first write of a decision, so
+/// concurrent deciders queue up); false if it is decided already or does not exist.
+pub async fn lock_pending_request(tx: &mut Tx, id: i64) -> Result<bool, DbError> {
+    let done =
+        sqlx::query("UPDATE access_requests SET state = state WHERE id = $1 AND state = 'pending'")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One request, inside a transaction.
+pub async fn find_request_tx(tx: &mut Tx, id: i64) -> Result<Option<AccessRequest>, DbError> {
+    let row: Option<RequestRow> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE r.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(AccessRequest::from))
+}
+
+/// One request.
+pub async fn find_request(db: &Db, id: i64) -> Result<Option<AccessRequest>, DbError> {
+    let row: Option<RequestRow> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE r.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(AccessRequest::from))
+}
+
+/// The policy snapshot stored with a request.
+pub async fn request_policy_json(tx: &mut Tx, id: i64) -> Result<String, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT policy FROM access_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?,
+    )
+}
+
+/// Whether `user_id` may decide request `id`: named, or a member of a named group.
+pub async fn is_request_approver(tx: &mut Tx, id: i64, user_id: &str) -> Result<bool, DbError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM request_approvers ra WHERE ra.request_id = $1 AND \
+           ((ra.kind = 'user' AND ra.ref = $2) OR (ra.kind = 'group' AND EXISTS ( \
+              SELECT 1 FROM memberships m WHERE m.group_id = ra.ref AND m.user_id = $2)))",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Records one approver's decision; false if this approver already decided.
+pub async fn insert_approval(
+    tx: &mut Tx,
+    request_id: i64,
+    approver_id: &str,
+    approve: bool,
+    comment: &str,
+    duration_secs: Option<i64>,
+    at: i64,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "INSERT INTO approvals (request_id, approver_id, decision, comment, duration_secs, at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id, approver_id) DO NOTHING",
+    )
+    .bind(request_id)
+    .bind(approver_id)
+    .bind(if approve { "approve" } else { "deny" })
+    .bind(comment)
+    .bind(duration_secs)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Approvals so far and the shortest duration an approver allowed.
+pub async fn approval_tally(tx: &mut Tx, request_id: i64) -> Result<(i64, Option<i64>), DbError> {
+    Ok(sqlx::query_as(
+        "SELECT COUNT(*), MIN(duration_secs) FROM approvals \
+         WHERE request_id = $1 AND decision = 'approve'",
+    )
+    .bind(request_id)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Moves a pending request to `state`; false if it was no longer pending.
+pub async fn decide_request(
+    tx: &mut Tx,
+    id: i64,
+    state: RequestState,
+    at: i64,
+    by: &str,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "UPDATE access_requests SET state = $2, decided_at = $3, decided_by = $4 \
+         WHERE id = $1 AND state = 'pending'",
+    )
+    .bind(id)
+    .bind(state.as_str())
+    .bind(at)
+    .bind(by)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Pending requests that `user_id` may decide (named or through a group), oldest first.
+pub async fn list_pending_for_approver(
+    db: &Db,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<AccessRequest>, DbError> {
+    let rows: Vec<RequestRow> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE r.state = 'pending' AND EXISTS ( \
+           SELECT 1 FROM request_approvers ra WHERE ra.request_id = r.id AND \
+             ((ra.kind = 'user' AND ra.ref = $1) OR (ra.kind = 'group' AND EXISTS ( \
+               SELECT 1 FROM memberships m WHERE m.group_id = ra.ref AND m.user_id = $1)))) \
+         ORDER BY r.created_at, r.id LIMIT $2"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(AccessRequest::from).collect())
+}
+
+/// A person's requests, newest first.
+pub async fn list_requests_of(
+    db: &Db,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<AccessRequest>, DbError> {
+    let rows: Vec<RequestRow> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE r.requester_id = $1 \
+         ORDER BY r.created_at DESC, r.id DESC LIMIT $2"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(AccessRequest::from).collect())
+}
+
+/// The person's pending request for a group, if any.
+pub async fn pending_request_for(
+    tx: &mut Tx,
+    user_id: &str,
+    group_id: &str,
+) -> Result<Option<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM access_requests WHERE requester_id = $1 AND group_id = $2 \
+           AND state = 'pending' LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(group_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Pending requests made before `created_before`, or whose scheduled start passed before
+/// `start_before`.
+pub async fn stale_pending_requests(
+    tx: &mut Tx,
+    created_before: i64,
+    start_before: i64,
+) -> Result<Vec<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM access_requests WHERE state = 'pending' AND \
+           (created_at < $1 OR (starts_at IS NOT NULL AND starts_at < $2)) ORDER BY id",
+    )
+    .bind(created_before)
+    .bind(start_before)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Pending requests whose group or requester (name or login) contains `needle`
+/// (case-insensitive), oldest first, `limit` from `offset`.
+pub async fn search_pending_requests(
+    db: &Db,
+    needle: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<AccessRequest>, DbError> {
+    let rows: Vec<RequestRow> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r \
+         LEFT JOIN groups gr ON gr.okta_id = r.group_id \
+         LEFT JOIN users u ON u.okta_id = r.requester_id \
+         WHERE r.state = 'pending' AND ($1 = '%%' OR LOWER(gr.name) LIKE $1 ESCAPE '\\' \
+               OR LOWER(u.display_name) LIKE $1 ESCAPE '\\' OR LOWER(u.login) LIKE $1 ESCAPE '\\') \
+         ORDER BY r.created_at, r.id LIMIT $2 OFFSET $3"
+    ))
+    .bind(super::contains_pattern(needle))
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(AccessRequest::from).collect())
+}
+
+/// The decisions recorded on a request as (approver name, approved, comment), in order.
+pub async fn list_decisions(
+    db: &Db,
+    request_id: i64,
+) -> Result<Vec<(String, bool, String)>, DbError> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT COALESCE(u.display_name, a.approver_id), a.decision, a.comment FROM approvals a \
+         LEFT JOIN users u ON u.okta_id = a.approver_id WHERE a.request_id = $1 ORDER BY a.at",
+    )
+    .bind(request_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(n, d, c)| (n, d == "approve", c))
+        .collect())
+}
