@@ -12,31 +12,25 @@ use crate::model::{AccessRequest, CatalogEntry, CatalogPage, Grant, MyAccess, Re
 /// The groups the caller may request (`q` filters by name; `after` pages).
 #[server(endpoint = "access/catalog", prefix = "/api")]
 pub async fn get_catalog(q: String, after: String) -> Result<CatalogPage, AppError> {
-    use crate::ssr::{auth::require_requester, state::AppState};
-    super::respond(
-        async {
-            let who = require_requester()?;
-            let (q, after) = (
-                super::bounded("Search", &q)?,
-                super::bounded("after", &after)?,
-            );
-            AppState::current()?.catalog().catalog(&who, q, after).await
-        }
-        .await,
-    )
+    use crate::ssr::auth::Requester;
+    super::serve(|who: Requester, state| async move {
+        let (q, after) = (
+            super::bounded("Search", &q)?,
+            super::bounded("after", &after)?,
+        );
+        state.catalog().catalog(&who, q, after).await
+    })
+    .await
 }
 
 /// One group the caller may request.
 #[server(endpoint = "access/catalog/entry", prefix = "/api")]
 pub async fn get_catalog_entry(group_id: String) -> Result<CatalogEntry, AppError> {
-    use crate::ssr::{auth::require_requester, state::AppState};
-    super::respond(
-        async {
-            let who = require_requester()?;
-            AppState::current()?.catalog().entry(&who, &group_id).await
-        }
-        .await,
+    use crate::ssr::auth::Requester;
+    super::serve(
+        |who: Requester, state| async move { state.catalog().entry(&who, &group_id).await },
     )
+    .await
 }
 
 /// Asks for a group; `start` is an optional UTC date and time (`2026-06-01T10:00`).
@@ -47,79 +41,53 @@ pub async fn request_access(
     reason: String,
     start: String,
 ) -> Result<AccessRequest, AppError> {
-    use crate::ssr::{auth::require_requester, services::access::RequestInput, state::AppState};
-    super::respond(
-        async {
-            let who = require_requester()?;
-            let starts_at = crate::ssr::services::access::parse_start(&start)?;
-            let input = RequestInput {
-                group_id,
-                duration,
-                reason,
-                starts_at,
-            };
-            AppState::current()?
-                .access()
-                .request_access(&who, input)
-                .await
-        }
-        .await,
-    )
+    use crate::ssr::auth::Requester;
+    use crate::ssr::services::access::{parse_start, RequestInput};
+    super::serve(|who: Requester, state| async move {
+        let input = RequestInput {
+            group_id,
+            duration,
+            reason,
+            starts_at: parse_start(&start)?,
+        };
+        state.access().request_access(&who, input).await
+    })
+    .await
 }
 
 /// The caller's grants and requests.
 #[server(endpoint = "access/mine", prefix = "/api")]
 pub async fn get_my_access() -> Result<MyAccess, AppError> {
-    use crate::ssr::{auth::require_requester, state::AppState};
-    super::respond(
-        async {
-            let who = require_requester()?;
-            AppState::current()?.catalog().my_access(&who).await
-        }
-        .await,
-    )
+    use crate::ssr::auth::Requester;
+    super::serve(|who: Requester, state| async move { state.catalog().my_access(&who).await }).await
 }
 
 /// Withdraws one of the caller's pending requests.
 #[server(endpoint = "access/cancel", prefix = "/api")]
 pub async fn cancel_request(request_id: i64) -> Result<(), AppError> {
-    use crate::ssr::{auth::require_requester, state::AppState};
-    super::respond(
-        async {
-            let who = require_requester()?;
-            AppState::current()?.access().cancel(&who, request_id).await
-        }
-        .await,
+    use crate::ssr::auth::Requester;
+    super::serve(
+        |who: Requester, state| async move { state.access().cancel(&who, request_id).await },
     )
+    .await
 }
 
 /// Ends one of the caller's grants now.
 #[server(endpoint = "access/give-back", prefix = "/api")]
 pub async fn give_back(grant_id: i64) -> Result<Grant, AppError> {
-    use crate::ssr::{auth::require_requester, state::AppState};
-    super::respond(
-        async {
-            let who = require_requester()?;
-            AppState::current()?
-                .access()
-                .give_back(&who, grant_id)
-                .await
-        }
-        .await,
+    use crate::ssr::auth::Requester;
+    super::serve(
+        |who: Requester, state| async move { state.access().give_back(&who, grant_id).await },
     )
+    .await
 }
 
 /// Requests waiting for the caller's decision.
 #[server(endpoint = "access/approvals", prefix = "/api")]
 pub async fn get_approvals() -> Result<Vec<RequestView>, AppError> {
-    use crate::ssr::{auth::require_requester, state::AppState};
-    super::respond(
-        async {
-            let who = require_requester()?;
-            AppState::current()?.catalog().approval_queue(&who).await
-        }
-        .await,
-    )
+    use crate::ssr::auth::Requester;
+    super::serve(|who: Requester, state| async move { state.catalog().approval_queue(&who).await })
+        .await
 }
 
 /// Approves (`decision = "approve"`) or denies a request, with a comment and optionally a
@@ -131,38 +99,29 @@ pub async fn decide_request(
     comment: String,
     duration: String,
 ) -> Result<AccessRequest, AppError> {
-    use crate::ssr::{auth::require_requester, services::access::DecisionInput, state::AppState};
-    super::respond(
-        async {
-            let who = require_requester()?;
-            let approve = match decision.as_str() {
-                "approve" => true,
-                "deny" => false,
-                _ => return Err(AppError::invalid("Decision", "approve or deny")),
-            };
-            let input = DecisionInput {
-                request_id,
-                approve,
-                comment,
-                duration: Some(duration),
-            };
-            AppState::current()?.access().decide(&who, input).await
-        }
-        .await,
-    )
+    use crate::ssr::{auth::Requester, services::access::DecisionInput};
+    super::serve(|who: Requester, state| async move {
+        let approve = match decision.as_str() {
+            "approve" => true,
+            "deny" => false,
+            _ => return Err(AppError::invalid("Decision", "approve or deny")),
+        };
+        let input = DecisionInput {
+            request_id,
+            approve,
+            comment,
+            duration: Some(duration),
+        };
+        state.access().decide(&who, input).await
+    })
+    .await
 }
 
 /// Every policy (admins).
 #[server(endpoint = "access/policies", prefix = "/api")]
 pub async fn get_policies() -> Result<Vec<crate::model::PolicyView>, AppError> {
-    use crate::ssr::{auth::require_admin, state::AppState};
-    super::respond(
-        async {
-            let admin = require_admin()?;
-            AppState::current()?.catalog().policies(&admin).await
-        }
-        .await,
-    )
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move { state.catalog().policies(&admin).await }).await
 }
 
 /// Saves the policy for a group or pattern (admins). Lists are comma-separated names.
@@ -180,8 +139,8 @@ pub async fn save_policy(
     allow_self_approval: Option<String>,
     auto_approve: Option<String>,
 ) -> Result<crate::model::Policy, AppError> {
+    use crate::ssr::auth::Admin;
     use crate::ssr::services::access::{resolve_policy_form, PolicyForm};
-    use crate::ssr::{auth::require_admin, state::AppState};
     let form = PolicyForm {
         applies_to,
         eligible_groups,
@@ -195,31 +154,21 @@ pub async fn save_policy(
         allow_self_approval: allow_self_approval.is_some(),
         auto_approve: auto_approve.is_some(),
     };
-    super::respond(
-        async {
-            let admin = require_admin()?;
-            let state = AppState::current()?;
-            let input = resolve_policy_form(&state.db, &form).await?;
-            state.access().save_policy(&admin, input).await
-        }
-        .await,
-    )
+    super::serve(|admin: Admin, state| async move {
+        let input = resolve_policy_form(&state.db, &form).await?;
+        state.access().save_policy(&admin, input).await
+    })
+    .await
 }
 
 /// Deletes a policy (admins).
 #[server(endpoint = "access/policies/delete", prefix = "/api")]
 pub async fn delete_policy(id: i64) -> Result<crate::model::Policy, AppError> {
-    use crate::ssr::{auth::require_admin, state::AppState};
-    super::respond(
-        async {
-            let admin = require_admin()?;
-            AppState::current()?
-                .access()
-                .delete_policy(&admin, id)
-                .await
-        }
-        .await,
+    use crate::ssr::auth::Admin;
+    super::serve(
+        |admin: Admin, state| async move { state.access().delete_policy(&admin, id).await },
     )
+    .await
 }
 
 /// Everything pending and live, for admins (`q` filters by group or person; pages from 0).
@@ -229,52 +178,37 @@ pub async fn get_admin_access(
     #[server(default)] requests_page: i64,
     #[server(default)] grants_page: i64,
 ) -> Result<crate::model::AdminAccessOverview, AppError> {
-    use crate::ssr::{auth::require_admin, state::AppState};
-    super::respond(
-        async {
-            let admin = require_admin()?;
-            AppState::current()?
-                .catalog()
-                .admin_overview(
-                    &admin,
-                    super::bounded("Search", &q)?,
-                    requests_page,
-                    grants_page,
-                )
-                .await
-        }
-        .await,
-    )
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move {
+        state
+            .catalog()
+            .admin_overview(
+                &admin,
+                super::bounded("Search", &q)?,
+                requests_page,
+                grants_page,
+            )
+            .await
+    })
+    .await
 }
 
 /// Revokes any grant at once (admins), with a reason.
 #[server(endpoint = "access/revoke", prefix = "/api")]
 pub async fn revoke_grant(grant_id: i64, reason: String) -> Result<Grant, AppError> {
-    use crate::ssr::{auth::require_admin, state::AppState};
-    super::respond(
-        async {
-            let admin = require_admin()?;
-            AppState::current()?
-                .access()
-                .revoke(&admin, grant_id, &reason)
-                .await
-        }
-        .await,
-    )
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move {
+        state.access().revoke(&admin, grant_id, &reason).await
+    })
+    .await
 }
 
 /// Tries a failed grant again (admins).
 #[server(endpoint = "access/retry", prefix = "/api")]
 pub async fn retry_grant(grant_id: i64) -> Result<Grant, AppError> {
-    use crate::ssr::{auth::require_admin, state::AppState};
-    super::respond(
-        async {
-            let admin = require_admin()?;
-            AppState::current()?
-                .access()
-                .retry_failed(&admin, grant_id)
-                .await
-        }
-        .await,
-    )
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move {
+        state.access().retry_failed(&admin, grant_id).await
+    })
+    .await
 }

@@ -21,6 +21,20 @@ pub(crate) fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
+/// The preamble of a server function: checks that the caller holds the capability `C` (a
+/// [`Requester`](crate::ssr::auth::Requester) or an [`Admin`](crate::ssr::auth::Admin)), hands
+/// it and the current state to `body`, and sets the response's HTTP status from an error.
+#[cfg(feature = "ssr")]
+pub(crate) async fn serve<C, T, F, Fut>(body: F) -> Result<T, AppError>
+where
+    C: crate::ssr::auth::Capability,
+    F: FnOnce(C, crate::ssr::state::AppState) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    use crate::ssr::state::AppState;
+    respond(async { body(C::require()?, AppState::current()?).await }.await)
+}
+
 /// Longest search text or paging cursor (a group name) a list accepts.
 #[cfg(feature = "ssr")]
 pub(crate) const MAX_SEARCH: usize = 200;
