@@ -23,7 +23,7 @@ use app::ssr::state::AppState;
 use app::ssr::testing::{fresh_db, test_person as me, TestDb};
 use common::engines;
 use common::okta::start_sim;
-use gatepass::okta_sim::RunningSim;
+use okta_sim::RunningSim;
 use serde_json::json;
 use time::macros::datetime;
 use time::Duration;

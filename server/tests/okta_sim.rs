@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use gatepass::okta_sim::edge::{Faults, Limits};
-use gatepass::okta_sim::seed::{self, SeedFile};
-use gatepass::okta_sim::store::Org;
-use gatepass::okta_sim::{start, RunningSim, Sim};
+use okta_sim::edge::{Faults, Limits};
+use okta_sim::seed::{self, SeedFile};
+use okta_sim::store::Org;
+use okta_sim::{start, RunningSim, Sim};
 use reqwest::header::LINK;
 use reqwest::StatusCode;
 use rsa::pkcs1v15::SigningKey;
@@ -1055,9 +1055,9 @@ async fn oidc_sign_in_issues_verifiable_tokens_and_is_strict() {
             .unwrap(),
     )
     .await;
-    let jwk = gatepass::okta_sim::jwt::PublicJwk::from_jwk(&keys["keys"][0]).unwrap();
-    let claims = gatepass::okta_sim::jwt::verify(id_token, &[jwk])
-        .expect("ID token verifies against the JWKS");
+    let jwk = okta_sim::jwt::PublicJwk::from_jwk(&keys["keys"][0]).unwrap();
+    let claims =
+        okta_sim::jwt::verify(id_token, &[jwk]).expect("ID token verifies against the JWKS");
     let ada = id_of(&sim, "user", "ada@example.com").await;
     assert_eq!(claims["sub"], ada.as_str());
     assert_eq!(claims["nonce"], "n0");

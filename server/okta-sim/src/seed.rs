@@ -454,7 +454,9 @@ impl std::str::FromStr for Scale {
             let n: usize = digits
                 .parse()
                 .map_err(|_| format!("{part:?}: {v:?} is not a number"))?;
-            let n = n * mult;
+            let n = n
+                .checked_mul(mult)
+                .ok_or_else(|| format!("{part:?}: {v:?} is too large"))?;
             match k.trim() {
                 "users" => scale.users = n,
                 "groups" => scale.groups = n,

@@ -1,9 +1,13 @@
-//! `gatepass okta-sim`: a faithful, seedable Okta org over HTTP, for the demo, the tests and
-//! the benchmarks. It serves the Management API subset Gatepass uses (users, groups,
-//! memberships, admin roles, group rules, system log) with Okta's paging, errors, rate limits
-//! and credentials (SSWS tokens tied to admin roles; OAuth service apps with
-//! `private_key_jwt`), the OIDC side of the `default` authorization server for sign-in, and a
-//! `/__sim/` control API for fault injection and the request log.
+//! The Okta simulator (`gatepass okta-sim`, behind the `server` crate's default `okta-sim`
+//! feature): a faithful, seedable Okta org over HTTP, for the demo, the tests and the
+//! benchmarks. It depends on nothing of Gatepass, so what it checks (rate-limit buckets,
+//! instants, shapes) is written from Okta's documentation, not copied from the client.
+//!
+//! It serves the Management API subset Gatepass uses (users, groups, memberships, admin roles,
+//! group rules, system log) with Okta's paging, errors, rate limits and credentials (SSWS
+//! tokens tied to admin roles; OAuth service apps with `private_key_jwt`), the OIDC side of the
+//! `default` authorization server for sign-in, and a `/__sim/` control API for fault injection
+//! and the request log.
 //!
 //! Known differences from Okta are listed in the README ("The Okta simulator").
 
@@ -15,6 +19,8 @@ pub mod http;
 pub mod jwt;
 pub mod oauth;
 pub mod oidc;
+#[cfg(test)]
+mod proptests;
 pub mod seed;
 pub mod store;
 pub mod time;
