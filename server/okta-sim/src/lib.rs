@@ -4,7 +4,8 @@
 //! instants, shapes) is written from Okta's documentation, not copied from the client.
 //!
 //! It serves the Management API subset Gatepass uses (users, groups, memberships, admin roles,
-//! group rules, system log) with Okta's paging, errors, rate limits and credentials (SSWS
+//! group rules, system log), and what other Okta clients read alongside (user types, the user
+//! schema, group owners), with Okta's paging, errors, rate limits and credentials (SSWS
 //! tokens tied to admin roles; OAuth service apps with `private_key_jwt`), the OIDC side of the
 //! `default` authorization server for sign-in, and a `/__sim/` control API for fault injection
 //! and the request log.
@@ -17,6 +18,7 @@ pub mod edge;
 pub mod filter;
 pub mod http;
 pub mod jwt;
+pub mod meta;
 pub mod oauth;
 pub mod oidc;
 #[cfg(test)]
@@ -143,6 +145,7 @@ impl Sim {
 pub fn router(sim: Arc<Sim>) -> Router {
     let okta = Router::new()
         .merge(api::routes())
+        .merge(meta::routes())
         .merge(oauth::routes())
         .merge(oidc::routes())
         .fallback(not_found)

@@ -155,5 +155,20 @@ mod tests {
         let maya = &org.users[org.find_user("maya.okafor@northwind.example").unwrap() as usize];
         let roles: Vec<_> = maya.roles.iter().map(|r| r.kind).collect();
         assert_eq!(roles, [RoleKind::ReadOnlyAdmin]);
+
+        let owners = |group: &str| -> Vec<String> {
+            let g = org.group_by_id_or_name(group).unwrap();
+            org.groups[g as usize]
+                .owners
+                .iter()
+                .map(|o| format!("{} {}", o.who.kind(), o.to_json(&org)["displayName"]))
+                .collect()
+        };
+        assert_eq!(
+            owners("aws-prod-admin"),
+            ["USER \"Tom Becker\"", "GROUP \"eng-leads\""]
+        );
+        assert_eq!(owners("break-glass"), ["GROUP \"gatepass-admins\""]);
+        assert!(owners("engineering").is_empty());
     }
 }

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::jwt::PublicJwk;
 use crate::store::{
-    Group, GroupKind, GroupRule, OidcClient, Org, Role, RoleKind, ServiceApp, User,
+    Group, GroupKind, GroupRule, OidcClient, Org, Owner, OwnerRef, Role, RoleKind, ServiceApp, User,
 };
 use crate::time::{format_instant, parse_instant};
 
@@ -94,6 +94,22 @@ pub struct SeedGroup {
     pub last_updated: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_membership_updated: Option<String>,
+    /// Group owners: users (by login or id) and groups (by name or id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<SeedOwner>,
+}
+
+/// A group owner, as in Okta's "assign a group owner" body: `{"type": "USER"|"GROUP", "id"}`
+/// (here `id` may also be a login or a group name); `lastUpdated` defaults to the group's
+/// creation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedOwner {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
 }
 
 /// A group rule; `groups` (names or ids) are the groups it keeps filled.
@@ -224,6 +240,7 @@ impl SeedFile {
                 roles: Vec::new(),
             })?;
         }
+        let mut seeded = Vec::with_capacity(self.groups.len());
         for g in &self.groups {
             let whose = format!("group {}", g.name);
             let kind = GroupKind::parse(&g.kind)
@@ -243,12 +260,43 @@ impl SeedFile {
                 last_updated: instant(&g.last_updated, created, &whose)?,
                 last_membership_updated: instant(&g.last_membership_updated, created, &whose)?,
                 members: BTreeSet::new(),
+                owners: Vec::new(),
             })?;
             for m in &g.members {
                 let u = org
                     .find_user(m)
                     .ok_or_else(|| format!("{whose}: member {m:?} is not a user"))?;
                 org.seed_membership(idx, u);
+            }
+            seeded.push(idx);
+        }
+        // Owners may name groups that come later in the file.
+        for (g, &idx) in self.groups.iter().zip(&seeded) {
+            let whose = format!("group {}", g.name);
+            let created = org.groups[idx as usize].created;
+            for o in &g.owners {
+                let who = match o.kind.as_str() {
+                    "USER" => org.find_user(&o.id).map(OwnerRef::User),
+                    "GROUP" => org.group_by_id_or_name(&o.id).map(OwnerRef::Group),
+                    other => {
+                        return Err(format!(
+                            "{whose}: owner type {other:?} is not USER or GROUP"
+                        ))
+                    }
+                }
+                .ok_or_else(|| {
+                    format!(
+                        "{whose}: owner {:?} is not a {}",
+                        o.id,
+                        o.kind.to_lowercase()
+                    )
+                })?;
+                let owners = &mut org.groups[idx as usize].owners;
+                if owners.iter().any(|x| x.who == who) {
+                    return Err(format!("{whose}: owner {:?} is listed twice", o.id));
+                }
+                let assigned = instant(&o.last_updated, created, &whose)?;
+                owners.push(Owner { who, assigned });
             }
         }
         for r in &self.rules {
@@ -384,6 +432,15 @@ impl SeedFile {
                     created: Some(format_instant(g.created)),
                     last_updated: Some(format_instant(g.last_updated)),
                     last_membership_updated: Some(format_instant(g.last_membership_updated)),
+                    owners: g
+                        .owners
+                        .iter()
+                        .map(|&o| SeedOwner {
+                            kind: o.who.kind().into(),
+                            id: o.id(org).to_owned(),
+                            last_updated: Some(format_instant(o.assigned)),
+                        })
+                        .collect(),
                 })
                 .collect(),
             rules: org
@@ -449,6 +506,54 @@ mod tests {
     }
 
     #[test]
+    fn owners_are_users_or_groups_and_mistakes_are_named() {
+        let seed = |owners: serde_json::Value| -> Result<Org, String> {
+            let file: SeedFile = serde_json::from_value(serde_json::json!({
+                "users": [{ "login": "a@x" }],
+                "groups": [
+                    { "name": "g", "owners": owners },
+                    { "name": "h" }
+                ]
+            }))
+            .map_err(|e| e.to_string())?;
+            let mut org = Org::new(1, 0);
+            file.apply(&mut org, 0).map(|()| org)
+        };
+        // A group may be owned by a group seeded after it.
+        let org = seed(serde_json::json!([
+            { "type": "USER", "id": "a@x" },
+            { "type": "GROUP", "id": "h", "lastUpdated": "2024-01-02T03:04:05.000Z" }
+        ]))
+        .unwrap();
+        let g = &org.groups[1];
+        assert_eq!(
+            g.owners.iter().map(|o| o.who).collect::<Vec<_>>(),
+            [OwnerRef::User(0), OwnerRef::Group(2)]
+        );
+        assert_eq!(g.owners[1].assigned, 1_704_164_645_000);
+        for (owners, err) in [
+            (
+                serde_json::json!([{ "type": "USER", "id": "nobody@x" }]),
+                "group g: owner \"nobody@x\" is not a user",
+            ),
+            (
+                serde_json::json!([{ "type": "GROUP", "id": "nope" }]),
+                "group g: owner \"nope\" is not a group",
+            ),
+            (
+                serde_json::json!([{ "type": "APP", "id": "a@x" }]),
+                "group g: owner type \"APP\" is not USER or GROUP",
+            ),
+            (
+                serde_json::json!([{ "type": "USER", "id": "a@x" }, { "type": "USER", "id": "a@x" }]),
+                "group g: owner \"a@x\" is listed twice",
+            ),
+        ] {
+            assert_eq!(seed(owners).unwrap_err(), err);
+        }
+    }
+
+    #[test]
     fn snapshots_round_trip() {
         let mut org = Org::new(1, 0);
         generate(
@@ -457,11 +562,22 @@ mod tests {
             1_700_000_000_000,
         )
         .unwrap();
+        org.groups[3].owners = vec![
+            Owner {
+                who: OwnerRef::User(7),
+                assigned: 1_700_000_000_123,
+            },
+            Owner {
+                who: OwnerRef::Group(4),
+                assigned: 1_700_000_000_456,
+            },
+        ];
         let snap = SeedFile::snapshot(&org);
         let mut copy = Org::new(2, 0);
         snap.apply(&mut copy, 0).unwrap();
         assert_eq!(copy.membership_count(), 60);
         assert_eq!(copy.users[7].id, org.users[7].id);
         assert_eq!(copy.groups[3].members, org.groups[3].members);
+        assert_eq!(copy.groups[3].owners, org.groups[3].owners);
     }
 }

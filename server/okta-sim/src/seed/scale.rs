@@ -146,6 +146,7 @@ pub fn generate(org: &mut Org, scale: Scale, now: i64) -> Result<(), String> {
             last_updated: created,
             last_membership_updated: created,
             members: BTreeSet::new(),
+            owners: Vec::new(),
         })?;
     }
     if scale.memberships == 0 {
