@@ -42,7 +42,7 @@ build-release:
 
 lint: ## rustfmt and clippy on both feature sets
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --locked -p app -p server --all-targets --features app/test-support -- -D warnings
+	$(CARGO) clippy --locked -p app -p server -p okta-sim --all-targets --features app/test-support -- -D warnings
 	$(CARGO) clippy --locked -p app --all-targets --features hydrate -- -D warnings
 	$(CARGO) clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 	scripts/check-wasm-deps.sh
@@ -60,7 +60,7 @@ unit: ## Rust tests on SQLite and on a throwaway PostgreSQL cluster
 	@mkdir -p $(LOGS) && rm -f $(LOGS)/unit.log
 	GATEPASS_TEST_REQUIRE_POSTGRES=1 GATEPASS_TEST_REQUIRE_MOTO=1 \
 	GATEPASS_TEST_MOTO_SERVER=$(VENV)/bin/moto_server scripts/with-postgres.sh \
-	  $(CARGO) test --locked -p app -p server --features app/test-support 2>&1 | tee $(LOGS)/unit.log
+	  $(CARGO) test --locked -p app -p server -p okta-sim --features app/test-support 2>&1 | tee $(LOGS)/unit.log
 
 sdk: build ## Okta's official Python SDK against the Okta simulator (fidelity checks)
 	@mkdir -p $(LOGS) && rm -f $(LOGS)/sdk.log

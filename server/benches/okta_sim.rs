@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
-use gatepass::okta_sim::edge::{Faults, Limits};
-use gatepass::okta_sim::seed::{self, Scale, SeedFile};
-use gatepass::okta_sim::store::Org;
-use gatepass::okta_sim::{router, Sim};
 use http_body_util::BodyExt;
+use okta_sim::edge::{Faults, Limits};
+use okta_sim::seed::{self, Scale, SeedFile};
+use okta_sim::store::Org;
+use okta_sim::{router, Sim};
 use tower::ServiceExt;
 
 fn main() {

@@ -15,10 +15,10 @@ use app::ssr::okta::{OktaClient, OktaCredential};
 use app::ssr::secrets::local::LocalSecrets;
 use app::ssr::secrets::CachedSecrets;
 use app::ssr::services::sync::{DirectorySync, GroupFilter};
-use gatepass::okta_sim::edge::{Faults, Limits};
-use gatepass::okta_sim::seed::{self, Scale, SeedFile};
-use gatepass::okta_sim::store::Org;
-use gatepass::okta_sim::{start, Sim};
+use okta_sim::edge::{Faults, Limits};
+use okta_sim::seed::{self, Scale, SeedFile};
+use okta_sim::store::Org;
+use okta_sim::{start, Sim};
 use secrecy::SecretString;
 
 fn rss_kib(field: &str) -> u64 {

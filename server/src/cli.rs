@@ -50,7 +50,8 @@ pub enum Command {
     },
     /// Run a simulated Okta org (Management API subset, OIDC sign-in, fault injection) for
     /// the demo, tests and benchmarks. Needs no Gatepass configuration.
-    OktaSim(crate::okta_sim::SimArgs),
+    #[cfg(feature = "okta-sim")]
+    OktaSim(okta_sim::SimArgs),
 }
 
 /// `gatepass audit …`
@@ -63,9 +64,10 @@ pub enum AuditCommand {
 /// Runs a parsed command line; the exit code is 0 on success, 2 for configuration errors and 1
 /// for failures while running.
 pub fn run(cli: Cli) -> ExitCode {
+    #[cfg(feature = "okta-sim")]
     if let Command::OktaSim(args) = cli.command {
         telemetry::init(crate::config::LogFormat::default());
-        return crate::okta_sim::run(args);
+        return okta_sim::run(args);
     }
     let Loaded {
         mut config,
@@ -126,6 +128,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     ))),
                 }
             }
+            #[cfg(feature = "okta-sim")]
             Command::OktaSim(_) => unreachable!("handled before configuration is loaded"),
         }
     });

@@ -7,7 +7,6 @@ pub mod config;
 pub mod hardening;
 pub mod health;
 pub mod oidc;
-pub mod okta_sim;
 #[cfg(test)]
 mod proptests;
 pub mod session;

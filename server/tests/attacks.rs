@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use common::okta::{pick_person, settings_form, sign_in, spawn_with_sim};
 use common::{browser, engines, post, TestApp};
 use gatepass::config::OktaBootstrap;
-use gatepass::okta_sim::RunningSim;
+use okta_sim::RunningSim;
 use serde_json::json;
 
 const TOKEN: &str = "attack-suite-okta-token";

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 const PEOPLE: [&str; 4] = ["root", "ada", "bob", "cy"];
 
-async fn setup() -> (TestApp, gatepass::okta_sim::RunningSim) {
+async fn setup() -> (TestApp, okta_sim::RunningSim) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
     let users: Vec<Value> = PEOPLE

@@ -24,7 +24,7 @@ use app::ssr::services::access::{DecisionInput, PolicyInput, RequestInput};
 use app::ssr::testing::{fresh_db, test_person as me, TestDb};
 use common::engines;
 use common::okta::start_sim;
-use gatepass::okta_sim::RunningSim;
+use okta_sim::RunningSim;
 use serde_json::json;
 use time::macros::datetime;
 use time::Duration;

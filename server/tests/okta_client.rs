@@ -12,10 +12,10 @@ use app::ssr::secrets::aws::{AwsSecrets, AwsSettings};
 use app::ssr::secrets::local::LocalSecrets;
 use app::ssr::secrets::{CachedSecrets, SecretRef};
 use app::ssr::testing::Moto;
-use gatepass::okta_sim::edge::{Faults, Limits};
-use gatepass::okta_sim::seed::SeedFile;
-use gatepass::okta_sim::store::Org;
-use gatepass::okta_sim::{start, RunningSim, Sim};
+use okta_sim::edge::{Faults, Limits};
+use okta_sim::seed::SeedFile;
+use okta_sim::store::Org;
+use okta_sim::{start, RunningSim, Sim};
 use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
 use serde_json::{json, Value};
 
@@ -413,4 +413,55 @@ async fn a_token_rotated_in_aws_secrets_manager_is_read_again_after_one_401() {
         err.to_string().contains("gatepass/okta"),
         "names the missing secret: {err}"
     );
+}
+
+/// The client paces itself per rate-limit bucket and the simulator enforces the buckets; each
+/// side has its own table (the client's in `governor.rs`, the simulator's written from Okta's
+/// documented limits). They must put real Okta paths in the same bucket, or the client would
+/// pace one bucket while Okta (and the simulator) counts another.
+#[test]
+fn client_and_simulator_agree_on_rate_limit_buckets() {
+    let paths = [
+        "/api/v1/users",
+        "/api/v1/users/me",
+        "/api/v1/users/00ub0oNGTSWTBKOLGLNR",
+        "/api/v1/users/ada@example.com",
+        "/api/v1/users/00ub0oNGTSWTBKOLGLNR/groups",
+        "/api/v1/users/00ub0oNGTSWTBKOLGLNR/roles",
+        "/api/v1/users/00ub0oNGTSWTBKOLGLNR/roles/ra1b8aahBZuGJRRa30g4/targets/groups",
+        "/api/v1/groups",
+        "/api/v1/groups/rules",
+        "/api/v1/groups/rules/0pr3f7zMZZHPgUoWO0g4",
+        "/api/v1/groups/00g1emaKYZTWRYYRRTSK",
+        "/api/v1/groups/00g1emaKYZTWRYYRRTSK/users",
+        "/api/v1/groups/00g1emaKYZTWRYYRRTSK/users/00ub0oNGTSWTBKOLGLNR",
+        "/api/v1/groups/00g1emaKYZTWRYYRRTSK/owners",
+        "/api/v1/logs",
+        "/oauth2/v1/token",
+        "/oauth2/default/v1/token",
+        "/api/v1/meta/types/user",
+        "/api/v1/meta/types/user/otyz9fj2jMiRBC1ZT1d6",
+        "/api/v1/meta/schemas/user/default",
+        "/api/v1/apps",
+    ];
+    let disagreements: Vec<String> = paths
+        .iter()
+        .filter_map(|p| {
+            let (client, sim) = (
+                app::ssr::okta::governor::rate_bucket(p),
+                okta_sim::edge::rate_bucket(p),
+            );
+            (client != sim).then(|| format!("{p}: client {client}, simulator {sim}"))
+        })
+        .collect();
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
+    // Every bucket the simulator knows is reached by at least one of these paths.
+    for (_, bucket) in okta_sim::edge::RATE_BUCKETS {
+        assert!(
+            paths
+                .iter()
+                .any(|p| okta_sim::edge::rate_bucket(p) == *bucket),
+            "{bucket}"
+        );
+    }
 }

@@ -11,7 +11,7 @@ use app::ssr::db::audit::{list_audit_events, verify_audit_chain};
 use common::okta::{settings_form, sign_in, spawn_with_sim};
 use common::{browser, engines, post, TestApp};
 use gatepass::config::OktaBootstrap;
-use gatepass::okta_sim::RunningSim;
+use okta_sim::RunningSim;
 use serde_json::{json, Value};
 
 const TOKEN: &str = "settings-test-token";

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use gatepass::okta_sim::edge::{Faults, Limits};
-use gatepass::okta_sim::seed::{self, SeedFile};
-use gatepass::okta_sim::store::Org;
-use gatepass::okta_sim::{start, RunningSim, Sim};
+use okta_sim::edge::{Faults, Limits};
+use okta_sim::seed::{self, SeedFile};
+use okta_sim::store::Org;
+use okta_sim::{start, RunningSim, Sim};
 use reqwest::header::LINK;
 use reqwest::StatusCode;
 use rsa::pkcs1v15::SigningKey;
@@ -573,6 +573,10 @@ fn now() -> i64 {
 }
 
 async fn service_app_sim() -> (RunningSim, RsaPrivateKey) {
+    service_app_sim_with(&["okta.users.read", "okta.groups.read"]).await
+}
+
+async fn service_app_sim_with(scopes: &[&str]) -> (RunningSim, RsaPrivateKey) {
     let key = fixture_key("rogue-provider-key.pem");
     let pem = key
         .to_public_key()
@@ -581,7 +585,7 @@ async fn service_app_sim() -> (RunningSim, RsaPrivateKey) {
     let mut seed = seed_json(0);
     seed["serviceApps"] = json!([{
         "clientId": "0oaservice", "publicKeyPem": pem, "kid": "app-key",
-        "scopes": ["okta.users.read", "okta.groups.read"]
+        "scopes": scopes
     }]);
     (sim_with(seed, Limits::default()).await, key)
 }
@@ -1055,9 +1059,9 @@ async fn oidc_sign_in_issues_verifiable_tokens_and_is_strict() {
             .unwrap(),
     )
     .await;
-    let jwk = gatepass::okta_sim::jwt::PublicJwk::from_jwk(&keys["keys"][0]).unwrap();
-    let claims = gatepass::okta_sim::jwt::verify(id_token, &[jwk])
-        .expect("ID token verifies against the JWKS");
+    let jwk = okta_sim::jwt::PublicJwk::from_jwk(&keys["keys"][0]).unwrap();
+    let claims =
+        okta_sim::jwt::verify(id_token, &[jwk]).expect("ID token verifies against the JWKS");
     let ada = id_of(&sim, "user", "ada@example.com").await;
     assert_eq!(claims["sub"], ada.as_str());
     assert_eq!(claims["nonce"], "n0");
@@ -1123,4 +1127,300 @@ async fn a_large_generated_org_serves_pages() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 200, "no duplicates across pages");
+}
+
+/// What discord/access's sync (through Okta's Python SDK) reads after the users: each user's
+/// type, the type's `_links.schema`, and the schema's base properties.
+#[tokio::test]
+async fn user_types_lead_to_the_user_schema_as_in_okta() {
+    let sim = sim().await;
+    let ada = body(get(&sim, SUPER, "/api/v1/users/ada@example.com").await).await;
+    let type_id = ada["type"]["id"].as_str().unwrap().to_owned();
+    let (_, users) = walk(&sim, SUPER, "/api/v1/users?search=id%20pr").await;
+    assert!(users.len() > 3);
+    assert!(users.iter().all(|u| u["type"]["id"] == type_id.as_str()));
+
+    let res = get(&sim, SUPER, "/api/v1/meta/types/user").await;
+    assert_eq!(res.status(), 200);
+    let types = body(res).await;
+    assert_eq!(types.as_array().unwrap().len(), 1, "{types}");
+    let t = &types[0];
+    assert_eq!(t["id"], type_id.as_str());
+    assert_eq!(t["name"], "user");
+    assert_eq!(t["displayName"], "User");
+    assert_eq!(t["default"], true);
+    for key in [
+        "description",
+        "createdBy",
+        "lastUpdatedBy",
+        "created",
+        "lastUpdated",
+    ] {
+        assert!(t[key].is_string(), "{key}: {t}");
+    }
+    assert_eq!(
+        t["_links"]["self"]["href"],
+        format!("{}/api/v1/meta/types/user/{type_id}", sim.base_url())
+    );
+    for path in [
+        format!("/api/v1/meta/types/user/{type_id}"),
+        "/api/v1/meta/types/user/default".to_owned(),
+    ] {
+        let res = get(&sim, READ_ONLY, &path).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(&body(res).await, t, "{path}");
+    }
+
+    // The schema, by the link the type gives.
+    let href = t["_links"]["schema"]["href"].as_str().unwrap();
+    let schema_id = href
+        .strip_prefix(&format!("{}/api/v1/meta/schemas/user/", sim.base_url()))
+        .expect("an absolute link to the schema");
+    let res = client()
+        .get(href)
+        .header("Authorization", format!("SSWS {READ_ONLY}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let schema = body(res).await;
+    assert_eq!(
+        schema["id"],
+        format!("{}/meta/schemas/user/{schema_id}", sim.base_url())
+    );
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-04/schema#");
+    assert_eq!(schema["name"], "user");
+    assert_eq!(schema["type"], "object");
+    assert_eq!(
+        schema["properties"]["profile"]["allOf"],
+        json!([{ "$ref": "#/definitions/base" }, { "$ref": "#/definitions/custom" }])
+    );
+    let base = &schema["definitions"]["base"];
+    assert_eq!(base["id"], "#base");
+    assert_eq!(
+        base["required"],
+        json!(["login", "firstName", "lastName", "email"])
+    );
+    let props = base["properties"].as_object().unwrap();
+    for (name, title) in [
+        ("login", "Username"),
+        ("firstName", "First name"),
+        ("lastName", "Last name"),
+        ("email", "Primary email"),
+        ("title", "Title"),
+        ("department", "Department"),
+        ("secondEmail", "Secondary email"),
+        ("mobilePhone", "Mobile phone"),
+    ] {
+        assert_eq!(props[name]["title"], title, "{name}");
+        assert_eq!(props[name]["type"], "string", "{name}");
+    }
+    assert_eq!(props["login"]["unique"], "UNIQUE_VALIDATED");
+    assert_eq!(props["login"]["required"], true);
+    assert_eq!(props["email"]["format"], "email");
+    assert_eq!(schema["definitions"]["custom"]["properties"], json!({}));
+    // Every property a user carries is described by the schema.
+    for key in ada["profile"].as_object().unwrap().keys() {
+        assert!(
+            props.contains_key(key),
+            "profile.{key} is not in the schema"
+        );
+    }
+
+    let res = get(&sim, SUPER, "/api/v1/meta/schemas/user/default").await;
+    assert_eq!(res.status(), 200);
+    let default = body(res).await;
+    assert_eq!(
+        default["id"],
+        format!("{}/meta/schemas/user/default", sim.base_url())
+    );
+    assert_eq!(default["definitions"], schema["definitions"]);
+
+    for path in [
+        "/api/v1/meta/types/user/otyNOSUCHTYPE0000000",
+        "/api/v1/meta/schemas/user/oscNOSUCHSCHEMA00000",
+    ] {
+        assert_okta_error(get(&sim, SUPER, path).await, 404, "E0000007").await;
+    }
+    assert_okta_error(
+        get(&sim, "bad-token", "/api/v1/meta/types/user").await,
+        401,
+        "E0000011",
+    )
+    .await;
+}
+
+async fn owners_of(sim: &RunningSim, gid: &str, query: &str) -> reqwest::Response {
+    get(
+        sim,
+        READ_ONLY,
+        &format!("/api/v1/groups/{gid}/owners{query}"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn group_owners_are_users_or_groups_paged_and_searchable() {
+    let mut seed = seed_json(0);
+    seed["groups"][0]["owners"] = json!([
+        { "type": "USER", "id": "bob@example.com", "lastUpdated": "2023-03-29T18:30:58.000Z" },
+        { "type": "GROUP", "id": "ops" },
+        { "type": "USER", "id": "cy@example.com" }
+    ]);
+    let sim = sim_with(seed, Limits::default()).await;
+    let eng = id_of(&sim, "group", "eng").await;
+    let ops = id_of(&sim, "group", "ops").await;
+    let bob = id_of(&sim, "user", "bob@example.com").await;
+    let cy = id_of(&sim, "user", "cy@example.com").await;
+
+    let res = owners_of(&sim, &eng, "").await;
+    assert_eq!(res.status(), 200);
+    let owners = body(res).await;
+    assert_eq!(
+        owners[0],
+        json!({
+            "id": bob, "type": "USER", "resolved": true, "originId": null,
+            "originType": "OKTA_DIRECTORY", "displayName": "Bob Builder",
+            "lastUpdated": "2023-03-29T18:30:58.000Z"
+        })
+    );
+    assert_eq!(owners[1]["id"], ops.as_str());
+    assert_eq!(owners[1]["type"], "GROUP");
+    assert_eq!(owners[1]["displayName"], "ops");
+    assert_eq!(owners[2]["id"], cy.as_str());
+    assert_eq!(owners.as_array().unwrap().len(), 3);
+
+    let (sizes, paged) = walk(
+        &sim,
+        READ_ONLY,
+        &format!("/api/v1/groups/{eng}/owners?limit=2"),
+    )
+    .await;
+    assert_eq!(sizes, [2, 1]);
+    assert_eq!(&Value::Array(paged), &owners);
+
+    let res = owners_of(&sim, &eng, "?search=type%20eq%20%22USER%22").await;
+    let users: Vec<Value> = res.json().await.unwrap();
+    assert_eq!(
+        users.iter().map(|o| o["id"].clone()).collect::<Vec<_>>(),
+        [json!(bob), json!(cy)]
+    );
+
+    // A group without owners has an empty list; an unknown group is Okta's 404.
+    assert_eq!(body(owners_of(&sim, &ops, "").await).await, json!([]));
+    assert_okta_error(
+        owners_of(&sim, "00gNOSUCHGROUP000000", "").await,
+        404,
+        "E0000007",
+    )
+    .await;
+    assert_okta_error(
+        owners_of(&sim, &eng, "?after=00uNOPE").await,
+        400,
+        "E0000001",
+    )
+    .await;
+    assert_okta_error(
+        owners_of(&sim, &eng, "?search=name%20eq%20%22x%22").await,
+        400,
+        "E0000031",
+    )
+    .await;
+}
+
+/// Okta's scopes for these reads: `okta.userTypes.read`, `okta.schemas.read` and, for group
+/// owners, `okta.groups.read` (the security section of each operation in Okta's spec).
+#[tokio::test]
+async fn user_types_schemas_and_owners_need_their_scopes() {
+    let (sim, key) = service_app_sim_with(&[
+        "okta.users.read",
+        "okta.groups.read",
+        "okta.userTypes.read",
+        "okta.schemas.read",
+    ])
+    .await;
+    let eng = id_of(&sim, "group", "eng").await;
+    let paths = [
+        "/api/v1/meta/types/user".to_owned(),
+        "/api/v1/meta/types/user/default".to_owned(),
+        "/api/v1/meta/schemas/user/default".to_owned(),
+        format!("/api/v1/groups/{eng}/owners"),
+    ];
+    let mut jti = 0;
+    let mut check = async |scope: &str, allowed: [bool; 4]| {
+        jti += 1;
+        let res = token_request(
+            &sim,
+            &assertion(&key, claims(&sim, &format!("s{jti}"))),
+            scope,
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+        let access = body(res).await["access_token"].as_str().unwrap().to_owned();
+        for (path, allowed) in paths.iter().zip(allowed) {
+            let res = client()
+                .get(format!("{}{path}", sim.base_url()))
+                .bearer_auth(&access)
+                .send()
+                .await
+                .unwrap();
+            if allowed {
+                assert_eq!(res.status(), 200, "{scope}: {path}");
+            } else {
+                assert!(res.headers()["www-authenticate"]
+                    .to_str()
+                    .unwrap()
+                    .contains("insufficient_scope"));
+                assert_okta_error(res, 403, "E0000006").await;
+            }
+        }
+    };
+    check(
+        "okta.users.read okta.groups.read",
+        [false, false, false, true],
+    )
+    .await;
+    check("okta.userTypes.read", [true, true, false, false]).await;
+    check("okta.schemas.read", [false, false, true, false]).await;
+}
+
+/// Okta documents that listing users leaves DEPROVISIONED users out unless there is a search
+/// or filter, and documents no such rule for a group's members: deactivation keeps the
+/// memberships (activating a DEPROVISIONED user "performs group reconciliation"), so they are
+/// listed with their status, as the simulator does.
+#[tokio::test]
+async fn deprovisioned_members_are_still_listed_as_group_members() {
+    let mut seed = seed_json(0);
+    seed["groups"][1]["members"] = json!(["gone@example.com", "cy@example.com"]);
+    let sim = sim_with(seed, Limits::default()).await;
+    let ops = id_of(&sim, "group", "ops").await;
+    let gone = body(get(&sim, SUPER, "/api/v1/users/gone@example.com").await).await;
+    let gone = gone["id"].as_str().unwrap().to_owned();
+    let cy = id_of(&sim, "user", "cy@example.com").await;
+
+    let mut members = member_ids(&sim, &ops).await;
+    members.sort();
+    let mut want = vec![gone.clone(), cy.clone()];
+    want.sort();
+    assert_eq!(members, want);
+    let (_, listed) = walk(&sim, SUPER, "/api/v1/users").await;
+    assert!(!listed.iter().any(|u| u["id"] == gone.as_str()));
+
+    // A member deprovisioned later stays a member too, now showing the new status.
+    let res = client()
+        .put(format!("{}/__sim/users/{cy}/status", sim.base_url()))
+        .json(&json!({ "status": "DEPROVISIONED" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let res = get(&sim, SUPER, &format!("/api/v1/groups/{ops}/users")).await;
+    let statuses: Vec<Value> = body(res)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["status"].clone())
+        .collect();
+    assert_eq!(statuses, [json!("DEPROVISIONED"), json!("DEPROVISIONED")]);
 }

@@ -12,7 +12,7 @@ use app::ssr::db::directory::{upsert_user, UserRecord};
 use common::okta::{location, pick_person, start_sim};
 use common::{browser, engines, spawn_app_on, TestApp};
 use gatepass::config::OidcConfig;
-use gatepass::okta_sim::RunningSim;
+use okta_sim::RunningSim;
 use serde_json::json;
 
 async fn setup(engine: DatabaseEngine) -> (TestApp, RunningSim, String) {

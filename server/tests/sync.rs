@@ -16,10 +16,10 @@ use app::ssr::secrets::local::LocalSecrets;
 use app::ssr::secrets::CachedSecrets;
 use app::ssr::services::sync::{DirectorySync, GroupFilter, SyncError};
 use app::ssr::testing::{engines, fresh_db};
-use gatepass::okta_sim::edge::{Faults, Limits};
-use gatepass::okta_sim::seed::{self, SeedFile};
-use gatepass::okta_sim::store::{GroupKind, Org};
-use gatepass::okta_sim::{start, RunningSim, Sim};
+use okta_sim::edge::{Faults, Limits};
+use okta_sim::seed::{self, SeedFile};
+use okta_sim::store::{GroupKind, Org};
+use okta_sim::{start, RunningSim, Sim};
 use serde_json::json;
 
 const TOKEN: &str = "sync-token";

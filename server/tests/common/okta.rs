@@ -3,10 +3,10 @@
 
 #![allow(dead_code)]
 
-use gatepass::okta_sim::edge::{Faults, Limits};
-use gatepass::okta_sim::seed::SeedFile;
-use gatepass::okta_sim::store::Org;
-use gatepass::okta_sim::{start, RunningSim, Sim};
+use okta_sim::edge::{Faults, Limits};
+use okta_sim::seed::SeedFile;
+use okta_sim::store::Org;
+use okta_sim::{start, RunningSim, Sim};
 
 use super::TestApp;
 

@@ -48,6 +48,12 @@ GROUPS = [
 ]
 GROUP_NAMES = [g[0] for g in GROUPS] + ["Everyone"]
 
+# Group owners (Okta Identity Governance): users by login, groups by name.
+OWNERS = {
+    "eng": [("USER", "ada@example.com"), ("GROUP", "ops"), ("USER", "carol@example.com")],
+    "ops": [("USER", "bob@example.com")],
+}
+
 DEFAULT_FAULTS = {"latencyMs": 0, "errorRate": 0.0, "dropRate": 0.0, "rateLimited": False}
 DEFAULT_RATE_LIMITS = {
     "windowSecs": 60,
@@ -63,7 +69,8 @@ def seed_document():
             for login, first, last, status in USERS
         ],
         "groups": [
-            {"name": name, "description": desc, "type": gtype, "members": members}
+            {"name": name, "description": desc, "type": gtype, "members": members,
+             "owners": [{"type": kind, "id": who} for kind, who in OWNERS.get(name, [])]}
             for name, desc, gtype, members in GROUPS
         ],
         "tokens": [
@@ -116,6 +123,10 @@ class Sim:
 
     def set_rate_limits(self, body):
         self._control("PUT", "/__sim/rate-limits", body)
+
+    def set_user_status(self, user, status):
+        """Changes a user's status (by id or login) behind the API's back, as an admin would."""
+        self._control("PUT", f"/__sim/users/{user}/status", {"status": status})
 
     def reset(self):
         self.set_faults()

@@ -5,6 +5,7 @@ the results against the seed in conftest.py and the simulator's own request log.
 """
 
 import asyncio
+import json
 import time
 from datetime import datetime
 
@@ -12,11 +13,12 @@ import pytest
 from okta.api_response import OktaAPIResponse
 from okta.client import Client
 from okta.errors.okta_api_error import OktaAPIError
-from okta.models import Group, GroupType, User, UserStatus
+from okta.models import (Group, GroupOwner, GroupOwnerType, GroupType, User, UserStatus,
+                         UserType)
 from okta.pagination import PaginationHelper, paginate_pages
 from okta.utils import convert_date_time_to_seconds
 
-from conftest import GROUP_NAMES, GROUPS, LOGINS, RO_TOKEN, SUPER_TOKEN, USERS
+from conftest import GROUP_NAMES, GROUPS, LOGINS, OWNERS, RO_TOKEN, SUPER_TOKEN, USERS
 
 CALL_TIMEOUT_SECS = 60
 
@@ -435,3 +437,118 @@ def test_system_log_lists_through_sdk(sim):
     assert resp.status_code == 200
     assert isinstance(events, list)
     assert [c["status"] for c in api_calls(sim, "/api/v1/logs")] == [200]
+
+
+# 6. What other Okta clients read (discord/access's sync): user types, the user schema, group
+#    owners, and DEPROVISIONED members ------------------------------------------------------
+
+
+def test_user_types_lead_to_the_user_schema(sim):
+    """Every user's type.id names a user type; the type's _links.schema leads to the schema
+    whose base properties carry titles. The schema is read as JSON through the SDK's request
+    executor: Okta sends `unique` as a string (`UNIQUE_VALIDATED`), which the SDK's typed
+    UserSchemaAttribute (a boolean) cannot hold, so clients read it raw."""
+    async def go():
+        c = client(sim)
+        users, _, err = await c.list_users(limit=200)
+        assert err is None, err
+        type_ids = {u.type.id for u in users}
+        assert len(type_ids) == 1 and None not in type_ids, type_ids
+        type_id = type_ids.pop()
+
+        types, resp, err = await c.list_user_types()
+        assert err is None, err
+        assert resp.status_code == 200
+        assert [t.id for t in types] == [type_id]
+        t = types[0]
+        assert isinstance(t, UserType), f"SDK did not build a UserType: {t!r}"
+        assert t.default is True and t.name == "user" and t.display_name
+        assert isinstance(t.created, datetime)
+        for key in (type_id, "default"):
+            got, _, err = await c.get_user_type(key)
+            assert err is None, err
+            assert got.id == type_id
+        href = got.links.var_schema.href
+        assert href.startswith(sim.url + "/api/v1/meta/schemas/user/"), href
+
+        ex = c.get_request_executor()
+        req, err = await ex.create_request("GET", href)
+        assert err is None, err
+        _, res, body, err = await ex.fire_request(req)
+        assert err is None and res.status == 200, body
+        schema = json.loads(body) if isinstance(body, str) else body
+        base = schema["definitions"]["base"]
+        props = base["properties"]
+        assert {"login", "email", "firstName", "lastName", "title", "department"} <= props.keys()
+        assert all(p.get("title") for p in props.values()), props
+        assert props["login"]["title"] == "Username"
+        assert props["login"]["unique"] == "UNIQUE_VALIDATED"
+        assert base["required"] == ["login", "firstName", "lastName", "email"]
+        return type_id
+
+    run(go())
+    calls = api_calls(sim)
+    assert all(c["status"] == 200 for c in calls), calls
+    assert any(c["path"].startswith("/api/v1/meta/schemas/user/") for c in calls), calls
+    assert all(c["bucket"] == "default" for c in calls if c["path"].startswith("/api/v1/meta/"))
+
+
+def test_unknown_user_type_and_schema_are_404_e0000007(sim):
+    async def go():
+        c = client(sim)
+        _, _, err = await c.get_user_type("otyDoesNotExist0000x")
+        assert_okta_error(err, 404, "E0000007")
+        _, resp, err = await c.get_user_schema("oscDoesNotExist0000x")
+        assert_okta_error(err, 404, "E0000007")
+
+    run(go())
+
+
+def test_group_owners_list_through_sdk(sim):
+    async def go():
+        user_ids, group_ids = await ids(sim)
+        c = client(sim, token=RO_TOKEN)
+        owners, resp, err = await c.list_group_owners(group_ids["eng"])
+        assert err is None, err
+        assert resp.status_code == 200
+        assert all(isinstance(o, GroupOwner) for o in owners), owners
+        want = [(kind, user_ids[who] if kind == "USER" else group_ids[who])
+                for kind, who in OWNERS["eng"]]
+        assert [(o.type.value, o.id) for o in owners] == want
+        assert owners[0].type == GroupOwnerType.USER and owners[0].display_name == "Ada Lovelace"
+        assert owners[1].display_name == "ops" and owners[1].resolved is True
+        assert all(isinstance(o.last_updated, datetime) for o in owners)
+        # Paged with the SDK's helper; filtered by owner type.
+        pages = await all_pages(c.list_group_owners, limit=2, group_id=group_ids["eng"])
+        assert [[o.id for o in data] for data, _ in pages] == [[w[1] for w in want[:2]], [want[2][1]]]
+        users_only, _, err = await c.list_group_owners(group_ids["eng"], search='type eq "USER"')
+        assert err is None, err
+        assert [o.id for o in users_only] == [w[1] for w in want if w[0] == "USER"]
+        none, _, err = await c.list_group_owners(group_ids["sales"])
+        assert err is None and none == [], none
+        _, _, err = await c.list_group_owners("00gDoesNotExist0000x")
+        assert_okta_error(err, 404, "E0000007")
+
+    run(go())
+    assert all(c["bucket"] == "group" for c in api_calls(sim) if c["path"].endswith("/owners"))
+
+
+def test_deprovisioned_members_are_still_listed(sim):
+    """List users leaves DEPROVISIONED users out (without search/filter); a group's members
+    keep them, with their status."""
+    async def go():
+        user_ids, group_ids = await ids(sim)
+        grace = user_ids["grace@example.com"]
+        sim.set_user_status(grace, "DEPROVISIONED")
+        try:
+            c = client(sim)
+            members, _, err = await c.list_group_users(group_ids["design"])
+            assert err is None, err
+            assert [(u.id, u.status) for u in members] == [(grace, UserStatus.DEPROVISIONED)]
+            users, _, err = await c.list_users(limit=200)
+            assert err is None, err
+            assert grace not in {u.id for u in users}
+        finally:
+            sim.set_user_status(grace, "SUSPENDED")
+
+    run(go())

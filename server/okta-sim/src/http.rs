@@ -345,6 +345,22 @@ impl Caller {
         self.read(org)
     }
 
+    /// Reading user types: scope `okta.userTypes.read` (or `.manage`) and any admin role.
+    pub fn read_user_types(&self, org: &Org) -> Result<(), OktaError> {
+        if !self.has_scope(&["okta.userTypes.read", "okta.userTypes.manage"]) {
+            return Err(OktaError::insufficient_scope());
+        }
+        self.read(org)
+    }
+
+    /// Reading profile schemas: scope `okta.schemas.read` (or `.manage`) and any admin role.
+    pub fn read_schemas(&self, org: &Org) -> Result<(), OktaError> {
+        if !self.has_scope(&["okta.schemas.read", "okta.schemas.manage"]) {
+            return Err(OktaError::insufficient_scope());
+        }
+        self.read(org)
+    }
+
     fn read(&self, org: &Org) -> Result<(), OktaError> {
         if roles_can_read(self.roles(org)) {
             Ok(())

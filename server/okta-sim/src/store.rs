@@ -41,6 +41,11 @@ impl GroupKind {
     }
 }
 
+/// The org's one user type (`default`); every user has it.
+pub const USER_TYPE_ID: &str = "otysimDefaultType0g4";
+/// The id of the default user type's schema (`GET /api/v1/meta/schemas/user/{id}`, or `default`).
+pub const USER_SCHEMA_ID: &str = "oscsimDefaultUser0g4";
+
 /// Okta's user statuses.
 pub const USER_STATUSES: [&str; 8] = [
     "ACTIVE",
@@ -91,9 +96,7 @@ impl User {
             last_login: self.last_login.map(Instant),
             last_updated: Instant(self.last_updated),
             password_changed: self.activated.map(Instant),
-            kind: TypeRef {
-                id: "oty1simdefaultusertype",
-            },
+            kind: TypeRef { id: USER_TYPE_ID },
             profile: UserProfileOut {
                 first_name: &self.first_name,
                 last_name: &self.last_name,
@@ -243,6 +246,59 @@ pub struct Group {
     pub last_membership_updated: i64,
     /// Indexes of member users.
     pub members: BTreeSet<u32>,
+    /// Group owners (Okta Identity Governance), in the order they were assigned.
+    pub owners: Vec<Owner>,
+}
+
+/// A group owner: a user or a group, and when it was assigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    pub who: OwnerRef,
+    pub assigned: i64,
+}
+
+/// Who owns a group: a user or a group (by index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerRef {
+    User(u32),
+    Group(u32),
+}
+
+impl OwnerRef {
+    /// Okta's owner `type`: `USER` or `GROUP`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            OwnerRef::User(_) => "USER",
+            OwnerRef::Group(_) => "GROUP",
+        }
+    }
+}
+
+impl Owner {
+    /// The owner's id (a user or group id).
+    pub fn id(self, org: &Org) -> &str {
+        match self.who {
+            OwnerRef::User(u) => &org.users[u as usize].id,
+            OwnerRef::Group(g) => &org.groups[g as usize].id,
+        }
+    }
+
+    /// The owner as Okta's Group Owners API shows it (`GroupOwner`).
+    pub fn to_json(self, org: &Org) -> Value {
+        let display_name = match self.who {
+            OwnerRef::User(u) => org.users[u as usize].display_name(),
+            OwnerRef::Group(g) => org.groups[g as usize].name.clone(),
+        };
+        json!({
+            "id": self.id(org),
+            "type": self.who.kind(),
+            "resolved": true,
+            "originId": null,
+            "originType": "OKTA_DIRECTORY",
+            "displayName": display_name,
+            "lastUpdated": format_instant(self.assigned),
+        })
+    }
 }
 
 impl Group {
@@ -545,6 +601,8 @@ pub struct Org {
     pub oidc_clients: HashMap<String, OidcClient>,
     pub events: Vec<LogEvent>,
     pub ids: IdGen,
+    /// When the org was made (the default user type's and schema's timestamps).
+    pub created: i64,
     memberships: usize,
 }
 
@@ -563,6 +621,7 @@ impl Org {
             oidc_clients: HashMap::new(),
             events: Vec::new(),
             ids: IdGen::new(seed),
+            created: now,
             memberships: 0,
         };
         org.insert_group(Group {
@@ -574,6 +633,7 @@ impl Org {
             last_updated: now,
             last_membership_updated: now,
             members: BTreeSet::new(),
+            owners: Vec::new(),
         })
         .expect("empty org");
         org
@@ -825,6 +885,7 @@ mod tests {
                 last_updated: 0,
                 last_membership_updated: 0,
                 members: BTreeSet::new(),
+                owners: Vec::new(),
             })
             .unwrap();
         assert_eq!(org.set_membership(g, u, true, actor(), 5), Change::Changed);

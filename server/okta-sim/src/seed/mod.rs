@@ -1,16 +1,26 @@
-//! What a simulated org starts with: the built-in `demo` company, a JSON seed file (the same
-//! format `--state` saves), or a deterministic generated org of any size (`--scale`).
+//! What a simulated org starts with: a JSON seed file (the format below, which `--state` also
+//! saves), the built-in `demo` company (a seed file embedded in the binary, [`demo`]), or a
+//! deterministic generated org of any size (`--scale`, [`scale`]).
+//!
+//! This module is the file format: the `Seed*` types and how a file is applied to an [`Org`]
+//! (and taken back out of one, for `--state`).
+
+pub mod demo;
+pub mod scale;
+
+pub use demo::demo;
+pub use scale::{generate, Scale};
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::jwt::PublicJwk;
-use super::store::{
-    Group, GroupKind, GroupRule, OidcClient, Org, Role, RoleKind, ServiceApp, User,
+use crate::jwt::PublicJwk;
+use crate::store::{
+    Group, GroupKind, GroupRule, OidcClient, Org, Owner, OwnerRef, Role, RoleKind, ServiceApp, User,
 };
-use super::time::{format_instant, parse_instant};
+use crate::time::{format_instant, parse_instant};
 
 /// A seed file. Ids and instants are optional: missing ones are generated.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -84,6 +94,22 @@ pub struct SeedGroup {
     pub last_updated: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_membership_updated: Option<String>,
+    /// Group owners: users (by login or id) and groups (by name or id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<SeedOwner>,
+}
+
+/// A group owner, as in Okta's "assign a group owner" body: `{"type": "USER"|"GROUP", "id"}`
+/// (here `id` may also be a login or a group name); `lastUpdated` defaults to the group's
+/// creation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedOwner {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
 }
 
 /// A group rule; `groups` (names or ids) are the groups it keeps filled.
@@ -193,7 +219,7 @@ impl SeedFile {
     pub fn apply(&self, org: &mut Org, now: i64) -> Result<(), String> {
         for u in &self.users {
             let created = instant(&u.created, now, &format!("user {}", u.login))?;
-            if !super::store::USER_STATUSES.contains(&u.status.as_str()) {
+            if !crate::store::USER_STATUSES.contains(&u.status.as_str()) {
                 return Err(format!("user {}: unknown status {:?}", u.login, u.status));
             }
             org.insert_user(User {
@@ -214,6 +240,7 @@ impl SeedFile {
                 roles: Vec::new(),
             })?;
         }
+        let mut seeded = Vec::with_capacity(self.groups.len());
         for g in &self.groups {
             let whose = format!("group {}", g.name);
             let kind = GroupKind::parse(&g.kind)
@@ -233,12 +260,43 @@ impl SeedFile {
                 last_updated: instant(&g.last_updated, created, &whose)?,
                 last_membership_updated: instant(&g.last_membership_updated, created, &whose)?,
                 members: BTreeSet::new(),
+                owners: Vec::new(),
             })?;
             for m in &g.members {
                 let u = org
                     .find_user(m)
                     .ok_or_else(|| format!("{whose}: member {m:?} is not a user"))?;
                 org.seed_membership(idx, u);
+            }
+            seeded.push(idx);
+        }
+        // Owners may name groups that come later in the file.
+        for (g, &idx) in self.groups.iter().zip(&seeded) {
+            let whose = format!("group {}", g.name);
+            let created = org.groups[idx as usize].created;
+            for o in &g.owners {
+                let who = match o.kind.as_str() {
+                    "USER" => org.find_user(&o.id).map(OwnerRef::User),
+                    "GROUP" => org.group_by_id_or_name(&o.id).map(OwnerRef::Group),
+                    other => {
+                        return Err(format!(
+                            "{whose}: owner type {other:?} is not USER or GROUP"
+                        ))
+                    }
+                }
+                .ok_or_else(|| {
+                    format!(
+                        "{whose}: owner {:?} is not a {}",
+                        o.id,
+                        o.kind.to_lowercase()
+                    )
+                })?;
+                let owners = &mut org.groups[idx as usize].owners;
+                if owners.iter().any(|x| x.who == who) {
+                    return Err(format!("{whose}: owner {:?} is listed twice", o.id));
+                }
+                let assigned = instant(&o.last_updated, created, &whose)?;
+                owners.push(Owner { who, assigned });
             }
         }
         for r in &self.rules {
@@ -374,6 +432,15 @@ impl SeedFile {
                     created: Some(format_instant(g.created)),
                     last_updated: Some(format_instant(g.last_updated)),
                     last_membership_updated: Some(format_instant(g.last_membership_updated)),
+                    owners: g
+                        .owners
+                        .iter()
+                        .map(|&o| SeedOwner {
+                            kind: o.who.kind().into(),
+                            id: o.id(org).to_owned(),
+                            last_updated: Some(format_instant(o.assigned)),
+                        })
+                        .collect(),
                 })
                 .collect(),
             rules: org
@@ -421,534 +488,9 @@ impl SeedFile {
     }
 }
 
-/// Size of a generated org.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Scale {
-    pub users: usize,
-    pub groups: usize,
-    pub memberships: usize,
-}
-
-impl std::str::FromStr for Scale {
-    type Err = String;
-
-    /// `users=N,groups=M,memberships=K` (any order; `k`/`m` suffixes allowed: `100k`, `1m`).
-    fn from_str(s: &str) -> Result<Self, String> {
-        let mut scale = Scale {
-            users: 0,
-            groups: 0,
-            memberships: 0,
-        };
-        for part in s.split(',').filter(|p| !p.trim().is_empty()) {
-            let (k, v) = part
-                .split_once('=')
-                .ok_or_else(|| format!("{part:?}: expected key=number"))?;
-            let v = v.trim().to_ascii_lowercase();
-            let (digits, mult) = match v.strip_suffix('k') {
-                Some(d) => (d, 1_000),
-                None => match v.strip_suffix('m') {
-                    Some(d) => (d, 1_000_000),
-                    None => (v.as_str(), 1),
-                },
-            };
-            let n: usize = digits
-                .parse()
-                .map_err(|_| format!("{part:?}: {v:?} is not a number"))?;
-            let n = n * mult;
-            match k.trim() {
-                "users" => scale.users = n,
-                "groups" => scale.groups = n,
-                "memberships" => scale.memberships = n,
-                other => {
-                    return Err(format!(
-                        "unknown scale key {other:?} (users, groups, memberships)"
-                    ))
-                }
-            }
-        }
-        if scale.memberships > 0 && (scale.users == 0 || scale.groups == 0) {
-            return Err("memberships need users and groups".into());
-        }
-        if scale.memberships > scale.users.saturating_mul(scale.groups) {
-            return Err("more memberships than users × groups".into());
-        }
-        Ok(scale)
-    }
-}
-
-const FIRST: [&str; 16] = [
-    "Ada",
-    "Grace",
-    "Alan",
-    "Edsger",
-    "Barbara",
-    "Donald",
-    "Frances",
-    "Ken",
-    "Margaret",
-    "Dennis",
-    "Radia",
-    "Leslie",
-    "Hedy",
-    "Linus",
-    "Katherine",
-    "Tim",
-];
-const LAST: [&str; 16] = [
-    "Lovelace",
-    "Hopper",
-    "Turing",
-    "Dijkstra",
-    "Liskov",
-    "Knuth",
-    "Allen",
-    "Thompson",
-    "Hamilton",
-    "Ritchie",
-    "Perlman",
-    "Lamport",
-    "Lamarr",
-    "Torvalds",
-    "Johnson",
-    "Berners-Lee",
-];
-
-/// Adds a deterministic generated org: `users` users (a few suspended and deprovisioned),
-/// `groups` groups (every tenth an APP_GROUP) and exactly `memberships` memberships spread
-/// evenly over the groups.
-pub fn generate(org: &mut Org, scale: Scale, now: i64) -> Result<(), String> {
-    let day = 86_400_000;
-    let first_user = org.users.len() as u32;
-    for i in 0..scale.users {
-        let status = match i % 97 {
-            13 => "SUSPENDED",
-            41 => "DEPROVISIONED",
-            _ => "ACTIVE",
-        };
-        let created = now - 400 * day + (i as i64 % 365) * day;
-        org.insert_user(User {
-            id: String::new(),
-            status: status.into(),
-            created,
-            activated: Some(created),
-            status_changed: Some(created),
-            last_login: None,
-            last_updated: created,
-            login: format!("user{i:07}@example.com"),
-            email: format!("user{i:07}@example.com"),
-            first_name: FIRST[i % FIRST.len()].into(),
-            last_name: LAST[(i / FIRST.len()) % LAST.len()].into(),
-            title: None,
-            department: Some(format!("dept-{}", i % 40)),
-            groups: BTreeSet::new(),
-            roles: Vec::new(),
-        })?;
-    }
-    let first_group = org.groups.len() as u32;
-    for j in 0..scale.groups {
-        let created = now - 300 * day + (j as i64 % 300) * day;
-        org.insert_group(Group {
-            id: String::new(),
-            name: format!("group-{j:05}"),
-            description: format!("Generated group {j}"),
-            kind: if j % 10 == 9 {
-                GroupKind::App
-            } else {
-                GroupKind::Okta
-            },
-            created,
-            last_updated: created,
-            last_membership_updated: created,
-            members: BTreeSet::new(),
-        })?;
-    }
-    if scale.memberships == 0 {
-        return Ok(());
-    }
-    let n = scale.users as u64;
-    // A stride coprime with n walks distinct users within each group.
-    let mut step = (n / 2 + 1).max(1);
-    while gcd(step, n) != 1 {
-        step += 1;
-    }
-    for j in 0..scale.groups {
-        let count =
-            scale.memberships / scale.groups + usize::from(j < scale.memberships % scale.groups);
-        let start = (j as u64).wrapping_mul(7919) % n;
-        for t in 0..count as u64 {
-            let u = (start + t * step) % n;
-            org.seed_membership(first_group + j as u32, first_user + u as u32);
-        }
-    }
-    Ok(())
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
-}
-
-/// The built-in demo company: Northwind Labs.
-pub fn demo(api_token: &str, client: SeedOidcClient) -> SeedFile {
-    let people: [(&str, &str, &str, &str, &str); 26] = [
-        ("Maya", "Okafor", "it", "IT Director", "ACTIVE"),
-        ("Sam", "Reyes", "it", "IT Administrator", "ACTIVE"),
-        (
-            "Priya",
-            "Natarajan",
-            "engineering",
-            "VP Engineering",
-            "ACTIVE",
-        ),
-        (
-            "Tom",
-            "Becker",
-            "engineering",
-            "Engineering Manager, Platform",
-            "ACTIVE",
-        ),
-        (
-            "Lena",
-            "Fischer",
-            "engineering",
-            "Site Reliability Engineer",
-            "ACTIVE",
-        ),
-        ("Jonas", "Berg", "engineering", "Backend Engineer", "ACTIVE"),
-        (
-            "Aiko",
-            "Tanaka",
-            "engineering",
-            "Backend Engineer",
-            "ACTIVE",
-        ),
-        (
-            "Diego",
-            "Alvarez",
-            "engineering",
-            "Frontend Engineer",
-            "ACTIVE",
-        ),
-        ("Chloe", "Martin", "engineering", "Data Engineer", "ACTIVE"),
-        (
-            "Omar",
-            "Haddad",
-            "engineering",
-            "Security Engineer",
-            "ACTIVE",
-        ),
-        (
-            "Nora",
-            "Lindqvist",
-            "engineering",
-            "Engineering Manager, Data",
-            "ACTIVE",
-        ),
-        (
-            "Ravi",
-            "Shah",
-            "engineering",
-            "Contractor, Mobile",
-            "ACTIVE",
-        ),
-        ("Grace", "Kim", "finance", "Finance Director", "ACTIVE"),
-        ("Peter", "Novak", "finance", "Accountant", "ACTIVE"),
-        ("Hannah", "Cohen", "finance", "Payroll Specialist", "ACTIVE"),
-        ("Luis", "Romero", "sales", "Head of Sales", "ACTIVE"),
-        ("Emma", "Wilson", "sales", "Account Executive", "ACTIVE"),
-        ("Kwame", "Mensah", "sales", "Sales Engineer", "ACTIVE"),
-        ("Sofia", "Rossi", "support", "Support Lead", "ACTIVE"),
-        ("Ben", "Carter", "support", "Support Engineer", "ACTIVE"),
-        ("Mia", "Schmidt", "support", "Support Engineer", "ACTIVE"),
-        ("Yusuf", "Demir", "people", "People Partner", "ACTIVE"),
-        ("Julia", "Santos", "people", "Recruiter", "ACTIVE"),
-        (
-            "Victor",
-            "Petrov",
-            "engineering",
-            "Backend Engineer (left)",
-            "DEPROVISIONED",
-        ),
-        (
-            "Elsa",
-            "Nyberg",
-            "sales",
-            "Account Executive (on leave)",
-            "SUSPENDED",
-        ),
-        (
-            "Felix",
-            "Wagner",
-            "engineering",
-            "Incoming Engineer",
-            "STAGED",
-        ),
-    ];
-    let login = |f: &str, l: &str| {
-        format!(
-            "{}.{}@northwind.example",
-            f.to_lowercase(),
-            l.to_lowercase()
-        )
-    };
-    let users: Vec<SeedUser> = people
-        .iter()
-        .map(|(f, l, dept, title, status)| SeedUser {
-            id: None,
-            login: login(f, l),
-            email: None,
-            first_name: (*f).into(),
-            last_name: (*l).into(),
-            status: (*status).into(),
-            title: Some((*title).into()),
-            department: Some((*dept).into()),
-            created: None,
-            last_updated: None,
-            roles: Vec::new(),
-        })
-        .collect();
-    let dept = |d: &str| -> Vec<String> {
-        people
-            .iter()
-            .filter(|p| p.2 == d && p.4 != "DEPROVISIONED")
-            .map(|p| login(p.0, p.1))
-            .collect()
-    };
-    let who = |names: &[&str]| -> Vec<String> {
-        names
-            .iter()
-            .map(|n| {
-                let p = people.iter().find(|p| p.0 == *n).expect("demo person");
-                login(p.0, p.1)
-            })
-            .collect()
-    };
-    let group = |name: &str, desc: &str, kind: &str, members: Vec<String>| SeedGroup {
-        id: None,
-        name: name.into(),
-        description: desc.into(),
-        kind: kind.into(),
-        members,
-        created: None,
-        last_updated: None,
-        last_membership_updated: None,
-    };
-    let groups = vec![
-        group(
-            "gatepass-admins",
-            "Administers Gatepass",
-            "OKTA_GROUP",
-            who(&["Maya", "Sam"]),
-        ),
-        group(
-            "engineering",
-            "All engineers (kept by a group rule)",
-            "OKTA_GROUP",
-            dept("engineering"),
-        ),
-        group("finance", "Finance team", "OKTA_GROUP", dept("finance")),
-        group("sales", "Sales team", "OKTA_GROUP", dept("sales")),
-        group("support", "Customer support", "OKTA_GROUP", dept("support")),
-        group(
-            "people-ops",
-            "People operations",
-            "OKTA_GROUP",
-            dept("people"),
-        ),
-        group(
-            "eng-leads",
-            "Engineering managers",
-            "OKTA_GROUP",
-            who(&["Priya", "Tom", "Nora"]),
-        ),
-        group(
-            "aws-prod-admin",
-            "Administrator on the production AWS account",
-            "OKTA_GROUP",
-            who(&["Lena"]),
-        ),
-        group(
-            "aws-prod-readonly",
-            "Read-only on the production AWS account",
-            "OKTA_GROUP",
-            who(&["Lena", "Tom", "Omar"]),
-        ),
-        group(
-            "aws-staging-admin",
-            "Administrator on the staging AWS account",
-            "OKTA_GROUP",
-            who(&["Lena", "Jonas", "Aiko"]),
-        ),
-        group(
-            "prod-db-readonly",
-            "Read-only access to production databases",
-            "OKTA_GROUP",
-            who(&["Chloe"]),
-        ),
-        group(
-            "prod-db-admin",
-            "Full access to production databases",
-            "OKTA_GROUP",
-            vec![],
-        ),
-        group(
-            "k8s-prod-deployers",
-            "Deploy to the production cluster",
-            "OKTA_GROUP",
-            who(&["Lena", "Tom"]),
-        ),
-        group(
-            "github-org-owners",
-            "Owners of the GitHub organization",
-            "OKTA_GROUP",
-            who(&["Priya"]),
-        ),
-        group(
-            "salesforce-admins",
-            "Salesforce administrators",
-            "OKTA_GROUP",
-            who(&["Luis"]),
-        ),
-        group(
-            "netsuite-approvers",
-            "Approve payments in NetSuite",
-            "OKTA_GROUP",
-            who(&["Grace"]),
-        ),
-        group(
-            "payroll-access",
-            "Access to the payroll system",
-            "OKTA_GROUP",
-            who(&["Hannah"]),
-        ),
-        group(
-            "zendesk-admins",
-            "Zendesk administrators",
-            "OKTA_GROUP",
-            who(&["Sofia"]),
-        ),
-        group(
-            "break-glass",
-            "Emergency access to everything (expected empty)",
-            "OKTA_GROUP",
-            vec![],
-        ),
-        group(
-            "AD-Domain-Admins",
-            "Imported from Active Directory",
-            "APP_GROUP",
-            who(&["Sam"]),
-        ),
-        group(
-            "AD-VPN-Users",
-            "Imported from Active Directory",
-            "APP_GROUP",
-            dept("engineering"),
-        ),
-    ];
-    let rules = vec![SeedRule {
-        id: None,
-        name: "Engineers by department".into(),
-        expression: "user.department == \"engineering\"".into(),
-        groups: vec!["engineering".into()],
-    }];
-    let tokens = vec![SeedToken {
-        token: api_token.into(),
-        user: login("Sam", "Reyes"),
-        roles: vec![SeedRole {
-            kind: "SUPER_ADMIN".into(),
-            groups: None,
-        }],
-    }];
-    let mut users = users;
-    // Maya administers Okta read-only; Sam (the token's owner) is a super admin.
-    users[0].roles.push(SeedRole {
-        kind: "READ_ONLY_ADMIN".into(),
-        groups: None,
-    });
-    SeedFile {
-        users,
-        groups,
-        rules,
-        tokens,
-        service_apps: Vec::new(),
-        oidc_clients: vec![client],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scale_parses_and_checks() {
-        let s: Scale = "users=100k,groups=10k,memberships=1m".parse().unwrap();
-        assert_eq!(
-            s,
-            Scale {
-                users: 100_000,
-                groups: 10_000,
-                memberships: 1_000_000
-            }
-        );
-        assert!("users=2,groups=1,memberships=3"
-            .parse::<Scale>()
-            .unwrap_err()
-            .contains("more memberships"));
-        assert!("people=3"
-            .parse::<Scale>()
-            .unwrap_err()
-            .contains("unknown scale key"));
-        assert!("users=x"
-            .parse::<Scale>()
-            .unwrap_err()
-            .contains("not a number"));
-    }
-
-    #[test]
-    fn generated_orgs_have_exactly_the_memberships_asked_for() {
-        let mut org = Org::new(1, 0);
-        generate(
-            &mut org,
-            "users=1000,groups=30,memberships=7001".parse().unwrap(),
-            1_700_000_000_000,
-        )
-        .unwrap();
-        assert_eq!(org.users.len(), 1000);
-        assert_eq!(org.groups.len(), 31);
-        assert_eq!(org.membership_count(), 7001);
-        let mut again = Org::new(1, 0);
-        generate(
-            &mut again,
-            "users=1000,groups=30,memberships=7001".parse().unwrap(),
-            1_700_000_000_000,
-        )
-        .unwrap();
-        assert_eq!(org.users[500].id, again.users[500].id, "deterministic");
-    }
-
-    #[test]
-    fn demo_seed_is_a_consistent_company() {
-        let client = SeedOidcClient {
-            client_id: "gatepass".into(),
-            client_secret: "s".into(),
-            redirect_uris: vec!["http://127.0.0.1:3000/auth/callback".into()],
-            post_logout_redirect_uris: vec![],
-        };
-        let mut org = Org::new(1, 0);
-        demo("tok", client).apply(&mut org, 0).unwrap();
-        assert!(org.users.len() >= 25);
-        assert!(org.groups.len() >= 16);
-        for kind in [GroupKind::Okta, GroupKind::App, GroupKind::BuiltIn] {
-            assert!(org.groups.iter().any(|g| g.kind == kind), "{kind:?}");
-        }
-        let eng = org.group_by_id_or_name("engineering").unwrap();
-        assert!(org.rule_managed(eng));
-        assert!(org.tokens.contains_key("tok"));
-    }
 
     #[test]
     fn seed_errors_name_the_entry() {
@@ -964,6 +506,54 @@ mod tests {
     }
 
     #[test]
+    fn owners_are_users_or_groups_and_mistakes_are_named() {
+        let seed = |owners: serde_json::Value| -> Result<Org, String> {
+            let file: SeedFile = serde_json::from_value(serde_json::json!({
+                "users": [{ "login": "a@x" }],
+                "groups": [
+                    { "name": "g", "owners": owners },
+                    { "name": "h" }
+                ]
+            }))
+            .map_err(|e| e.to_string())?;
+            let mut org = Org::new(1, 0);
+            file.apply(&mut org, 0).map(|()| org)
+        };
+        // A group may be owned by a group seeded after it.
+        let org = seed(serde_json::json!([
+            { "type": "USER", "id": "a@x" },
+            { "type": "GROUP", "id": "h", "lastUpdated": "2024-01-02T03:04:05.000Z" }
+        ]))
+        .unwrap();
+        let g = &org.groups[1];
+        assert_eq!(
+            g.owners.iter().map(|o| o.who).collect::<Vec<_>>(),
+            [OwnerRef::User(0), OwnerRef::Group(2)]
+        );
+        assert_eq!(g.owners[1].assigned, 1_704_164_645_000);
+        for (owners, err) in [
+            (
+                serde_json::json!([{ "type": "USER", "id": "nobody@x" }]),
+                "group g: owner \"nobody@x\" is not a user",
+            ),
+            (
+                serde_json::json!([{ "type": "GROUP", "id": "nope" }]),
+                "group g: owner \"nope\" is not a group",
+            ),
+            (
+                serde_json::json!([{ "type": "APP", "id": "a@x" }]),
+                "group g: owner type \"APP\" is not USER or GROUP",
+            ),
+            (
+                serde_json::json!([{ "type": "USER", "id": "a@x" }, { "type": "USER", "id": "a@x" }]),
+                "group g: owner \"a@x\" is listed twice",
+            ),
+        ] {
+            assert_eq!(seed(owners).unwrap_err(), err);
+        }
+    }
+
+    #[test]
     fn snapshots_round_trip() {
         let mut org = Org::new(1, 0);
         generate(
@@ -972,11 +562,22 @@ mod tests {
             1_700_000_000_000,
         )
         .unwrap();
+        org.groups[3].owners = vec![
+            Owner {
+                who: OwnerRef::User(7),
+                assigned: 1_700_000_000_123,
+            },
+            Owner {
+                who: OwnerRef::Group(4),
+                assigned: 1_700_000_000_456,
+            },
+        ];
         let snap = SeedFile::snapshot(&org);
         let mut copy = Org::new(2, 0);
         snap.apply(&mut copy, 0).unwrap();
         assert_eq!(copy.membership_count(), 60);
         assert_eq!(copy.users[7].id, org.users[7].id);
         assert_eq!(copy.groups[3].members, org.groups[3].members);
+        assert_eq!(copy.groups[3].owners, org.groups[3].owners);
     }
 }

@@ -16,6 +16,50 @@ use serde::{Deserialize, Serialize};
 use super::http::{random_id, OktaError};
 use super::Sim;
 
+/// Okta's rate-limit buckets for the endpoints the simulator serves, from Okta's documented
+/// Management API limits (workforce orgs, per minute): `/api/v1/users` (list, create) 600 and
+/// everything about one user (`/api/v1/users/{idOrLogin}…`) in the same `users` bucket;
+/// `/api/v1/groups` (list, create) and group rules 500; `/api/v1/groups/{id}…` (one group, its
+/// members and owners) 1,000; `/api/v1/logs` 120; the org authorization server's
+/// `/oauth2/v1/token` 600; every other endpoint 1,200 (`default`).
+///
+/// Patterns are matched segment by segment: `*` is one segment, `**` one or more. The first
+/// match wins. Written independently of Gatepass's client (`app::ssr::okta::governor`), so a
+/// mistake on either side shows up as a disagreement in the tests instead of being mirrored.
+pub const RATE_BUCKETS: &[(&str, &str)] = &[
+    ("/api/v1/users", "users"),
+    ("/api/v1/users/**", "users"),
+    ("/api/v1/groups", "groups"),
+    ("/api/v1/groups/rules", "groups"),
+    ("/api/v1/groups/rules/**", "groups"),
+    ("/api/v1/groups/*", "group"),
+    ("/api/v1/groups/*/**", "group"),
+    ("/api/v1/logs", "logs"),
+    ("/oauth2/v1/token", "token"),
+];
+
+/// The rate-limit bucket of a request path ([`RATE_BUCKETS`]; `default` when none matches).
+pub fn rate_bucket(path: &str) -> &'static str {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    RATE_BUCKETS
+        .iter()
+        .find(|(pattern, _)| {
+            let pattern: Vec<&str> = pattern.split('/').skip(1).collect();
+            matches_segments(&pattern, &segments)
+        })
+        .map_or("default", |&(_, bucket)| bucket)
+}
+
+fn matches_segments(pattern: &[&str], path: &[&str]) -> bool {
+    match (pattern.split_first(), path.split_first()) {
+        (None, None) => true,
+        (Some((&"**", _)), Some(_)) => true,
+        (Some((&"*", rest)), Some((seg, more))) => !seg.is_empty() && matches_segments(rest, more),
+        (Some((p, rest)), Some((seg, more))) => p == seg && matches_segments(rest, more),
+        _ => false,
+    }
+}
+
 /// Rate-limit settings: Okta's workforce defaults unless changed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -199,8 +243,7 @@ pub async fn okta_edge(State(sim): State<Arc<Sim>>, req: Request, next: Next) ->
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or_default().to_owned();
-    // The same table Gatepass's client uses.
-    let bucket = app::ssr::okta::governor::rate_bucket(&path);
+    let bucket = rate_bucket(&path);
     let faults = sim.faults.read().expect("faults lock").clone();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -340,6 +383,33 @@ mod tests {
         let storm = rl.check("groups", 111, true);
         assert!(!storm.allowed);
         assert_eq!(storm.limit, 500);
+    }
+
+    #[test]
+    fn paths_fall_in_okta_buckets() {
+        for (path, bucket) in [
+            ("/api/v1/users", "users"),
+            ("/api/v1/users/", "users"),
+            ("/api/v1/users/me", "users"),
+            ("/api/v1/users/00u1/groups", "users"),
+            ("/api/v1/users/00u1/roles/ra1/targets/groups", "users"),
+            ("/api/v1/groups", "groups"),
+            ("/api/v1/groups/rules", "groups"),
+            ("/api/v1/groups/rules/0pr1", "groups"),
+            ("/api/v1/groups/00g1", "group"),
+            ("/api/v1/groups/00g1/users", "group"),
+            ("/api/v1/groups/00g1/users/00u1", "group"),
+            ("/api/v1/groups/00g1/owners", "group"),
+            ("/api/v1/logs", "logs"),
+            ("/oauth2/v1/token", "token"),
+            ("/oauth2/default/v1/token", "default"),
+            ("/api/v1/meta/types/user", "default"),
+            ("/api/v1/meta/schemas/user/default", "default"),
+            ("/api/v1/usersx", "default"),
+            ("/", "default"),
+        ] {
+            assert_eq!(rate_bucket(path), bucket, "{path}");
+        }
     }
 
     #[test]

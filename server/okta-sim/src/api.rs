@@ -1,5 +1,6 @@
-//! The Management API subset: users, groups, memberships, admin roles, group rules and the
-//! system log, with Okta's paging, filters, permissions and errors.
+//! The Management API subset: users, groups, memberships, group owners, admin roles, group
+//! rules and the system log, with Okta's paging, filters, permissions and errors. (User types
+//! and the user schema are in `meta`.)
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route("/api/v1/groups/rules", get(list_group_rules))
         .route("/api/v1/groups/{id}", get(get_group))
         .route("/api/v1/groups/{id}/users", get(group_users))
+        .route("/api/v1/groups/{id}/owners", get(group_owners))
         .route(
             "/api/v1/groups/{gid}/users/{uid}",
             put(add_member).delete(remove_member),
@@ -399,6 +401,59 @@ async fn group_users(
         .map(|&u| &org.users[u as usize]);
     let (users, next) = take_page(members, paging.limit, |u| &u.id);
     let items: Vec<_> = users.iter().map(|u| u.view(&base.0)).collect();
+    Ok(page(&base, &uri, items, next))
+}
+
+/// Attributes usable in a group-owner `search` (SCIM filter by owner type).
+fn owner_schema(attr: &str) -> Option<Kind> {
+    match attr {
+        "type" | "id" => Some(Kind::Text),
+        _ => None,
+    }
+}
+
+async fn group_owners(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    base: Base,
+    uri: Uri,
+    Path(id): Path<String>,
+    Query(query): Q,
+) -> ApiResult {
+    let who = caller(&sim, &headers)?;
+    let org = sim.org.read().expect("org lock");
+    who.read_groups(&org)?;
+    let g = find_group_or_404(&org, &id)?;
+    let paging = paging(&query, 1000, 1000)?;
+    let search = param(&query, "search")
+        .map(|s| filter::parse(s, &owner_schema))
+        .transpose()
+        .map_err(|e| OktaError::invalid_search(format!("search: {e}")))?;
+    let owners = &org.groups[g as usize].owners;
+    let start = match paging.after.as_deref() {
+        None => 0,
+        Some(after) => owners
+            .iter()
+            .position(|o| o.id(&org) == after)
+            .map(|i| i + 1)
+            .ok_or_else(|| OktaError::validation("after", "after: unknown cursor"))?,
+    };
+    let matching = owners[start..].iter().filter(|o| {
+        search.as_ref().is_none_or(|e| {
+            e.matches(&|a| match a {
+                "type" => Val::Text(o.who.kind()),
+                "id" => Val::Text(o.id(&org)),
+                _ => Val::Missing,
+            })
+        })
+    });
+    let mut matching = matching.peekable();
+    let found: Vec<_> = matching.by_ref().take(paging.limit).collect();
+    let next = match (matching.peek(), found.last()) {
+        (Some(_), Some(last)) => Some(last.id(&org).to_owned()),
+        _ => None,
+    };
+    let items: Vec<Value> = found.into_iter().map(|o| o.to_json(&org)).collect();
     Ok(page(&base, &uri, items, next))
 }
 

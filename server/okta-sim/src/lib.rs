@@ -1,9 +1,14 @@
-//! `gatepass okta-sim`: a faithful, seedable Okta org over HTTP, for the demo, the tests and
-//! the benchmarks. It serves the Management API subset Gatepass uses (users, groups,
-//! memberships, admin roles, group rules, system log) with Okta's paging, errors, rate limits
-//! and credentials (SSWS tokens tied to admin roles; OAuth service apps with
-//! `private_key_jwt`), the OIDC side of the `default` authorization server for sign-in, and a
-//! `/__sim/` control API for fault injection and the request log.
+//! The Okta simulator (`gatepass okta-sim`, behind the `server` crate's default `okta-sim`
+//! feature): a faithful, seedable Okta org over HTTP, for the demo, the tests and the
+//! benchmarks. It depends on nothing of Gatepass, so what it checks (rate-limit buckets,
+//! instants, shapes) is written from Okta's documentation, not copied from the client.
+//!
+//! It serves the Management API subset Gatepass uses (users, groups, memberships, admin roles,
+//! group rules, system log), and what other Okta clients read alongside (user types, the user
+//! schema, group owners), with Okta's paging, errors, rate limits and credentials (SSWS
+//! tokens tied to admin roles; OAuth service apps with `private_key_jwt`), the OIDC side of the
+//! `default` authorization server for sign-in, and a `/__sim/` control API for fault injection
+//! and the request log.
 //!
 //! Known differences from Okta are listed in the README ("The Okta simulator").
 
@@ -13,8 +18,11 @@ pub mod edge;
 pub mod filter;
 pub mod http;
 pub mod jwt;
+pub mod meta;
 pub mod oauth;
 pub mod oidc;
+#[cfg(test)]
+mod proptests;
 pub mod seed;
 pub mod store;
 pub mod time;
@@ -137,6 +145,7 @@ impl Sim {
 pub fn router(sim: Arc<Sim>) -> Router {
     let okta = Router::new()
         .merge(api::routes())
+        .merge(meta::routes())
         .merge(oauth::routes())
         .merge(oidc::routes())
         .fallback(not_found)
