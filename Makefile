@@ -46,6 +46,7 @@ lint: ## rustfmt and clippy on both feature sets
 	$(CARGO) clippy --locked -p app --all-targets --features hydrate -- -D warnings
 	$(CARGO) clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 	scripts/check-wasm-deps.sh
+	scripts/check-imports.py
 
 # Prints one line per finding (the full report, with inclusion graphs, is in the log); all of it on failure.
 deny: ## cargo deny: advisories from the offline snapshot, licenses, bans, sources
