@@ -1,6 +1,6 @@
 // Playwright drives Debian's Chromium (/usr/bin/chromium) against the real `gatepass` binary.
 // `make e2e` (part of `make test`) builds the site and the binary, picks free loopback ports and
-// a fresh data directory, and passes them in the environment below. Three servers run:
+// a fresh data directory, and passes them in the environment below. Five servers run:
 //   - Gatepass without sign-in configured (the shell tests),
 //   - panva oidc-provider (a certified OpenID provider),
 //   - Gatepass signing in at that provider (the sign-in journey),

@@ -4,5 +4,4 @@ pub mod countdown;
 pub mod error_view;
 pub mod layout;
 pub mod page;
-pub mod require_sign_in;
 pub mod search;

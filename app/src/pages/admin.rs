@@ -1,18 +1,15 @@
 //! `/admin`: the administrator's start page, with what needs attention now.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::groups::get_admin_alerts;
-use crate::components::require_sign_in::RequireAdmin;
+use crate::components::page::{Audience, Page};
 
 /// `/admin`
 #[component]
 pub fn AdminPage() -> impl IntoView {
     view! {
-        <Title text="Admin" />
-        <h1>"Admin"</h1>
-        <RequireAdmin children=|_me| view! {
+        <Page title="Admin" audience=Audience::Admins>
             <AdminAlertsBanner />
             <p class="lead">"The Okta integration, policies, requests and grants, and the audit log."</p>
             <ul class="cards">
@@ -31,7 +28,7 @@ pub fn AdminPage() -> impl IntoView {
                 <li><a href="/admin/policies"><strong>"Policies"</strong>
                     <span>"What can be requested, by whom, who approves, for how long."</span></a></li>
             </ul>
-        } />
+        </Page>
     }
 }
 

@@ -1,13 +1,12 @@
 //! `/admin/access`: everything pending and live, filterable; admins revoke any grant.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::access::{get_admin_access, RetryGrant, RevokeGrant};
 use crate::components::countdown::Countdown;
 use crate::components::error_view::{ErrorView, Loading};
-use crate::components::require_sign_in::RequireAdmin;
+use crate::components::page::{Audience, Page};
 use crate::components::search::SearchForm;
 use crate::error::AppError;
 use crate::format::describe_duration;
@@ -20,9 +19,7 @@ use crate::url::encode_query_value;
 #[component]
 pub fn AdminAccessPage() -> impl IntoView {
     view! {
-        <Title text="Requests and grants" />
-        <h1>"Requests and grants"</h1>
-        <RequireAdmin children=|_me| view! { <AdminAlertsBanner /> <Overview /> } />
+        <Page title="Requests and grants" audience=Audience::Admins> <AdminAlertsBanner /> <Overview /> </Page>
     }
 }
 

@@ -1,11 +1,10 @@
 //! `/approvals`: requests waiting for this person's decision, oldest first.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::access::{get_approvals, DecideRequest};
 use crate::components::error_view::{ErrorView, Loading};
-use crate::components::require_sign_in::RequireSignIn;
+use crate::components::page::{Audience, Page};
 use crate::error::AppError;
 use crate::format::describe_duration;
 use crate::format::utc_datetime;
@@ -15,9 +14,7 @@ use crate::model::RequestView;
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
     view! {
-        <Title text="Approvals" />
-        <h1>"Approvals"</h1>
-        <RequireSignIn children=|_me| view! { <Queue /> } />
+        <Page title="Approvals" audience=Audience::Requesters> <Queue /> </Page>
     }
 }
 

@@ -2,12 +2,11 @@
 //! exported as CSV or JSON Lines.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::okta::get_audit;
 use crate::components::error_view::{ErrorView, Loading};
-use crate::components::require_sign_in::RequireAdmin;
+use crate::components::page::{Audience, Page};
 use crate::format::utc_datetime;
 use crate::url::encode_query_value;
 
@@ -15,9 +14,7 @@ use crate::url::encode_query_value;
 #[component]
 pub fn AuditPage() -> impl IntoView {
     view! {
-        <Title text="Audit log" />
-        <h1>"Audit log"</h1>
-        <RequireAdmin children=|_me| view! { <Log /> } />
+        <Page title="Audit log" audience=Audience::Admins> <Log /> </Page>
     }
 }
 

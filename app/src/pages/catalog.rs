@@ -2,12 +2,11 @@
 //! `/request/:group`: the request form.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::access::{get_catalog, get_catalog_entry, RequestAccess};
 use crate::components::error_view::{ErrorView, Loading};
-use crate::components::require_sign_in::RequireSignIn;
+use crate::components::page::{Audience, Page};
 use crate::components::search::SearchForm;
 use crate::error::AppError;
 use crate::format::{describe_duration, utc_datetime};
@@ -18,9 +17,7 @@ use crate::url::encode_query_value;
 #[component]
 pub fn CatalogPage() -> impl IntoView {
     view! {
-        <Title text="Request access" />
-        <h1>"Request access"</h1>
-        <RequireSignIn children=|_me| view! { <Catalog /> } />
+        <Page title="Request access" audience=Audience::Requesters> <Catalog /> </Page>
     }
 }
 
@@ -90,9 +87,7 @@ fn CatalogItem(e: CatalogEntry) -> impl IntoView {
 #[component]
 pub fn RequestFormPage() -> impl IntoView {
     view! {
-        <Title text="Request access" />
-        <h1>"Request access"</h1>
-        <RequireSignIn children=|_me| view! { <RequestForm /> } />
+        <Page title="Request access" audience=Audience::Requesters> <RequestForm /> </Page>
     }
 }
 

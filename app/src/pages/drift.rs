@@ -2,12 +2,11 @@
 //! memberships of requestable groups made outside Gatepass — with re-apply, revoke and ignore.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::groups::{get_drift, ActOnDrift};
 use crate::components::error_view::{ErrorView, Loading};
-use crate::components::require_sign_in::RequireAdmin;
+use crate::components::page::{Audience, Page};
 use crate::error::AppError;
 use crate::format::utc_datetime;
 use crate::model::{DriftItem, DriftKind, DriftState};
@@ -17,9 +16,7 @@ use crate::url::encode_query_value;
 #[component]
 pub fn DriftPage() -> impl IntoView {
     view! {
-        <Title text="Drift" />
-        <h1>"Drift"</h1>
-        <RequireAdmin children=|_me| view! { <Drift /> } />
+        <Page title="Drift" audience=Audience::Admins> <Drift /> </Page>
     }
 }
 

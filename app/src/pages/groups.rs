@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::groups::{get_group, get_groups, ActOnDrift};
 use crate::components::countdown::Countdown;
 use crate::components::error_view::{ErrorView, Loading};
-use crate::components::require_sign_in::RequireAdmin;
+use crate::components::page::{Audience, Gate, Page};
 use crate::components::search::SearchForm;
 use crate::format::{describe_duration, utc_datetime};
 use crate::model::{GroupDetail, GroupSummary};
@@ -19,9 +19,7 @@ use crate::url::encode_query_value;
 #[component]
 pub fn GroupsPage() -> impl IntoView {
     view! {
-        <Title text="Groups" />
-        <h1>"Groups"</h1>
-        <RequireAdmin children=|_me| view! { <Groups /> } />
+        <Page title="Groups" audience=Audience::Admins> <Groups /> </Page>
     }
 }
 
@@ -89,7 +87,7 @@ fn GroupRow(g: GroupSummary) -> impl IntoView {
 pub fn GroupPage() -> impl IntoView {
     view! {
         <Title text="Group" />
-        <RequireAdmin children=|_me| view! { <Group /> } />
+        <Gate audience=Audience::Admins> <Group /> </Gate>
     }
 }
 

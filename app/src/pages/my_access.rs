@@ -1,12 +1,11 @@
 //! `/access`: My access — grants with a live countdown, pending requests, history.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::access::{get_my_access, CancelRequest, GiveBack};
 use crate::components::countdown::Countdown;
 use crate::components::error_view::{ErrorView, Loading};
-use crate::components::require_sign_in::RequireSignIn;
+use crate::components::page::{Audience, Page};
 use crate::format::utc_datetime;
 use crate::model::{GrantState, GrantView, MyAccess, RequestState, RequestView};
 
@@ -14,9 +13,7 @@ use crate::model::{GrantState, GrantView, MyAccess, RequestState, RequestView};
 #[component]
 pub fn MyAccessPage() -> impl IntoView {
     view! {
-        <Title text="My access" />
-        <h1>"My access"</h1>
-        <RequireSignIn children=|_me| view! { <Mine /> } />
+        <Page title="My access" audience=Audience::Requesters> <Mine /> </Page>
     }
 }
 

@@ -1,11 +1,10 @@
 //! `/admin/policies`: which groups are requestable, by whom, who approves, for how long.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::access::{get_policies, DeletePolicy, SavePolicy};
 use crate::components::error_view::{ErrorView, Loading};
-use crate::components::require_sign_in::RequireAdmin;
+use crate::components::page::{Audience, Page};
 use crate::error::AppError;
 use crate::format::describe_duration;
 use crate::model::{PolicyTarget, PolicyView};
@@ -14,9 +13,7 @@ use crate::model::{PolicyTarget, PolicyView};
 #[component]
 pub fn PoliciesPage() -> impl IntoView {
     view! {
-        <Title text="Policies" />
-        <h1>"Policies"</h1>
-        <RequireAdmin children=|_me| view! { <Policies /> } />
+        <Page title="Policies" audience=Audience::Admins> <Policies /> </Page>
     }
 }
 

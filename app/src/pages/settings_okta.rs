@@ -1,13 +1,12 @@
 //! `/admin/okta`: the Okta integration settings and the connection test.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::okta::{
     get_allowed_okta_orgs, get_okta_settings, SaveOktaSettings, TestOktaConnection,
 };
 use crate::components::error_view::{ErrorView, Loading};
-use crate::components::require_sign_in::RequireAdmin;
+use crate::components::page::{Audience, Page};
 use crate::error::AppError;
 use crate::format::utc_datetime;
 use crate::model::{AuthMethod, ConnectionReport, IntegrationSettings, StepOutcome};
@@ -16,9 +15,7 @@ use crate::model::{AuthMethod, ConnectionReport, IntegrationSettings, StepOutcom
 #[component]
 pub fn SettingsOktaPage() -> impl IntoView {
     view! {
-        <Title text="Okta integration" />
-        <h1>"Okta integration"</h1>
-        <RequireAdmin children=|_me| view! { <OktaSettings /> } />
+        <Page title="Okta integration" audience=Audience::Admins> <OktaSettings /> </Page>
     }
 }
 

@@ -1,11 +1,10 @@
 //! `/admin/sync`: the directory sync: schedule, group filter, recent runs, "Sync now".
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::okta::{get_sync_overview, SyncNow};
 use crate::components::error_view::{ErrorView, Loading};
-use crate::components::require_sign_in::RequireAdmin;
+use crate::components::page::{Audience, Page};
 use crate::format::{duration_ms, utc_datetime};
 use crate::model::{SyncOverview, SyncRun};
 
@@ -13,9 +12,7 @@ use crate::model::{SyncOverview, SyncRun};
 #[component]
 pub fn SyncPage() -> impl IntoView {
     view! {
-        <Title text="Directory sync" />
-        <h1>"Directory sync"</h1>
-        <RequireAdmin children=|_me| view! { <SyncPanel /> } />
+        <Page title="Directory sync" audience=Audience::Admins> <SyncPanel /> </Page>
     }
 }
 
