@@ -5,7 +5,9 @@
 //!
 //!     cargo build --release -p server && cargo bench -p server --bench grant_latency [-- N]
 
-#[path = "../tests/common/binary.rs"]
+// The durability tests' harness; the benchmark uses part of it.
+#[allow(dead_code)]
+#[path = "../tests/durability/binary.rs"]
 mod binary;
 
 use std::path::Path;

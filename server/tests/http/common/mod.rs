@@ -1,12 +1,8 @@
 //! `spawn_app()`: a real Gatepass server on 127.0.0.1 port 0 with a fresh database.
 
-#![allow(dead_code)]
-
-pub mod binary;
 pub mod okta;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use app::model::DatabaseEngine;
@@ -25,7 +21,8 @@ pub use app::ssr::testing::engines;
 /// `tests/http.rs`). Production has a single runtime; tests take turns.
 static ONE_SERVER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-pub use binary::METRICS_TOKEN;
+/// The `/metrics` scrape token of test servers.
+pub const METRICS_TOKEN: &str = "test-metrics-scrape-token";
 
 /// A running server; stopped when dropped.
 pub struct TestApp {
@@ -35,7 +32,6 @@ pub struct TestApp {
     pub db: Db,
     /// The state every request of the server sees.
     pub state: app::ssr::state::AppState,
-    pub site_root: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     _test_db: TestDb,
     _site: tempfile::TempDir,
@@ -104,7 +100,6 @@ pub async fn spawn_app_on(
         client: browser(),
         db,
         state,
-        site_root: site.path().to_path_buf(),
         stop: Some(stop),
         _test_db: test_db,
         _site: site,
@@ -112,7 +107,15 @@ pub async fn spawn_app_on(
     }
 }
 
-pub use binary::browser;
+/// A client that keeps cookies and does not follow redirects, as the tests need.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("HTTP client")
+}
 
 /// POSTs a form to a server function of `app` as a browser there would (with its `Origin`):
 /// the status and the JSON answer (`Null` if it is not JSON).

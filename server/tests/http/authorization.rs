@@ -1,16 +1,14 @@
 //! Every server function called as anonymous, a requester, an approver of another group, the
 //! request's approver, and an admin: each answers as its capability demands.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::okta::{sign_in, start_sim};
+use crate::common::{browser, engines, post, spawn_app_on, TestApp};
 use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{
     upsert_group, upsert_membership, upsert_user, GroupRecord, UserRecord,
 };
-use common::okta::{sign_in, start_sim};
-use common::{browser, engines, post, spawn_app_on, TestApp};
 use gatepass::config::OidcConfig;
 use secrecy::SecretString;
 use serde_json::{json, Value};

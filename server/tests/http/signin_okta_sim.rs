@@ -2,15 +2,13 @@
 //! the simulator's login page, the person picks who they are, Gatepass verifies the ID token
 //! and matches `sub` (the Okta user id) to the directory; sign-out ends at the simulator.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::okta::{location, pick_person, start_sim};
+use crate::common::{browser, engines, spawn_app_on, TestApp};
 use app::model::{DatabaseEngine, Me};
 use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{upsert_user, UserRecord};
-use common::okta::{location, pick_person, start_sim};
-use common::{browser, engines, spawn_app_on, TestApp};
 use gatepass::config::OidcConfig;
 use okta_sim::RunningSim;
 use serde_json::json;
@@ -106,7 +104,7 @@ async fn signs_in_through_the_simulator_and_out_again() {
             "the simulator accepts Gatepass's sign-out"
         );
         assert_eq!(location(&res), app.url("/auth/signed-out"));
-        assert_eq!(crate::me(&app, &client).await, None);
+        assert_eq!(self::me(&app, &client).await, None);
     }
 }
 
@@ -127,6 +125,6 @@ async fn people_not_synced_sign_in_and_unknown_or_suspended_people_are_refused()
         assert!(back.contains("error=access_denied"), "{login}: {back}");
         let res = client.get(&back).send().await.unwrap();
         assert_eq!(res.status(), 401, "{login}");
-        assert_eq!(crate::me(&app, &client).await, None, "{login}");
+        assert_eq!(self::me(&app, &client).await, None, "{login}");
     }
 }

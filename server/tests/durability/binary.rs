@@ -7,8 +7,6 @@
 //! It depends on nothing else in `tests/common`, so `benches/grant_latency.rs` includes it too
 //! (`#[path = "../tests/common/binary.rs"]`).
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -74,10 +72,6 @@ impl Proc {
             child,
             log: log.to_path_buf(),
         }
-    }
-
-    pub fn id(&self) -> u32 {
-        self.child.id()
     }
 
     /// SIGKILL (what `Child::kill` sends on Unix), then reap.

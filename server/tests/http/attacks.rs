@@ -2,15 +2,13 @@
 //! are named after the line of `docs/SECURITY.md`'s threat model they prove (`t<NN>_…`), and run
 //! on SQLite and PostgreSQL where a database is involved.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
+use crate::common::okta::{pick_person, settings_form, sign_in, spawn_with_sim};
+use crate::common::{browser, engines, post, TestApp};
 use app::ssr::db::audit::list_audit_events;
 use axum::extract::Request;
 use axum::response::IntoResponse;
-use common::okta::{pick_person, settings_form, sign_in, spawn_with_sim};
-use common::{browser, engines, post, TestApp};
 use gatepass::config::OktaBootstrap;
 use okta_sim::RunningSim;
 use serde_json::json;
@@ -473,7 +471,9 @@ async fn t12_metrics_need_the_scrape_token_not_a_session() {
         "a session is not enough"
     );
     assert_eq!(get(&browser(), Some("wrong")).await.unwrap().status(), 401);
-    let res = get(&browser(), Some(common::METRICS_TOKEN)).await.unwrap();
+    let res = get(&browser(), Some(crate::common::METRICS_TOKEN))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     drop((app, _sim));
 

@@ -2,8 +2,6 @@
 //! the ID token must be refused, and a control run with a correct token must succeed (so each
 //! refusal is caused by the defect, not by the test rig).
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -22,14 +20,14 @@ use rsa::RsaPrivateKey;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
+use crate::common::{browser, engines, spawn_app_on, TestApp};
 use app::model::Me;
 use app::ssr::clock::{Clock, ManualClock, SystemClock};
-use common::{browser, engines, spawn_app_on, TestApp};
 use gatepass::config::OidcConfig;
 use gatepass::config::SessionConfig;
 
-const KEY: &str = include_str!("fixtures/rogue-provider-key.pem");
-const UNKNOWN_KEY: &str = include_str!("fixtures/unknown-key.pem");
+const KEY: &str = include_str!("../fixtures/rogue-provider-key.pem");
+const UNKNOWN_KEY: &str = include_str!("../fixtures/unknown-key.pem");
 
 /// What the provider gets wrong in the ID token.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -3,10 +3,10 @@
 //! removes at once, a 5xx storm converges, a refused add is visible, scheduled grants start,
 //! and a crashed worker's lease is taken over.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::engines;
+use crate::common::okta::start_sim;
 use app::model::{GrantState, IntegrationInput, Me, PolicyTarget};
 use app::ssr::auth::{Admin, AuthSettings, Requester};
 use app::ssr::clock::{to_millis, Clock, ManualClock};
@@ -22,8 +22,6 @@ use app::ssr::secrets::local::LocalSecrets;
 use app::ssr::secrets::CachedSecrets;
 use app::ssr::services::access::{DecisionInput, PolicyInput, RequestInput};
 use app::ssr::testing::{fresh_db, test_person as me, TestDb};
-use common::engines;
-use common::okta::start_sim;
 use okta_sim::RunningSim;
 use serde_json::json;
 use time::macros::datetime;

@@ -2,14 +2,12 @@
 //! saving settings (validated, audited, the secret never accepted or shown), the connection
 //! test with its capability table, "Sync now", and admins only.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::okta::{settings_form, sign_in, spawn_with_sim};
+use crate::common::{browser, engines, post, TestApp};
 use app::model::{ConnectionReport, IntegrationSettings, StepOutcome, SyncOverview};
 use app::ssr::db::audit::{list_audit_events, verify_audit_chain};
-use common::okta::{settings_form, sign_in, spawn_with_sim};
-use common::{browser, engines, post, TestApp};
 use gatepass::config::OktaBootstrap;
 use okta_sim::RunningSim;
 use serde_json::{json, Value};

@@ -1,8 +1,6 @@
 //! The Okta simulator in tests: an org from a JSON seed on a free port, and signing in to
 //! Gatepass through its login page.
 
-#![allow(dead_code)]
-
 use okta_sim::edge::{Faults, Limits};
 use okta_sim::seed::SeedFile;
 use okta_sim::store::Org;
@@ -66,12 +64,8 @@ pub async fn sign_in(app: &TestApp, client: &reqwest::Client, login: &str) {
 }
 
 /// Copies the simulator's people into `app`'s directory, as a sync would leave them (so they
-/// can sign in as themselves before any sync ran).
-pub async fn mirror_people(app: &TestApp, sim: &RunningSim) {
-    mirror_people_except(app, sim, &[]).await
-}
-
-/// Like [`mirror_people`], leaving out the people with the logins `left_out` (not synced yet).
+/// can sign in as themselves before any sync ran), leaving out the people with the logins
+/// `left_out` (not synced yet).
 pub async fn mirror_people_except(app: &TestApp, sim: &RunningSim, left_out: &[&str]) {
     let people: Vec<app::ssr::db::directory::UserRecord> = {
         let org = sim.sim.org.read().unwrap();

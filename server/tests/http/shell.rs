@@ -1,8 +1,6 @@
 //! HTTP-level tests of the app shell against a real server, on every database engine.
 
-mod common;
-
-use common::{engines, spawn_app, METRICS_TOKEN};
+use crate::common::{engines, spawn_app, METRICS_TOKEN};
 use serde_json::Value;
 
 #[tokio::test]

@@ -1,15 +1,13 @@
 //! Sign-in against panva `oidc-provider` (OpenID Certified), started on a free loopback port:
 //! the happy path with a cookie-keeping client, and the ways a sign-in must fail.
 
-mod common;
-
 use std::process::Stdio;
 use std::sync::Arc;
 
+use crate::common::{browser, engines, spawn_app_on, TestApp};
 use app::model::{DatabaseEngine, Me};
 use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{upsert_user, UserRecord};
-use common::{browser, engines, spawn_app_on, TestApp};
 use gatepass::config::OidcConfig;
 use secrecy::SecretString;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -268,7 +266,7 @@ async fn signs_in_and_out_end_to_end() {
             None,
             "old cookie is anonymous"
         );
-        assert_eq!(crate::me(&app, &client).await, None);
+        assert_eq!(self::me(&app, &client).await, None);
     }
 }
 
@@ -405,7 +403,7 @@ async fn provider_refusal_is_shown() {
         !page.contains("User cancelled"),
         "the description is not shown"
     );
-    assert_eq!(me(&app, &client).await, None);
+    assert_eq!(self::me(&app, &client).await, None);
 }
 
 /// T10: the failure page never repeats text from the link: anyone can send a victim a callback

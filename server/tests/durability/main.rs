@@ -6,7 +6,7 @@
 //! Grants last at least a minute and the checks wait for them to end, so each test takes a few
 //! minutes (they run side by side).
 
-mod common;
+mod binary;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use app::model::{DatabaseEngine, Grant, GrantState};
 use app::ssr::db::{grants, outbox, Db, DbOptions};
+use app::ssr::testing::engines;
 use app::ssr::testing::fresh_db;
-use common::binary::*;
-use common::engines;
+use binary::*;
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
