@@ -1,11 +1,16 @@
-//! Wire types shared by the browser and the server (serde), and id newtypes.
+//! Wire types shared by the browser and the server (serde), the id types and the names of
+//! audit actions.
 
 mod access;
+mod audit_action;
 mod drift;
+mod ids;
 mod okta;
 
 pub use access::*;
+pub use audit_action::AuditAction;
 pub use drift::*;
+pub use ids::{GrantId, GroupId, RequestId, UserId};
 pub use okta::*;
 use serde::{Deserialize, Serialize};
 

@@ -4,7 +4,7 @@
 use sha2::{Digest, Sha256};
 
 use super::{Db, DbError, Tx};
-use crate::model::{AuditEvent, DatabaseEngine};
+use crate::model::{AuditAction, AuditEvent, DatabaseEngine};
 
 /// The chain's starting point.
 const GENESIS: &str = "gatepass-audit-v1";
@@ -30,10 +30,11 @@ pub async fn insert_audit_event(
     tx: &mut Tx,
     at: i64,
     actor: &str,
-    action: &str,
+    action: AuditAction,
     subject: &str,
     details: &serde_json::Value,
 ) -> Result<(), DbError> {
+    let action = action.as_str();
     if tx.engine() == DatabaseEngine::Postgres {
         // One appender at a time, so two events never chain to the same predecessor.
         sqlx::query("SELECT pg_advisory_xact_lock(7061727)")
@@ -149,7 +150,7 @@ mod tests {
                     &mut tx,
                     100 + i,
                     "ada",
-                    "okta.settings.saved",
+                    AuditAction::IntegrationSaved,
                     "integration",
                     &serde_json::json!({ "n": i }),
                 )

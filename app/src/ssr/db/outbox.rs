@@ -4,7 +4,7 @@
 
 use super::grants::transition_grant;
 use super::{Db, DbError, Tx};
-use crate::model::GrantState;
+use crate::model::{AuditAction, GrantState};
 
 /// Queues an Okta membership change for the grant engine (for a grant, or — a membership
 /// found outside Gatepass — for none).
@@ -169,9 +169,9 @@ pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbEr
         .await?;
     }
     let action = if op.add {
-        "okta.membership.added"
+        AuditAction::MembershipAdded
     } else {
-        "okta.membership.removed"
+        AuditAction::MembershipRemoved
     };
     op_audit(
         &mut tx,
@@ -193,7 +193,7 @@ pub async fn skip_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbErro
         return Ok(false);
     }
     let details = serde_json::json!({ "reason": "the grant ended before Okta was called" });
-    op_audit(&mut tx, op, "okta.membership.add_skipped", details, now).await?;
+    op_audit(&mut tx, op, AuditAction::MembershipAddSkipped, details, now).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -228,7 +228,7 @@ pub async fn release_op_leases(db: &Db, owner: &str, now: i64) -> Result<u64, Db
 async fn op_audit(
     tx: &mut Tx,
     op: &OktaOp,
-    action: &str,
+    action: AuditAction,
     mut details: serde_json::Value,
     now: i64,
 ) -> Result<(), DbError> {
@@ -280,7 +280,7 @@ pub async fn kill_okta_op(db: &Db, op: &OktaOp, error: &str, now: i64) -> Result
         .await?;
     }
     let details = serde_json::json!({ "attempts": op.attempts, "error": error });
-    op_audit(&mut tx, op, "okta.membership.add_failed", details, now).await?;
+    op_audit(&mut tx, op, AuditAction::MembershipAddFailed, details, now).await?;
     tx.commit().await?;
     Ok(true)
 }

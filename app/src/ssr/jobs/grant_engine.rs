@@ -11,6 +11,7 @@
 //!   lands or moves), then in one transaction per grant marks it active (queueing the add) or
 //!   revoking (queueing the remove).
 
+use crate::model::AuditAction;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -200,21 +201,21 @@ pub async fn schedule_once(state: &Core) -> Result<usize, DbError> {
                     GrantState::Scheduled,
                     GrantState::Active,
                     true,
-                    "grant.started",
+                    AuditAction::GrantStarted,
                 )
             } else if g.state == GrantState::Scheduled {
                 (
                     GrantState::Scheduled,
                     GrantState::Revoked,
                     false,
-                    "grant.ended",
+                    AuditAction::GrantEnded,
                 )
             } else {
                 (
                     GrantState::Active,
                     GrantState::Revoking,
                     false,
-                    "grant.expired",
+                    AuditAction::GrantExpired,
                 )
             };
         if grants::transition_grant_as_read(

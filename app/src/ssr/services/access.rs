@@ -9,7 +9,9 @@
 
 use crate::error::AppError;
 use crate::format::describe_duration;
-use crate::model::{AccessRequest, Grant, GrantState, Policy, PolicyTarget, RequestState};
+use crate::model::{
+    AccessRequest, AuditAction, Grant, GrantState, Policy, PolicyTarget, RequestState,
+};
 use crate::ssr::auth::{Admin, Requester};
 use crate::ssr::clock::{to_millis, Clock};
 use crate::ssr::db::requests::NewRequest;
@@ -212,7 +214,7 @@ impl AccessService<'_> {
         &self,
         tx: &mut Tx,
         actor: &str,
-        action: &str,
+        action: AuditAction,
         subject: String,
         details: serde_json::Value,
     ) -> Result<(), AppError> {
@@ -314,7 +316,7 @@ impl AccessService<'_> {
         self.audit(
             &mut tx,
             &admin.me().login,
-            "policy.saved",
+            AuditAction::PolicySaved,
             subject,
             serde_json::to_value(&policy).unwrap_or_default(),
         )
@@ -334,7 +336,7 @@ impl AccessService<'_> {
         self.audit(
             &mut tx,
             &admin.me().login,
-            "policy.deleted",
+            AuditAction::PolicyDeleted,
             subject,
             serde_json::to_value(&policy).unwrap_or_default(),
         )
@@ -462,7 +464,7 @@ impl AccessService<'_> {
         self.audit(
             &mut tx,
             &me.login,
-            if extends.is_some() { "request.created.extension" } else { "request.created" },
+            if extends.is_some() { AuditAction::RequestCreatedExtension } else { AuditAction::RequestCreated },
             format!("request:{id}"),
             serde_json::json!({ "group": group.okta_id, "duration_secs": duration, "reason": reason, "starts_at": input.starts_at }),
         )
@@ -472,7 +474,7 @@ impl AccessService<'_> {
             self.audit(
                 &mut tx,
                 "policy",
-                "request.approved",
+                AuditAction::RequestApproved,
                 format!("request:{id}"),
                 serde_json::json!({ "auto": true, "group": group.okta_id }),
             )
@@ -515,7 +517,7 @@ impl AccessService<'_> {
                     self.audit(
                         tx,
                         actor,
-                        "grant.extended",
+                        AuditAction::GrantExtended,
                         format!("grant:{}", g.id),
                         serde_json::json!({ "from": g.ends_at, "to": ends }),
                     )
@@ -555,7 +557,7 @@ impl AccessService<'_> {
         self.audit(
             tx,
             actor,
-            if state == GrantState::Active { "grant.started" } else { "grant.scheduled" },
+            if state == GrantState::Active { AuditAction::GrantStarted } else { AuditAction::GrantScheduled },
             format!("grant:{grant_id}"),
             serde_json::json!({ "user": grant.user_id, "group": grant.group_id, "starts_at": grant.starts_at, "ends_at": grant.ends_at }),
         )
@@ -651,21 +653,21 @@ impl AccessService<'_> {
             self.audit(
                 &mut tx,
                 &me.login,
-                "request.denied",
+                AuditAction::RequestDenied,
                 subject,
                 serde_json::json!({ "group": r.group_id, "comment": comment }),
             )
             .await?;
         } else {
             let (approvals, shortest) = requests::approval_tally(&mut tx, r.id).await?;
-            self.audit(&mut tx, &me.login, "request.approval_recorded", subject.clone(), serde_json::json!({ "group": r.group_id, "comment": comment, "approvals": approvals, "quorum": r.quorum })).await?;
+            self.audit(&mut tx, &me.login, AuditAction::ApprovalRecorded, subject.clone(), serde_json::json!({ "group": r.group_id, "comment": comment, "approvals": approvals, "quorum": r.quorum })).await?;
             if approvals >= r.quorum {
                 requests::decide_request(&mut tx, r.id, RequestState::Approved, now, &me.login)
                     .await?;
                 self.audit(
                     &mut tx,
                     &me.login,
-                    "request.approved",
+                    AuditAction::RequestApproved,
                     subject,
                     serde_json::json!({ "group": r.group_id, "approvals": approvals }),
                 )
@@ -709,7 +711,7 @@ impl AccessService<'_> {
         self.audit(
             &mut tx,
             &me.login,
-            "request.cancelled",
+            AuditAction::RequestCancelled,
             format!("request:{request_id}"),
             serde_json::json!({}),
         )
@@ -781,7 +783,7 @@ impl AccessService<'_> {
         self.audit(
             tx,
             actor,
-            "grant.ended",
+            AuditAction::GrantEnded,
             format!("grant:{}", g.id),
             serde_json::json!({ "reason": reason }),
         )
@@ -853,7 +855,7 @@ impl AccessService<'_> {
         self.audit(
             &mut tx,
             &admin.me().login,
-            "grant.retried",
+            AuditAction::GrantRetried,
             format!("grant:{}", g.id),
             serde_json::json!({ "previous_error": g.revoked_reason }),
         )
@@ -894,7 +896,7 @@ impl AccessService<'_> {
                         self.audit(
                             &mut tx,
                             "gatepass",
-                            "request.cancelled",
+                            AuditAction::RequestCancelled,
                             format!("request:{id}"),
                             serde_json::json!({ "reason": why }),
                         )
@@ -925,7 +927,7 @@ impl AccessService<'_> {
                 self.audit(
                     &mut tx,
                     "gatepass",
-                    "request.expired",
+                    AuditAction::RequestExpired,
                     format!("request:{id}"),
                     serde_json::json!({}),
                 )

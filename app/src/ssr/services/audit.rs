@@ -1,6 +1,7 @@
 //! Writing audit events for changes that have no transaction of their own.
 
 use crate::error::AppError;
+use crate::model::AuditAction;
 use crate::ssr::clock::{to_millis, Clock};
 use crate::ssr::db::{audit, Db};
 
@@ -9,7 +10,7 @@ pub async fn record(
     db: &Db,
     clock: &dyn Clock,
     actor: &str,
-    action: &str,
+    action: AuditAction,
     subject: &str,
     details: serde_json::Value,
 ) -> Result<(), AppError> {

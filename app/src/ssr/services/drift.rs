@@ -7,6 +7,7 @@
 //! Memberships with an Okta change queued, in flight, or finished after the sync started are
 //! left out: the sync may have read the group before or after the change.
 
+use crate::model::AuditAction;
 use std::collections::HashSet;
 
 use crate::error::AppError;
@@ -117,7 +118,7 @@ impl DriftService<'_> {
                 &mut tx,
                 now,
                 "gatepass",
-                "drift.detected",
+                AuditAction::DriftDetected,
                 &format!("drift:{id}"),
                 &details,
             )
@@ -142,7 +143,7 @@ impl DriftService<'_> {
                 &mut tx,
                 now,
                 "gatepass",
-                "drift.cleared",
+                AuditAction::DriftCleared,
                 &format!("drift:{}", item.id),
                 &details,
             )
@@ -226,7 +227,7 @@ impl DriftService<'_> {
                         "This drift item is already ignored.".into(),
                     ));
                 }
-                (DriftState::Ignored, None, "drift.ignored")
+                (DriftState::Ignored, None, AuditAction::DriftIgnored)
             }
             (DriftAction::Reapply, DriftKind::Missing) => {
                 let grant = match item.grant_id {
@@ -247,7 +248,11 @@ impl DriftService<'_> {
                     now,
                 )
                 .await?;
-                (DriftState::Resolved, Some("reapplied"), "drift.reapplied")
+                (
+                    DriftState::Resolved,
+                    Some("reapplied"),
+                    AuditAction::DriftReapplied,
+                )
             }
             (DriftAction::Reapply, DriftKind::Unmanaged) => {
                 return Err(AppError::invalid(
@@ -270,12 +275,20 @@ impl DriftService<'_> {
                     None,
                 )
                 .await?;
-                (DriftState::Resolved, Some("revoked"), "drift.revoked")
+                (
+                    DriftState::Resolved,
+                    Some("revoked"),
+                    AuditAction::DriftRevoked,
+                )
             }
             (DriftAction::Revoke, DriftKind::Unmanaged) => {
                 outbox::insert_okta_op(&mut tx, false, &item.user_id, &item.group_id, None, now)
                     .await?;
-                (DriftState::Resolved, Some("revoked"), "drift.revoked")
+                (
+                    DriftState::Resolved,
+                    Some("revoked"),
+                    AuditAction::DriftRevoked,
+                )
             }
         };
         drift::decide_item(&mut tx, item.id, state, resolution, &who, now).await?;

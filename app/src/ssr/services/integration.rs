@@ -1,6 +1,7 @@
 //! The Okta integration: validating and saving its settings (audited), building the Okta client
 //! from them, and the connection test that shows admins what Gatepass can and cannot do.
 
+use crate::model::AuditAction;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -214,7 +215,7 @@ impl IntegrationService<'_> {
             &mut tx,
             now,
             actor,
-            "okta.integration.saved",
+            AuditAction::IntegrationSaved,
             "integration",
             &details,
         )

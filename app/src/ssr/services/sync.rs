@@ -13,6 +13,7 @@
 //!
 //! One sync runs at a time across every process sharing the database (a leased lock).
 
+use crate::model::AuditAction;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -404,7 +405,7 @@ impl SyncService<'_> {
             &core.db,
             core.clock.as_ref(),
             &admin.me().login,
-            "okta.sync.requested",
+            AuditAction::SyncRequested,
             &settings.org_url,
             serde_json::json!({ "kind": kind.as_str() }),
         )

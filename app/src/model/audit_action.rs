@@ -1,0 +1,138 @@
+//! `AuditAction`: every kind of change Gatepass records in its audit log, named once. The names
+//! are stored with each event and are what the audit log's *Action* filter matches.
+
+use std::fmt;
+
+/// What an audit event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditAction {
+    /// Admin › Okta integration saved (or `[okta]` applied at start-up).
+    IntegrationSaved,
+    /// An admin asked for a directory sync now.
+    SyncRequested,
+    PolicySaved,
+    PolicyDeleted,
+    RequestCreated,
+    /// A request for a group the person holds: it extends the grant once approved.
+    RequestCreatedExtension,
+    /// One approver approved; more approvals are needed.
+    ApprovalRecorded,
+    RequestApproved,
+    RequestDenied,
+    RequestCancelled,
+    RequestExpired,
+    GrantScheduled,
+    GrantStarted,
+    GrantExtended,
+    GrantExpired,
+    GrantEnded,
+    GrantRetried,
+    MembershipAdded,
+    MembershipRemoved,
+    MembershipAddSkipped,
+    MembershipAddFailed,
+    DriftDetected,
+    DriftCleared,
+    DriftIgnored,
+    DriftReapplied,
+    DriftRevoked,
+}
+
+impl AuditAction {
+    /// Every action, for filters and documentation.
+    pub const ALL: [AuditAction; 26] = [
+        AuditAction::IntegrationSaved,
+        AuditAction::SyncRequested,
+        AuditAction::PolicySaved,
+        AuditAction::PolicyDeleted,
+        AuditAction::RequestCreated,
+        AuditAction::RequestCreatedExtension,
+        AuditAction::ApprovalRecorded,
+        AuditAction::RequestApproved,
+        AuditAction::RequestDenied,
+        AuditAction::RequestCancelled,
+        AuditAction::RequestExpired,
+        AuditAction::GrantScheduled,
+        AuditAction::GrantStarted,
+        AuditAction::GrantExtended,
+        AuditAction::GrantExpired,
+        AuditAction::GrantEnded,
+        AuditAction::GrantRetried,
+        AuditAction::MembershipAdded,
+        AuditAction::MembershipRemoved,
+        AuditAction::MembershipAddSkipped,
+        AuditAction::MembershipAddFailed,
+        AuditAction::DriftDetected,
+        AuditAction::DriftCleared,
+        AuditAction::DriftIgnored,
+        AuditAction::DriftReapplied,
+        AuditAction::DriftRevoked,
+    ];
+
+    /// The name stored with the event.
+    pub fn as_str(self) -> &'static str {
+        use AuditAction::*;
+        match self {
+            IntegrationSaved => "okta.integration.saved",
+            SyncRequested => "okta.sync.requested",
+            PolicySaved => "policy.saved",
+            PolicyDeleted => "policy.deleted",
+            RequestCreated => "request.created",
+            RequestCreatedExtension => "request.created.extension",
+            ApprovalRecorded => "request.approval_recorded",
+            RequestApproved => "request.approved",
+            RequestDenied => "request.denied",
+            RequestCancelled => "request.cancelled",
+            RequestExpired => "request.expired",
+            GrantScheduled => "grant.scheduled",
+            GrantStarted => "grant.started",
+            GrantExtended => "grant.extended",
+            GrantExpired => "grant.expired",
+            GrantEnded => "grant.ended",
+            GrantRetried => "grant.retried",
+            MembershipAdded => "okta.membership.added",
+            MembershipRemoved => "okta.membership.removed",
+            MembershipAddSkipped => "okta.membership.add_skipped",
+            MembershipAddFailed => "okta.membership.add_failed",
+            DriftDetected => "drift.detected",
+            DriftCleared => "drift.cleared",
+            DriftIgnored => "drift.ignored",
+            DriftReapplied => "drift.reapplied",
+            DriftRevoked => "drift.revoked",
+        }
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AuditAction {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        AuditAction::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not an audit action"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_round_trip() {
+        let mut names: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), AuditAction::ALL.len());
+        for a in AuditAction::ALL {
+            assert_eq!(a.to_string().parse::<AuditAction>(), Ok(a));
+        }
+        assert!("grant.exploded".parse::<AuditAction>().is_err());
+    }
+}
