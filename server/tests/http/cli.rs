@@ -184,7 +184,7 @@ async fn audit_verify_names_the_first_broken_event() {
             &db,
             &SystemClock,
             "ada",
-            "policy.saved",
+            app::model::AuditAction::PolicySaved,
             "group:x",
             serde_json::json!({ "i": i }),
         )
