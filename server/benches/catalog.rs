@@ -45,7 +45,7 @@ fn main() {
         }
         for i in 0..100 {
             access.save_policy(&Admin::for_tests(me("root")), PolicyInput {
-                target: Some(PolicyTarget::Group(format!("00g{:06}", i * 97))), requestable: true, eligible_groups: vec![],
+                target: Some(PolicyTarget::Group(format!("00g{:06}", i * 97).into())), requestable: true, eligible_groups: vec![],
                 approver_users: vec!["approver".into()], approver_groups: vec![], quorum: 2,
                 default_duration: "1h".into(), max_duration: "8h".into(), require_reason: true, allow_self_approval: false, auto_approve: false,
             }).await.unwrap();

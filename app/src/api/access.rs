@@ -27,9 +27,12 @@ pub async fn get_catalog(q: String, after: String) -> Result<CatalogPage, AppErr
 #[server(endpoint = "access/catalog/entry", prefix = "/api")]
 pub async fn get_catalog_entry(group_id: String) -> Result<CatalogEntry, AppError> {
     use crate::ssr::auth::Requester;
-    super::serve(
-        |who: Requester, state| async move { state.catalog().entry(&who, &group_id).await },
-    )
+    super::serve(|who: Requester, state| async move {
+        state
+            .catalog()
+            .entry(&who, &crate::model::GroupId(group_id))
+            .await
+    })
     .await
 }
 
@@ -45,7 +48,7 @@ pub async fn request_access(
     use crate::ssr::services::access::{parse_start, RequestInput};
     super::serve(|who: Requester, state| async move {
         let input = RequestInput {
-            group_id,
+            group_id: crate::model::GroupId(group_id),
             duration,
             reason,
             starts_at: parse_start(&start)?,
@@ -66,9 +69,12 @@ pub async fn get_my_access() -> Result<MyAccess, AppError> {
 #[server(endpoint = "access/cancel", prefix = "/api")]
 pub async fn cancel_request(request_id: i64) -> Result<(), AppError> {
     use crate::ssr::auth::Requester;
-    super::serve(
-        |who: Requester, state| async move { state.access().cancel(&who, request_id).await },
-    )
+    super::serve(|who: Requester, state| async move {
+        state
+            .access()
+            .cancel(&who, crate::model::RequestId(request_id))
+            .await
+    })
     .await
 }
 
@@ -76,9 +82,12 @@ pub async fn cancel_request(request_id: i64) -> Result<(), AppError> {
 #[server(endpoint = "access/give-back", prefix = "/api")]
 pub async fn give_back(grant_id: i64) -> Result<Grant, AppError> {
     use crate::ssr::auth::Requester;
-    super::serve(
-        |who: Requester, state| async move { state.access().give_back(&who, grant_id).await },
-    )
+    super::serve(|who: Requester, state| async move {
+        state
+            .access()
+            .give_back(&who, crate::model::GrantId(grant_id))
+            .await
+    })
     .await
 }
 
@@ -107,7 +116,7 @@ pub async fn decide_request(
             _ => return Err(AppError::invalid("Decision", "approve or deny")),
         };
         let input = DecisionInput {
-            request_id,
+            request_id: crate::model::RequestId(request_id),
             approve,
             comment,
             duration: Some(duration),
@@ -198,7 +207,10 @@ pub async fn get_admin_access(
 pub async fn revoke_grant(grant_id: i64, reason: String) -> Result<Grant, AppError> {
     use crate::ssr::auth::Admin;
     super::serve(|admin: Admin, state| async move {
-        state.access().revoke(&admin, grant_id, &reason).await
+        state
+            .access()
+            .revoke(&admin, crate::model::GrantId(grant_id), &reason)
+            .await
     })
     .await
 }
@@ -208,7 +220,10 @@ pub async fn revoke_grant(grant_id: i64, reason: String) -> Result<Grant, AppErr
 pub async fn retry_grant(grant_id: i64) -> Result<Grant, AppError> {
     use crate::ssr::auth::Admin;
     super::serve(|admin: Admin, state| async move {
-        state.access().retry_failed(&admin, grant_id).await
+        state
+            .access()
+            .retry_failed(&admin, crate::model::GrantId(grant_id))
+            .await
     })
     .await
 }

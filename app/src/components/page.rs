@@ -81,7 +81,7 @@ fn NotInDirectory(me: Me) -> impl IntoView {
             <h2>"You are not in Gatepass's directory yet"</h2>
             <p>
                 "You signed in as " <strong>{me.email.clone()}</strong>
-                " (Okta id " <code>{me.okta_id.clone()}</code> "), but Gatepass has not seen "
+                " (Okta id " <code>{me.okta_id.to_string()}</code> "), but Gatepass has not seen "
                 "you in Okta's directory. This happens when your account is new: the next "
                 "directory sync picks it up. If it persists, ask a Gatepass administrator."
             </p>

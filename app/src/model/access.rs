@@ -1,12 +1,13 @@
 //! Wire types of the access workflow: policies, requests, grants.
 
+use super::{GrantId, GroupId, RequestId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What a policy applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PolicyTarget {
     /// One group, by Okta id.
-    Group(String),
+    Group(GroupId),
     /// Groups whose name matches (`*` matches any run of characters).
     Pattern(String),
 }
@@ -68,9 +69,9 @@ impl RequestState {
 /// A request for membership of a group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessRequest {
-    pub id: i64,
-    pub requester_id: String,
-    pub group_id: String,
+    pub id: RequestId,
+    pub requester_id: UserId,
+    pub group_id: GroupId,
     pub reason: String,
     pub duration_secs: i64,
     /// Scheduled start (ms); `None`: at approval.
@@ -80,10 +81,33 @@ pub struct AccessRequest {
     /// Approvals recorded so far.
     pub approvals: i64,
     /// The grant this request extends, if it is an extension.
-    pub extends_grant_id: Option<i64>,
+    pub extends_grant_id: Option<GrantId>,
     pub created_at: i64,
     pub decided_at: Option<i64>,
     pub decided_by: Option<String>,
+}
+
+/// What a queued Okta operation does to a membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OpKind {
+    Add,
+    Remove,
+}
+
+impl OpKind {
+    /// The name stored in `okta_ops.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpKind::Add => "add",
+            OpKind::Remove => "remove",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [OpKind::Add, OpKind::Remove]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
 }
 
 /// A grant's state.
@@ -123,10 +147,10 @@ impl GrantState {
 /// Time-boxed membership of a group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
-    pub id: i64,
-    pub request_id: i64,
-    pub user_id: String,
-    pub group_id: String,
+    pub id: GrantId,
+    pub request_id: RequestId,
+    pub user_id: UserId,
+    pub group_id: GroupId,
     pub starts_at: i64,
     pub ends_at: i64,
     pub state: GrantState,
@@ -136,7 +160,7 @@ pub struct Grant {
 /// A group as the catalog shows it to one person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogEntry {
-    pub group_id: String,
+    pub group_id: GroupId,
     pub name: String,
     pub description: String,
     pub default_duration_secs: i64,
@@ -149,7 +173,7 @@ pub struct CatalogEntry {
     /// When the person's current grant ends, if they hold the group.
     pub held_until: Option<i64>,
     /// The person's pending request for it, if any.
-    pub pending_request: Option<i64>,
+    pub pending_request: Option<RequestId>,
     /// Whether Okta already lists the person as a member outside Gatepass.
     pub member_in_okta: bool,
 }

@@ -1,5 +1,6 @@
 //! Drift between Okta and Gatepass, and the admin's view of one group.
 
+use super::{GrantId, GroupId, UserId};
 use serde::{Deserialize, Serialize};
 
 use super::{GrantView, Policy};
@@ -90,11 +91,11 @@ impl DriftAction {
 pub struct DriftItem {
     pub id: i64,
     pub kind: DriftKind,
-    pub user_id: String,
+    pub user_id: UserId,
     pub user_name: String,
-    pub group_id: String,
+    pub group_id: GroupId,
     pub group_name: String,
-    pub grant_id: Option<i64>,
+    pub grant_id: Option<GrantId>,
     pub state: DriftState,
     /// `reapplied`, `revoked` or `cleared` once resolved.
     pub resolution: Option<String>,
@@ -119,21 +120,21 @@ pub struct DriftPage {
 /// A member of a group, as Gatepass knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupMember {
-    pub user_id: String,
+    pub user_id: UserId,
     pub name: String,
     pub login: String,
     /// `okta_sync` (seen by a directory sync) or `grant` (added by Gatepass since).
     pub source: String,
     pub seen_at: i64,
     /// The live grant that accounts for it, if any.
-    pub grant_id: Option<i64>,
+    pub grant_id: Option<GrantId>,
     pub grant_ends_at: Option<i64>,
 }
 
 /// A group in the admins' list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupSummary {
-    pub group_id: String,
+    pub group_id: GroupId,
     pub name: String,
     pub okta_type: String,
     pub managed_by_rule: bool,

@@ -2,6 +2,20 @@
 //! grant's number. Each is what it wraps on the wire and in the database (serde and sqlx
 //! transparent), but they do not mix: `(user, group)` passed as `(group, user)` does not
 //! compile.
+//!
+//! ```compile_fail
+//! use app::model::{GroupId, UserId};
+//! fn add_member(group: &GroupId, user: &UserId) {}
+//! let (ada, ops) = (UserId::from("00uada"), GroupId::from("00gops"));
+//! add_member(&ada, &ops);
+//! ```
+//!
+//! ```
+//! use app::model::{GroupId, UserId};
+//! fn add_member(group: &GroupId, user: &UserId) {}
+//! let (ada, ops) = (UserId::from("00uada"), GroupId::from("00gops"));
+//! add_member(&ops, &ada);
+//! ```
 
 use std::fmt;
 
@@ -11,7 +25,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident($inner:ty)) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(transparent))]
         #[serde(transparent)]
         pub struct $name(pub $inner);

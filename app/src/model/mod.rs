@@ -63,7 +63,7 @@ pub struct SystemDetails {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
     /// Okta user id (the ID token's `sub`).
-    pub okta_id: String,
+    pub okta_id: UserId,
     pub login: String,
     pub email: String,
     pub display_name: String,

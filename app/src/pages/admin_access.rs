@@ -147,7 +147,7 @@ fn Tables(
                                         {failed.then(|| view! {
                                             <div class="error-text">{g.grant.revoked_reason.clone().unwrap_or_default()}</div>
                                             <ActionForm action=retry attr:class="inline-form">
-                                                <input type="hidden" name="grant_id" value=g.grant.id />
+                                                <input type="hidden" name="grant_id" value=g.grant.id.0 />
                                                 <button type="submit" class="button small">"Retry"</button>
                                             </ActionForm>
                                         })}
@@ -155,7 +155,7 @@ fn Tables(
                                     <td><Countdown ends_at=g.grant.ends_at /></td>
                                     <td>{live.then(|| view! {
                                         <ActionForm action=revoke attr:class="inline-form">
-                                            <input type="hidden" name="grant_id" value=g.grant.id />
+                                            <input type="hidden" name="grant_id" value=g.grant.id.0 />
                                             <label class="sr-only" for=format!("reason-{}", g.grant.id)>"Reason"</label>
                                             <input id=format!("reason-{}", g.grant.id) name="reason" placeholder="Reason" />
                                             <button type="submit" class="button small secondary">"Revoke"</button>

@@ -54,7 +54,7 @@ fn Queue() -> impl IntoView {
 
 #[component]
 fn Item(r: RequestView, decide: ServerAction<DecideRequest>) -> impl IntoView {
-    let id = r.request.id;
+    let id = r.request.id.0;
     view! {
         <li class="panel" data-request=id>
             <p>

@@ -54,7 +54,7 @@ fn Catalog() -> impl IntoView {
 
 #[component]
 fn CatalogItem(e: CatalogEntry) -> impl IntoView {
-    let href = format!("/request/{}", encode_query_value(&e.group_id));
+    let href = format!("/request/{}", encode_query_value(e.group_id.as_str()));
     let status = match (e.held_until, e.pending_request, e.member_in_okta) {
         (Some(until), _, _) => Some(format!("You hold it until {}", utc_datetime(until))),
         (None, Some(id), _) => Some(format!("Request #{id} is waiting for approval")),
@@ -134,7 +134,7 @@ fn FormFor(e: CatalogEntry, submit: ServerAction<RequestAccess>) -> impl IntoVie
             <p>{format!("Approved by {}; at most {}.", e.approvers.join(", "), describe_duration(e.max_duration_secs))}</p>
             {e.held_until.map(|u| view! { <p class="notice-line">{format!("You hold it until {}: this request extends it.", utc_datetime(u))}</p> })}
             <ActionForm action=submit attr:class="form">
-                <input type="hidden" name="group_id" value=e.group_id.clone() />
+                <input type="hidden" name="group_id" value=e.group_id.to_string() />
                 <label for="duration">"For how long"</label>
                 <input id="duration" name="duration" list="duration-presets" value=describe_duration(e.default_duration_secs)
                     placeholder="e.g. 4h, 1d" />

@@ -130,7 +130,7 @@ fn Detail(d: GroupDetail, act: ServerAction<ActOnDrift>) -> impl IntoView {
         <h1 data-testid="group-name">{g.name.clone()}</h1>
         <p class="lead">{d.description.clone()}</p>
         <dl class="facts">
-            <dt>"Okta id"</dt><dd><code>{g.group_id.clone()}</code></dd>
+            <dt>"Okta id"</dt><dd><code>{g.group_id.to_string()}</code></dd>
             <dt>"Type"</dt><dd>{kind_text(&g)}</dd>
             <dt>"Policy"</dt><dd>{policy.unwrap_or_else(|| "No policy applies: it cannot be requested.".into())} " · " <a href="/admin/policies">"Policies"</a></dd>
             <dt>"Last directory sync"</dt><dd>{d.last_sync_at.map(utc_datetime).unwrap_or_else(|| "never".into())}</dd>

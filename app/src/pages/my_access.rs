@@ -78,7 +78,7 @@ fn Sections(
                                     <td><Countdown ends_at=g.grant.ends_at /></td>
                                     <td>
                                         <ActionForm action=give_back>
-                                            <input type="hidden" name="grant_id" value=g.grant.id />
+                                            <input type="hidden" name="grant_id" value=g.grant.id.0 />
                                             <button type="submit" class="button small secondary">"Give back now"</button>
                                         </ActionForm>
                                     </td>
@@ -101,7 +101,7 @@ fn Sections(
                                 <strong>{r.group_name.clone()}</strong>
                                 {format!(" for {} · asked {} · {} of {} approvals", crate::format::describe_duration(r.request.duration_secs), utc_datetime(r.request.created_at), r.request.approvals, r.request.quorum)}
                                 <ActionForm action=cancel attr:class="inline">
-                                    <input type="hidden" name="request_id" value=r.request.id />
+                                    <input type="hidden" name="request_id" value=r.request.id.0 />
                                     <button type="submit" class="button small secondary">"Cancel"</button>
                                 </ActionForm>
                             </li>

@@ -128,7 +128,7 @@ fn assert_okta_matches_grants(state: &DbState, okta: &BTreeSet<String>) -> (usiz
     );
     let missing: Vec<&&Grant> = active
         .iter()
-        .filter(|g| !okta.contains(&g.group_id))
+        .filter(|g| !okta.contains(g.group_id.as_str()))
         .collect();
     assert!(
         missing.is_empty(),
@@ -142,7 +142,7 @@ fn assert_okta_matches_grants(state: &DbState, okta: &BTreeSet<String>) -> (usiz
         .collect();
     let left_behind: Vec<&&Grant> = ended
         .iter()
-        .filter(|g| okta.contains(&g.group_id))
+        .filter(|g| okta.contains(g.group_id.as_str()))
         .collect();
     assert!(
         left_behind.is_empty(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::common::engines;
 use crate::common::okta::start_sim;
-use app::model::{GrantState, IntegrationInput, Me, PolicyTarget};
+use app::model::{GrantId, GrantState, GroupId, IntegrationInput, Me, PolicyTarget, UserId};
 use app::ssr::auth::{Admin, AuthSettings, Requester};
 use app::ssr::clock::{to_millis, Clock, ManualClock};
 use app::ssr::core::Core;
@@ -144,7 +144,7 @@ async fn world(engine: app::model::DatabaseEngine, token: &str) -> World {
         .save_policy(
             &Admin::for_tests(me("root")),
             PolicyInput {
-                target: Some(PolicyTarget::Group(group.clone())),
+                target: Some(PolicyTarget::Group(GroupId::from(group.clone()))),
                 requestable: true,
                 approver_users: vec!["approver".into()],
                 quorum: 1,
@@ -188,11 +188,11 @@ impl World {
         let r = access
             .request_access(
                 &Requester::for_tests(Me {
-                    okta_id: self.ada.clone(),
+                    okta_id: UserId::from(self.ada.clone()),
                     ..me("ada")
                 }),
                 RequestInput {
-                    group_id: self.group.clone(),
+                    group_id: GroupId::from(self.group.clone()),
                     duration: duration.into(),
                     reason: String::new(),
                     starts_at,
@@ -212,18 +212,18 @@ impl World {
             )
             .await
             .unwrap();
-        grants::list_grants_of(&self.state.db, &self.ada, 10)
+        grants::list_grants_of(&self.state.db, &UserId::from(self.ada.clone()), 10)
             .await
             .unwrap()[0]
             .clone()
     }
 
     async fn grant(&self, id: i64) -> app::model::Grant {
-        grants::list_grants_of(&self.state.db, &self.ada, 10)
+        grants::list_grants_of(&self.state.db, &UserId::from(self.ada.clone()), 10)
             .await
             .unwrap()
             .into_iter()
-            .find(|g| g.id == id)
+            .find(|g| g.id == GrantId::from(id))
             .unwrap()
     }
 }
@@ -241,10 +241,10 @@ async fn approval_adds_and_expiry_removes_the_membership() {
         assert_eq!(schedule_once(&w.state).await.unwrap(), 0, "not yet");
         w.clock.advance(Duration::minutes(1));
         assert_eq!(schedule_once(&w.state).await.unwrap(), 1);
-        assert_eq!(w.grant(g.id).await.state, GrantState::Revoking);
+        assert_eq!(w.grant(g.id.0).await.state, GrantState::Revoking);
         assert_eq!(w.work().await.done, 1);
         assert!(!w.member(), "expiry → membership gone");
-        assert_eq!(w.grant(g.id).await.state, GrantState::Revoked);
+        assert_eq!(w.grant(g.id.0).await.state, GrantState::Revoked);
         assert_eq!(verify_audit_chain(&w.state.db).await.unwrap(), None);
         let actions: Vec<String> = app::ssr::db::audit::list_audit_events(&w.state.db, None, 4)
             .await
@@ -298,7 +298,7 @@ async fn an_extension_moves_the_removal_and_give_back_removes_at_once() {
         .access()
         .give_back(
             &Requester::for_tests(Me {
-                okta_id: w.ada.clone(),
+                okta_id: UserId::from(w.ada.clone()),
                 ..me("ada")
             }),
             g.id,
@@ -339,7 +339,7 @@ async fn a_5xx_storm_converges_after_it_ends() {
     w.clock.advance(Duration::minutes(10));
     assert_eq!(w.work().await.done, 1);
     assert!(w.member());
-    assert_eq!(w.grant(g.id).await.state, GrantState::Active);
+    assert_eq!(w.grant(g.id.0).await.state, GrantState::Active);
 }
 
 #[tokio::test]
@@ -348,7 +348,7 @@ async fn a_refused_add_is_marked_failed_and_shown() {
     let g = w.approved_grant("1h", None).await;
     let report = w.work().await;
     assert_eq!(report.dead, 1, "403 is final for an add");
-    let failed = w.grant(g.id).await;
+    let failed = w.grant(g.id.0).await;
     assert_eq!(failed.state, GrantState::Failed);
     assert!(
         failed
@@ -511,7 +511,11 @@ async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
         assert_eq!(w.work().await.done, 1);
         // The directory mirrors the add at once: the group page lists Ada through her grant.
         let detail = w.state.groups().detail(&admin, &w.group).await.unwrap();
-        let ada = detail.members.iter().find(|m| m.user_id == w.ada).unwrap();
+        let ada = detail
+            .members
+            .iter()
+            .find(|m| m.user_id.as_str() == w.ada)
+            .unwrap();
         assert_eq!(ada.grant_id, Some(g.id));
         assert!(detail.summary.requestable);
         w.clock.advance(Duration::seconds(5));
@@ -519,7 +523,12 @@ async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
         assert!(open().await.is_empty(), "Okta and the grants agree");
 
         // Someone removes Ada in Okta: the grant's membership is missing.
-        okta.remove_member(&w.group, &w.ada).await.unwrap();
+        okta.remove_member(
+            &GroupId::from(w.group.clone()),
+            &UserId::from(w.ada.clone()),
+        )
+        .await
+        .unwrap();
         sync().await;
         let items = open().await;
         assert_eq!(items.len(), 1);
@@ -560,15 +569,28 @@ async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
         assert!(matches!(err, app::error::AppError::Conflict(_)), "{err:?}");
 
         // Viewer and Root are added in Okta, outside Gatepass.
-        okta.add_member(&w.group, &viewer).await.unwrap();
-        okta.add_member(&w.group, &root).await.unwrap();
+        okta.add_member(
+            &GroupId::from(w.group.clone()),
+            &UserId::from(viewer.clone()),
+        )
+        .await
+        .unwrap();
+        okta.add_member(&GroupId::from(w.group.clone()), &UserId::from(root.clone()))
+            .await
+            .unwrap();
         sync().await;
         let items = open().await;
         assert_eq!(items.len(), 2, "{items:?}");
         assert!(items
             .iter()
             .all(|i| i.kind == DriftKind::Unmanaged && i.grant_id.is_none()));
-        let item_of = |user: &str| items.iter().find(|i| i.user_id == user).unwrap().id;
+        let item_of = |user: &str| {
+            items
+                .iter()
+                .find(|i| i.user_id == UserId::from(user))
+                .unwrap()
+                .id
+        };
         let (of_viewer, of_root) = (item_of(&viewer), item_of(&root));
         let err = w
             .state
@@ -610,7 +632,12 @@ async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
         assert_eq!((page.open, page.ignored), (0, 1));
 
         // Viewer leaves in Okta: the ignored item clears by itself.
-        okta.remove_member(&w.group, &viewer).await.unwrap();
+        okta.remove_member(
+            &GroupId::from(w.group.clone()),
+            &UserId::from(viewer.clone()),
+        )
+        .await
+        .unwrap();
         sync().await;
         let page = w.state.drift().list(&admin, "resolved", 0).await.unwrap();
         assert_eq!((page.open, page.ignored), (0, 0));
@@ -618,7 +645,12 @@ async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
         assert_eq!(cleared.resolution.as_deref(), Some("cleared"));
 
         // Ada is removed in Okta again; this time the admin revokes the grant.
-        okta.remove_member(&w.group, &w.ada).await.unwrap();
+        okta.remove_member(
+            &GroupId::from(w.group.clone()),
+            &UserId::from(w.ada.clone()),
+        )
+        .await
+        .unwrap();
         sync().await;
         let items = open().await;
         assert_eq!(items.len(), 1);
@@ -627,9 +659,9 @@ async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
             .act(&admin, items[0].id, "revoke")
             .await
             .unwrap();
-        assert_eq!(w.grant(g.id).await.state, GrantState::Revoking);
+        assert_eq!(w.grant(g.id.0).await.state, GrantState::Revoking);
         w.work().await;
-        assert_eq!(w.grant(g.id).await.state, GrantState::Revoked);
+        assert_eq!(w.grant(g.id.0).await.state, GrantState::Revoked);
         sync().await;
         assert!(open().await.is_empty());
         let err = w

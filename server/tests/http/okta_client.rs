@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::model::{GroupId, UserId};
 use app::ssr::okta::client::OktaSettings;
 use app::ssr::okta::{Cursor, OktaApi, OktaClient, OktaCredential, OktaError};
 use app::ssr::secrets::aws::{AwsSecrets, AwsSettings};
@@ -214,12 +215,18 @@ async fn typed_errors_for_refusals() {
     let sim = sim(0).await;
     let (client, _f) = token_client(&sim, READ_ONLY);
     let me = client.me().await.unwrap().unwrap();
-    let err = client.add_member("00gnope", &me.id).await.unwrap_err();
+    let err = client
+        .add_member(&GroupId::from("00gnope"), &UserId::from(me.id.clone()))
+        .await
+        .unwrap_err();
     assert_eq!((err.status(), err.code()), (Some(404), Some("E0000007")));
     let page = client.groups_page(&Cursor::groups(None, 10)).await.unwrap();
     let ops = page.items.iter().find(|g| g.profile.name == "ops").unwrap();
     assert_eq!(ops.users_count(), Some(0), "expand=stats read");
-    let err = client.add_member(&ops.id, &me.id).await.unwrap_err();
+    let err = client
+        .add_member(&GroupId::from(ops.id.clone()), &UserId::from(me.id.clone()))
+        .await
+        .unwrap_err();
     assert_eq!((err.status(), err.code()), (Some(403), Some("E0000006")));
     assert!(err.to_string().contains("permission"), "{err}");
 
@@ -286,15 +293,30 @@ async fn service_app_gets_a_token_once_and_manages_membership() {
         ))
         .await
         .unwrap();
-    client.add_member(&ops.id, &user.items[0].id).await.unwrap();
-    client.add_member(&ops.id, &user.items[0].id).await.unwrap();
+    client
+        .add_member(
+            &GroupId::from(ops.id.clone()),
+            &UserId::from(user.items[0].id.clone()),
+        )
+        .await
+        .unwrap();
+    client
+        .add_member(
+            &GroupId::from(ops.id.clone()),
+            &UserId::from(user.items[0].id.clone()),
+        )
+        .await
+        .unwrap();
     let members = client
         .group_members_page(&Cursor::group_members(&ops.id, 100))
         .await
         .unwrap();
     assert_eq!(members.items.len(), 1);
     client
-        .remove_member(&ops.id, &user.items[0].id)
+        .remove_member(
+            &GroupId::from(ops.id.clone()),
+            &UserId::from(user.items[0].id.clone()),
+        )
         .await
         .unwrap();
     let log = request_log(&sim).await;

@@ -5,7 +5,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 
 use crate::common::{browser, engines, spawn_app_on, TestApp};
-use app::model::{DatabaseEngine, Me};
+use app::model::{DatabaseEngine, Me, UserId};
 use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{upsert_user, UserRecord};
 use gatepass::config::OidcConfig;
@@ -230,7 +230,7 @@ async fn signs_in_and_out_end_to_end() {
         assert_ne!(cookie_before, cookie_after, "session id cycled at sign-in");
 
         let me = me(&app, &client).await.expect("signed in");
-        assert_eq!(me.okta_id, "00ualice");
+        assert_eq!(me.okta_id, UserId::from("00ualice"));
         assert_eq!(me.display_name, "Alice Liddell");
         assert!(me.in_directory && me.is_admin, "{me:?}");
         let res = client.get(app.url("/approvals")).send().await.unwrap();

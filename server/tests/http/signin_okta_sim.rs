@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::common::okta::{location, pick_person, start_sim};
 use crate::common::{browser, engines, spawn_app_on, TestApp};
-use app::model::{DatabaseEngine, Me};
+use app::model::{DatabaseEngine, Me, UserId};
 use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{upsert_user, UserRecord};
 use gatepass::config::OidcConfig;
@@ -82,7 +82,7 @@ async fn signs_in_through_the_simulator_and_out_again() {
         assert_eq!(location(&res), "/approvals");
 
         let me = me(&app, &client).await.expect("signed in");
-        assert_eq!(me.okta_id, ada_id, "sub is the Okta user id");
+        assert_eq!(me.okta_id, UserId::from(ada_id), "sub is the Okta user id");
         assert!(me.in_directory, "{me:?}");
         assert_eq!(me.display_name, "Ada Lovelace");
 

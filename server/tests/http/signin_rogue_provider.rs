@@ -21,7 +21,7 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use crate::common::{browser, engines, spawn_app_on, TestApp};
-use app::model::Me;
+use app::model::{Me, UserId};
 use app::ssr::clock::{Clock, ManualClock, SystemClock};
 use gatepass::config::OidcConfig;
 use gatepass::config::SessionConfig;
@@ -261,7 +261,7 @@ async fn sessions_end_after_idle_time_and_absolute_lifetime() {
 async fn a_correct_token_signs_in() {
     let (status, page, me) = sign_in_with(Defect::None).await;
     assert_eq!(status, 303, "{page}");
-    assert_eq!(me.expect("signed in").okta_id, "00ualice");
+    assert_eq!(me.expect("signed in").okta_id, UserId::from("00ualice"));
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 
 use super::{Db, DbError};
 use crate::model::DirectoryCounts;
+use crate::model::GroupId;
+use crate::model::UserId;
 
 /// Users, groups and memberships currently present (not marked removed).
 pub async fn count_directory(db: &Db) -> Result<DirectoryCounts, DbError> {
@@ -546,7 +548,7 @@ pub async fn list_requestable_candidates(
     search: &str,
     after_name: &str,
     limit: i64,
-) -> Result<Vec<(String, String, String)>, DbError> {
+) -> Result<Vec<(GroupId, String, String)>, DbError> {
     let pattern = super::contains_pattern(search);
     Ok(sqlx::query_as(
         "SELECT okta_id, name, description FROM groups \
@@ -563,8 +565,8 @@ pub async fn list_requestable_candidates(
 /// One group that can be made requestable (as [`list_requestable_candidates`]), by Okta id.
 pub async fn requestable_candidate(
     db: &Db,
-    group_id: &str,
-) -> Result<Option<(String, String, String)>, DbError> {
+    group_id: &GroupId,
+) -> Result<Option<(GroupId, String, String)>, DbError> {
     Ok(sqlx::query_as(
         "SELECT okta_id, name, description FROM groups \
          WHERE okta_id = $1 AND okta_type = 'OKTA_GROUP' AND managed_by_rule = FALSE \
@@ -576,7 +578,7 @@ pub async fn requestable_candidate(
 }
 
 /// Ids of the groups a user belongs to (as last synced).
-pub async fn user_group_ids(db: &Db, user_id: &str) -> Result<Vec<String>, DbError> {
+pub async fn user_group_ids(db: &Db, user_id: &UserId) -> Result<Vec<String>, DbError> {
     Ok(
         sqlx::query_scalar("SELECT group_id FROM memberships WHERE user_id = $1")
             .bind(user_id)
@@ -611,22 +613,22 @@ pub async fn display_names(
 }
 
 /// Group names by id, for showing requests and grants.
-pub async fn group_name(db: &Db, group_id: &str) -> Result<String, DbError> {
+pub async fn group_name(db: &Db, group_id: &GroupId) -> Result<String, DbError> {
     let name: Option<String> = sqlx::query_scalar("SELECT name FROM groups WHERE okta_id = $1")
         .bind(group_id)
         .fetch_optional(db.pool())
         .await?;
-    Ok(name.unwrap_or_else(|| group_id.to_owned()))
+    Ok(name.unwrap_or_else(|| group_id.to_string()))
 }
 
 /// A user's display name by id.
-pub async fn user_name(db: &Db, user_id: &str) -> Result<String, DbError> {
+pub async fn user_name(db: &Db, user_id: &UserId) -> Result<String, DbError> {
     let name: Option<String> =
         sqlx::query_scalar("SELECT display_name FROM users WHERE okta_id = $1")
             .bind(user_id)
             .fetch_optional(db.pool())
             .await?;
-    Ok(name.unwrap_or_else(|| user_id.to_owned()))
+    Ok(name.unwrap_or_else(|| user_id.to_string()))
 }
 
 #[cfg(test)]

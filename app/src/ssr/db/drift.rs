@@ -2,7 +2,7 @@
 //! synced or changed by the grant engine) with the grants that find drift.
 
 use super::{Db, DbError, Tx};
-use crate::model::{DatabaseEngine, DriftItem, DriftKind, DriftState};
+use crate::model::{DatabaseEngine, DriftItem, DriftKind, DriftState, GrantId, GroupId, UserId};
 
 /// The Okta operations that make a membership's state uncertain at a sync that started at
 /// `$1`: unfinished ones, and ones finished after the sync began (it may have listed the
@@ -72,13 +72,13 @@ pub async fn unmanaged_memberships(
 pub struct LiveItem {
     pub id: i64,
     pub kind: DriftKind,
-    pub user_id: String,
-    pub group_id: String,
-    pub grant_id: Option<i64>,
+    pub user_id: UserId,
+    pub group_id: GroupId,
+    pub grant_id: Option<GrantId>,
     pub state: DriftState,
 }
 
-type LiveRow = (i64, String, String, String, Option<i64>, String);
+type LiveRow = (i64, String, UserId, GroupId, Option<GrantId>, String);
 
 fn live(r: LiveRow) -> LiveItem {
     LiveItem {
@@ -212,11 +212,11 @@ pub async fn list_items(
         .map(|r| DriftItem {
             id: r.0,
             kind: DriftKind::parse(&r.1).unwrap_or(DriftKind::Unmanaged),
-            user_id: r.2,
+            user_id: UserId(r.2),
             user_name: r.3,
-            group_id: r.4,
+            group_id: GroupId(r.4),
             group_name: r.5,
-            grant_id: r.6,
+            grant_id: r.6.map(GrantId),
             state: DriftState::parse(&r.7).unwrap_or(DriftState::Open),
             resolution: r.8,
             detected_at: r.9,

@@ -3,7 +3,7 @@
 //! inside the caller's.
 
 use super::{Db, DbError, Tx};
-use crate::model::{Grant, GrantState};
+use crate::model::{Grant, GrantId, GrantState, GroupId, RequestId, UserId};
 
 type GrantRow = (i64, i64, String, String, i64, i64, String, Option<String>);
 
@@ -12,10 +12,10 @@ impl From<GrantRow> for Grant {
         (id, request_id, user_id, group_id, starts_at, ends_at, state, reason): GrantRow,
     ) -> Self {
         Grant {
-            id,
-            request_id,
-            user_id,
-            group_id,
+            id: GrantId(id),
+            request_id: RequestId(request_id),
+            user_id: UserId(user_id),
+            group_id: GroupId(group_id),
             starts_at,
             ends_at,
             state: GrantState::parse(&state).unwrap_or(GrantState::Failed),
@@ -28,7 +28,7 @@ const GRANT_COLUMNS: &str =
     "id, request_id, user_id, group_id, starts_at, ends_at, state, revoked_reason";
 
 /// Inserts a grant; returns its id.
-pub async fn insert_grant(tx: &mut Tx, g: &Grant, at: i64) -> Result<i64, DbError> {
+pub async fn insert_grant(tx: &mut Tx, g: &Grant, at: i64) -> Result<GrantId, DbError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO grants (request_id, user_id, group_id, starts_at, ends_at, state, \
            created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
@@ -47,8 +47,8 @@ pub async fn insert_grant(tx: &mut Tx, g: &Grant, at: i64) -> Result<i64, DbErro
 /// The person's live (scheduled or active) grant of a group, if any.
 pub async fn live_grant_for(
     tx: &mut Tx,
-    user_id: &str,
-    group_id: &str,
+    user_id: &UserId,
+    group_id: &GroupId,
 ) -> Result<Option<Grant>, DbError> {
     let row: Option<GrantRow> = sqlx::query_as(&format!(
         "SELECT {GRANT_COLUMNS} FROM grants WHERE user_id = $1 AND group_id = $2 \
@@ -62,7 +62,7 @@ pub async fn live_grant_for(
 }
 
 /// One grant, inside a transaction.
-pub async fn find_grant_tx(tx: &mut Tx, id: i64) -> Result<Option<Grant>, DbError> {
+pub async fn find_grant_tx(tx: &mut Tx, id: GrantId) -> Result<Option<Grant>, DbError> {
     let row: Option<GrantRow> =
         sqlx::query_as(&format!("SELECT {GRANT_COLUMNS} FROM grants WHERE id = $1"))
             .bind(id)
@@ -72,7 +72,12 @@ pub async fn find_grant_tx(tx: &mut Tx, id: i64) -> Result<Option<Grant>, DbErro
 }
 
 /// Moves a grant's end; false unless it is still scheduled or active.
-pub async fn set_grant_end(tx: &mut Tx, id: i64, ends_at: i64, at: i64) -> Result<bool, DbError> {
+pub async fn set_grant_end(
+    tx: &mut Tx,
+    id: GrantId,
+    ends_at: i64,
+    at: i64,
+) -> Result<bool, DbError> {
     let done = sqlx::query(
         "UPDATE grants SET ends_at = $2, updated_at = $3 \
          WHERE id = $1 AND state IN ('scheduled', 'active')",
@@ -88,7 +93,7 @@ pub async fn set_grant_end(tx: &mut Tx, id: i64, ends_at: i64, at: i64) -> Resul
 /// Moves a grant from one of `from` to `to` with a reason; false if it was in none of them.
 pub async fn transition_grant(
     tx: &mut Tx,
-    id: i64,
+    id: GrantId,
     from: &[GrantState],
     to: GrantState,
     reason: Option<&str>,
@@ -110,7 +115,7 @@ pub async fn transition_grant(
 }
 
 /// A person's grants, live ones first, then the most recent.
-pub async fn list_grants_of(db: &Db, user_id: &str, limit: i64) -> Result<Vec<Grant>, DbError> {
+pub async fn list_grants_of(db: &Db, user_id: &UserId, limit: i64) -> Result<Vec<Grant>, DbError> {
     let rows: Vec<GrantRow> = sqlx::query_as(&format!(
         "SELECT {GRANT_COLUMNS} FROM grants WHERE user_id = $1 \
          ORDER BY CASE WHEN state IN ('active', 'scheduled') THEN 0 ELSE 1 END, ends_at DESC \
@@ -170,7 +175,7 @@ pub async fn search_live_grants(
 }
 
 /// The grants of `group_id` that are scheduled, active, ending or failed, by end.
-pub async fn live_grants_of_group(db: &Db, group_id: &str) -> Result<Vec<Grant>, DbError> {
+pub async fn live_grants_of_group(db: &Db, group_id: &GroupId) -> Result<Vec<Grant>, DbError> {
     let rows: Vec<GrantRow> = sqlx::query_as(&format!(
         "SELECT {GRANT_COLUMNS} FROM grants WHERE group_id = $1 \
            AND state IN ('scheduled', 'active', 'revoking', 'failed') ORDER BY ends_at, id"
@@ -183,7 +188,7 @@ pub async fn live_grants_of_group(db: &Db, group_id: &str) -> Result<Vec<Grant>,
 
 /// Whether the grant behind an add is still active (an add for a grant that ended since it
 /// was queued must not be applied).
-pub async fn grant_is_active(db: &Db, grant_id: i64) -> Result<bool, DbError> {
+pub async fn grant_is_active(db: &Db, grant_id: GrantId) -> Result<bool, DbError> {
     let n: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE id = $1 AND state = 'active'")
             .bind(grant_id)
@@ -255,7 +260,11 @@ pub async fn held_by_inactive_people(
 /// Serialises changes to one person's access to one group until the transaction ends. On
 /// PostgreSQL a transaction-scoped advisory lock (two requests for the same membership take
 /// turns, others run in parallel); SQLite's write transactions already run one at a time.
-pub async fn lock_membership(tx: &mut Tx, user_id: &str, group_id: &str) -> Result<(), DbError> {
+pub async fn lock_membership(
+    tx: &mut Tx,
+    user_id: &UserId,
+    group_id: &GroupId,
+) -> Result<(), DbError> {
     if tx.engine() == crate::model::DatabaseEngine::Postgres {
         sqlx::query("SELECT CAST(pg_advisory_xact_lock(hashtextextended($1, 0)) AS TEXT)")
             .bind(format!("{user_id}/{group_id}"))
@@ -270,7 +279,7 @@ pub async fn lock_membership(tx: &mut Tx, user_id: &str, group_id: &str) -> Resu
 #[allow(clippy::too_many_arguments)]
 pub async fn transition_grant_as_read(
     tx: &mut Tx,
-    id: i64,
+    id: GrantId,
     from: GrantState,
     to: GrantState,
     reason: Option<&str>,

@@ -4,23 +4,23 @@
 
 use super::grants::transition_grant;
 use super::{Db, DbError, Tx};
-use crate::model::{AuditAction, GrantState};
+use crate::model::{AuditAction, GrantId, GrantState, GroupId, OpKind, UserId};
 
 /// Queues an Okta membership change for the grant engine (for a grant, or — a membership
 /// found outside Gatepass — for none).
 pub async fn insert_okta_op(
     tx: &mut Tx,
-    add: bool,
-    user_id: &str,
-    group_id: &str,
-    grant_id: Option<i64>,
+    kind: OpKind,
+    user_id: &UserId,
+    group_id: &GroupId,
+    grant_id: Option<GrantId>,
     at: i64,
 ) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO okta_ops (kind, user_id, group_id, grant_id, state, next_attempt_at, \
            created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5) RETURNING id",
     )
-    .bind(if add { "add" } else { "remove" })
+    .bind(kind.as_str())
     .bind(user_id)
     .bind(group_id)
     .bind(grant_id)
@@ -44,10 +44,10 @@ pub struct OktaOp {
     pub id: i64,
     /// Who claimed it (the process's instance id).
     pub owner: String,
-    pub add: bool,
-    pub user_id: String,
-    pub group_id: String,
-    pub grant_id: Option<i64>,
+    pub kind: OpKind,
+    pub user_id: UserId,
+    pub group_id: GroupId,
+    pub grant_id: Option<GrantId>,
     /// Tries so far, this one included.
     pub attempts: i64,
 }
@@ -90,10 +90,10 @@ pub async fn claim_okta_ops(
         .map(|(id, kind, user_id, group_id, grant_id, attempts)| OktaOp {
             id,
             owner: owner.to_owned(),
-            add: kind == "add",
-            user_id,
-            group_id,
-            grant_id,
+            kind: OpKind::parse(&kind).unwrap_or(OpKind::Remove),
+            user_id: UserId(user_id),
+            group_id: GroupId(group_id),
+            grant_id: grant_id.map(GrantId),
             attempts,
         })
         .collect();
@@ -140,7 +140,7 @@ pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbEr
     }
     // The directory mirrors what Okta now has, so views and drift checks need not wait for
     // the next sync (which confirms it: a sync only drops rows last seen before it started).
-    if op.add {
+    if op.kind == OpKind::Add {
         sqlx::query(
             "INSERT INTO memberships (group_id, user_id, source, seen_at) VALUES ($1, $2, 'grant', $3) \
              ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'grant', seen_at = excluded.seen_at",
@@ -157,7 +157,7 @@ pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbEr
             .execute(&mut *tx)
             .await?;
     }
-    if let (false, Some(grant)) = (op.add, op.grant_id) {
+    if let (OpKind::Remove, Some(grant)) = (op.kind, op.grant_id) {
         transition_grant(
             &mut tx,
             grant,
@@ -168,7 +168,7 @@ pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbEr
         )
         .await?;
     }
-    let action = if op.add {
+    let action = if op.kind == OpKind::Add {
         AuditAction::MembershipAdded
     } else {
         AuditAction::MembershipRemoved

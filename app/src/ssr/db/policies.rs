@@ -2,7 +2,7 @@
 //! transaction run inside the caller's.
 
 use super::{json_list, parse_list, Db, DbError, Tx};
-use crate::model::{Policy, PolicyTarget};
+use crate::model::{GroupId, Policy, PolicyTarget};
 
 const POLICY_COLUMNS: &str = "id, group_id, pattern, \
     CAST(CASE WHEN requestable THEN 1 ELSE 0 END AS BIGINT), eligible_groups, approver_users, \
@@ -51,7 +51,7 @@ impl From<PolicyRow> for Policy {
         Policy {
             id,
             target: match (group, pattern) {
-                (Some(g), _) => PolicyTarget::Group(g),
+                (Some(g), _) => PolicyTarget::Group(GroupId(g)),
                 (None, p) => PolicyTarget::Pattern(p.unwrap_or_default()),
             },
             requestable: req != 0,

@@ -2,7 +2,7 @@
 //! the decisions made. Functions taking a transaction run inside the caller's.
 
 use super::{Db, DbError, Tx};
-use crate::model::{AccessRequest, RequestState};
+use crate::model::{AccessRequest, GrantId, GroupId, RequestId, RequestState, UserId};
 
 /// A request as stored (approvals counted separately).
 type RequestRow = (
@@ -44,16 +44,16 @@ impl From<RequestRow> for AccessRequest {
             decided_by,
         ) = r;
         AccessRequest {
-            id,
-            requester_id,
-            group_id,
+            id: RequestId(id),
+            requester_id: UserId(requester_id),
+            group_id: GroupId(group_id),
             reason,
             duration_secs,
             starts_at,
             state: RequestState::parse(&state).unwrap_or(RequestState::Pending),
             quorum,
             approvals,
-            extends_grant_id: extends,
+            extends_grant_id: extends.map(GrantId),
             created_at,
             decided_at,
             decided_by,
@@ -64,14 +64,14 @@ impl From<RequestRow> for AccessRequest {
 /// What a new request holds.
 #[derive(Debug, Clone)]
 pub struct NewRequest<'a> {
-    pub requester_id: &'a str,
-    pub group_id: &'a str,
+    pub requester_id: &'a UserId,
+    pub group_id: &'a GroupId,
     pub reason: &'a str,
     pub duration_secs: i64,
     pub starts_at: Option<i64>,
     pub policy_json: &'a str,
     pub quorum: i64,
-    pub extends_grant_id: Option<i64>,
+    pub extends_grant_id: Option<GrantId>,
     pub created_at: i64,
 }
 
@@ -81,7 +81,7 @@ pub async fn insert_request(
     r: &NewRequest<'_>,
     approver_users: &[String],
     approver_groups: &[String],
-) -> Result<i64, DbError> {
+) -> Result<RequestId, DbError> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO access_requests (requester_id, group_id, reason, duration_secs, starts_at, \
            state, policy, quorum, extends_grant_id, created_at) \
@@ -111,12 +111,12 @@ pub async fn insert_request(
             .await?;
         }
     }
-    Ok(id)
+    Ok(RequestId(id))
 }
 
 /// Takes the request's row lock if it is still pending (the first write of a decision, so
 /// concurrent deciders queue up); false if it is decided already or does not exist.
-pub async fn lock_pending_request(tx: &mut Tx, id: i64) -> Result<bool, DbError> {
+pub async fn lock_pending_request(tx: &mut Tx, id: RequestId) -> Result<bool, DbError> {
     let done =
         sqlx::query("UPDATE access_requests SET state = state WHERE id = $1 AND state = 'pending'")
             .bind(id)
@@ -126,7 +126,7 @@ pub async fn lock_pending_request(tx: &mut Tx, id: i64) -> Result<bool, DbError>
 }
 
 /// One request, inside a transaction.
-pub async fn find_request_tx(tx: &mut Tx, id: i64) -> Result<Option<AccessRequest>, DbError> {
+pub async fn find_request_tx(tx: &mut Tx, id: RequestId) -> Result<Option<AccessRequest>, DbError> {
     let row: Option<RequestRow> = sqlx::query_as(&format!(
         "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE r.id = $1"
     ))
@@ -137,7 +137,7 @@ pub async fn find_request_tx(tx: &mut Tx, id: i64) -> Result<Option<AccessReques
 }
 
 /// One request.
-pub async fn find_request(db: &Db, id: i64) -> Result<Option<AccessRequest>, DbError> {
+pub async fn find_request(db: &Db, id: RequestId) -> Result<Option<AccessRequest>, DbError> {
     let row: Option<RequestRow> = sqlx::query_as(&format!(
         "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE r.id = $1"
     ))
@@ -148,7 +148,7 @@ pub async fn find_request(db: &Db, id: i64) -> Result<Option<AccessRequest>, DbE
 }
 
 /// The policy snapshot stored with a request.
-pub async fn request_policy_json(tx: &mut Tx, id: i64) -> Result<String, DbError> {
+pub async fn request_policy_json(tx: &mut Tx, id: RequestId) -> Result<String, DbError> {
     Ok(
         sqlx::query_scalar("SELECT policy FROM access_requests WHERE id = $1")
             .bind(id)
@@ -158,7 +158,11 @@ pub async fn request_policy_json(tx: &mut Tx, id: i64) -> Result<String, DbError
 }
 
 /// Whether `user_id` may decide request `id`: named, or a member of a named group.
-pub async fn is_request_approver(tx: &mut Tx, id: i64, user_id: &str) -> Result<bool, DbError> {
+pub async fn is_request_approver(
+    tx: &mut Tx,
+    id: RequestId,
+    user_id: &UserId,
+) -> Result<bool, DbError> {
     let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM request_approvers ra WHERE ra.request_id = $1 AND \
            ((ra.kind = 'user' AND ra.ref = $2) OR (ra.kind = 'group' AND EXISTS ( \
@@ -174,8 +178,8 @@ pub async fn is_request_approver(tx: &mut Tx, id: i64, user_id: &str) -> Result<
 /// Records one approver's decision; false if this approver already decided.
 pub async fn insert_approval(
     tx: &mut Tx,
-    request_id: i64,
-    approver_id: &str,
+    request_id: RequestId,
+    approver_id: &UserId,
     approve: bool,
     comment: &str,
     duration_secs: Option<i64>,
@@ -197,7 +201,10 @@ pub async fn insert_approval(
 }
 
 /// Approvals so far and the shortest duration an approver allowed.
-pub async fn approval_tally(tx: &mut Tx, request_id: i64) -> Result<(i64, Option<i64>), DbError> {
+pub async fn approval_tally(
+    tx: &mut Tx,
+    request_id: RequestId,
+) -> Result<(i64, Option<i64>), DbError> {
     Ok(sqlx::query_as(
         "SELECT COUNT(*), MIN(duration_secs) FROM approvals \
          WHERE request_id = $1 AND decision = 'approve'",
@@ -210,7 +217,7 @@ pub async fn approval_tally(tx: &mut Tx, request_id: i64) -> Result<(i64, Option
 /// Moves a pending request to `state`; false if it was no longer pending.
 pub async fn decide_request(
     tx: &mut Tx,
-    id: i64,
+    id: RequestId,
     state: RequestState,
     at: i64,
     by: &str,
@@ -231,7 +238,7 @@ pub async fn decide_request(
 /// Pending requests that `user_id` may decide (named or through a group), oldest first.
 pub async fn list_pending_for_approver(
     db: &Db,
-    user_id: &str,
+    user_id: &UserId,
     limit: i64,
 ) -> Result<Vec<AccessRequest>, DbError> {
     let rows: Vec<RequestRow> = sqlx::query_as(&format!(
@@ -251,7 +258,7 @@ pub async fn list_pending_for_approver(
 /// A person's requests, newest first.
 pub async fn list_requests_of(
     db: &Db,
-    user_id: &str,
+    user_id: &UserId,
     limit: i64,
 ) -> Result<Vec<AccessRequest>, DbError> {
     let rows: Vec<RequestRow> = sqlx::query_as(&format!(
@@ -268,9 +275,9 @@ pub async fn list_requests_of(
 /// The person's pending request for a group, if any.
 pub async fn pending_request_for(
     tx: &mut Tx,
-    user_id: &str,
-    group_id: &str,
-) -> Result<Option<i64>, DbError> {
+    user_id: &UserId,
+    group_id: &GroupId,
+) -> Result<Option<RequestId>, DbError> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM access_requests WHERE requester_id = $1 AND group_id = $2 \
            AND state = 'pending' LIMIT 1",
@@ -287,7 +294,7 @@ pub async fn stale_pending_requests(
     tx: &mut Tx,
     created_before: i64,
     start_before: i64,
-) -> Result<Vec<i64>, DbError> {
+) -> Result<Vec<RequestId>, DbError> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM access_requests WHERE state = 'pending' AND \
            (created_at < $1 OR (starts_at IS NOT NULL AND starts_at < $2)) ORDER BY id",
@@ -325,7 +332,7 @@ pub async fn search_pending_requests(
 /// The decisions recorded on a request as (approver name, approved, comment), in order.
 pub async fn list_decisions(
     db: &Db,
-    request_id: i64,
+    request_id: RequestId,
 ) -> Result<Vec<(String, bool, String)>, DbError> {
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT COALESCE(u.display_name, a.approver_id), a.decision, a.comment FROM approvals a \

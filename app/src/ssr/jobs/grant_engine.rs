@@ -11,14 +11,13 @@
 //!   lands or moves), then in one transaction per grant marks it active (queueing the add) or
 //!   revoking (queueing the remove).
 
-use crate::model::AuditAction;
 use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::GrantState;
+use crate::model::{AuditAction, GrantState, OpKind};
 use crate::ssr::clock::to_millis;
 use crate::ssr::core::Core;
 use crate::ssr::db::{audit, grants, outbox, DbError};
@@ -97,8 +96,9 @@ enum Outcome {
 
 /// Carries one claimed operation out and records how it went.
 async fn apply(state: &Core, okta: &dyn OktaApi, op: outbox::OktaOp) -> Result<Outcome, DbError> {
+    let add = op.kind == OpKind::Add;
     // An add for a grant that ended meanwhile is not applied.
-    if op.add {
+    if add {
         if let Some(grant) = op.grant_id {
             if !grants::grant_is_active(&state.db, grant).await? {
                 let now = to_millis(state.clock.now());
@@ -107,7 +107,7 @@ async fn apply(state: &Core, okta: &dyn OktaApi, op: outbox::OktaOp) -> Result<O
             }
         }
     }
-    let result = if op.add {
+    let result = if add {
         okta.add_member(&op.group_id, &op.user_id).await
     } else {
         okta.remove_member(&op.group_id, &op.user_id).await
@@ -119,22 +119,22 @@ async fn apply(state: &Core, okta: &dyn OktaApi, op: outbox::OktaOp) -> Result<O
             Ok(kept_or_lost(kept, Outcome::Done, &op))
         }
         // Removing what is already gone is done too.
-        Err(e) if !op.add && e.status() == Some(404) => {
+        Err(e) if !add && e.status() == Some(404) => {
             let kept = record(|| outbox::finish_okta_op(&state.db, &op, now)).await?;
             Ok(kept_or_lost(kept, Outcome::Done, &op))
         }
         Err(e) => {
             let permanent = matches!(e.status(), Some(400 | 403 | 404));
             let reason = describe(&e);
-            if op.add && (permanent || op.attempts >= MAX_ADD_ATTEMPTS) {
-                tracing::error!(op = op.id, grant = op.grant_id, error = %reason, "okta: adding a membership failed for good");
+            if add && (permanent || op.attempts >= MAX_ADD_ATTEMPTS) {
+                tracing::error!(op = op.id, grant = op.grant_id.map(|g| g.0), error = %reason, "okta: adding a membership failed for good");
                 let kept = record(|| outbox::kill_okta_op(&state.db, &op, &reason, now)).await?;
                 Ok(kept_or_lost(kept, Outcome::Dead, &op))
             } else {
-                if op.add {
+                if add {
                     tracing::warn!(op = op.id, attempts = op.attempts, error = %reason, "okta: adding a membership failed; retrying");
                 } else {
-                    tracing::error!(op = op.id, grant = op.grant_id, attempts = op.attempts, error = %reason, "okta: REMOVING A MEMBERSHIP FAILED; retrying");
+                    tracing::error!(op = op.id, grant = op.grant_id.map(|g| g.0), attempts = op.attempts, error = %reason, "okta: REMOVING A MEMBERSHIP FAILED; retrying");
                 }
                 let next = now + backoff_ms(op.attempts);
                 let kept = record(|| outbox::retry_okta_op(&state.db, &op, &reason, next)).await?;
@@ -231,8 +231,15 @@ pub async fn schedule_once(state: &Core) -> Result<usize, DbError> {
         .await?
         {
             if to != GrantState::Revoked {
-                outbox::insert_okta_op(&mut tx, add, &g.user_id, &g.group_id, Some(g.id), now)
-                    .await?;
+                outbox::insert_okta_op(
+                    &mut tx,
+                    if add { OpKind::Add } else { OpKind::Remove },
+                    &g.user_id,
+                    &g.group_id,
+                    Some(g.id),
+                    now,
+                )
+                .await?;
             }
             audit::insert_audit_event(
                 &mut tx,

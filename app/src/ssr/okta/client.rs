@@ -20,6 +20,7 @@ use super::{
     encode_segment, Cursor, OktaApi, OktaError, OktaGroup, OktaGroupRule, OktaLogEvent, OktaRole,
     OktaUser, Page,
 };
+use crate::model::{GroupId, UserId};
 use crate::ssr::secrets::CachedSecrets;
 
 /// How Gatepass reaches one Okta org.
@@ -448,10 +449,10 @@ impl OktaApi for OktaClient {
         Ok(Some(self.get_json(url).await?.0))
     }
 
-    async fn user(&self, user_id: &str) -> Result<Option<OktaUser>, OktaError> {
+    async fn user(&self, user_id: &UserId) -> Result<Option<OktaUser>, OktaError> {
         let url = self.url(&Cursor::Start(format!(
             "/api/v1/users/{}",
-            encode_segment(user_id)
+            encode_segment(user_id.as_str())
         )))?;
         match self.get_json(url).await {
             Ok((user, _)) => Ok(Some(user)),
@@ -507,12 +508,14 @@ impl OktaApi for OktaClient {
         self.page(cursor).await
     }
 
-    async fn add_member(&self, group_id: &str, user_id: &str) -> Result<(), OktaError> {
-        self.membership(Method::PUT, group_id, user_id).await
+    async fn add_member(&self, group_id: &GroupId, user_id: &UserId) -> Result<(), OktaError> {
+        self.membership(Method::PUT, group_id.as_str(), user_id.as_str())
+            .await
     }
 
-    async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<(), OktaError> {
-        self.membership(Method::DELETE, group_id, user_id).await
+    async fn remove_member(&self, group_id: &GroupId, user_id: &UserId) -> Result<(), OktaError> {
+        self.membership(Method::DELETE, group_id.as_str(), user_id.as_str())
+            .await
     }
 
     fn calls(&self) -> u64 {

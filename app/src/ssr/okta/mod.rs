@@ -16,6 +16,7 @@ pub use self::clients::OktaClients;
 pub use self::credential::OktaCredential;
 pub use self::model::{OktaGroup, OktaGroupRule, OktaLogEvent, OktaRole, OktaUser};
 pub use self::trust::OktaTrust;
+use crate::model::{GroupId, UserId};
 use crate::ssr::secrets::SecretError;
 
 /// What can go wrong calling Okta. Never carries the credential.
@@ -150,7 +151,7 @@ pub trait OktaApi: Send + Sync {
     async fn me(&self) -> Result<Option<OktaUser>, OktaError>;
     /// `GET /api/v1/users/{id}`: one person by Okta id (any status); `None` when Okta has no
     /// such user.
-    async fn user(&self, user_id: &str) -> Result<Option<OktaUser>, OktaError>;
+    async fn user(&self, user_id: &UserId) -> Result<Option<OktaUser>, OktaError>;
     /// Admin roles of a user.
     async fn user_roles(&self, user_id: &str) -> Result<Vec<OktaRole>, OktaError>;
     /// Groups a group-scoped role is limited to (empty: all).
@@ -165,9 +166,9 @@ pub trait OktaApi: Send + Sync {
     async fn group_rules_page(&self, cursor: &Cursor) -> Result<Page<OktaGroupRule>, OktaError>;
     async fn logs_page(&self, cursor: &Cursor) -> Result<Page<OktaLogEvent>, OktaError>;
     /// Adds a member (idempotent).
-    async fn add_member(&self, group_id: &str, user_id: &str) -> Result<(), OktaError>;
+    async fn add_member(&self, group_id: &GroupId, user_id: &UserId) -> Result<(), OktaError>;
     /// Removes a member (idempotent).
-    async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<(), OktaError>;
+    async fn remove_member(&self, group_id: &GroupId, user_id: &UserId) -> Result<(), OktaError>;
     /// HTTP calls made so far (including retries and token requests).
     fn calls(&self) -> u64;
 }

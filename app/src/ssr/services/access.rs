@@ -9,6 +9,11 @@
 
 use crate::error::AppError;
 use crate::format::describe_duration;
+use crate::model::GrantId;
+use crate::model::GroupId;
+use crate::model::OpKind;
+use crate::model::RequestId;
+use crate::model::UserId;
 use crate::model::{
     AccessRequest, AuditAction, Grant, GrantState, Policy, PolicyTarget, RequestState,
 };
@@ -127,9 +132,9 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
     } else if applies.contains('*') {
         Some(PolicyTarget::Pattern(applies.to_owned()))
     } else {
-        Some(PolicyTarget::Group(
+        Some(PolicyTarget::Group(GroupId(
             resolve_group(db, "Applies to", applies).await?,
-        ))
+        )))
     };
     let groups = |field: &'static str, list: String| async move {
         let mut ids = Vec::new();
@@ -173,7 +178,7 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
 /// What a requester submits.
 #[derive(Debug, Clone, Default)]
 pub struct RequestInput {
-    pub group_id: String,
+    pub group_id: GroupId,
     /// Empty: the policy's default.
     pub duration: String,
     pub reason: String,
@@ -184,7 +189,7 @@ pub struct RequestInput {
 /// An approver's decision.
 #[derive(Debug, Clone)]
 pub struct DecisionInput {
-    pub request_id: i64,
+    pub request_id: RequestId,
     pub approve: bool,
     pub comment: String,
     /// A shorter duration than asked for (approvals only).
@@ -231,9 +236,11 @@ impl AccessService<'_> {
         })?;
         match &target {
             PolicyTarget::Group(id) => {
-                let group = directory::find_group(self.db, id).await?.ok_or_else(|| {
-                    AppError::invalid("Applies to", "no such group in the directory")
-                })?;
+                let group = directory::find_group(self.db, id.as_str())
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::invalid("Applies to", "no such group in the directory")
+                    })?;
                 if input.requestable {
                     if group.okta_type != "OKTA_GROUP" {
                         return Err(AppError::invalid(
@@ -355,11 +362,12 @@ impl AccessService<'_> {
         input: RequestInput,
     ) -> Result<AccessRequest, AppError> {
         let me = who.me();
-        let group = directory::find_group(self.db, &input.group_id)
+        let group = directory::find_group(self.db, input.group_id.as_str())
             .await?
             .ok_or_else(|| AppError::NotFound("That group".into()))?;
         let policies = policies::list_policies(self.db).await?;
-        let policy = resolve_policy(&policies, &group.okta_id, &group.name)
+        let group_id = GroupId(group.okta_id.clone());
+        let policy = resolve_policy(&policies, &group_id, &group.name)
             .filter(|p| p.requestable)
             .ok_or_else(|| {
                 AppError::invalid("Group", format!("{} cannot be requested", group.name))
@@ -375,7 +383,8 @@ impl AccessService<'_> {
             ));
         }
         if !policy.eligible_groups.is_empty()
-            && !directory::is_member_of_any(self.db, &me.okta_id, &policy.eligible_groups).await?
+            && !directory::is_member_of_any(self.db, me.okta_id.as_str(), &policy.eligible_groups)
+                .await?
         {
             return Err(AppError::Forbidden);
         }
@@ -419,22 +428,25 @@ impl AccessService<'_> {
 
         // Read before the transaction: inside it, a second pool connection could wait for ever
         // behind requests that hold the others while they wait for this one's lock.
-        let member_in_okta =
-            directory::is_member_of_any(self.db, &me.okta_id, std::slice::from_ref(&group.okta_id))
-                .await?;
+        let member_in_okta = directory::is_member_of_any(
+            self.db,
+            me.okta_id.as_str(),
+            std::slice::from_ref(&group.okta_id),
+        )
+        .await?;
         let mut tx = self.db.begin_write().await?;
         // Concurrent requests for the same membership take turns, so each sees what the one
         // before it did (a pending request, a live grant to extend).
-        grants::lock_membership(&mut tx, &me.okta_id, &group.okta_id).await?;
+        grants::lock_membership(&mut tx, &me.okta_id, &group_id).await?;
         if let Some(pending) =
-            requests::pending_request_for(&mut tx, &me.okta_id, &group.okta_id).await?
+            requests::pending_request_for(&mut tx, &me.okta_id, &group_id).await?
         {
             return Err(AppError::Conflict(format!(
                 "You already asked for {} (request #{pending}); it is waiting for approval.",
                 group.name
             )));
         }
-        let extends = grants::live_grant_for(&mut tx, &me.okta_id, &group.okta_id).await?;
+        let extends = grants::live_grant_for(&mut tx, &me.okta_id, &group_id).await?;
         // A membership Okta already has, not through Gatepass, must not be granted: its
         // expiry would remove what was there before.
         if extends.is_none() && member_in_okta {
@@ -448,7 +460,7 @@ impl AccessService<'_> {
             &mut tx,
             &NewRequest {
                 requester_id: &me.okta_id,
-                group_id: &group.okta_id,
+                group_id: &group_id,
                 reason,
                 duration_secs: duration,
                 starts_at: input.starts_at,
@@ -496,7 +508,7 @@ impl AccessService<'_> {
     async fn carry_out(
         &self,
         tx: &mut Tx,
-        request_id: i64,
+        request_id: RequestId,
         duration: i64,
         actor: &str,
     ) -> Result<(), AppError> {
@@ -533,7 +545,7 @@ impl AccessService<'_> {
             GrantState::Scheduled
         };
         let grant = Grant {
-            id: 0,
+            id: GrantId(0),
             request_id,
             user_id: r.requester_id.clone(),
             group_id: r.group_id.clone(),
@@ -546,7 +558,7 @@ impl AccessService<'_> {
         if state == GrantState::Active {
             outbox::insert_okta_op(
                 tx,
-                true,
+                OpKind::Add,
                 &grant.user_id,
                 &grant.group_id,
                 Some(grant_id),
@@ -567,7 +579,7 @@ impl AccessService<'_> {
 
     /// Approves or denies. Only the request's approvers may decide; the requester only when
     /// the policy allows self-approval; a decided request cannot be decided again.
-    #[tracing::instrument(skip(self, who, input), fields(request = input.request_id))]
+    #[tracing::instrument(skip(self, who, input), fields(request = input.request_id.0))]
     pub async fn decide(
         &self,
         who: &Requester,
@@ -685,7 +697,7 @@ impl AccessService<'_> {
     }
 
     /// The requester withdraws a pending request.
-    pub async fn cancel(&self, who: &Requester, request_id: i64) -> Result<(), AppError> {
+    pub async fn cancel(&self, who: &Requester, request_id: RequestId) -> Result<(), AppError> {
         let me = who.me();
         let mut tx = self.db.begin_write().await?;
         let r = requests::find_request_tx(&mut tx, request_id)
@@ -723,9 +735,9 @@ impl AccessService<'_> {
     async fn end_grant(
         &self,
         actor: &str,
-        grant_id: i64,
+        grant_id: GrantId,
         reason: &str,
-        owner: Option<&str>,
+        owner: Option<&UserId>,
     ) -> Result<Grant, AppError> {
         let mut tx = self.db.begin_write().await?;
         let ended = self
@@ -743,15 +755,15 @@ impl AccessService<'_> {
         &self,
         tx: &mut Tx,
         actor: &str,
-        grant_id: i64,
+        grant_id: GrantId,
         reason: &str,
-        owner: Option<&str>,
+        owner: Option<&UserId>,
     ) -> Result<Grant, AppError> {
         let now = self.now();
         let g = grants::find_grant_tx(tx, grant_id)
             .await?
             .ok_or_else(|| AppError::NotFound("That grant".into()))?;
-        if owner.is_some_and(|o| o != g.user_id) {
+        if owner.is_some_and(|o| *o != g.user_id) {
             return Err(AppError::Forbidden);
         }
         match g.state {
@@ -769,8 +781,15 @@ impl AccessService<'_> {
                     ));
                 }
                 if to == GrantState::Revoking {
-                    outbox::insert_okta_op(tx, false, &g.user_id, &g.group_id, Some(g.id), now)
-                        .await?;
+                    outbox::insert_okta_op(
+                        tx,
+                        OpKind::Remove,
+                        &g.user_id,
+                        &g.group_id,
+                        Some(g.id),
+                        now,
+                    )
+                    .await?;
                 }
             }
             other => {
@@ -795,7 +814,7 @@ impl AccessService<'_> {
     }
 
     /// The holder gives a grant back before it ends.
-    pub async fn give_back(&self, who: &Requester, grant_id: i64) -> Result<Grant, AppError> {
+    pub async fn give_back(&self, who: &Requester, grant_id: GrantId) -> Result<Grant, AppError> {
         self.end_grant(
             &who.me().login,
             grant_id,
@@ -809,7 +828,7 @@ impl AccessService<'_> {
     pub async fn revoke(
         &self,
         admin: &Admin,
-        grant_id: i64,
+        grant_id: GrantId,
         reason: &str,
     ) -> Result<Grant, AppError> {
         let reason = reason.trim();
@@ -827,7 +846,7 @@ impl AccessService<'_> {
 
     /// Tries a failed grant again (an admin, after fixing what Okta refused): the grant is active
     /// again and its add is queued anew.
-    pub async fn retry_failed(&self, admin: &Admin, grant_id: i64) -> Result<Grant, AppError> {
+    pub async fn retry_failed(&self, admin: &Admin, grant_id: GrantId) -> Result<Grant, AppError> {
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
         let g = grants::find_grant_tx(&mut tx, grant_id)
@@ -851,7 +870,15 @@ impl AccessService<'_> {
             now,
         )
         .await?;
-        outbox::insert_okta_op(&mut tx, true, &g.user_id, &g.group_id, Some(g.id), now).await?;
+        outbox::insert_okta_op(
+            &mut tx,
+            OpKind::Add,
+            &g.user_id,
+            &g.group_id,
+            Some(g.id),
+            now,
+        )
+        .await?;
         self.audit(
             &mut tx,
             &admin.me().login,
@@ -886,7 +913,7 @@ impl AccessService<'_> {
                 if kind == "request" {
                     if requests::decide_request(
                         &mut tx,
-                        *id,
+                        RequestId(*id),
                         RequestState::Cancelled,
                         now,
                         "gatepass",
@@ -903,7 +930,7 @@ impl AccessService<'_> {
                         .await?;
                     }
                 } else {
-                    self.end_grant_tx(&mut tx, "gatepass", *id, &why, None)
+                    self.end_grant_tx(&mut tx, "gatepass", GrantId(*id), &why, None)
                         .await?;
                 }
                 closed += 1;

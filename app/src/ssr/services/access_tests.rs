@@ -9,7 +9,7 @@ use time::Duration;
 use super::access::*;
 use super::policy::resolve_policy;
 use crate::error::AppError;
-use crate::model::{GrantState, PolicyTarget, RequestState};
+use crate::model::{GrantId, GrantState, GroupId, PolicyTarget, RequestId, RequestState, UserId};
 use crate::ssr::auth::{Admin, Requester};
 use crate::ssr::clock::{to_millis, Clock, ManualClock};
 use crate::ssr::db::audit::{list_audit_events, verify_audit_chain};
@@ -102,7 +102,7 @@ fn ask(group: &str, duration: &str) -> RequestInput {
     }
 }
 
-fn approve(id: i64) -> DecisionInput {
+fn approve(id: RequestId) -> DecisionInput {
     DecisionInput {
         request_id: id,
         approve: true,
@@ -203,18 +203,18 @@ async fn policies_refuse_groups_okta_will_not_let_gatepass_change() {
         .unwrap();
         let all = policies::list_policies(&db).await.unwrap();
         assert_eq!(
-            resolve_policy(&all, "aws-prod", "aws-prod")
+            resolve_policy(&all, &"aws-prod".into(), "aws-prod")
                 .unwrap()
                 .max_duration_secs,
             86_400
         );
         assert_eq!(
-            resolve_policy(&all, "aws-dev", "aws-dev")
+            resolve_policy(&all, &"aws-dev".into(), "aws-dev")
                 .unwrap()
                 .max_duration_secs,
             7200
         );
-        assert!(resolve_policy(&all, "eng", "eng").is_none());
+        assert!(resolve_policy(&all, &"eng".into(), "eng").is_none());
     })
     .await;
 }
@@ -278,7 +278,7 @@ async fn eligibility_duration_and_reason_are_checked_and_bad_input_writes_nothin
             "Start"
         );
         assert!(
-            requests::list_requests_of(&db, "ada", 10)
+            requests::list_requests_of(&db, &UserId::from("ada"), 10)
                 .await
                 .unwrap()
                 .is_empty(),
@@ -380,7 +380,9 @@ async fn requests_route_to_their_approvers_and_quorum_decides() {
             (RequestState::Approved, 2, Some("cy@example.com"))
         );
 
-        let grants = grants::list_grants_of(&db, "ada", 10).await.unwrap();
+        let grants = grants::list_grants_of(&db, &UserId::from("ada"), 10)
+            .await
+            .unwrap();
         assert_eq!(grants.len(), 1);
         let now = to_millis(clock.now());
         assert_eq!(
@@ -394,7 +396,7 @@ async fn requests_route_to_their_approvers_and_quorum_decides() {
                 "add".to_string(),
                 "ada".to_string(),
                 "aws-prod".to_string(),
-                grants[0].id
+                grants[0].id.0
             )]
         );
         let e = s.decide(&person("erin"), approve(r.id)).await.unwrap_err();
@@ -516,7 +518,7 @@ async fn denial_needs_a_comment_and_is_final() {
             s.decide(&person("cy"), approve(r.id)).await,
             Err(AppError::Conflict(_))
         ));
-        assert!(grants::list_grants_of(&db, "ada", 10)
+        assert!(grants::list_grants_of(&db, &UserId::from("ada"), 10)
             .await
             .unwrap()
             .is_empty());
@@ -540,7 +542,10 @@ async fn asking_again_for_a_held_group_extends_the_grant() {
             .await
             .unwrap();
         s.decide(&person("bob"), approve(r.id)).await.unwrap();
-        let first = grants::list_grants_of(&db, "ada", 10).await.unwrap()[0].clone();
+        let first = grants::list_grants_of(&db, &UserId::from("ada"), 10)
+            .await
+            .unwrap()[0]
+            .clone();
 
         clock.advance(Duration::hours(1));
         let again = s
@@ -549,7 +554,9 @@ async fn asking_again_for_a_held_group_extends_the_grant() {
             .unwrap();
         assert_eq!(again.extends_grant_id, Some(first.id));
         s.decide(&person("cy"), approve(again.id)).await.unwrap();
-        let grants = grants::list_grants_of(&db, "ada", 10).await.unwrap();
+        let grants = grants::list_grants_of(&db, &UserId::from("ada"), 10)
+            .await
+            .unwrap();
         assert_eq!(grants.len(), 1, "extended, not duplicated");
         assert_eq!(grants[0].ends_at, first.ends_at + 4 * 3_600_000);
         assert_eq!(
@@ -656,7 +663,10 @@ async fn cancel_give_back_and_revoke() {
             .await
             .unwrap();
         s.decide(&person("bob"), approve(r.id)).await.unwrap();
-        let g = grants::list_grants_of(&db, "ada", 10).await.unwrap()[0].clone();
+        let g = grants::list_grants_of(&db, &UserId::from("ada"), 10)
+            .await
+            .unwrap()[0]
+            .clone();
         assert_eq!(
             s.give_back(&person("bob"), g.id).await.unwrap_err(),
             AppError::Forbidden
@@ -674,7 +684,10 @@ async fn cancel_give_back_and_revoke() {
             .await
             .unwrap();
         s.decide(&person("cy"), approve(r.id)).await.unwrap();
-        let g = grants::list_grants_of(&db, "bob", 10).await.unwrap()[0].clone();
+        let g = grants::list_grants_of(&db, &UserId::from("bob"), 10)
+            .await
+            .unwrap()[0]
+            .clone();
         assert_eq!(
             invalid_field(s.revoke(&admin(), g.id, " ").await.unwrap_err()),
             "Reason"
@@ -752,7 +765,10 @@ async fn concurrent_approvals_record_exactly_one_decision() {
         }
         assert_eq!((ok, told), (1, 7), "one decision; the others are told");
         assert_eq!(
-            grants::list_grants_of(&db, "ada", 10).await.unwrap().len(),
+            grants::list_grants_of(&db, &UserId::from("ada"), 10)
+                .await
+                .unwrap()
+                .len(),
             1
         );
         assert_eq!(outbox::list_pending_okta_ops(&db).await.unwrap().len(), 1);
@@ -799,7 +815,9 @@ async fn deleting_a_policy_hands_its_groups_to_the_next_one_and_keeps_pending_re
         );
         // The request made under the deleted policy is still decided under it.
         s.decide(&person("bob"), approve(pending.id)).await.unwrap();
-        let grant = &grants::list_grants_of(&db, "ada", 5).await.unwrap()[0];
+        let grant = &grants::list_grants_of(&db, &UserId::from("ada"), 5)
+            .await
+            .unwrap()[0];
         assert_eq!(grant.ends_at - grant.starts_at, 8 * 3_600_000);
         let events = list_audit_events(&db, None, 50).await.unwrap();
         let e = events
@@ -1008,7 +1026,9 @@ async fn t06_simultaneous_requests_and_give_backs_keep_the_invariants() {
             .iter()
             .filter_map(|r| r.as_ref().err())
             .all(|e| matches!(e, AppError::Conflict(m) if m.contains("already asked"))));
-        let requests = requests::list_requests_of(&db, "ada", 50).await.unwrap();
+        let requests = requests::list_requests_of(&db, &UserId::from("ada"), 50)
+            .await
+            .unwrap();
         assert_eq!(
             requests
                 .iter()
@@ -1024,11 +1044,11 @@ async fn t06_simultaneous_requests_and_give_backs_keep_the_invariants() {
         })
         .await;
         assert!(auto.iter().all(|r| r.is_ok()), "{auto:?}");
-        let live: Vec<_> = grants::list_grants_of(&db, "ada", 50)
+        let live: Vec<_> = grants::list_grants_of(&db, &UserId::from("ada"), 50)
             .await
             .unwrap()
             .into_iter()
-            .filter(|g| g.group_id == "aws-dev" && g.state == GrantState::Active)
+            .filter(|g| g.group_id == GroupId::from("aws-dev") && g.state == GrantState::Active)
             .collect();
         assert_eq!(live.len(), 1, "one live grant, extended by the others");
         let adds = outbox::list_pending_okta_ops(&db).await.unwrap();
@@ -1076,8 +1096,8 @@ async fn t06_the_database_enforces_one_pending_request_and_one_live_grant() {
         let twin = requests::insert_request(
             &mut tx,
             &requests::NewRequest {
-                requester_id: "ada",
-                group_id: "aws-prod",
+                requester_id: &UserId::from("ada"),
+                group_id: &GroupId::from("aws-prod"),
                 reason: "again",
                 duration_secs: 3600,
                 starts_at: None,
@@ -1094,9 +1114,20 @@ async fn t06_the_database_enforces_one_pending_request_and_one_live_grant() {
         drop(tx);
 
         s.decide(&person("bob"), approve(r.id)).await.unwrap();
-        let g = grants::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
+        let g = grants::list_grants_of(&db, &UserId::from("ada"), 5)
+            .await
+            .unwrap()[0]
+            .clone();
         let mut tx = db.begin_write().await.unwrap();
-        let twin = grants::insert_grant(&mut tx, &crate::model::Grant { id: 0, ..g }, 1).await;
+        let twin = grants::insert_grant(
+            &mut tx,
+            &crate::model::Grant {
+                id: GrantId::from(0),
+                ..g
+            },
+            1,
+        )
+        .await;
         assert!(twin.is_err(), "a second live grant is refused");
     })
     .await;
@@ -1113,7 +1144,10 @@ async fn t06_the_scheduler_does_not_expire_a_grant_extended_meanwhile() {
             .await
             .unwrap();
         s.decide(&person("bob"), approve(r.id)).await.unwrap();
-        let read = grants::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
+        let read = grants::list_grants_of(&db, &UserId::from("ada"), 5)
+            .await
+            .unwrap()[0]
+            .clone();
         // An extension commits after the scheduler read the grant as due…
         let mut tx = db.begin_write().await.unwrap();
         assert!(
@@ -1138,7 +1172,10 @@ async fn t06_the_scheduler_does_not_expire_a_grant_extended_meanwhile() {
         .unwrap();
         tx.commit().await.unwrap();
         assert!(!moved);
-        let now = grants::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
+        let now = grants::list_grants_of(&db, &UserId::from("ada"), 5)
+            .await
+            .unwrap()[0]
+            .clone();
         assert_eq!(now.state, GrantState::Active);
         assert_eq!(now.ends_at, read.ends_at + 3_600_000);
     })
@@ -1160,7 +1197,7 @@ async fn t07_a_non_approver_learns_nothing_from_decide() {
             .await
             .unwrap();
         s.decide(&person("cy"), approve(decided.id)).await.unwrap();
-        for id in [pending.id, decided.id, 999_999] {
+        for id in [pending.id, decided.id, RequestId::from(999_999)] {
             let e = s.decide(&person("dan"), approve(id)).await.unwrap_err();
             assert_eq!(e, AppError::Forbidden, "request {id}");
         }
@@ -1190,7 +1227,10 @@ async fn t08_extending_a_scheduled_grant_keeps_its_end_after_its_start() {
             .await
             .unwrap();
         s.decide(&person("cy"), approve(again.id)).await.unwrap();
-        let g = grants::list_grants_of(&db, "ada", 5).await.unwrap()[0].clone();
+        let g = grants::list_grants_of(&db, &UserId::from("ada"), 5)
+            .await
+            .unwrap()[0]
+            .clone();
         assert_eq!(g.state, GrantState::Scheduled);
         assert_eq!(g.starts_at, start);
         assert!(g.ends_at > g.starts_at, "{g:?}");
@@ -1238,10 +1278,14 @@ async fn t04_inactive_people_lose_their_requests_and_grants() {
             .unwrap();
         }
         assert_eq!(s.offboard_inactive().await.unwrap(), 2);
-        let ada = requests::list_requests_of(&db, "ada", 5).await.unwrap();
+        let ada = requests::list_requests_of(&db, &UserId::from("ada"), 5)
+            .await
+            .unwrap();
         assert_eq!(ada[0].id, asked.id);
         assert_eq!(ada[0].state, RequestState::Cancelled);
-        let bob = grants::list_grants_of(&db, "bob", 5).await.unwrap();
+        let bob = grants::list_grants_of(&db, &UserId::from("bob"), 5)
+            .await
+            .unwrap();
         assert_eq!(bob[0].state, GrantState::Revoking);
         assert!(bob[0]
             .revoked_reason

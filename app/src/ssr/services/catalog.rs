@@ -1,5 +1,6 @@
 //! What a person may request (the catalog), and the views of My access and Approvals.
 
+use crate::model::GroupId;
 use std::collections::HashSet;
 
 use crate::error::AppError;
@@ -52,7 +53,7 @@ impl CatalogService<'_> {
     async fn entry_for(
         &self,
         v: &Viewer,
-        id: String,
+        id: GroupId,
         name: String,
         description: String,
     ) -> Result<Option<CatalogEntry>, AppError> {
@@ -80,7 +81,7 @@ impl CatalogService<'_> {
                 .iter()
                 .find(|r| r.group_id == id && r.state == RequestState::Pending)
                 .map(|r| r.id),
-            member_in_okta: v.mine.contains(&id) && !v.grants.iter().any(|g| live(&g)),
+            member_in_okta: v.mine.contains(id.as_str()) && !v.grants.iter().any(|g| live(&g)),
             group_id: id,
             name,
             description,
@@ -130,7 +131,11 @@ impl CatalogService<'_> {
     }
 
     /// One group `who` may request, by Okta id.
-    pub async fn entry(&self, who: &Requester, group_id: &str) -> Result<CatalogEntry, AppError> {
+    pub async fn entry(
+        &self,
+        who: &Requester,
+        group_id: &GroupId,
+    ) -> Result<CatalogEntry, AppError> {
         let not_found = || AppError::NotFound("A group you may request with that id".into());
         let (id, name, description) = directory::requestable_candidate(self.db, group_id)
             .await?

@@ -8,6 +8,7 @@
 //! left out: the sync may have read the group before or after the change.
 
 use crate::model::AuditAction;
+use crate::model::OpKind;
 use std::collections::HashSet;
 
 use crate::error::AppError;
@@ -68,7 +69,7 @@ impl DriftService<'_> {
             ids.extend(chunk.into_iter().filter_map(|(id, name, _)| {
                 resolve_policy(&policies, &id, &name)
                     .filter(|p| p.requestable)
-                    .map(|_| id)
+                    .map(|_| id.0)
             }));
         }
         Ok(ids)
@@ -241,7 +242,7 @@ impl DriftService<'_> {
                 };
                 outbox::insert_okta_op(
                     &mut tx,
-                    true,
+                    OpKind::Add,
                     &grant.user_id,
                     &grant.group_id,
                     Some(grant.id),
@@ -282,8 +283,15 @@ impl DriftService<'_> {
                 )
             }
             (DriftAction::Revoke, DriftKind::Unmanaged) => {
-                outbox::insert_okta_op(&mut tx, false, &item.user_id, &item.group_id, None, now)
-                    .await?;
+                outbox::insert_okta_op(
+                    &mut tx,
+                    OpKind::Remove,
+                    &item.user_id,
+                    &item.group_id,
+                    None,
+                    now,
+                )
+                .await?;
                 (
                     DriftState::Resolved,
                     Some("revoked"),

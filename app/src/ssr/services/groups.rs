@@ -2,6 +2,9 @@
 //! and drift — the admin's view of who is in a group and why.
 
 use crate::error::AppError;
+use crate::model::GrantId;
+use crate::model::GroupId;
+use crate::model::UserId;
 use crate::model::{DriftState, GroupDetail, GroupList, GroupMember, GroupSummary, Policy};
 use crate::ssr::auth::Admin;
 use crate::ssr::db::directory::{self, GroupCounts};
@@ -21,7 +24,8 @@ pub struct GroupsService<'a> {
 
 fn summary(c: GroupCounts, policies: &[Policy]) -> (GroupSummary, Option<Policy>) {
     let manageable = c.record.okta_type == "OKTA_GROUP" && !c.record.managed_by_rule;
-    let policy = resolve_policy(policies, &c.record.okta_id, &c.record.name).cloned();
+    let policy =
+        resolve_policy(policies, &GroupId(c.record.okta_id.clone()), &c.record.name).cloned();
     (
         GroupSummary {
             policy: policy.as_ref().map(|p| match &p.target {
@@ -29,7 +33,7 @@ fn summary(c: GroupCounts, policies: &[Policy]) -> (GroupSummary, Option<Policy>
                 crate::model::PolicyTarget::Pattern(pat) => pat.clone(),
             }),
             requestable: manageable && policy.as_ref().is_some_and(|p| p.requestable),
-            group_id: c.record.okta_id,
+            group_id: GroupId(c.record.okta_id),
             name: c.record.name,
             okta_type: c.record.okta_type,
             managed_by_rule: c.record.managed_by_rule,
@@ -78,12 +82,12 @@ impl GroupsService<'_> {
                 .map(
                     |(user_id, name, login, source, seen_at, grant_id, grant_ends_at)| {
                         GroupMember {
-                            user_id,
+                            user_id: UserId(user_id),
                             name,
                             login,
                             source,
                             seen_at,
-                            grant_id,
+                            grant_id: grant_id.map(GrantId),
                             grant_ends_at,
                         }
                     },
@@ -93,7 +97,7 @@ impl GroupsService<'_> {
         members.truncate(MEMBERS_SHOWN as usize);
         let catalog = CatalogService { db: self.db };
         let mut grants = Vec::new();
-        for g in grants::live_grants_of_group(self.db, group_id).await? {
+        for g in grants::live_grants_of_group(self.db, &GroupId::from(group_id)).await? {
             grants.push(catalog.grant_view(g).await?);
         }
         let drift = drift::list_items(

@@ -9,7 +9,7 @@
 //! `PROVISIONED` (or no longer lists) are refused on every request.
 
 use crate::error::AppError;
-use crate::model::Me;
+use crate::model::{Me, UserId};
 use crate::ssr::auth::AuthSettings;
 use crate::ssr::db::{directory, Db};
 use crate::ssr::okta::OktaApi;
@@ -67,7 +67,7 @@ pub async fn resolve_person(
                 });
             }
             Me {
-                okta_id: user.okta_id,
+                okta_id: UserId(user.okta_id),
                 login: user.login,
                 email: user.email,
                 display_name: user.display_name,
@@ -82,7 +82,7 @@ pub async fn resolve_person(
                 .clone()
                 .unwrap_or_else(|| email.clone());
             Me {
-                okta_id: identity.sub.clone(),
+                okta_id: UserId(identity.sub.clone()),
                 display_name: identity.name.clone().unwrap_or_else(|| login.clone()),
                 login,
                 email,
@@ -92,13 +92,16 @@ pub async fn resolve_person(
         }
     };
     // Bootstrap admins by Okta id, or by login once the directory vouches for the login.
-    let bootstrap = settings
-        .bootstrap_admins
-        .iter()
-        .any(|a| a == &me.okta_id || (me.in_directory && a.eq_ignore_ascii_case(&me.login)));
+    let bootstrap = settings.bootstrap_admins.iter().any(|a| {
+        a == me.okta_id.as_str() || (me.in_directory && a.eq_ignore_ascii_case(&me.login))
+    });
     let by_group = me.in_directory
-        && directory::is_member_of_any(db, &me.okta_id, &admin_group_ids(db, settings).await?)
-            .await?;
+        && directory::is_member_of_any(
+            db,
+            me.okta_id.as_str(),
+            &admin_group_ids(db, settings).await?,
+        )
+        .await?;
     Ok(Standing::Allowed(Me {
         is_admin: bootstrap || by_group,
         ..me
@@ -151,7 +154,7 @@ pub async fn fetch_person(
     if directory::find_user_standing(db, sub).await?.is_some() {
         return Ok(true);
     }
-    match okta.user(sub).await? {
+    match okta.user(&UserId::from(sub)).await? {
         Some(user) if user.id == sub => {
             directory::upsert_user(db, &super::sync::user_record(&user), now).await?;
             Ok(true)
@@ -216,7 +219,7 @@ mod tests {
                 .await
                 .unwrap(),
             );
-            assert_eq!(me.okta_id, "00umallory");
+            assert_eq!(me.okta_id, UserId::from("00umallory"));
             assert!(!me.in_directory);
             assert_eq!(me.display_name, "From Token");
             assert!(!me.is_admin);

@@ -2,7 +2,7 @@
 //! drift detection: which policy applies to a group (its own, else the most specific matching
 //! pattern), how patterns match, and the limits and syntax of grant durations.
 
-use crate::model::{Policy, PolicyTarget};
+use crate::model::{GroupId, Policy, PolicyTarget};
 
 /// Shortest grant anyone may ask for.
 pub const MIN_DURATION_SECS: i64 = 60;
@@ -55,12 +55,12 @@ pub fn pattern_matches(pattern: &str, name: &str) -> bool {
 /// (the one with the most literal characters).
 pub fn resolve_policy<'p>(
     policies: &'p [Policy],
-    group_id: &str,
+    group_id: &GroupId,
     group_name: &str,
 ) -> Option<&'p Policy> {
     policies
         .iter()
-        .find(|p| p.target == PolicyTarget::Group(group_id.to_owned()))
+        .find(|p| matches!(&p.target, PolicyTarget::Group(g) if g == group_id))
         .or_else(|| {
             policies
                 .iter()
