@@ -25,13 +25,7 @@ pub fn utc_datetime(ms: i64) -> String {
 
 /// `1h`, `90m`, `2d`, `1w`: a grant's duration for people.
 pub fn describe_duration(secs: i64) -> String {
-    match secs {
-        s if s % 604_800 == 0 => format!("{}w", s / 604_800),
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3600 == 0 => format!("{}h", s / 3600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
+    crate::model::GrantDuration::from_secs(secs).to_string()
 }
 
 /// `850 ms`, `12.3 s`, `4 min 05 s`.

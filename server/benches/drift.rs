@@ -90,8 +90,8 @@ fn main() {
                         requestable: true,
                         approver_users: vec!["approver".into()],
                         quorum: 1,
-                        default_duration: "1h".into(),
-                        max_duration: "1d".into(),
+                        default_duration: "1h".parse().unwrap(),
+                        max_duration: "1d".parse().unwrap(),
                         ..PolicyInput::default()
                     },
                 )

@@ -45,11 +45,11 @@ pub async fn request_access(
     start: String,
 ) -> Result<AccessRequest, AppError> {
     use crate::ssr::auth::Requester;
-    use crate::ssr::services::access::{parse_start, RequestInput};
+    use crate::ssr::services::access::{optional_duration, parse_start, RequestInput};
     super::serve(|who: Requester, state| async move {
         let input = RequestInput {
             group_id: crate::model::GroupId(group_id),
-            duration,
+            duration: optional_duration("Duration", &duration)?,
             reason,
             starts_at: parse_start(&start)?,
         };
@@ -108,7 +108,8 @@ pub async fn decide_request(
     comment: String,
     duration: String,
 ) -> Result<AccessRequest, AppError> {
-    use crate::ssr::{auth::Requester, services::access::DecisionInput};
+    use crate::ssr::auth::Requester;
+    use crate::ssr::services::access::{optional_duration, DecisionInput};
     super::serve(|who: Requester, state| async move {
         let approve = match decision.as_str() {
             "approve" => true,
@@ -119,7 +120,7 @@ pub async fn decide_request(
             request_id: crate::model::RequestId(request_id),
             approve,
             comment,
-            duration: Some(duration),
+            duration: optional_duration("Duration", &duration)?,
         };
         state.access().decide(&who, input).await
     })

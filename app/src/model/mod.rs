@@ -4,12 +4,14 @@
 mod access;
 mod audit_action;
 mod drift;
+mod duration;
 mod ids;
 mod okta;
 
 pub use access::*;
 pub use audit_action::AuditAction;
 pub use drift::*;
+pub use duration::GrantDuration;
 pub use ids::{GrantId, GroupId, RequestId, UserId};
 pub use okta::*;
 use serde::{Deserialize, Serialize};

@@ -6,11 +6,10 @@ use proptest::prelude::*;
 use reqwest::header::{HeaderMap, HeaderValue, LINK};
 use url::Url;
 
-use crate::format::describe_duration;
+use crate::model::GrantDuration;
 use crate::ssr::okta::client::{next_link, parse_org_url};
 use crate::ssr::okta::OktaTrust;
 use crate::ssr::secrets::{SecretRef, SecretSource};
-use crate::ssr::services::policy::parse_duration;
 
 fn secret_ref() -> impl Strategy<Value = SecretRef> {
     let source = prop_oneof![
@@ -25,20 +24,21 @@ fn secret_ref() -> impl Strategy<Value = SecretRef> {
 proptest! {
     #[test]
     fn durations_never_panic_and_are_positive(text in "\\PC{0,40}") {
-        if let Ok(secs) = parse_duration(&text) {
-            prop_assert!(secs > 0);
+        if let Ok(d) = text.parse::<GrantDuration>() {
+            prop_assert!(d.secs() > 0);
         }
     }
 
     #[test]
     fn described_durations_read_back(minutes in 1i64..=129_600) {
         let secs = minutes * 60;
-        prop_assert_eq!(parse_duration(&describe_duration(secs)), Ok(secs));
+        let d = GrantDuration::from_secs(secs);
+        prop_assert_eq!(d.to_string().parse::<GrantDuration>(), Ok(d));
     }
 
     #[test]
     fn huge_numbers_are_refused_not_wrapped(n in (i64::MAX / 604_800)..i64::MAX, unit in "[smhdw]") {
-        let parsed = parse_duration(&format!("{n}{unit}"));
+        let parsed = format!("{n}{unit}").parse::<GrantDuration>().map(GrantDuration::secs);
         if let Ok(secs) = parsed {
             prop_assert!(secs > 0 && secs / n >= 1);
         }

@@ -148,8 +148,8 @@ async fn world(engine: app::model::DatabaseEngine, token: &str) -> World {
                 requestable: true,
                 approver_users: vec!["approver".into()],
                 quorum: 1,
-                default_duration: "1h".into(),
-                max_duration: "1d".into(),
+                default_duration: "1h".parse().unwrap(),
+                max_duration: "1d".parse().unwrap(),
                 ..PolicyInput::default()
             },
         )
@@ -193,7 +193,7 @@ impl World {
                 }),
                 RequestInput {
                     group_id: GroupId::from(self.group.clone()),
-                    duration: duration.into(),
+                    duration: Some(duration.parse().unwrap()),
                     reason: String::new(),
                     starts_at,
                 },

@@ -9,6 +9,7 @@
 
 use crate::error::AppError;
 use crate::format::describe_duration;
+use crate::model::GrantDuration;
 use crate::model::GrantId;
 use crate::model::GroupId;
 use crate::model::OpKind;
@@ -23,9 +24,7 @@ use crate::ssr::db::requests::NewRequest;
 use crate::ssr::db::Tx;
 use crate::ssr::db::{audit, directory, Db};
 use crate::ssr::db::{grants, outbox, policies, requests};
-use crate::ssr::services::policy::{
-    parse_duration, resolve_policy, MAX_POLICY_DURATION_SECS, MIN_DURATION_SECS,
-};
+use crate::ssr::services::policy::{resolve_policy, MAX_POLICY_DURATION_SECS, MIN_DURATION_SECS};
 
 /// Longest reason kept.
 const MAX_REASON: usize = 1000;
@@ -62,8 +61,8 @@ pub struct PolicyInput {
     pub approver_users: Vec<String>,
     pub approver_groups: Vec<String>,
     pub quorum: i64,
-    pub default_duration: String,
-    pub max_duration: String,
+    pub default_duration: GrantDuration,
+    pub max_duration: GrantDuration,
     pub require_reason: bool,
     pub allow_self_approval: bool,
     pub auto_approve: bool,
@@ -124,6 +123,19 @@ pub async fn resolve_group(db: &Db, field: &str, text: &str) -> Result<String, A
     }
 }
 
+/// A duration a form must give; the error names `field`.
+fn required_duration(field: &str, text: &str) -> Result<GrantDuration, AppError> {
+    text.parse().map_err(|m| AppError::invalid(field, m))
+}
+
+/// A duration a form may leave empty; the error names `field`.
+pub fn optional_duration(field: &str, text: &str) -> Result<Option<GrantDuration>, AppError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    required_duration(field, text).map(Some)
+}
+
 /// Resolves a posted policy form: every group and person must exist; the error names which.
 pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput, AppError> {
     let applies = f.applies_to.trim();
@@ -167,8 +179,8 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
         approver_users,
         approver_groups,
         quorum,
-        default_duration: f.default_duration.clone(),
-        max_duration: f.max_duration.clone(),
+        default_duration: required_duration("Default duration", &f.default_duration)?,
+        max_duration: required_duration("Maximum duration", &f.max_duration)?,
         require_reason: f.require_reason,
         allow_self_approval: f.allow_self_approval,
         auto_approve: f.auto_approve,
@@ -179,8 +191,8 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
 #[derive(Debug, Clone, Default)]
 pub struct RequestInput {
     pub group_id: GroupId,
-    /// Empty: the policy's default.
-    pub duration: String,
+    /// `None`: the policy's default.
+    pub duration: Option<GrantDuration>,
     pub reason: String,
     /// Scheduled start (ms); `None`: as soon as approved.
     pub starts_at: Option<i64>,
@@ -193,7 +205,7 @@ pub struct DecisionInput {
     pub approve: bool,
     pub comment: String,
     /// A shorter duration than asked for (approvals only).
-    pub duration: Option<String>,
+    pub duration: Option<GrantDuration>,
 }
 
 /// The workflow's operations.
@@ -268,10 +280,7 @@ impl AccessService<'_> {
                 }
             }
         }
-        let default = parse_duration(&input.default_duration)
-            .map_err(|m| AppError::invalid("Default duration", m))?;
-        let max = parse_duration(&input.max_duration)
-            .map_err(|m| AppError::invalid("Maximum duration", m))?;
+        let (default, max) = (input.default_duration.secs(), input.max_duration.secs());
         if !(MIN_DURATION_SECS..=MAX_POLICY_DURATION_SECS).contains(&max) {
             return Err(AppError::invalid(
                 "Maximum duration",
@@ -388,11 +397,9 @@ impl AccessService<'_> {
         {
             return Err(AppError::Forbidden);
         }
-        let duration = if input.duration.trim().is_empty() {
-            policy.default_duration_secs
-        } else {
-            parse_duration(&input.duration).map_err(|m| AppError::invalid("Duration", m))?
-        };
+        let duration = input
+            .duration
+            .map_or(policy.default_duration_secs, GrantDuration::secs);
         if duration < MIN_DURATION_SECS || duration > policy.max_duration_secs {
             return Err(AppError::invalid(
                 "Duration",
@@ -596,15 +603,7 @@ impl AccessService<'_> {
                 format!("keep it under {MAX_REASON} characters"),
             ));
         }
-        let shorter = match input
-            .duration
-            .as_deref()
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-        {
-            Some(d) => Some(parse_duration(d).map_err(|m| AppError::invalid("Duration", m))?),
-            None => None,
-        };
+        let shorter = input.duration.map(GrantDuration::secs);
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
         // The caller first: someone who may not decide this request learns nothing about it

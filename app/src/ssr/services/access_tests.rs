@@ -9,7 +9,9 @@ use time::Duration;
 use super::access::*;
 use super::policy::resolve_policy;
 use crate::error::AppError;
-use crate::model::{GrantId, GrantState, GroupId, PolicyTarget, RequestId, RequestState, UserId};
+use crate::model::{
+    GrantDuration, GrantId, GrantState, GroupId, PolicyTarget, RequestId, RequestState, UserId,
+};
 use crate::ssr::auth::{Admin, Requester};
 use crate::ssr::clock::{to_millis, Clock, ManualClock};
 use crate::ssr::db::audit::{list_audit_events, verify_audit_chain};
@@ -85,18 +87,23 @@ fn policy(target: PolicyTarget) -> PolicyInput {
         approver_users: vec!["bob".into()],
         approver_groups: vec!["approvers".into()],
         quorum: 1,
-        default_duration: "4h".into(),
-        max_duration: "1d".into(),
+        default_duration: d("4h"),
+        max_duration: d("1d"),
         require_reason: true,
         allow_self_approval: false,
         auto_approve: false,
     }
 }
 
+/// A duration as a form would give it.
+fn d(text: &str) -> GrantDuration {
+    text.parse().unwrap()
+}
+
 fn ask(group: &str, duration: &str) -> RequestInput {
     RequestInput {
         group_id: group.into(),
-        duration: duration.into(),
+        duration: optional_duration("Duration", duration).unwrap(),
         reason: "deploy the fix".into(),
         starts_at: None,
     }
@@ -160,13 +167,13 @@ async fn policies_refuse_groups_okta_will_not_let_gatepass_change() {
             "Approvers"
         );
         let mut p = policy(PolicyTarget::Group("aws-prod".into()));
-        p.max_duration = "100d".into();
+        p.max_duration = d("100d");
         assert_eq!(
             invalid_field(s.save_policy(&admin(), p).await.unwrap_err()),
             "Maximum duration"
         );
         let mut p = policy(PolicyTarget::Group("aws-prod".into()));
-        p.default_duration = "2d".into();
+        p.default_duration = d("2d");
         assert_eq!(
             invalid_field(s.save_policy(&admin(), p).await.unwrap_err()),
             "Default duration"
@@ -194,8 +201,8 @@ async fn policies_refuse_groups_okta_will_not_let_gatepass_change() {
         s.save_policy(
             &admin(),
             PolicyInput {
-                max_duration: "2h".into(),
-                default_duration: "1h".into(),
+                max_duration: d("2h"),
+                default_duration: d("1h"),
                 ..policy(PolicyTarget::Pattern("aws-*".into()))
             },
         )
@@ -254,11 +261,7 @@ async fn eligibility_duration_and_reason_are_checked_and_bad_input_writes_nothin
             "Duration"
         );
         assert_eq!(
-            invalid_field(
-                s.request_access(&person("ada"), ask("aws-prod", "soon"))
-                    .await
-                    .unwrap_err()
-            ),
+            invalid_field(optional_duration("Duration", "soon").unwrap_err()),
             "Duration"
         );
         let mut no_reason = ask("aws-prod", "1h");
@@ -371,7 +374,7 @@ async fn requests_route_to_their_approvers_and_quorum_decides() {
             "{e:?}"
         );
         let shorter = DecisionInput {
-            duration: Some("1h".into()),
+            duration: Some(d("1h")),
             ..approve(r.id)
         };
         let done = s.decide(&person("cy"), shorter).await.unwrap();
@@ -449,7 +452,7 @@ async fn self_approval_only_when_allowed_and_lengthening_is_refused() {
             "{e:?}"
         );
         let longer = DecisionInput {
-            duration: Some("2h".into()),
+            duration: Some(d("2h")),
             ..approve(own.id)
         };
         assert_eq!(
@@ -790,8 +793,8 @@ async fn deleting_a_policy_hands_its_groups_to_the_next_one_and_keeps_pending_re
             .await
             .unwrap();
         let mut wide = policy(PolicyTarget::Pattern("aws-*".into()));
-        wide.max_duration = "2h".into();
-        wide.default_duration = "1h".into();
+        wide.max_duration = d("2h");
+        wide.default_duration = d("1h");
         s.save_policy(&admin(), wide).await.unwrap();
         let pending = s
             .request_access(&person("ada"), ask("aws-prod", "8h"))
