@@ -111,14 +111,12 @@ pub async fn decide_request(
     use crate::ssr::auth::Requester;
     use crate::ssr::services::access::{optional_duration, DecisionInput};
     super::serve(|who: Requester, state| async move {
-        let approve = match decision.as_str() {
-            "approve" => true,
-            "deny" => false,
-            _ => return Err(AppError::invalid("Decision", "approve or deny")),
-        };
+        let decision = decision
+            .parse()
+            .map_err(|m| AppError::invalid("Decision", m))?;
         let input = DecisionInput {
             request_id: crate::model::RequestId(request_id),
-            approve,
+            decision,
             comment,
             duration: optional_duration("Duration", &duration)?,
         };

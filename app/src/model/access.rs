@@ -87,6 +87,34 @@ pub struct AccessRequest {
     pub decided_by: Option<String>,
 }
 
+/// An approver's answer to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Decision {
+    Approve,
+    Deny,
+}
+
+impl Decision {
+    /// The name posted by the approval form and stored in `approvals.decision`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+impl std::str::FromStr for Decision {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Decision::Approve, Decision::Deny]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| "approve or deny".to_owned())
+    }
+}
+
 /// What a queued Okta operation does to a membership.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpKind {

@@ -90,6 +90,34 @@ impl SyncKind {
     }
 }
 
+/// Where a sync run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncStatus {
+    Running,
+    Ok,
+    Failed,
+}
+
+impl SyncStatus {
+    /// The name stored in `sync_runs.status` (and shown).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncStatus::Running => "running",
+            SyncStatus::Ok => "ok",
+            SyncStatus::Failed => "failed",
+        }
+    }
+
+    /// A stored status; an unknown one reads as failed.
+    pub fn parse(s: &str) -> Self {
+        [SyncStatus::Running, SyncStatus::Ok]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .unwrap_or(SyncStatus::Failed)
+    }
+}
+
 /// What one directory sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncCounts {
@@ -108,8 +136,7 @@ pub struct SyncCounts {
 pub struct SyncRun {
     pub id: i64,
     pub kind: SyncKind,
-    /// `running`, `ok` or `failed`.
-    pub status: String,
+    pub status: SyncStatus,
     /// Milliseconds since the epoch.
     pub started_at: i64,
     pub finished_at: Option<i64>,

@@ -119,11 +119,11 @@ fn RunRow(r: SyncRun) -> impl IntoView {
         c.users_removed, c.groups_removed, c.memberships_removed
     );
     view! {
-        <tr data-status=r.status.clone()>
+        <tr data-status=r.status.as_str()>
             <td>{utc_datetime(r.started_at)}</td>
             <td>{r.kind.as_str()}</td>
             <td>
-                {r.status.clone()}
+                {r.status.as_str()}
                 {r.error.clone().map(|e| view! { <div class="error-text">{e}</div> })}
             </td>
             <td>{took}</td>

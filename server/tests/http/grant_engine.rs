@@ -205,7 +205,7 @@ impl World {
                 &Requester::for_tests(me("approver")),
                 DecisionInput {
                     request_id: r.id,
-                    approve: true,
+                    decision: app::model::Decision::Approve,
                     comment: String::new(),
                     duration: None,
                 },
@@ -538,7 +538,7 @@ async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
         );
         let missing = items[0].id;
         let again = sync().await;
-        assert_eq!(again.status, "ok");
+        assert_eq!(again.status.as_str(), "ok");
         assert_eq!(open().await.len(), 1, "found once, not once per sync");
 
         let err = w

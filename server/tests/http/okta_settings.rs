@@ -150,14 +150,22 @@ async fn admins_save_validated_settings_and_test_the_connection() {
         for _ in 0..100 {
             let (_, body) = post(&app, &admin, "/api/okta/sync", &[]).await;
             let o: SyncOverview = serde_json::from_value(body).unwrap();
-            if o.runs.first().is_some_and(|r| r.status != "running") {
+            if o.runs
+                .first()
+                .is_some_and(|r| r.status.as_str() != "running")
+            {
                 overview = Some(o);
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let overview = overview.expect("the sync finished");
-        assert_eq!(overview.runs[0].status, "ok", "{:?}", overview.runs[0]);
+        assert_eq!(
+            overview.runs[0].status.as_str(),
+            "ok",
+            "{:?}",
+            overview.runs[0]
+        );
         assert_eq!(
             (
                 overview.directory.users,

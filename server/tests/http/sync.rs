@@ -313,7 +313,7 @@ async fn one_sync_at_a_time_and_failures_are_recorded() {
     let err = sync(&t.db, &failing, SyncKind::Full).await.unwrap_err();
     assert!(err.to_string().contains("500"), "{err}");
     let recorded = runs::list_sync_runs(&t.db, 1).await.unwrap();
-    assert_eq!(recorded[0].status, "failed");
+    assert_eq!(recorded[0].status.as_str(), "failed");
     assert!(recorded[0].error.as_deref().unwrap().contains("E0000009"));
     assert_eq!(recorded[0].counts.calls, 2, "two tries, then given up");
     assert!(

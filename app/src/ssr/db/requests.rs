@@ -2,6 +2,7 @@
 //! the decisions made. Functions taking a transaction run inside the caller's.
 
 use super::{Db, DbError, Tx};
+use crate::model::Decision;
 use crate::model::{AccessRequest, GrantId, GroupId, RequestId, RequestState, UserId};
 
 /// A request as stored (approvals counted separately).
@@ -180,7 +181,7 @@ pub async fn insert_approval(
     tx: &mut Tx,
     request_id: RequestId,
     approver_id: &UserId,
-    approve: bool,
+    decision: Decision,
     comment: &str,
     duration_secs: Option<i64>,
     at: i64,
@@ -191,7 +192,7 @@ pub async fn insert_approval(
     )
     .bind(request_id)
     .bind(approver_id)
-    .bind(if approve { "approve" } else { "deny" })
+    .bind(decision.as_str())
     .bind(comment)
     .bind(duration_secs)
     .bind(at)

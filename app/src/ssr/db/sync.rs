@@ -2,6 +2,7 @@
 //! Gatepass process sharing the database).
 
 use super::{Db, DbError};
+use crate::model::SyncStatus;
 use crate::model::{SyncCounts, SyncKind, SyncRun};
 
 const LOCK: &str = "directory";
@@ -83,7 +84,14 @@ pub async fn finish_sync_run(
          WHERE id = $1",
     )
     .bind(id)
-    .bind(if error.is_some() { "failed" } else { "ok" })
+    .bind(
+        if error.is_some() {
+            SyncStatus::Failed
+        } else {
+            SyncStatus::Ok
+        }
+        .as_str(),
+    )
     .bind(finished_at)
     .bind(counts.users_seen)
     .bind(counts.groups_seen)
@@ -148,7 +156,7 @@ impl From<RunRow> for SyncRun {
             } else {
                 SyncKind::Incremental
             },
-            status,
+            status: SyncStatus::parse(&status),
             started_at,
             finished_at,
             counts: SyncCounts {

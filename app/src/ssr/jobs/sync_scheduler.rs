@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::model::{IntegrationSettings, SyncKind, SyncRun};
+use crate::model::{IntegrationSettings, SyncKind, SyncRun, SyncStatus};
 use crate::ssr::clock::to_millis;
 use crate::ssr::core::Core;
 use crate::ssr::db::sync as runs;
@@ -24,11 +24,11 @@ pub fn next_due(
     let ok = |kind: Option<SyncKind>| {
         recent
             .iter()
-            .filter(|r| r.status == "ok" && kind.is_none_or(|k| r.kind == k))
+            .filter(|r| r.status == SyncStatus::Ok && kind.is_none_or(|k| r.kind == k))
             .map(|r| r.started_at)
             .max()
     };
-    if let Some(failed) = recent.first().filter(|r| r.status == "failed") {
+    if let Some(failed) = recent.first().filter(|r| r.status == SyncStatus::Failed) {
         let retry_at =
             failed.finished_at.unwrap_or(failed.started_at) + RETRY_AFTER.as_millis() as i64;
         if retry_at > now {
@@ -89,11 +89,11 @@ mod tests {
         crate::ssr::testing::test_integration("https://acme.okta.com", "env:X")
     }
 
-    fn run(kind: SyncKind, status: &str, started_at: i64) -> SyncRun {
+    fn run(kind: SyncKind, status: SyncStatus, started_at: i64) -> SyncRun {
         SyncRun {
             id: started_at,
             kind,
-            status: status.into(),
+            status,
             started_at,
             finished_at: Some(started_at + 1000),
             counts: SyncCounts::default(),
@@ -106,7 +106,7 @@ mod tests {
         let s = settings();
         let min = 60_000;
         assert_eq!(next_due(&s, &[], 0), Ok(SyncKind::Full), "never synced");
-        let full = run(SyncKind::Full, "ok", 0);
+        let full = run(SyncKind::Full, SyncStatus::Ok, 0);
         assert_eq!(
             next_due(&s, std::slice::from_ref(&full), 5 * min),
             Err(Duration::from_millis(5 * min as u64))
@@ -115,7 +115,7 @@ mod tests {
             next_due(&s, std::slice::from_ref(&full), 10 * min),
             Ok(SyncKind::Incremental)
         );
-        let inc = run(SyncKind::Incremental, "ok", 10 * min);
+        let inc = run(SyncKind::Incremental, SyncStatus::Ok, 10 * min);
         assert_eq!(
             next_due(&s, &[inc.clone(), full.clone()], 15 * min),
             Err(Duration::from_millis(5 * min as u64))
@@ -124,7 +124,7 @@ mod tests {
             next_due(&s, &[inc.clone(), full.clone()], 24 * 60 * min),
             Ok(SyncKind::Full)
         );
-        let failed = run(SyncKind::Incremental, "failed", 20 * min);
+        let failed = run(SyncKind::Incremental, SyncStatus::Failed, 20 * min);
         let wait = next_due(&s, &[failed, inc, full], 20 * min + 1000).unwrap_err();
         assert_eq!(
             wait,

@@ -9,6 +9,7 @@
 
 use crate::error::AppError;
 use crate::format::describe_duration;
+use crate::model::Decision;
 use crate::model::GrantDuration;
 use crate::model::GrantId;
 use crate::model::GroupId;
@@ -202,7 +203,7 @@ pub struct RequestInput {
 #[derive(Debug, Clone)]
 pub struct DecisionInput {
     pub request_id: RequestId,
-    pub approve: bool,
+    pub decision: Decision,
     pub comment: String,
     /// A shorter duration than asked for (approvals only).
     pub duration: Option<GrantDuration>,
@@ -594,7 +595,7 @@ impl AccessService<'_> {
     ) -> Result<AccessRequest, AppError> {
         let me = who.me();
         let comment = input.comment.trim();
-        if !input.approve && comment.is_empty() {
+        if input.decision == Decision::Deny && comment.is_empty() {
             return Err(AppError::invalid("Comment", "say why you deny the request"));
         }
         if comment.chars().count() > MAX_REASON {
@@ -647,7 +648,7 @@ impl AccessService<'_> {
             &mut tx,
             r.id,
             &me.okta_id,
-            input.approve,
+            input.decision,
             comment,
             shorter,
             now,
@@ -659,7 +660,7 @@ impl AccessService<'_> {
             ));
         }
         let subject = format!("request:{}", r.id);
-        if !input.approve {
+        if input.decision == Decision::Deny {
             requests::decide_request(&mut tx, r.id, RequestState::Denied, now, &me.login).await?;
             self.audit(
                 &mut tx,

@@ -1,6 +1,7 @@
 //! The access workflow's rules, on both database engines, with a clock that moves only when
 //! told to.
 
+use crate::model::Decision;
 use std::sync::Arc;
 
 use time::macros::datetime;
@@ -112,7 +113,7 @@ fn ask(group: &str, duration: &str) -> RequestInput {
 fn approve(id: RequestId) -> DecisionInput {
     DecisionInput {
         request_id: id,
-        approve: true,
+        decision: Decision::Approve,
         comment: "ok".into(),
         duration: None,
     }
@@ -500,7 +501,7 @@ async fn denial_needs_a_comment_and_is_final() {
             .await
             .unwrap();
         let silent = DecisionInput {
-            approve: false,
+            decision: Decision::Deny,
             comment: " ".into(),
             ..approve(r.id)
         };
@@ -509,7 +510,7 @@ async fn denial_needs_a_comment_and_is_final() {
             "Comment"
         );
         let deny = DecisionInput {
-            approve: false,
+            decision: Decision::Deny,
             comment: "use staging".into(),
             ..approve(r.id)
         };

@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::AppError;
-use crate::model::{IntegrationSettings, SyncCounts, SyncKind, SyncOverview, SyncRun};
+use crate::model::{IntegrationSettings, SyncCounts, SyncKind, SyncOverview, SyncRun, SyncStatus};
 use crate::ssr::auth::Admin;
 use crate::ssr::clock::{okta_instant, to_millis, Clock};
 use crate::ssr::core::Core;
@@ -190,7 +190,7 @@ impl DirectorySync<'_> {
                 Ok(SyncRun {
                     id,
                     kind,
-                    status: "ok".into(),
+                    status: SyncStatus::Ok,
                     started_at: started,
                     finished_at: Some(finished),
                     counts,
@@ -383,7 +383,7 @@ impl SyncService<'_> {
         let runs = runs::list_sync_runs(db, 20).await?;
         Ok(SyncOverview {
             settings: self.core.integration().current().await?,
-            running: runs.iter().any(|r| r.status == "running"),
+            running: runs.iter().any(|r| r.status == SyncStatus::Running),
             runs,
             directory: directory::count_directory(db).await?,
         })
@@ -398,7 +398,10 @@ impl SyncService<'_> {
             .await?
             .ok_or_else(|| AppError::Conflict("Save the Okta settings first.".into()))?;
         let last = runs::list_sync_runs(&core.db, 1).await?;
-        if last.first().is_some_and(|r| r.status == "running") {
+        if last
+            .first()
+            .is_some_and(|r| r.status == SyncStatus::Running)
+        {
             return Err(AppError::Conflict("A sync is already running.".into()));
         }
         audit::record(
