@@ -3,6 +3,7 @@
 
 mod access;
 mod audit_action;
+mod directory_kinds;
 mod drift;
 mod duration;
 mod ids;
@@ -10,6 +11,7 @@ mod okta;
 
 pub use access::*;
 pub use audit_action::AuditAction;
+pub use directory_kinds::{GroupKind, UserStatus};
 pub use drift::*;
 pub use duration::GrantDuration;
 pub use ids::{GrantId, GroupId, RequestId, UserId};

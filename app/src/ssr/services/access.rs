@@ -13,9 +13,11 @@ use crate::model::Decision;
 use crate::model::GrantDuration;
 use crate::model::GrantId;
 use crate::model::GroupId;
+use crate::model::GroupKind;
 use crate::model::OpKind;
 use crate::model::RequestId;
 use crate::model::UserId;
+use crate::model::UserStatus;
 use crate::model::{
     AccessRequest, AuditAction, Grant, GrantState, Policy, PolicyTarget, RequestState,
 };
@@ -106,7 +108,7 @@ pub async fn resolve_group(db: &Db, field: &str, text: &str) -> Result<String, A
     let found = directory::groups_named(db, text, 10).await?;
     match found.as_slice() {
         [] => Err(AppError::invalid(field, format!("no group named {text:?}"))),
-        [(id, kind)] if kind == "OKTA_GROUP" => Ok(id.clone()),
+        [(id, kind)] if GroupKind::OktaGroup.is(kind) => Ok(id.clone()),
         [(_, kind)] => Err(AppError::invalid(
             field,
             format!(
@@ -255,7 +257,7 @@ impl AccessService<'_> {
                         AppError::invalid("Applies to", "no such group in the directory")
                     })?;
                 if input.requestable {
-                    if group.okta_type != "OKTA_GROUP" {
+                    if !GroupKind::OktaGroup.is(&group.okta_type) {
                         return Err(AppError::invalid(
                             "Requestable",
                             format!("{} is an {} group: Okta does not let its membership be changed through the API", group.name, group.okta_type),
@@ -383,7 +385,7 @@ impl AccessService<'_> {
                 AppError::invalid("Group", format!("{} cannot be requested", group.name))
             })?
             .clone();
-        if group.okta_type != "OKTA_GROUP" || group.managed_by_rule {
+        if !GroupKind::OktaGroup.is(&group.okta_type) || group.managed_by_rule {
             return Err(AppError::invalid(
                 "Group",
                 format!(
@@ -899,12 +901,15 @@ impl AccessService<'_> {
     /// their live grants ended (each audited, actor `gatepass`). Runs after every directory
     /// sync; returns how many requests and grants it closed.
     pub async fn offboard_inactive(&self) -> Result<usize, AppError> {
-        use crate::ssr::services::identity::ACTIVE_STATUSES;
+        let allowing: Vec<&str> = UserStatus::ALLOWING_ACCESS
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
         let mut closed = 0;
         loop {
             let now = self.now();
             let mut tx = self.db.begin_write().await?;
-            let items = grants::held_by_inactive_people(&mut tx, ACTIVE_STATUSES, 100).await?;
+            let items = grants::held_by_inactive_people(&mut tx, &allowing, 100).await?;
             if items.is_empty() {
                 break;
             }

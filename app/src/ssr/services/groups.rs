@@ -4,6 +4,7 @@
 use crate::error::AppError;
 use crate::model::GrantId;
 use crate::model::GroupId;
+use crate::model::GroupKind;
 use crate::model::UserId;
 use crate::model::{DriftState, GroupDetail, GroupList, GroupMember, GroupSummary, Policy};
 use crate::ssr::auth::Admin;
@@ -23,7 +24,7 @@ pub struct GroupsService<'a> {
 }
 
 fn summary(c: GroupCounts, policies: &[Policy]) -> (GroupSummary, Option<Policy>) {
-    let manageable = c.record.okta_type == "OKTA_GROUP" && !c.record.managed_by_rule;
+    let manageable = GroupKind::OktaGroup.is(&c.record.okta_type) && !c.record.managed_by_rule;
     let policy =
         resolve_policy(policies, &GroupId(c.record.okta_id.clone()), &c.record.name).cloned();
     (

@@ -9,7 +9,7 @@
 //! `PROVISIONED` (or no longer lists) are refused on every request.
 
 use crate::error::AppError;
-use crate::model::{Me, UserId};
+use crate::model::{Me, UserId, UserStatus};
 use crate::ssr::auth::AuthSettings;
 use crate::ssr::db::{directory, Db};
 use crate::ssr::okta::OktaApi;
@@ -29,11 +29,8 @@ pub struct VerifiedIdentity {
 /// them from signing in again. `SUSPENDED`, `DEPROVISIONED`, and `STAGED`/`PROVISIONED` (never
 /// activated) do not — nor does any status Gatepass does not know.
 pub fn status_allows_access(status: &str) -> bool {
-    ACTIVE_STATUSES.contains(&status)
+    UserStatus::parse(status).is_some_and(UserStatus::allows_access)
 }
-
-/// The Okta user statuses that let a person use Gatepass (see [`status_allows_access`]).
-pub const ACTIVE_STATUSES: &[&str] = &["ACTIVE", "LOCKED_OUT", "PASSWORD_EXPIRED", "RECOVERY"];
 
 /// The outcome of matching a session to the directory.
 #[derive(Debug, Clone, PartialEq, Eq)]

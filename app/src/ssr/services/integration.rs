@@ -2,6 +2,7 @@
 //! from them, and the connection test that shows admins what Gatepass can and cannot do.
 
 use crate::model::AuditAction;
+use crate::model::GroupKind;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +18,6 @@ use crate::ssr::okta::client::{parse_org_url, OktaSettings};
 use crate::ssr::okta::credential::SERVICE_APP_SCOPES;
 use crate::ssr::okta::{Cursor, OktaApi, OktaClient, OktaCredential, OktaError, OktaTrust};
 use crate::ssr::secrets::{CachedSecrets, SecretRef};
-
-const GROUP_TYPES: [&str; 3] = ["OKTA_GROUP", "APP_GROUP", "BUILT_IN"];
 
 impl From<OktaError> for AppError {
     fn from(e: OktaError) -> Self {
@@ -107,7 +106,7 @@ pub fn parse_input(
         .filter(|t| !t.is_empty())
     {
         let t = t.to_ascii_uppercase();
-        if !GROUP_TYPES.contains(&t.as_str()) {
+        if GroupKind::parse(&t).is_none() {
             return Err(AppError::invalid(
                 "Group types",
                 format!("{t:?} is not an Okta group type (OKTA_GROUP, APP_GROUP, BUILT_IN)"),

@@ -14,6 +14,7 @@
 //! One sync runs at a time across every process sharing the database (a leased lock).
 
 use crate::model::AuditAction;
+use crate::model::GroupKind;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -358,7 +359,7 @@ impl DirectorySync<'_> {
         )
         .await?;
         for (id, count, kind) in changed {
-            if kind != "BUILT_IN" && count != Some(0) {
+            if !GroupKind::BuiltIn.is(&kind) && count != Some(0) {
                 self.members(&id, marker, counts).await?;
             }
             counts.memberships_removed +=
