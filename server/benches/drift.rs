@@ -36,7 +36,7 @@ fn main() {
             let users: Vec<UserRecord> = chunk
                 .iter()
                 .map(|i| UserRecord {
-                    okta_id: format!("00u{i:07}"),
+                    okta_id: format!("00u{i:07}").into(),
                     login: format!("user{i}@example.com"),
                     email: format!("user{i}@example.com"),
                     display_name: format!("User {i}"),
@@ -50,7 +50,7 @@ fn main() {
                 .iter()
                 .map(|i| SyncedGroup {
                     record: GroupRecord {
-                        okta_id: format!("00g{i:06}"),
+                        okta_id: format!("00g{i:06}").into(),
                         name: format!("team-{:02}-{i:05}", i % 50),
                         description: String::new(),
                         okta_type: "OKTA_GROUP".into(),

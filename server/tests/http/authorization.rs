@@ -53,7 +53,7 @@ async fn setup() -> (TestApp, okta_sim::RunningSim) {
         upsert_user(
             &app.db,
             &UserRecord {
-                okta_id: id.clone(),
+                okta_id: id.clone().into(),
                 login: format!("{p}@example.com"),
                 email: format!("{p}@example.com"),
                 display_name: format!("{p} Test"),

@@ -68,7 +68,7 @@ async fn world(engine: app::model::DatabaseEngine, token: &str) -> World {
     upsert_user(
         &t.db,
         &UserRecord {
-            okta_id: ada.clone(),
+            okta_id: UserId::from(ada.clone()),
             login: "ada@example.com".into(),
             email: "ada@example.com".into(),
             display_name: "Ada".into(),
@@ -94,7 +94,7 @@ async fn world(engine: app::model::DatabaseEngine, token: &str) -> World {
     upsert_group(
         &t.db,
         &GroupRecord {
-            okta_id: group.clone(),
+            okta_id: GroupId::from(group.clone()),
             name: "aws-prod".into(),
             description: String::new(),
             okta_type: "OKTA_GROUP".into(),

@@ -45,7 +45,7 @@ async fn setup(engine: DatabaseEngine) -> (TestApp, RunningSim, String) {
     upsert_user(
         &app.db,
         &UserRecord {
-            okta_id: ada_id.clone(),
+            okta_id: UserId::from(ada_id.clone()),
             login: "ada@example.com".into(),
             email: "ada@example.com".into(),
             display_name: "Ada Lovelace".into(),

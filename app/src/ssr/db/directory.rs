@@ -25,7 +25,7 @@ pub async fn count_directory(db: &Db) -> Result<DirectoryCounts, DbError> {
 /// A user as read from Okta.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
-    pub okta_id: String,
+    pub okta_id: UserId,
     pub login: String,
     pub email: String,
     pub display_name: String,
@@ -35,7 +35,7 @@ pub struct UserRecord {
 /// A group as read from Okta.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupRecord {
-    pub okta_id: String,
+    pub okta_id: GroupId,
     pub name: String,
     pub description: String,
     pub okta_type: String,
@@ -182,7 +182,7 @@ impl From<(String, String, String, String, String)> for UserRecord {
         (okta_id, login, email, display_name, status): (String, String, String, String, String),
     ) -> Self {
         UserRecord {
-            okta_id,
+            okta_id: UserId(okta_id),
             login,
             email,
             display_name,
@@ -226,7 +226,7 @@ pub async fn find_group(db: &Db, okta_id: &str) -> Result<Option<GroupRecord>, D
     .await?;
     Ok(row.map(
         |(okta_id, name, description, okta_type, rule)| GroupRecord {
-            okta_id,
+            okta_id: GroupId(okta_id),
             name,
             description,
             okta_type,
@@ -462,7 +462,7 @@ fn group_counts(
 ) -> GroupCounts {
     GroupCounts {
         record: GroupRecord {
-            okta_id,
+            okta_id: GroupId(okta_id),
             name,
             description,
             okta_type,
@@ -638,7 +638,7 @@ mod tests {
 
     fn user(n: u32) -> UserRecord {
         UserRecord {
-            okta_id: format!("00u{n}"),
+            okta_id: format!("00u{n}").into(),
             login: format!("user{n}@example.com"),
             email: format!("user{n}@example.com"),
             display_name: format!("User {n}"),
@@ -648,7 +648,7 @@ mod tests {
 
     fn group(n: u32, rule: bool) -> GroupRecord {
         GroupRecord {
-            okta_id: format!("00g{n}"),
+            okta_id: format!("00g{n}").into(),
             name: format!("group-{n}"),
             description: String::new(),
             okta_type: "OKTA_GROUP".into(),

@@ -102,7 +102,7 @@ pub async fn resolve_group(db: &Db, field: &str, text: &str) -> Result<String, A
     use crate::ssr::services::identity::looks_like_group_id;
     if looks_like_group_id(text) {
         if let Some(group) = directory::find_group(db, text).await? {
-            return Ok(group.okta_id);
+            return Ok(group.okta_id.0);
         }
     }
     let found = directory::groups_named(db, text, 10).await?;
@@ -378,7 +378,7 @@ impl AccessService<'_> {
             .await?
             .ok_or_else(|| AppError::NotFound("That group".into()))?;
         let policies = policies::list_policies(self.db).await?;
-        let group_id = GroupId(group.okta_id.clone());
+        let group_id = group.okta_id.clone();
         let policy = resolve_policy(&policies, &group_id, &group.name)
             .filter(|p| p.requestable)
             .ok_or_else(|| {
@@ -441,7 +441,7 @@ impl AccessService<'_> {
         let member_in_okta = directory::is_member_of_any(
             self.db,
             me.okta_id.as_str(),
-            std::slice::from_ref(&group.okta_id),
+            std::slice::from_ref(&group.okta_id.0),
         )
         .await?;
         let mut tx = self.db.begin_write().await?;

@@ -718,7 +718,7 @@ async fn concurrent_approvals_record_exactly_one_decision() {
             upsert_user(
                 &db,
                 &UserRecord {
-                    okta_id: u.clone(),
+                    okta_id: UserId::from(u.clone()),
                     login: format!("{u}@example.com"),
                     email: format!("{u}@example.com"),
                     display_name: u.clone(),
@@ -852,7 +852,7 @@ async fn drift_lists_at_most_a_thousand_open_items_and_the_rest_later() {
         // Standing members of a requestable group, found outside Gatepass: 5 more than listed.
         let users: Vec<UserRecord> = (0..MAX_OPEN + 5)
             .map(|i| UserRecord {
-                okta_id: format!("u{i:05}"),
+                okta_id: format!("u{i:05}").into(),
                 login: format!("u{i}@example.com"),
                 email: format!("u{i}@example.com"),
                 display_name: format!("U {i}"),
@@ -861,7 +861,7 @@ async fn drift_lists_at_most_a_thousand_open_items_and_the_rest_later() {
             .collect();
         for chunk in users.chunks(200) {
             upsert_users_batch(&db, chunk, 1).await.unwrap();
-            let ids: Vec<String> = chunk.iter().map(|u| u.okta_id.clone()).collect();
+            let ids: Vec<String> = chunk.iter().map(|u| u.okta_id.0.clone()).collect();
             upsert_memberships_batch(&db, "aws-dev", &ids, 1)
                 .await
                 .unwrap();
@@ -907,7 +907,7 @@ async fn the_admin_overview_pages_and_searches_in_the_database() {
         let n = ADMIN_PAGE as usize + 5;
         let users: Vec<UserRecord> = (0..n)
             .map(|i| UserRecord {
-                okta_id: format!("p{i:03}"),
+                okta_id: format!("p{i:03}").into(),
                 login: format!("person{i:03}@example.com"),
                 email: format!("person{i:03}@example.com"),
                 display_name: format!("Person {i:03}"),
@@ -916,7 +916,7 @@ async fn the_admin_overview_pages_and_searches_in_the_database() {
             .collect();
         upsert_users_batch(&db, &users, 1).await.unwrap();
         for u in &users {
-            s.request_access(&person(&u.okta_id), ask("aws-dev", "1h"))
+            s.request_access(&person(u.okta_id.as_str()), ask("aws-dev", "1h"))
                 .await
                 .unwrap();
             clock.advance(Duration::seconds(1));

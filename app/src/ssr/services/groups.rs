@@ -25,8 +25,7 @@ pub struct GroupsService<'a> {
 
 fn summary(c: GroupCounts, policies: &[Policy]) -> (GroupSummary, Option<Policy>) {
     let manageable = GroupKind::OktaGroup.is(&c.record.okta_type) && !c.record.managed_by_rule;
-    let policy =
-        resolve_policy(policies, &GroupId(c.record.okta_id.clone()), &c.record.name).cloned();
+    let policy = resolve_policy(policies, &c.record.okta_id, &c.record.name).cloned();
     (
         GroupSummary {
             policy: policy.as_ref().map(|p| match &p.target {
@@ -34,7 +33,7 @@ fn summary(c: GroupCounts, policies: &[Policy]) -> (GroupSummary, Option<Policy>
                 crate::model::PolicyTarget::Pattern(pat) => pat.clone(),
             }),
             requestable: manageable && policy.as_ref().is_some_and(|p| p.requestable),
-            group_id: GroupId(c.record.okta_id),
+            group_id: c.record.okta_id,
             name: c.record.name,
             okta_type: c.record.okta_type,
             managed_by_rule: c.record.managed_by_rule,

@@ -55,7 +55,7 @@ pub async fn resolve_person(
         Some((user, removed)) => {
             if removed || !status_allows_access(&user.status) {
                 return Ok(Standing::Refused {
-                    okta_id: user.okta_id,
+                    okta_id: user.okta_id.0,
                     status: if removed {
                         "REMOVED".to_owned()
                     } else {
@@ -64,7 +64,7 @@ pub async fn resolve_person(
                 });
             }
             Me {
-                okta_id: UserId(user.okta_id),
+                okta_id: user.okta_id,
                 login: user.login,
                 email: user.email,
                 display_name: user.display_name,

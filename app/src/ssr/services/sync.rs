@@ -99,7 +99,7 @@ fn millis(okta_instant: Option<&str>) -> Option<i64> {
 
 pub(crate) fn user_record(u: &OktaUser) -> UserRecord {
     UserRecord {
-        okta_id: u.id.clone(),
+        okta_id: u.id.clone().into(),
         login: u.profile.login.clone(),
         email: u
             .profile
@@ -262,7 +262,7 @@ impl DirectorySync<'_> {
                 .inspect(|g| on_group(g))
                 .map(|g| SyncedGroup {
                     record: GroupRecord {
-                        okta_id: g.id.clone(),
+                        okta_id: g.id.clone().into(),
                         name: g.profile.name.clone(),
                         description: g.profile.description.clone().unwrap_or_default(),
                         okta_type: g.kind.clone(),
@@ -301,7 +301,7 @@ impl DirectorySync<'_> {
             // a row for the membership to point at.
             let users: Vec<UserRecord> = page.items.iter().map(user_record).collect();
             directory::upsert_users_batch(self.db, &users, marker).await?;
-            let ids: Vec<String> = users.into_iter().map(|u| u.okta_id).collect();
+            let ids: Vec<String> = users.into_iter().map(|u| u.okta_id.0).collect();
             directory::upsert_memberships_batch(self.db, group_id, &ids, marker).await?;
             counts.memberships_seen += ids.len() as i64;
             cursor = page.next;

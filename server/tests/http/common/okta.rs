@@ -73,7 +73,7 @@ pub async fn mirror_people_except(app: &TestApp, sim: &RunningSim, left_out: &[&
             .iter()
             .filter(|u| !left_out.contains(&u.login.as_str()))
             .map(|u| app::ssr::db::directory::UserRecord {
-                okta_id: u.id.clone(),
+                okta_id: u.id.clone().into(),
                 login: u.login.clone(),
                 email: u.email.clone(),
                 display_name: format!("{} {}", u.first_name, u.last_name),
