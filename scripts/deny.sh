@@ -2,13 +2,15 @@
 # cargo deny (deny.toml): RustSec advisories, licenses, bans and sources of the dependency graph.
 # Reads Cargo.lock and the crates' manifests only; nothing is compiled.
 #
-# Advisories: when ../shared/rustsec (an offline snapshot of github.com/rustsec/advisory-db, with
-# a SNAPSHOT file naming its commit and date) exists next to the checkout, cargo-deny runs with
-# --offline against it. cargo-deny reads its database from a git repository, so the snapshot is
-# copied once into $GATEPASS_CACHE/advisory-dbs/snapshot-<hash of SNAPSHOT> and committed there
-# with the snapshot's own date (cargo-deny's staleness check then sees the snapshot's real age);
-# reruns reuse it, and a new snapshot gets a new copy. Without the snapshot, cargo-deny clones or
-# fetches the advisory database itself, into $GATEPASS_CACHE/advisory-dbs/fetched.
+# Advisories come from an offline snapshot of github.com/rustsec/advisory-db (with a SNAPSHOT file
+# naming its commit and date): $GATEPASS_RUSTSEC_SNAPSHOT, ../shared/rustsec next to the
+# checkout, or /work/shared/rustsec. cargo-deny runs with --offline against it: it reads its
+# database from a git repository, so the snapshot is copied once into
+# $GATEPASS_CACHE/advisory-dbs/snapshot-<hash of SNAPSHOT> and committed there with the
+# snapshot's own date (cargo-deny's staleness check then sees the snapshot's real age); reruns,
+# and checkouts elsewhere on the machine, reuse that copy, and a new snapshot gets a new one.
+# Nothing is downloaded but crates from crates.io. With no snapshot and no copy, advisories are
+# not checked (said in two WARNING lines) and the other three checks still run.
 #
 # Usage: scripts/deny.sh [advisories|bans|licenses|sources]...   (default: all four)
 set -euo pipefail
@@ -23,9 +25,20 @@ if ! command -v cargo-deny >/dev/null 2>&1; then
   exit 1
 fi
 
-snapshot=../shared/rustsec
+# The snapshot: $GATEPASS_RUSTSEC_SNAPSHOT, else ../shared/rustsec next to the checkout, else
+# /work/shared/rustsec (a clone elsewhere on the same machine).
+snapshot=""
+for candidate in "${GATEPASS_RUSTSEC_SNAPSHOT:-}" ../shared/rustsec /work/shared/rustsec; do
+  if [ -n "$candidate" ] && [ -f "$candidate/SNAPSHOT" ] && [ -d "$candidate/crates" ]; then
+    snapshot=$candidate
+    break
+  fi
+done
 flags=(--locked)
-if [ -f "$snapshot/SNAPSHOT" ] && [ -d "$snapshot/crates" ]; then
+# Without a snapshot, the copy an earlier run prepared (the cache outlives checkouts).
+prepared=$(find "$cache/advisory-dbs" -mindepth 2 -maxdepth 2 -name .ready -path '*/snapshot-*' \
+  2>/dev/null | head -n 1 || true)
+if [ -n "$snapshot" ]; then
   key=$(sha256sum "$snapshot/SNAPSHOT" | cut -c1-16)
   dbs="$cache/advisory-dbs/snapshot-$key"
   # cargo-deny keeps the database of its default URL (https://github.com/rustsec/advisory-db)
@@ -69,9 +82,20 @@ if [ -f "$snapshot/SNAPSHOT" ] && [ -d "$snapshot/crates" ]; then
   # `cargo metadata`; fetch those first (from crates.io, a no-op once they are there).
   cargo fetch --locked --quiet
   flags+=(--offline)
+elif [ -n "$prepared" ]; then
+  dbs=$(dirname "$prepared")
+  say "no snapshot found: using the one prepared earlier in $dbs"
+  cargo fetch --locked --quiet
+  flags+=(--offline)
 else
-  dbs="$cache/advisory-dbs/fetched"
-  say "no $snapshot: cargo-deny fetches the advisory database into $dbs"
+  # No database at all (this script never downloads one): everything else is still checked,
+  # and the gap is said loudly.
+  dbs="$cache/advisory-dbs/none"
+  say "WARNING: no RustSec snapshot (\$GATEPASS_RUSTSEC_SNAPSHOT, ../shared/rustsec, /work/shared/rustsec)"
+  say "WARNING: and none prepared earlier: advisories are NOT checked in this run (licenses, bans and sources are)"
+  if [ "$#" -eq 0 ]; then set -- bans licenses sources; fi
+  cargo fetch --locked --quiet
+  flags+=(--offline)
 fi
 
 export GATEPASS_ADVISORY_DBS="$dbs"
