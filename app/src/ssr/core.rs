@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::auth::AuthSettings;
 use super::clock::Clock;
@@ -34,6 +35,9 @@ pub struct Core {
     pub okta: OktaClients,
     /// Cancelled when the process shuts down: jobs and background syncs stop taking work.
     pub stopping: CancellationToken,
+    /// Work started on request that outlives the request (a sync an admin started): shutdown
+    /// waits for it.
+    pub tasks: TaskTracker,
 }
 
 impl Core {
@@ -55,6 +59,7 @@ impl Core {
             okta_trust: OktaTrust::default(),
             okta: OktaClients::default(),
             stopping: CancellationToken::new(),
+            tasks: TaskTracker::new(),
         }
     }
 

@@ -152,11 +152,11 @@ async fn list_users(
 fn take_page<'a, T>(
     mut items: impl Iterator<Item = &'a T>,
     limit: usize,
-    id: impl Fn(&T) -> &str,
+    id: impl Fn(&'a T) -> &'a str,
 ) -> (Vec<&'a T>, Option<String>) {
-    let page: Vec<&T> = items.by_ref().take(limit).collect();
+    let page: Vec<&'a T> = items.by_ref().take(limit).collect();
     let next = match (items.next(), page.last()) {
-        (Some(_), Some(last)) => Some(id(last).to_owned()),
+        (Some(_), Some(last)) => Some(id(*last).to_owned()),
         _ => None,
     };
     (page, next)
@@ -447,12 +447,7 @@ async fn group_owners(
             })
         })
     });
-    let mut matching = matching.peekable();
-    let found: Vec<_> = matching.by_ref().take(paging.limit).collect();
-    let next = match (matching.peek(), found.last()) {
-        (Some(_), Some(last)) => Some(last.id(&org).to_owned()),
-        _ => None,
-    };
+    let (found, next) = take_page(matching, paging.limit, |o| o.id(&org));
     let items: Vec<Value> = found.into_iter().map(|o| o.to_json(&org)).collect();
     Ok(page(&base, &uri, items, next))
 }

@@ -763,3 +763,40 @@ async fn stopping_the_jobs_releases_a_call_that_outlasts_the_grace_period() {
         assert!(w.member());
     }
 }
+
+#[tokio::test]
+async fn stopping_the_jobs_ends_a_sync_an_admin_started_and_records_it() {
+    use app::model::{SyncKind, SyncStatus};
+    for engine in engines() {
+        let w = world(engine, "engine-token").await;
+        w.sim.sim.faults.write().unwrap().latency_ms = 2_000;
+        let jobs = Jobs::start(
+            &w.state,
+            JobSettings::new(std::time::Duration::from_secs(3600)),
+        );
+        w.state
+            .sync()
+            .start(&Admin::for_tests(me("root")), SyncKind::Full)
+            .await
+            .unwrap();
+        jobs.stop().await;
+        // Stop returned only after the sync recorded how it ended: no run is left "running".
+        let runs = app::ssr::db::sync::list_sync_runs(&w.state.db, 5)
+            .await
+            .unwrap();
+        assert!(!runs.is_empty(), "the sync started");
+        assert!(
+            runs.iter().all(|r| r.status != SyncStatus::Running),
+            "{runs:?}"
+        );
+        assert!(
+            runs[0]
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .contains("shutting down"),
+            "{:?}",
+            runs[0]
+        );
+    }
+}

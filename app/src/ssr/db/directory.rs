@@ -1,9 +1,7 @@
 //! The directory as last synced from Okta: `users`, `groups`, `memberships`.
 
 use super::{Db, DbError};
-use crate::model::DirectoryCounts;
-use crate::model::GroupId;
-use crate::model::UserId;
+use crate::model::{DirectoryCounts, GroupId, UserId};
 
 /// Users, groups and memberships currently present (not marked removed).
 pub async fn count_directory(db: &Db) -> Result<DirectoryCounts, DbError> {

@@ -12,8 +12,8 @@ pub mod integration;
 pub mod outbox;
 pub mod policies;
 pub mod requests;
-#[cfg(any(test, feature = "test-support"))]
-pub mod schema;
+#[cfg(test)]
+mod schema;
 pub mod sessions;
 pub mod sync;
 

@@ -2,8 +2,7 @@
 //! the decisions made. Functions taking a transaction run inside the caller's.
 
 use super::{Db, DbError, Tx};
-use crate::model::Decision;
-use crate::model::{AccessRequest, GrantId, GroupId, RequestId, RequestState, UserId};
+use crate::model::{AccessRequest, Decision, GrantId, GroupId, RequestId, RequestState, UserId};
 
 /// A request as stored (approvals counted separately).
 type RequestRow = (

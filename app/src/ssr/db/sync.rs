@@ -2,8 +2,7 @@
 //! Gatepass process sharing the database).
 
 use super::{Db, DbError};
-use crate::model::SyncStatus;
-use crate::model::{SyncCounts, SyncKind, SyncRun};
+use crate::model::{SyncCounts, SyncKind, SyncRun, SyncStatus};
 
 const LOCK: &str = "directory";
 

@@ -74,7 +74,8 @@ impl Jobs {
     }
 
     /// Stops the jobs in order: first those that make work (`core.stopping` is cancelled, which
-    /// also stops a sync started from the admin pages after its current page), then the worker,
+    /// also stops a sync started from the admin pages after its current page; it is waited
+    /// for), then the worker,
     /// which finishes its Okta calls in flight (up to `shutdown_grace`) and
     /// releases the leases of any it abandons. Returns when every job has ended.
     pub async fn stop(self) {
@@ -84,6 +85,9 @@ impl Jobs {
                 tracing::error!(job = name, error = %e, "job ended abnormally");
             }
         }
+        // A sync started from the admin pages records its end before the database closes.
+        self.core.tasks.close();
+        self.core.tasks.wait().await;
         self.stop_worker.cancel();
         if let Err(e) = self.worker.await {
             tracing::error!(job = "grant worker", error = %e, "job ended abnormally");

@@ -9,24 +9,14 @@
 
 use crate::error::AppError;
 use crate::format::describe_duration;
-use crate::model::Decision;
-use crate::model::GrantDuration;
-use crate::model::GrantId;
-use crate::model::GroupId;
-use crate::model::GroupKind;
-use crate::model::OpKind;
-use crate::model::RequestId;
-use crate::model::UserId;
-use crate::model::UserStatus;
 use crate::model::{
-    AccessRequest, AuditAction, Grant, GrantState, Policy, PolicyTarget, RequestState,
+    AccessRequest, AuditAction, Decision, Grant, GrantDuration, GrantId, GrantState, GroupId,
+    GroupKind, OpKind, Policy, PolicyTarget, RequestId, RequestState, UserId, UserStatus,
 };
 use crate::ssr::auth::{Admin, Requester};
 use crate::ssr::clock::{to_millis, Clock};
 use crate::ssr::db::requests::NewRequest;
-use crate::ssr::db::Tx;
-use crate::ssr::db::{audit, directory, Db};
-use crate::ssr::db::{grants, outbox, policies, requests};
+use crate::ssr::db::{audit, directory, grants, outbox, policies, requests, Db, Tx};
 use crate::ssr::services::policy::{resolve_policy, MAX_POLICY_DURATION_SECS, MIN_DURATION_SECS};
 
 /// Longest reason kept.

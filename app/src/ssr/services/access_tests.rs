@@ -1,7 +1,6 @@
 //! The access workflow's rules, on both database engines, with a clock that moves only when
 //! told to.
 
-use crate::model::Decision;
 use std::sync::Arc;
 
 use time::macros::datetime;
@@ -11,7 +10,8 @@ use super::access::*;
 use super::policy::resolve_policy;
 use crate::error::AppError;
 use crate::model::{
-    GrantDuration, GrantId, GrantState, GroupId, PolicyTarget, RequestId, RequestState, UserId,
+    Decision, GrantDuration, GrantId, GrantState, GroupId, PolicyTarget, RequestId, RequestState,
+    UserId,
 };
 use crate::ssr::auth::{Admin, Requester};
 use crate::ssr::clock::{to_millis, Clock, ManualClock};

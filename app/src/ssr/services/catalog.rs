@@ -1,16 +1,14 @@
 //! What a person may request (the catalog), and the views of My access and Approvals.
 
-use crate::model::GroupId;
 use std::collections::HashSet;
 
 use crate::error::AppError;
 use crate::model::{
-    AccessRequest, CatalogEntry, CatalogPage, GrantState, GrantView, MyAccess, RequestState,
-    RequestView,
+    AccessRequest, CatalogEntry, CatalogPage, GrantState, GrantView, GroupId, MyAccess,
+    RequestState, RequestView,
 };
 use crate::ssr::auth::Requester;
-use crate::ssr::db::Db;
-use crate::ssr::db::{directory, grants, policies, requests};
+use crate::ssr::db::{directory, grants, policies, requests, Db};
 use crate::ssr::services::policy::resolve_policy;
 
 /// Requests, and grants, per page of Admin › Requests and grants.

@@ -7,13 +7,12 @@
 //! Memberships with an Okta change queued, in flight, or finished after the sync started are
 //! left out: the sync may have read the group before or after the change.
 
-use crate::model::AuditAction;
-use crate::model::OpKind;
 use std::collections::HashSet;
 
 use crate::error::AppError;
 use crate::model::{
-    AdminAlerts, DriftAction, DriftItem, DriftKind, DriftPage, DriftState, GrantState,
+    AdminAlerts, AuditAction, DriftAction, DriftItem, DriftKind, DriftPage, DriftState, GrantState,
+    OpKind,
 };
 use crate::ssr::auth::Admin;
 use crate::ssr::clock::{to_millis, Clock};

@@ -2,11 +2,10 @@
 //! and drift — the admin's view of who is in a group and why.
 
 use crate::error::AppError;
-use crate::model::GrantId;
-use crate::model::GroupId;
-use crate::model::GroupKind;
-use crate::model::UserId;
-use crate::model::{DriftState, GroupDetail, GroupList, GroupMember, GroupSummary, Policy};
+use crate::model::{
+    DriftState, GrantId, GroupDetail, GroupId, GroupKind, GroupList, GroupMember, GroupSummary,
+    Policy, UserId,
+};
 use crate::ssr::auth::Admin;
 use crate::ssr::db::directory::{self, GroupCounts};
 use crate::ssr::db::{drift, grants, policies, sync as runs, Db};

@@ -1,15 +1,13 @@
 //! The Okta integration: validating and saving its settings (audited), building the Okta client
 //! from them, and the connection test that shows admins what Gatepass can and cannot do.
 
-use crate::model::AuditAction;
-use crate::model::GroupKind;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::AppError;
 use crate::model::{
-    AuthMethod, Capability, ConnectionReport, IntegrationInput, IntegrationSettings, StepOutcome,
-    TestStep,
+    AuditAction, AuthMethod, Capability, ConnectionReport, GroupKind, IntegrationInput,
+    IntegrationSettings, StepOutcome, TestStep,
 };
 use crate::ssr::auth::Admin;
 use crate::ssr::clock::{to_millis, Clock};

@@ -13,15 +13,16 @@
 //!
 //! One sync runs at a time across every process sharing the database (a leased lock).
 
-use crate::model::AuditAction;
-use crate::model::GroupKind;
 use std::collections::HashSet;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::error::AppError;
-use crate::model::{IntegrationSettings, SyncCounts, SyncKind, SyncOverview, SyncRun, SyncStatus};
+use crate::model::{
+    AuditAction, GroupKind, IntegrationSettings, SyncCounts, SyncKind, SyncOverview, SyncRun,
+    SyncStatus,
+};
 use crate::ssr::auth::Admin;
 use crate::ssr::clock::{okta_instant, to_millis, Clock};
 use crate::ssr::core::Core;
@@ -415,7 +416,7 @@ impl SyncService<'_> {
         )
         .await?;
         let core = core.clone();
-        tokio::spawn(async move {
+        self.core.tasks.spawn(async move {
             if let Err(e) = core.sync().run(kind).await {
                 tracing::warn!(error = %e, "requested directory sync failed");
             }
