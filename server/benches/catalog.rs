@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use app::model::{DatabaseEngine, PolicyTarget};
+use app::model::{DatabaseEngine, PolicyTarget, Timestamp};
 use app::ssr::auth::{Admin, Requester};
 use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{
@@ -26,13 +26,13 @@ fn main() {
         let users: Vec<UserRecord> = ["requester", "approver"].iter().map(|u| UserRecord {
             okta_id: u.to_string().into(), login: format!("{u}@example.com"), email: format!("{u}@example.com"), display_name: u.to_string(), status: "ACTIVE".into(),
         }).collect();
-        upsert_users_batch(&db, &users, 1).await.unwrap();
+        upsert_users_batch(&db, &users, Timestamp::from_millis(1)).await.unwrap();
         for chunk in (0..10_000).collect::<Vec<_>>().chunks(500) {
             let groups: Vec<SyncedGroup> = chunk.iter().map(|i| SyncedGroup {
                 record: GroupRecord { okta_id: format!("00g{i:06}").into(), name: format!("team-{:02}-{i:05}", i % 50), description: format!("Group {i}"), okta_type: "OKTA_GROUP".into(), managed_by_rule: false },
                 last_updated: None, last_membership_updated: None, member_count: Some(10),
             }).collect();
-            upsert_groups_batch(&db, &groups, 1).await.unwrap();
+            upsert_groups_batch(&db, &groups, Timestamp::from_millis(1)).await.unwrap();
         }
         let access = AccessService { db: &db, clock: &SystemClock, signal: None };
         // A pattern per team (50), and an own policy for 100 groups.

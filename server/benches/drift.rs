@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use app::model::{DatabaseEngine, PolicyTarget};
+use app::model::{DatabaseEngine, PolicyTarget, Timestamp};
 use app::ssr::auth::Admin;
 use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{
@@ -43,7 +43,9 @@ fn main() {
                     status: "ACTIVE".into(),
                 })
                 .collect();
-            upsert_users_batch(&db, &users, 1).await.unwrap();
+            upsert_users_batch(&db, &users, Timestamp::from_millis(1))
+                .await
+                .unwrap();
         }
         for chunk in (0..GROUPS).collect::<Vec<_>>().chunks(500) {
             let groups: Vec<SyncedGroup> = chunk
@@ -61,15 +63,22 @@ fn main() {
                     member_count: Some(PER_GROUP as i64),
                 })
                 .collect();
-            upsert_groups_batch(&db, &groups, 1).await.unwrap();
+            upsert_groups_batch(&db, &groups, Timestamp::from_millis(1))
+                .await
+                .unwrap();
         }
         for g in 0..GROUPS {
             let members: Vec<String> = (0..PER_GROUP)
                 .map(|k| format!("00u{:07}", (g * 37 + k * 1009) % USERS))
                 .collect();
-            upsert_memberships_batch(&db, &format!("00g{g:06}"), &members, 1)
-                .await
-                .unwrap();
+            upsert_memberships_batch(
+                &db,
+                &format!("00g{g:06}"),
+                &members,
+                Timestamp::from_millis(1),
+            )
+            .await
+            .unwrap();
         }
         println!(
             "seeded {USERS} users, {GROUPS} groups, {} memberships in {:.1} s",
@@ -105,7 +114,7 @@ fn main() {
         };
         for run in ["first comparison", "repeat"] {
             let t = Instant::now();
-            let r = drift.detect(0).await.unwrap();
+            let r = drift.detect(Timestamp::EPOCH).await.unwrap();
             println!(
                 "drift, {run:<16} {:>6.2} s  ({} opened, {} left for later, {} cleared)",
                 t.elapsed().as_secs_f64(),

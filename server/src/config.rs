@@ -461,7 +461,7 @@ impl Config {
                     &okta.input(),
                     &okta.trust(),
                     None,
-                    0,
+                    app::model::Timestamp::EPOCH,
                     "config",
                 )
             {

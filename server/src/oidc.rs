@@ -18,6 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
+use app::model::Timestamp;
 use app::ssr::services::identity::VerifiedIdentity;
 
 /// How long discovered provider metadata (and its keys) is trusted before it is fetched again.
@@ -130,7 +131,7 @@ pub struct PendingLogin {
     pub nonce: String,
     pub pkce_verifier: String,
     pub return_to: String,
-    pub started_at: i64,
+    pub started_at: Timestamp,
 }
 
 /// Query parameters of the provider's redirect back to `/auth/callback`.
@@ -219,7 +220,7 @@ impl Oidc {
     pub async fn begin(
         &self,
         return_to: String,
-        now: i64,
+        now: Timestamp,
     ) -> Result<(String, PendingLogin), OidcError> {
         let client = self.client(self.metadata(false).await?)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();

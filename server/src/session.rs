@@ -18,7 +18,8 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use app::ssr::clock::{to_millis, Clock};
+use app::model::Timestamp;
+use app::ssr::clock::Clock;
 use app::ssr::db::sessions::{self, SessionRow};
 use app::ssr::db::{Db, DbError};
 
@@ -59,7 +60,7 @@ impl DbSessionStore {
         };
         Ok(SessionRow {
             data,
-            expires_at: to_millis(self.clock.now() + idle),
+            expires_at: Timestamp::from(self.clock.now() + idle),
         })
     }
 }
@@ -89,7 +90,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let now = to_millis(self.clock.now());
+        let now = self.clock.timestamp();
         let Some(row) = sessions::find_session(&self.db, &storage_key(id), now)
             .await
             .map_err(backend)?
@@ -98,9 +99,10 @@ impl SessionStore for DbSessionStore {
         };
         let data = serde_json::from_slice(&row.data)
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        let expiry_date =
-            OffsetDateTime::from_unix_timestamp_nanos(row.expires_at as i128 * 1_000_000)
-                .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date = OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(row.expires_at.millis()) * 1_000_000,
+        )
+        .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         Ok(Some(Record {
             id: *id,
             data,
@@ -118,7 +120,7 @@ impl SessionStore for DbSessionStore {
 #[async_trait]
 impl ExpiredDeletion for DbSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        let removed = sessions::delete_expired_sessions(&self.db, to_millis(self.clock.now()))
+        let removed = sessions::delete_expired_sessions(&self.db, self.clock.timestamp())
             .await
             .map_err(backend)?;
         if removed > 0 {
@@ -217,19 +219,19 @@ mod tests {
             store.create(&mut pending).await.unwrap();
             let plain = pending.id.to_string();
             assert!(
-                sessions::find_session(&db, &plain, 0)
+                sessions::find_session(&db, &plain, Timestamp::EPOCH)
                     .await
                     .unwrap()
                     .is_none(),
                 "the plain id is not a key"
             );
-            let row = sessions::find_session(&db, &storage_key(&pending.id), 0)
+            let row = sessions::find_session(&db, &storage_key(&pending.id), Timestamp::EPOCH)
                 .await
                 .unwrap()
                 .expect("stored under the hash");
             assert_eq!(
                 row.expires_at,
-                to_millis(clock.now()) + crate::oidc::LOGIN_TTL_SECS * 1000
+                clock.timestamp().plus_secs(crate::oidc::LOGIN_TTL_SECS)
             );
             clock.advance(time::Duration::minutes(11));
             assert!(store.load(&pending.id).await.unwrap().is_none());

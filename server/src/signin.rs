@@ -13,8 +13,8 @@ use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use app::model::Timestamp;
 use app::ssr::auth::SignedIn;
-use app::ssr::clock::to_millis;
 use app::ssr::services::identity::{fetch_person, resolve_person, Standing, VerifiedIdentity};
 use app::ssr::state::AppState;
 
@@ -39,7 +39,7 @@ pub struct SignInContext {
 struct SessionUser {
     identity: VerifiedIdentity,
     id_token: String,
-    signed_in_at: i64,
+    signed_in_at: Timestamp,
 }
 
 /// `/auth/*` routes.
@@ -66,7 +66,7 @@ async fn login(
         return not_configured();
     };
     let return_to = safe_return_to(params.return_to.as_deref(), &ctx.public_origin);
-    let now = to_millis(state.clock.now());
+    let now = state.clock.timestamp();
     match oidc.begin(return_to, now).await {
         Ok((url, pending)) => match session.insert(PENDING_KEY, pending).await {
             Ok(()) => Redirect::to(&url).into_response(),
@@ -96,7 +96,7 @@ async fn callback(
     };
     // The pending sign-in is used at most once, whatever happens next.
     let pending: Option<PendingLogin> = session.remove(PENDING_KEY).await.unwrap_or(None);
-    let now = to_millis(state.clock.now());
+    let now = state.clock.timestamp();
     let result = match pending {
         Some(p) if now - p.started_at <= LOGIN_TTL_SECS * 1000 => {
             oidc.finish(&p, &params).await.map(|r| (p, r))
@@ -157,7 +157,7 @@ async fn callback(
 
 /// Records a person the directory does not know yet, looked up by id in Okta (when the
 /// integration is configured); failures only mean they wait for the next sync.
-async fn look_up_new_person(state: &AppState, sub: &str, now: i64) {
+async fn look_up_new_person(state: &AppState, sub: &str, now: Timestamp) {
     let Ok(Some(settings)) = state.integration().current().await else {
         return;
     };
@@ -248,7 +248,7 @@ pub async fn attach_user(
     next: Next,
 ) -> Response {
     if let Ok(Some(user)) = session.get::<SessionUser>(USER_KEY).await {
-        let now = to_millis(state.clock.now());
+        let now = state.clock.timestamp();
         if now - user.signed_in_at > ctx.absolute_timeout_secs * 1000 {
             tracing::info!(sub = %user.identity.sub, "session reached its absolute lifetime");
             let _ = session.flush().await;

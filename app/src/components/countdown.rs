@@ -6,6 +6,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use crate::format::utc_datetime;
+use crate::model::Timestamp;
 
 /// `2h 05m 09s`, `3d 4h`, `ended`.
 pub fn remaining(ms: i64) -> String {
@@ -23,20 +24,23 @@ pub fn remaining(ms: i64) -> String {
     }
 }
 
-/// Counts down to `ends_at` (ms since the epoch).
+/// Counts down to `ends_at`.
 #[component]
-pub fn Countdown(ends_at: i64) -> impl IntoView {
-    let now = RwSignal::new(None::<i64>);
+pub fn Countdown(ends_at: Timestamp) -> impl IntoView {
+    let now = RwSignal::new(None::<Timestamp>);
     Effect::new(move |_| {
-        let tick = move || now.set(Some(leptos::web_sys::js_sys::Date::now() as i64));
+        let tick = move || {
+            now.set(Some(Timestamp::from_millis(
+                leptos::web_sys::js_sys::Date::now() as i64,
+            )))
+        };
         tick();
         set_interval(tick, Duration::from_secs(1));
     });
     let absolute = utc_datetime(ends_at);
     let title = absolute.clone();
-    let iso = absolute.replace(' ', "T").replace("TUTC", "Z");
     view! {
-        <time datetime=iso title=title data-testid="countdown">
+        <time datetime=ends_at.to_string() title=title data-testid="countdown">
             {move || match now.get() {
                 Some(n) => format!("{} left", remaining(ends_at - n)),
                 None => format!("until {absolute}"),

@@ -1,6 +1,6 @@
 //! Wire types of the access workflow: policies, requests, grants.
 
-use super::{GrantId, GroupId, RequestId, UserId};
+use super::{GrantId, GroupId, RequestId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What a policy applies to.
@@ -28,7 +28,7 @@ pub struct Policy {
     pub require_reason: bool,
     pub allow_self_approval: bool,
     pub auto_approve: bool,
-    pub updated_at: i64,
+    pub updated_at: Timestamp,
     pub updated_by: String,
 }
 
@@ -75,15 +75,15 @@ pub struct AccessRequest {
     pub reason: String,
     pub duration_secs: i64,
     /// Scheduled start (ms); `None`: at approval.
-    pub starts_at: Option<i64>,
+    pub starts_at: Option<Timestamp>,
     pub state: RequestState,
     pub quorum: i64,
     /// Approvals recorded so far.
     pub approvals: i64,
     /// The grant this request extends, if it is an extension.
     pub extends_grant_id: Option<GrantId>,
-    pub created_at: i64,
-    pub decided_at: Option<i64>,
+    pub created_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
     pub decided_by: Option<String>,
 }
 
@@ -179,8 +179,8 @@ pub struct Grant {
     pub request_id: RequestId,
     pub user_id: UserId,
     pub group_id: GroupId,
-    pub starts_at: i64,
-    pub ends_at: i64,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
     pub state: GrantState,
     pub revoked_reason: Option<String>,
 }
@@ -199,7 +199,7 @@ pub struct CatalogEntry {
     pub quorum: i64,
     pub auto_approve: bool,
     /// When the person's current grant ends, if they hold the group.
-    pub held_until: Option<i64>,
+    pub held_until: Option<Timestamp>,
     /// The person's pending request for it, if any.
     pub pending_request: Option<RequestId>,
     /// Whether Okta already lists the person as a member outside Gatepass.

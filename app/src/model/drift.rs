@@ -1,6 +1,6 @@
 //! Drift between Okta and Gatepass, and the admin's view of one group.
 
-use super::{GrantId, GroupId, UserId};
+use super::{GrantId, GroupId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 use super::{GrantView, Policy};
@@ -99,8 +99,8 @@ pub struct DriftItem {
     pub state: DriftState,
     /// `reapplied`, `revoked` or `cleared` once resolved.
     pub resolution: Option<String>,
-    pub detected_at: i64,
-    pub decided_at: Option<i64>,
+    pub detected_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
     pub decided_by: Option<String>,
 }
 
@@ -125,10 +125,10 @@ pub struct GroupMember {
     pub login: String,
     /// `okta_sync` (seen by a directory sync) or `grant` (added by Gatepass since).
     pub source: String,
-    pub seen_at: i64,
+    pub seen_at: Timestamp,
     /// The live grant that accounts for it, if any.
     pub grant_id: Option<GrantId>,
-    pub grant_ends_at: Option<i64>,
+    pub grant_ends_at: Option<Timestamp>,
 }
 
 /// A group in the admins' list.
@@ -164,7 +164,7 @@ pub struct GroupDetail {
     pub members_truncated: bool,
     pub grants: Vec<GrantView>,
     pub drift: Vec<DriftItem>,
-    pub last_sync_at: Option<i64>,
+    pub last_sync_at: Option<Timestamp>,
 }
 
 /// What needs an admin's attention now (the banner on the admin pages).

@@ -1,5 +1,5 @@
-//! Wire types shared by the browser and the server (serde), the id types and the names of
-//! audit actions.
+//! Wire types shared by the browser and the server (serde), and the domain vocabulary: ids,
+//! instants, durations, kinds and statuses, and the names of audit actions.
 
 mod access;
 mod audit_action;
@@ -7,6 +7,7 @@ mod directory_kinds;
 mod drift;
 mod duration;
 mod ids;
+mod instant;
 mod okta;
 
 pub use access::*;
@@ -15,6 +16,7 @@ pub use directory_kinds::{GroupKind, UserStatus};
 pub use drift::*;
 pub use duration::GrantDuration;
 pub use ids::{GrantId, GroupId, RequestId, UserId};
+pub use instant::Timestamp;
 pub use okta::*;
 use serde::{Deserialize, Serialize};
 
@@ -140,8 +142,8 @@ pub struct SyncRun {
     pub kind: SyncKind,
     pub status: SyncStatus,
     /// Milliseconds since the epoch.
-    pub started_at: i64,
-    pub finished_at: Option<i64>,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
     pub counts: SyncCounts,
     pub error: Option<String>,
 }

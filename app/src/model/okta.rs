@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Timestamp;
+
 /// How Gatepass authenticates to Okta.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AuthMethod {
@@ -53,7 +55,7 @@ pub struct IntegrationSettings {
     /// Okta group types synced; empty: all.
     pub group_types: Vec<String>,
     /// Milliseconds since the epoch.
-    pub updated_at: i64,
+    pub updated_at: Timestamp,
     pub updated_by: String,
 }
 
@@ -120,7 +122,7 @@ impl ConnectionReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
     pub seq: i64,
-    pub at: i64,
+    pub at: Timestamp,
     pub actor: String,
     pub action: String,
     pub subject: String,
@@ -148,9 +150,9 @@ pub struct AuditFilter {
     /// Start of the action (`request.`, `grant.ended`).
     pub action: String,
     /// From this instant (ms), inclusive.
-    pub from: Option<i64>,
+    pub from: Option<Timestamp>,
     /// Before this instant (ms).
-    pub to: Option<i64>,
+    pub to: Option<Timestamp>,
 }
 
 /// One page of the audit log, newest first.

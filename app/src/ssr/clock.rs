@@ -5,9 +5,16 @@ use std::sync::{Arc, Mutex};
 
 use time::{format_description::well_known::Rfc3339, Duration, OffsetDateTime};
 
+use crate::model::Timestamp;
+
 /// A source of the current UTC instant.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> OffsetDateTime;
+
+    /// The current instant, as Gatepass stores and compares instants.
+    fn timestamp(&self) -> Timestamp {
+        Timestamp::from(self.now())
+    }
 }
 
 /// The real wall clock.
@@ -49,35 +56,6 @@ pub fn rfc3339(at: OffsetDateTime) -> String {
         .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
-/// Milliseconds since the Unix epoch: how instants are stored in the database.
-pub fn to_millis(at: OffsetDateTime) -> i64 {
-    (at.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-/// Writes milliseconds since the epoch as Okta writes instants: `2024-01-02T03:04:05.000Z`.
-pub fn write_okta_instant(f: &mut impl std::fmt::Write, ms: i64) -> std::fmt::Result {
-    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    write!(
-        f,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
-}
-
-/// [`write_okta_instant`] into a new string.
-pub fn okta_instant(ms: i64) -> String {
-    let mut s = String::with_capacity(24);
-    write_okta_instant(&mut s, ms).expect("writing to a String");
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +73,6 @@ mod tests {
     fn formats_and_stores_instants_in_utc() {
         let at = datetime!(2026-03-04 05:06:07.089 +02:00);
         assert_eq!(rfc3339(at), "2026-03-04T03:06:07.089Z");
-        assert_eq!(to_millis(at), 1_772_593_567_089);
+        assert_eq!(ManualClock::at(at).timestamp().millis(), 1_772_593_567_089);
     }
 }

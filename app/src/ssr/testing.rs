@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use sqlx::{Connection, Executor};
 
 use super::db::{Db, DbOptions};
-use crate::model::DatabaseEngine;
+use crate::model::{DatabaseEngine, Timestamp};
 
 /// A migrated database that lives as long as this value (SQLite) or the cluster (PostgreSQL).
 pub struct TestDb {
@@ -107,7 +107,7 @@ pub fn test_integration(org_url: &str, secret_ref: &str) -> crate::model::Integr
         sync_full_hours: 24,
         group_name_prefix: None,
         group_types: vec![],
-        updated_at: 0,
+        updated_at: Timestamp::EPOCH,
         updated_by: "test".into(),
     }
 }
@@ -174,4 +174,9 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The instant `n` milliseconds after the epoch: short for fixed instants in tests.
+pub fn ms(n: i64) -> crate::model::Timestamp {
+    crate::model::Timestamp::from_millis(n)
 }

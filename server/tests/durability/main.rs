@@ -666,7 +666,7 @@ async fn two_processes_on_one_postgres_database_change_each_membership_once() {
     })
     .await;
     let spread = {
-        let ends: Vec<i64> = ended.grants.iter().map(|g| g.ends_at).collect();
+        let ends: Vec<i64> = ended.grants.iter().map(|g| g.ends_at.millis()).collect();
         ends.iter().max().unwrap() - ends.iter().min().unwrap()
     };
     assert!(ended

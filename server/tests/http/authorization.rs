@@ -9,6 +9,7 @@ use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{
     upsert_group, upsert_membership, upsert_user, GroupRecord, UserRecord,
 };
+use app::ssr::testing::ms;
 use gatepass::config::OidcConfig;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -59,7 +60,7 @@ async fn setup() -> (TestApp, okta_sim::RunningSim) {
                 display_name: format!("{p} Test"),
                 status: "ACTIVE".into(),
             },
-            1,
+            ms(1),
         )
         .await
         .unwrap();
@@ -74,16 +75,16 @@ async fn setup() -> (TestApp, okta_sim::RunningSim) {
                 okta_type: "OKTA_GROUP".into(),
                 managed_by_rule: false,
             },
-            1,
+            ms(1),
         )
         .await
         .unwrap();
     }
     let id = |p: &str| ids.iter().find(|(n, _)| n == p).unwrap().1.clone();
-    upsert_membership(&app.db, "prod-approvers", &id("bob"), 1)
+    upsert_membership(&app.db, "prod-approvers", &id("bob"), ms(1))
         .await
         .unwrap();
-    upsert_membership(&app.db, "dev-approvers", &id("cy"), 1)
+    upsert_membership(&app.db, "dev-approvers", &id("cy"), ms(1))
         .await
         .unwrap();
     (app, sim)

@@ -9,7 +9,7 @@ use crate::common::engines;
 use crate::common::okta::start_sim;
 use app::model::{GrantId, GrantState, GroupId, IntegrationInput, Me, PolicyTarget, UserId};
 use app::ssr::auth::{Admin, AuthSettings, Requester};
-use app::ssr::clock::{to_millis, Clock, ManualClock};
+use app::ssr::clock::{Clock, ManualClock};
 use app::ssr::core::Core;
 use app::ssr::db::audit::verify_audit_chain;
 use app::ssr::db::directory::{upsert_group, upsert_user, GroupRecord, UserRecord};
@@ -21,6 +21,7 @@ use app::ssr::okta::OktaTrust;
 use app::ssr::secrets::local::LocalSecrets;
 use app::ssr::secrets::CachedSecrets;
 use app::ssr::services::access::{DecisionInput, PolicyInput, RequestInput};
+use app::ssr::testing::ms;
 use app::ssr::testing::{fresh_db, test_person as me, TestDb};
 use okta_sim::RunningSim;
 use serde_json::json;
@@ -74,7 +75,7 @@ async fn world(engine: app::model::DatabaseEngine, token: &str) -> World {
             display_name: "Ada".into(),
             status: "ACTIVE".into(),
         },
-        1,
+        ms(1),
     )
     .await
     .unwrap();
@@ -87,7 +88,7 @@ async fn world(engine: app::model::DatabaseEngine, token: &str) -> World {
             display_name: "Approver".into(),
             status: "ACTIVE".into(),
         },
-        1,
+        ms(1),
     )
     .await
     .unwrap();
@@ -100,7 +101,7 @@ async fn world(engine: app::model::DatabaseEngine, token: &str) -> World {
             okta_type: "OKTA_GROUP".into(),
             managed_by_rule: false,
         },
-        1,
+        ms(1),
     )
     .await
     .unwrap();
@@ -183,7 +184,11 @@ impl World {
         work_once(&self.state, okta.as_ref()).await.unwrap()
     }
 
-    async fn approved_grant(&self, duration: &str, starts_at: Option<i64>) -> app::model::Grant {
+    async fn approved_grant(
+        &self,
+        duration: &str,
+        starts_at: Option<app::model::Timestamp>,
+    ) -> app::model::Grant {
         let access = self.state.access();
         let r = access
             .request_access(
@@ -380,7 +385,7 @@ async fn a_refused_add_is_marked_failed_and_shown() {
 #[tokio::test]
 async fn a_scheduled_grant_starts_on_time() {
     let w = world(engines()[0], "engine-token").await;
-    let start = to_millis(w.clock.now()) + 2 * 3_600_000;
+    let start = w.clock.timestamp().plus_secs(2 * 3600);
     let g = w.approved_grant("1h", Some(start)).await;
     assert_eq!(g.state, GrantState::Scheduled);
     assert_eq!(w.work().await.done, 0);
@@ -394,10 +399,16 @@ async fn a_scheduled_grant_starts_on_time() {
 async fn a_crashed_workers_lease_is_taken_over() {
     let w = world(engines()[0], "engine-token").await;
     w.approved_grant("1h", None).await;
-    let now = to_millis(w.clock.now());
-    let claimed = outbox::claim_okta_ops(&w.state.db, "crashed-worker", now, now + 60_000, 10)
-        .await
-        .unwrap();
+    let now = w.clock.timestamp();
+    let claimed = outbox::claim_okta_ops(
+        &w.state.db,
+        "crashed-worker",
+        now,
+        now.plus_millis(60_000),
+        10,
+    )
+    .await
+    .unwrap();
     assert_eq!(claimed.len(), 1, "claimed, then the worker died");
     assert_eq!(w.work().await.done, 0, "the lease is still running");
     w.clock.advance(Duration::minutes(2));
@@ -411,7 +422,7 @@ async fn a_crashed_workers_lease_is_taken_over() {
         .await
         .unwrap()
         .len();
-    let now = to_millis(w.clock.now());
+    let now = w.clock.timestamp();
     assert!(!outbox::finish_okta_op(&w.state.db, &stale, now)
         .await
         .unwrap());

@@ -8,6 +8,7 @@ use crate::common::{browser, engines, spawn_app_on, TestApp};
 use app::model::{DatabaseEngine, Me, UserId};
 use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{upsert_user, UserRecord};
+use app::ssr::testing::ms;
 use gatepass::config::OidcConfig;
 use secrecy::SecretString;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -86,7 +87,7 @@ async fn setup(engine: DatabaseEngine) -> (TestApp, Provider) {
             display_name: "Alice Liddell".into(),
             status: "ACTIVE".into(),
         },
-        1,
+        ms(1),
     )
     .await
     .unwrap();

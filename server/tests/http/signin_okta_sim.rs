@@ -9,6 +9,7 @@ use crate::common::{browser, engines, spawn_app_on, TestApp};
 use app::model::{DatabaseEngine, Me, UserId};
 use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{upsert_user, UserRecord};
+use app::ssr::testing::ms;
 use gatepass::config::OidcConfig;
 use okta_sim::RunningSim;
 use serde_json::json;
@@ -51,7 +52,7 @@ async fn setup(engine: DatabaseEngine) -> (TestApp, RunningSim, String) {
             display_name: "Ada Lovelace".into(),
             status: "ACTIVE".into(),
         },
-        1,
+        ms(1),
     )
     .await
     .unwrap();

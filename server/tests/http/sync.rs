@@ -15,6 +15,7 @@ use app::ssr::okta::{OktaApi, OktaClient, OktaCredential};
 use app::ssr::secrets::local::LocalSecrets;
 use app::ssr::secrets::CachedSecrets;
 use app::ssr::services::sync::{DirectorySync, GroupFilter, SyncError};
+use app::ssr::testing::ms;
 use app::ssr::testing::{engines, fresh_db};
 use okta_sim::edge::{Faults, Limits};
 use okta_sim::seed::{self, SeedFile};
@@ -126,7 +127,7 @@ async fn full_sync_of_a_generated_org_matches_okta_exactly() {
                 display_name: "Gone".into(),
                 status: "ACTIVE".into(),
             },
-            1,
+            ms(1),
         )
         .await
         .unwrap();
@@ -274,7 +275,7 @@ async fn one_sync_at_a_time_and_failures_are_recorded() {
     let t = fresh_db(engines()[0]).await;
     let okta = client(&sim);
     assert!(
-        runs::try_acquire_sync_lock(&t.db, "other-replica", 0, i64::MAX)
+        runs::try_acquire_sync_lock(&t.db, "other-replica", ms(0), ms(i64::MAX))
             .await
             .unwrap()
     );
@@ -317,7 +318,7 @@ async fn one_sync_at_a_time_and_failures_are_recorded() {
     assert!(recorded[0].error.as_deref().unwrap().contains("E0000009"));
     assert_eq!(recorded[0].counts.calls, 2, "two tries, then given up");
     assert!(
-        runs::try_acquire_sync_lock(&t.db, "next", 0, 1)
+        runs::try_acquire_sync_lock(&t.db, "next", ms(0), ms(1))
             .await
             .unwrap(),
         "lock released after a failure"

@@ -4,21 +4,28 @@
 use sha2::{Digest, Sha256};
 
 use super::{Db, DbError, Tx};
-use crate::model::{AuditAction, AuditEvent, DatabaseEngine};
+use crate::model::{AuditAction, AuditEvent, DatabaseEngine, Timestamp};
 
 /// The chain's starting point.
 const GENESIS: &str = "gatepass-audit-v1";
 
 fn chain_hash(
     prev: &str,
-    at: i64,
+    at: Timestamp,
     actor: &str,
     action: &str,
     subject: &str,
     details: &str,
 ) -> String {
     let mut h = Sha256::new();
-    for part in [prev, &at.to_string(), actor, action, subject, details] {
+    for part in [
+        prev,
+        &at.millis().to_string(),
+        actor,
+        action,
+        subject,
+        details,
+    ] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
@@ -28,7 +35,7 @@ fn chain_hash(
 /// Appends an event inside `tx` (so it commits with the change it records).
 pub async fn insert_audit_event(
     tx: &mut Tx,
-    at: i64,
+    at: Timestamp,
     actor: &str,
     action: AuditAction,
     subject: &str,
@@ -80,7 +87,7 @@ pub async fn search_audit_events(
     before_seq: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEvent>, DbError> {
-    let rows: Vec<(i64, i64, String, String, String, String)> = sqlx::query_as(
+    let rows: Vec<(i64, Timestamp, String, String, String, String)> = sqlx::query_as(
         "SELECT seq, at, actor, action, subject, details FROM audit_events \
          WHERE seq < $1 AND LOWER(actor) LIKE $2 ESCAPE '\\' \
            AND (LOWER(subject) LIKE $3 ESCAPE '\\' OR LOWER(details) LIKE $3 ESCAPE '\\') \
@@ -91,8 +98,8 @@ pub async fn search_audit_events(
     .bind(super::contains_pattern(&filter.actor))
     .bind(super::contains_pattern(&filter.subject))
     .bind(super::prefix_pattern(&filter.action))
-    .bind(filter.from.unwrap_or(i64::MIN))
-    .bind(filter.to.unwrap_or(i64::MAX))
+    .bind(filter.from.map_or(i64::MIN, Timestamp::millis))
+    .bind(filter.to.map_or(i64::MAX, Timestamp::millis))
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
@@ -110,7 +117,16 @@ pub async fn search_audit_events(
 }
 
 /// An `audit_events` row with its chain columns.
-type ChainRow = (i64, i64, String, String, String, String, String, String);
+type ChainRow = (
+    i64,
+    Timestamp,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
 
 /// Checks the whole chain; returns the first broken sequence number, if any.
 pub async fn verify_audit_chain(db: &Db) -> Result<Option<i64>, DbError> {
@@ -148,7 +164,7 @@ mod tests {
                 let mut tx = db.begin_write().await.unwrap();
                 insert_audit_event(
                     &mut tx,
-                    100 + i,
+                    Timestamp::from_millis(100 + i),
                     "ada",
                     AuditAction::IntegrationSaved,
                     "integration",
@@ -160,14 +176,15 @@ mod tests {
             }
             let events = list_audit_events(&db, None, 10).await.unwrap();
             assert_eq!(
-                events.iter().map(|e| e.at).collect::<Vec<_>>(),
+                events.iter().map(|e| e.at.millis()).collect::<Vec<_>>(),
                 [102, 101, 100]
             );
             assert_eq!(
                 list_audit_events(&db, Some(events[0].seq), 1)
                     .await
                     .unwrap()[0]
-                    .at,
+                    .at
+                    .millis(),
                 101
             );
             assert_eq!(verify_audit_chain(&db).await.unwrap(), None);

@@ -1,7 +1,7 @@
 //! The directory as last synced from Okta: `users`, `groups`, `memberships`.
 
 use super::{Db, DbError};
-use crate::model::{DirectoryCounts, GroupId, UserId};
+use crate::model::{DirectoryCounts, GroupId, Timestamp, UserId};
 
 /// Users, groups and memberships currently present (not marked removed).
 pub async fn count_directory(db: &Db) -> Result<DirectoryCounts, DbError> {
@@ -41,7 +41,7 @@ pub struct GroupRecord {
 }
 
 /// Inserts or refreshes a user seen by a sync at `synced_at` (ms), clearing any removal mark.
-pub async fn upsert_user(db: &Db, user: &UserRecord, synced_at: i64) -> Result<(), DbError> {
+pub async fn upsert_user(db: &Db, user: &UserRecord, synced_at: Timestamp) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO users (okta_id, login, email, display_name, status, synced_at) \
          VALUES ($1, $2, $3, $4, $5, $6) \
@@ -61,7 +61,11 @@ pub async fn upsert_user(db: &Db, user: &UserRecord, synced_at: i64) -> Result<(
 }
 
 /// Inserts or refreshes a group seen by a sync at `synced_at` (ms), clearing any removal mark.
-pub async fn upsert_group(db: &Db, group: &GroupRecord, synced_at: i64) -> Result<(), DbError> {
+pub async fn upsert_group(
+    db: &Db,
+    group: &GroupRecord,
+    synced_at: Timestamp,
+) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO groups (okta_id, name, description, okta_type, managed_by_rule, synced_at) \
          VALUES ($1, $2, $3, $4, $5, $6) \
@@ -86,7 +90,7 @@ pub async fn upsert_membership(
     db: &Db,
     group_id: &str,
     user_id: &str,
-    seen_at: i64,
+    seen_at: Timestamp,
 ) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO memberships (group_id, user_id, source, seen_at) \
@@ -190,7 +194,7 @@ impl From<(String, String, String, String, String)> for UserRecord {
 }
 
 /// Marks a user as no longer present in Okta, as of `at` (ms).
-pub async fn mark_user_removed(db: &Db, okta_id: &str, at: i64) -> Result<bool, DbError> {
+pub async fn mark_user_removed(db: &Db, okta_id: &str, at: Timestamp) -> Result<bool, DbError> {
     let done =
         sqlx::query("UPDATE users SET removed_at = $2 WHERE okta_id = $1 AND removed_at IS NULL")
             .bind(okta_id)
@@ -237,8 +241,8 @@ pub async fn find_group(db: &Db, okta_id: &str) -> Result<Option<GroupRecord>, D
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncedGroup {
     pub record: GroupRecord,
-    pub last_updated: Option<i64>,
-    pub last_membership_updated: Option<i64>,
+    pub last_updated: Option<Timestamp>,
+    pub last_membership_updated: Option<Timestamp>,
     /// From `expand=stats`; `None` when Okta did not say.
     pub member_count: Option<i64>,
 }
@@ -258,7 +262,7 @@ fn placeholders(rows: usize, cols: usize) -> String {
 pub async fn upsert_users_batch(
     db: &Db,
     users: &[UserRecord],
-    synced_at: i64,
+    synced_at: Timestamp,
 ) -> Result<(), DbError> {
     if users.is_empty() {
         return Ok(());
@@ -288,7 +292,7 @@ pub async fn upsert_users_batch(
 pub async fn upsert_groups_batch(
     db: &Db,
     groups: &[SyncedGroup],
-    synced_at: i64,
+    synced_at: Timestamp,
 ) -> Result<(), DbError> {
     if groups.is_empty() {
         return Ok(());
@@ -326,7 +330,7 @@ pub async fn upsert_memberships_batch(
     db: &Db,
     group_id: &str,
     user_ids: &[String],
-    seen_at: i64,
+    seen_at: Timestamp,
 ) -> Result<(), DbError> {
     if user_ids.is_empty() {
         return Ok(());
@@ -351,7 +355,7 @@ pub async fn upsert_memberships_batch(
 /// empty), after `after` in id order, `limit` at a time.
 pub async fn groups_to_list(
     db: &Db,
-    synced_at: i64,
+    synced_at: Timestamp,
     after: &str,
     limit: i64,
 ) -> Result<Vec<String>, DbError> {
@@ -368,7 +372,11 @@ pub async fn groups_to_list(
 }
 
 /// Marks users a full sync stamped `synced_at` did not see as removed; returns how many.
-pub async fn mark_unseen_users_removed(db: &Db, synced_at: i64, at: i64) -> Result<u64, DbError> {
+pub async fn mark_unseen_users_removed(
+    db: &Db,
+    synced_at: Timestamp,
+    at: Timestamp,
+) -> Result<u64, DbError> {
     let done =
         sqlx::query("UPDATE users SET removed_at = $2 WHERE synced_at < $1 AND removed_at IS NULL")
             .bind(synced_at)
@@ -379,7 +387,11 @@ pub async fn mark_unseen_users_removed(db: &Db, synced_at: i64, at: i64) -> Resu
 }
 
 /// Marks groups a full sync stamped `synced_at` did not see as removed; returns how many.
-pub async fn mark_unseen_groups_removed(db: &Db, synced_at: i64, at: i64) -> Result<u64, DbError> {
+pub async fn mark_unseen_groups_removed(
+    db: &Db,
+    synced_at: Timestamp,
+    at: Timestamp,
+) -> Result<u64, DbError> {
     let done = sqlx::query(
         "UPDATE groups SET removed_at = $2 WHERE synced_at < $1 AND removed_at IS NULL",
     )
@@ -394,7 +406,7 @@ pub async fn mark_unseen_groups_removed(db: &Db, synced_at: i64, at: i64) -> Res
 /// before `seen_at`, of one group or of all; returns how many.
 pub async fn delete_unseen_memberships(
     db: &Db,
-    seen_at: i64,
+    seen_at: Timestamp,
     group_id: Option<&str>,
 ) -> Result<u64, DbError> {
     let done = match group_id {
@@ -516,9 +528,9 @@ pub type MemberRow = (
     String,
     String,
     String,
-    i64,
+    Timestamp,
     Option<i64>,
-    Option<i64>,
+    Option<Timestamp>,
 );
 
 /// The members of `group_id` Gatepass knows of, with the live grant behind each (if any).
@@ -632,7 +644,7 @@ pub async fn user_name(db: &Db, user_id: &UserId) -> Result<String, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ssr::testing::each_engine;
+    use crate::ssr::testing::{each_engine, ms};
 
     fn user(n: u32) -> UserRecord {
         UserRecord {
@@ -662,16 +674,24 @@ mod tests {
                 DirectoryCounts::default()
             );
             for n in 1..=3 {
-                upsert_user(&db, &user(n), 1_000).await.unwrap();
+                upsert_user(&db, &user(n), ms(1_000)).await.unwrap();
             }
-            upsert_group(&db, &group(1, false), 1_000).await.unwrap();
-            upsert_group(&db, &group(2, true), 1_000).await.unwrap();
-            upsert_membership(&db, "00g1", "00u1", 1_000).await.unwrap();
-            upsert_membership(&db, "00g1", "00u2", 1_000).await.unwrap();
+            upsert_group(&db, &group(1, false), ms(1_000))
+                .await
+                .unwrap();
+            upsert_group(&db, &group(2, true), ms(1_000)).await.unwrap();
+            upsert_membership(&db, "00g1", "00u1", ms(1_000))
+                .await
+                .unwrap();
+            upsert_membership(&db, "00g1", "00u2", ms(1_000))
+                .await
+                .unwrap();
             // Seen again: still one membership.
-            upsert_membership(&db, "00g1", "00u2", 2_000).await.unwrap();
-            assert!(mark_user_removed(&db, "00u3", 3_000).await.unwrap());
-            assert!(!mark_user_removed(&db, "00u3", 4_000).await.unwrap());
+            upsert_membership(&db, "00g1", "00u2", ms(2_000))
+                .await
+                .unwrap();
+            assert!(mark_user_removed(&db, "00u3", ms(3_000)).await.unwrap());
+            assert!(!mark_user_removed(&db, "00u3", ms(4_000)).await.unwrap());
             assert_eq!(
                 count_directory(&db).await.unwrap(),
                 DirectoryCounts {
@@ -681,7 +701,7 @@ mod tests {
                 }
             );
             // A later sync that sees the user again clears the removal mark.
-            upsert_user(&db, &user(3), 5_000).await.unwrap();
+            upsert_user(&db, &user(3), ms(5_000)).await.unwrap();
             assert_eq!(count_directory(&db).await.unwrap().users, 3);
         })
         .await;
@@ -690,8 +710,10 @@ mod tests {
     #[tokio::test]
     async fn membership_needs_a_known_user_and_group() {
         each_engine(|db| async move {
-            upsert_group(&db, &group(1, false), 1_000).await.unwrap();
-            let err = upsert_membership(&db, "00g1", "00u404", 1_000)
+            upsert_group(&db, &group(1, false), ms(1_000))
+                .await
+                .unwrap();
+            let err = upsert_membership(&db, "00g1", "00u404", ms(1_000))
                 .await
                 .unwrap_err();
             assert!(
@@ -705,8 +727,8 @@ mod tests {
     #[tokio::test]
     async fn finds_users_by_id_only_and_knows_who_left() {
         each_engine(|db| async move {
-            upsert_user(&db, &user(1), 1).await.unwrap();
-            upsert_user(&db, &user(2), 1).await.unwrap();
+            upsert_user(&db, &user(1), ms(1)).await.unwrap();
+            upsert_user(&db, &user(2), ms(1)).await.unwrap();
             assert_eq!(find_user(&db, "00u1").await.unwrap(), Some(user(1)));
             assert_eq!(find_user(&db, "00u9").await.unwrap(), None);
             // Logins and ids find a person; an email never does.
@@ -719,12 +741,12 @@ mod tests {
             let mut twin = user(3);
             twin.login = "twin".into();
             twin.email = user(2).email;
-            upsert_user(&db, &twin, 1).await.unwrap();
+            upsert_user(&db, &twin, ms(1)).await.unwrap();
             assert_eq!(
                 user_id_by_login(&db, &user(2).email).await.unwrap(),
                 (user(2).login == user(2).email).then(|| "00u2".to_string())
             );
-            mark_user_removed(&db, "00u1", 2).await.unwrap();
+            mark_user_removed(&db, "00u1", ms(2)).await.unwrap();
             assert_eq!(find_user(&db, "00u1").await.unwrap(), None);
             assert_eq!(
                 find_user_standing(&db, "00u1").await.unwrap(),
@@ -741,9 +763,9 @@ mod tests {
     #[tokio::test]
     async fn membership_by_group_id_only() {
         each_engine(|db| async move {
-            upsert_user(&db, &user(1), 1).await.unwrap();
-            upsert_group(&db, &group(7, false), 1).await.unwrap();
-            upsert_membership(&db, "00g7", "00u1", 1).await.unwrap();
+            upsert_user(&db, &user(1), ms(1)).await.unwrap();
+            upsert_group(&db, &group(7, false), ms(1)).await.unwrap();
+            upsert_membership(&db, "00g7", "00u1", ms(1)).await.unwrap();
             let by_name = vec!["nope".to_string(), "group-7".to_string()];
             assert!(
                 !is_member_of_any(&db, "00u1", &by_name).await.unwrap(),
@@ -766,7 +788,7 @@ mod tests {
         each_engine(|db| async move {
             let mut g = group(9, false);
             g.okta_type = "MADE_UP".into();
-            assert!(upsert_group(&db, &g, 1).await.is_err());
+            assert!(upsert_group(&db, &g, ms(1)).await.is_err());
             assert_eq!(count_directory(&db).await.unwrap().groups, 0);
         })
         .await;

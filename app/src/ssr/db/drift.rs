@@ -2,7 +2,9 @@
 //! synced or changed by the grant engine) with the grants that find drift.
 
 use super::{Db, DbError, Tx};
-use crate::model::{DatabaseEngine, DriftItem, DriftKind, DriftState, GrantId, GroupId, UserId};
+use crate::model::{
+    DatabaseEngine, DriftItem, DriftKind, DriftState, GrantId, GroupId, Timestamp, UserId,
+};
 
 /// The Okta operations that make a membership's state uncertain at a sync that started at
 /// `$1`: unfinished ones, and ones finished after the sync began (it may have listed the
@@ -18,7 +20,7 @@ fn unsettled(user: &str, group: &str) -> String {
 /// group); `since` is when the sync that read the directory started.
 pub async fn missing_memberships(
     db: &Db,
-    since: i64,
+    since: Timestamp,
 ) -> Result<Vec<(i64, String, String)>, DbError> {
     Ok(sqlx::query_as(&format!(
         "SELECT g.id, g.user_id, g.group_id FROM grants g \
@@ -40,7 +42,7 @@ pub async fn missing_memberships(
 pub async fn unmanaged_memberships(
     db: &Db,
     group_ids: &[String],
-    since: i64,
+    since: Timestamp,
 ) -> Result<Vec<(String, String)>, DbError> {
     let mut out = Vec::new();
     for chunk in group_ids.chunks(200) {
@@ -125,7 +127,7 @@ pub async fn insert_item(
     user_id: &str,
     group_id: &str,
     grant_id: Option<i64>,
-    at: i64,
+    at: Timestamp,
 ) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO drift_items (kind, user_id, group_id, grant_id, state, detected_at) \
@@ -147,7 +149,7 @@ pub async fn decide_item(
     state: DriftState,
     resolution: Option<&str>,
     who: &str,
-    at: i64,
+    at: Timestamp,
 ) -> Result<bool, DbError> {
     let done = sqlx::query(
         "UPDATE drift_items SET state = $2, resolution = $3, decided_by = $4, decided_at = $5 \
@@ -173,8 +175,8 @@ type ItemRow = (
     Option<i64>,
     String,
     Option<String>,
-    i64,
-    Option<i64>,
+    Timestamp,
+    Option<Timestamp>,
     Option<String>,
 );
 

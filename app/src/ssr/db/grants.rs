@@ -3,9 +3,18 @@
 //! inside the caller's.
 
 use super::{Db, DbError, Tx};
-use crate::model::{Grant, GrantId, GrantState, GroupId, RequestId, UserId};
+use crate::model::{Grant, GrantId, GrantState, GroupId, RequestId, Timestamp, UserId};
 
-type GrantRow = (i64, i64, String, String, i64, i64, String, Option<String>);
+type GrantRow = (
+    i64,
+    i64,
+    String,
+    String,
+    Timestamp,
+    Timestamp,
+    String,
+    Option<String>,
+);
 
 impl From<GrantRow> for Grant {
     fn from(
@@ -28,7 +37,7 @@ const GRANT_COLUMNS: &str =
     "id, request_id, user_id, group_id, starts_at, ends_at, state, revoked_reason";
 
 /// Inserts a grant; returns its id.
-pub async fn insert_grant(tx: &mut Tx, g: &Grant, at: i64) -> Result<GrantId, DbError> {
+pub async fn insert_grant(tx: &mut Tx, g: &Grant, at: Timestamp) -> Result<GrantId, DbError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO grants (request_id, user_id, group_id, starts_at, ends_at, state, \
            created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
@@ -75,8 +84,8 @@ pub async fn find_grant_tx(tx: &mut Tx, id: GrantId) -> Result<Option<Grant>, Db
 pub async fn set_grant_end(
     tx: &mut Tx,
     id: GrantId,
-    ends_at: i64,
-    at: i64,
+    ends_at: Timestamp,
+    at: Timestamp,
 ) -> Result<bool, DbError> {
     let done = sqlx::query(
         "UPDATE grants SET ends_at = $2, updated_at = $3 \
@@ -97,7 +106,7 @@ pub async fn transition_grant(
     from: &[GrantState],
     to: GrantState,
     reason: Option<&str>,
-    at: i64,
+    at: Timestamp,
 ) -> Result<bool, DbError> {
     let list: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
     let done = sqlx::query(&format!(
@@ -198,7 +207,7 @@ pub async fn grant_is_active(db: &Db, grant_id: GrantId) -> Result<bool, DbError
 }
 
 /// Grants whose start or end has come at `now`.
-pub async fn due_grants(db: &Db, now: i64, limit: i64) -> Result<Vec<Grant>, DbError> {
+pub async fn due_grants(db: &Db, now: Timestamp, limit: i64) -> Result<Vec<Grant>, DbError> {
     let rows: Vec<GrantRow> = sqlx::query_as(&format!(
         "SELECT {GRANT_COLUMNS} FROM grants WHERE (state = 'scheduled' AND starts_at <= $1) \
            OR (state = 'active' AND ends_at <= $1) ORDER BY id LIMIT $2"
@@ -211,7 +220,7 @@ pub async fn due_grants(db: &Db, now: i64, limit: i64) -> Result<Vec<Grant>, DbE
 }
 
 /// The next instant a grant starts or ends.
-pub async fn next_grant_change(db: &Db) -> Result<Option<i64>, DbError> {
+pub async fn next_grant_change(db: &Db) -> Result<Option<Timestamp>, DbError> {
     Ok(sqlx::query_scalar(
         "SELECT MIN(CASE WHEN state = 'scheduled' THEN starts_at ELSE ends_at END) FROM grants \
          WHERE state IN ('scheduled', 'active')",
@@ -283,9 +292,9 @@ pub async fn transition_grant_as_read(
     from: GrantState,
     to: GrantState,
     reason: Option<&str>,
-    at: i64,
-    starts_at: i64,
-    ends_at: i64,
+    at: Timestamp,
+    starts_at: Timestamp,
+    ends_at: Timestamp,
 ) -> Result<bool, DbError> {
     let done = sqlx::query(
         "UPDATE grants SET state = $2, revoked_reason = COALESCE($3, revoked_reason), \

@@ -1,7 +1,7 @@
 //! `integration`: the Okta integration settings, one row.
 
 use super::{Db, DbError, Tx};
-use crate::model::{AuthMethod, IntegrationSettings};
+use crate::model::{AuthMethod, IntegrationSettings, Timestamp};
 
 type Row = (
     String,
@@ -13,7 +13,7 @@ type Row = (
     i64,
     Option<String>,
     String,
-    i64,
+    Timestamp,
     String,
 );
 

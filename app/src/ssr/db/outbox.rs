@@ -4,7 +4,7 @@
 
 use super::grants::transition_grant;
 use super::{Db, DbError, Tx};
-use crate::model::{AuditAction, GrantId, GrantState, GroupId, OpKind, UserId};
+use crate::model::{AuditAction, GrantId, GrantState, GroupId, OpKind, Timestamp, UserId};
 
 /// Queues an Okta membership change for the grant engine (for a grant, or — a membership
 /// found outside Gatepass — for none).
@@ -14,7 +14,7 @@ pub async fn insert_okta_op(
     user_id: &UserId,
     group_id: &GroupId,
     grant_id: Option<GrantId>,
-    at: i64,
+    at: Timestamp,
 ) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO okta_ops (kind, user_id, group_id, grant_id, state, next_attempt_at, \
@@ -58,8 +58,8 @@ pub struct OktaOp {
 pub async fn claim_okta_ops(
     db: &Db,
     owner: &str,
-    now: i64,
-    lease_until: i64,
+    now: Timestamp,
+    lease_until: Timestamp,
     limit: i64,
 ) -> Result<Vec<OktaOp>, DbError> {
     let lock = if db.engine() == crate::model::DatabaseEngine::Postgres {
@@ -114,7 +114,7 @@ async fn close_claim(
     op: &OktaOp,
     state: &str,
     error: Option<&str>,
-    now: i64,
+    now: Timestamp,
 ) -> Result<bool, DbError> {
     let updated = sqlx::query(&format!(
         "UPDATE okta_ops SET state = $5, last_error = COALESCE($6, last_error), done_at = $2, \
@@ -133,7 +133,7 @@ async fn close_claim(
 
 /// Marks an operation done; a removal also finishes its grant (revoking → revoked). Returns
 /// false (and changes nothing) if the claim was lost meanwhile.
-pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbError> {
+pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: Timestamp) -> Result<bool, DbError> {
     let mut tx = db.begin_write().await?;
     if !close_claim(&mut tx, op, "done", None, now).await? {
         return Ok(false);
@@ -187,7 +187,7 @@ pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbEr
 
 /// Closes an add that was not sent because its grant ended before Okta was called. Returns
 /// false (and changes nothing) if the claim was lost meanwhile.
-pub async fn skip_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbError> {
+pub async fn skip_okta_op(db: &Db, op: &OktaOp, now: Timestamp) -> Result<bool, DbError> {
     let mut tx = db.begin_write().await?;
     if !close_claim(&mut tx, op, "done", None, now).await? {
         return Ok(false);
@@ -200,7 +200,7 @@ pub async fn skip_okta_op(db: &Db, op: &OktaOp, now: i64) -> Result<bool, DbErro
 
 /// Extends the leases of every operation `owner` has in flight to `until` (the worker's
 /// heartbeat while its calls run); returns how many.
-pub async fn renew_op_leases(db: &Db, owner: &str, until: i64) -> Result<u64, DbError> {
+pub async fn renew_op_leases(db: &Db, owner: &str, until: Timestamp) -> Result<u64, DbError> {
     let done = sqlx::query(
         "UPDATE okta_ops SET lease_until = $2 WHERE lease_owner = $1 AND state = 'in_flight'",
     )
@@ -213,12 +213,12 @@ pub async fn renew_op_leases(db: &Db, owner: &str, until: i64) -> Result<u64, Db
 
 /// Gives up `owner`'s leases on the operations it has in flight, so they may be claimed again
 /// from `now` on (a worker that stops before their calls finished). Returns how many.
-pub async fn release_op_leases(db: &Db, owner: &str, now: i64) -> Result<u64, DbError> {
+pub async fn release_op_leases(db: &Db, owner: &str, now: Timestamp) -> Result<u64, DbError> {
     let done = sqlx::query(
         "UPDATE okta_ops SET lease_until = $2 WHERE lease_owner = $1 AND state = 'in_flight'",
     )
     .bind(owner)
-    .bind(now - 1)
+    .bind(now.plus_millis(-1))
     .execute(db.write_pool())
     .await?;
     Ok(done.rows_affected())
@@ -230,7 +230,7 @@ async fn op_audit(
     op: &OktaOp,
     action: AuditAction,
     mut details: serde_json::Value,
-    now: i64,
+    now: Timestamp,
 ) -> Result<(), DbError> {
     details["user"] = serde_json::json!(op.user_id);
     details["group"] = serde_json::json!(op.group_id);
@@ -246,7 +246,7 @@ pub async fn retry_okta_op(
     db: &Db,
     op: &OktaOp,
     error: &str,
-    next_at: i64,
+    next_at: Timestamp,
 ) -> Result<bool, DbError> {
     let done = sqlx::query(&format!(
         "UPDATE okta_ops SET state = 'pending', next_attempt_at = $2, last_error = $5, \
@@ -263,7 +263,12 @@ pub async fn retry_okta_op(
 }
 
 /// Gives an add up: the operation is dead, its grant failed (shown to admins).
-pub async fn kill_okta_op(db: &Db, op: &OktaOp, error: &str, now: i64) -> Result<bool, DbError> {
+pub async fn kill_okta_op(
+    db: &Db,
+    op: &OktaOp,
+    error: &str,
+    now: Timestamp,
+) -> Result<bool, DbError> {
     let mut tx = db.begin_write().await?;
     if !close_claim(&mut tx, op, "dead", Some(error), now).await? {
         return Ok(false);
@@ -287,7 +292,7 @@ pub async fn kill_okta_op(db: &Db, op: &OktaOp, error: &str, now: i64) -> Result
 
 /// When the next operation becomes due (a pending one's time, or a lease running out); an
 /// operation waiting behind an earlier one for the same membership is not due on its own.
-pub async fn next_op_due(db: &Db) -> Result<Option<i64>, DbError> {
+pub async fn next_op_due(db: &Db) -> Result<Option<Timestamp>, DbError> {
     Ok(sqlx::query_scalar(
         "SELECT MIN(CASE WHEN o.state = 'pending' THEN o.next_attempt_at ELSE o.lease_until END) \
          FROM okta_ops o WHERE o.state IN ('pending', 'in_flight') \

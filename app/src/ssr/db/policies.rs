@@ -2,7 +2,7 @@
 //! transaction run inside the caller's.
 
 use super::{json_list, parse_list, Db, DbError, Tx};
-use crate::model::{GroupId, Policy, PolicyTarget};
+use crate::model::{GroupId, Policy, PolicyTarget, Timestamp};
 
 const POLICY_COLUMNS: &str = "id, group_id, pattern, \
     CAST(CASE WHEN requestable THEN 1 ELSE 0 END AS BIGINT), eligible_groups, approver_users, \
@@ -25,7 +25,7 @@ type PolicyRow = (
     i64,
     i64,
     i64,
-    i64,
+    Timestamp,
     String,
 );
 

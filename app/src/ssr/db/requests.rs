@@ -2,7 +2,9 @@
 //! the decisions made. Functions taking a transaction run inside the caller's.
 
 use super::{Db, DbError, Tx};
-use crate::model::{AccessRequest, Decision, GrantId, GroupId, RequestId, RequestState, UserId};
+use crate::model::{
+    AccessRequest, Decision, GrantId, GroupId, RequestId, RequestState, Timestamp, UserId,
+};
 
 /// A request as stored (approvals counted separately).
 type RequestRow = (
@@ -11,13 +13,13 @@ type RequestRow = (
     String,
     String,
     i64,
-    Option<i64>,
+    Option<Timestamp>,
     String,
     i64,
     i64,
     Option<i64>,
-    i64,
-    Option<i64>,
+    Timestamp,
+    Option<Timestamp>,
     Option<String>,
 );
 
@@ -68,11 +70,11 @@ pub struct NewRequest<'a> {
     pub group_id: &'a GroupId,
     pub reason: &'a str,
     pub duration_secs: i64,
-    pub starts_at: Option<i64>,
+    pub starts_at: Option<Timestamp>,
     pub policy_json: &'a str,
     pub quorum: i64,
     pub extends_grant_id: Option<GrantId>,
-    pub created_at: i64,
+    pub created_at: Timestamp,
 }
 
 /// Inserts a pending request and who may decide it; returns its id.
@@ -183,7 +185,7 @@ pub async fn insert_approval(
     decision: Decision,
     comment: &str,
     duration_secs: Option<i64>,
-    at: i64,
+    at: Timestamp,
 ) -> Result<bool, DbError> {
     let done = sqlx::query(
         "INSERT INTO approvals (request_id, approver_id, decision, comment, duration_secs, at) \
@@ -219,7 +221,7 @@ pub async fn decide_request(
     tx: &mut Tx,
     id: RequestId,
     state: RequestState,
-    at: i64,
+    at: Timestamp,
     by: &str,
 ) -> Result<bool, DbError> {
     let done = sqlx::query(
@@ -292,8 +294,8 @@ pub async fn pending_request_for(
 /// `start_before`.
 pub async fn stale_pending_requests(
     tx: &mut Tx,
-    created_before: i64,
-    start_before: i64,
+    created_before: Timestamp,
+    start_before: Timestamp,
 ) -> Result<Vec<RequestId>, DbError> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM access_requests WHERE state = 'pending' AND \

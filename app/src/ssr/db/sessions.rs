@@ -1,13 +1,14 @@
 //! `sessions`: browser sessions, so any Gatepass replica can serve any signed-in person.
-//! The payload is opaque here (bytes); expiry is stored as milliseconds since the epoch.
+//! The payload is opaque here (bytes); expiry is a [`Timestamp`].
 
 use super::{Db, DbError};
+use crate::model::Timestamp;
 
 /// A stored session payload and when it expires (ms since the epoch).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRow {
     pub data: Vec<u8>,
-    pub expires_at: i64,
+    pub expires_at: Timestamp,
 }
 
 /// Inserts a new session; `false` when the id is already taken (the caller picks another).
@@ -39,8 +40,12 @@ pub async fn save_session(db: &Db, id: &str, row: &SessionRow) -> Result<(), DbE
 }
 
 /// The session `id` if it has not expired by `now` (ms).
-pub async fn find_session(db: &Db, id: &str, now: i64) -> Result<Option<SessionRow>, DbError> {
-    let row: Option<(Vec<u8>, i64)> =
+pub async fn find_session(
+    db: &Db,
+    id: &str,
+    now: Timestamp,
+) -> Result<Option<SessionRow>, DbError> {
+    let row: Option<(Vec<u8>, Timestamp)> =
         sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
             .bind(id)
             .bind(now)
@@ -49,9 +54,9 @@ pub async fn find_session(db: &Db, id: &str, now: i64) -> Result<Option<SessionR
     Ok(row.map(|(data, expires_at)| SessionRow { data, expires_at }))
 }
 
-/// When each stored session expires (ms), soonest first: how many there are and how long
+/// When each stored session expires, soonest first: how many there are and how long
 /// they live, for tests and operators.
-pub async fn session_expiries(db: &Db) -> Result<Vec<i64>, DbError> {
+pub async fn session_expiries(db: &Db) -> Result<Vec<Timestamp>, DbError> {
     Ok(
         sqlx::query_scalar("SELECT expires_at FROM sessions ORDER BY expires_at")
             .fetch_all(db.pool())
@@ -69,7 +74,7 @@ pub async fn delete_session(db: &Db, id: &str) -> Result<(), DbError> {
 }
 
 /// Deletes every session expired by `now` (ms); returns how many.
-pub async fn delete_expired_sessions(db: &Db, now: i64) -> Result<u64, DbError> {
+pub async fn delete_expired_sessions(db: &Db, now: Timestamp) -> Result<u64, DbError> {
     let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(now)
         .execute(db.pool())
@@ -80,9 +85,9 @@ pub async fn delete_expired_sessions(db: &Db, now: i64) -> Result<u64, DbError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ssr::testing::each_engine;
+    use crate::ssr::testing::{each_engine, ms};
 
-    fn row(data: &[u8], expires_at: i64) -> SessionRow {
+    fn row(data: &[u8], expires_at: Timestamp) -> SessionRow {
         SessionRow {
             data: data.to_vec(),
             expires_at,
@@ -92,13 +97,15 @@ mod tests {
     #[tokio::test]
     async fn insert_refuses_a_taken_id() {
         each_engine(|db| async move {
-            assert!(insert_session(&db, "a", &row(b"{}", 10_000)).await.unwrap());
-            assert!(!insert_session(&db, "a", &row(b"other", 20_000))
+            assert!(insert_session(&db, "a", &row(b"{}", ms(10_000)))
+                .await
+                .unwrap());
+            assert!(!insert_session(&db, "a", &row(b"other", ms(20_000)))
                 .await
                 .unwrap());
             assert_eq!(
-                find_session(&db, "a", 0).await.unwrap(),
-                Some(row(b"{}", 10_000))
+                find_session(&db, "a", ms(0)).await.unwrap(),
+                Some(row(b"{}", ms(10_000)))
             );
         })
         .await;
@@ -107,14 +114,18 @@ mod tests {
     #[tokio::test]
     async fn save_replaces_and_find_ignores_expired() {
         each_engine(|db| async move {
-            save_session(&db, "s", &row(b"one", 1_000)).await.unwrap();
-            save_session(&db, "s", &row(b"two", 2_000)).await.unwrap();
+            save_session(&db, "s", &row(b"one", ms(1_000)))
+                .await
+                .unwrap();
+            save_session(&db, "s", &row(b"two", ms(2_000)))
+                .await
+                .unwrap();
             assert_eq!(
-                find_session(&db, "s", 1_500).await.unwrap(),
-                Some(row(b"two", 2_000))
+                find_session(&db, "s", ms(1_500)).await.unwrap(),
+                Some(row(b"two", ms(2_000)))
             );
-            assert_eq!(find_session(&db, "s", 2_000).await.unwrap(), None);
-            assert_eq!(find_session(&db, "missing", 0).await.unwrap(), None);
+            assert_eq!(find_session(&db, "s", ms(2_000)).await.unwrap(), None);
+            assert_eq!(find_session(&db, "missing", ms(0)).await.unwrap(), None);
         })
         .await;
     }
@@ -123,13 +134,13 @@ mod tests {
     async fn delete_and_cleanup() {
         each_engine(|db| async move {
             for (id, exp) in [("old1", 100), ("old2", 200), ("live", 10_000)] {
-                save_session(&db, id, &row(b"x", exp)).await.unwrap();
+                save_session(&db, id, &row(b"x", ms(exp))).await.unwrap();
             }
-            assert_eq!(delete_expired_sessions(&db, 200).await.unwrap(), 2);
-            assert_eq!(delete_expired_sessions(&db, 200).await.unwrap(), 0);
+            assert_eq!(delete_expired_sessions(&db, ms(200)).await.unwrap(), 2);
+            assert_eq!(delete_expired_sessions(&db, ms(200)).await.unwrap(), 0);
             delete_session(&db, "live").await.unwrap();
             delete_session(&db, "live").await.unwrap();
-            assert_eq!(find_session(&db, "live", 0).await.unwrap(), None);
+            assert_eq!(find_session(&db, "live", ms(0)).await.unwrap(), None);
         })
         .await;
     }

@@ -2,7 +2,7 @@
 //! Gatepass process sharing the database).
 
 use super::{Db, DbError};
-use crate::model::{SyncCounts, SyncKind, SyncRun, SyncStatus};
+use crate::model::{SyncCounts, SyncKind, SyncRun, SyncStatus, Timestamp};
 
 const LOCK: &str = "directory";
 
@@ -11,8 +11,8 @@ const LOCK: &str = "directory";
 pub async fn try_acquire_sync_lock(
     db: &Db,
     holder: &str,
-    now: i64,
-    until: i64,
+    now: Timestamp,
+    until: Timestamp,
 ) -> Result<bool, DbError> {
     let done = sqlx::query(
         "INSERT INTO sync_lock (name, holder, until) VALUES ($1, $2, $3) \
@@ -29,7 +29,7 @@ pub async fn try_acquire_sync_lock(
 }
 
 /// Extends `holder`'s lease; false if it no longer holds the lock.
-pub async fn renew_sync_lock(db: &Db, holder: &str, until: i64) -> Result<bool, DbError> {
+pub async fn renew_sync_lock(db: &Db, holder: &str, until: Timestamp) -> Result<bool, DbError> {
     let done = sqlx::query("UPDATE sync_lock SET until = $3 WHERE name = $1 AND holder = $2")
         .bind(LOCK)
         .bind(holder)
@@ -53,8 +53,8 @@ pub async fn release_sync_lock(db: &Db, holder: &str) -> Result<(), DbError> {
 pub async fn insert_sync_run(
     db: &Db,
     kind: SyncKind,
-    started_at: i64,
-    changes_since: Option<i64>,
+    started_at: Timestamp,
+    changes_since: Option<Timestamp>,
 ) -> Result<i64, DbError> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO sync_runs (kind, status, started_at, changes_since) \
@@ -72,7 +72,7 @@ pub async fn insert_sync_run(
 pub async fn finish_sync_run(
     db: &Db,
     id: i64,
-    finished_at: i64,
+    finished_at: Timestamp,
     counts: &SyncCounts,
     error: Option<&str>,
 ) -> Result<(), DbError> {
@@ -110,8 +110,8 @@ type RunRow = (
     i64,
     String,
     String,
-    i64,
-    Option<i64>,
+    Timestamp,
+    Option<Timestamp>,
     i64,
     i64,
     i64,
@@ -123,8 +123,8 @@ type RunRow = (
 );
 
 /// When the last successful run of any kind started (the next incremental run's baseline).
-pub async fn last_successful_sync_start(db: &Db) -> Result<Option<i64>, DbError> {
-    let at: Option<i64> =
+pub async fn last_successful_sync_start(db: &Db) -> Result<Option<Timestamp>, DbError> {
+    let at: Option<Timestamp> =
         sqlx::query_scalar("SELECT MAX(started_at) FROM sync_runs WHERE status = 'ok'")
             .fetch_one(db.pool())
             .await?;
@@ -175,28 +175,41 @@ impl From<RunRow> for SyncRun {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ssr::testing::each_engine;
+    use crate::ssr::testing::{each_engine, ms};
 
     #[tokio::test]
     async fn one_holder_at_a_time_until_the_lease_ends() {
         each_engine(|db| async move {
-            assert!(try_acquire_sync_lock(&db, "a", 100, 200).await.unwrap());
+            assert!(try_acquire_sync_lock(&db, "a", ms(100), ms(200))
+                .await
+                .unwrap());
             assert!(
-                !try_acquire_sync_lock(&db, "b", 150, 250).await.unwrap(),
+                !try_acquire_sync_lock(&db, "b", ms(150), ms(250))
+                    .await
+                    .unwrap(),
                 "a holds it"
             );
-            assert!(renew_sync_lock(&db, "a", 300).await.unwrap());
+            assert!(renew_sync_lock(&db, "a", ms(300)).await.unwrap());
             assert!(
-                !try_acquire_sync_lock(&db, "b", 250, 350).await.unwrap(),
+                !try_acquire_sync_lock(&db, "b", ms(250), ms(350))
+                    .await
+                    .unwrap(),
                 "renewed"
             );
             assert!(
-                try_acquire_sync_lock(&db, "b", 301, 400).await.unwrap(),
+                try_acquire_sync_lock(&db, "b", ms(301), ms(400))
+                    .await
+                    .unwrap(),
                 "lease over"
             );
-            assert!(!renew_sync_lock(&db, "a", 500).await.unwrap(), "a lost it");
+            assert!(
+                !renew_sync_lock(&db, "a", ms(500)).await.unwrap(),
+                "a lost it"
+            );
             release_sync_lock(&db, "b").await.unwrap();
-            assert!(try_acquire_sync_lock(&db, "c", 302, 400).await.unwrap());
+            assert!(try_acquire_sync_lock(&db, "c", ms(302), ms(400))
+                .await
+                .unwrap());
         })
         .await;
     }
@@ -205,7 +218,7 @@ mod tests {
     async fn runs_are_recorded_and_the_baseline_is_the_last_good_start() {
         each_engine(|db| async move {
             assert_eq!(last_successful_sync_start(&db).await.unwrap(), None);
-            let a = insert_sync_run(&db, SyncKind::Full, 1_000, None)
+            let a = insert_sync_run(&db, SyncKind::Full, ms(1_000), None)
                 .await
                 .unwrap();
             let counts = SyncCounts {
@@ -213,20 +226,25 @@ mod tests {
                 calls: 7,
                 ..SyncCounts::default()
             };
-            finish_sync_run(&db, a, 2_000, &counts, None).await.unwrap();
-            let b = insert_sync_run(&db, SyncKind::Incremental, 3_000, Some(1_000))
+            finish_sync_run(&db, a, ms(2_000), &counts, None)
+                .await
+                .unwrap();
+            let b = insert_sync_run(&db, SyncKind::Incremental, ms(3_000), Some(ms(1_000)))
                 .await
                 .unwrap();
             finish_sync_run(
                 &db,
                 b,
-                3_500,
+                ms(3_500),
                 &SyncCounts::default(),
                 Some("Okta could not be reached"),
             )
             .await
             .unwrap();
-            assert_eq!(last_successful_sync_start(&db).await.unwrap(), Some(1_000));
+            assert_eq!(
+                last_successful_sync_start(&db).await.unwrap(),
+                Some(ms(1_000))
+            );
             let runs = list_sync_runs(&db, 10).await.unwrap();
             assert_eq!(runs.len(), 2);
             assert_eq!(

@@ -18,7 +18,6 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::{AuditAction, GrantState, OpKind};
-use crate::ssr::clock::to_millis;
 use crate::ssr::core::Core;
 use crate::ssr::db::{audit, grants, outbox, DbError};
 use crate::ssr::okta::{OktaApi, OktaError};
@@ -64,9 +63,15 @@ pub struct PassReport {
 
 /// Works once through the due operations with `okta`.
 pub async fn work_once(state: &Core, okta: &dyn OktaApi) -> Result<PassReport, DbError> {
-    let now = to_millis(state.clock.now());
-    let ops =
-        outbox::claim_okta_ops(&state.db, &state.instance, now, now + LEASE_MS, BATCH).await?;
+    let now = state.clock.timestamp();
+    let ops = outbox::claim_okta_ops(
+        &state.db,
+        &state.instance,
+        now,
+        now.plus_millis(LEASE_MS),
+        BATCH,
+    )
+    .await?;
     // Different memberships are independent (claiming keeps one per membership in flight):
     // call Okta for several at once, within the client's own concurrency cap.
     let outcomes = futures::stream::iter(ops)
@@ -101,7 +106,7 @@ async fn apply(state: &Core, okta: &dyn OktaApi, op: outbox::OktaOp) -> Result<O
     if add {
         if let Some(grant) = op.grant_id {
             if !grants::grant_is_active(&state.db, grant).await? {
-                let now = to_millis(state.clock.now());
+                let now = state.clock.timestamp();
                 let kept = record(|| outbox::skip_okta_op(&state.db, &op, now)).await?;
                 return Ok(kept_or_lost(kept, Outcome::Done, &op));
             }
@@ -112,7 +117,7 @@ async fn apply(state: &Core, okta: &dyn OktaApi, op: outbox::OktaOp) -> Result<O
     } else {
         okta.remove_member(&op.group_id, &op.user_id).await
     };
-    let now = to_millis(state.clock.now());
+    let now = state.clock.timestamp();
     match result {
         Ok(()) => {
             let kept = record(|| outbox::finish_okta_op(&state.db, &op, now)).await?;
@@ -136,7 +141,7 @@ async fn apply(state: &Core, okta: &dyn OktaApi, op: outbox::OktaOp) -> Result<O
                 } else {
                     tracing::error!(op = op.id, grant = op.grant_id.map(|g| g.0), attempts = op.attempts, error = %reason, "okta: REMOVING A MEMBERSHIP FAILED; retrying");
                 }
-                let next = now + backoff_ms(op.attempts);
+                let next = now.plus_millis(backoff_ms(op.attempts));
                 let kept = record(|| outbox::retry_okta_op(&state.db, &op, &reason, next)).await?;
                 Ok(kept_or_lost(kept, Outcome::Retried, &op))
             }
@@ -181,7 +186,7 @@ fn describe(e: &OktaError) -> String {
 
 /// Starts due scheduled grants and ends expired ones; returns how many it moved.
 pub async fn schedule_once(state: &Core) -> Result<usize, DbError> {
-    let now = to_millis(state.clock.now());
+    let now = state.clock.timestamp();
     let mut moved = 0;
     for listed in grants::due_grants(&state.db, now, 200).await? {
         let mut tx = state.db.begin_write().await?;
@@ -278,12 +283,12 @@ pub async fn run_worker(state: Core, stop: CancellationToken, grace: Duration) {
                 _ => None,
             };
             if let Some(okta) = okta {
-                let now = to_millis(state.clock.now());
+                let now = state.clock.timestamp();
                 match outbox::claim_okta_ops(
                     &state.db,
                     &state.instance,
                     now,
-                    now + LEASE_MS,
+                    now.plus_millis(LEASE_MS),
                     free as i64,
                 )
                 .await
@@ -309,8 +314,7 @@ pub async fn run_worker(state: Core, stop: CancellationToken, grace: Duration) {
         } else {
             match outbox::next_op_due(&state.db).await {
                 Ok(Some(at)) => Duration::from_millis(
-                    (at - to_millis(state.clock.now())).clamp(0, MAX_SLEEP.as_millis() as i64)
-                        as u64,
+                    (at - state.clock.timestamp()).clamp(0, MAX_SLEEP.as_millis() as i64) as u64,
                 ),
                 _ => MAX_SLEEP,
             }
@@ -333,7 +337,7 @@ pub async fn run_worker(state: Core, stop: CancellationToken, grace: Duration) {
             _ = signal.worker_woken() => {}
             _ = stop.cancelled() => {}
             _ = heartbeat.tick(), if !in_flight.is_empty() => {
-                let until = to_millis(state.clock.now()) + LEASE_MS;
+                let until = state.clock.timestamp().plus_millis(LEASE_MS);
                 if let Err(e) = outbox::renew_op_leases(&state.db, &state.instance, until).await {
                     tracing::warn!(error = %e, "grant engine: renewing leases failed");
                 }
@@ -364,7 +368,7 @@ async fn finish_in_flight(
         in_flight.abort_all();
         while in_flight.join_next().await.is_some() {}
     }
-    let now = to_millis(state.clock.now());
+    let now = state.clock.timestamp();
     match outbox::release_op_leases(&state.db, &state.instance, now).await {
         Ok(0) => tracing::info!(finished = pending, "grant engine stopped"),
         Ok(n) => tracing::info!(
@@ -387,7 +391,7 @@ pub async fn run_scheduler(state: Core) {
         }
         let wait = match grants::next_grant_change(&state.db).await {
             Ok(Some(at)) => Duration::from_millis(
-                (at - to_millis(state.clock.now())).clamp(0, MAX_SLEEP.as_millis() as i64) as u64,
+                (at - state.clock.timestamp()).clamp(0, MAX_SLEEP.as_millis() as i64) as u64,
             ),
             _ => MAX_SLEEP,
         };

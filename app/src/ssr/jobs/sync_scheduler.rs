@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use crate::model::{IntegrationSettings, SyncKind, SyncRun, SyncStatus};
-use crate::ssr::clock::to_millis;
+use crate::model::{IntegrationSettings, SyncKind, SyncRun, SyncStatus, Timestamp};
 use crate::ssr::core::Core;
 use crate::ssr::db::sync as runs;
 use crate::ssr::services::sync::SyncError;
@@ -15,11 +14,11 @@ const RETRY_AFTER: Duration = Duration::from_secs(60);
 /// How often to look again when Okta is not configured.
 const IDLE_CHECK: Duration = Duration::from_secs(30);
 
-/// What is due at `now` (ms), given the recent runs (newest first): a sync now, or a wait.
+/// What is due at `now`, given the recent runs (newest first): a sync now, or a wait.
 pub fn next_due(
     settings: &IntegrationSettings,
     recent: &[SyncRun],
-    now: i64,
+    now: Timestamp,
 ) -> Result<SyncKind, Duration> {
     let ok = |kind: Option<SyncKind>| {
         recent
@@ -29,8 +28,10 @@ pub fn next_due(
             .max()
     };
     if let Some(failed) = recent.first().filter(|r| r.status == SyncStatus::Failed) {
-        let retry_at =
-            failed.finished_at.unwrap_or(failed.started_at) + RETRY_AFTER.as_millis() as i64;
+        let retry_at = failed
+            .finished_at
+            .unwrap_or(failed.started_at)
+            .plus_millis(RETRY_AFTER.as_millis() as i64);
         if retry_at > now {
             return Err(Duration::from_millis((retry_at - now) as u64));
         }
@@ -38,12 +39,12 @@ pub fn next_due(
     let Some(last_full) = ok(Some(SyncKind::Full)) else {
         return Ok(SyncKind::Full);
     };
-    let full_due = last_full + settings.sync_full_hours * 3_600_000;
+    let full_due = last_full.plus_secs(settings.sync_full_hours * 3600);
     if full_due <= now {
         return Ok(SyncKind::Full);
     }
     let last_any = ok(None).unwrap_or(last_full);
-    let inc_due = last_any + settings.sync_incremental_minutes * 60_000;
+    let inc_due = last_any.plus_secs(settings.sync_incremental_minutes * 60);
     if inc_due <= now {
         return Ok(SyncKind::Incremental);
     }
@@ -59,7 +60,7 @@ pub async fn run(state: Core) {
                 let recent = runs::list_sync_runs(&state.db, 20)
                     .await
                     .unwrap_or_default();
-                match next_due(&settings, &recent, to_millis(state.clock.now())) {
+                match next_due(&settings, &recent, state.clock.timestamp()) {
                     Ok(kind) => {
                         match state.sync().run(kind).await {
                             Ok(_) | Err(SyncError::Busy) => {}
@@ -84,6 +85,7 @@ pub async fn run(state: Core) {
 mod tests {
     use super::*;
     use crate::model::SyncCounts;
+    use crate::ssr::testing::ms;
 
     fn settings() -> IntegrationSettings {
         crate::ssr::testing::test_integration("https://acme.okta.com", "env:X")
@@ -94,8 +96,8 @@ mod tests {
             id: started_at,
             kind,
             status,
-            started_at,
-            finished_at: Some(started_at + 1000),
+            started_at: Timestamp::from_millis(started_at),
+            finished_at: Some(Timestamp::from_millis(started_at + 1000)),
             counts: SyncCounts::default(),
             error: None,
         }
@@ -105,27 +107,27 @@ mod tests {
     fn schedules_full_then_incremental_and_backs_off_after_failure() {
         let s = settings();
         let min = 60_000;
-        assert_eq!(next_due(&s, &[], 0), Ok(SyncKind::Full), "never synced");
+        assert_eq!(next_due(&s, &[], ms(0)), Ok(SyncKind::Full), "never synced");
         let full = run(SyncKind::Full, SyncStatus::Ok, 0);
         assert_eq!(
-            next_due(&s, std::slice::from_ref(&full), 5 * min),
+            next_due(&s, std::slice::from_ref(&full), ms(5 * min)),
             Err(Duration::from_millis(5 * min as u64))
         );
         assert_eq!(
-            next_due(&s, std::slice::from_ref(&full), 10 * min),
+            next_due(&s, std::slice::from_ref(&full), ms(10 * min)),
             Ok(SyncKind::Incremental)
         );
         let inc = run(SyncKind::Incremental, SyncStatus::Ok, 10 * min);
         assert_eq!(
-            next_due(&s, &[inc.clone(), full.clone()], 15 * min),
+            next_due(&s, &[inc.clone(), full.clone()], ms(15 * min)),
             Err(Duration::from_millis(5 * min as u64))
         );
         assert_eq!(
-            next_due(&s, &[inc.clone(), full.clone()], 24 * 60 * min),
+            next_due(&s, &[inc.clone(), full.clone()], ms(24 * 60 * min)),
             Ok(SyncKind::Full)
         );
         let failed = run(SyncKind::Incremental, SyncStatus::Failed, 20 * min);
-        let wait = next_due(&s, &[failed, inc, full], 20 * min + 1000).unwrap_err();
+        let wait = next_due(&s, &[failed, inc, full], ms(20 * min + 1000)).unwrap_err();
         assert_eq!(
             wait,
             RETRY_AFTER - Duration::from_millis(0),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 use super::OktaClient;
-use crate::model::IntegrationSettings;
+use crate::model::{IntegrationSettings, Timestamp};
 
 /// A client and the settings it was built from.
 type Built = (IntegrationSettings, Arc<OktaClient>);
@@ -20,7 +20,7 @@ pub struct OktaClients {
 /// Settings equal but for who saved them and when.
 fn same(a: &IntegrationSettings, b: &IntegrationSettings) -> bool {
     let strip = |s: &IntegrationSettings| IntegrationSettings {
-        updated_at: 0,
+        updated_at: Timestamp::EPOCH,
         updated_by: String::new(),
         ..s.clone()
     };

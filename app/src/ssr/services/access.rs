@@ -11,10 +11,11 @@ use crate::error::AppError;
 use crate::format::describe_duration;
 use crate::model::{
     AccessRequest, AuditAction, Decision, Grant, GrantDuration, GrantId, GrantState, GroupId,
-    GroupKind, OpKind, Policy, PolicyTarget, RequestId, RequestState, UserId, UserStatus,
+    GroupKind, OpKind, Policy, PolicyTarget, RequestId, RequestState, Timestamp, UserId,
+    UserStatus,
 };
 use crate::ssr::auth::{Admin, Requester};
-use crate::ssr::clock::{to_millis, Clock};
+use crate::ssr::clock::Clock;
 use crate::ssr::db::requests::NewRequest;
 use crate::ssr::db::{audit, directory, grants, outbox, policies, requests, Db, Tx};
 use crate::ssr::services::policy::{resolve_policy, MAX_POLICY_DURATION_SECS, MIN_DURATION_SECS};
@@ -23,7 +24,7 @@ use crate::ssr::services::policy::{resolve_policy, MAX_POLICY_DURATION_SECS, MIN
 const MAX_REASON: usize = 1000;
 
 /// Parses an optional scheduled start from a form: `2026-06-01T10:00` (UTC); empty: none.
-pub fn parse_start(text: &str) -> Result<Option<i64>, AppError> {
+pub fn parse_start(text: &str) -> Result<Option<Timestamp>, AppError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -34,7 +35,7 @@ pub fn parse_start(text: &str) -> Result<Option<i64>, AppError> {
     let at = time::PrimitiveDateTime::parse(text, &format).map_err(|_| {
         AppError::invalid("Start", "enter a date and time like 2026-06-01T10:00 (UTC)")
     })?;
-    Ok(Some(to_millis(at.assume_utc())))
+    Ok(Some(Timestamp::from(at.assume_utc())))
 }
 
 /// The audit subject of a policy: the group it applies to, or its pattern.
@@ -188,7 +189,7 @@ pub struct RequestInput {
     pub duration: Option<GrantDuration>,
     pub reason: String,
     /// Scheduled start (ms); `None`: as soon as approved.
-    pub starts_at: Option<i64>,
+    pub starts_at: Option<Timestamp>,
 }
 
 /// An approver's decision.
@@ -210,8 +211,8 @@ pub struct AccessService<'a> {
 }
 
 impl AccessService<'_> {
-    fn now(&self) -> i64 {
-        to_millis(self.clock.now())
+    fn now(&self) -> Timestamp {
+        self.clock.timestamp()
     }
 
     fn wake_engine(&self) {
@@ -421,7 +422,7 @@ impl AccessService<'_> {
                     "a scheduled start must be in the future",
                 ));
             }
-            if start > now + 30 * 86_400_000 {
+            if start > now.plus_secs(30 * 86_400) {
                 return Err(AppError::invalid("Start", "schedule at most 30 days ahead"));
             }
         }
@@ -523,8 +524,8 @@ impl AccessService<'_> {
             if let Some(g) = grants::find_grant_tx(tx, grant_id).await? {
                 // At most the policy's maximum from when the grant starts (now, or its
                 // scheduled start): an extension never moves the end before the start.
-                let ends = (g.ends_at.max(now) + duration * 1000)
-                    .min(g.starts_at.max(now) + policy.max_duration_secs * 1000);
+                let ends = (g.ends_at.max(now).plus_secs(duration))
+                    .min(g.starts_at.max(now).plus_secs(policy.max_duration_secs));
                 if grants::set_grant_end(tx, g.id, ends, now).await? {
                     self.audit(
                         tx,
@@ -550,7 +551,7 @@ impl AccessService<'_> {
             user_id: r.requester_id.clone(),
             group_id: r.group_id.clone(),
             starts_at: starts,
-            ends_at: starts + duration * 1000,
+            ends_at: starts.plus_secs(duration),
             state,
             revoked_reason: None,
         };
@@ -941,7 +942,8 @@ impl AccessService<'_> {
     pub async fn expire_stale_requests(&self, max_age_ms: i64) -> Result<usize, AppError> {
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
-        let stale = requests::stale_pending_requests(&mut tx, now - max_age_ms, now).await?;
+        let stale =
+            requests::stale_pending_requests(&mut tx, now.plus_millis(-max_age_ms), now).await?;
         for id in &stale {
             if requests::decide_request(&mut tx, *id, RequestState::Expired, now, "gatepass")
                 .await?

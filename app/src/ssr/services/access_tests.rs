@@ -14,14 +14,14 @@ use crate::model::{
     UserId,
 };
 use crate::ssr::auth::{Admin, Requester};
-use crate::ssr::clock::{to_millis, Clock, ManualClock};
+use crate::ssr::clock::{Clock, ManualClock};
 use crate::ssr::db::audit::{list_audit_events, verify_audit_chain};
 use crate::ssr::db::directory::{
     upsert_group, upsert_membership, upsert_user, GroupRecord, UserRecord,
 };
 use crate::ssr::db::Db;
 use crate::ssr::db::{grants, outbox, policies, requests};
-use crate::ssr::testing::{each_engine, test_person as me};
+use crate::ssr::testing::{each_engine, ms, test_person as me};
 
 fn person(id: &str) -> Requester {
     Requester::for_tests(me(id))
@@ -43,7 +43,7 @@ async fn directory(db: &Db) {
                 display_name: u.into(),
                 status: "ACTIVE".into(),
             },
-            1,
+            ms(1),
         )
         .await
         .unwrap();
@@ -65,7 +65,7 @@ async fn directory(db: &Db) {
                 okta_type: kind.into(),
                 managed_by_rule: rule,
             },
-            1,
+            ms(1),
         )
         .await
         .unwrap();
@@ -76,7 +76,7 @@ async fn directory(db: &Db) {
         ("approvers", "cy"),
         ("approvers", "erin"),
     ] {
-        upsert_membership(db, g, u, 1).await.unwrap();
+        upsert_membership(db, g, u, ms(1)).await.unwrap();
     }
 }
 
@@ -276,7 +276,7 @@ async fn eligibility_duration_and_reason_are_checked_and_bad_input_writes_nothin
             "Reason"
         );
         let mut past = ask("aws-prod", "1h");
-        past.starts_at = Some(to_millis(clock.now()) - 1);
+        past.starts_at = Some(clock.timestamp().plus_millis(-1));
         assert_eq!(
             invalid_field(s.request_access(&person("ada"), past).await.unwrap_err()),
             "Start"
@@ -290,7 +290,9 @@ async fn eligibility_duration_and_reason_are_checked_and_bad_input_writes_nothin
         );
 
         // Someone Okta already lists as a member is not granted it again.
-        upsert_membership(&db, "aws-prod", "bob", 1).await.unwrap();
+        upsert_membership(&db, "aws-prod", "bob", ms(1))
+            .await
+            .unwrap();
         let e = s
             .request_access(&person("bob"), ask("aws-prod", "1h"))
             .await
@@ -388,10 +390,10 @@ async fn requests_route_to_their_approvers_and_quorum_decides() {
             .await
             .unwrap();
         assert_eq!(grants.len(), 1);
-        let now = to_millis(clock.now());
+        let now = clock.timestamp();
         assert_eq!(
             (grants[0].state, grants[0].starts_at, grants[0].ends_at),
-            (GrantState::Active, now, now + 3_600_000),
+            (GrantState::Active, now, now.plus_secs(3600)),
             "the shortest approved duration"
         );
         assert_eq!(
@@ -562,7 +564,7 @@ async fn asking_again_for_a_held_group_extends_the_grant() {
             .await
             .unwrap();
         assert_eq!(grants.len(), 1, "extended, not duplicated");
-        assert_eq!(grants[0].ends_at, first.ends_at + 4 * 3_600_000);
+        assert_eq!(grants[0].ends_at, first.ends_at.plus_secs(4 * 3600));
         assert_eq!(
             outbox::list_pending_okta_ops(&db).await.unwrap().len(),
             1,
@@ -598,7 +600,7 @@ async fn stale_and_missed_requests_expire() {
             .await
             .unwrap();
         let mut later = ask("aws-dev", "1h");
-        later.starts_at = Some(to_millis(clock.now()) + 2 * 3_600_000);
+        later.starts_at = Some(clock.timestamp().plus_secs(2 * 3600));
         let scheduled = s.request_access(&person("bob"), later).await.unwrap();
         clock.advance(Duration::hours(1));
         assert_eq!(s.expire_stale_requests(72 * 3_600_000).await.unwrap(), 0);
@@ -724,11 +726,13 @@ async fn concurrent_approvals_record_exactly_one_decision() {
                     display_name: u.clone(),
                     status: "ACTIVE".into(),
                 },
-                1,
+                ms(1),
             )
             .await
             .unwrap();
-            upsert_membership(&db, "approvers", &u, 1).await.unwrap();
+            upsert_membership(&db, "approvers", &u, ms(1))
+                .await
+                .unwrap();
         }
         let clock = Arc::new(ManualClock::at(datetime!(2026-06-01 09:00 UTC)));
         let s = AccessService {
@@ -860,9 +864,9 @@ async fn drift_lists_at_most_a_thousand_open_items_and_the_rest_later() {
             })
             .collect();
         for chunk in users.chunks(200) {
-            upsert_users_batch(&db, chunk, 1).await.unwrap();
+            upsert_users_batch(&db, chunk, ms(1)).await.unwrap();
             let ids: Vec<String> = chunk.iter().map(|u| u.okta_id.0.clone()).collect();
-            upsert_memberships_batch(&db, "aws-dev", &ids, 1)
+            upsert_memberships_batch(&db, "aws-dev", &ids, ms(1))
                 .await
                 .unwrap();
         }
@@ -871,16 +875,16 @@ async fn drift_lists_at_most_a_thousand_open_items_and_the_rest_later() {
             clock: &clock,
             signal: None,
         };
-        let r = drift.detect(0).await.unwrap();
+        let r = drift.detect(ms(0)).await.unwrap();
         assert_eq!((r.detected, r.not_listed), (MAX_OPEN, 5));
-        let r = drift.detect(0).await.unwrap();
+        let r = drift.detect(ms(0)).await.unwrap();
         assert_eq!((r.detected, r.not_listed), (0, 5), "full: nothing new");
         let page = drift.list(&admin(), "open", 0).await.unwrap();
         assert!(page.capped && page.open == MAX_OPEN as i64);
         let first = page.items[0].id;
         let ignored = drift.act(&admin(), first, "ignore").await.unwrap();
         assert_eq!(ignored.state, DriftState::Ignored);
-        let r = drift.detect(0).await.unwrap();
+        let r = drift.detect(ms(0)).await.unwrap();
         assert_eq!(
             (r.detected, r.not_listed),
             (1, 4),
@@ -914,7 +918,7 @@ async fn the_admin_overview_pages_and_searches_in_the_database() {
                 status: "ACTIVE".into(),
             })
             .collect();
-        upsert_users_batch(&db, &users, 1).await.unwrap();
+        upsert_users_batch(&db, &users, ms(1)).await.unwrap();
         for u in &users {
             s.request_access(&person(u.okta_id.as_str()), ask("aws-dev", "1h"))
                 .await
@@ -1108,7 +1112,7 @@ async fn t06_the_database_enforces_one_pending_request_and_one_live_grant() {
                 policy_json: &policy_json,
                 quorum: 1,
                 extends_grant_id: None,
-                created_at: 1,
+                created_at: ms(1),
             },
             &[],
             &[],
@@ -1129,7 +1133,7 @@ async fn t06_the_database_enforces_one_pending_request_and_one_live_grant() {
                 id: GrantId::from(0),
                 ..g
             },
-            1,
+            ms(1),
         )
         .await;
         assert!(twin.is_err(), "a second live grant is refused");
@@ -1155,7 +1159,7 @@ async fn t06_the_scheduler_does_not_expire_a_grant_extended_meanwhile() {
         // An extension commits after the scheduler read the grant as due…
         let mut tx = db.begin_write().await.unwrap();
         assert!(
-            grants::set_grant_end(&mut tx, read.id, read.ends_at + 3_600_000, 2)
+            grants::set_grant_end(&mut tx, read.id, read.ends_at.plus_secs(3600), ms(2))
                 .await
                 .unwrap()
         );
@@ -1168,7 +1172,7 @@ async fn t06_the_scheduler_does_not_expire_a_grant_extended_meanwhile() {
             GrantState::Active,
             GrantState::Revoking,
             Some("expired"),
-            3,
+            ms(3),
             read.starts_at,
             read.ends_at,
         )
@@ -1181,7 +1185,7 @@ async fn t06_the_scheduler_does_not_expire_a_grant_extended_meanwhile() {
             .unwrap()[0]
             .clone();
         assert_eq!(now.state, GrantState::Active);
-        assert_eq!(now.ends_at, read.ends_at + 3_600_000);
+        assert_eq!(now.ends_at, read.ends_at.plus_secs(3600));
     })
     .await;
 }
@@ -1214,7 +1218,7 @@ async fn t07_a_non_approver_learns_nothing_from_decide() {
 async fn t08_extending_a_scheduled_grant_keeps_its_end_after_its_start() {
     with_service(|db, clock| async move {
         let s = with_prod_policy(&db, &clock).await;
-        let start = to_millis(clock.now()) + 20 * 86_400_000;
+        let start = clock.timestamp().plus_secs(20 * 86_400);
         let r = s
             .request_access(
                 &person("ada"),
@@ -1239,7 +1243,7 @@ async fn t08_extending_a_scheduled_grant_keeps_its_end_after_its_start() {
         assert_eq!(g.starts_at, start);
         assert!(g.ends_at > g.starts_at, "{g:?}");
         assert!(
-            g.ends_at <= g.starts_at + 86_400_000,
+            g.ends_at <= g.starts_at.plus_secs(86_400),
             "at most the policy's 1d"
         );
     })
@@ -1276,7 +1280,7 @@ async fn t04_inactive_people_lose_their_requests_and_grants() {
                     display_name: who.into(),
                     status: status.into(),
                 },
-                2,
+                ms(2),
             )
             .await
             .unwrap();

@@ -1,8 +1,8 @@
 //! Writing audit events for changes that have no transaction of their own.
 
 use crate::error::AppError;
-use crate::model::AuditAction;
-use crate::ssr::clock::{to_millis, Clock};
+use crate::model::{AuditAction, Timestamp};
+use crate::ssr::clock::Clock;
 use crate::ssr::db::{audit, Db};
 
 /// Records one event in its own transaction.
@@ -15,15 +15,7 @@ pub async fn record(
     details: serde_json::Value,
 ) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    audit::insert_audit_event(
-        &mut tx,
-        to_millis(clock.now()),
-        actor,
-        action,
-        subject,
-        &details,
-    )
-    .await?;
+    audit::insert_audit_event(&mut tx, clock.timestamp(), actor, action, subject, &details).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -114,7 +106,7 @@ pub fn parse_filter(
     from: &str,
     to: &str,
 ) -> Result<crate::model::AuditFilter, AppError> {
-    let day = |field: &'static str, s: &str| -> Result<Option<i64>, AppError> {
+    let day = |field: &'static str, s: &str| -> Result<Option<Timestamp>, AppError> {
         let s = s.trim();
         if s.is_empty() {
             return Ok(None);
@@ -123,7 +115,7 @@ pub fn parse_filter(
             .map_err(|_| AppError::Internal)?;
         let d = time::Date::parse(s, &format)
             .map_err(|_| AppError::invalid(field, "enter a date like 2026-06-01"))?;
-        Ok(Some(to_millis(d.midnight().assume_utc())))
+        Ok(Some(Timestamp::from(d.midnight().assume_utc())))
     };
     for (field, text) in [("Person", actor), ("Subject", subject), ("Action", action)] {
         if text.chars().count() > MAX_FILTER {
@@ -138,7 +130,7 @@ pub fn parse_filter(
         subject: subject.trim().to_owned(),
         action: action.trim().to_owned(),
         from: day("From", from)?,
-        to: day("To", to)?.map(|t| t + 86_400_000),
+        to: day("To", to)?.map(|t| t.plus_secs(86_400)),
     })
 }
 

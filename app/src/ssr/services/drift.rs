@@ -12,10 +12,10 @@ use std::collections::HashSet;
 use crate::error::AppError;
 use crate::model::{
     AdminAlerts, AuditAction, DriftAction, DriftItem, DriftKind, DriftPage, DriftState, GrantState,
-    OpKind,
+    OpKind, Timestamp,
 };
 use crate::ssr::auth::Admin;
-use crate::ssr::clock::{to_millis, Clock};
+use crate::ssr::clock::Clock;
 use crate::ssr::db::{audit, directory, drift, grants, outbox, policies, Db};
 use crate::ssr::services::access::AccessService;
 use crate::ssr::services::policy::resolve_policy;
@@ -47,8 +47,8 @@ pub struct DriftService<'a> {
 }
 
 impl DriftService<'_> {
-    fn now(&self) -> i64 {
-        to_millis(self.clock.now())
+    fn now(&self) -> Timestamp {
+        self.clock.timestamp()
     }
 
     /// Ids of the groups a requestable policy covers.
@@ -76,7 +76,7 @@ impl DriftService<'_> {
 
     /// Compares the directory, as read by the sync that started at `since`, with the grants:
     /// opens an item for each new finding and clears the live items whose cause went away.
-    pub async fn detect(&self, since: i64) -> Result<DriftReport, AppError> {
+    pub async fn detect(&self, since: Timestamp) -> Result<DriftReport, AppError> {
         let mut findings: Vec<(DriftKind, String, String, Option<i64>)> =
             drift::missing_memberships(self.db, since)
                 .await?

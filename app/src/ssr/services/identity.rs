@@ -9,7 +9,7 @@
 //! `PROVISIONED` (or no longer lists) are refused on every request.
 
 use crate::error::AppError;
-use crate::model::{Me, UserId, UserStatus};
+use crate::model::{Me, Timestamp, UserId, UserStatus};
 use crate::ssr::auth::AuthSettings;
 use crate::ssr::db::{directory, Db};
 use crate::ssr::okta::OktaApi;
@@ -146,7 +146,7 @@ pub async fn fetch_person(
     db: &Db,
     okta: &dyn OktaApi,
     sub: &str,
-    now: i64,
+    now: Timestamp,
 ) -> Result<bool, AppError> {
     if directory::find_user_standing(db, sub).await?.is_some() {
         return Ok(true);
@@ -166,7 +166,7 @@ mod tests {
     use crate::ssr::db::directory::{
         self, upsert_group, upsert_membership, upsert_user, GroupRecord, UserRecord,
     };
-    use crate::ssr::testing::each_engine;
+    use crate::ssr::testing::{each_engine, ms};
 
     fn alice() -> UserRecord {
         UserRecord {
@@ -197,7 +197,7 @@ mod tests {
     #[tokio::test]
     async fn matches_by_sub_only_never_by_email() {
         each_engine(|db| async move {
-            upsert_user(&db, &alice(), 1).await.unwrap();
+            upsert_user(&db, &alice(), ms(1)).await.unwrap();
             let settings = AuthSettings::default();
             let me = allowed(
                 resolve_person(&db, &settings, &identity("00ualice", None))
@@ -243,14 +243,14 @@ mod tests {
                     status: status.into(),
                     ..alice()
                 };
-                upsert_user(&db, &user, 1).await.unwrap();
+                upsert_user(&db, &user, ms(1)).await.unwrap();
                 let standing = resolve_person(&db, &settings, &identity("00ualice", None))
                     .await
                     .unwrap();
                 assert_eq!(matches!(standing, Standing::Allowed(_)), ok, "{status}");
             }
-            upsert_user(&db, &alice(), 1).await.unwrap();
-            directory::mark_user_removed(&db, "00ualice", 2)
+            upsert_user(&db, &alice(), ms(1)).await.unwrap();
+            directory::mark_user_removed(&db, "00ualice", ms(2))
                 .await
                 .unwrap();
             assert_eq!(
@@ -279,11 +279,11 @@ mod tests {
     #[tokio::test]
     async fn admin_by_group_id_unique_okta_group_name_or_bootstrap_id() {
         each_engine(|db| async move {
-            upsert_user(&db, &alice(), 1).await.unwrap();
+            upsert_user(&db, &alice(), ms(1)).await.unwrap();
             upsert_group(
                 &db,
                 &group("00gadmins0001", "Gatepass Admins", "OKTA_GROUP"),
-                1,
+                ms(1),
             )
             .await
             .unwrap();
@@ -298,7 +298,7 @@ mod tests {
                 async move { allowed(resolve_person(&db, &s, &who).await.unwrap()).is_admin }
             };
             assert!(!is_admin(by_name.clone()).await);
-            upsert_membership(&db, "00gadmins0001", "00ualice", 1)
+            upsert_membership(&db, "00gadmins0001", "00ualice", ms(1))
                 .await
                 .unwrap();
             assert!(is_admin(by_name.clone()).await);
@@ -312,18 +312,18 @@ mod tests {
                     login: "mallory@acme.test".into(),
                     ..alice()
                 },
-                1,
+                ms(1),
             )
             .await
             .unwrap();
             upsert_group(
                 &db,
                 &group("00gpushed0001", "Gatepass Admins", "APP_GROUP"),
-                1,
+                ms(1),
             )
             .await
             .unwrap();
-            upsert_membership(&db, "00gpushed0001", "00umallory", 1)
+            upsert_membership(&db, "00gpushed0001", "00umallory", ms(1))
                 .await
                 .unwrap();
             let mallory = identity("00umallory", None);
@@ -340,13 +340,13 @@ mod tests {
                 admin_groups: vec!["Gatepass Admins".into()],
                 ..AuthSettings::default()
             };
-            directory::mark_unseen_groups_removed(&db, 5, 6)
+            directory::mark_unseen_groups_removed(&db, ms(5), ms(6))
                 .await
                 .unwrap();
             upsert_group(
                 &db,
                 &group("00gpushed0001", "Gatepass Admins", "APP_GROUP"),
-                7,
+                ms(7),
             )
             .await
             .unwrap();

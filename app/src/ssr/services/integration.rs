@@ -7,10 +7,10 @@ use std::time::Duration;
 use crate::error::AppError;
 use crate::model::{
     AuditAction, AuthMethod, Capability, ConnectionReport, GroupKind, IntegrationInput,
-    IntegrationSettings, StepOutcome, TestStep,
+    IntegrationSettings, StepOutcome, TestStep, Timestamp,
 };
 use crate::ssr::auth::Admin;
-use crate::ssr::clock::{to_millis, Clock};
+use crate::ssr::clock::Clock;
 use crate::ssr::db::{audit, integration, Db};
 use crate::ssr::okta::client::{parse_org_url, OktaSettings};
 use crate::ssr::okta::credential::SERVICE_APP_SCOPES;
@@ -39,7 +39,7 @@ pub fn parse_input(
     input: &IntegrationInput,
     trust: &OktaTrust,
     before: Option<&IntegrationSettings>,
-    now: i64,
+    now: Timestamp,
     by: &str,
 ) -> Result<IntegrationSettings, AppError> {
     let org_url = parse_org_url(&input.org_url).map_err(|m| AppError::invalid("Okta domain", m))?;
@@ -199,7 +199,7 @@ impl IntegrationService<'_> {
         actor: &str,
         input: &IntegrationInput,
     ) -> Result<IntegrationSettings, AppError> {
-        let now = to_millis(self.clock.now());
+        let now = self.clock.timestamp();
         let before = integration::find_integration(self.db).await?;
         let settings = parse_input(input, self.trust, before.as_ref(), now, actor)?;
         let mut tx = self.db.begin_write().await?;
@@ -574,6 +574,7 @@ pub async fn connection_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ssr::testing::ms;
 
     fn input() -> IntegrationInput {
         IntegrationInput {
@@ -601,7 +602,7 @@ mod tests {
 
     #[test]
     fn parses_and_normalises_settings() {
-        let s = parse_input(&input(), &trust(), None, 5, "ada").unwrap();
+        let s = parse_input(&input(), &trust(), None, ms(5), "ada").unwrap();
         assert_eq!(s.org_url, "https://acme.okta.com");
         assert_eq!(s.auth_method, AuthMethod::ApiToken);
         assert!(!s.secret_is_local);
@@ -676,7 +677,7 @@ mod tests {
         for (change, field, message) in cases {
             let mut i = input();
             change(&mut i);
-            match parse_input(&i, &trust(), None, 0, "ada") {
+            match parse_input(&i, &trust(), None, ms(0), "ada") {
                 Err(AppError::Invalid {
                     field: f,
                     message: m,
@@ -691,10 +692,10 @@ mod tests {
 
     #[test]
     fn a_new_org_needs_its_secret_reference_chosen_again() {
-        let saved = parse_input(&input(), &trust(), None, 1, "ada").unwrap();
+        let saved = parse_input(&input(), &trust(), None, ms(1), "ada").unwrap();
         let mut moved = input();
         moved.org_url = "acme-preview.oktapreview.com".into();
-        match parse_input(&moved, &trust(), Some(&saved), 2, "ada") {
+        match parse_input(&moved, &trust(), Some(&saved), ms(2), "ada") {
             Err(AppError::Invalid { field, message }) => {
                 assert_eq!(field, "Secret reference");
                 assert!(message.contains("choose the secret reference"), "{message}");
@@ -702,17 +703,17 @@ mod tests {
             other => panic!("{other:?}"),
         }
         moved.secret_ref = "aws-secretsmanager:gatepass/okta-preview#token".into();
-        let s = parse_input(&moved, &trust(), Some(&saved), 2, "ada").unwrap();
+        let s = parse_input(&moved, &trust(), Some(&saved), ms(2), "ada").unwrap();
         assert_eq!(s.org_url, "https://acme-preview.oktapreview.com");
         // The same org with the same reference is an ordinary edit.
         let mut same = input();
         same.sync_full_hours = "12".into();
-        assert!(parse_input(&same, &trust(), Some(&saved), 3, "ada").is_ok());
+        assert!(parse_input(&same, &trust(), Some(&saved), ms(3), "ada").is_ok());
     }
 
     #[test]
     fn saved_settings_outside_the_trust_build_no_client() {
-        let saved = parse_input(&input(), &trust(), None, 1, "ada").unwrap();
+        let saved = parse_input(&input(), &trust(), None, ms(1), "ada").unwrap();
         assert!(okta_settings(&saved, &trust()).is_ok());
         let elsewhere = OktaTrust::new(vec![parse_org_url("other.okta.com").unwrap()], vec![]);
         assert!(okta_settings(&saved, &elsewhere).is_err());

@@ -21,10 +21,10 @@ use tokio_util::sync::CancellationToken;
 use crate::error::AppError;
 use crate::model::{
     AuditAction, GroupKind, IntegrationSettings, SyncCounts, SyncKind, SyncOverview, SyncRun,
-    SyncStatus,
+    SyncStatus, Timestamp,
 };
 use crate::ssr::auth::Admin;
-use crate::ssr::clock::{okta_instant, to_millis, Clock};
+use crate::ssr::clock::Clock;
 use crate::ssr::core::Core;
 use crate::ssr::db::directory::{self, GroupRecord, SyncedGroup, UserRecord};
 use crate::ssr::db::{sync as runs, Db, DbError};
@@ -90,12 +90,13 @@ pub struct DirectorySync<'a> {
     pub progress: &'a (dyn Fn(&SyncProgress) + Send + Sync),
 }
 
-fn millis(okta_instant: Option<&str>) -> Option<i64> {
+/// An instant Okta wrote (RFC 3339), if it is one.
+fn instant(okta_instant: Option<&str>) -> Option<Timestamp> {
     okta_instant
         .and_then(|s| {
             time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
         })
-        .map(to_millis)
+        .map(Timestamp::from)
 }
 
 pub(crate) fn user_record(u: &OktaUser) -> UserRecord {
@@ -113,8 +114,8 @@ pub(crate) fn user_record(u: &OktaUser) -> UserRecord {
 }
 
 impl DirectorySync<'_> {
-    fn now(&self) -> i64 {
-        to_millis(self.clock.now())
+    fn now(&self) -> Timestamp {
+        self.clock.timestamp()
     }
 
     fn report(&self, phase: &'static str, counts: &SyncCounts) {
@@ -124,7 +125,7 @@ impl DirectorySync<'_> {
     }
 
     async fn renew(&self) -> Result<(), SyncError> {
-        let until = self.now() + LEASE.as_millis() as i64;
+        let until = self.now().plus_millis(LEASE.as_millis() as i64);
         if runs::renew_sync_lock(self.db, &self.holder, until).await? {
             Ok(())
         } else {
@@ -151,7 +152,7 @@ impl DirectorySync<'_> {
             self.db,
             &self.holder,
             started,
-            started + LEASE.as_millis() as i64,
+            started.plus_millis(LEASE.as_millis() as i64),
         )
         .await?
         {
@@ -161,7 +162,7 @@ impl DirectorySync<'_> {
             SyncKind::Full => None,
             SyncKind::Incremental => runs::last_successful_sync_start(self.db)
                 .await?
-                .map(|t| t - SKEW_MARGIN_MS),
+                .map(|t| t.plus_millis(-SKEW_MARGIN_MS)),
         };
         let kind = if since.is_some() {
             kind
@@ -228,7 +229,7 @@ impl DirectorySync<'_> {
     async fn users(
         &self,
         search: Option<&str>,
-        marker: i64,
+        marker: Timestamp,
         counts: &mut SyncCounts,
     ) -> Result<(), SyncError> {
         let mut cursor = Some(Cursor::users(search, USERS_PAGE));
@@ -248,7 +249,7 @@ impl DirectorySync<'_> {
     async fn groups(
         &self,
         first: Cursor,
-        marker: i64,
+        marker: Timestamp,
         counts: &mut SyncCounts,
         mut on_group: impl FnMut(&OktaGroup),
     ) -> Result<(), SyncError> {
@@ -269,8 +270,8 @@ impl DirectorySync<'_> {
                         okta_type: g.kind.clone(),
                         managed_by_rule: rules.contains(&g.id),
                     },
-                    last_updated: millis(g.last_updated.as_deref()),
-                    last_membership_updated: millis(g.last_membership_updated.as_deref()),
+                    last_updated: instant(g.last_updated.as_deref()),
+                    last_membership_updated: instant(g.last_membership_updated.as_deref()),
                     member_count: g.users_count().map(|n| n as i64),
                 })
                 .collect();
@@ -287,7 +288,7 @@ impl DirectorySync<'_> {
     async fn members(
         &self,
         group_id: &str,
-        marker: i64,
+        marker: Timestamp,
         counts: &mut SyncCounts,
     ) -> Result<(), SyncError> {
         let mut cursor = Some(Cursor::group_members(group_id, MEMBERS_PAGE));
@@ -310,7 +311,7 @@ impl DirectorySync<'_> {
         Ok(())
     }
 
-    async fn full(&self, marker: i64, counts: &mut SyncCounts) -> Result<(), SyncError> {
+    async fn full(&self, marker: Timestamp, counts: &mut SyncCounts) -> Result<(), SyncError> {
         self.users(None, marker, counts).await?;
         // Okta lists DEPROVISIONED users only when asked by search.
         self.users(Some("status eq \"DEPROVISIONED\""), marker, counts)
@@ -343,11 +344,11 @@ impl DirectorySync<'_> {
 
     async fn incremental(
         &self,
-        marker: i64,
-        since: i64,
+        marker: Timestamp,
+        since: Timestamp,
         counts: &mut SyncCounts,
     ) -> Result<(), SyncError> {
-        let t = okta_instant(since);
+        let t = since;
         self.users(Some(&format!("lastUpdated gt \"{t}\"")), marker, counts)
             .await?;
         let filter = format!("lastUpdated gt \"{t}\" or lastMembershipUpdated gt \"{t}\"");
@@ -486,10 +487,10 @@ mod tests {
 
     #[test]
     fn okta_times_round_trip() {
-        let ms = 1_700_000_123_456;
-        assert_eq!(okta_instant(ms), "2023-11-14T22:15:23.456Z");
-        assert_eq!(millis(Some(&okta_instant(ms))), Some(ms));
-        assert_eq!(millis(Some("garbage")), None);
+        let at = Timestamp::from_millis(1_700_000_123_456);
+        assert_eq!(at.to_string(), "2023-11-14T22:15:23.456Z");
+        assert_eq!(instant(Some(&at.to_string())), Some(at));
+        assert_eq!(instant(Some("garbage")), None);
     }
 
     #[test]

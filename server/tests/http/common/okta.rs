@@ -1,6 +1,7 @@
 //! The Okta simulator in tests: an org from a JSON seed on a free port, and signing in to
 //! Gatepass through its login page.
 
+use app::ssr::testing::ms;
 use okta_sim::edge::{Faults, Limits};
 use okta_sim::seed::SeedFile;
 use okta_sim::store::Org;
@@ -82,7 +83,7 @@ pub async fn mirror_people_except(app: &TestApp, sim: &RunningSim, left_out: &[&
             .collect()
     };
     for person in &people {
-        app::ssr::db::directory::upsert_user(&app.db, person, 1)
+        app::ssr::db::directory::upsert_user(&app.db, person, ms(1))
             .await
             .unwrap();
     }
