@@ -19,9 +19,11 @@ pub struct Policy {
     pub target: PolicyTarget,
     pub requestable: bool,
     /// Okta group ids whose members may request; empty: everyone.
-    pub eligible_groups: Vec<String>,
-    pub approver_users: Vec<String>,
-    pub approver_groups: Vec<String>,
+    pub eligible_groups: Vec<GroupId>,
+    /// Okta user ids of the people who approve.
+    pub approver_users: Vec<UserId>,
+    /// Okta group ids whose members approve.
+    pub approver_groups: Vec<GroupId>,
     pub quorum: i64,
     pub default_duration_secs: i64,
     pub max_duration_secs: i64,

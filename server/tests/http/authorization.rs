@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::common::okta::{sign_in, start_sim};
 use crate::common::{browser, engines, post, spawn_app_on, TestApp};
+use app::model::{GroupId, UserId};
 use app::ssr::clock::SystemClock;
 use app::ssr::db::directory::{
     upsert_group, upsert_membership, upsert_user, GroupRecord, UserRecord,
@@ -81,12 +82,22 @@ async fn setup() -> (TestApp, okta_sim::RunningSim) {
         .unwrap();
     }
     let id = |p: &str| ids.iter().find(|(n, _)| n == p).unwrap().1.clone();
-    upsert_membership(&app.db, "prod-approvers", &id("bob"), ms(1))
-        .await
-        .unwrap();
-    upsert_membership(&app.db, "dev-approvers", &id("cy"), ms(1))
-        .await
-        .unwrap();
+    upsert_membership(
+        &app.db,
+        &GroupId::from("prod-approvers"),
+        &UserId::from(id("bob").as_str()),
+        ms(1),
+    )
+    .await
+    .unwrap();
+    upsert_membership(
+        &app.db,
+        &GroupId::from("dev-approvers"),
+        &UserId::from(id("cy").as_str()),
+        ms(1),
+    )
+    .await
+    .unwrap();
     (app, sim)
 }
 

@@ -88,8 +88,8 @@ pub async fn upsert_group(
 /// Records that Okta lists `user_id` as a member of `group_id`, as of `seen_at` (ms).
 pub async fn upsert_membership(
     db: &Db,
-    group_id: &str,
-    user_id: &str,
+    group_id: &GroupId,
+    user_id: &UserId,
     seen_at: Timestamp,
 ) -> Result<(), DbError> {
     sqlx::query(
@@ -121,8 +121,8 @@ pub async fn find_user(db: &Db, okta_id: &str) -> Result<Option<UserRecord>, DbE
 /// Ids only: a group's name proves nothing (Okta does not keep names unique).
 pub async fn is_member_of_any(
     db: &Db,
-    user_id: &str,
-    group_ids: &[String],
+    user_id: &UserId,
+    group_ids: &[GroupId],
 ) -> Result<bool, DbError> {
     if group_ids.is_empty() {
         return Ok(false);
@@ -206,7 +206,7 @@ pub async fn mark_user_removed(db: &Db, okta_id: &str, at: Timestamp) -> Result<
 
 /// The Okta id of a present user by login (ignoring case; Okta keeps logins unique) or id.
 /// Never by email: Okta does not keep emails unique.
-pub async fn user_id_by_login(db: &Db, login: &str) -> Result<Option<String>, DbError> {
+pub async fn user_id_by_login(db: &Db, login: &str) -> Result<Option<UserId>, DbError> {
     Ok(sqlx::query_scalar(
         "SELECT okta_id FROM users WHERE (LOWER(login) = LOWER($1) OR okta_id = $1) \
            AND removed_at IS NULL ORDER BY okta_id LIMIT 1",
@@ -588,7 +588,7 @@ pub async fn requestable_candidate(
 }
 
 /// Ids of the groups a user belongs to (as last synced).
-pub async fn user_group_ids(db: &Db, user_id: &UserId) -> Result<Vec<String>, DbError> {
+pub async fn user_group_ids(db: &Db, user_id: &UserId) -> Result<Vec<GroupId>, DbError> {
     Ok(
         sqlx::query_scalar("SELECT group_id FROM memberships WHERE user_id = $1")
             .bind(user_id)
@@ -600,8 +600,8 @@ pub async fn user_group_ids(db: &Db, user_id: &UserId) -> Result<Vec<String>, Db
 /// Display names of users and groups by id (for approver lists).
 pub async fn display_names(
     db: &Db,
-    user_ids: &[String],
-    group_ids: &[String],
+    user_ids: &[UserId],
+    group_ids: &[GroupId],
 ) -> Result<Vec<String>, DbError> {
     let mut out = Vec::new();
     for id in user_ids {
@@ -610,14 +610,17 @@ pub async fn display_names(
                 .bind(id)
                 .fetch_optional(db.pool())
                 .await?;
-        out.push(name.unwrap_or_else(|| id.clone()));
+        out.push(name.unwrap_or_else(|| id.to_string()));
     }
     for id in group_ids {
         let name: Option<String> = sqlx::query_scalar("SELECT name FROM groups WHERE okta_id = $1")
             .bind(id)
             .fetch_optional(db.pool())
             .await?;
-        out.push(format!("members of {}", name.unwrap_or_else(|| id.clone())));
+        out.push(format!(
+            "members of {}",
+            name.unwrap_or_else(|| id.to_string())
+        ));
     }
     Ok(out)
 }
@@ -680,16 +683,31 @@ mod tests {
                 .await
                 .unwrap();
             upsert_group(&db, &group(2, true), ms(1_000)).await.unwrap();
-            upsert_membership(&db, "00g1", "00u1", ms(1_000))
-                .await
-                .unwrap();
-            upsert_membership(&db, "00g1", "00u2", ms(1_000))
-                .await
-                .unwrap();
+            upsert_membership(
+                &db,
+                &GroupId::from("00g1"),
+                &UserId::from("00u1"),
+                ms(1_000),
+            )
+            .await
+            .unwrap();
+            upsert_membership(
+                &db,
+                &GroupId::from("00g1"),
+                &UserId::from("00u2"),
+                ms(1_000),
+            )
+            .await
+            .unwrap();
             // Seen again: still one membership.
-            upsert_membership(&db, "00g1", "00u2", ms(2_000))
-                .await
-                .unwrap();
+            upsert_membership(
+                &db,
+                &GroupId::from("00g1"),
+                &UserId::from("00u2"),
+                ms(2_000),
+            )
+            .await
+            .unwrap();
             assert!(mark_user_removed(&db, "00u3", ms(3_000)).await.unwrap());
             assert!(!mark_user_removed(&db, "00u3", ms(4_000)).await.unwrap());
             assert_eq!(
@@ -713,9 +731,14 @@ mod tests {
             upsert_group(&db, &group(1, false), ms(1_000))
                 .await
                 .unwrap();
-            let err = upsert_membership(&db, "00g1", "00u404", ms(1_000))
-                .await
-                .unwrap_err();
+            let err = upsert_membership(
+                &db,
+                &GroupId::from("00g1"),
+                &UserId::from("00u404"),
+                ms(1_000),
+            )
+            .await
+            .unwrap_err();
             assert!(
                 matches!(err, DbError::Sqlx(sqlx::Error::Database(_))),
                 "{err:?}"
@@ -736,7 +759,7 @@ mod tests {
                 user_id_by_login(&db, &user(2).login.to_uppercase())
                     .await
                     .unwrap(),
-                Some("00u2".into())
+                Some(UserId::from("00u2"))
             );
             let mut twin = user(3);
             twin.login = "twin".into();
@@ -744,7 +767,7 @@ mod tests {
             upsert_user(&db, &twin, ms(1)).await.unwrap();
             assert_eq!(
                 user_id_by_login(&db, &user(2).email).await.unwrap(),
-                (user(2).login == user(2).email).then(|| "00u2".to_string())
+                (user(2).login == user(2).email).then(|| UserId::from("00u2"))
             );
             mark_user_removed(&db, "00u1", ms(2)).await.unwrap();
             assert_eq!(find_user(&db, "00u1").await.unwrap(), None);
@@ -765,16 +788,19 @@ mod tests {
         each_engine(|db| async move {
             upsert_user(&db, &user(1), ms(1)).await.unwrap();
             upsert_group(&db, &group(7, false), ms(1)).await.unwrap();
-            upsert_membership(&db, "00g7", "00u1", ms(1)).await.unwrap();
-            let by_name = vec!["nope".to_string(), "group-7".to_string()];
+            upsert_membership(&db, &GroupId::from("00g7"), &UserId::from("00u1"), ms(1))
+                .await
+                .unwrap();
+            let ada = UserId::from("00u1");
+            let by_name = [GroupId::from("nope"), GroupId::from("group-7")];
             assert!(
-                !is_member_of_any(&db, "00u1", &by_name).await.unwrap(),
+                !is_member_of_any(&db, &ada, &by_name).await.unwrap(),
                 "a name is not an id"
             );
-            assert!(is_member_of_any(&db, "00u1", &["00g7".to_string()])
+            assert!(is_member_of_any(&db, &ada, &[GroupId::from("00g7")])
                 .await
                 .unwrap());
-            assert!(!is_member_of_any(&db, "00u1", &[]).await.unwrap());
+            assert!(!is_member_of_any(&db, &ada, &[]).await.unwrap());
             assert_eq!(
                 groups_named(&db, "group-7", 5).await.unwrap(),
                 [("00g7".to_string(), "OKTA_GROUP".to_string())]

@@ -21,7 +21,7 @@ fn unsettled(user: &str, group: &str) -> String {
 pub async fn missing_memberships(
     db: &Db,
     since: Timestamp,
-) -> Result<Vec<(i64, String, String)>, DbError> {
+) -> Result<Vec<(GrantId, UserId, GroupId)>, DbError> {
     Ok(sqlx::query_as(&format!(
         "SELECT g.id, g.user_id, g.group_id FROM grants g \
          WHERE g.state = 'active' \
@@ -41,9 +41,9 @@ pub async fn missing_memberships(
 /// Memberships of `group_ids` that no active or ending grant accounts for, as (user, group).
 pub async fn unmanaged_memberships(
     db: &Db,
-    group_ids: &[String],
+    group_ids: &[GroupId],
     since: Timestamp,
-) -> Result<Vec<(String, String)>, DbError> {
+) -> Result<Vec<(UserId, GroupId)>, DbError> {
     let mut out = Vec::new();
     for chunk in group_ids.chunks(200) {
         let list = (0..chunk.len())
@@ -124,9 +124,9 @@ pub async fn find_item_tx(tx: &mut Tx, id: i64) -> Result<Option<LiveItem>, DbEr
 pub async fn insert_item(
     tx: &mut Tx,
     kind: DriftKind,
-    user_id: &str,
-    group_id: &str,
-    grant_id: Option<i64>,
+    user_id: &UserId,
+    group_id: &GroupId,
+    grant_id: Option<GrantId>,
     at: Timestamp,
 ) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(

@@ -63,13 +63,13 @@ impl std::ops::DerefMut for Tx {
     }
 }
 
-/// A list of strings as stored in one TEXT column (JSON).
-pub(crate) fn json_list(v: &[String]) -> String {
-    serde_json::to_string(v).expect("strings serialize")
+/// A list of ids as stored in one TEXT column (a JSON array of strings).
+pub(crate) fn json_list<T: serde::Serialize>(v: &[T]) -> String {
+    serde_json::to_string(v).expect("ids serialize")
 }
 
 /// A list stored by [`json_list`] (empty if unreadable).
-pub(crate) fn parse_list(s: &str) -> Vec<String> {
+pub(crate) fn parse_list<T: serde::de::DeserializeOwned>(s: &str) -> Vec<T> {
     serde_json::from_str(s).unwrap_or_default()
 }
 

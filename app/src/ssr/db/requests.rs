@@ -81,8 +81,8 @@ pub struct NewRequest<'a> {
 pub async fn insert_request(
     tx: &mut Tx,
     r: &NewRequest<'_>,
-    approver_users: &[String],
-    approver_groups: &[String],
+    approver_users: &[UserId],
+    approver_groups: &[GroupId],
 ) -> Result<RequestId, DbError> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO access_requests (requester_id, group_id, reason, duration_secs, starts_at, \
@@ -100,18 +100,18 @@ pub async fn insert_request(
     .bind(r.created_at)
     .fetch_one(&mut **tx)
     .await?;
-    for (kind, refs) in [("user", approver_users), ("group", approver_groups)] {
-        for reference in refs {
-            sqlx::query(
-                "INSERT INTO request_approvers (request_id, kind, ref) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(id)
-            .bind(kind)
-            .bind(reference)
-            .execute(&mut **tx)
-            .await?;
-        }
+    let users = approver_users.iter().map(|u| ("user", u.as_str()));
+    let groups = approver_groups.iter().map(|g| ("group", g.as_str()));
+    for (kind, reference) in users.chain(groups) {
+        sqlx::query(
+            "INSERT INTO request_approvers (request_id, kind, ref) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(reference)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(RequestId(id))
 }

@@ -51,9 +51,9 @@ fn policy_subject(policy: &Policy) -> String {
 pub struct PolicyInput {
     pub target: Option<PolicyTarget>,
     pub requestable: bool,
-    pub eligible_groups: Vec<String>,
-    pub approver_users: Vec<String>,
-    pub approver_groups: Vec<String>,
+    pub eligible_groups: Vec<GroupId>,
+    pub approver_users: Vec<UserId>,
+    pub approver_groups: Vec<GroupId>,
     pub quorum: i64,
     pub default_duration: GrantDuration,
     pub max_duration: GrantDuration,
@@ -89,17 +89,17 @@ fn names(list: &str) -> impl Iterator<Item = &str> {
 /// exactly one present group has, of type `OKTA_GROUP`. Names are only a convenience: an
 /// ambiguous name, or one of a group filled from elsewhere (`APP_GROUP`, `BUILT_IN`), is refused
 /// with what to give instead.
-pub async fn resolve_group(db: &Db, field: &str, text: &str) -> Result<String, AppError> {
+pub async fn resolve_group(db: &Db, field: &str, text: &str) -> Result<GroupId, AppError> {
     use crate::ssr::services::identity::looks_like_group_id;
     if looks_like_group_id(text) {
         if let Some(group) = directory::find_group(db, text).await? {
-            return Ok(group.okta_id.0);
+            return Ok(group.okta_id);
         }
     }
     let found = directory::groups_named(db, text, 10).await?;
     match found.as_slice() {
         [] => Err(AppError::invalid(field, format!("no group named {text:?}"))),
-        [(id, kind)] if GroupKind::OktaGroup.is(kind) => Ok(id.clone()),
+        [(id, kind)] if GroupKind::OktaGroup.is(kind) => Ok(GroupId::from(id.clone())),
         [(_, kind)] => Err(AppError::invalid(
             field,
             format!(
@@ -138,9 +138,9 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
     } else if applies.contains('*') {
         Some(PolicyTarget::Pattern(applies.to_owned()))
     } else {
-        Some(PolicyTarget::Group(GroupId(
+        Some(PolicyTarget::Group(
             resolve_group(db, "Applies to", applies).await?,
-        )))
+        ))
     };
     let groups = |field: &'static str, list: String| async move {
         let mut ids = Vec::new();
@@ -386,8 +386,7 @@ impl AccessService<'_> {
             ));
         }
         if !policy.eligible_groups.is_empty()
-            && !directory::is_member_of_any(self.db, me.okta_id.as_str(), &policy.eligible_groups)
-                .await?
+            && !directory::is_member_of_any(self.db, &me.okta_id, &policy.eligible_groups).await?
         {
             return Err(AppError::Forbidden);
         }
@@ -429,12 +428,9 @@ impl AccessService<'_> {
 
         // Read before the transaction: inside it, a second pool connection could wait for ever
         // behind requests that hold the others while they wait for this one's lock.
-        let member_in_okta = directory::is_member_of_any(
-            self.db,
-            me.okta_id.as_str(),
-            std::slice::from_ref(&group.okta_id.0),
-        )
-        .await?;
+        let member_in_okta =
+            directory::is_member_of_any(self.db, &me.okta_id, std::slice::from_ref(&group.okta_id))
+                .await?;
         let mut tx = self.db.begin_write().await?;
         // Concurrent requests for the same membership take turns, so each sees what the one
         // before it did (a pending request, a live grant to extend).

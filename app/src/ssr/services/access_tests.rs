@@ -76,7 +76,9 @@ async fn directory(db: &Db) {
         ("approvers", "cy"),
         ("approvers", "erin"),
     ] {
-        upsert_membership(db, g, u, ms(1)).await.unwrap();
+        upsert_membership(db, &GroupId::from(g), &UserId::from(u), ms(1))
+            .await
+            .unwrap();
     }
 }
 
@@ -290,7 +292,7 @@ async fn eligibility_duration_and_reason_are_checked_and_bad_input_writes_nothin
         );
 
         // Someone Okta already lists as a member is not granted it again.
-        upsert_membership(&db, "aws-prod", "bob", ms(1))
+        upsert_membership(&db, &GroupId::from("aws-prod"), &UserId::from("bob"), ms(1))
             .await
             .unwrap();
         let e = s
@@ -730,9 +732,14 @@ async fn concurrent_approvals_record_exactly_one_decision() {
             )
             .await
             .unwrap();
-            upsert_membership(&db, "approvers", &u, ms(1))
-                .await
-                .unwrap();
+            upsert_membership(
+                &db,
+                &GroupId::from("approvers"),
+                &UserId::from(u.as_str()),
+                ms(1),
+            )
+            .await
+            .unwrap();
         }
         let clock = Arc::new(ManualClock::at(datetime!(2026-06-01 09:00 UTC)));
         let s = AccessService {

@@ -28,7 +28,7 @@ pub struct CatalogService<'a> {
 /// What the catalog knows about the person looking at it.
 struct Viewer {
     policies: Vec<crate::model::Policy>,
-    mine: HashSet<String>,
+    mine: HashSet<GroupId>,
     grants: Vec<crate::model::Grant>,
     requests: Vec<AccessRequest>,
 }
@@ -79,7 +79,7 @@ impl CatalogService<'_> {
                 .iter()
                 .find(|r| r.group_id == id && r.state == RequestState::Pending)
                 .map(|r| r.id),
-            member_in_okta: v.mine.contains(id.as_str()) && !v.grants.iter().any(|g| live(&g)),
+            member_in_okta: v.mine.contains(&id) && !v.grants.iter().any(|g| live(&g)),
             group_id: id,
             name,
             description,

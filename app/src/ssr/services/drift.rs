@@ -11,8 +11,8 @@ use std::collections::HashSet;
 
 use crate::error::AppError;
 use crate::model::{
-    AdminAlerts, AuditAction, DriftAction, DriftItem, DriftKind, DriftPage, DriftState, GrantState,
-    OpKind, Timestamp,
+    AdminAlerts, AuditAction, DriftAction, DriftItem, DriftKind, DriftPage, DriftState, GrantId,
+    GrantState, GroupId, OpKind, Timestamp, UserId,
 };
 use crate::ssr::auth::Admin;
 use crate::ssr::clock::Clock;
@@ -52,7 +52,7 @@ impl DriftService<'_> {
     }
 
     /// Ids of the groups a requestable policy covers.
-    async fn managed_groups(&self) -> Result<Vec<String>, AppError> {
+    async fn managed_groups(&self) -> Result<Vec<GroupId>, AppError> {
         let policies = policies::list_policies(self.db).await?;
         let mut ids = Vec::new();
         if !policies.iter().any(|p| p.requestable) {
@@ -68,7 +68,7 @@ impl DriftService<'_> {
             ids.extend(chunk.into_iter().filter_map(|(id, name, _)| {
                 resolve_policy(&policies, &id, &name)
                     .filter(|p| p.requestable)
-                    .map(|_| id.0)
+                    .map(|_| id)
             }));
         }
         Ok(ids)
@@ -77,7 +77,7 @@ impl DriftService<'_> {
     /// Compares the directory, as read by the sync that started at `since`, with the grants:
     /// opens an item for each new finding and clears the live items whose cause went away.
     pub async fn detect(&self, since: Timestamp) -> Result<DriftReport, AppError> {
-        let mut findings: Vec<(DriftKind, String, String, Option<i64>)> =
+        let mut findings: Vec<(DriftKind, UserId, GroupId, Option<GrantId>)> =
             drift::missing_memberships(self.db, since)
                 .await?
                 .into_iter()

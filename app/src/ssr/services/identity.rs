@@ -9,7 +9,7 @@
 //! `PROVISIONED` (or no longer lists) are refused on every request.
 
 use crate::error::AppError;
-use crate::model::{Me, Timestamp, UserId, UserStatus};
+use crate::model::{GroupId, Me, Timestamp, UserId, UserStatus};
 use crate::ssr::auth::AuthSettings;
 use crate::ssr::db::{directory, Db};
 use crate::ssr::okta::OktaApi;
@@ -93,12 +93,8 @@ pub async fn resolve_person(
         a == me.okta_id.as_str() || (me.in_directory && a.eq_ignore_ascii_case(&me.login))
     });
     let by_group = me.in_directory
-        && directory::is_member_of_any(
-            db,
-            me.okta_id.as_str(),
-            &admin_group_ids(db, settings).await?,
-        )
-        .await?;
+        && directory::is_member_of_any(db, &me.okta_id, &admin_group_ids(db, settings).await?)
+            .await?;
     Ok(Standing::Allowed(Me {
         is_admin: bootstrap || by_group,
         ..me
@@ -113,17 +109,17 @@ pub fn looks_like_group_id(text: &str) -> bool {
 /// The Okta ids of the configured admin groups: ids as given; a name only when exactly one
 /// present group has it and its type is allowed (`OKTA_GROUP` unless configured otherwise).
 /// An ambiguous or wrongly typed name makes nobody an admin (and says so in the log).
-pub async fn admin_group_ids(db: &Db, settings: &AuthSettings) -> Result<Vec<String>, AppError> {
+pub async fn admin_group_ids(db: &Db, settings: &AuthSettings) -> Result<Vec<GroupId>, AppError> {
     let mut ids = Vec::with_capacity(settings.admin_groups.len());
     for entry in &settings.admin_groups {
         if looks_like_group_id(entry) {
-            ids.push(entry.clone());
+            ids.push(GroupId::from(entry.as_str()));
             continue;
         }
         let found = directory::groups_named(db, entry, 2).await?;
         match found.as_slice() {
             [(id, kind)] if settings.admin_group_types.iter().any(|t| t == kind) => {
-                ids.push(id.clone())
+                ids.push(GroupId::from(id.as_str()))
             }
             [(_, kind)] => tracing::warn!(
                 group = %entry, kind = %kind,
@@ -298,9 +294,14 @@ mod tests {
                 async move { allowed(resolve_person(&db, &s, &who).await.unwrap()).is_admin }
             };
             assert!(!is_admin(by_name.clone()).await);
-            upsert_membership(&db, "00gadmins0001", "00ualice", ms(1))
-                .await
-                .unwrap();
+            upsert_membership(
+                &db,
+                &GroupId::from("00gadmins0001"),
+                &UserId::from("00ualice"),
+                ms(1),
+            )
+            .await
+            .unwrap();
             assert!(is_admin(by_name.clone()).await);
 
             // An APP_GROUP with the same name makes the name ambiguous: nobody is an admin by
@@ -323,9 +324,14 @@ mod tests {
             )
             .await
             .unwrap();
-            upsert_membership(&db, "00gpushed0001", "00umallory", ms(1))
-                .await
-                .unwrap();
+            upsert_membership(
+                &db,
+                &GroupId::from("00gpushed0001"),
+                &UserId::from("00umallory"),
+                ms(1),
+            )
+            .await
+            .unwrap();
             let mallory = identity("00umallory", None);
             assert!(!allowed(resolve_person(&db, &by_name, &mallory).await.unwrap()).is_admin);
             assert!(!is_admin(by_name).await);
