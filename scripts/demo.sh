@@ -20,9 +20,14 @@ api_token="00demo-api-token-for-the-local-simulator"
 mkdir -p "$data"
 log="$data/okta-sim.log"
 : >"$log"
-"$bin" okta-sim --listen "127.0.0.1:$okta_port" --seed demo --state "$data/okta-sim.json" \
+# DEMO_OKTA_ARGS adds simulator options (the load benchmark: a generated org, shorter rate-limit
+# windows, no state file).
+state_args=(--state "$data/okta-sim.json")
+[ "${DEMO_OKTA_STATELESS:-}" = 1 ] && state_args=()
+# shellcheck disable=SC2086
+"$bin" okta-sim --listen "127.0.0.1:$okta_port" --seed demo "${state_args[@]}" \
   --api-token "$api_token" --oidc-client-secret "$client_secret" \
-  --gatepass-url "$gatepass_url" >"$log" 2>&1 </dev/null &
+  --gatepass-url "$gatepass_url" ${DEMO_OKTA_ARGS:-} >"$log" 2>&1 </dev/null &
 sim=$!
 trap 'kill "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true' EXIT
 trap 'exit 130' INT TERM
@@ -56,4 +61,7 @@ export GATEPASS_AUTH__BOOTSTRAP_ADMINS='["maya.okafor@northwind.example"]'
 export GATEPASS_OKTA__ORG_URL="$okta_url"
 export GATEPASS_OKTA__SECRET_REF="env:DEMO_OKTA_API_TOKEN"
 export DEMO_OKTA_API_TOKEN="$api_token"
+# DEMO_SYNC_FIRST=1: one full sync before serving (a large generated org is then complete when
+# the first page is served).
+[ "${DEMO_SYNC_FIRST:-}" = 1 ] && "$bin" sync --full
 "$bin" serve --listen "127.0.0.1:$port"

@@ -1,28 +1,54 @@
 #!/usr/bin/env bash
 # Signed-in page load: the Okta simulator with the demo org and Gatepass (as `make demo` runs
 # them, on ports 3100/3101 and a throwaway data directory), one person signed in through the
-# simulator, then `wrk` against each page with that session: one client (latency), and 16.
+# simulator, then `wrk` against each page with that session.
 #
 #   scripts/load-bench.sh [GATEPASS_BINARY]   (default: the release build; `make build-release`)
 #
-# Prints one line per page and client count: requests/s, p50, p99. Installs wrk (Debian) if it
-# is missing. Everything stays on 127.0.0.1.
+# Settings (environment):
+#   LOAD_SCALE=users=100k,groups=10k,memberships=1m   adds a generated org to the demo company
+#       (rate-limit windows of 1 s so its full sync takes seconds, not minutes), syncs it before
+#       serving, and adds a requestable `group-*` policy, so the catalog lists 9,000 groups
+#   LOAD_ENGINE=postgres     a throwaway PostgreSQL cluster instead of SQLite
+#   LOAD_CLIENTS="1 16"      concurrent connections per run;  LOAD_SECONDS=5  length of a run
+#   LOAD_RATE=500            also a fixed-rate run at this many requests/s (wrk2-style latency
+#                            with `wrk --rate` is not in Debian's wrk: a Python pacer is used)
+#   LOAD_PAGES="/ /access"   which pages
+#
+# Prints one line per page and client count: requests/s, p50, p99, and the server's RSS.
+# Installs wrk (Debian) if it is missing. Everything stays on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${LOAD_ENGINE:-sqlite}" = postgres ] && [ -z "${GATEPASS_TEST_POSTGRES_URL:-}" ]; then
+  exec scripts/with-postgres.sh "$0" "$@"
+fi
 target=${CARGO_TARGET_DIR:-${GATEPASS_CACHE:-$HOME/.cache/gatepass}/target}
 bin=${1:-$target/release/gatepass}
 site=${GATEPASS_SITE_ROOT:-$target/site}
 base=http://127.0.0.1:3100
 seconds=${LOAD_SECONDS:-5}
+clients_list=${LOAD_CLIENTS:-1 16}
+pages=${LOAD_PAGES:-/ /access /request /request?q=group-012 /approvals /admin/groups /admin/access /admin/audit}
 command -v wrk >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }
 [ -x "$bin" ] || { echo "load-bench: no $bin (make build-release)" >&2; exit 1; }
 
 data=$(mktemp -d /tmp/gatepass-load.XXXXXX)
+if [ -n "${LOAD_SCALE:-}" ]; then
+  export DEMO_OKTA_ARGS="--scale $LOAD_SCALE --rate-limit-window 1 --concurrency 1000"
+  export DEMO_OKTA_STATELESS=1 DEMO_SYNC_FIRST=1
+fi
+if [ "${LOAD_ENGINE:-sqlite}" = postgres ]; then
+  export GATEPASS_DATABASE_URL="$GATEPASS_TEST_POSTGRES_URL"
+fi
+t0=$(date +%s)
 DEMO_PORT=3100 DEMO_OKTA_PORT=3101 scripts/demo.sh "$bin" "$data" "$site" >"$data/demo.log" 2>&1 &
 demo=$!
 trap 'kill "$demo" 2>/dev/null; pkill -P "$demo" 2>/dev/null; wait 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 1 200); do curl -fs -o /dev/null "$base/healthz" && break; sleep 0.1; done
-sleep 1 # the first directory sync
+# Up to 15 minutes: a large org is synced before the server starts.
+for _ in $(seq 1 9000); do curl -fs -o /dev/null "$base/healthz" && break; sleep 0.1; done
+curl -fs -o /dev/null "$base/healthz" || { echo "load-bench: Gatepass did not start" >&2; cat "$data/demo.log" >&2; exit 1; }
+echo "load-bench: serving after $(( $(date +%s) - t0 )) s (engine ${LOAD_ENGINE:-sqlite}${LOAD_SCALE:+, org $LOAD_SCALE})"
+sleep 1 # the first (incremental) directory sync
 
 # Sign in as Maya Okafor (an admin in the demo org) through the simulator's login form.
 jar="$data/cookies"
@@ -38,14 +64,34 @@ curl -s -o /dev/null -c "$jar" -b "$jar" "$callback"
 cookie=$(awk '$6 == "gatepass_session" { print $7 }' "$jar")
 [ -n "$cookie" ] || { echo "load-bench: sign-in failed" >&2; cat "$data/demo.log" >&2; exit 1; }
 
-printf '%-16s %8s %10s %9s %9s\n' page clients 'req/s' p50 p99
-for page in / /access /request /approvals /admin/groups /admin/access /admin/audit; do
-  for clients in 1 16; do
+if [ -n "${LOAD_SCALE:-}" ]; then
+  # A requestable policy over the generated groups (the catalog's worst case: one pattern that
+  # matches thousands of groups), saved through the same server function the policy page uses.
+  code=$(curl -s -o "$data/policy.out" -w '%{http_code}' -b "$jar" -H 'Accept: application/json' \
+    --data-urlencode 'applies_to=group-*' --data-urlencode 'eligible_groups=' \
+    --data-urlencode 'approver_users=maya.okafor@northwind.example' --data-urlencode 'approver_groups=' \
+    --data-urlencode 'quorum=1' --data-urlencode 'default_duration=1h' --data-urlencode 'max_duration=8h' \
+    --data-urlencode 'requestable=on' "$base/api/access/policies/save")
+  [ "$code" = 200 ] || { echo "load-bench: saving the policy failed ($code)" >&2; cat "$data/policy.out" >&2; exit 1; }
+fi
+server_pid=$(pgrep -f "gatepass serve --listen 127.0.0.1:3100" | head -n 1)
+rss() { awk '/VmRSS/ { printf "%d MB", $2 / 1024 }' "/proc/$server_pid/status"; }
+echo "load-bench: server RSS $(rss) before load"
+
+printf '%-22s %8s %10s %9s %9s %9s\n' page clients 'req/s' p50 p99 errors
+for page in $pages; do
+  for clients in $clients_list; do
     threads=$(( clients < 2 ? 1 : 2 ))
-    out=$(wrk -t"$threads" -c"$clients" -d"${seconds}s" --latency \
+    out=$(wrk -t"$threads" -c"$clients" -d"${seconds}s" --timeout 10s --latency \
       -H "Cookie: gatepass_session=$cookie" "$base$page")
-    printf '%-16s %8s %10s %9s %9s\n' "$page" "$clients" \
+    errors=$(awk '/Non-2xx|Socket errors/ { sub(/^ +/, ""); printf "%s; ", $0 }' <<<"$out")
+    printf '%-22s %8s %10s %9s %9s %9s\n' "$page" "$clients" \
       "$(awk '/Requests\/sec/ { print $2 }' <<<"$out")" \
-      "$(awk '$1 == "50%" { print $2 }' <<<"$out")" "$(awk '$1 == "99%" { print $2 }' <<<"$out")"
+      "$(awk '$1 == "50%" { print $2 }' <<<"$out")" "$(awk '$1 == "99%" { print $2 }' <<<"$out")" \
+      "${errors:-0}"
   done
+  if [ -n "${LOAD_RATE:-}" ]; then
+    python3 scripts/paced-load.py "$base$page" "$cookie" "$LOAD_RATE" "$seconds"
+  fi
 done
+echo "load-bench: server RSS $(rss) after load"

@@ -29,6 +29,13 @@ pub const COOKIE_NAME: &str = "gatepass_session";
 /// The session key that marks a signed-in session (set by the sign-in routes).
 pub const USER_KEY: &str = "gatepass.user";
 
+/// The session key holding when a signed-in session's idle deadline last moved.
+pub const TOUCHED_KEY: &str = "gatepass.touched";
+
+/// A signed-in session's idle deadline moves (its row is written) when it would move by at
+/// least this much: one write a minute per active person, not one per request.
+pub const TOUCH_EVERY_MS: i64 = 60_000;
+
 /// The database key of a session id: a hash, so stored keys cannot be used as cookies.
 pub fn storage_key(id: &Id) -> String {
     let digest = Sha256::digest(format!("gatepass-session:{id}").as_bytes());
@@ -150,8 +157,9 @@ pub fn layer(
         .with_secure(settings.secure_cookie)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle))
-        // Every request moves the idle deadline (one small write per request).
-        .with_always_save(true)
+        // Saved when changed; `signin::attach_user` changes a signed-in session at most once a
+        // minute (`TOUCHED_KEY`), which moves its idle deadline.
+        .with_always_save(false)
 }
 
 /// Deletes expired sessions every `period`, until the process ends.

@@ -21,7 +21,7 @@ use app::ssr::state::AppState;
 use crate::oidc::{safe_return_to, CallbackParams, Oidc, OidcError, PendingLogin, LOGIN_TTL_SECS};
 
 const PENDING_KEY: &str = "gatepass.pending_login";
-use crate::session::USER_KEY;
+use crate::session::{TOUCHED_KEY, TOUCH_EVERY_MS, USER_KEY};
 
 /// Shared by the sign-in routes and middleware.
 #[derive(Debug, Clone)]
@@ -145,6 +145,8 @@ async fn callback(
         signed_in_at: now,
     };
     tracing::info!(sub = %user.identity.sub, "signed in");
+    // Saved with the sign-in: the idle deadline starts now.
+    let _ = session.insert(TOUCHED_KEY, now).await;
     if let Err(e) = session.insert(USER_KEY, user).await {
         tracing::error!(error = %e, "cannot store the signed-in session");
         return failure(
@@ -255,6 +257,7 @@ pub async fn attach_user(
         } else {
             match resolve_person(&state.db, &state.auth, &user.identity).await {
                 Ok(Standing::Allowed(me)) => {
+                    touch(&session, now).await;
                     request.extensions_mut().insert(SignedIn(me));
                 }
                 Ok(Standing::Refused { okta_id, status }) => {
@@ -270,6 +273,17 @@ pub async fn attach_user(
         }
     }
     next.run(request).await
+}
+
+/// Moves a signed-in session's idle deadline if it last moved [`TOUCH_EVERY_MS`] or more
+/// ago (the session layer then saves it); a failure only means the next request tries again.
+async fn touch(session: &Session, now: Timestamp) {
+    let last: Option<Timestamp> = session.get(TOUCHED_KEY).await.unwrap_or(None);
+    if last.is_none_or(|t| now - t >= TOUCH_EVERY_MS) {
+        if let Err(e) = session.insert(TOUCHED_KEY, now).await {
+            tracing::warn!(error = %e, "cannot move the session's idle deadline");
+        }
+    }
 }
 
 /// Middleware: anonymous page loads go to sign-in and come back (when sign-in is configured).

@@ -1,6 +1,6 @@
 //! `Core`: what services and jobs run on — the database, the clock, the secret store, the
 //! settings of authorization and of trust in Okta orgs, this process's name, the cached Okta
-//! client and the grant engine's wake-up signal. Built once at start-up, cheap to clone, and
+//! client, the grant engine's wake-up signal and the in-process caches. Built once at start-up, cheap to clone, and
 //! free of Leptos: the grant engine, the sync and the CLI use it without a web server.
 //!
 //! Services are built from it (`core.access()`, `core.sync()`, … in `services/mod.rs`);
@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::auth::AuthSettings;
+use super::cache::Caches;
 use super::clock::Clock;
 use super::db::Db;
 use super::okta::{OktaClients, OktaTrust};
@@ -38,6 +39,8 @@ pub struct Core {
     /// Work started on request that outlives the request (a sync an admin started): shutdown
     /// waits for it.
     pub tasks: TaskTracker,
+    /// What page views read again and again (directory counts, people's standing).
+    pub caches: Caches,
 }
 
 impl Core {
@@ -60,6 +63,7 @@ impl Core {
             okta: OktaClients::default(),
             stopping: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            caches: Caches::default(),
         }
     }
 

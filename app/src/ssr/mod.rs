@@ -2,6 +2,7 @@
 //! Compiled only with the `ssr` feature; nothing here may reach the browser bundle.
 
 pub mod auth;
+pub mod cache;
 pub mod clock;
 pub mod core;
 pub mod db;

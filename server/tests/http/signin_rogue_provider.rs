@@ -258,6 +258,34 @@ async fn sessions_end_after_idle_time_and_absolute_lifetime() {
 }
 
 #[tokio::test]
+async fn an_active_session_is_written_at_most_once_a_minute() {
+    let issuer = start_rogue(Defect::None).await;
+    let clock = ManualClock::at(time::OffsetDateTime::now_utc());
+    let app = gatepass_for(issuer, Arc::new(clock.clone()), SessionConfig::default()).await;
+    let client = browser();
+    assert_eq!(sign_in(&app, &client).await.0, 303);
+    let deadline = || async {
+        let all = app::ssr::db::sessions::session_expiries(&app.db)
+            .await
+            .unwrap();
+        *all.last().expect("a session row")
+    };
+    let signed_in = deadline().await;
+    clock.advance(time::Duration::seconds(30));
+    for _ in 0..3 {
+        assert!(me(&app, &client).await.is_some());
+    }
+    assert_eq!(deadline().await, signed_in, "not written within the minute");
+    clock.advance(time::Duration::seconds(31));
+    assert!(me(&app, &client).await.is_some());
+    assert_eq!(
+        deadline().await,
+        signed_in.plus_secs(61),
+        "61 s later: the idle deadline moved with the request"
+    );
+}
+
+#[tokio::test]
 async fn a_correct_token_signs_in() {
     let (status, page, me) = sign_in_with(Defect::None).await;
     assert_eq!(status, 303, "{page}");

@@ -1,5 +1,7 @@
 //! The directory as last synced from Okta: `users`, `groups`, `memberships`.
 
+use std::collections::{BTreeSet, HashMap};
+
 use super::{Db, DbError};
 use crate::model::{DirectoryCounts, GroupId, Timestamp, UserId};
 
@@ -127,13 +129,10 @@ pub async fn is_member_of_any(
     if group_ids.is_empty() {
         return Ok(false);
     }
-    let placeholders: Vec<String> = (0..group_ids.len())
-        .map(|i| format!("${}", i + 2))
-        .collect();
     let sql = format!(
         "SELECT COUNT(*) FROM memberships m JOIN groups g ON g.okta_id = m.group_id \
          WHERE m.user_id = $1 AND g.removed_at IS NULL AND g.okta_id IN ({})",
-        placeholders.join(", ")
+        super::placeholders(2, group_ids.len())
     );
     let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(user_id);
     for group in group_ids {
@@ -603,26 +602,8 @@ pub async fn display_names(
     user_ids: &[UserId],
     group_ids: &[GroupId],
 ) -> Result<Vec<String>, DbError> {
-    let mut out = Vec::new();
-    for id in user_ids {
-        let name: Option<String> =
-            sqlx::query_scalar("SELECT display_name FROM users WHERE okta_id = $1")
-                .bind(id)
-                .fetch_optional(db.pool())
-                .await?;
-        out.push(name.unwrap_or_else(|| id.to_string()));
-    }
-    for id in group_ids {
-        let name: Option<String> = sqlx::query_scalar("SELECT name FROM groups WHERE okta_id = $1")
-            .bind(id)
-            .fetch_optional(db.pool())
-            .await?;
-        out.push(format!(
-            "members of {}",
-            name.unwrap_or_else(|| id.to_string())
-        ));
-    }
-    Ok(out)
+    let found = names(db, user_ids, group_ids).await?;
+    Ok(approver_names(&found, user_ids, group_ids))
 }
 
 /// Group names by id, for showing requests and grants.
@@ -642,6 +623,83 @@ pub async fn user_name(db: &Db, user_id: &UserId) -> Result<String, DbError> {
             .fetch_optional(db.pool())
             .await?;
     Ok(name.unwrap_or_else(|| user_id.to_string()))
+}
+
+/// People's display names and groups' names by id, read in one go for a whole page.
+#[derive(Debug, Default, Clone)]
+pub struct Names {
+    users: HashMap<UserId, String>,
+    groups: HashMap<GroupId, String>,
+}
+
+impl Names {
+    /// A person's display name, or their id if Gatepass does not know them.
+    pub fn user(&self, id: &UserId) -> String {
+        self.users
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// A group's name, or its id if Gatepass does not know it.
+    pub fn group(&self, id: &GroupId) -> String {
+        self.groups
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
+/// Ids bound per `IN (…)` list: far below either engine's limit on parameters.
+const IN_CHUNK: usize = 500;
+
+/// The names of `users` and `groups` (as [`user_name`] and [`group_name`] give them), in a
+/// query per 500 ids instead of one per id.
+pub async fn names<'a>(
+    db: &Db,
+    users: impl IntoIterator<Item = &'a UserId>,
+    groups: impl IntoIterator<Item = &'a GroupId>,
+) -> Result<Names, DbError> {
+    let users: BTreeSet<&UserId> = users.into_iter().collect();
+    let groups: BTreeSet<&GroupId> = groups.into_iter().collect();
+    let mut names = Names::default();
+    for chunk in users.into_iter().collect::<Vec<_>>().chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT okta_id, display_name FROM users WHERE okta_id IN ({})",
+            super::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (UserId, String)>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        names.users.extend(q.fetch_all(db.pool()).await?);
+    }
+    for chunk in groups.into_iter().collect::<Vec<_>>().chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT okta_id, name FROM groups WHERE okta_id IN ({})",
+            super::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (GroupId, String)>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        names.groups.extend(q.fetch_all(db.pool()).await?);
+    }
+    Ok(names)
+}
+
+/// Display names of approvers (people, then "members of" groups) from names read by
+/// [`names`].
+pub fn approver_names(names: &Names, users: &[UserId], groups: &[GroupId]) -> Vec<String> {
+    users
+        .iter()
+        .map(|u| names.user(u))
+        .chain(
+            groups
+                .iter()
+                .map(|g| format!("members of {}", names.group(g))),
+        )
+        .collect()
 }
 
 #[cfg(test)]

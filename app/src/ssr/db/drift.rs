@@ -46,10 +46,7 @@ pub async fn unmanaged_memberships(
 ) -> Result<Vec<(UserId, GroupId)>, DbError> {
     let mut out = Vec::new();
     for chunk in group_ids.chunks(200) {
-        let list = (0..chunk.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = super::placeholders(2, chunk.len());
         let sql = format!(
             "SELECT m.user_id, m.group_id FROM memberships m \
              WHERE m.group_id IN ({list}) \

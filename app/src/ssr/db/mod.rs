@@ -63,6 +63,14 @@ impl std::ops::DerefMut for Tx {
     }
 }
 
+/// `$first, $first+1, …`: `n` numbered parameters for an `IN (…)` list.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A list of ids as stored in one TEXT column (a JSON array of strings).
 pub(crate) fn json_list<T: serde::Serialize>(v: &[T]) -> String {
     serde_json::to_string(v).expect("ids serialize")

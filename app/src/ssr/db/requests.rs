@@ -1,6 +1,8 @@
 //! `access_requests`, `request_approvers` and `approvals`: requests, who may decide them and
 //! the decisions made. Functions taking a transaction run inside the caller's.
 
+use std::collections::HashMap;
+
 use super::{Db, DbError, Tx};
 use crate::model::{
     AccessRequest, Decision, GrantId, GroupId, RequestId, RequestState, Timestamp, UserId,
@@ -329,6 +331,32 @@ pub async fn search_pending_requests(
     .fetch_all(db.pool())
     .await?;
     Ok(rows.into_iter().map(AccessRequest::from).collect())
+}
+
+/// The decisions on each of `ids` (as [`list_decisions`]), in a query per 500 requests.
+pub async fn list_decisions_of(
+    db: &Db,
+    ids: &[RequestId],
+) -> Result<HashMap<RequestId, Vec<(String, bool, String)>>, DbError> {
+    let mut out: HashMap<RequestId, Vec<(String, bool, String)>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let list = super::placeholders(1, chunk.len());
+        let sql = format!(
+            "SELECT a.request_id, COALESCE(u.display_name, a.approver_id), a.decision, a.comment \
+             FROM approvals a LEFT JOIN users u ON u.okta_id = a.approver_id \
+             WHERE a.request_id IN ({list}) ORDER BY a.request_id, a.at"
+        );
+        let mut q = sqlx::query_as::<_, (RequestId, String, String, String)>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for (id, name, decision, comment) in q.fetch_all(db.pool()).await? {
+            out.entry(id)
+                .or_default()
+                .push((name, decision == "approve", comment));
+        }
+    }
+    Ok(out)
 }
 
 /// The decisions recorded on a request as (approver name, approved, comment), in order.

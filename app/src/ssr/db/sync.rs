@@ -172,6 +172,16 @@ impl From<RunRow> for SyncRun {
     }
 }
 
+/// The latest sync run, as (id, when it finished): changes when a sync starts or ends, so what
+/// is derived from the directory can be kept until it does.
+pub async fn latest_run(db: &Db) -> Result<Option<(i64, Option<Timestamp>)>, DbError> {
+    Ok(
+        sqlx::query_as("SELECT id, finished_at FROM sync_runs ORDER BY id DESC LIMIT 1")
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,11 +1,11 @@
 //! What a person may request (the catalog), and the views of My access and Approvals.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::AppError;
 use crate::model::{
     AccessRequest, CatalogEntry, CatalogPage, GrantState, GrantView, GroupId, MyAccess,
-    RequestState, RequestView,
+    RequestState, RequestView, UserId,
 };
 use crate::ssr::auth::Requester;
 use crate::ssr::db::{directory, grants, policies, requests, Db};
@@ -28,6 +28,8 @@ pub struct CatalogService<'a> {
 /// What the catalog knows about the person looking at it.
 struct Viewer {
     policies: Vec<crate::model::Policy>,
+    /// Who approves under each policy, by policy id (names read once for all policies).
+    approvers: HashMap<i64, Vec<String>>,
     mine: HashSet<GroupId>,
     grants: Vec<crate::model::Grant>,
     requests: Vec<AccessRequest>,
@@ -36,8 +38,27 @@ struct Viewer {
 impl CatalogService<'_> {
     async fn viewer(&self, who: &Requester) -> Result<Viewer, AppError> {
         let me = &who.me().okta_id;
+        let policies = policies::list_policies(self.db).await?;
+        let names = directory::names(
+            self.db,
+            policies.iter().flat_map(|p| &p.approver_users),
+            policies.iter().flat_map(|p| &p.approver_groups),
+        )
+        .await?;
+        let approvers = policies
+            .iter()
+            .map(|p| {
+                let list = if p.auto_approve {
+                    vec!["auto-approved".to_owned()]
+                } else {
+                    directory::approver_names(&names, &p.approver_users, &p.approver_groups)
+                };
+                (p.id, list)
+            })
+            .collect();
         Ok(Viewer {
-            policies: policies::list_policies(self.db).await?,
+            policies,
+            approvers,
             mine: directory::user_group_ids(self.db, me)
                 .await?
                 .into_iter()
@@ -48,31 +69,23 @@ impl CatalogService<'_> {
     }
 
     /// The catalog entry of one candidate group, if its policy makes it requestable by `v`.
-    async fn entry_for(
-        &self,
+    fn entry_for(
         v: &Viewer,
         id: GroupId,
         name: String,
         description: String,
-    ) -> Result<Option<CatalogEntry>, AppError> {
-        let Some(policy) = resolve_policy(&v.policies, &id, &name).filter(|p| p.requestable) else {
-            return Ok(None);
-        };
+    ) -> Option<CatalogEntry> {
+        let policy = resolve_policy(&v.policies, &id, &name).filter(|p| p.requestable)?;
         let eligible = policy.eligible_groups.is_empty()
             || policy.eligible_groups.iter().any(|g| v.mine.contains(g));
         if !eligible {
-            return Ok(None);
+            return None;
         }
-        let approvers = if policy.auto_approve {
-            vec!["auto-approved".to_owned()]
-        } else {
-            directory::display_names(self.db, &policy.approver_users, &policy.approver_groups)
-                .await?
-        };
+        let approvers = v.approvers.get(&policy.id).cloned().unwrap_or_default();
         let live = |g: &&crate::model::Grant| {
             g.group_id == id && matches!(g.state, GrantState::Active | GrantState::Scheduled)
         };
-        Ok(Some(CatalogEntry {
+        Some(CatalogEntry {
             held_until: v.grants.iter().filter(live).map(|g| g.ends_at).max(),
             pending_request: v
                 .requests
@@ -89,7 +102,7 @@ impl CatalogService<'_> {
             approvers,
             quorum: policy.quorum,
             auto_approve: policy.auto_approve,
-        }))
+        })
     }
 
     /// The groups `who` may request whose name contains `search`, `PAGE` at a time after the
@@ -112,7 +125,7 @@ impl CatalogService<'_> {
             let exhausted = (chunk.len() as i64) < CHUNK;
             for (id, name, description) in chunk {
                 cursor = name.clone();
-                let Some(entry) = self.entry_for(&viewer, id, name, description).await? else {
+                let Some(entry) = Self::entry_for(&viewer, id, name, description) else {
                     continue;
                 };
                 if entries.len() == PAGE {
@@ -139,51 +152,70 @@ impl CatalogService<'_> {
             .await?
             .ok_or_else(not_found)?;
         let viewer = self.viewer(who).await?;
-        self.entry_for(&viewer, id, name, description)
-            .await?
-            .ok_or_else(not_found)
+        Self::entry_for(&viewer, id, name, description).ok_or_else(not_found)
     }
 
-    async fn request_view(&self, request: AccessRequest) -> Result<RequestView, AppError> {
-        Ok(RequestView {
-            group_name: directory::group_name(self.db, &request.group_id).await?,
-            requester_name: directory::user_name(self.db, &request.requester_id).await?,
-            decisions: requests::list_decisions(self.db, request.id)
-                .await?
-                .into_iter()
-                .map(|(approver, approved, comment)| crate::model::DecisionView {
-                    approver,
-                    approved,
-                    comment,
-                })
-                .collect(),
-            request,
-        })
+    /// Requests with their group's and requester's names and their decisions, in three
+    /// queries for the whole list.
+    async fn request_views(&self, list: Vec<AccessRequest>) -> Result<Vec<RequestView>, AppError> {
+        let names = directory::names(
+            self.db,
+            list.iter().map(|r| &r.requester_id),
+            list.iter().map(|r| &r.group_id),
+        )
+        .await?;
+        let ids: Vec<_> = list.iter().map(|r| r.id).collect();
+        let mut decisions = requests::list_decisions_of(self.db, &ids).await?;
+        Ok(list
+            .into_iter()
+            .map(|request| RequestView {
+                group_name: names.group(&request.group_id),
+                requester_name: names.user(&request.requester_id),
+                decisions: decisions
+                    .remove(&request.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(approver, approved, comment)| crate::model::DecisionView {
+                        approver,
+                        approved,
+                        comment,
+                    })
+                    .collect(),
+                request,
+            })
+            .collect())
     }
 
     /// The person's grants and requests.
     pub async fn my_access(&self, who: &Requester) -> Result<MyAccess, AppError> {
         let me = &who.me().okta_id;
-        let mut grants = Vec::new();
-        for grant in grants::list_grants_of(self.db, me, 100).await? {
-            grants.push(self.grant_view(grant).await?);
-        }
-        let mut requests = Vec::new();
-        for r in requests::list_requests_of(self.db, me, 100).await? {
-            requests.push(self.request_view(r).await?);
-        }
-        Ok(MyAccess { grants, requests })
+        let grants = grants::list_grants_of(self.db, me, 100).await?;
+        let requests = requests::list_requests_of(self.db, me, 100).await?;
+        Ok(MyAccess {
+            grants: self.grant_views(grants).await?,
+            requests: self.request_views(requests).await?,
+        })
     }
 
-    pub(crate) async fn grant_view(
+    /// Grants with their group's and holder's names, in two queries for the whole list.
+    pub(crate) async fn grant_views(
         &self,
-        grant: crate::model::Grant,
-    ) -> Result<GrantView, AppError> {
-        Ok(GrantView {
-            group_name: directory::group_name(self.db, &grant.group_id).await?,
-            holder_name: directory::user_name(self.db, &grant.user_id).await?,
-            grant,
-        })
+        list: Vec<crate::model::Grant>,
+    ) -> Result<Vec<GrantView>, AppError> {
+        let names = directory::names(
+            self.db,
+            list.iter().map(|g| &g.user_id),
+            list.iter().map(|g| &g.group_id),
+        )
+        .await?;
+        Ok(list
+            .into_iter()
+            .map(|grant| GrantView {
+                group_name: names.group(&grant.group_id),
+                holder_name: names.user(&grant.user_id),
+                grant,
+            })
+            .collect())
     }
 
     /// Admin › Requests and grants: pending requests and live grants whose group or person
@@ -202,24 +234,18 @@ impl CatalogService<'_> {
                 format!("pages count from 0 to {MAX_PAGE}"),
             ));
         }
-        let mut pending = Vec::new();
-        for r in requests::search_pending_requests(
+        let pending = requests::search_pending_requests(
             self.db,
             search,
             requests_page * ADMIN_PAGE,
             ADMIN_PAGE + 1,
         )
-        .await?
-        {
-            pending.push(self.request_view(r).await?);
-        }
-        let mut grants = Vec::new();
-        for g in
+        .await?;
+        let mut pending = self.request_views(pending).await?;
+        let grants =
             grants::search_live_grants(self.db, search, grants_page * ADMIN_PAGE, ADMIN_PAGE + 1)
-                .await?
-        {
-            grants.push(self.grant_view(g).await?);
-        }
+                .await?;
+        let mut grants = self.grant_views(grants).await?;
         let more_requests = pending.len() as i64 > ADMIN_PAGE;
         let more_grants = grants.len() as i64 > ADMIN_PAGE;
         pending.truncate(ADMIN_PAGE as usize);
@@ -239,32 +265,38 @@ impl CatalogService<'_> {
         &self,
         _admin: &crate::ssr::auth::Admin,
     ) -> Result<Vec<crate::model::PolicyView>, AppError> {
-        let mut out = Vec::new();
-        for policy in policies::list_policies(self.db).await? {
-            let applies_to = match &policy.target {
-                crate::model::PolicyTarget::Group(g) => directory::group_name(self.db, g).await?,
-                crate::model::PolicyTarget::Pattern(p) => p.clone(),
-            };
-            let eligible = directory::display_names(self.db, &[], &policy.eligible_groups).await?;
-            let approvers =
-                directory::display_names(self.db, &policy.approver_users, &policy.approver_groups)
-                    .await?;
-            out.push(crate::model::PolicyView {
-                policy,
-                applies_to,
-                eligible,
-                approvers,
-            });
+        let list = policies::list_policies(self.db).await?;
+        let mut users: Vec<&UserId> = Vec::new();
+        let mut groups: Vec<&GroupId> = Vec::new();
+        for p in &list {
+            users.extend(&p.approver_users);
+            groups.extend(p.eligible_groups.iter().chain(&p.approver_groups));
+            if let crate::model::PolicyTarget::Group(g) = &p.target {
+                groups.push(g);
+            }
         }
-        Ok(out)
+        let names = directory::names(self.db, users, groups).await?;
+        Ok(list
+            .into_iter()
+            .map(|policy| crate::model::PolicyView {
+                applies_to: match &policy.target {
+                    crate::model::PolicyTarget::Group(g) => names.group(g),
+                    crate::model::PolicyTarget::Pattern(p) => p.clone(),
+                },
+                eligible: directory::approver_names(&names, &[], &policy.eligible_groups),
+                approvers: directory::approver_names(
+                    &names,
+                    &policy.approver_users,
+                    &policy.approver_groups,
+                ),
+                policy,
+            })
+            .collect())
     }
 
     /// Requests waiting for `who`'s decision, oldest first.
     pub async fn approval_queue(&self, who: &Requester) -> Result<Vec<RequestView>, AppError> {
-        let mut out = Vec::new();
-        for r in requests::list_pending_for_approver(self.db, &who.me().okta_id, 200).await? {
-            out.push(self.request_view(r).await?);
-        }
-        Ok(out)
+        let queue = requests::list_pending_for_approver(self.db, &who.me().okta_id, 200).await?;
+        self.request_views(queue).await
     }
 }

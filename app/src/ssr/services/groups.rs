@@ -95,10 +95,8 @@ impl GroupsService<'_> {
         let members_truncated = members.len() as i64 > MEMBERS_SHOWN;
         members.truncate(MEMBERS_SHOWN as usize);
         let catalog = CatalogService { db: self.db };
-        let mut grants = Vec::new();
-        for g in grants::live_grants_of_group(self.db, &GroupId::from(group_id)).await? {
-            grants.push(catalog.grant_view(g).await?);
-        }
+        let live = grants::live_grants_of_group(self.db, &GroupId::from(group_id)).await?;
+        let grants = catalog.grant_views(live).await?;
         let drift = drift::list_items(
             self.db,
             &[DriftState::Open, DriftState::Ignored],

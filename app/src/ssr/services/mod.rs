@@ -25,7 +25,7 @@ use crate::ssr::okta::OktaClient;
 
 impl Core {
     pub fn system(&self) -> system::SystemService<'_> {
-        system::SystemService::new(&self.db, self.clock.as_ref())
+        system::SystemService::new(&self.db, self.clock.as_ref(), &self.caches)
     }
 
     pub fn access(&self) -> access::AccessService<'_> {

@@ -1,0 +1,184 @@
+//! In-process caches for what many page views read and few events change. Each value is kept
+//! for a bounded time *and* under a key that names the data it came from (e.g. the latest
+//! directory sync), so a change that moves the key is seen at once and anything else within
+//! the time bound. Concurrent misses load once: the others wait for that load.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::model::DirectoryCounts;
+use crate::model::Timestamp;
+
+/// One value, loaded again when its key changes or it is older than the time bound.
+#[derive(Debug)]
+pub struct Memo<K, V> {
+    ttl: Duration,
+    slot: tokio::sync::Mutex<Option<(K, V, Instant)>>,
+}
+
+impl<K: PartialEq + Clone, V: Clone> Memo<K, V> {
+    pub fn new(ttl: Duration) -> Self {
+        Memo {
+            ttl,
+            slot: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The value for `key`: the kept one if it is for the same key and young enough, else
+    /// `load()`'s (kept when it succeeds; an error is returned and nothing is kept).
+    pub async fn get_or_load<E, F, Fut>(&self, key: K, load: F) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        let mut slot = self.slot.lock().await;
+        if let Some((k, v, at)) = slot.as_ref() {
+            if *k == key && at.elapsed() < self.ttl {
+                return Ok(v.clone());
+            }
+        }
+        let value = load().await?;
+        *slot = Some((key, value.clone(), Instant::now()));
+        Ok(value)
+    }
+}
+
+/// Values per key (e.g. per person), each kept for a bounded time and dropped when the
+/// generation they were made in has passed. At most `capacity` entries: when full, the
+/// whole map is cleared (a cache, not a store).
+#[derive(Debug)]
+pub struct KeyedMemo<K, V> {
+    ttl: Duration,
+    capacity: usize,
+    entries: Mutex<HashMap<K, (V, Instant, u64)>>,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> KeyedMemo<K, V> {
+    pub fn new(ttl: Duration, capacity: usize) -> Self {
+        KeyedMemo {
+            ttl,
+            capacity,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The kept value for `key` if it was made in `generation` and is young enough.
+    pub fn get(&self, key: &K, generation: u64) -> Option<V> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(_, at, g)| *g == generation && at.elapsed() < self.ttl)
+            .map(|(v, _, _)| v.clone())
+    }
+
+    /// Keeps `value` for `key`, made in `generation`.
+    pub fn put(&self, key: K, value: V, generation: u64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= self.capacity && !entries.contains_key(&key) {
+            entries.clear();
+        }
+        entries.insert(key, (value, Instant::now(), generation));
+    }
+
+    /// Forgets `key` (its next look-up loads it again).
+    pub fn forget(&self, key: &K) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.remove(key);
+    }
+}
+
+/// The caches a [`Core`](super::core::Core) holds; shared by its clones.
+#[derive(Debug, Clone)]
+pub struct Caches {
+    /// The start page's directory counts, keyed by the latest sync run (id, finished at).
+    pub directory_counts: Arc<Memo<Option<(i64, Option<Timestamp>)>, DirectoryCounts>>,
+}
+
+/// How long the directory counts are reused when no sync has run (memberships Gatepass adds or
+/// removes between syncs show within this time).
+pub const COUNTS_TTL: Duration = Duration::from_secs(30);
+
+impl Default for Caches {
+    fn default() -> Self {
+        Caches {
+            directory_counts: Arc::new(Memo::new(COUNTS_TTL)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn a_memo_loads_once_per_key_and_again_after_its_time() {
+        let loads = AtomicUsize::new(0);
+        let load = || async {
+            loads.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, ()>(loads.load(Ordering::SeqCst))
+        };
+        let memo = Memo::new(Duration::from_secs(60));
+        assert_eq!(memo.get_or_load(1, load).await, Ok(1));
+        assert_eq!(memo.get_or_load(1, load).await, Ok(1), "kept");
+        assert_eq!(memo.get_or_load(2, load).await, Ok(2), "a new key loads");
+        let expired = Memo::new(Duration::ZERO);
+        assert_eq!(expired.get_or_load(2, load).await, Ok(3));
+        assert_eq!(
+            expired.get_or_load(2, load).await,
+            Ok(4),
+            "too old: loaded again"
+        );
+        let failing = Memo::<i32, i32>::new(Duration::from_secs(60));
+        assert_eq!(
+            failing.get_or_load(1, || async { Err("down") }).await,
+            Err("down")
+        );
+        assert_eq!(
+            failing.get_or_load(1, || async { Ok::<_, &str>(7) }).await,
+            Ok(7),
+            "an error is not kept"
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_load_once() {
+        let loads = Arc::new(AtomicUsize::new(0));
+        let memo = Arc::new(Memo::new(Duration::from_secs(60)));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (memo, loads) = (memo.clone(), loads.clone());
+            tasks.push(tokio::spawn(async move {
+                memo.get_or_load((), || async {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Ok::<_, ()>(42)
+                })
+                .await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), Ok(42));
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn keyed_entries_end_with_their_generation_time_or_capacity() {
+        let memo = KeyedMemo::new(Duration::from_secs(60), 2);
+        memo.put("ada", 1, 7);
+        assert_eq!(memo.get(&"ada", 7), Some(1));
+        assert_eq!(memo.get(&"ada", 8), None, "a newer generation");
+        memo.put("bob", 2, 7);
+        memo.put("cy", 3, 7);
+        assert_eq!(memo.get(&"ada", 7), None, "cleared when full");
+        assert_eq!(memo.get(&"cy", 7), Some(3));
+        memo.forget(&"cy");
+        assert_eq!(memo.get(&"cy", 7), None);
+        let short = KeyedMemo::new(Duration::ZERO, 10);
+        short.put("ada", 1, 0);
+        assert_eq!(short.get(&"ada", 0), None, "too old");
+    }
+}
