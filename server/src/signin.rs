@@ -15,7 +15,9 @@ use tower_sessions::Session;
 
 use app::model::Timestamp;
 use app::ssr::auth::SignedIn;
-use app::ssr::services::identity::{fetch_person, resolve_person, Standing, VerifiedIdentity};
+use app::ssr::services::identity::{
+    fetch_person, resolve_person, resolve_person_cached, Standing, VerifiedIdentity,
+};
 use app::ssr::state::AppState;
 
 use crate::oidc::{safe_return_to, CallbackParams, Oidc, OidcError, PendingLogin, LOGIN_TTL_SECS};
@@ -121,6 +123,8 @@ async fn callback(
     // Someone the directory does not know yet is looked up by id in Okta (never matched by any
     // other claim); people Okta does not list as active are refused here already.
     look_up_new_person(&state, &signed_in.identity.sub, now).await;
+    // A new sign-in is matched afresh (and what was kept for this person is dropped).
+    state.caches.standing.forget(&signed_in.identity.sub);
     match resolve_person(&state.db, &state.auth, &signed_in.identity).await {
         Ok(Standing::Allowed(_)) => {}
         Ok(Standing::Refused { okta_id, status }) => {
@@ -255,7 +259,8 @@ pub async fn attach_user(
             tracing::info!(sub = %user.identity.sub, "session reached its absolute lifetime");
             let _ = session.flush().await;
         } else {
-            match resolve_person(&state.db, &state.auth, &user.identity).await {
+            match resolve_person_cached(&state.db, &state.auth, &state.caches, &user.identity).await
+            {
                 Ok(Standing::Allowed(me)) => {
                     touch(&session, now).await;
                     request.extensions_mut().insert(SignedIn(me));

@@ -10,6 +10,16 @@ use leptos::prelude::use_context;
 use crate::error::AppError;
 use crate::model::Me;
 
+/// The outcome of matching a session to the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// A person who may use Gatepass (possibly not in the directory yet).
+    Allowed(Me),
+    /// Okta lists the person with a status that ends their access (or no longer lists them):
+    /// the session ends.
+    Refused { okta_id: String, status: String },
+}
+
 /// Who counts as an administrator (from configuration).
 #[derive(Debug, Clone)]
 pub struct AuthSettings {

@@ -8,8 +8,10 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::model::DirectoryCounts;
-use crate::model::Timestamp;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::model::{DirectoryCounts, Timestamp};
+use crate::ssr::auth::Standing;
 
 /// One value, loaded again when its key changes or it is older than the time bound.
 #[derive(Debug)]
@@ -46,16 +48,16 @@ impl<K: PartialEq + Clone, V: Clone> Memo<K, V> {
 }
 
 /// Values per key (e.g. per person), each kept for a bounded time and dropped when the
-/// generation they were made in has passed. At most `capacity` entries: when full, the
+/// generation `G` they were made in has passed. At most `capacity` entries: when full, the
 /// whole map is cleared (a cache, not a store).
 #[derive(Debug)]
-pub struct KeyedMemo<K, V> {
+pub struct KeyedMemo<K, G, V> {
     ttl: Duration,
     capacity: usize,
-    entries: Mutex<HashMap<K, (V, Instant, u64)>>,
+    entries: Mutex<HashMap<K, (V, Instant, G)>>,
 }
 
-impl<K: Eq + Hash + Clone, V: Clone> KeyedMemo<K, V> {
+impl<K: Eq + Hash + Clone, G: PartialEq, V: Clone> KeyedMemo<K, G, V> {
     pub fn new(ttl: Duration, capacity: usize) -> Self {
         KeyedMemo {
             ttl,
@@ -65,16 +67,16 @@ impl<K: Eq + Hash + Clone, V: Clone> KeyedMemo<K, V> {
     }
 
     /// The kept value for `key` if it was made in `generation` and is young enough.
-    pub fn get(&self, key: &K, generation: u64) -> Option<V> {
+    pub fn get(&self, key: &K, generation: &G) -> Option<V> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
             .get(key)
-            .filter(|(_, at, g)| *g == generation && at.elapsed() < self.ttl)
+            .filter(|(_, at, g)| g == generation && at.elapsed() < self.ttl)
             .map(|(v, _, _)| v.clone())
     }
 
     /// Keeps `value` for `key`, made in `generation`.
-    pub fn put(&self, key: K, value: V, generation: u64) {
+    pub fn put(&self, key: K, value: V, generation: G) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
             entries.clear();
@@ -89,12 +91,43 @@ impl<K: Eq + Hash + Clone, V: Clone> KeyedMemo<K, V> {
     }
 }
 
+/// The latest directory sync run, as (id, when it finished): it changes when a sync starts or
+/// ends, so what was derived from the directory before it is not used after it.
+pub type SyncMark = Option<(i64, Option<Timestamp>)>;
+
+/// What a person's standing was derived from: the latest sync run, and how many Okta
+/// memberships this process had changed (a grant starting or ending can make someone an
+/// admin or end it).
+pub type StandingGeneration = (SyncMark, u64);
+
 /// The caches a [`Core`](super::core::Core) holds; shared by its clones.
 #[derive(Debug, Clone)]
 pub struct Caches {
-    /// The start page's directory counts, keyed by the latest sync run (id, finished at).
-    pub directory_counts: Arc<Memo<Option<(i64, Option<Timestamp>)>, DirectoryCounts>>,
+    /// The start page's directory counts, keyed by the latest sync run.
+    pub directory_counts: Arc<Memo<SyncMark, DirectoryCounts>>,
+    /// People's standing (status, admin), by Okta user id.
+    pub standing: Arc<KeyedMemo<String, StandingGeneration, Standing>>,
+    memberships_changed: Arc<AtomicU64>,
 }
+
+impl Caches {
+    /// Records that this process changed an Okta membership (the grant engine).
+    pub fn membership_changed(&self) {
+        self.memberships_changed.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many Okta memberships this process has changed.
+    pub fn memberships_changed(&self) -> u64 {
+        self.memberships_changed.load(Ordering::Acquire)
+    }
+}
+
+/// How long a person's standing is reused when neither a sync nor a membership change of this
+/// process says otherwise: the bound on how long another Gatepass replica's membership change
+/// takes to show here.
+pub const STANDING_TTL: Duration = Duration::from_secs(5);
+/// People whose standing is kept at once.
+pub const STANDING_CAPACITY: usize = 10_000;
 
 /// How long the directory counts are reused when no sync has run (memberships Gatepass adds or
 /// removes between syncs show within this time).
@@ -104,6 +137,8 @@ impl Default for Caches {
     fn default() -> Self {
         Caches {
             directory_counts: Arc::new(Memo::new(COUNTS_TTL)),
+            standing: Arc::new(KeyedMemo::new(STANDING_TTL, STANDING_CAPACITY)),
+            memberships_changed: Arc::new(AtomicU64::new(0)),
         }
     }
 }
@@ -169,16 +204,16 @@ mod tests {
     fn keyed_entries_end_with_their_generation_time_or_capacity() {
         let memo = KeyedMemo::new(Duration::from_secs(60), 2);
         memo.put("ada", 1, 7);
-        assert_eq!(memo.get(&"ada", 7), Some(1));
-        assert_eq!(memo.get(&"ada", 8), None, "a newer generation");
+        assert_eq!(memo.get(&"ada", &7), Some(1));
+        assert_eq!(memo.get(&"ada", &8), None, "a newer generation");
         memo.put("bob", 2, 7);
         memo.put("cy", 3, 7);
-        assert_eq!(memo.get(&"ada", 7), None, "cleared when full");
-        assert_eq!(memo.get(&"cy", 7), Some(3));
+        assert_eq!(memo.get(&"ada", &7), None, "cleared when full");
+        assert_eq!(memo.get(&"cy", &7), Some(3));
         memo.forget(&"cy");
-        assert_eq!(memo.get(&"cy", 7), None);
+        assert_eq!(memo.get(&"cy", &7), None);
         let short = KeyedMemo::new(Duration::ZERO, 10);
         short.put("ada", 1, 0);
-        assert_eq!(short.get(&"ada", 0), None, "too old");
+        assert_eq!(short.get(&"ada", &0), None, "too old");
     }
 }

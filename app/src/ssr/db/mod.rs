@@ -193,6 +193,10 @@ impl Db {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(options.acquire_timeout)
+                // A SQLite connection is a file handle in this process: it does not go stale,
+                // so it is not pinged before each use (a round trip to its worker thread per
+                // query). PostgreSQL connections are, as a server restart breaks them.
+                .test_before_acquire(engine == DatabaseEngine::Postgres)
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
                         if engine == DatabaseEngine::Sqlite {

@@ -118,14 +118,19 @@ async fn apply(state: &Core, okta: &dyn OktaApi, op: outbox::OktaOp) -> Result<O
         okta.remove_member(&op.group_id, &op.user_id).await
     };
     let now = state.clock.timestamp();
+    // Removing what is already gone is done too.
+    let result = result.or_else(|e| {
+        if !add && e.status() == Some(404) {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    });
     match result {
         Ok(()) => {
             let kept = record(|| outbox::finish_okta_op(&state.db, &op, now)).await?;
-            Ok(kept_or_lost(kept, Outcome::Done, &op))
-        }
-        // Removing what is already gone is done too.
-        Err(e) if !add && e.status() == Some(404) => {
-            let kept = record(|| outbox::finish_okta_op(&state.db, &op, now)).await?;
+            // Someone's standing may rest on this membership (an admin group).
+            state.caches.membership_changed();
             Ok(kept_or_lost(kept, Outcome::Done, &op))
         }
         Err(e) => {

@@ -11,6 +11,7 @@
 use crate::error::AppError;
 use crate::model::{GroupId, Me, Timestamp, UserId, UserStatus};
 use crate::ssr::auth::AuthSettings;
+use crate::ssr::cache::Caches;
 use crate::ssr::db::{directory, Db};
 use crate::ssr::okta::OktaApi;
 
@@ -32,15 +33,7 @@ pub fn status_allows_access(status: &str) -> bool {
     UserStatus::parse(status).is_some_and(UserStatus::allows_access)
 }
 
-/// The outcome of matching a session to the directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Standing {
-    /// A person who may use Gatepass (possibly not in the directory yet).
-    Allowed(Me),
-    /// Okta lists the person with a status that ends their access (or no longer lists them):
-    /// the session ends.
-    Refused { okta_id: String, status: String },
-}
+pub use crate::ssr::auth::Standing;
 
 /// Matches a verified identity to the directory by Okta id (`sub`) only. Someone not (yet)
 /// synced is signed in with `in_directory = false` and the token's own claims, and can do
@@ -99,6 +92,36 @@ pub async fn resolve_person(
         is_admin: bootstrap || by_group,
         ..me
     }))
+}
+
+/// [`resolve_person`] for every request of a signed-in session: what it found for the same
+/// person is reused while no directory sync has started or ended and this process has changed
+/// no Okta membership since, for at most [`STANDING_TTL`](crate::ssr::cache::STANDING_TTL).
+/// Someone the directory does not know yet is looked up every time.
+pub async fn resolve_person_cached(
+    db: &Db,
+    settings: &AuthSettings,
+    caches: &Caches,
+    identity: &VerifiedIdentity,
+) -> Result<Standing, AppError> {
+    let generation = (
+        crate::ssr::db::sync::latest_run(db).await?,
+        caches.memberships_changed(),
+    );
+    if let Some(standing) = caches.standing.get(&identity.sub, &generation) {
+        return Ok(standing);
+    }
+    let standing = resolve_person(db, settings, identity).await?;
+    let known = match &standing {
+        Standing::Allowed(me) => me.in_directory,
+        Standing::Refused { .. } => true,
+    };
+    if known {
+        caches
+            .standing
+            .put(identity.sub.clone(), standing.clone(), generation);
+    }
+    Ok(standing)
 }
 
 /// Whether `text` is written as an Okta group id (`00g…`).
@@ -270,6 +293,54 @@ mod tests {
             okta_type: kind.into(),
             managed_by_rule: false,
         }
+    }
+
+    #[tokio::test]
+    async fn a_kept_standing_ends_with_a_sync_or_a_membership_change() {
+        each_engine(|db| async move {
+            use crate::model::SyncKind;
+            use crate::ssr::db::sync as runs;
+            upsert_user(&db, &alice(), ms(1)).await.unwrap();
+            upsert_group(&db, &group("00gadmins0001", "Admins", "OKTA_GROUP"), ms(1))
+                .await
+                .unwrap();
+            let settings = AuthSettings {
+                admin_groups: vec!["00gadmins0001".into()],
+                ..AuthSettings::default()
+            };
+            let caches = Caches::default();
+            let who = identity("00ualice", None);
+            let standing = || resolve_person_cached(&db, &settings, &caches, &who);
+            assert!(!allowed(standing().await.unwrap()).is_admin);
+
+            // Changed behind the cache's back (as another replica would): still the kept one.
+            let (admins, alice_id) = (GroupId::from("00gadmins0001"), UserId::from("00ualice"));
+            upsert_membership(&db, &admins, &alice_id, ms(2))
+                .await
+                .unwrap();
+            assert!(!allowed(standing().await.unwrap()).is_admin, "kept");
+            // A membership change of this process (the grant engine) is seen at once.
+            caches.membership_changed();
+            assert!(allowed(standing().await.unwrap()).is_admin);
+
+            // A sync that suspends her is seen as soon as it has started.
+            sqlx::query("UPDATE users SET status = 'SUSPENDED' WHERE okta_id = '00ualice'")
+                .execute(db.pool())
+                .await
+                .unwrap();
+            assert!(
+                matches!(standing().await.unwrap(), Standing::Allowed(_)),
+                "kept"
+            );
+            runs::insert_sync_run(&db, SyncKind::Incremental, ms(3), Some(ms(1)))
+                .await
+                .unwrap();
+            assert!(matches!(
+                standing().await.unwrap(),
+                Standing::Refused { .. }
+            ));
+        })
+        .await;
     }
 
     #[tokio::test]
