@@ -50,7 +50,8 @@ fn main() {
                 default_duration: "1h".parse().unwrap(), max_duration: "8h".parse().unwrap(), require_reason: true, allow_self_approval: false, auto_approve: false,
             }).await.unwrap();
         }
-        let catalog = CatalogService { db: &db };
+        let caches = app::ssr::cache::Caches::default();
+        let catalog = CatalogService { db: &db, caches: &caches };
         let who = Requester::for_tests(me("requester"));
         for (name, search, after) in [("first page", "", ""), ("page from the middle", "", "team-25-"), ("search \"-42-\"", "-42-", "")] {
             let mut times = Vec::new();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::model::{DirectoryCounts, Timestamp};
+use crate::model::{DirectoryCounts, GroupId, Policy, Timestamp};
 use crate::ssr::auth::Standing;
 
 /// One value, loaded again when its key changes or it is older than the time bound.
@@ -100,6 +100,32 @@ pub type SyncMark = Option<(i64, Option<Timestamp>)>;
 /// admin or end it).
 pub type StandingGeneration = (SyncMark, u64);
 
+/// One group a policy makes requestable, as the catalog lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestableGroup {
+    pub id: GroupId,
+    pub name: String,
+    /// `name` in lower case, for searching.
+    pub folded: String,
+    pub description: String,
+    /// Index of its policy in [`Requestable::policies`].
+    pub policy: usize,
+}
+
+/// Every requestable group, in name order, with the policies that govern them and who
+/// approves under each: what the catalog lists, worked out once per directory sync and
+/// policy change instead of on every page view.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requestable {
+    pub policies: Vec<Policy>,
+    /// Who approves under each policy (display names), by the policy's index.
+    pub approvers: Vec<Vec<String>>,
+    pub groups: Vec<RequestableGroup>,
+}
+
+/// What the requestable groups were worked out from: the latest sync run and the policies.
+pub type RequestableKey = (SyncMark, Vec<Policy>);
+
 /// The caches a [`Core`](super::core::Core) holds; shared by its clones.
 #[derive(Debug, Clone)]
 pub struct Caches {
@@ -107,6 +133,8 @@ pub struct Caches {
     pub directory_counts: Arc<Memo<SyncMark, DirectoryCounts>>,
     /// People's standing (status, admin), by Okta user id.
     pub standing: Arc<KeyedMemo<String, StandingGeneration, Standing>>,
+    /// The requestable groups, keyed by the latest sync run and the policies.
+    pub requestable: Arc<Memo<RequestableKey, Arc<Requestable>>>,
     memberships_changed: Arc<AtomicU64>,
 }
 
@@ -126,6 +154,9 @@ impl Caches {
 /// process says otherwise: the bound on how long another Gatepass replica's membership change
 /// takes to show here.
 pub const STANDING_TTL: Duration = Duration::from_secs(5);
+/// How long the requestable groups are reused when neither a sync nor a policy change says
+/// otherwise (a membership Gatepass adds does not change them).
+pub const REQUESTABLE_TTL: Duration = Duration::from_secs(300);
 /// People whose standing is kept at once.
 pub const STANDING_CAPACITY: usize = 10_000;
 
@@ -138,6 +169,7 @@ impl Default for Caches {
         Caches {
             directory_counts: Arc::new(Memo::new(COUNTS_TTL)),
             standing: Arc::new(KeyedMemo::new(STANDING_TTL, STANDING_CAPACITY)),
+            requestable: Arc::new(Memo::new(REQUESTABLE_TTL)),
             memberships_changed: Arc::new(AtomicU64::new(0)),
         }
     }

@@ -550,39 +550,21 @@ pub async fn group_members(db: &Db, group_id: &str, limit: i64) -> Result<Vec<Me
     .await?)
 }
 
-/// Groups that can be made requestable (Okta groups not filled by a rule, present), whose
-/// name contains `search` (case-insensitive), ordered by name, after `after_name`.
+/// Groups that can be made requestable (Okta groups not filled by a rule, present), ordered
+/// by name, after `after_name`.
 pub async fn list_requestable_candidates(
     db: &Db,
-    search: &str,
     after_name: &str,
     limit: i64,
 ) -> Result<Vec<(GroupId, String, String)>, DbError> {
-    let pattern = super::contains_pattern(search);
     Ok(sqlx::query_as(
         "SELECT okta_id, name, description FROM groups \
          WHERE okta_type = 'OKTA_GROUP' AND managed_by_rule = FALSE AND removed_at IS NULL \
-           AND LOWER(name) LIKE $1 ESCAPE '\\' AND name > $2 ORDER BY name LIMIT $3",
+           AND name > $1 ORDER BY name LIMIT $2",
     )
-    .bind(pattern)
     .bind(after_name)
     .bind(limit)
     .fetch_all(db.pool())
-    .await?)
-}
-
-/// One group that can be made requestable (as [`list_requestable_candidates`]), by Okta id.
-pub async fn requestable_candidate(
-    db: &Db,
-    group_id: &GroupId,
-) -> Result<Option<(GroupId, String, String)>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT okta_id, name, description FROM groups \
-         WHERE okta_id = $1 AND okta_type = 'OKTA_GROUP' AND managed_by_rule = FALSE \
-           AND removed_at IS NULL",
-    )
-    .bind(group_id)
-    .fetch_optional(db.pool())
     .await?)
 }
 

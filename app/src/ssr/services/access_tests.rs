@@ -348,20 +348,26 @@ async fn requests_route_to_their_approvers_and_quorum_decides() {
             .unwrap();
         for approver in ["bob", "cy", "erin"] {
             assert_eq!(
-                crate::ssr::services::catalog::CatalogService { db: &db }
-                    .approval_queue(&person(approver))
-                    .await
-                    .unwrap()
-                    .len(),
+                crate::ssr::services::catalog::CatalogService {
+                    db: &db,
+                    caches: &crate::ssr::cache::Caches::default(),
+                }
+                .approval_queue(&person(approver))
+                .await
+                .unwrap()
+                .len(),
                 1,
                 "{approver}"
             );
         }
-        assert!(crate::ssr::services::catalog::CatalogService { db: &db }
-            .approval_queue(&person("dan"))
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(crate::ssr::services::catalog::CatalogService {
+            db: &db,
+            caches: &crate::ssr::cache::Caches::default(),
+        }
+        .approval_queue(&person("dan"))
+        .await
+        .unwrap()
+        .is_empty());
         assert_eq!(
             s.decide(&person("dan"), approve(r.id)).await.unwrap_err(),
             AppError::Forbidden
@@ -932,7 +938,10 @@ async fn the_admin_overview_pages_and_searches_in_the_database() {
                 .unwrap();
             clock.advance(Duration::seconds(1));
         }
-        let catalog = CatalogService { db: &db };
+        let catalog = CatalogService {
+            db: &db,
+            caches: &crate::ssr::cache::Caches::default(),
+        };
         let first = catalog.admin_overview(&admin(), "", 0, 0).await.unwrap();
         assert_eq!(first.pending.len(), ADMIN_PAGE as usize);
         assert!(first.more_requests && !first.more_grants);

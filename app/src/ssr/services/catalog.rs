@@ -1,6 +1,7 @@
 //! What a person may request (the catalog), and the views of My access and Approvals.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::error::AppError;
 use crate::model::{
@@ -8,7 +9,8 @@ use crate::model::{
     RequestState, RequestView, UserId,
 };
 use crate::ssr::auth::Requester;
-use crate::ssr::db::{directory, grants, policies, requests, Db};
+use crate::ssr::cache::{Caches, Requestable, RequestableGroup};
+use crate::ssr::db::{directory, grants, policies, requests, sync, Db};
 use crate::ssr::services::policy::resolve_policy;
 
 /// Requests, and grants, per page of Admin › Requests and grants.
@@ -17,19 +19,18 @@ pub const ADMIN_PAGE: i64 = 50;
 pub const MAX_PAGE: i64 = 1_000_000;
 /// Most catalog entries per page.
 pub const PAGE: usize = 25;
-/// Candidate groups read per query while filling a page.
-const CHUNK: i64 = 100;
+/// Requestable groups read per query while the index is built.
+const CHUNK: i64 = 1000;
 
 /// Read-only views of the workflow.
 pub struct CatalogService<'a> {
     pub db: &'a Db,
+    pub caches: &'a Caches,
 }
 
 /// What the catalog knows about the person looking at it.
 struct Viewer {
-    policies: Vec<crate::model::Policy>,
-    /// Who approves under each policy, by policy id (names read once for all policies).
-    approvers: HashMap<i64, Vec<String>>,
+    index: Arc<Requestable>,
     mine: HashSet<GroupId>,
     grants: Vec<crate::model::Grant>,
     requests: Vec<AccessRequest>,
@@ -38,27 +39,8 @@ struct Viewer {
 impl CatalogService<'_> {
     async fn viewer(&self, who: &Requester) -> Result<Viewer, AppError> {
         let me = &who.me().okta_id;
-        let policies = policies::list_policies(self.db).await?;
-        let names = directory::names(
-            self.db,
-            policies.iter().flat_map(|p| &p.approver_users),
-            policies.iter().flat_map(|p| &p.approver_groups),
-        )
-        .await?;
-        let approvers = policies
-            .iter()
-            .map(|p| {
-                let list = if p.auto_approve {
-                    vec!["auto-approved".to_owned()]
-                } else {
-                    directory::approver_names(&names, &p.approver_users, &p.approver_groups)
-                };
-                (p.id, list)
-            })
-            .collect();
         Ok(Viewer {
-            policies,
-            approvers,
+            index: self.requestable().await?,
             mine: directory::user_group_ids(self.db, me)
                 .await?
                 .into_iter()
@@ -68,45 +50,79 @@ impl CatalogService<'_> {
         })
     }
 
-    /// The catalog entry of one candidate group, if its policy makes it requestable by `v`.
-    fn entry_for(
-        v: &Viewer,
-        id: GroupId,
-        name: String,
-        description: String,
-    ) -> Option<CatalogEntry> {
-        let policy = resolve_policy(&v.policies, &id, &name).filter(|p| p.requestable)?;
+    /// Every group a policy makes requestable, with the policies and their approvers' names:
+    /// built again after a directory sync or a policy change, else reused.
+    async fn requestable(&self) -> Result<Arc<Requestable>, AppError> {
+        let policies = policies::list_policies(self.db).await?;
+        let key = (sync::latest_run(self.db).await?, policies.clone());
+        self.caches
+            .requestable
+            .get_or_load(key, || self.build_requestable(policies))
+            .await
+    }
+
+    async fn build_requestable(
+        &self,
+        policies: Vec<crate::model::Policy>,
+    ) -> Result<Arc<Requestable>, AppError> {
+        let groups = requestable_groups(self.db, &policies).await?;
+        let names = directory::names(
+            self.db,
+            policies.iter().flat_map(|p| &p.approver_users),
+            policies.iter().flat_map(|p| &p.approver_groups),
+        )
+        .await?;
+        let approvers = policies
+            .iter()
+            .map(|p| {
+                if p.auto_approve {
+                    vec!["auto-approved".to_owned()]
+                } else {
+                    directory::approver_names(&names, &p.approver_users, &p.approver_groups)
+                }
+            })
+            .collect();
+        Ok(Arc::new(Requestable {
+            policies,
+            approvers,
+            groups,
+        }))
+    }
+
+    /// The catalog entry of one requestable group, if `v` may request it.
+    fn entry_for(v: &Viewer, group: &RequestableGroup) -> Option<CatalogEntry> {
+        let policy = &v.index.policies[group.policy];
         let eligible = policy.eligible_groups.is_empty()
             || policy.eligible_groups.iter().any(|g| v.mine.contains(g));
         if !eligible {
             return None;
         }
-        let approvers = v.approvers.get(&policy.id).cloned().unwrap_or_default();
+        let id = &group.id;
         let live = |g: &&crate::model::Grant| {
-            g.group_id == id && matches!(g.state, GrantState::Active | GrantState::Scheduled)
+            g.group_id == *id && matches!(g.state, GrantState::Active | GrantState::Scheduled)
         };
         Some(CatalogEntry {
             held_until: v.grants.iter().filter(live).map(|g| g.ends_at).max(),
             pending_request: v
                 .requests
                 .iter()
-                .find(|r| r.group_id == id && r.state == RequestState::Pending)
+                .find(|r| r.group_id == *id && r.state == RequestState::Pending)
                 .map(|r| r.id),
-            member_in_okta: v.mine.contains(&id) && !v.grants.iter().any(|g| live(&g)),
-            group_id: id,
-            name,
-            description,
+            member_in_okta: v.mine.contains(id) && !v.grants.iter().any(|g| live(&g)),
+            group_id: id.clone(),
+            name: group.name.clone(),
+            description: group.description.clone(),
             default_duration_secs: policy.default_duration_secs,
             max_duration_secs: policy.max_duration_secs,
             require_reason: policy.require_reason,
-            approvers,
+            approvers: v.index.approvers[group.policy].clone(),
             quorum: policy.quorum,
             auto_approve: policy.auto_approve,
         })
     }
 
-    /// The groups `who` may request whose name contains `search`, `PAGE` at a time after the
-    /// group named `after`.
+    /// The groups `who` may request whose name contains `search` (case-insensitive), `PAGE`
+    /// at a time after the group named `after`.
     pub async fn catalog(
         &self,
         who: &Requester,
@@ -114,29 +130,23 @@ impl CatalogService<'_> {
         after: &str,
     ) -> Result<CatalogPage, AppError> {
         let viewer = self.viewer(who).await?;
+        let needle = search.trim().to_lowercase();
+        let groups = &viewer.index.groups;
+        let start = groups.partition_point(|g| g.name.as_str() <= after);
         let mut entries: Vec<CatalogEntry> = Vec::new();
         let mut next = None;
-        let mut cursor = after.to_owned();
-        'chunks: loop {
-            // Candidates come in chunks: a page costs a few small queries, not the whole list.
-            let chunk =
-                directory::list_requestable_candidates(self.db, search.trim(), &cursor, CHUNK)
-                    .await?;
-            let exhausted = (chunk.len() as i64) < CHUNK;
-            for (id, name, description) in chunk {
-                cursor = name.clone();
-                let Some(entry) = Self::entry_for(&viewer, id, name, description) else {
-                    continue;
-                };
-                if entries.len() == PAGE {
-                    next = entries.last().map(|e| e.name.clone());
-                    break 'chunks;
-                }
-                entries.push(entry);
-            }
-            if exhausted {
+        for group in groups[start..]
+            .iter()
+            .filter(|g| needle.is_empty() || g.folded.contains(&needle))
+        {
+            let Some(entry) = Self::entry_for(&viewer, group) else {
+                continue;
+            };
+            if entries.len() == PAGE {
+                next = entries.last().map(|e| e.name.clone());
                 break;
             }
+            entries.push(entry);
         }
         Ok(CatalogPage { entries, next })
     }
@@ -148,42 +158,14 @@ impl CatalogService<'_> {
         group_id: &GroupId,
     ) -> Result<CatalogEntry, AppError> {
         let not_found = || AppError::NotFound("A group you may request with that id".into());
-        let (id, name, description) = directory::requestable_candidate(self.db, group_id)
-            .await?
-            .ok_or_else(not_found)?;
         let viewer = self.viewer(who).await?;
-        Self::entry_for(&viewer, id, name, description).ok_or_else(not_found)
-    }
-
-    /// Requests with their group's and requester's names and their decisions, in three
-    /// queries for the whole list.
-    async fn request_views(&self, list: Vec<AccessRequest>) -> Result<Vec<RequestView>, AppError> {
-        let names = directory::names(
-            self.db,
-            list.iter().map(|r| &r.requester_id),
-            list.iter().map(|r| &r.group_id),
-        )
-        .await?;
-        let ids: Vec<_> = list.iter().map(|r| r.id).collect();
-        let mut decisions = requests::list_decisions_of(self.db, &ids).await?;
-        Ok(list
-            .into_iter()
-            .map(|request| RequestView {
-                group_name: names.group(&request.group_id),
-                requester_name: names.user(&request.requester_id),
-                decisions: decisions
-                    .remove(&request.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(approver, approved, comment)| crate::model::DecisionView {
-                        approver,
-                        approved,
-                        comment,
-                    })
-                    .collect(),
-                request,
-            })
-            .collect())
+        let group = viewer
+            .index
+            .groups
+            .iter()
+            .find(|g| g.id == *group_id)
+            .ok_or_else(not_found)?;
+        Self::entry_for(&viewer, group).ok_or_else(not_found)
     }
 
     /// The person's grants and requests.
@@ -192,30 +174,9 @@ impl CatalogService<'_> {
         let grants = grants::list_grants_of(self.db, me, 100).await?;
         let requests = requests::list_requests_of(self.db, me, 100).await?;
         Ok(MyAccess {
-            grants: self.grant_views(grants).await?,
-            requests: self.request_views(requests).await?,
+            grants: grant_views(self.db, grants).await?,
+            requests: request_views(self.db, requests).await?,
         })
-    }
-
-    /// Grants with their group's and holder's names, in two queries for the whole list.
-    pub(crate) async fn grant_views(
-        &self,
-        list: Vec<crate::model::Grant>,
-    ) -> Result<Vec<GrantView>, AppError> {
-        let names = directory::names(
-            self.db,
-            list.iter().map(|g| &g.user_id),
-            list.iter().map(|g| &g.group_id),
-        )
-        .await?;
-        Ok(list
-            .into_iter()
-            .map(|grant| GrantView {
-                group_name: names.group(&grant.group_id),
-                holder_name: names.user(&grant.user_id),
-                grant,
-            })
-            .collect())
     }
 
     /// Admin › Requests and grants: pending requests and live grants whose group or person
@@ -241,11 +202,11 @@ impl CatalogService<'_> {
             ADMIN_PAGE + 1,
         )
         .await?;
-        let mut pending = self.request_views(pending).await?;
+        let mut pending = request_views(self.db, pending).await?;
         let grants =
             grants::search_live_grants(self.db, search, grants_page * ADMIN_PAGE, ADMIN_PAGE + 1)
                 .await?;
-        let mut grants = self.grant_views(grants).await?;
+        let mut grants = grant_views(self.db, grants).await?;
         let more_requests = pending.len() as i64 > ADMIN_PAGE;
         let more_grants = grants.len() as i64 > ADMIN_PAGE;
         pending.truncate(ADMIN_PAGE as usize);
@@ -297,6 +258,96 @@ impl CatalogService<'_> {
     /// Requests waiting for `who`'s decision, oldest first.
     pub async fn approval_queue(&self, who: &Requester) -> Result<Vec<RequestView>, AppError> {
         let queue = requests::list_pending_for_approver(self.db, &who.me().okta_id, 200).await?;
-        self.request_views(queue).await
+        request_views(self.db, queue).await
     }
+}
+
+/// Every group one of `policies` makes requestable, in name order (bytes, as the catalog's
+/// page cursor compares names), each with the index of its policy.
+pub(crate) async fn requestable_groups(
+    db: &Db,
+    policies: &[crate::model::Policy],
+) -> Result<Vec<RequestableGroup>, AppError> {
+    let mut groups = Vec::new();
+    if !policies.iter().any(|p| p.requestable) {
+        return Ok(groups);
+    }
+    let mut after = String::new();
+    loop {
+        let chunk = directory::list_requestable_candidates(db, &after, CHUNK).await?;
+        let exhausted = (chunk.len() as i64) < CHUNK;
+        for (id, name, description) in chunk {
+            after.clone_from(&name);
+            let Some(policy) = resolve_policy(policies, &id, &name)
+                .filter(|p| p.requestable)
+                .and_then(|p| policies.iter().position(|q| std::ptr::eq(p, q)))
+            else {
+                continue;
+            };
+            groups.push(RequestableGroup {
+                folded: name.to_lowercase(),
+                id,
+                name,
+                description,
+                policy,
+            });
+        }
+        if exhausted {
+            break;
+        }
+    }
+    groups.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(groups)
+}
+
+/// Requests with their group's and requester's names and their decisions, in three
+/// queries for the whole list.
+async fn request_views(db: &Db, list: Vec<AccessRequest>) -> Result<Vec<RequestView>, AppError> {
+    let names = directory::names(
+        db,
+        list.iter().map(|r| &r.requester_id),
+        list.iter().map(|r| &r.group_id),
+    )
+    .await?;
+    let ids: Vec<_> = list.iter().map(|r| r.id).collect();
+    let mut decisions = requests::list_decisions_of(db, &ids).await?;
+    Ok(list
+        .into_iter()
+        .map(|request| RequestView {
+            group_name: names.group(&request.group_id),
+            requester_name: names.user(&request.requester_id),
+            decisions: decisions
+                .remove(&request.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(approver, approved, comment)| crate::model::DecisionView {
+                    approver,
+                    approved,
+                    comment,
+                })
+                .collect(),
+            request,
+        })
+        .collect())
+}
+
+/// Grants with their group's and holder's names, in two queries for the whole list.
+pub(crate) async fn grant_views(
+    db: &Db,
+    list: Vec<crate::model::Grant>,
+) -> Result<Vec<GrantView>, AppError> {
+    let names = directory::names(
+        db,
+        list.iter().map(|g| &g.user_id),
+        list.iter().map(|g| &g.group_id),
+    )
+    .await?;
+    Ok(list
+        .into_iter()
+        .map(|grant| GrantView {
+            group_name: names.group(&grant.group_id),
+            holder_name: names.user(&grant.user_id),
+            grant,
+        })
+        .collect())
 }

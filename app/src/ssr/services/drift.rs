@@ -16,9 +16,8 @@ use crate::model::{
 };
 use crate::ssr::auth::Admin;
 use crate::ssr::clock::Clock;
-use crate::ssr::db::{audit, directory, drift, grants, outbox, policies, Db};
+use crate::ssr::db::{audit, drift, grants, outbox, policies, Db};
 use crate::ssr::services::access::AccessService;
-use crate::ssr::services::policy::resolve_policy;
 use crate::ssr::signal::EngineSignal;
 
 /// Items per page.
@@ -54,24 +53,11 @@ impl DriftService<'_> {
     /// Ids of the groups a requestable policy covers.
     async fn managed_groups(&self) -> Result<Vec<GroupId>, AppError> {
         let policies = policies::list_policies(self.db).await?;
-        let mut ids = Vec::new();
-        if !policies.iter().any(|p| p.requestable) {
-            return Ok(ids);
-        }
-        let mut after = String::new();
-        loop {
-            let chunk = directory::list_requestable_candidates(self.db, "", &after, 1000).await?;
-            let Some((_, last, _)) = chunk.last() else {
-                break;
-            };
-            after = last.clone();
-            ids.extend(chunk.into_iter().filter_map(|(id, name, _)| {
-                resolve_policy(&policies, &id, &name)
-                    .filter(|p| p.requestable)
-                    .map(|_| id)
-            }));
-        }
-        Ok(ids)
+        Ok(super::catalog::requestable_groups(self.db, &policies)
+            .await?
+            .into_iter()
+            .map(|g| g.id)
+            .collect())
     }
 
     /// Compares the directory, as read by the sync that started at `since`, with the grants:

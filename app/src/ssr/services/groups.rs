@@ -9,7 +9,6 @@ use crate::model::{
 use crate::ssr::auth::Admin;
 use crate::ssr::db::directory::{self, GroupCounts};
 use crate::ssr::db::{drift, grants, policies, sync as runs, Db};
-use crate::ssr::services::catalog::CatalogService;
 use crate::ssr::services::policy::resolve_policy;
 
 /// Groups per page.
@@ -94,9 +93,8 @@ impl GroupsService<'_> {
                 .collect();
         let members_truncated = members.len() as i64 > MEMBERS_SHOWN;
         members.truncate(MEMBERS_SHOWN as usize);
-        let catalog = CatalogService { db: self.db };
         let live = grants::live_grants_of_group(self.db, &GroupId::from(group_id)).await?;
-        let grants = catalog.grant_views(live).await?;
+        let grants = super::catalog::grant_views(self.db, live).await?;
         let drift = drift::list_items(
             self.db,
             &[DriftState::Open, DriftState::Ignored],

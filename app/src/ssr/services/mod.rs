@@ -37,7 +37,10 @@ impl Core {
     }
 
     pub fn catalog(&self) -> catalog::CatalogService<'_> {
-        catalog::CatalogService { db: &self.db }
+        catalog::CatalogService {
+            db: &self.db,
+            caches: &self.caches,
+        }
     }
 
     pub fn drift(&self) -> drift::DriftService<'_> {
