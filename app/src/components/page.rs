@@ -46,6 +46,10 @@ pub fn Page(title: &'static str, audience: Audience, children: ChildrenFn) -> im
 }
 
 /// Renders `children` for people in `audience`; others get the 401 or 403 view.
+///
+/// While it renders on the server the gate may build `children` more than once, so a page
+/// makes its resources (and the actions they follow) in its route component, outside the
+/// gate, and passes them in: a resource made inside would fetch once per build.
 #[component]
 pub fn Gate(audience: Audience, children: ChildrenFn) -> impl IntoView {
     let me = Resource::new(|| (), |_| get_me());

@@ -12,19 +12,14 @@ use crate::error::AppError;
 use crate::format::describe_duration;
 use crate::format::utc_datetime;
 use crate::model::AdminAccessOverview;
-use crate::pages::admin::AdminAlertsBanner;
+use crate::pages::admin::{admin_alerts, AdminAlertsBanner};
 use crate::url::encode_query_value;
 
 /// `/admin/access`
 #[component]
 pub fn AdminAccessPage() -> impl IntoView {
-    view! {
-        <Page title="Requests and grants" audience=Audience::Admins> <AdminAlertsBanner /> <Overview /> </Page>
-    }
-}
-
-#[component]
-fn Overview() -> impl IntoView {
+    // Outside the gate, as on every page (see `Gate`).
+    let alerts = admin_alerts();
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
     let page = move |k: &str| {
@@ -48,6 +43,22 @@ fn Overview() -> impl IntoView {
         },
         |(q, requests, grants, _, _)| get_admin_access(q, requests, grants),
     );
+    view! {
+        <Page title="Requests and grants" audience=Audience::Admins>
+            <AdminAlertsBanner alerts />
+            <Overview revoke retry data />
+        </Page>
+    }
+}
+
+#[component]
+fn Overview(
+    revoke: ServerAction<RevokeGrant>,
+    retry: ServerAction<RetryGrant>,
+    data: Resource<Result<crate::model::AdminAccessOverview, AppError>>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
     let outcome = move || {
         revoke.value().get().map(|r| match r {
         Ok(g) => view! { <p class="form-ok" role="status" data-testid="revoked">{format!("Grant #{} is {}.", g.id, g.state.as_str())}</p> }.into_any(),

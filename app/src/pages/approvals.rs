@@ -13,15 +13,19 @@ use crate::model::RequestView;
 /// `/approvals`
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
+    // Outside the gate, as on every page (see `Gate`).
+    let decide = ServerAction::<DecideRequest>::new();
+    let queue = Resource::new(move || decide.version().get(), |_| get_approvals());
     view! {
-        <Page title="Approvals" audience=Audience::Requesters> <Queue /> </Page>
+        <Page title="Approvals" audience=Audience::Requesters> <Queue decide queue /> </Page>
     }
 }
 
 #[component]
-fn Queue() -> impl IntoView {
-    let decide = ServerAction::<DecideRequest>::new();
-    let queue = Resource::new(move || decide.version().get(), |_| get_approvals());
+fn Queue(
+    decide: ServerAction<DecideRequest>,
+    queue: Resource<Result<Vec<RequestView>, AppError>>,
+) -> impl IntoView {
     let outcome = move || {
         decide.value().get().map(|r| match r {
         Ok(req) => view! {

@@ -13,15 +13,7 @@ use crate::url::encode_query_value;
 /// `/admin/audit`
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    view! {
-        <Page title="Audit log" audience=Audience::Admins> <Log /> </Page>
-    }
-}
-
-const FIELDS: [&str; 5] = ["actor", "subject", "action", "from", "to"];
-
-#[component]
-fn Log() -> impl IntoView {
+    // Outside the gate, as on every page (see `Gate`).
     let query = use_query_map();
     let get = move |k: &str| query.read().get(k).unwrap_or_default();
     let filters = move || FIELDS.map(get);
@@ -32,6 +24,17 @@ fn Log() -> impl IntoView {
             get_audit(actor, subject, action, from, to, before)
         },
     );
+    view! {
+        <Page title="Audit log" audience=Audience::Admins> <Log page /> </Page>
+    }
+}
+
+const FIELDS: [&str; 5] = ["actor", "subject", "action", "from", "to"];
+
+#[component]
+fn Log(page: Resource<Result<crate::model::AuditPage, crate::error::AppError>>) -> impl IntoView {
+    let query = use_query_map();
+    let get = move |k: &str| query.read().get(k).unwrap_or_default();
     let qs = move || {
         FIELDS
             .iter()

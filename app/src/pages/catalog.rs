@@ -16,17 +16,22 @@ use crate::url::encode_query_value;
 /// `/request`
 #[component]
 pub fn CatalogPage() -> impl IntoView {
-    view! {
-        <Page title="Request access" audience=Audience::Requesters> <Catalog /> </Page>
-    }
-}
-
-#[component]
-fn Catalog() -> impl IntoView {
+    // Outside the gate, as on every page (see `Gate`).
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
     let after = move || query.read().get("after").unwrap_or_default();
     let page = Resource::new(move || (q(), after()), |(q, after)| get_catalog(q, after));
+    view! {
+        <Page title="Request access" audience=Audience::Requesters> <Catalog page /> </Page>
+    }
+}
+
+#[component]
+fn Catalog(
+    page: Resource<Result<crate::model::CatalogPage, crate::error::AppError>>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
     view! {
         <p class="lead">"The Okta groups you may request, who approves them and for how long."</p>
         <SearchForm action="/request" placeholder="Search groups by name" value=Signal::derive(q) />
@@ -86,16 +91,18 @@ fn CatalogItem(e: CatalogEntry) -> impl IntoView {
 /// `/request/:group`
 #[component]
 pub fn RequestFormPage() -> impl IntoView {
+    let params = use_params_map();
+    let group = move || params.read().get("group").unwrap_or_default();
+    let entry = Resource::new(group, get_catalog_entry);
     view! {
-        <Page title="Request access" audience=Audience::Requesters> <RequestForm /> </Page>
+        <Page title="Request access" audience=Audience::Requesters> <RequestForm entry /> </Page>
     }
 }
 
 #[component]
-fn RequestForm() -> impl IntoView {
-    let params = use_params_map();
-    let group = move || params.read().get("group").unwrap_or_default();
-    let entry = Resource::new(group, get_catalog_entry);
+fn RequestForm(
+    entry: Resource<Result<crate::model::CatalogEntry, crate::error::AppError>>,
+) -> impl IntoView {
     let submit = ServerAction::<RequestAccess>::new();
     view! {
         <Suspense fallback=|| view! { <Loading what="the group" /> }>

@@ -15,13 +15,7 @@ use crate::url::encode_query_value;
 /// `/admin/drift`
 #[component]
 pub fn DriftPage() -> impl IntoView {
-    view! {
-        <Page title="Drift" audience=Audience::Admins> <Drift /> </Page>
-    }
-}
-
-#[component]
-fn Drift() -> impl IntoView {
+    // Outside the gate, as on every page (see `Gate`).
     let query = use_query_map();
     let state = move || query.read().get("state").unwrap_or_else(|| "open".into());
     let before = move || {
@@ -36,6 +30,18 @@ fn Drift() -> impl IntoView {
         move || (state(), before(), act.version().get()),
         |(state, before, _)| get_drift(state, before),
     );
+    view! {
+        <Page title="Drift" audience=Audience::Admins> <Drift act page /> </Page>
+    }
+}
+
+#[component]
+fn Drift(
+    act: ServerAction<ActOnDrift>,
+    page: Resource<Result<crate::model::DriftPage, crate::error::AppError>>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let state = move || query.read().get("state").unwrap_or_else(|| "open".into());
     let tab = move |s: &'static str, label: &'static str| {
         view! {
             <a href=format!("/admin/drift?state={s}") class="tab" aria-current=move || (state() == s).then_some("page")>{label}</a>

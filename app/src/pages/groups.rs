@@ -10,25 +10,29 @@ use crate::components::countdown::Countdown;
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::page::{Audience, Gate, Page};
 use crate::components::search::SearchForm;
+use crate::error::AppError;
 use crate::format::{describe_duration, utc_datetime};
-use crate::model::{GroupDetail, GroupSummary};
+use crate::model::{GroupDetail, GroupList, GroupSummary};
 use crate::pages::drift::{DriftOutcome, DriftTable};
 use crate::url::encode_query_value;
 
 /// `/admin/groups`
 #[component]
 pub fn GroupsPage() -> impl IntoView {
-    view! {
-        <Page title="Groups" audience=Audience::Admins> <Groups /> </Page>
-    }
-}
-
-#[component]
-fn Groups() -> impl IntoView {
+    // Outside the gate, as on every page (see `Gate`).
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
     let after = move || query.read().get("after").unwrap_or_default();
     let page = Resource::new(move || (q(), after()), |(q, after)| get_groups(q, after));
+    view! {
+        <Page title="Groups" audience=Audience::Admins> <Groups page /> </Page>
+    }
+}
+
+#[component]
+fn Groups(page: Resource<Result<GroupList, AppError>>) -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
     view! {
         <p class="lead">"The Okta groups Gatepass knows of (as of the last directory sync, plus what Gatepass changed since), the policy that applies to each, and live grants."</p>
         <SearchForm action="/admin/groups" placeholder="Search groups by name" value=Signal::derive(q) />
@@ -85,18 +89,22 @@ fn GroupRow(g: GroupSummary) -> impl IntoView {
 /// `/admin/groups/:id`
 #[component]
 pub fn GroupPage() -> impl IntoView {
-    view! {
-        <Title text="Group" />
-        <Gate audience=Audience::Admins> <Group /> </Gate>
-    }
-}
-
-#[component]
-fn Group() -> impl IntoView {
+    // Outside the gate, as on every page (see `Gate`).
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let act = ServerAction::<ActOnDrift>::new();
     let data = Resource::new(move || (id(), act.version().get()), |(id, _)| get_group(id));
+    view! {
+        <Title text="Group" />
+        <Gate audience=Audience::Admins> <Group act data /> </Gate>
+    }
+}
+
+#[component]
+fn Group(
+    act: ServerAction<ActOnDrift>,
+    data: Resource<Result<GroupDetail, AppError>>,
+) -> impl IntoView {
     view! {
         <p><a href="/admin/groups">"← All groups"</a></p>
         <DriftOutcome act />

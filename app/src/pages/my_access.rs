@@ -12,19 +12,26 @@ use crate::model::{GrantState, GrantView, MyAccess, RequestState, RequestView};
 /// `/access`
 #[component]
 pub fn MyAccessPage() -> impl IntoView {
-    view! {
-        <Page title="My access" audience=Audience::Requesters> <Mine /> </Page>
-    }
-}
-
-#[component]
-fn Mine() -> impl IntoView {
+    // Outside the gate, as on every page (see `Gate`).
     let give_back = ServerAction::<GiveBack>::new();
     let cancel = ServerAction::<CancelRequest>::new();
     let data = Resource::new(
         move || (give_back.version().get(), cancel.version().get()),
         |_| get_my_access(),
     );
+    view! {
+        <Page title="My access" audience=Audience::Requesters>
+            <Mine give_back cancel data />
+        </Page>
+    }
+}
+
+#[component]
+fn Mine(
+    give_back: ServerAction<GiveBack>,
+    cancel: ServerAction<CancelRequest>,
+    data: Resource<Result<MyAccess, crate::error::AppError>>,
+) -> impl IntoView {
     let failure = move || {
         let e = give_back
             .value()

@@ -12,19 +12,24 @@ use crate::model::{PolicyTarget, PolicyView};
 /// `/admin/policies`
 #[component]
 pub fn PoliciesPage() -> impl IntoView {
-    view! {
-        <Page title="Policies" audience=Audience::Admins> <Policies /> </Page>
-    }
-}
-
-#[component]
-fn Policies() -> impl IntoView {
+    // Outside the gate, as on every page (see `Gate`).
     let save = ServerAction::<SavePolicy>::new();
     let delete = ServerAction::<DeletePolicy>::new();
     let list = Resource::new(
         move || (save.version().get(), delete.version().get()),
         |_| get_policies(),
     );
+    view! {
+        <Page title="Policies" audience=Audience::Admins> <Policies save delete list /> </Page>
+    }
+}
+
+#[component]
+fn Policies(
+    save: ServerAction<SavePolicy>,
+    delete: ServerAction<DeletePolicy>,
+    list: Resource<Result<Vec<crate::model::PolicyView>, AppError>>,
+) -> impl IntoView {
     let outcome = move || {
         save.value().get().map(|r| match r {
         Ok(_) => view! { <p class="form-ok" role="status" data-testid="policy-saved">"Saved."</p> }.into_any(),

@@ -14,17 +14,24 @@ use crate::model::{AuthMethod, ConnectionReport, IntegrationSettings, StepOutcom
 /// `/admin/okta`
 #[component]
 pub fn SettingsOktaPage() -> impl IntoView {
+    // Outside the gate, as on every page (see `Gate`).
+    let save = ServerAction::<SaveOktaSettings>::new();
+    let settings = Resource::new(move || save.version().get(), |_| get_okta_settings());
+    let allowed = Resource::new(|| (), |_| get_allowed_okta_orgs());
     view! {
-        <Page title="Okta integration" audience=Audience::Admins> <OktaSettings /> </Page>
+        <Page title="Okta integration" audience=Audience::Admins>
+            <OktaSettings save settings allowed />
+        </Page>
     }
 }
 
 #[component]
-fn OktaSettings() -> impl IntoView {
-    let save = ServerAction::<SaveOktaSettings>::new();
+fn OktaSettings(
+    save: ServerAction<SaveOktaSettings>,
+    settings: Resource<Result<Option<IntegrationSettings>, AppError>>,
+    allowed: Resource<Result<Vec<String>, AppError>>,
+) -> impl IntoView {
     let test = ServerAction::<TestOktaConnection>::new();
-    let settings = Resource::new(move || save.version().get(), |_| get_okta_settings());
-    let allowed = Resource::new(|| (), |_| get_allowed_okta_orgs());
     view! {
         <p class="lead">
             "How Gatepass reaches your Okta org. The credential stays in the secret store: "

@@ -11,15 +11,19 @@ use crate::model::{SyncOverview, SyncRun};
 /// `/admin/sync`
 #[component]
 pub fn SyncPage() -> impl IntoView {
+    // Outside the gate, as on every page (see `Gate`).
+    let sync = ServerAction::<SyncNow>::new();
+    let overview = Resource::new(move || sync.version().get(), |_| get_sync_overview());
     view! {
-        <Page title="Directory sync" audience=Audience::Admins> <SyncPanel /> </Page>
+        <Page title="Directory sync" audience=Audience::Admins> <SyncPanel sync overview /> </Page>
     }
 }
 
 #[component]
-fn SyncPanel() -> impl IntoView {
-    let sync = ServerAction::<SyncNow>::new();
-    let overview = Resource::new(move || sync.version().get(), |_| get_sync_overview());
+fn SyncPanel(
+    sync: ServerAction<SyncNow>,
+    overview: Resource<Result<crate::model::SyncOverview, crate::error::AppError>>,
+) -> impl IntoView {
     view! {
         <p class="lead">
             "Gatepass keeps a copy of Okta's users, groups and memberships: a full sync reads "

@@ -497,3 +497,96 @@ async fn the_audit_log_filters_pages_and_exports_for_admins_only() {
         anonymous.status()
     );
 }
+
+/// The statements a signed-in page view costs (the fewest of three views, so a background
+/// job's query that happens to overlap one does not count).
+async fn page_statements(app: &TestApp, client: &reqwest::Client, path: &str) -> u64 {
+    let mut fewest = u64::MAX;
+    for _ in 0..3 {
+        let before = app.db.statements();
+        let res = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        res.text().await.unwrap();
+        fewest = fewest.min(app.db.statements() - before);
+    }
+    fewest
+}
+
+/// No page reads the database once per row: each costs a few statements, and the same few
+/// with one request and grant as with many.
+#[tokio::test]
+async fn pages_cost_a_bounded_number_of_queries_whatever_the_rows() {
+    let (app, _sim) = setup().await;
+    let mut people = std::collections::HashMap::new();
+    for p in PEOPLE {
+        let c = browser();
+        sign_in(&app, &c, &format!("{p}@example.com")).await;
+        people.insert(p, c);
+    }
+    for (group, approvers) in [("aws-prod", "prod-approvers"), ("aws-dev", "dev-approvers")] {
+        let (status, body) = post(
+            &app,
+            &people["root"],
+            "/api/access/policies/save",
+            &policy_form(group, approvers),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Asks for `group` as `who`; approved by `approver` when given.
+    let ask = |who: &'static str, group: &'static str, approver: Option<&'static str>| {
+        let app = &app;
+        let people = &people;
+        async move {
+            let form = [
+                ("group_id", group),
+                ("duration", "1h"),
+                ("reason", "on call"),
+                ("start", ""),
+            ];
+            let (status, body) = post(app, &people[who], "/api/access/request", &form).await;
+            assert_eq!(status, 200, "{body}");
+            if let Some(approver) = approver {
+                let id = body["id"].as_i64().unwrap().to_string();
+                let decide = [
+                    ("request_id", id.as_str()),
+                    ("decision", "approve"),
+                    ("comment", "ok"),
+                    ("duration", ""),
+                ];
+                let (status, body) =
+                    post(app, &people[approver], "/api/access/decide", &decide).await;
+                assert_eq!(status, 200, "{body}");
+            }
+        }
+    };
+    const PAGES: [(&str, &str); 8] = [
+        ("root", "/"),
+        ("root", "/access"),
+        ("root", "/request"),
+        ("bob", "/approvals"),
+        ("root", "/admin/access"),
+        ("root", "/admin/policies"),
+        ("root", "/admin/groups"),
+        ("root", "/admin/audit"),
+    ];
+    let costs = || async {
+        let mut out = Vec::new();
+        for (who, path) in PAGES {
+            out.push(page_statements(&app, &people[who], path).await);
+        }
+        out
+    };
+    ask("root", "aws-prod", None).await;
+    ask("ada", "aws-dev", Some("cy")).await;
+    let few = costs().await;
+    ask("root", "aws-dev", Some("cy")).await;
+    ask("ada", "aws-prod", None).await;
+    ask("cy", "aws-prod", None).await;
+    ask("bob", "aws-dev", Some("cy")).await;
+    let many = costs().await;
+    for ((who, path), (few, many)) in PAGES.iter().zip(few.iter().zip(&many)) {
+        assert!(*many <= 10, "{path} as {who}: {many} statements");
+        assert_eq!(few, many, "{path} as {who}: more rows, more statements");
+    }
+}

@@ -781,15 +781,17 @@ async fn stopping_the_jobs_ends_a_sync_an_admin_started_and_records_it() {
     for engine in engines() {
         let w = world(engine, "engine-token").await;
         w.sim.sim.faults.write().unwrap().latency_ms = 2_000;
-        let jobs = Jobs::start(
-            &w.state,
-            JobSettings::new(std::time::Duration::from_secs(3600)),
-        );
+        // Started before the jobs: the scheduler's own first sync would otherwise race it
+        // (and an admin is told a sync is already running).
         w.state
             .sync()
             .start(&Admin::for_tests(me("root")), SyncKind::Full)
             .await
             .unwrap();
+        let jobs = Jobs::start(
+            &w.state,
+            JobSettings::new(std::time::Duration::from_secs(3600)),
+        );
         jobs.stop().await;
         // Stop returned only after the sync recorded how it ended: no run is left "running".
         let runs = app::ssr::db::sync::list_sync_runs(&w.state.db, 5)

@@ -19,7 +19,8 @@ pub mod sync;
 
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Once;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -159,6 +160,8 @@ pub struct Db {
     /// lets a writer wait far longer than its turn.
     writer: Option<AnyPool>,
     engine: DatabaseEngine,
+    /// Statements and transactions started through this pool (see [`Db::statements`]).
+    statements: Arc<AtomicU64>,
 }
 
 /// The engine a database URL names, or an error naming the scheme.
@@ -223,6 +226,7 @@ impl Db {
             pool,
             writer,
             engine,
+            statements: Arc::default(),
         })
     }
 
@@ -247,7 +251,7 @@ impl Db {
 
     /// A trivial round trip: is the database answering?
     pub async fn ping(&self) -> Result<(), DbError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(self.pool()).await?;
         Ok(())
     }
 
@@ -272,14 +276,23 @@ impl Db {
         self.engine
     }
 
+    /// The pool, for one statement (counted).
     pub(crate) fn pool(&self) -> &AnyPool {
+        self.statements.fetch_add(1, Ordering::Relaxed);
         &self.pool
     }
 
     /// Where single-statement writes that run often under load go (the grant engine's claims
-    /// and retries): SQLite's writer connection, or the pool.
+    /// and retries): SQLite's writer connection, or the pool. Counted as [`Db::pool`].
     pub(crate) fn write_pool(&self) -> &AnyPool {
+        self.statements.fetch_add(1, Ordering::Relaxed);
         self.writer.as_ref().unwrap_or(&self.pool)
+    }
+
+    /// How many statements (and write transactions, each counted once) have been started
+    /// through this pool: tests read it around a page view to bound the queries a page costs.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// Closes every connection; used at shutdown.

@@ -173,10 +173,8 @@ impl CatalogService<'_> {
         let me = &who.me().okta_id;
         let grants = grants::list_grants_of(self.db, me, 100).await?;
         let requests = requests::list_requests_of(self.db, me, 100).await?;
-        Ok(MyAccess {
-            grants: grant_views(self.db, grants).await?,
-            requests: request_views(self.db, requests).await?,
-        })
+        let (grants, requests) = views(self.db, grants, requests).await?;
+        Ok(MyAccess { grants, requests })
     }
 
     /// Admin › Requests and grants: pending requests and live grants whose group or person
@@ -202,11 +200,11 @@ impl CatalogService<'_> {
             ADMIN_PAGE + 1,
         )
         .await?;
-        let mut pending = request_views(self.db, pending).await?;
+
         let grants =
             grants::search_live_grants(self.db, search, grants_page * ADMIN_PAGE, ADMIN_PAGE + 1)
                 .await?;
-        let mut grants = grant_views(self.db, grants).await?;
+        let (mut grants, mut pending) = views(self.db, grants, pending).await?;
         let more_requests = pending.len() as i64 > ADMIN_PAGE;
         let more_grants = grants.len() as i64 > ADMIN_PAGE;
         pending.truncate(ADMIN_PAGE as usize);
@@ -258,7 +256,7 @@ impl CatalogService<'_> {
     /// Requests waiting for `who`'s decision, oldest first.
     pub async fn approval_queue(&self, who: &Requester) -> Result<Vec<RequestView>, AppError> {
         let queue = requests::list_pending_for_approver(self.db, &who.me().okta_id, 200).await?;
-        request_views(self.db, queue).await
+        Ok(views(self.db, Vec::new(), queue).await?.1)
     }
 }
 
@@ -300,18 +298,36 @@ pub(crate) async fn requestable_groups(
     Ok(groups)
 }
 
-/// Requests with their group's and requester's names and their decisions, in three
-/// queries for the whole list.
-async fn request_views(db: &Db, list: Vec<AccessRequest>) -> Result<Vec<RequestView>, AppError> {
+/// Grants and requests with the names of their groups and people and the requests'
+/// decisions: three queries for both lists, however long.
+pub(crate) async fn views(
+    db: &Db,
+    grants: Vec<crate::model::Grant>,
+    list: Vec<AccessRequest>,
+) -> Result<(Vec<GrantView>, Vec<RequestView>), AppError> {
     let names = directory::names(
         db,
-        list.iter().map(|r| &r.requester_id),
-        list.iter().map(|r| &r.group_id),
+        grants
+            .iter()
+            .map(|g| &g.user_id)
+            .chain(list.iter().map(|r| &r.requester_id)),
+        grants
+            .iter()
+            .map(|g| &g.group_id)
+            .chain(list.iter().map(|r| &r.group_id)),
     )
     .await?;
     let ids: Vec<_> = list.iter().map(|r| r.id).collect();
     let mut decisions = requests::list_decisions_of(db, &ids).await?;
-    Ok(list
+    let grants = grants
+        .into_iter()
+        .map(|grant| GrantView {
+            group_name: names.group(&grant.group_id),
+            holder_name: names.user(&grant.user_id),
+            grant,
+        })
+        .collect();
+    let requests = list
         .into_iter()
         .map(|request| RequestView {
             group_name: names.group(&request.group_id),
@@ -328,26 +344,6 @@ async fn request_views(db: &Db, list: Vec<AccessRequest>) -> Result<Vec<RequestV
                 .collect(),
             request,
         })
-        .collect())
-}
-
-/// Grants with their group's and holder's names, in two queries for the whole list.
-pub(crate) async fn grant_views(
-    db: &Db,
-    list: Vec<crate::model::Grant>,
-) -> Result<Vec<GrantView>, AppError> {
-    let names = directory::names(
-        db,
-        list.iter().map(|g| &g.user_id),
-        list.iter().map(|g| &g.group_id),
-    )
-    .await?;
-    Ok(list
-        .into_iter()
-        .map(|grant| GrantView {
-            group_name: names.group(&grant.group_id),
-            holder_name: names.user(&grant.user_id),
-            grant,
-        })
-        .collect())
+        .collect();
+    Ok((grants, requests))
 }

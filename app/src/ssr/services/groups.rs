@@ -94,7 +94,7 @@ impl GroupsService<'_> {
         let members_truncated = members.len() as i64 > MEMBERS_SHOWN;
         members.truncate(MEMBERS_SHOWN as usize);
         let live = grants::live_grants_of_group(self.db, &GroupId::from(group_id)).await?;
-        let grants = super::catalog::grant_views(self.db, live).await?;
+        let (grants, _) = super::catalog::views(self.db, live, Vec::new()).await?;
         let drift = drift::list_items(
             self.db,
             &[DriftState::Open, DriftState::Ignored],
