@@ -109,7 +109,7 @@ pub fn router(
         .route("/metrics", get(health::metrics))
         .merge(signin::routes())
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {
-            shell(shell_options.clone())
+            shell(shell_options.as_ref().clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,

@@ -3,6 +3,7 @@
 //! `state.access()` read as before).
 
 use std::ops::Deref;
+use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::prelude::{use_context, LeptosOptions};
@@ -10,16 +11,17 @@ use leptos::prelude::{use_context, LeptosOptions};
 use super::core::Core;
 use crate::error::AppError;
 
-/// Shared web server state; cheap to clone.
+/// Shared web server state; cheap to clone (it is cloned for every request and server
+/// function call, so both halves are behind reference counts).
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub options: LeptosOptions,
-    pub core: Core,
+    pub options: Arc<LeptosOptions>,
+    pub core: Arc<Core>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
-        state.options.clone()
+        state.options.as_ref().clone()
     }
 }
 
@@ -41,6 +43,9 @@ impl AppState {
     }
 
     pub fn new(options: LeptosOptions, core: Core) -> Self {
-        AppState { options, core }
+        AppState {
+            options: Arc::new(options),
+            core: Arc::new(core),
+        }
     }
 }
