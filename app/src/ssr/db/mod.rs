@@ -196,10 +196,11 @@ impl Db {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(options.acquire_timeout)
-                // A SQLite connection is a file handle in this process: it does not go stale,
-                // so it is not pinged before each use (a round trip to its worker thread per
-                // query). PostgreSQL connections are, as a server restart breaks them.
-                .test_before_acquire(engine == DatabaseEngine::Postgres)
+                // Not pinged before each use: that is a round trip per statement (to SQLite's
+                // worker thread, or to the PostgreSQL server). A connection a PostgreSQL restart
+                // broke fails the one statement it is used for and is then dropped (sqlx pings
+                // every connection as it comes back to the pool).
+                .test_before_acquire(false)
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
                         if engine == DatabaseEngine::Sqlite {
