@@ -13,19 +13,32 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::model::{DirectoryCounts, GroupId, Policy, Timestamp};
 use crate::ssr::auth::Standing;
 
-/// One value, loaded again when its key changes or it is older than the time bound.
+/// One value, loaded again when its key changes or it is older than the time bound. While an
+/// outdated value (same key, too old) is being loaded again, other callers get the outdated
+/// one rather than wait; a new key makes everyone wait for its value.
 #[derive(Debug)]
 pub struct Memo<K, V> {
     ttl: Duration,
-    slot: tokio::sync::Mutex<Option<(K, V, Instant)>>,
+    value: Mutex<Option<(K, V, Instant)>>,
+    loading: tokio::sync::Mutex<()>,
 }
 
 impl<K: PartialEq + Clone, V: Clone> Memo<K, V> {
     pub fn new(ttl: Duration) -> Self {
         Memo {
             ttl,
-            slot: tokio::sync::Mutex::new(None),
+            value: Mutex::new(None),
+            loading: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The kept value for `key`, and whether it is still fresh.
+    fn kept(&self, key: &K) -> Option<(V, bool)> {
+        let value = self.value.lock().unwrap_or_else(|e| e.into_inner());
+        value
+            .as_ref()
+            .filter(|(k, _, _)| k == key)
+            .map(|(_, v, at)| (v.clone(), at.elapsed() < self.ttl))
     }
 
     /// The value for `key`: the kept one if it is for the same key and young enough, else
@@ -35,14 +48,24 @@ impl<K: PartialEq + Clone, V: Clone> Memo<K, V> {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<V, E>>,
     {
-        let mut slot = self.slot.lock().await;
-        if let Some((k, v, at)) = slot.as_ref() {
-            if *k == key && at.elapsed() < self.ttl {
-                return Ok(v.clone());
-            }
+        let stale = match self.kept(&key) {
+            Some((v, true)) => return Ok(v),
+            Some((v, false)) => Some(v),
+            None => None,
+        };
+        let _loading = match (stale, self.loading.try_lock()) {
+            (_, Ok(guard)) => guard,
+            // Someone is loading it again: the outdated value will do meanwhile.
+            (Some(v), Err(_)) => return Ok(v),
+            (None, Err(_)) => self.loading.lock().await,
+        };
+        // Loaded by whoever held the lock before?
+        if let Some((v, true)) = self.kept(&key) {
+            return Ok(v);
         }
         let value = load().await?;
-        *slot = Some((key, value.clone(), Instant::now()));
+        *self.value.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((key, value.clone(), Instant::now()));
         Ok(value)
     }
 }
@@ -208,6 +231,38 @@ mod tests {
             Ok(7),
             "an error is not kept"
         );
+    }
+
+    #[tokio::test]
+    async fn an_outdated_value_is_served_while_it_is_loaded_again() {
+        let memo = Arc::new(Memo::new(Duration::ZERO));
+        assert_eq!(
+            memo.get_or_load(1, || async { Ok::<_, ()>(1) }).await,
+            Ok(1)
+        );
+        let (started, release) = (
+            Arc::new(tokio::sync::Notify::new()),
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        let slow = {
+            let (memo, started, release) = (memo.clone(), started.clone(), release.clone());
+            tokio::spawn(async move {
+                memo.get_or_load(1, || async move {
+                    started.notify_one();
+                    release.notified().await;
+                    Ok::<_, ()>(2)
+                })
+                .await
+            })
+        };
+        started.notified().await;
+        assert_eq!(
+            memo.get_or_load(1, || async { Ok::<_, ()>(99) }).await,
+            Ok(1),
+            "the outdated value, without waiting"
+        );
+        release.notify_one();
+        assert_eq!(slow.await.unwrap(), Ok(2));
     }
 
     #[tokio::test]
