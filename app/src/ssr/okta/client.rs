@@ -23,6 +23,22 @@ use super::{
 use crate::model::{GroupId, UserId};
 use crate::ssr::secrets::CachedSecrets;
 
+/// The share of each Okta rate-limit bucket Gatepass uses unless configured otherwise: Okta's
+/// limits are org-wide, and other integrations need the rest.
+pub const DEFAULT_RATE_SHARE: f64 = 0.5;
+
+/// Checks a configured share of Okta's rate limits: more than nothing, at most all of it.
+pub fn check_rate_share(share: f64) -> Result<f64, String> {
+    if (0.01..=1.0).contains(&share) {
+        Ok(share)
+    } else {
+        Err(format!(
+            "{share} is out of range; expected the share of each Okta rate limit Gatepass may \
+             use, from 0.01 to 1 (e.g. 0.5: half, leaving the rest to other integrations)"
+        ))
+    }
+}
+
 /// How Gatepass reaches one Okta org.
 #[derive(Debug, Clone)]
 pub struct OktaSettings {
@@ -48,7 +64,7 @@ impl OktaSettings {
         OktaSettings {
             org_url,
             credential,
-            rate_share: 0.5,
+            rate_share: DEFAULT_RATE_SHARE,
             concurrency: 16,
             max_attempts: 6,
             max_rate_limit_waits: 10,
@@ -272,9 +288,11 @@ impl OktaClient {
         loop {
             attempts += 1;
             let result = {
-                let _permit = self.governor.acquire(bucket).await;
+                // The credential first: fetching an access token takes a permit of its own.
                 let auth = self.authorization().await?;
+                let mut permit = self.governor.acquire(bucket).await;
                 self.calls.fetch_add(1, Ordering::Relaxed);
+                permit.sending();
                 let sent = self
                     .http
                     .request(method.clone(), url.clone())
@@ -286,6 +304,7 @@ impl OktaClient {
                     Ok(res) => {
                         let status = res.status();
                         let headers = res.headers().clone();
+                        permit.answered(RateInfo::from_headers(&headers));
                         match res.bytes().await {
                             Ok(body) => Ok((status, headers, body)),
                             Err(e) => Err(transport_reason(&e)),
@@ -310,9 +329,6 @@ impl OktaClient {
                 }
             };
             let info = RateInfo::from_headers(&headers);
-            if let Some(info) = info {
-                self.governor.observe(bucket, info);
-            }
             if status.is_success() {
                 return Ok(Answer { headers, body });
             }
@@ -325,12 +341,7 @@ impl OktaClient {
                 StatusCode::TOO_MANY_REQUESTS => {
                     rate_waits += 1;
                     attempts -= 1;
-                    let info = info.unwrap_or(RateInfo {
-                        limit: 0,
-                        remaining: 0,
-                        reset_in: 60,
-                    });
-                    tracing::warn!(bucket, reset_in = info.reset_in, %request_id, "okta: 429, waiting for the reset");
+                    tracing::warn!(bucket, reset_in = info.map(|i| i.reset_in()), %request_id, "okta: 429, waiting for the reset");
                     if rate_waits > self.settings.max_rate_limit_waits {
                         return Err(OktaError::RateLimited);
                     }
@@ -520,6 +531,10 @@ impl OktaApi for OktaClient {
 
     fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    fn concurrency(&self) -> usize {
+        self.governor.concurrency()
     }
 }
 

@@ -1,15 +1,29 @@
 //! Keeps Gatepass within a share of each Okta rate-limit bucket and under a concurrency cap.
 //!
-//! Okta reports, on every response, the bucket's limit, what remains and when the window
-//! resets. Before a call the governor waits for the reset when Gatepass has used its share
-//! (default half) of the bucket in the current window; after a 429 it waits for the reset the
-//! response names, measured against the response's own `Date` so clock skew does not matter.
+//! Okta's limits are org-wide: every integration calling the org draws on the same buckets.
+//! Okta reports, on every response, the bucket's limit, what remains of it (for everyone) and
+//! when the window resets. Gatepass stops calling a bucket once `share` of its limit is used in
+//! the current window (by anyone), counting its own calls still in flight as used, so several
+//! calls at once cannot overshoot; the first call to a bucket goes alone, to learn the limit.
+//! After a 429 nothing more goes to the bucket until the reset the response names.
+//!
+//! Resets are epoch seconds on Okta's clock. The governor keeps a lower bound of Okta's clock
+//! against the local monotonic one from each answer's `Date` (Okta's time when it answered,
+//! rounded down to the second, is no later than its time when the answer arrived), so it resumes
+//! right after a window resets instead of up to a second late, and never early.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{Notify, Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+/// How fast the clock estimate is let go of, in seconds per second: far above the drift of
+/// real clocks, far below what would matter within a window.
+const CLOCK_DRIFT: f64 = 1e-4;
+/// How long a bucket whose reset is unknown (a 429 without headers) stays closed.
+const UNKNOWN_RESET: Duration = Duration::from_secs(60);
 
 /// Okta's rate-limit bucket for a request path (workforce defaults differ per bucket).
 pub fn rate_bucket(path: &str) -> &'static str {
@@ -33,8 +47,10 @@ pub fn rate_bucket(path: &str) -> &'static str {
 pub struct RateInfo {
     pub limit: u32,
     pub remaining: u32,
-    /// Seconds until the window resets, by the server's clock.
-    pub reset_in: u64,
+    /// When the window resets: epoch seconds, Okta's clock (`X-Rate-Limit-Reset`).
+    pub reset: u64,
+    /// Okta's time when it answered (`Date`, epoch seconds), if it said.
+    pub date: Option<u64>,
 }
 
 impl RateInfo {
@@ -48,22 +64,30 @@ impl RateInfo {
                 .min()
         };
         let reset = num("x-rate-limit-reset")?;
-        let now = headers
+        let date = headers
             .get(reqwest::header::DATE)
             .and_then(|d| d.to_str().ok())
-            .and_then(parse_http_date)
-            .unwrap_or_else(|| {
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs()
-            });
+            .and_then(parse_http_date);
         Some(RateInfo {
             limit: num("x-rate-limit-limit").unwrap_or(0) as u32,
             remaining: num("x-rate-limit-remaining").unwrap_or(0) as u32,
-            reset_in: reset.saturating_sub(now),
+            reset,
+            date,
         })
     }
+
+    /// Whole seconds until the window resets, by Okta's clock (by this machine's without `Date`).
+    pub fn reset_in(&self) -> u64 {
+        self.reset
+            .saturating_sub(self.date.unwrap_or_else(|| system_now().floor() as u64))
+    }
+}
+
+fn system_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
 }
 
 /// Parses an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) to epoch seconds.
@@ -79,17 +103,119 @@ pub fn parse_http_date(s: &str) -> Option<u64> {
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     limit: u32,
+    /// The least Okta said remains in the window ending at `reset` (answers arrive out of order).
     remaining: u32,
-    /// When the window resets, on the local monotonic clock.
-    resets_at: tokio::time::Instant,
+    /// The window's end: epoch seconds on Okta's clock, and on the local monotonic clock.
+    reset: u64,
+    resets_at: Instant,
+    /// Gatepass's calls to the bucket sent and not yet answered.
+    in_flight: u32,
+}
+
+/// Okta's clock as seen from here: a lower bound of (Okta's epoch seconds − local seconds since
+/// `origin`), and when it was last raised.
+#[derive(Debug, Default, Clone, Copy)]
+struct OktaClock {
+    offset: Option<f64>,
+    raised_at: f64,
+}
+
+impl OktaClock {
+    /// Takes in an answer sent at `sent` and received at `received` (local seconds) whose `Date`
+    /// is `date` (Okta's epoch seconds, rounded down; `None`: this machine's clock instead).
+    fn observe(&mut self, date: Option<u64>, sent: f64, received: f64) {
+        let (lower, upper) = match date {
+            // Okta's time at `received` is at least `date`; at `sent` it was below `date + 1`.
+            Some(d) => (d as f64 - received, d as f64 + 1.0 - sent),
+            None => {
+                let offset = system_now() - received;
+                (offset, offset)
+            }
+        };
+        let current = self
+            .offset
+            .map(|o| o - CLOCK_DRIFT * (received - self.raised_at).max(0.0))
+            // An estimate the answer contradicts (a clock was set back) is dropped.
+            .filter(|o| *o <= upper);
+        match current {
+            Some(o) if o >= lower => self.offset = Some(o),
+            _ => {
+                self.offset = Some(lower);
+                self.raised_at = received;
+            }
+        }
+    }
+
+    /// The local second at which Okta's clock reaches `epoch` (no earlier than the truth).
+    fn local(&self, epoch: u64) -> Option<f64> {
+        self.offset.map(|o| epoch as f64 - o)
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    buckets: HashMap<&'static str, Bucket>,
+    clock: OktaClock,
+    /// Buckets whose limit is not known yet, with a call out to learn it.
+    probing: HashMap<&'static str, u32>,
+}
+
+/// Whether a call to a bucket may go now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Go,
+    /// The share of the window is used: wait for the reset.
+    WaitForReset(Instant),
+    /// Calls in flight may use up the share: wait for one of them to be answered (or the reset).
+    WaitForAnswer(Option<Instant>),
 }
 
 /// The governor shared by every call of one Okta client.
 #[derive(Debug)]
 pub struct Governor {
     share: f64,
-    buckets: Mutex<HashMap<&'static str, Bucket>>,
+    origin: Instant,
+    state: Mutex<State>,
+    /// Told whenever a call is answered or given up.
+    changed: Notify,
     permits: Semaphore,
+    concurrency: usize,
+}
+
+/// A call's right to go: its place in the bucket's count and in the concurrency cap. Report
+/// the answer with [`Permit::answered`]; dropped without, the call counts as never made.
+#[derive(Debug)]
+pub struct Permit<'a> {
+    governor: &'a Governor,
+    bucket: &'static str,
+    sent: Instant,
+    _slot: SemaphorePermit<'a>,
+    open: bool,
+}
+
+impl Permit<'_> {
+    /// Marks the moment the request goes out (for reading Okta's clock from the answer).
+    pub fn sending(&mut self) {
+        self.sent = Instant::now();
+    }
+
+    /// Records what the answer said about the bucket (if anything), received now. The place in
+    /// the concurrency cap is kept until the permit is dropped (after the body is read).
+    pub fn answered(&mut self, info: Option<RateInfo>) {
+        if std::mem::replace(&mut self.open, false) {
+            self.governor
+                .answered(self.bucket, info, self.sent, Instant::now());
+        }
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.governor
+                .answered(self.bucket, None, self.sent, Instant::now());
+        }
+    }
 }
 
 impl Governor {
@@ -97,70 +223,204 @@ impl Governor {
     pub fn new(share: f64, concurrency: usize) -> Self {
         Governor {
             share: share.clamp(0.01, 1.0),
-            buckets: Mutex::new(HashMap::new()),
+            origin: Instant::now(),
+            state: Mutex::new(State::default()),
+            changed: Notify::new(),
             permits: Semaphore::new(concurrency.max(1)),
+            concurrency: concurrency.max(1),
         }
     }
 
-    /// How long to wait before calling `bucket` now.
-    pub fn wait_before(&self, bucket: &'static str) -> Option<Duration> {
-        self.wait_before_at(bucket, tokio::time::Instant::now())
+    /// Calls that may be in flight at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
-    /// How long to wait before calling `bucket` at `now`.
-    pub fn wait_before_at(
-        &self,
-        bucket: &'static str,
-        now: tokio::time::Instant,
-    ) -> Option<Duration> {
-        let buckets = self.buckets.lock().expect("governor lock");
-        let b = buckets.get(bucket)?;
-        if now >= b.resets_at {
-            return None;
-        }
-        let used = b.limit.saturating_sub(b.remaining);
-        let allowed = ((f64::from(b.limit) * self.share).floor() as u32).max(1);
-        (used >= allowed || b.remaining == 0).then(|| b.resets_at - now)
+    fn secs(&self, at: Instant) -> f64 {
+        at.saturating_duration_since(self.origin).as_secs_f64()
     }
 
-    /// Waits until `bucket` may be called, then takes a concurrency permit.
-    pub async fn acquire(&self, bucket: &'static str) -> SemaphorePermit<'_> {
-        while let Some(wait) = self.wait_before(bucket) {
-            tracing::debug!(
-                bucket,
-                wait_ms = wait.as_millis() as u64,
-                "okta: waiting for the rate-limit window"
-            );
-            tokio::time::sleep(wait).await;
+    fn instant(&self, secs: f64) -> Instant {
+        self.origin + Duration::from_secs_f64(secs.max(0.0))
+    }
+
+    /// Calls `bucket` may take in a window.
+    fn allowed(&self, limit: u32) -> u32 {
+        ((f64::from(limit) * self.share).floor() as u32).max(1)
+    }
+
+    /// Whether a call to `bucket` may go at `now`, without taking a place.
+    pub fn decide(&self, bucket: &'static str, now: Instant) -> Decision {
+        let state = self.state.lock().expect("governor lock");
+        self.decide_in(&state, bucket, now)
+    }
+
+    fn decide_in(&self, state: &State, bucket: &'static str, now: Instant) -> Decision {
+        let Some(b) = state.buckets.get(bucket) else {
+            // Nothing known yet: one call at a time until an answer tells the limit.
+            return if state.probing.get(bucket).copied().unwrap_or(0) == 0 {
+                Decision::Go
+            } else {
+                Decision::WaitForAnswer(None)
+            };
+        };
+        let allowed = self.allowed(b.limit);
+        if now < b.resets_at {
+            let used = b.limit.saturating_sub(b.remaining);
+            if used >= allowed || b.remaining == 0 {
+                return Decision::WaitForReset(b.resets_at);
+            }
+            if used + b.in_flight >= allowed {
+                return Decision::WaitForAnswer(Some(b.resets_at));
+            }
+            Decision::Go
+        } else if b.in_flight >= allowed {
+            // A new window: what is in flight may count in it.
+            Decision::WaitForAnswer(None)
+        } else {
+            Decision::Go
         }
-        self.permits
+    }
+
+    /// Waits until `bucket` may be called and takes a place in its count, then a concurrency
+    /// permit.
+    pub async fn acquire(&self, bucket: &'static str) -> Permit<'_> {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let decision = {
+                let mut state = self.state.lock().expect("governor lock");
+                let decision = self.decide_in(&state, bucket, Instant::now());
+                if decision == Decision::Go {
+                    match state.buckets.get_mut(bucket) {
+                        Some(b) => b.in_flight += 1,
+                        None => *state.probing.entry(bucket).or_default() += 1,
+                    }
+                }
+                decision
+            };
+            match decision {
+                Decision::Go => break,
+                Decision::WaitForReset(at) => {
+                    tracing::debug!(
+                        bucket,
+                        wait_ms = at.saturating_duration_since(Instant::now()).as_millis() as u64,
+                        "okta: waiting for the rate-limit window"
+                    );
+                    tokio::time::sleep_until(at).await;
+                }
+                Decision::WaitForAnswer(until) => {
+                    let until = until.unwrap_or_else(|| Instant::now() + UNKNOWN_RESET);
+                    tokio::select! {
+                        _ = changed => {}
+                        _ = tokio::time::sleep_until(until) => {}
+                    }
+                }
+            }
+        }
+        let slot = self
+            .permits
             .acquire()
             .await
-            .expect("semaphore never closed")
+            .expect("semaphore never closed");
+        Permit {
+            governor: self,
+            bucket,
+            sent: Instant::now(),
+            _slot: slot,
+            open: true,
+        }
     }
 
-    /// Records what a response said about `bucket`.
-    pub fn observe(&self, bucket: &'static str, info: RateInfo) {
-        let resets_at = tokio::time::Instant::now() + Duration::from_secs(info.reset_in.max(1));
-        self.buckets.lock().expect("governor lock").insert(
-            bucket,
-            Bucket {
-                limit: info.limit,
-                remaining: info.remaining,
-                resets_at,
-            },
-        );
+    /// A call to `bucket` sent at `sent` was answered at `received` (or given up: `info` None).
+    fn answered(
+        &self,
+        bucket: &'static str,
+        info: Option<RateInfo>,
+        sent: Instant,
+        received: Instant,
+    ) {
+        {
+            let mut state = self.state.lock().expect("governor lock");
+            match state.buckets.get_mut(bucket) {
+                Some(b) => b.in_flight = b.in_flight.saturating_sub(1),
+                None => {
+                    if let Some(n) = state.probing.get_mut(bucket) {
+                        *n = n.saturating_sub(1);
+                    }
+                }
+            }
+            if let Some(info) = info {
+                let (sent, received) = (self.secs(sent), self.secs(received));
+                state.clock.observe(info.date, sent, received);
+                self.record(&mut state, bucket, info, received);
+            }
+        }
+        self.changed.notify_waiters();
     }
 
-    /// After a 429: nothing more goes to `bucket` until its reset.
-    pub fn exhausted(&self, bucket: &'static str, info: RateInfo) {
-        self.observe(
-            bucket,
-            RateInfo {
-                remaining: 0,
-                ..info
-            },
-        );
+    fn record(&self, state: &mut State, bucket: &'static str, info: RateInfo, received: f64) {
+        let resets_at = match state.clock.local(info.reset) {
+            Some(at) => self.instant(at.max(received)),
+            None => self.instant(received) + Duration::from_secs(info.reset_in().max(1)),
+        };
+        let in_flight = state.probing.remove(bucket).unwrap_or(0);
+        let entry = state.buckets.entry(bucket).or_insert(Bucket {
+            limit: info.limit,
+            remaining: info.remaining,
+            reset: info.reset,
+            resets_at,
+            in_flight,
+        });
+        if info.reset > entry.reset {
+            // A new window.
+            entry.limit = info.limit;
+            entry.remaining = info.remaining;
+            entry.reset = info.reset;
+            entry.resets_at = resets_at;
+        } else if info.reset == entry.reset {
+            entry.limit = info.limit;
+            entry.remaining = entry.remaining.min(info.remaining);
+            entry.resets_at = resets_at;
+        }
+        // An answer about an older window changes nothing.
+    }
+
+    /// After a 429: nothing more goes to `bucket` until the reset it names (or for a minute
+    /// when it names none).
+    pub fn exhausted(&self, bucket: &'static str, info: Option<RateInfo>) {
+        {
+            let mut state = self.state.lock().expect("governor lock");
+            let now = Instant::now();
+            match info {
+                Some(info) => {
+                    let received = self.secs(now);
+                    self.record(
+                        &mut state,
+                        bucket,
+                        RateInfo {
+                            remaining: 0,
+                            ..info
+                        },
+                        received,
+                    );
+                }
+                None => {
+                    let in_flight = state.probing.remove(bucket).unwrap_or(0);
+                    let b = state.buckets.entry(bucket).or_insert(Bucket {
+                        limit: 0,
+                        remaining: 0,
+                        reset: 0,
+                        resets_at: now,
+                        in_flight,
+                    });
+                    b.remaining = 0;
+                    b.resets_at = b.resets_at.max(now + UNKNOWN_RESET);
+                }
+            }
+        }
+        self.changed.notify_waiters();
     }
 }
 
@@ -169,64 +429,178 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_okta_headers_against_the_servers_date() {
+    fn reads_okta_headers_with_the_servers_date() {
         let mut h = reqwest::header::HeaderMap::new();
         h.insert("x-rate-limit-limit", "600".parse().unwrap());
         h.insert("x-rate-limit-remaining", "12".parse().unwrap());
         h.insert("x-rate-limit-reset", "784111800".parse().unwrap());
         h.insert("date", "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap());
+        let info = RateInfo::from_headers(&h).unwrap();
         assert_eq!(
-            RateInfo::from_headers(&h),
-            Some(RateInfo {
+            info,
+            RateInfo {
                 limit: 600,
                 remaining: 12,
-                reset_in: 23
-            })
+                reset: 784_111_800,
+                date: Some(784_111_777),
+            }
         );
+        assert_eq!(info.reset_in(), 23);
         assert_eq!(
             RateInfo::from_headers(&reqwest::header::HeaderMap::new()),
             None
         );
     }
 
-    #[tokio::test]
-    async fn waits_once_the_share_is_used_and_not_before() {
+    /// An answer received `at` seconds after the governor's origin, Okta's clock reading
+    /// `okta_at` then (epoch seconds with a fraction, as Okta would know it).
+    fn answer(
+        g: &Governor,
+        bucket: &'static str,
+        at: f64,
+        okta_at: f64,
+        limit: u32,
+        remaining: u32,
+        window: u64,
+    ) {
+        let date = okta_at.floor() as u64;
+        let reset = (date / window + 1) * window;
+        g.answered(
+            bucket,
+            Some(RateInfo {
+                limit,
+                remaining,
+                reset,
+                date: Some(date),
+            }),
+            g.instant(at - 0.001),
+            g.instant(at),
+        );
+    }
+
+    #[test]
+    fn waits_once_the_share_is_used_and_not_before() {
         let g = Governor::new(0.5, 4);
-        assert_eq!(g.wait_before("users"), None, "nothing known yet");
-        g.observe(
-            "users",
-            RateInfo {
-                limit: 10,
-                remaining: 6,
-                reset_in: 30,
-            },
+        let t0 = g.origin;
+        assert_eq!(g.decide("users", t0), Decision::Go, "nothing known yet");
+        // Okta's clock is 1,000,000.25 s when ours is 0: windows of 30 s.
+        answer(&g, "users", 1.0, 1_000_001.25, 10, 6, 30);
+        assert_eq!(
+            g.decide("users", g.instant(1.0)),
+            Decision::Go,
+            "4 of 10 used, share is 5"
         );
-        assert_eq!(g.wait_before("users"), None, "4 of 10 used, share is 5");
-        g.observe(
-            "users",
-            RateInfo {
-                limit: 10,
-                remaining: 5,
-                reset_in: 30,
-            },
+        answer(&g, "users", 1.5, 1_000_001.75, 10, 5, 30);
+        let Decision::WaitForReset(at) = g.decide("users", g.instant(1.5)) else {
+            panic!("share used")
+        };
+        // The window ends at Okta's 1,000,020, ours 19.75; known to within the half second
+        // between the answers' receipt and the second they were stamped in.
+        let at = g.secs(at);
+        assert!((19.75..=20.26).contains(&at), "resumes at {at}");
+        assert_eq!(
+            g.decide("groups", g.instant(1.5)),
+            Decision::Go,
+            "buckets are separate"
         );
-        let wait = g.wait_before("users").expect("share used");
-        assert!(wait <= Duration::from_secs(30) && wait > Duration::from_secs(25));
-        assert_eq!(g.wait_before("groups"), None, "buckets are separate");
-        let later = tokio::time::Instant::now() + Duration::from_secs(31);
-        assert_eq!(g.wait_before_at("users", later), None, "window reset");
+        assert_eq!(
+            g.decide("users", g.instant(20.3)),
+            Decision::Go,
+            "window reset"
+        );
+        // An answer about the older window, arriving late, does not undo the newer one.
+        answer(&g, "users", 21.0, 1_000_021.25, 10, 9, 30);
+        let late = RateInfo {
+            limit: 10,
+            remaining: 6,
+            reset: 1_000_020,
+            date: Some(1_000_019),
+        };
+        g.answered("users", Some(late), g.instant(19.0), g.instant(21.1));
+        assert_eq!(g.decide("users", g.instant(21.2)), Decision::Go);
+    }
+
+    #[test]
+    fn reads_the_reset_to_the_millisecond_after_a_second_turns() {
+        let g = Governor::new(0.5, 4);
+        // Okta's clock is ours + 1,000,000.6: answers just before and just after its second turns.
+        answer(&g, "group", 0.3, 1_000_000.9, 1000, 600, 2);
+        answer(&g, "group", 0.41, 1_000_001.01, 1000, 499, 2);
+        let Decision::WaitForReset(at) = g.decide("group", g.instant(0.42)) else {
+            panic!("share used")
+        };
+        // Okta's 1,000,002 is our 1.4.
+        let at = g.secs(at);
+        assert!((1.4..1.42).contains(&at), "resumes at {at}");
+    }
+
+    #[test]
+    fn calls_in_flight_count_against_the_share() {
+        let g = Governor::new(0.5, 16);
+        answer(&g, "group", 0.1, 1_000_000.1, 10, 8, 60);
+        // 2 used, share 5: three more may go at once, not sixteen.
+        let mut state = g.state.lock().unwrap();
+        for _ in 0..3 {
+            assert_eq!(g.decide_in(&state, "group", g.instant(0.2)), Decision::Go);
+            state.buckets.get_mut("group").unwrap().in_flight += 1;
+        }
+        assert!(matches!(
+            g.decide_in(&state, "group", g.instant(0.2)),
+            Decision::WaitForAnswer(Some(_))
+        ));
+        drop(state);
+        // Answered: two of them counted by Okta, and one given up.
+        answer(&g, "group", 0.3, 1_000_000.3, 10, 7, 60);
+        answer(&g, "group", 0.3, 1_000_000.3, 10, 6, 60);
+        g.answered("group", None, g.instant(0.2), g.instant(0.3));
+        assert_eq!(g.decide("group", g.instant(0.4)), Decision::Go, "4 used");
+    }
+
+    #[tokio::test]
+    async fn the_first_call_to_a_bucket_goes_alone() {
+        let g = Governor::new(0.5, 8);
+        let first = g.acquire("users").await;
+        assert_eq!(
+            g.decide("users", Instant::now()),
+            Decision::WaitForAnswer(None)
+        );
+        assert_eq!(g.decide("groups", Instant::now()), Decision::Go);
+        drop(first);
+        assert_eq!(
+            g.decide("users", Instant::now()),
+            Decision::Go,
+            "given up: another may probe"
+        );
+    }
+
+    #[test]
+    fn a_429_closes_the_bucket_until_its_reset() {
+        let g = Governor::new(0.5, 4);
+        answer(&g, "groups", 0.1, 1_000_000.1, 500, 400, 60);
+        assert_eq!(g.decide("groups", g.instant(0.2)), Decision::Go);
         g.exhausted(
             "groups",
-            RateInfo {
+            Some(RateInfo {
                 limit: 500,
                 remaining: 400,
-                reset_in: 5,
-            },
+                reset: 1_000_020,
+                date: Some(1_000_000),
+            }),
         );
-        assert!(
-            g.wait_before("groups").is_some(),
-            "a 429 closes the bucket until reset"
-        );
+        assert!(matches!(
+            g.decide("groups", g.instant(0.2)),
+            Decision::WaitForReset(_)
+        ));
+    }
+
+    #[test]
+    fn a_clock_set_back_is_noticed() {
+        let mut c = OktaClock::default();
+        c.observe(Some(1_000_000), 0.0, 0.1);
+        assert!((c.offset.unwrap() - 999_999.9).abs() < 1e-6);
+        // Okta's clock went back an hour: the old estimate contradicts the answer.
+        c.observe(Some(996_400), 10.0, 10.1);
+        assert!((c.offset.unwrap() - 996_389.9).abs() < 1e-6);
     }
 
     #[test]

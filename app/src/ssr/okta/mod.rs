@@ -171,4 +171,8 @@ pub trait OktaApi: Send + Sync {
     async fn remove_member(&self, group_id: &GroupId, user_id: &UserId) -> Result<(), OktaError>;
     /// HTTP calls made so far (including retries and token requests).
     fn calls(&self) -> u64;
+    /// Calls the client lets be in flight at once (so callers know how many to start).
+    fn concurrency(&self) -> usize {
+        1
+    }
 }
