@@ -122,6 +122,10 @@ pub struct OktaBootstrap {
     pub sync_full_hours: u32,
     pub group_name_prefix: String,
     pub group_types: Vec<String>,
+    /// The share (0.01–1) of each of Okta's rate-limit buckets Gatepass may use. Applies
+    /// always, not only when the settings are first saved: Okta's limits are org-wide, shared
+    /// with every other integration calling the org, so leave them room.
+    pub rate_limit_share: f64,
 }
 
 impl Default for OktaBootstrap {
@@ -138,6 +142,7 @@ impl Default for OktaBootstrap {
             sync_full_hours: 24,
             group_name_prefix: String::new(),
             group_types: Vec::new(),
+            rate_limit_share: app::ssr::okta::client::DEFAULT_RATE_SHARE,
         }
     }
 }
@@ -454,6 +459,8 @@ impl Config {
                 r.parse::<app::ssr::secrets::SecretRef>()
                     .map_err(|m| invalid("okta.allowed_secret_refs", m))?;
             }
+            app::ssr::okta::client::check_rate_share(okta.rate_limit_share)
+                .map_err(|m| invalid("okta.rate_limit_share", m))?;
         }
         if let Some(okta) = self.okta.as_ref().filter(|o| o.configures_integration()) {
             if let Err(app::error::AppError::Invalid { field, message }) =
@@ -528,6 +535,17 @@ impl Config {
             .as_ref()
             .map(OktaBootstrap::trust)
             .unwrap_or_default()
+    }
+
+    /// The Okta clients' cache, using the configured share of Okta's rate limits.
+    pub fn okta_clients(&self) -> app::ssr::okta::OktaClients {
+        app::ssr::okta::OktaClients::with_rate_share(
+            self.okta
+                .as_ref()
+                .map_or(app::ssr::okta::client::DEFAULT_RATE_SHARE, |o| {
+                    o.rate_limit_share
+                }),
+        )
     }
 
     /// The origin people reach Gatepass at: `public_url`, else `http://<bound address>`.
@@ -717,6 +735,36 @@ mod tests {
         assert!(
             err.to_string()
                 .starts_with("GATEPASS_SECRETS__CACHE_TTL_SECS (secrets.cache_ttl_secs)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn okta_rate_limit_share_is_a_fraction() {
+        let default = Config::load(None, env(&[])).unwrap();
+        assert_eq!(default.config.okta_clients().rate_share(), 0.5);
+        let set = load("[okta]\nrate_limit_share = 0.3\n", &[]).unwrap();
+        assert_eq!(set.config.okta_clients().rate_share(), 0.3);
+        assert!(
+            !set.config.okta.as_ref().unwrap().configures_integration(),
+            "the share alone configures no integration"
+        );
+        let all = Config::load(None, env(&[("GATEPASS_OKTA__RATE_LIMIT_SHARE", "1")])).unwrap();
+        assert_eq!(all.config.okta_clients().rate_share(), 1.0);
+        for bad in ["0", "1.5", "-0.5", "nan"] {
+            let err = load(&format!("[okta]\nrate_limit_share = {bad}\n"), &[]).unwrap_err();
+            let ConfigError::Invalid { key, message } = err else {
+                panic!("{err:?}")
+            };
+            assert_eq!(key, "okta.rate_limit_share");
+            assert!(message.contains("from 0.01 to 1"), "{bad}: {message}");
+        }
+        let err =
+            Config::load(None, env(&[("GATEPASS_OKTA__RATE_LIMIT_SHARE", "half")])).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "GATEPASS_OKTA__RATE_LIMIT_SHARE (okta.rate_limit_share): invalid type"
+            ),
             "{err}"
         );
     }

@@ -207,17 +207,20 @@ impl Server {
             public_origin,
             absolute_timeout_secs: config.session.absolute_timeout_hours as i64 * 3600,
         };
-        let core = Core::new(
-            db.clone(),
-            clock.clone(),
-            AuthSettings {
-                admin_groups: config.auth.admin_groups.clone(),
-                admin_group_types: config.auth.admin_group_types.clone(),
-                bootstrap_admins: config.auth.bootstrap_admins.clone(),
-            },
-            secrets,
-        )
-        .with_okta_trust(config.okta_trust());
+        let core = Core {
+            okta: config.okta_clients(),
+            ..Core::new(
+                db.clone(),
+                clock.clone(),
+                AuthSettings {
+                    admin_groups: config.auth.admin_groups.clone(),
+                    admin_group_types: config.auth.admin_group_types.clone(),
+                    bootstrap_admins: config.auth.bootstrap_admins.clone(),
+                },
+                secrets,
+            )
+            .with_okta_trust(config.okta_trust())
+        };
         bootstrap_integration(&config, &core).await?;
         let state = AppState::new(leptos_options(&config, addr), core);
         session::spawn_cleanup(

@@ -16,13 +16,16 @@ use crate::startup::{self, StartupError};
 /// Runs one sync with the saved settings (or `[okta]` when none are saved).
 pub async fn run(config: &Config, full: bool) -> Result<(), StartupError> {
     let db = startup::open_database(config).await?;
-    let core = Core::new(
-        db.clone(),
-        Arc::new(SystemClock),
-        AuthSettings::default(),
-        startup::secret_store(config).await,
-    )
-    .with_okta_trust(config.okta_trust());
+    let core = Core {
+        okta: config.okta_clients(),
+        ..Core::new(
+            db.clone(),
+            Arc::new(SystemClock),
+            AuthSettings::default(),
+            startup::secret_store(config).await,
+        )
+        .with_okta_trust(config.okta_trust())
+    };
     startup::bootstrap_integration(config, &core).await?;
     let terminal = std::io::stderr().is_terminal();
     let last_phase = Mutex::new("");

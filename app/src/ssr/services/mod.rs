@@ -76,9 +76,8 @@ impl Core {
         settings: &IntegrationSettings,
     ) -> Result<Arc<OktaClient>, AppError> {
         self.okta
-            .for_settings(settings, || {
-                let client_settings = integration::okta_settings(settings, &self.okta_trust)?;
-                Ok(OktaClient::new(client_settings, self.secrets.clone())?)
+            .for_settings(settings, &self.secrets, || {
+                integration::okta_settings(settings, &self.okta_trust)
             })
             .await
     }
