@@ -350,6 +350,170 @@ pub async fn upsert_memberships_batch(
     Ok(())
 }
 
+/// What a directory sync read and has not written yet: written together, in one transaction,
+/// by [`write_synced`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SyncedBatch {
+    pub groups: Vec<SyncedGroup>,
+    /// Each user at most once.
+    pub users: Vec<UserRecord>,
+    /// (group, member) pairs Okta lists; the group and the user are in this batch or written
+    /// before it.
+    pub memberships: Vec<(GroupId, UserId)>,
+}
+
+impl SyncedBatch {
+    /// Rows to write.
+    pub fn rows(&self) -> usize {
+        self.groups.len() + self.users.len() + self.memberships.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows() == 0
+    }
+}
+
+/// SQLite settings of the writer connection while a sync writes: a page cache that holds the
+/// pages one of its transactions changes (32 MiB: at a million memberships a transaction of
+/// 100,000 rows changes less; otherwise changed pages spill to the WAL and are written again),
+/// and a checkpoint per 128 MiB of WAL instead of per 4 MiB, so that pages changed by several
+/// transactions (the members index's, as memberships arrive group by group) are copied into the
+/// database once rather than after every transaction. Statement journals (what undoes one
+/// statement of a transaction) are kept in memory, not written to temporary files.
+const BULK_PRAGMAS: &str =
+    "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 32768";
+/// SQLite's defaults, restored after a sync (statement journals stay in memory).
+const USUAL_PRAGMAS: &str =
+    "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000";
+
+/// Sets the writer connection up for a sync's writes (`on`) or back (SQLite; nothing on
+/// PostgreSQL). Applied before every batch, in case the pool replaced the connection.
+async fn bulk_writes(db: &Db, on: bool) -> Result<(), DbError> {
+    if db.engine() == crate::model::DatabaseEngine::Sqlite {
+        let pragmas = if on { BULK_PRAGMAS } else { USUAL_PRAGMAS };
+        sqlx::raw_sql(pragmas).execute(db.write_pool()).await?;
+    }
+    Ok(())
+}
+
+/// After a sync's writes: the writer connection's usual settings again, and (SQLite) the WAL
+/// copied into the database and truncated, so it does not keep the size the sync gave it: first
+/// without holding up writers, then the rest and the truncation, which waits for readers of
+/// older snapshots (up to the busy timeout; skipped if they outlast it).
+pub async fn finish_synced_writes(db: &Db) -> Result<(), DbError> {
+    if db.engine() == crate::model::DatabaseEngine::Sqlite {
+        bulk_writes(db, false).await?;
+        for mode in ["PASSIVE", "TRUNCATE"] {
+            sqlx::query(&format!("PRAGMA wal_checkpoint({mode})"))
+                .execute(db.write_pool())
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Rows per statement when writing what a sync read: each statement binds its rows as one JSON
+/// array (SQLite looks bound parameters up by walking a list, so thousands of them cost
+/// quadratic time), and the rows of one statement bound what SQLite keeps to undo it.
+const SYNCED_ROWS_PER_STATEMENT: usize = 2_000;
+
+/// Writes what a sync read, in one transaction, stamping it `marker`: groups (inserted or
+/// refreshed), then users, then memberships. A user already stamped `marker` is left as it is:
+/// each user row is written once per sync however many groups list the person.
+pub async fn write_synced(db: &Db, batch: &SyncedBatch, marker: Timestamp) -> Result<(), DbError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    bulk_writes(db, true).await?;
+    // The rows of a statement, as `value` (a JSON array per row).
+    let rows = match db.engine() {
+        crate::model::DatabaseEngine::Sqlite => "json_each($2)",
+        crate::model::DatabaseEngine::Postgres => "jsonb_array_elements($2::jsonb)",
+    };
+    let groups_sql = format!(
+        "INSERT INTO groups (okta_id, name, description, okta_type, managed_by_rule, \
+           okta_last_updated, okta_last_membership_updated, okta_member_count, synced_at) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, \
+           CAST(value ->> 4 AS BOOLEAN), CAST(value ->> 5 AS BIGINT), \
+           CAST(value ->> 6 AS BIGINT), CAST(value ->> 7 AS BIGINT), $1 \
+         FROM {rows} WHERE TRUE \
+         ON CONFLICT (okta_id) DO UPDATE SET name = excluded.name, \
+           description = excluded.description, okta_type = excluded.okta_type, \
+           managed_by_rule = excluded.managed_by_rule, \
+           okta_last_updated = excluded.okta_last_updated, \
+           okta_last_membership_updated = excluded.okta_last_membership_updated, \
+           okta_member_count = excluded.okta_member_count, synced_at = excluded.synced_at, \
+           removed_at = NULL"
+    );
+    let users_sql = format!(
+        "INSERT INTO users (okta_id, login, email, display_name, status, synced_at) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, $1 \
+         FROM {rows} WHERE TRUE \
+         ON CONFLICT (okta_id) DO UPDATE SET login = excluded.login, email = excluded.email, \
+           display_name = excluded.display_name, status = excluded.status, \
+           synced_at = excluded.synced_at, removed_at = NULL \
+         WHERE users.synced_at <> excluded.synced_at"
+    );
+    let memberships_sql = format!(
+        "INSERT INTO memberships (group_id, user_id, seen_at, source) \
+         SELECT value ->> 0, value ->> 1, $1, 'okta_sync' FROM {rows} WHERE TRUE \
+         ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'okta_sync', \
+           seen_at = excluded.seen_at"
+    );
+    let mut tx = db.begin_write().await?;
+    for groups in batch.groups.chunks(SYNCED_ROWS_PER_STATEMENT) {
+        let json: Vec<_> = groups
+            .iter()
+            .map(|g| {
+                serde_json::json!([
+                    g.record.okta_id,
+                    g.record.name,
+                    g.record.description,
+                    g.record.okta_type,
+                    g.record.managed_by_rule,
+                    g.last_updated,
+                    g.last_membership_updated,
+                    g.member_count
+                ])
+            })
+            .collect();
+        sqlx::query(&groups_sql)
+            .bind(marker)
+            .bind(serde_json::Value::from(json).to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    for users in batch.users.chunks(SYNCED_ROWS_PER_STATEMENT) {
+        let json = serde_json::to_string(
+            &users
+                .iter()
+                .map(|u| [&u.okta_id.0, &u.login, &u.email, &u.display_name, &u.status])
+                .collect::<Vec<_>>(),
+        )
+        .expect("strings serialize");
+        sqlx::query(&users_sql)
+            .bind(marker)
+            .bind(json)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for memberships in batch.memberships.chunks(SYNCED_ROWS_PER_STATEMENT) {
+        let json = serde_json::to_string(
+            &memberships
+                .iter()
+                .map(|(g, u)| [&g.0, &u.0])
+                .collect::<Vec<_>>(),
+        )
+        .expect("strings serialize");
+        sqlx::query(&memberships_sql)
+            .bind(marker)
+            .bind(json)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
 /// Groups stamped `synced_at` whose members must be listed (not BUILT_IN, not known to be
 /// empty), after `after` in id order, `limit` at a time.
 pub async fn groups_to_list(
@@ -845,6 +1009,70 @@ mod tests {
                 groups_named(&db, "group-7", 5).await.unwrap(),
                 [("00g7".to_string(), "OKTA_GROUP".to_string())]
             );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_sync_writes_each_user_once_and_memberships_after_their_rows() {
+        each_engine(|db| async move {
+            let synced = |n: u32, members: Option<i64>| SyncedGroup {
+                record: group(n, n == 2),
+                last_updated: Some(ms(10)),
+                last_membership_updated: None,
+                member_count: members,
+            };
+            let pair = |g: u32, u: u32| (GroupId(format!("00g{g}")), UserId(format!("00u{u}")));
+            // Groups, users and the memberships that point at them, in one batch.
+            let batch = SyncedBatch {
+                groups: vec![synced(1, Some(2)), synced(2, None)],
+                users: vec![user(1), user(2)],
+                memberships: vec![pair(1, 1), pair(1, 2), pair(2, 2)],
+            };
+            assert_eq!(batch.rows(), 7);
+            write_synced(&db, &batch, ms(100)).await.unwrap();
+            assert_eq!(
+                count_directory(&db).await.unwrap(),
+                DirectoryCounts {
+                    users: 2,
+                    groups: 2,
+                    memberships: 3
+                }
+            );
+            assert_eq!(find_group(&db, "00g2").await.unwrap(), Some(group(2, true)));
+            // Listed again by another group in the same sync: the row stays as first written.
+            let mut renamed = user(1);
+            renamed.display_name = "Renamed".into();
+            let again = SyncedBatch {
+                users: vec![renamed.clone()],
+                memberships: vec![pair(2, 1)],
+                ..SyncedBatch::default()
+            };
+            write_synced(&db, &again, ms(100)).await.unwrap();
+            assert_eq!(find_user(&db, "00u1").await.unwrap(), Some(user(1)));
+            assert_eq!(count_directory(&db).await.unwrap().memberships, 4);
+            // The next sync writes it (and brings back someone marked removed).
+            mark_user_removed(&db, "00u1", ms(150)).await.unwrap();
+            write_synced(&db, &again, ms(200)).await.unwrap();
+            assert_eq!(find_user(&db, "00u1").await.unwrap(), Some(renamed));
+            // What the next sync did not see is found by its stamp.
+            assert_eq!(
+                mark_unseen_users_removed(&db, ms(200), ms(300))
+                    .await
+                    .unwrap(),
+                1
+            );
+            assert_eq!(
+                delete_unseen_memberships(&db, ms(200), None).await.unwrap(),
+                3
+            );
+            assert_eq!(
+                mark_unseen_groups_removed(&db, ms(200), ms(300))
+                    .await
+                    .unwrap(),
+                2
+            );
+            finish_synced_writes(&db).await.unwrap();
         })
         .await;
     }

@@ -39,6 +39,16 @@ pub async fn renew_sync_lock(db: &Db, holder: &str, until: Timestamp) -> Result<
     Ok(done.rows_affected() == 1)
 }
 
+/// Who holds the sync lock and until when (a lease past its end is free to take).
+pub async fn sync_lock_holder(db: &Db) -> Result<Option<(String, Timestamp)>, DbError> {
+    Ok(
+        sqlx::query_as("SELECT holder, until FROM sync_lock WHERE name = $1")
+            .bind(LOCK)
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
 /// Gives the lock back.
 pub async fn release_sync_lock(db: &Db, holder: &str) -> Result<(), DbError> {
     sqlx::query("DELETE FROM sync_lock WHERE name = $1 AND holder = $2")
@@ -200,6 +210,10 @@ mod tests {
                 "a holds it"
             );
             assert!(renew_sync_lock(&db, "a", ms(300)).await.unwrap());
+            assert_eq!(
+                sync_lock_holder(&db).await.unwrap(),
+                Some(("a".to_string(), ms(300)))
+            );
             assert!(
                 !try_acquire_sync_lock(&db, "b", ms(250), ms(350))
                     .await
@@ -217,6 +231,7 @@ mod tests {
                 "a lost it"
             );
             release_sync_lock(&db, "b").await.unwrap();
+            assert_eq!(sync_lock_holder(&db).await.unwrap(), None);
             assert!(try_acquire_sync_lock(&db, "c", ms(302), ms(400))
                 .await
                 .unwrap());
