@@ -1,13 +1,16 @@
 //! Directory sync against the Okta simulator, on both database engines: a full sync of a
 //! generated org leaves the database equal to Okta; an incremental sync after one change makes
-//! a handful of calls and picks it up; deactivation and removals show; one sync at a time.
+//! a handful of calls and picks it up; deactivation and removals show; one sync at a time; the
+//! members of several groups are listed at once, within the share of Okta's rate limits; an
+//! interrupted run is recorded failed and marks nothing removed; the lock's lease is renewed
+//! while a run lasts.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::SyncKind;
-use app::ssr::clock::SystemClock;
+use app::ssr::clock::{Clock, ManualClock, SystemClock};
 use app::ssr::db::directory::{self, UserRecord};
 use app::ssr::db::{sync as runs, Db};
 use app::ssr::okta::client::OktaSettings;
@@ -228,10 +231,14 @@ async fn incremental_sync_picks_up_one_change_in_a_few_calls() {
             let member = &org.users[*g.members.iter().next().unwrap() as usize];
             (g.id.clone(), outsider.id.clone(), member.id.clone())
         };
+        // One change: users changed (none), group rules, groups changed (one), its members.
         put_member(&sim, &group, &user, true).await;
-        put_member(&sim, &group, &other, false).await;
         let run = sync(&t.db, &okta, SyncKind::Incremental).await.unwrap();
-        assert!(run.counts.calls <= 5, "{} calls", run.counts.calls);
+        assert!(
+            run.counts.calls <= 4,
+            "one change costs {} calls",
+            run.counts.calls
+        );
         let ours: BTreeSet<_> = directory::all_memberships(&t.db)
             .await
             .unwrap()
@@ -241,6 +248,21 @@ async fn incremental_sync_picks_up_one_change_in_a_few_calls() {
             ours.contains(&(group.clone(), user.clone())),
             "the addition arrived"
         );
+        assert_eq!(ours, okta_memberships(&sim));
+        assert_eq!(run.counts.memberships_removed, 0);
+
+        put_member(&sim, &group, &other, false).await;
+        let run = sync(&t.db, &okta, SyncKind::Incremental).await.unwrap();
+        assert!(
+            run.counts.calls <= 4,
+            "one change costs {} calls",
+            run.counts.calls
+        );
+        let ours: BTreeSet<_> = directory::all_memberships(&t.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
         assert!(
             !ours.contains(&(group.clone(), other.clone())),
             "the removal arrived"
@@ -316,11 +338,229 @@ async fn one_sync_at_a_time_and_failures_are_recorded() {
     let recorded = runs::list_sync_runs(&t.db, 1).await.unwrap();
     assert_eq!(recorded[0].status.as_str(), "failed");
     assert!(recorded[0].error.as_deref().unwrap().contains("E0000009"));
-    assert_eq!(recorded[0].counts.calls, 2, "two tries, then given up");
+    // The users listings and the group rules start at once; each gives up after two tries.
+    let calls = recorded[0].counts.calls;
+    assert!((2..=6).contains(&calls), "{calls} calls");
     assert!(
         runs::try_acquire_sync_lock(&t.db, "next", ms(0), ms(1))
             .await
             .unwrap(),
         "lock released after a failure"
     );
+}
+
+async fn control(sim: &RunningSim, path: &str, body: serde_json::Value) {
+    let res = reqwest::Client::new()
+        .put(format!("{}/__sim/{path}", sim.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{path}");
+}
+
+/// The simulator's request log as (path, HTTP status, arrival in ms since the epoch).
+async fn requests(sim: &RunningSim) -> Vec<(String, u64, i64)> {
+    let v: serde_json::Value = reqwest::get(format!("{}/__sim/requests", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["status"].as_u64().unwrap(),
+                r["atMs"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn is_member_listing(path: &str) -> bool {
+    path.starts_with("/api/v1/groups/") && path.ends_with("/users")
+}
+
+#[tokio::test]
+async fn members_of_several_groups_are_listed_at_once() {
+    let sim = sim("users=400,groups=48,memberships=2400").await;
+    // Every answer takes 100 ms: listed one group at a time, no two listings start within it.
+    control(&sim, "faults", json!({ "latencyMs": 100 })).await;
+    let t = fresh_db(engines()[0]).await;
+    let okta = client(&sim);
+    sync(&t.db, &okta, SyncKind::Full).await.unwrap();
+    let mut starts: Vec<i64> = requests(&sim)
+        .await
+        .into_iter()
+        .filter(|(path, _, _)| is_member_listing(path))
+        .map(|(_, _, at)| at)
+        .collect();
+    starts.sort();
+    assert_eq!(starts.len(), 48);
+    let most_at_once = starts
+        .iter()
+        .map(|&a| starts.iter().filter(|&&b| b >= a && b < a + 50).count())
+        .max()
+        .unwrap();
+    assert!(
+        most_at_once >= 4,
+        "at most {most_at_once} member listings started within 50 ms"
+    );
+    let ours: BTreeSet<(String, String)> = directory::all_memberships(&t.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(ours, okta_memberships(&sim));
+}
+
+#[tokio::test]
+async fn a_full_sync_keeps_within_its_share_of_the_rate_limits() {
+    let sim = sim("users=300,groups=60,memberships=1200").await;
+    // 40 member listings a one-second window; the client takes half (its default share).
+    control(
+        &sim,
+        "rate-limits",
+        json!({ "windowSecs": 1, "limits": { "group": 40 } }),
+    )
+    .await;
+    let t = fresh_db(engines()[0]).await;
+    let okta = client(&sim);
+    sync(&t.db, &okta, SyncKind::Full).await.unwrap();
+    let log = requests(&sim).await;
+    assert!(
+        log.iter().all(|(_, status, _)| *status == 200),
+        "never refused"
+    );
+    let mut per_window = std::collections::BTreeMap::<i64, usize>::new();
+    for (_, _, at) in log.iter().filter(|(path, _, _)| is_member_listing(path)) {
+        *per_window.entry(at / 1000).or_default() += 1;
+    }
+    assert_eq!(per_window.values().sum::<usize>(), 60);
+    assert!(per_window.values().all(|&n| n <= 20), "{per_window:?}");
+    let ours: BTreeSet<(String, String)> = directory::all_memberships(&t.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(ours, okta_memberships(&sim));
+}
+
+#[tokio::test]
+async fn an_interrupted_full_sync_is_recorded_failed_and_marks_nothing_removed() {
+    let sim = sim("users=200,groups=20,memberships=400").await;
+    control(&sim, "faults", json!({ "latencyMs": 300 })).await;
+    for engine in engines() {
+        let t = fresh_db(engine).await;
+        directory::upsert_user(
+            &t.db,
+            &UserRecord {
+                okta_id: "00ugone".into(),
+                login: "gone@example.com".into(),
+                email: "gone@example.com".into(),
+                display_name: "Gone".into(),
+                status: "ACTIVE".into(),
+            },
+            ms(1),
+        )
+        .await
+        .unwrap();
+        let okta = client(&sim);
+        let stop = Default::default();
+        let run = DirectorySync {
+            db: &t.db,
+            okta: &okta,
+            clock: &SystemClock,
+            filter: GroupFilter::default(),
+            holder: "test".into(),
+            progress: &|_| {},
+        };
+        let running = run.run_until(SyncKind::Full, &stop);
+        let interrupt = async {
+            // Stopped once it has started.
+            while runs::list_sync_runs(&t.db, 1).await.unwrap().is_empty() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            stop.cancel();
+        };
+        let (result, ()) = tokio::join!(running, interrupt);
+        assert!(matches!(result, Err(SyncError::Interrupted)), "{result:?}");
+        let recorded = runs::list_sync_runs(&t.db, 1).await.unwrap();
+        assert_eq!(recorded[0].status.as_str(), "failed");
+        assert!(
+            recorded[0].error.as_deref().unwrap().contains("stopped"),
+            "{:?}",
+            recorded[0].error
+        );
+        assert!(
+            directory::find_user(&t.db, "00ugone")
+                .await
+                .unwrap()
+                .is_some(),
+            "nothing marked removed"
+        );
+        assert_eq!(
+            runs::sync_lock_holder(&t.db).await.unwrap(),
+            None,
+            "lock released"
+        );
+        t.db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn the_lock_lease_is_renewed_while_a_sync_runs() {
+    let sim = sim("users=5,groups=2,memberships=4").await;
+    // Slow answers keep the run going while the clock is moved.
+    control(&sim, "faults", json!({ "latencyMs": 1000 })).await;
+    let t = fresh_db(engines()[0]).await;
+    let okta = client(&sim);
+    let clock = ManualClock::at(time::OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap());
+    let started = clock.timestamp();
+    let run = DirectorySync {
+        db: &t.db,
+        okta: &okta,
+        clock: &clock,
+        filter: GroupFilter::default(),
+        holder: "test".into(),
+        progress: &|_| {},
+    };
+    let lease_end = || async {
+        runs::sync_lock_holder(&t.db)
+            .await
+            .unwrap()
+            .map(|(holder, until)| {
+                assert_eq!(holder, "test");
+                until
+            })
+    };
+    let watch = async {
+        while lease_end().await.is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let first = lease_end().await.unwrap();
+        // 200 s later by the sync's clock the lease is renewed from then on…
+        clock.advance(time::Duration::seconds(200));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while lease_end().await.unwrap() <= first {
+            assert!(tokio::time::Instant::now() < deadline, "not renewed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // …so another process finds it taken after the first lease would have ended.
+        clock.advance(time::Duration::seconds(200));
+        let now = clock.timestamp();
+        assert!(now.millis() > first.millis());
+        assert!(
+            !runs::try_acquire_sync_lock(&t.db, "other", now, now.plus_millis(1))
+                .await
+                .unwrap()
+        );
+    };
+    let (result, ()) = tokio::join!(run.run(SyncKind::Full), watch);
+    let run = result.unwrap();
+    assert_eq!(run.started_at, started);
 }

@@ -1,32 +1,42 @@
 //! Directory sync: Okta's users, groups and memberships into Gatepass's database.
 //!
-//! A **full** sync streams every user (all statuses), group and membership page by page into
-//! the database, stamping what it saw; afterwards whatever was not seen is marked removed
-//! (users, groups) or deleted (memberships). Memory stays bounded whatever the org size: one
-//! page at a time, groups to list read back from the database in id order. Empty groups
-//! (`expand=stats`) and `Everyone` are not listed.
+//! A **full** sync lists every user (all statuses), group and membership, stamping what it saw;
+//! afterwards whatever was not seen is marked removed (users, groups) or deleted (memberships).
+//! Empty groups (`expand=stats`) and `Everyone` are not listed.
 //!
 //! An **incremental** sync asks only for what changed since the last good run started (minus a
 //! minute for clock skew): users by `lastUpdated`, groups by `lastUpdated` or
-//! `lastMembershipUpdated`, and relists the members of changed groups. A quiet org costs two
-//! calls. Deletions in Okta are found by the next full sync.
+//! `lastMembershipUpdated`, and relists the members of changed groups. A quiet org costs three
+//! calls, one changed group a fourth. Deletions in Okta are found by the next full sync.
 //!
-//! One sync runs at a time across every process sharing the database (a leased lock).
+//! How a run is laid out: the users listings, the group listing and the member listings run at
+//! once, the members of as many groups at a time as the Okta client lets calls be in flight
+//! (its governor keeps them within the configured share of Okta's rate limits). What they read
+//! goes through a bounded queue to one writer, which writes it in transactions of up to
+//! [`FLUSH_ROWS`] rows (or what came in within [`FLUSH_AFTER`]): few commits, each short enough
+//! not to hold up other writers for long. A person listed by several groups is written once per
+//! sync. Memory stays bounded whatever the org size: the queue, one transaction's rows, and the
+//! ids of up to [`USERS_REMEMBERED`] people already written.
+//!
+//! One sync runs at a time across every process sharing the database (a leased lock, renewed
+//! every [`RENEW_EVERY`] of the sync's clock while the run lasts).
 
 use std::collections::HashSet;
 use std::time::Duration;
 
+use futures::TryStreamExt;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::AppError;
 use crate::model::{
-    AuditAction, GroupKind, IntegrationSettings, SyncCounts, SyncKind, SyncOverview, SyncRun,
-    SyncStatus, Timestamp,
+    AuditAction, GroupId, GroupKind, IntegrationSettings, SyncCounts, SyncKind, SyncOverview,
+    SyncRun, SyncStatus, Timestamp, UserId,
 };
 use crate::ssr::auth::Admin;
 use crate::ssr::clock::Clock;
 use crate::ssr::core::Core;
-use crate::ssr::db::directory::{self, GroupRecord, SyncedGroup, UserRecord};
+use crate::ssr::db::directory::{self, GroupRecord, SyncedBatch, SyncedGroup, UserRecord};
 use crate::ssr::db::{sync as runs, Db, DbError};
 use crate::ssr::okta::{Cursor, OktaApi, OktaError, OktaGroup, OktaUser};
 use crate::ssr::services::audit;
@@ -37,8 +47,21 @@ const GROUPS_PAGE: u32 = 200;
 const MEMBERS_PAGE: u32 = 1000;
 /// How far back an incremental run looks before the previous run's start.
 const SKEW_MARGIN_MS: i64 = 60_000;
-/// The lock lease, renewed after every page.
+/// The lock lease…
 const LEASE: Duration = Duration::from_secs(300);
+/// …renewed while a run lasts whenever this much has passed by the sync's clock…
+pub const RENEW_EVERY: Duration = Duration::from_secs(30);
+/// …which is looked at this often.
+const RENEW_CHECK: Duration = Duration::from_secs(1);
+/// Rows read before they are written in one transaction…
+pub const FLUSH_ROWS: usize = 100_000;
+/// …or after this long, whichever comes first.
+pub const FLUSH_AFTER: Duration = Duration::from_secs(2);
+/// People remembered as written in this run, so those listed again (by their other groups) cost
+/// nothing; beyond this many the database tells (a row stamped by this run is not written again).
+pub const USERS_REMEMBERED: usize = 200_000;
+/// Okta's search for the users its plain listing leaves out.
+const DEPROVISIONED: &str = "status eq \"DEPROVISIONED\"";
 
 /// Which groups Gatepass keeps.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -113,6 +136,76 @@ pub(crate) fn user_record(u: &OktaUser) -> UserRecord {
     }
 }
 
+/// What the listings hand the writer.
+enum Read {
+    /// A page of the users listing.
+    Users(Vec<UserRecord>),
+    /// A page of groups (kept by the filter).
+    Groups(Vec<SyncedGroup>),
+    /// A page of one group's members.
+    Members {
+        group: GroupId,
+        users: Vec<UserRecord>,
+    },
+    /// The users listings are complete.
+    UsersDone,
+}
+
+/// Where the listings send what they read; closed when the writer has stopped.
+type Reads = mpsc::Sender<Read>;
+
+/// Hands `read` to the writer. A writer that stopped did so with an error the run reports.
+async fn hand(reads: &Reads, read: Read) -> Result<(), SyncError> {
+    reads.send(read).await.map_err(|_| SyncError::Interrupted)
+}
+
+/// Whether a group's members are listed: not `Everyone`, not known to be empty.
+fn has_members_to_list(g: &OktaGroup) -> bool {
+    !GroupKind::BuiltIn.is(&g.kind) && g.users_count() != Some(0)
+}
+
+/// The writer's state: what is read and not yet written, and who is written already.
+struct Pending {
+    batch: SyncedBatch,
+    /// People written (or about to be) in this run.
+    written: HashSet<UserId>,
+    /// When the oldest row of `batch` was read.
+    since: Option<tokio::time::Instant>,
+    users_done: bool,
+}
+
+impl Pending {
+    fn user(&mut self, user: UserRecord) {
+        if self.written.insert(user.okta_id.clone()) {
+            self.batch.users.push(user);
+        }
+    }
+
+    fn take(&mut self, read: Read, counts: &mut SyncCounts) {
+        self.since.get_or_insert_with(tokio::time::Instant::now);
+        match read {
+            Read::Users(users) => {
+                counts.users_seen += users.len() as i64;
+                users.into_iter().for_each(|u| self.user(u));
+            }
+            Read::Groups(groups) => {
+                counts.groups_seen += groups.len() as i64;
+                self.batch.groups.extend(groups);
+            }
+            Read::Members { group, users } => {
+                counts.memberships_seen += users.len() as i64;
+                for user in users {
+                    self.batch
+                        .memberships
+                        .push((group.clone(), user.okta_id.clone()));
+                    self.user(user);
+                }
+            }
+            Read::UsersDone => self.users_done = true,
+        }
+    }
+}
+
 impl DirectorySync<'_> {
     fn now(&self) -> Timestamp {
         self.clock.timestamp()
@@ -133,6 +226,22 @@ impl DirectorySync<'_> {
         }
     }
 
+    /// Renews the lock (taken at `taken`) whenever [`RENEW_EVERY`] has passed by the sync's
+    /// clock; returns only when that fails.
+    async fn keep_lock(&self, taken: Timestamp) -> SyncError {
+        let mut renewed = taken;
+        loop {
+            tokio::time::sleep(RENEW_CHECK).await;
+            let now = self.now();
+            if now - renewed >= RENEW_EVERY.as_millis() as i64 {
+                if let Err(e) = self.renew().await {
+                    return e;
+                }
+                renewed = now;
+            }
+        }
+    }
+
     /// Runs a sync of `kind` (an incremental one without a previous good run is full) and
     /// records it in `sync_runs`, failed or not.
     pub async fn run(&self, kind: SyncKind) -> Result<SyncRun, SyncError> {
@@ -140,7 +249,7 @@ impl DirectorySync<'_> {
     }
 
     /// [`DirectorySync::run`], stopped (and recorded as failed, its lock released) when `stop`
-    /// is cancelled. What the pages read so far stays; a full sync marks nothing removed.
+    /// is cancelled. What was written so far stays; a full sync marks nothing removed.
     #[tracing::instrument(skip(self, stop), fields(holder = %self.holder))]
     pub async fn run_until(
         &self,
@@ -180,8 +289,12 @@ impl DirectorySync<'_> {
         };
         let result = tokio::select! {
             result = work => result,
+            e = self.keep_lock(started) => Err(e),
             _ = stop.cancelled() => Err(SyncError::Interrupted),
         };
+        if let Err(e) = directory::finish_synced_writes(self.db).await {
+            tracing::warn!(error = %e, "restoring the database settings after the sync failed");
+        }
         counts.calls = (self.okta.calls() - calls_before) as i64;
         let error = result.as_ref().err().map(|e| e.to_string());
         let finished = self.now();
@@ -226,42 +339,44 @@ impl DirectorySync<'_> {
         Ok(ids)
     }
 
-    async fn users(
-        &self,
-        search: Option<&str>,
-        marker: Timestamp,
-        counts: &mut SyncCounts,
-    ) -> Result<(), SyncError> {
+    /// Lists users (all but DEPROVISIONED, or those a `search` finds) to the writer.
+    async fn list_users(&self, search: Option<&str>, reads: &Reads) -> Result<(), SyncError> {
         let mut cursor = Some(Cursor::users(search, USERS_PAGE));
         while let Some(c) = cursor.take() {
             let page = self.okta.users_page(&c).await?;
-            let batch: Vec<UserRecord> = page.items.iter().map(user_record).collect();
-            directory::upsert_users_batch(self.db, &batch, marker).await?;
-            counts.users_seen += batch.len() as i64;
-            self.renew().await?;
-            self.report("users", counts);
+            hand(
+                reads,
+                Read::Users(page.items.iter().map(user_record).collect()),
+            )
+            .await?;
             cursor = page.next;
         }
         Ok(())
     }
 
-    /// Upserts groups from `cursor` on; returns the ids kept.
-    async fn groups(
+    /// Both users listings of a full sync (or an incremental one's search), then `UsersDone`.
+    async fn users(&self, searches: &[Option<&str>], reads: Reads) -> Result<(), SyncError> {
+        futures::future::try_join_all(searches.iter().map(|s| self.list_users(*s, &reads))).await?;
+        hand(&reads, Read::UsersDone).await
+    }
+
+    /// Lists groups from `first` on to the writer, and those with members to list to
+    /// `to_list`; returns the ids of the groups kept.
+    async fn list_groups(
         &self,
         first: Cursor,
-        marker: Timestamp,
-        counts: &mut SyncCounts,
-        mut on_group: impl FnMut(&OktaGroup),
-    ) -> Result<(), SyncError> {
+        reads: Reads,
+        to_list: mpsc::Sender<GroupId>,
+    ) -> Result<Vec<GroupId>, SyncError> {
         let rules = self.rule_managed().await?;
+        let mut kept = Vec::new();
         let mut cursor = Some(first);
         while let Some(c) = cursor.take() {
             let page = self.okta.groups_page(&c).await?;
-            let batch: Vec<SyncedGroup> = page
-                .items
+            let groups: Vec<&OktaGroup> =
+                page.items.iter().filter(|g| self.filter.keeps(g)).collect();
+            let batch = groups
                 .iter()
-                .filter(|g| self.filter.keeps(g))
-                .inspect(|g| on_group(g))
                 .map(|g| SyncedGroup {
                     record: GroupRecord {
                         okta_id: g.id.clone().into(),
@@ -275,23 +390,23 @@ impl DirectorySync<'_> {
                     member_count: g.users_count().map(|n| n as i64),
                 })
                 .collect();
-            directory::upsert_groups_batch(self.db, &batch, marker).await?;
-            counts.groups_seen += batch.len() as i64;
-            self.renew().await?;
-            self.report("groups", counts);
+            // The groups reach the writer before any of their members.
+            hand(&reads, Read::Groups(batch)).await?;
+            for g in groups {
+                let id = GroupId::from(g.id.as_str());
+                kept.push(id.clone());
+                if has_members_to_list(g) {
+                    to_list.send(id).await.map_err(|_| SyncError::Interrupted)?;
+                }
+            }
             cursor = page.next;
         }
-        Ok(())
+        Ok(kept)
     }
 
-    /// Lists the members of one group, stamping memberships (and the member users) `marker`.
-    async fn members(
-        &self,
-        group_id: &str,
-        marker: Timestamp,
-        counts: &mut SyncCounts,
-    ) -> Result<(), SyncError> {
-        let mut cursor = Some(Cursor::group_members(group_id, MEMBERS_PAGE));
+    /// Lists the members of one group to the writer.
+    async fn list_members(&self, group: GroupId, reads: &Reads) -> Result<(), SyncError> {
+        let mut cursor = Some(Cursor::group_members(group.as_str(), MEMBERS_PAGE));
         while let Some(c) = cursor.take() {
             let page = match self.okta.group_members_page(&c).await {
                 Ok(p) => p,
@@ -299,38 +414,141 @@ impl DirectorySync<'_> {
                 Err(e) if e.status() == Some(404) => return Ok(()),
                 Err(e) => return Err(e.into()),
             };
-            // Members are whole user objects: keep them, so a user created mid-sync still has
-            // a row for the membership to point at.
-            let users: Vec<UserRecord> = page.items.iter().map(user_record).collect();
-            directory::upsert_users_batch(self.db, &users, marker).await?;
-            let ids: Vec<String> = users.into_iter().map(|u| u.okta_id.0).collect();
-            directory::upsert_memberships_batch(self.db, group_id, &ids, marker).await?;
-            counts.memberships_seen += ids.len() as i64;
+            // Members are whole user objects: kept, so a user created mid-sync still has a row
+            // for the membership to point at (written once: the writer skips people it wrote).
+            let users = page.items.iter().map(user_record).collect();
+            hand(
+                reads,
+                Read::Members {
+                    group: group.clone(),
+                    users,
+                },
+            )
+            .await?;
             cursor = page.next;
         }
         Ok(())
     }
 
-    async fn full(&self, marker: Timestamp, counts: &mut SyncCounts) -> Result<(), SyncError> {
-        self.users(None, marker, counts).await?;
-        // Okta lists DEPROVISIONED users only when asked by search.
-        self.users(Some("status eq \"DEPROVISIONED\""), marker, counts)
-            .await?;
-        self.groups(Cursor::groups(None, GROUPS_PAGE), marker, counts, |_| {})
-            .await?;
-        let mut after = String::new();
+    /// Lists the members of the groups arriving on `to_list`, as many at once as the Okta
+    /// client lets calls be in flight.
+    async fn members(
+        &self,
+        to_list: mpsc::Receiver<GroupId>,
+        reads: Reads,
+    ) -> Result<(), SyncError> {
+        let groups = futures::stream::unfold(to_list, |mut rx| async move {
+            rx.recv().await.map(|g| (Ok::<_, SyncError>(g), rx))
+        });
+        let reads = &reads;
+        groups
+            .try_for_each_concurrent(self.okta.concurrency().max(1), |group| {
+                self.list_members(group, reads)
+            })
+            .await
+    }
+
+    /// Writes what the listings read, in transactions of up to [`FLUSH_ROWS`] rows or what came
+    /// in within [`FLUSH_AFTER`], until every listing is done. While one transaction is being
+    /// written the next batch is gathered (so reading and writing overlap), up to its size.
+    async fn write(
+        &self,
+        mut reads: mpsc::Receiver<Read>,
+        marker: Timestamp,
+        counts: &mut SyncCounts,
+    ) -> Result<(), SyncError> {
+        let mut pending = Pending {
+            batch: SyncedBatch::default(),
+            written: HashSet::new(),
+            since: None,
+            users_done: false,
+        };
+        let mut writing: Option<futures::future::BoxFuture<'_, Result<(), DbError>>> = None;
+        let mut reading = true;
         loop {
-            let ids = directory::groups_to_list(self.db, marker, &after, 100).await?;
-            let Some(last) = ids.last().cloned() else {
-                break;
-            };
-            for id in &ids {
-                self.members(id, marker, counts).await?;
+            let full = pending.batch.rows() >= FLUSH_ROWS;
+            let due = pending
+                .since
+                .map(|since| since + FLUSH_AFTER)
+                .unwrap_or_else(|| tokio::time::Instant::now() + FLUSH_AFTER);
+            tokio::select! {
+                written = async { writing.as_mut().expect("guarded").await }, if writing.is_some() => {
+                    writing = None;
+                    written?;
+                    if pending.written.len() > USERS_REMEMBERED {
+                        pending.written.clear();
+                    }
+                    let phase = if pending.users_done { "memberships" } else { "users" };
+                    self.report(phase, counts);
+                }
+                read = reads.recv(), if reading && !full => match read {
+                    Some(read) => pending.take(read, counts),
+                    None => reading = false,
+                },
+                _ = tokio::time::sleep_until(due), if writing.is_none() && pending.since.is_some() => {}
             }
-            self.renew().await?;
-            self.report("memberships", counts);
-            after = last;
+            let flush = pending.batch.rows() >= FLUSH_ROWS
+                || !reading
+                || pending
+                    .since
+                    .is_some_and(|since| since + FLUSH_AFTER <= tokio::time::Instant::now());
+            if writing.is_none() && flush && pending.since.is_some() {
+                let mut batch = std::mem::take(&mut pending.batch);
+                pending.since = None;
+                // By member, then group: the members index (by person) is the one written all
+                // over; in this order each of its pages is visited once per transaction.
+                batch
+                    .memberships
+                    .sort_unstable_by(|(g1, u1), (g2, u2)| (u1, g1).cmp(&(u2, g2)));
+                batch.memberships.dedup();
+                let db = self.db;
+                writing = Some(Box::pin(async move {
+                    let started = std::time::Instant::now();
+                    directory::write_synced(db, &batch, marker).await?;
+                    tracing::debug!(
+                        rows = batch.rows(),
+                        ms = started.elapsed().as_millis() as u64,
+                        "directory sync: batch written"
+                    );
+                    Ok(())
+                }));
+            }
+            if !reading && writing.is_none() && pending.since.is_none() {
+                return Ok(());
+            }
         }
+    }
+
+    /// Lists users (`searches`) and groups (from `groups`), and the members of groups with any,
+    /// all at once, writing what they read; returns the ids of the groups kept.
+    async fn read_and_write(
+        &self,
+        searches: &[Option<&str>],
+        groups: Cursor,
+        marker: Timestamp,
+        counts: &mut SyncCounts,
+    ) -> Result<Vec<GroupId>, SyncError> {
+        let width = self.okta.concurrency().max(1);
+        let (reads, to_write) = mpsc::channel(2 * width);
+        let (to_list, listed) = mpsc::channel(2 * width);
+        let (_, kept, _, _) = tokio::try_join!(
+            self.users(searches, reads.clone()),
+            self.list_groups(groups, reads.clone(), to_list),
+            self.members(listed, reads),
+            self.write(to_write, marker, counts),
+        )?;
+        Ok(kept)
+    }
+
+    async fn full(&self, marker: Timestamp, counts: &mut SyncCounts) -> Result<(), SyncError> {
+        // Okta lists DEPROVISIONED users only when asked by search.
+        self.read_and_write(
+            &[None, Some(DEPROVISIONED)],
+            Cursor::groups(None, GROUPS_PAGE),
+            marker,
+            counts,
+        )
+        .await?;
         let now = self.now();
         counts.users_removed =
             directory::mark_unseen_users_removed(self.db, marker, now).await? as i64;
@@ -349,23 +567,21 @@ impl DirectorySync<'_> {
         counts: &mut SyncCounts,
     ) -> Result<(), SyncError> {
         let t = since;
-        self.users(Some(&format!("lastUpdated gt \"{t}\"")), marker, counts)
+        let users = format!("lastUpdated gt \"{t}\"");
+        let groups = format!("lastUpdated gt \"{t}\" or lastMembershipUpdated gt \"{t}\"");
+        let changed = self
+            .read_and_write(
+                &[Some(users.as_str())],
+                Cursor::groups(Some(&groups), GROUPS_PAGE),
+                marker,
+                counts,
+            )
             .await?;
-        let filter = format!("lastUpdated gt \"{t}\" or lastMembershipUpdated gt \"{t}\"");
-        let mut changed: Vec<(String, Option<u64>, String)> = Vec::new();
-        self.groups(
-            Cursor::groups(Some(&filter), GROUPS_PAGE),
-            marker,
-            counts,
-            |g| changed.push((g.id.clone(), g.users_count(), g.kind.clone())),
-        )
-        .await?;
-        for (id, count, kind) in changed {
-            if !GroupKind::BuiltIn.is(&kind) && count != Some(0) {
-                self.members(&id, marker, counts).await?;
-            }
+        // Members of a changed group not listed now (or the group now empty) are gone.
+        for id in changed {
             counts.memberships_removed +=
-                directory::delete_unseen_memberships(self.db, marker, Some(&id)).await? as i64;
+                directory::delete_unseen_memberships(self.db, marker, Some(id.as_str())).await?
+                    as i64;
         }
         self.report("done", counts);
         Ok(())
