@@ -33,12 +33,23 @@ esac
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components -Clink-args=--emit-relocs"
 cargo build --locked -p frontend --lib --target wasm32-unknown-unknown --profile "$cargo_profile"
 
+input="$target_dir/wasm32-unknown-unknown/$out_dir/frontend.wasm"
+# The same wasm, profile and tools as the site in $pkg: nothing to redo (splitting and wasm-opt
+# take half a minute).
+built_from="$profile $(cat "$input" scripts/build-site.sh scripts/wasm-opt.mjs | sha256sum | cut -c1-32)"
+if [ -f "$pkg/gatepass_bg.wasm.gz" ] && [ "$(cat "$pkg/.built-from" 2>/dev/null)" = "$built_from" ]; then
+  cp style/main.css "$pkg/gatepass.css" && gzip -9 -k -f "$pkg/gatepass.css"
+  cp -R app/public/. "$site_root/"
+  echo "build-site: $profile bundle in $pkg is up to date"
+  exit 0
+fi
+
 # A fresh pkg/: chunks of an earlier build must not linger.
 rm -rf "$pkg"
 mkdir -p "$pkg"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-gatepass-wasm-split "$target_dir/wasm32-unknown-unknown/$out_dir/frontend.wasm" "$pkg" "$stage/gatepass.wasm"
+gatepass-wasm-split "$input" "$pkg" "$stage/gatepass.wasm"
 wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle \
   --out-name gatepass --out-dir "$pkg" "$stage/gatepass.wasm"
 
@@ -66,3 +77,4 @@ wasm="$pkg/gatepass_bg.wasm"
 printf 'build-site: %s main wasm %s bytes (%s gzipped), %s lazily loaded modules\n' "$profile" \
   "$(stat -c %s "$wasm")" "$(stat -c %s "$wasm.gz")" \
   "$(find "$pkg" -name '*.wasm' ! -name gatepass_bg.wasm | wc -l)"
+echo "$built_from" > "$pkg/.built-from"
