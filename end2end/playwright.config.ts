@@ -41,6 +41,10 @@ const gatepassEnv = (dir: string) => ({
 
 export default defineConfig({
   testDir: './tests',
+  // Per test. The pages load the release bundle (`make e2e` builds it): the longest journey,
+  // the quorum one (four people sign in), took 14.8 s with the machine's two cores fully busy
+  // (27.7 s on an idle machine with the debug bundle); 30 s leaves twice that. The one-minute
+  // grant's journey sets its own.
   timeout: 30_000,
   fullyParallel: false,
   workers: 1,
