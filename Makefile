@@ -68,7 +68,8 @@ sdk: build ## Okta's official Python SDK against the Okta simulator (fidelity ch
 	GATEPASS_BIN=$(CARGO_TARGET_DIR)/debug/gatepass PYTHONDONTWRITEBYTECODE=1 \
 	  $(VENV)/bin/python -m pytest -p no:cacheprovider -q server/tests/okta_sdk 2>&1 | tee $(LOGS)/sdk.log
 
-# The browser tests load the release bundle: small, so pages hydrate quickly on a busy machine.
+# The browser tests load the release bundle, the one people get: one build serves them, the size
+# check and the demo.
 e2e: site-release build ## Browser tests (Playwright + Debian chromium) against the real binary
 	@mkdir -p $(LOGS) && rm -f $(LOGS)/e2e.log
 	data=$$(mktemp -d /tmp/gatepass-e2e.XXXXXX); \
