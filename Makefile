@@ -11,10 +11,10 @@ export SITE_ROOT ?= $(CARGO_TARGET_DIR)/site
 DEMO_DIR ?= $(CURDIR)/data
 CARGO ?= cargo
 
-.PHONY: demo test tools site site-release build build-release lint deny unit sdk e2e fmt clean help
+.PHONY: demo test tools site site-release build build-release lint deny unit sdk e2e bundle-size fmt clean help
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
 demo: tools site-release build-release ## Build in release mode; serve Gatepass on :3000 with the Okta simulator on :3001
 	scripts/demo.sh $(CARGO_TARGET_DIR)/release/gatepass $(DEMO_DIR) $(SITE_ROOT)
@@ -22,16 +22,16 @@ demo: tools site-release build-release ## Build in release mode; serve Gatepass 
 LOGS := $(GATEPASS_CACHE)/logs
 VENV := $(GATEPASS_CACHE)/venv
 
-test: tools lint deny unit sdk e2e ## Format, lint, cargo deny, Rust tests (SQLite, PostgreSQL, moto), Okta SDK checks, browser tests
+test: tools lint deny unit sdk e2e bundle-size ## Format, lint, cargo deny, Rust tests (SQLite, PostgreSQL, moto), Okta SDK checks, browser tests, bundle budget
 	@scripts/test-summary.sh
 
-tools: ## Install what is missing (wasm target, wasm-bindgen, cargo-deny, chromium, postgresql, npm packages)
+tools: ## Install what is missing (wasm target, wasm-bindgen, cargo-deny, gatepass-wasm-split, chromium, postgresql, npm packages)
 	scripts/tools.sh
 
-site: ## Build the hydrate bundle and CSS (debug)
+site: ## Build the hydrate bundle and CSS (debug: quick to compile, large; for debugging in the browser)
 	scripts/build-site.sh dev
 
-site-release: ## Build the hydrate bundle and CSS (size-optimised)
+site-release: ## Build the hydrate bundle and CSS (size-optimised; what the demo and the browser tests use)
 	scripts/build-site.sh release
 
 build: ## Build the gatepass binary (debug)
@@ -68,7 +68,9 @@ sdk: build ## Okta's official Python SDK against the Okta simulator (fidelity ch
 	GATEPASS_BIN=$(CARGO_TARGET_DIR)/debug/gatepass PYTHONDONTWRITEBYTECODE=1 \
 	  $(VENV)/bin/python -m pytest -p no:cacheprovider -q server/tests/okta_sdk 2>&1 | tee $(LOGS)/sdk.log
 
-e2e: site build ## Browser tests (Playwright + Debian chromium) against the real binary
+# The browser tests load the release bundle, the one people get: one build serves them, the size
+# check and the demo.
+e2e: site-release build ## Browser tests (Playwright + Debian chromium) against the real binary
 	@mkdir -p $(LOGS) && rm -f $(LOGS)/e2e.log
 	data=$$(mktemp -d /tmp/gatepass-e2e.XXXXXX); \
 	trap 'rm -rf "$$data"' EXIT; \
@@ -78,6 +80,9 @@ e2e: site build ## Browser tests (Playwright + Debian chromium) against the real
 	cd end2end && \
 	E2E_BIN=$(CARGO_TARGET_DIR)/debug/gatepass E2E_DATA_DIR=$$data \
 	GATEPASS_SITE_ROOT=$(SITE_ROOT) npx playwright test 2>&1 | tee $(LOGS)/e2e.log
+
+bundle-size: ## Fail if the release browser bundle is over its budget (250 KB gzipped; builds it if needed)
+	scripts/check-bundle-size.sh
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

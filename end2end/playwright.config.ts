@@ -41,7 +41,11 @@ const gatepassEnv = (dir: string) => ({
 
 export default defineConfig({
   testDir: './tests',
-  timeout: 30_000,
+  // Per test. The pages load the release bundle (`make e2e` builds it). The longest journey,
+  // the quorum one (six people sign in), took 12.6–19.0 s on this kind of machine (2 cores)
+  // while other builds kept it busy; 40 s leaves twice the worst. The one-minute grant's
+  // journey sets its own.
+  timeout: 40_000,
   fullyParallel: false,
   workers: 1,
   retries: 0,

@@ -3,6 +3,7 @@
 #   - the wasm32 Rust target, rustfmt and clippy (rustup)
 #   - wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock (crates.io)
 #   - cargo-deny at a pinned version (crates.io; `make deny`)
+#   - gatepass-wasm-split, from frontend/wasm-split (splits the browser bundle)
 #   - Debian packages: chromium (browser tests), postgresql (tests on PostgreSQL)
 #   - end2end/node_modules: Playwright and binaryen's wasm-opt (npm ci)
 #   - a Python venv with moto (AWS Secrets Manager stand-in), Okta's SDK and pytest (pip)
@@ -50,6 +51,17 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want" --root "$cache/tools" --force
 fi
 cargo_deny
+
+# gatepass-wasm-split (frontend/wasm-split: the splitter cargo-leptos uses, as a library) cuts
+# the browser bundle at its lazy routes; reinstalled when its sources change.
+split_stamp="$cache/tools/.gatepass-wasm-split"
+split_sum=$(cat frontend/wasm-split/Cargo.toml frontend/wasm-split/Cargo.lock frontend/wasm-split/src/*.rs | sha256sum | cut -c1-16)
+if ! command -v gatepass-wasm-split >/dev/null 2>&1 || [ "$(cat "$split_stamp" 2>/dev/null)" != "$split_sum" ]; then
+  say "installing gatepass-wasm-split"
+  CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/tools" \
+    cargo install --locked --path frontend/wasm-split --root "$cache/tools" --force
+  echo "$split_sum" > "$split_stamp"
+fi
 
 # Debian packages.
 missing=()

@@ -49,8 +49,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Browser entry point, called by the `frontend` crate.
+/// Browser entry point, called by the `frontend` crate; done when the page is interactive.
+/// Pages are lazy routes (see [`routes`]): hydration first loads the code of the page shown.
 #[cfg(feature = "hydrate")]
-pub fn hydrate() {
-    leptos::mount::hydrate_body(App);
+pub async fn hydrate() {
+    let body = leptos::prelude::document()
+        .body()
+        .expect("a page has a body");
+    leptos::mount::hydrate_from_async(body, App).await.forget();
 }

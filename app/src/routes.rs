@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
 use crate::components::layout::Layout;
@@ -40,22 +40,58 @@ pub fn App() -> impl IntoView {
         <Router>
             <Layout>
                 <Routes fallback=NotFoundPage>
-                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/access") view=MyAccessPage ssr=SsrMode::Async />
-                    <Route path=path!("/request") view=CatalogPage ssr=SsrMode::Async />
-                    <Route path=path!("/request/:group") view=RequestFormPage ssr=SsrMode::Async />
-                    <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/okta") view=SettingsOktaPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/sync") view=SyncPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/policies") view=PoliciesPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/access") view=AdminAccessPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/groups") view=GroupsPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/groups/:id") view=GroupPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/drift") view=DriftPage ssr=SsrMode::Async />
+                    <Route path=path!("/") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/access") view={Lazy::<MyAccessRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/request") view={Lazy::<CatalogRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/request/:group") view={Lazy::<RequestFormRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/okta") view={Lazy::<SettingsOktaRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/sync") view={Lazy::<SyncRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/policies") view={Lazy::<PoliciesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/access") view={Lazy::<AdminAccessRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/groups") view={Lazy::<GroupsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/groups/:id") view={Lazy::<GroupRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/drift") view={Lazy::<DriftRoute>::new()} ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>
     }
+}
+
+/// A page whose code the browser loads only when the page is shown: the route's view lives in
+/// a separate WebAssembly chunk (`scripts/build-site.sh` splits the bundle at these points).
+macro_rules! lazy_page {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    HomeRoute => HomePage,
+    MyAccessRoute => MyAccessPage,
+    CatalogRoute => CatalogPage,
+    RequestFormRoute => RequestFormPage,
+    ApprovalsRoute => ApprovalsPage,
+    AdminRoute => AdminPage,
+    SettingsOktaRoute => SettingsOktaPage,
+    SyncRoute => SyncPage,
+    PoliciesRoute => PoliciesPage,
+    AdminAccessRoute => AdminAccessPage,
+    AuditRoute => AuditPage,
+    GroupsRoute => GroupsPage,
+    GroupRoute => GroupPage,
+    DriftRoute => DriftPage,
 }

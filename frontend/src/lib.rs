@@ -7,11 +7,14 @@ use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 #[wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    app::hydrate();
-    // Lets browser tests (and curious people) know the page is interactive.
-    let _ = Reflect::set(
-        &leptos::prelude::window(),
-        &JsValue::from_str("__gatepassHydrated"),
-        &JsValue::TRUE,
-    );
+    wasm_bindgen_futures::spawn_local(async {
+        // Loads the shown page's code (a lazy route), then hydrates.
+        app::hydrate().await;
+        // Lets browser tests (and curious people) know the page is interactive.
+        let _ = Reflect::set(
+            &leptos::prelude::window(),
+            &JsValue::from_str("__gatepassHydrated"),
+            &JsValue::TRUE,
+        );
+    });
 }
