@@ -90,10 +90,16 @@ impl SessionStore for DbSessionStore {
         Ok(())
     }
 
+    /// Writes an existing session; one deleted meanwhile (signed out, expired) stays deleted.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        sessions::save_session(&self.db, &storage_key(&record.id), &self.encode(record)?)
-            .await
-            .map_err(backend)
+        let kept =
+            sessions::save_session(&self.db, &storage_key(&record.id), &self.encode(record)?)
+                .await
+                .map_err(backend)?;
+        if !kept {
+            tracing::debug!("a session ended meanwhile was not saved again");
+        }
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {

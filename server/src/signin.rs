@@ -262,7 +262,11 @@ pub async fn attach_user(
             match resolve_person_cached(&state.db, &state.auth, &state.caches, &user.identity).await
             {
                 Ok(Standing::Allowed(me)) => {
-                    touch(&session, now).await;
+                    // Only what a person does moves the idle deadline: not the browser fetching
+                    // the site's files (many at once, and after a sign-out too).
+                    if !request.uri().path().starts_with("/pkg/") {
+                        touch(&session, now).await;
+                    }
                     request.extensions_mut().insert(SignedIn(me));
                 }
                 Ok(Standing::Refused { okta_id, status }) => {

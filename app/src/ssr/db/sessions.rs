@@ -25,18 +25,16 @@ pub async fn insert_session(db: &Db, id: &str, row: &SessionRow) -> Result<bool,
     Ok(done.rows_affected() == 1)
 }
 
-/// Inserts or replaces a session.
-pub async fn save_session(db: &Db, id: &str, row: &SessionRow) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
-    )
-    .bind(id)
-    .bind(&row.data)
-    .bind(row.expires_at)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+/// Replaces a stored session; false if there is none (deleted by a sign-out or as expired
+/// meanwhile: a request that loaded it before cannot bring it back).
+pub async fn save_session(db: &Db, id: &str, row: &SessionRow) -> Result<bool, DbError> {
+    let done = sqlx::query("UPDATE sessions SET data = $2, expires_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(&row.data)
+        .bind(row.expires_at)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The session `id` if it has not expired by `now` (ms).
@@ -114,12 +112,20 @@ mod tests {
     #[tokio::test]
     async fn save_replaces_and_find_ignores_expired() {
         each_engine(|db| async move {
-            save_session(&db, "s", &row(b"one", ms(1_000)))
+            assert!(!save_session(&db, "s", &row(b"one", ms(1_000)))
                 .await
-                .unwrap();
-            save_session(&db, "s", &row(b"two", ms(2_000)))
+                .unwrap());
+            assert_eq!(
+                find_session(&db, "s", ms(0)).await.unwrap(),
+                None,
+                "saving does not create"
+            );
+            assert!(insert_session(&db, "s", &row(b"one", ms(1_000)))
                 .await
-                .unwrap();
+                .unwrap());
+            assert!(save_session(&db, "s", &row(b"two", ms(2_000)))
+                .await
+                .unwrap());
             assert_eq!(
                 find_session(&db, "s", ms(1_500)).await.unwrap(),
                 Some(row(b"two", ms(2_000)))
@@ -134,12 +140,17 @@ mod tests {
     async fn delete_and_cleanup() {
         each_engine(|db| async move {
             for (id, exp) in [("old1", 100), ("old2", 200), ("live", 10_000)] {
-                save_session(&db, id, &row(b"x", ms(exp))).await.unwrap();
+                insert_session(&db, id, &row(b"x", ms(exp))).await.unwrap();
             }
             assert_eq!(delete_expired_sessions(&db, ms(200)).await.unwrap(), 2);
             assert_eq!(delete_expired_sessions(&db, ms(200)).await.unwrap(), 0);
             delete_session(&db, "live").await.unwrap();
             delete_session(&db, "live").await.unwrap();
+            assert_eq!(find_session(&db, "live", ms(0)).await.unwrap(), None);
+            // A request still holding the signed-out session cannot save it back.
+            assert!(!save_session(&db, "live", &row(b"x", ms(20_000)))
+                .await
+                .unwrap());
             assert_eq!(find_session(&db, "live", ms(0)).await.unwrap(), None);
         })
         .await;
