@@ -3,6 +3,10 @@
 //! limits (with a shorter window, so the run takes seconds, not the better part of an hour)
 //! against the floor the configured share of them allows, or with the limits lifted.
 //!
+//! The floor: the busiest bucket needs N windows at the share (its pages over its share of a
+//! window, rounded up); a run that starts as a window opens (the bench waits for one) can end no
+//! sooner than the last of them opens, (N - 1) windows later.
+//!
 //!     cargo bench -p server --bench sync [-- SCALE] [window=SECS | lifted] [share=F]
 //!                                        [engine=postgres] [resync]
 //!
@@ -13,6 +17,8 @@
 //! - `engine=postgres`: PostgreSQL at `GATEPASS_TEST_POSTGRES_URL` (`scripts/with-postgres.sh`)
 //!   instead of a SQLite file;
 //! - `resync`: a second full sync of the same org into the now-filled database, measured too.
+//!
+//! `RUST_LOG=app::ssr::services::sync=debug` logs each batch written (rows, milliseconds).
 //!
 //! The simulator runs in a child process (this binary again), so the figures of this process are
 //! the sync's alone: bytes written are what it handed to `write`/`pwrite` (`wchar` in
@@ -215,13 +221,38 @@ async fn pg_wal_since(url: &SecretString, lsn: &str) -> u64 {
     bytes as u64
 }
 
+/// What the rate limits allow: the windows the busiest bucket needs, of `window` seconds.
+#[derive(Clone, Copy)]
+struct Floor {
+    windows: u64,
+    window: u64,
+}
+
+impl Floor {
+    /// Seconds from the opening of the first window to that of the last.
+    fn secs(&self) -> f64 {
+        (self.windows.saturating_sub(1) * self.window) as f64
+    }
+
+    /// Waits until the simulator's next window opens (windows are aligned to the epoch).
+    async fn wait_for_a_window(&self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let w = self.window as f64;
+        let next = ((now / w).floor() + 1.0) * w;
+        tokio::time::sleep(Duration::from_secs_f64(next - now + 0.002)).await;
+    }
+}
+
 /// One measured full sync; the database is closed afterwards (on SQLite: checkpointed).
 async fn measured_sync(
     label: &str,
     engine: DatabaseEngine,
     url: &SecretString,
     okta: &OktaClient,
-    floor: Option<f64>,
+    floor: Option<Floor>,
 ) {
     let db = Db::connect(url, &app::ssr::db::DbOptions::default())
         .await
@@ -230,6 +261,9 @@ async fn measured_sync(
         DatabaseEngine::Postgres => Some(pg_wal_lsn(url).await),
         DatabaseEngine::Sqlite => None,
     };
+    if let Some(floor) = floor {
+        floor.wait_for_a_window().await;
+    }
     let before = io_now();
     let t = Instant::now();
     let run = DirectorySync {
@@ -255,8 +289,11 @@ async fn measured_sync(
     );
     if let Some(floor) = floor {
         println!(
-            "  rate-limit floor {floor:.1} s; wall time {:.2}x the floor",
-            took / floor
+            "  rate-limit floor {:.1} s (the busiest bucket needs {} windows at the share; the \
+             run started as one opened); wall time {:.2}x the floor",
+            floor.secs(),
+            floor.windows,
+            took / floor.secs()
         );
     }
     println!(
@@ -295,6 +332,13 @@ fn main() {
     if let Ok(spec) = std::env::var(CHILD) {
         run_sim(serde_json::from_str(&spec).unwrap());
         return;
+    }
+    // `RUST_LOG=app::ssr::services::sync=debug` shows each batch the sync writes.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
     }
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -379,14 +423,19 @@ fn main() {
         .unwrap();
 
         // The floor: the windows the busiest bucket needs at the share (a bucket's share is
-        // rounded down to whole calls, at least one).
+        // rounded down to whole calls, at least one). A run starting as a window opens can end
+        // no sooner than the last of them opens.
         let floor = (!lifted).then(|| {
             let per_window =
                 |bucket: &str| (f64::from(limits.limits[bucket]) * share).floor().max(1.0);
             let windows = (ready.user_pages as f64 / per_window("users"))
-                .max(ready.group_pages as f64 / per_window("groups"))
-                .max(ready.member_pages as f64 / per_window("group"));
-            windows * window as f64
+                .ceil()
+                .max((ready.group_pages as f64 / per_window("groups")).ceil())
+                .max((ready.member_pages as f64 / per_window("group")).ceil());
+            Floor {
+                windows: windows as u64,
+                window,
+            }
         });
         println!(
             "org: {} users, {} groups ({scale}); {}; {} database",

@@ -376,12 +376,12 @@ impl SyncedBatch {
 /// SQLite settings of the writer connection while a sync writes: a page cache that holds the
 /// pages one of its transactions changes (32 MiB: at a million memberships a transaction of
 /// 100,000 rows changes less; otherwise changed pages spill to the WAL and are written again),
-/// and a checkpoint per 128 MiB of WAL instead of per 4 MiB, so that pages changed by several
+/// and a checkpoint per 256 MiB of WAL instead of per 4 MiB, so that pages changed by several
 /// transactions (the members index's, as memberships arrive group by group) are copied into the
 /// database once rather than after every transaction. Statement journals (what undoes one
 /// statement of a transaction) are kept in memory, not written to temporary files.
 const BULK_PRAGMAS: &str =
-    "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 32768";
+    "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 65536";
 /// SQLite's defaults, restored after a sync (statement journals stay in memory).
 const USUAL_PRAGMAS: &str =
     "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000";

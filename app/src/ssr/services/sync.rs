@@ -13,10 +13,12 @@
 //! once, the members of as many groups at a time as the Okta client lets calls be in flight
 //! (its governor keeps them within the configured share of Okta's rate limits). What they read
 //! goes through a bounded queue to one writer, which writes it in transactions of up to
-//! [`FLUSH_ROWS`] rows (or what came in within [`FLUSH_AFTER`]): few commits, each short enough
-//! not to hold up other writers for long. A person listed by several groups is written once per
-//! sync. Memory stays bounded whatever the org size: the queue, one transaction's rows, and the
-//! ids of up to [`USERS_REMEMBERED`] people already written.
+//! [`FLUSH_ROWS`] rows (or what came in within [`FLUSH_AFTER`], or before a pause), gathering
+//! the next batch while one is written: few commits (each rewrites the pages of the members
+//! index it touches, which is most of them), each short enough not to keep other writers
+//! waiting long (about half a second for 100,000 rows into a million). A person listed by several
+//! groups is written once per sync. Memory stays bounded whatever the org size: the queue, two
+//! batches, and the ids of up to [`USERS_REMEMBERED`] people already written.
 //!
 //! One sync runs at a time across every process sharing the database (a leased lock, renewed
 //! every [`RENEW_EVERY`] of the sync's clock while the run lasts).
@@ -55,8 +57,10 @@ pub const RENEW_EVERY: Duration = Duration::from_secs(30);
 const RENEW_CHECK: Duration = Duration::from_secs(1);
 /// Rows read before they are written in one transaction…
 pub const FLUSH_ROWS: usize = 100_000;
-/// …or after this long, whichever comes first.
+/// …or after this long, whichever comes first…
 pub const FLUSH_AFTER: Duration = Duration::from_secs(2);
+/// …or once nothing more has come for this long (the listings wait for a rate-limit window).
+pub const FLUSH_IDLE: Duration = Duration::from_millis(200);
 /// People remembered as written in this run, so those listed again (by their other groups) cost
 /// nothing; beyond this many the database tells (a row stamped by this run is not written again).
 pub const USERS_REMEMBERED: usize = 200_000;
@@ -171,10 +175,19 @@ struct Pending {
     written: HashSet<UserId>,
     /// When the oldest row of `batch` was read.
     since: Option<tokio::time::Instant>,
+    /// When the last read came.
+    last: tokio::time::Instant,
     users_done: bool,
 }
 
 impl Pending {
+    /// When the batch is due: [`FLUSH_AFTER`] after its first row or [`FLUSH_IDLE`] after the
+    /// last, whichever is sooner (`None` while it is empty).
+    fn due(&self) -> Option<tokio::time::Instant> {
+        self.since
+            .map(|since| (since + FLUSH_AFTER).min(self.last + FLUSH_IDLE))
+    }
+
     fn user(&mut self, user: UserRecord) {
         if self.written.insert(user.okta_id.clone()) {
             self.batch.users.push(user);
@@ -182,7 +195,8 @@ impl Pending {
     }
 
     fn take(&mut self, read: Read, counts: &mut SyncCounts) {
-        self.since.get_or_insert_with(tokio::time::Instant::now);
+        self.last = tokio::time::Instant::now();
+        self.since.get_or_insert(self.last);
         match read {
             Read::Users(users) => {
                 counts.users_seen += users.len() as i64;
@@ -448,8 +462,9 @@ impl DirectorySync<'_> {
             .await
     }
 
-    /// Writes what the listings read, in transactions of up to [`FLUSH_ROWS`] rows or what came
-    /// in within [`FLUSH_AFTER`], until every listing is done. While one transaction is being
+    /// Writes what the listings read, in transactions of up to [`FLUSH_ROWS`] rows, of what came
+    /// in within [`FLUSH_AFTER`], or before a pause of [`FLUSH_IDLE`], until every listing is
+    /// done. While one transaction is being
     /// written the next batch is gathered (so reading and writing overlap), up to its size.
     async fn write(
         &self,
@@ -461,16 +476,14 @@ impl DirectorySync<'_> {
             batch: SyncedBatch::default(),
             written: HashSet::new(),
             since: None,
+            last: tokio::time::Instant::now(),
             users_done: false,
         };
         let mut writing: Option<futures::future::BoxFuture<'_, Result<(), DbError>>> = None;
         let mut reading = true;
         loop {
             let full = pending.batch.rows() >= FLUSH_ROWS;
-            let due = pending
-                .since
-                .map(|since| since + FLUSH_AFTER)
-                .unwrap_or_else(|| tokio::time::Instant::now() + FLUSH_AFTER);
+            let due = pending.due();
             tokio::select! {
                 written = async { writing.as_mut().expect("guarded").await }, if writing.is_some() => {
                     writing = None;
@@ -485,13 +498,14 @@ impl DirectorySync<'_> {
                     Some(read) => pending.take(read, counts),
                     None => reading = false,
                 },
-                _ = tokio::time::sleep_until(due), if writing.is_none() && pending.since.is_some() => {}
+                _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)),
+                    if writing.is_none() && due.is_some() => {}
             }
             let flush = pending.batch.rows() >= FLUSH_ROWS
                 || !reading
                 || pending
-                    .since
-                    .is_some_and(|since| since + FLUSH_AFTER <= tokio::time::Instant::now());
+                    .due()
+                    .is_some_and(|due| due <= tokio::time::Instant::now());
             if writing.is_none() && flush && pending.since.is_some() {
                 let mut batch = std::mem::take(&mut pending.batch);
                 pending.since = None;
