@@ -6,7 +6,8 @@
 #     (default: the release build; users=100k,groups=10k,memberships=1m)
 #
 # Settings (environment): SYNC_WINDOW=SECS keeps Okta's per-window limits with this window
-# instead of lifting them; SYNC_ENGINE=postgres uses a throwaway PostgreSQL cluster.
+# instead of lifting them; SYNC_ENGINE=postgres uses a throwaway PostgreSQL cluster;
+# SYNC_STRACE=1 also counts the sync's pwrite64/pread64 calls (`strace -c`; slows it down).
 #
 # Prints the command's summary line, then from GNU time: wall time, peak RSS and the bytes the
 # kernel was asked to write to disk on its behalf (`File system outputs`, 512-byte blocks: the
@@ -44,8 +45,11 @@ if [ "${SYNC_ENGINE:-sqlite}" = postgres ]; then
 fi
 export RUST_LOG=${RUST_LOG:-warn}
 "$bin" migrate >/dev/null
+trace=()
+[ "${SYNC_STRACE:-}" = 1 ] && trace=(strace -f -c -e trace=pwrite64,pread64 -o "$data/strace.txt")
 /usr/bin/time -f 'wall %e s; peak RSS %M KiB; file system outputs %O blocks of 512 bytes' \
-  "$bin" sync --full 2>&1 </dev/null | grep -v -E '^(users|groups|memberships|done) '
+  "${trace[@]}" "$bin" sync --full 2>&1 </dev/null | grep -v -E '^(users|groups|memberships|done) '
+[ "${SYNC_STRACE:-}" = 1 ] && cat "$data/strace.txt"
 if [ "${SYNC_ENGINE:-sqlite}" = postgres ]; then
   psql -qtA "$GATEPASS_TEST_POSTGRES_URL" -c "SELECT 'database ' || pg_database_size(current_database()) || ' bytes'"
 else

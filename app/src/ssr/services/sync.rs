@@ -15,9 +15,9 @@
 //! goes through a bounded queue to one writer, which writes it in transactions of up to
 //! [`FLUSH_ROWS`] rows (or what came in within [`FLUSH_AFTER`], or before a pause), gathering
 //! the next batch while one is written: few commits (each rewrites the pages of the members
-//! index it touches, which is most of them), each short enough not to keep other writers
-//! waiting long (about half a second for 100,000 rows into a million). A person listed by several
-//! groups is written once per sync. Memory stays bounded whatever the org size: the queue, two
+//! index it touches, which is most of them), each sized by the pace of the last to hold the
+//! write lock for about [`FLUSH_TIME`], so other writers are not kept waiting long. A person
+//! listed by several groups is written once per sync. Memory stays bounded whatever the org size: the queue, two
 //! batches, and the ids of up to [`USERS_REMEMBERED`] people already written.
 //!
 //! One sync runs at a time across every process sharing the database (a leased lock, renewed
@@ -55,8 +55,13 @@ const LEASE: Duration = Duration::from_secs(300);
 pub const RENEW_EVERY: Duration = Duration::from_secs(30);
 /// …which is looked at this often.
 const RENEW_CHECK: Duration = Duration::from_secs(1);
-/// Rows read before they are written in one transaction…
+/// Rows read before they are written in one transaction (at most; fewer when writing them
+/// would hold the database's write lock for longer than [`FLUSH_TIME`])…
 pub const FLUSH_ROWS: usize = 100_000;
+/// How long a batch's transaction should take: the next batch is sized by the last one's pace,
+/// from [`FLUSH_ROWS_MIN`] to [`FLUSH_ROWS`] rows. Other writers wait this long at most.
+pub const FLUSH_TIME: Duration = Duration::from_secs(1);
+pub const FLUSH_ROWS_MIN: usize = 20_000;
 /// …or after this long, whichever comes first…
 pub const FLUSH_AFTER: Duration = Duration::from_secs(2);
 /// …or once nothing more has come for this long (the listings wait for a rate-limit window).
@@ -462,9 +467,9 @@ impl DirectorySync<'_> {
             .await
     }
 
-    /// Writes what the listings read, in transactions of up to [`FLUSH_ROWS`] rows, of what came
-    /// in within [`FLUSH_AFTER`], or before a pause of [`FLUSH_IDLE`], until every listing is
-    /// done. While one transaction is being
+    /// Writes what the listings read, in transactions of up to [`FLUSH_ROWS`] rows (fewer if the
+    /// last took longer than [`FLUSH_TIME`]), of what came in within [`FLUSH_AFTER`], or before a
+    /// pause of [`FLUSH_IDLE`], until every listing is done. While one transaction is being
     /// written the next batch is gathered (so reading and writing overlap), up to its size.
     async fn write(
         &self,
@@ -479,15 +484,24 @@ impl DirectorySync<'_> {
             last: tokio::time::Instant::now(),
             users_done: false,
         };
-        let mut writing: Option<futures::future::BoxFuture<'_, Result<(), DbError>>> = None;
+        let mut writing: Option<futures::future::BoxFuture<'_, Result<Duration, DbError>>> = None;
         let mut reading = true;
+        // Rows of the next transaction, and of the one being written.
+        let mut size = FLUSH_ROWS;
+        let mut last_rows = 0;
         loop {
-            let full = pending.batch.rows() >= FLUSH_ROWS;
+            let full = pending.batch.rows() >= size;
             let due = pending.due();
             tokio::select! {
                 written = async { writing.as_mut().expect("guarded").await }, if writing.is_some() => {
                     writing = None;
-                    written?;
+                    let took = written?;
+                    // Sized so the next takes about FLUSH_TIME at the pace of this one.
+                    if size <= last_rows {
+                        let pace = last_rows as f64 / took.as_secs_f64().max(1e-3);
+                        size = ((pace * FLUSH_TIME.as_secs_f64()) as usize)
+                            .clamp(FLUSH_ROWS_MIN, FLUSH_ROWS);
+                    }
                     if pending.written.len() > USERS_REMEMBERED {
                         pending.written.clear();
                     }
@@ -501,7 +515,7 @@ impl DirectorySync<'_> {
                 _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)),
                     if writing.is_none() && due.is_some() => {}
             }
-            let flush = pending.batch.rows() >= FLUSH_ROWS
+            let flush = pending.batch.rows() >= size
                 || !reading
                 || pending
                     .due()
@@ -515,16 +529,18 @@ impl DirectorySync<'_> {
                     .memberships
                     .sort_unstable_by(|(g1, u1), (g2, u2)| (u1, g1).cmp(&(u2, g2)));
                 batch.memberships.dedup();
+                last_rows = batch.rows();
                 let db = self.db;
                 writing = Some(Box::pin(async move {
                     let started = std::time::Instant::now();
                     directory::write_synced(db, &batch, marker).await?;
+                    let took = started.elapsed();
                     tracing::debug!(
                         rows = batch.rows(),
-                        ms = started.elapsed().as_millis() as u64,
+                        ms = took.as_millis() as u64,
                         "directory sync: batch written"
                     );
-                    Ok(())
+                    Ok(took)
                 }));
             }
             if !reading && writing.is_none() && pending.since.is_none() {
