@@ -4,7 +4,8 @@
 //! Okta reports, on every response, the bucket's limit, what remains of it (for everyone) and
 //! when the window resets. Gatepass stops calling a bucket once `share` of its limit is used in
 //! the current window (by anyone), counting its own calls still in flight as used, so several
-//! calls at once cannot overshoot; the first call to a bucket goes alone, to learn the limit.
+//! calls at once cannot overshoot; the first call to a bucket goes alone, to learn the limit (a
+//! bucket whose answers carry no rate-limit headers is then not held back).
 //! After a 429 nothing more goes to the bucket until the reset the response names.
 //!
 //! Resets are epoch seconds on Okta's clock. The governor keeps a lower bound of Okta's clock
@@ -12,7 +13,7 @@
 //! rounded down to the second, is no later than its time when the answer arrived), so it resumes
 //! right after a window resets instead of up to a second late, and never early.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -158,6 +159,8 @@ struct State {
     clock: OktaClock,
     /// Buckets whose limit is not known yet, with a call out to learn it.
     probing: HashMap<&'static str, u32>,
+    /// Buckets whose answers carry no rate-limit headers: nothing to keep within.
+    unmetered: HashSet<&'static str>,
 }
 
 /// Whether a call to a bucket may go now.
@@ -204,7 +207,7 @@ impl Permit<'_> {
     pub fn answered(&mut self, info: Option<RateInfo>) {
         if std::mem::replace(&mut self.open, false) {
             self.governor
-                .answered(self.bucket, info, self.sent, Instant::now());
+                .answered(self.bucket, Some(info), self.sent, Instant::now());
         }
     }
 }
@@ -257,8 +260,11 @@ impl Governor {
 
     fn decide_in(&self, state: &State, bucket: &'static str, now: Instant) -> Decision {
         let Some(b) = state.buckets.get(bucket) else {
-            // Nothing known yet: one call at a time until an answer tells the limit.
-            return if state.probing.get(bucket).copied().unwrap_or(0) == 0 {
+            // Nothing known yet: one call at a time until an answer tells the limit (or that
+            // there is none to tell).
+            return if state.unmetered.contains(bucket)
+                || state.probing.get(bucket).copied().unwrap_or(0) == 0
+            {
                 Decision::Go
             } else {
                 Decision::WaitForAnswer(None)
@@ -333,11 +339,12 @@ impl Governor {
         }
     }
 
-    /// A call to `bucket` sent at `sent` was answered at `received` (or given up: `info` None).
+    /// A call to `bucket` sent at `sent` ended at `received`: answered, with what the answer
+    /// said about the bucket if anything, or given up (`None`).
     fn answered(
         &self,
         bucket: &'static str,
-        info: Option<RateInfo>,
+        answer: Option<Option<RateInfo>>,
         sent: Instant,
         received: Instant,
     ) {
@@ -351,10 +358,17 @@ impl Governor {
                     }
                 }
             }
-            if let Some(info) = info {
-                let (sent, received) = (self.secs(sent), self.secs(received));
-                state.clock.observe(info.date, sent, received);
-                self.record(&mut state, bucket, info, received);
+            match answer {
+                Some(Some(info)) => {
+                    let (sent, received) = (self.secs(sent), self.secs(received));
+                    state.clock.observe(info.date, sent, received);
+                    state.unmetered.remove(bucket);
+                    self.record(&mut state, bucket, info, received);
+                }
+                Some(None) if !state.buckets.contains_key(bucket) => {
+                    state.unmetered.insert(bucket);
+                }
+                _ => {}
             }
         }
         self.changed.notify_waiters();
@@ -467,12 +481,12 @@ mod tests {
         let reset = (date / window + 1) * window;
         g.answered(
             bucket,
-            Some(RateInfo {
+            Some(Some(RateInfo {
                 limit,
                 remaining,
                 reset,
                 date: Some(date),
-            }),
+            })),
             g.instant(at - 0.001),
             g.instant(at),
         );
@@ -516,7 +530,7 @@ mod tests {
             reset: 1_000_020,
             date: Some(1_000_019),
         };
-        g.answered("users", Some(late), g.instant(19.0), g.instant(21.1));
+        g.answered("users", Some(Some(late)), g.instant(19.0), g.instant(21.1));
         assert_eq!(g.decide("users", g.instant(21.2)), Decision::Go);
     }
 
@@ -570,6 +584,24 @@ mod tests {
             g.decide("users", Instant::now()),
             Decision::Go,
             "given up: another may probe"
+        );
+    }
+
+    #[tokio::test]
+    async fn answers_without_rate_headers_leave_the_bucket_unmetered() {
+        let g = Governor::new(0.5, 8);
+        let mut probe = g.acquire("default").await;
+        assert_eq!(
+            g.decide("default", Instant::now()),
+            Decision::WaitForAnswer(None)
+        );
+        probe.answered(None);
+        drop(probe);
+        let (_a, _b) = (g.acquire("default").await, g.acquire("default").await);
+        assert_eq!(
+            g.decide("default", Instant::now()),
+            Decision::Go,
+            "calls go at once"
         );
     }
 
