@@ -13,28 +13,32 @@ pub struct SessionRow {
 
 /// Inserts a new session; `false` when the id is already taken (the caller picks another).
 pub async fn insert_session(db: &Db, id: &str, row: &SessionRow) -> Result<bool, DbError> {
-    let done = sqlx::query(
+    write_row(
+        db,
         "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
          ON CONFLICT (id) DO NOTHING",
+        id,
+        row,
     )
-    .bind(id)
-    .bind(&row.data)
-    .bind(row.expires_at)
-    .execute(db.pool())
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .await
 }
 
-/// Replaces a stored session; false if there is none (deleted by a sign-out or as expired
-/// meanwhile: a request that loaded it before cannot bring it back).
-pub async fn save_session(db: &Db, id: &str, row: &SessionRow) -> Result<bool, DbError> {
-    let done = sqlx::query("UPDATE sessions SET data = $2, expires_at = $3 WHERE id = $1")
+/// Runs `sql` with the session's id, data and expiry as `$1`–`$3`; whether it wrote a row.
+async fn write_row(db: &Db, sql: &str, id: &str, row: &SessionRow) -> Result<bool, DbError> {
+    let done = sqlx::query(sql)
         .bind(id)
         .bind(&row.data)
         .bind(row.expires_at)
         .execute(db.pool())
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Replaces a stored session; false if there is none (deleted by a sign-out or as expired
+/// meanwhile: a request that loaded it before cannot bring it back).
+pub async fn save_session(db: &Db, id: &str, row: &SessionRow) -> Result<bool, DbError> {
+    let sql = "UPDATE sessions SET data = $2, expires_at = $3 WHERE id = $1";
+    write_row(db, sql, id, row).await
 }
 
 /// The session `id` if it has not expired by `now` (ms).
