@@ -742,35 +742,6 @@ pub async fn user_group_ids(db: &Db, user_id: &UserId) -> Result<Vec<GroupId>, D
     )
 }
 
-/// Display names of users and groups by id (for approver lists).
-pub async fn display_names(
-    db: &Db,
-    user_ids: &[UserId],
-    group_ids: &[GroupId],
-) -> Result<Vec<String>, DbError> {
-    let found = names(db, user_ids, group_ids).await?;
-    Ok(approver_names(&found, user_ids, group_ids))
-}
-
-/// Group names by id, for showing requests and grants.
-pub async fn group_name(db: &Db, group_id: &GroupId) -> Result<String, DbError> {
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM groups WHERE okta_id = $1")
-        .bind(group_id)
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(name.unwrap_or_else(|| group_id.to_string()))
-}
-
-/// A user's display name by id.
-pub async fn user_name(db: &Db, user_id: &UserId) -> Result<String, DbError> {
-    let name: Option<String> =
-        sqlx::query_scalar("SELECT display_name FROM users WHERE okta_id = $1")
-            .bind(user_id)
-            .fetch_optional(db.pool())
-            .await?;
-    Ok(name.unwrap_or_else(|| user_id.to_string()))
-}
-
 /// People's display names and groups' names by id, read in one go for a whole page.
 #[derive(Debug, Default, Clone)]
 pub struct Names {
@@ -799,7 +770,7 @@ impl Names {
 /// Ids bound per `IN (…)` list: far below either engine's limit on parameters.
 const IN_CHUNK: usize = 500;
 
-/// The names of `users` and `groups` (as [`user_name`] and [`group_name`] give them), in a
+/// The names of `users` and `groups` (an unknown id stands for itself), in a
 /// query per 500 ids instead of one per id.
 pub async fn names<'a>(
     db: &Db,

@@ -333,7 +333,7 @@ pub async fn search_pending_requests(
     Ok(rows.into_iter().map(AccessRequest::from).collect())
 }
 
-/// The decisions on each of `ids` (as [`list_decisions`]), in a query per 500 requests.
+/// The decisions on each of `ids` , in a query per 500 requests.
 pub async fn list_decisions_of(
     db: &Db,
     ids: &[RequestId],
@@ -357,22 +357,4 @@ pub async fn list_decisions_of(
         }
     }
     Ok(out)
-}
-
-/// The decisions recorded on a request as (approver name, approved, comment), in order.
-pub async fn list_decisions(
-    db: &Db,
-    request_id: RequestId,
-) -> Result<Vec<(String, bool, String)>, DbError> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT COALESCE(u.display_name, a.approver_id), a.decision, a.comment FROM approvals a \
-         LEFT JOIN users u ON u.okta_id = a.approver_id WHERE a.request_id = $1 ORDER BY a.at",
-    )
-    .bind(request_id)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(n, d, c)| (n, d == "approve", c))
-        .collect())
 }
