@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::model::{DirectoryCounts, GroupId, Policy, Timestamp};
 use crate::ssr::auth::Standing;
+use crate::ssr::db::{Db, DbError};
 
 /// One value, loaded again when its key changes or it is older than the time bound. While an
 /// outdated value (same key, too old) is being loaded again, other callers get the outdated
@@ -158,6 +159,9 @@ pub struct Caches {
     pub standing: Arc<KeyedMemo<String, StandingGeneration, Standing>>,
     /// The requestable groups, keyed by the latest sync run and the policies.
     pub requestable: Arc<Memo<RequestableKey, Arc<Requestable>>>,
+    /// The latest sync run, keyed by how many syncs this process has run.
+    sync_mark: Arc<Memo<u64, SyncMark>>,
+    syncs_run: Arc<AtomicU64>,
     memberships_changed: Arc<AtomicU64>,
 }
 
@@ -171,6 +175,22 @@ impl Caches {
     pub fn memberships_changed(&self) -> u64 {
         self.memberships_changed.load(Ordering::Acquire)
     }
+
+    /// Records that a directory sync of this process has ended (or failed): the next
+    /// [`sync_mark`](Self::sync_mark) reads the database again.
+    pub fn sync_ended(&self) {
+        self.syncs_run.fetch_add(1, Ordering::Release);
+    }
+
+    /// The latest directory sync run: read again at once after a sync of this process, and
+    /// at least every [`SYNC_MARK_TTL`] for syncs of other processes (the `gatepass sync`
+    /// command, another replica). One statement a second instead of one per page view.
+    pub async fn sync_mark(&self, db: &Db) -> Result<SyncMark, DbError> {
+        let syncs_run = self.syncs_run.load(Ordering::Acquire);
+        self.sync_mark
+            .get_or_load(syncs_run, || crate::ssr::db::sync::latest_run(db))
+            .await
+    }
 }
 
 /// How long a person's standing is reused when neither a sync nor a membership change of this
@@ -180,6 +200,9 @@ pub const STANDING_TTL: Duration = Duration::from_secs(5);
 /// How long the requestable groups are reused when neither a sync nor a policy change says
 /// otherwise (a membership Gatepass adds does not change them).
 pub const REQUESTABLE_TTL: Duration = Duration::from_secs(300);
+/// How long the latest sync run is reused when this process has not run a sync since: the
+/// bound on how long a sync of another process takes to show here.
+pub const SYNC_MARK_TTL: Duration = Duration::from_secs(1);
 /// People whose standing is kept at once.
 pub const STANDING_CAPACITY: usize = 10_000;
 
@@ -193,6 +216,8 @@ impl Default for Caches {
             directory_counts: Arc::new(Memo::new(COUNTS_TTL)),
             standing: Arc::new(KeyedMemo::new(STANDING_TTL, STANDING_CAPACITY)),
             requestable: Arc::new(Memo::new(REQUESTABLE_TTL)),
+            sync_mark: Arc::new(Memo::new(SYNC_MARK_TTL)),
+            syncs_run: Arc::new(AtomicU64::new(0)),
             memberships_changed: Arc::new(AtomicU64::new(0)),
         }
     }

@@ -285,6 +285,34 @@ async fn approval_adds_and_expiry_removes_the_membership() {
 }
 
 #[tokio::test]
+async fn a_removal_okta_keeps_failing_is_shown_to_admins_and_still_retried() {
+    let w = world(engines()[0], "engine-token").await;
+    let admin = Admin::for_tests(me("root"));
+    let failing = || async { w.state.drift().alerts(&admin).await.unwrap().removals_failing };
+    let g = w.approved_grant("1h", None).await;
+    assert_eq!(w.work().await.done, 1);
+    w.clock.advance(Duration::hours(1));
+    assert_eq!(schedule_once(&w.state).await.unwrap(), 1);
+
+    w.sim.sim.faults.write().unwrap().error_rate = 1.0;
+    for tries in 1..app::ssr::services::drift::REMOVAL_ALARM_ATTEMPTS {
+        assert_eq!(w.work().await.done, 0);
+        assert_eq!(failing().await, 0, "not failing yet after {tries} tries");
+        // Past any back-off: the next pass tries again.
+        w.clock.advance(Duration::hours(1));
+    }
+    assert_eq!(w.work().await.done, 0);
+    assert_eq!(failing().await, 1, "called failing after repeated errors");
+    assert_eq!(w.grant(g.id.0).await.state, GrantState::Revoking);
+
+    w.sim.sim.faults.write().unwrap().error_rate = 0.0;
+    w.clock.advance(Duration::hours(1));
+    assert_eq!(w.work().await.done, 1);
+    assert!(!w.member());
+    assert_eq!(failing().await, 0);
+}
+
+#[tokio::test]
 async fn an_extension_moves_the_removal_and_give_back_removes_at_once() {
     let w = world(engines()[0], "engine-token").await;
     let g = w.approved_grant("1h", None).await;
@@ -364,6 +392,9 @@ async fn a_refused_add_is_marked_failed_and_shown() {
         "{failed:?}"
     );
     assert!(!w.member());
+    let admin = Admin::for_tests(me("root"));
+    let alerts = w.state.drift().alerts(&admin).await.unwrap();
+    assert_eq!((alerts.grants_failed, alerts.drift_open), (1, 0), "{alerts:?}");
 
     // The admin fixes the credential and retries: the membership arrives.
     std::env::set_var("GATEPASS_TEST_ENGINE_ENGINE_READ_ONLY", "engine-token");
@@ -371,11 +402,12 @@ async fn a_refused_add_is_marked_failed_and_shown() {
         .secrets
         .forget(&"env:GATEPASS_TEST_ENGINE_ENGINE_READ_ONLY".parse().unwrap())
         .await;
-    let admin = Admin::for_tests(me("root"));
     let retried = w.state.access().retry_failed(&admin, g.id).await.unwrap();
     assert_eq!(retried.state, GrantState::Active);
     assert_eq!(w.work().await.done, 1);
     assert!(w.member());
+    let alerts = w.state.drift().alerts(&admin).await.unwrap();
+    assert_eq!(alerts.grants_failed, 0, "{alerts:?}");
     assert!(matches!(
         w.state.access().retry_failed(&admin, g.id).await,
         Err(app::error::AppError::Conflict(_))
@@ -548,6 +580,8 @@ async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
             (DriftKind::Missing, Some(g.id))
         );
         let missing = items[0].id;
+        let alerts = w.state.drift().alerts(&admin).await.unwrap();
+        assert_eq!((alerts.drift_open, alerts.grants_failed), (1, 0), "{alerts:?}");
         let again = sync().await;
         assert_eq!(again.status.as_str(), "ok");
         assert_eq!(open().await.len(), 1, "found once, not once per sync");

@@ -10,7 +10,7 @@ use crate::model::{
 };
 use crate::ssr::auth::Requester;
 use crate::ssr::cache::{Caches, Requestable, RequestableGroup};
-use crate::ssr::db::{directory, grants, policies, requests, sync, Db};
+use crate::ssr::db::{directory, grants, policies, requests, Db};
 use crate::ssr::services::policy::resolve_policy;
 
 /// Requests, and grants, per page of Admin › Requests and grants.
@@ -54,7 +54,7 @@ impl CatalogService<'_> {
     /// built again after a directory sync or a policy change, else reused.
     async fn requestable(&self) -> Result<Arc<Requestable>, AppError> {
         let policies = policies::list_policies(self.db).await?;
-        let key = (sync::latest_run(self.db).await?, policies.clone());
+        let key = (self.caches.sync_mark(self.db).await?, policies.clone());
         self.caches
             .requestable
             .get_or_load(key, || self.build_requestable(policies))

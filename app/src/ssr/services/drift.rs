@@ -150,15 +150,11 @@ impl DriftService<'_> {
 
     /// What needs an admin's attention now.
     pub async fn alerts(&self, _admin: &Admin) -> Result<AdminAlerts, AppError> {
-        let (drift_open, _) = drift::count_live(self.db).await?;
-        let grants_failed = grants::grant_counts(self.db)
-            .await?
-            .into_iter()
-            .find(|(s, _)| s == GrantState::Failed.as_str())
-            .map_or(0, |(_, n)| n);
+        let (drift_open, removals_failing, grants_failed) =
+            drift::alert_counts(self.db, REMOVAL_ALARM_ATTEMPTS).await?;
         Ok(AdminAlerts {
             drift_open,
-            removals_failing: outbox::failing_removals(self.db, REMOVAL_ALARM_ATTEMPTS).await?,
+            removals_failing,
             grants_failed,
         })
     }

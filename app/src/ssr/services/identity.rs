@@ -104,10 +104,7 @@ pub async fn resolve_person_cached(
     caches: &Caches,
     identity: &VerifiedIdentity,
 ) -> Result<Standing, AppError> {
-    let generation = (
-        crate::ssr::db::sync::latest_run(db).await?,
-        caches.memberships_changed(),
-    );
+    let generation = (caches.sync_mark(db).await?, caches.memberships_changed());
     if let Some(standing) = caches.standing.get(&identity.sub, &generation) {
         return Ok(standing);
     }
@@ -323,18 +320,20 @@ mod tests {
             caches.membership_changed();
             assert!(allowed(standing().await.unwrap()).is_admin);
 
-            // A sync that suspends her is seen as soon as it has started.
+            // A sync that suspends her is seen as soon as it has ended here (another
+            // process's within `SYNC_MARK_TTL`: the kept mark is a `Memo`).
             sqlx::query("UPDATE users SET status = 'SUSPENDED' WHERE okta_id = '00ualice'")
                 .execute(db.pool())
+                .await
+                .unwrap();
+            runs::insert_sync_run(&db, SyncKind::Incremental, ms(3), Some(ms(1)))
                 .await
                 .unwrap();
             assert!(
                 matches!(standing().await.unwrap(), Standing::Allowed(_)),
                 "kept"
             );
-            runs::insert_sync_run(&db, SyncKind::Incremental, ms(3), Some(ms(1)))
-                .await
-                .unwrap();
+            caches.sync_ended();
             assert!(matches!(
                 standing().await.unwrap(),
                 Standing::Refused { .. }

@@ -712,7 +712,9 @@ impl SyncService<'_> {
             progress,
         }
         .run_until(kind, &core.stopping)
-        .await?;
+        .await;
+        core.caches.sync_ended();
+        let run = run?;
         // What the sync read is compared with the grants; a failure here does not undo the sync.
         if let Err(e) = core.drift().detect(run.started_at).await {
             tracing::warn!(error = %e, "drift check after the directory sync failed");

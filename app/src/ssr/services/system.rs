@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::model::{DirectoryCounts, SystemDetails, SystemStatus};
 use crate::ssr::cache::Caches;
 use crate::ssr::clock::{rfc3339, Clock};
-use crate::ssr::db::{directory, sync, Db};
+use crate::ssr::db::{directory, Db};
 
 /// Reports on the server: version, database, directory size.
 pub struct SystemService<'a> {
@@ -24,7 +24,7 @@ impl<'a> SystemService<'a> {
     /// older than [`COUNTS_TTL`](crate::ssr::cache::COUNTS_TTL): counting a million
     /// memberships on every page view would cost more than the page.
     pub async fn directory_counts(&self) -> Result<DirectoryCounts, AppError> {
-        let latest_sync = sync::latest_run(self.db).await?;
+        let latest_sync = self.caches.sync_mark(self.db).await?;
         Ok(self
             .caches
             .directory_counts
