@@ -288,7 +288,14 @@ async fn approval_adds_and_expiry_removes_the_membership() {
 async fn a_removal_okta_keeps_failing_is_shown_to_admins_and_still_retried() {
     let w = world(engines()[0], "engine-token").await;
     let admin = Admin::for_tests(me("root"));
-    let failing = || async { w.state.drift().alerts(&admin).await.unwrap().removals_failing };
+    let failing = || async {
+        w.state
+            .drift()
+            .alerts(&admin)
+            .await
+            .unwrap()
+            .removals_failing
+    };
     let g = w.approved_grant("1h", None).await;
     assert_eq!(w.work().await.done, 1);
     w.clock.advance(Duration::hours(1));
@@ -394,7 +401,11 @@ async fn a_refused_add_is_marked_failed_and_shown() {
     assert!(!w.member());
     let admin = Admin::for_tests(me("root"));
     let alerts = w.state.drift().alerts(&admin).await.unwrap();
-    assert_eq!((alerts.grants_failed, alerts.drift_open), (1, 0), "{alerts:?}");
+    assert_eq!(
+        (alerts.grants_failed, alerts.drift_open),
+        (1, 0),
+        "{alerts:?}"
+    );
 
     // The admin fixes the credential and retries: the membership arrives.
     std::env::set_var("GATEPASS_TEST_ENGINE_ENGINE_READ_ONLY", "engine-token");
@@ -581,7 +592,11 @@ async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
         );
         let missing = items[0].id;
         let alerts = w.state.drift().alerts(&admin).await.unwrap();
-        assert_eq!((alerts.drift_open, alerts.grants_failed), (1, 0), "{alerts:?}");
+        assert_eq!(
+            (alerts.drift_open, alerts.grants_failed),
+            (1, 0),
+            "{alerts:?}"
+        );
         let again = sync().await;
         assert_eq!(again.status.as_str(), "ok");
         assert_eq!(open().await.len(), 1, "found once, not once per sync");
