@@ -59,8 +59,9 @@ deny: ## cargo deny: advisories from the offline snapshot, licenses, bans, sourc
 
 unit: ## Rust tests on SQLite and on a throwaway PostgreSQL cluster
 	@mkdir -p $(LOGS) && rm -f $(LOGS)/unit.log
-	GATEPASS_TEST_REQUIRE_POSTGRES=1 GATEPASS_TEST_REQUIRE_MOTO=1 \
-	GATEPASS_TEST_MOTO_SERVER=$(VENV)/bin/moto_server scripts/with-postgres.sh \
+	GATEPASS_TEST_REQUIRE_POSTGRES=1 GATEPASS_TEST_REQUIRE_MOTO=1 GATEPASS_TEST_REQUIRE_PYTHON=1 \
+	GATEPASS_TEST_MOTO_SERVER=$(VENV)/bin/moto_server GATEPASS_TEST_PYTHON=$(VENV)/bin/python \
+	  scripts/with-postgres.sh \
 	  $(CARGO) test --locked -p app -p server -p okta-sim --features app/test-support 2>&1 | tee $(LOGS)/unit.log
 
 sdk: build ## Okta's official Python SDK against the Okta simulator (fidelity checks)

@@ -134,6 +134,8 @@ export default defineConfig({
         GATEPASS_OKTA__ORG_URL: oktaURL,
         GATEPASS_OKTA__SECRET_REF: 'env:E2E_OKTA_API_TOKEN',
         E2E_OKTA_API_TOKEN: 'e2e-api-token',
+        GATEPASS_NOTIFICATIONS__ALLOWED_SECRET_REFS: '["env:E2E_WEBHOOK_SECRET"]',
+        E2E_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
       },
     },
   ],

@@ -19,6 +19,7 @@ use crate::pages::{
     home::HomePage,
     my_access::MyAccessPage,
     not_found::NotFoundPage,
+    notifications::NotificationsPage,
     policies::PoliciesPage,
     settings_okta::SettingsOktaPage,
     sync::SyncPage,
@@ -54,6 +55,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/groups") view={Lazy::<GroupsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin/groups/:id") view={Lazy::<GroupRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin/drift") view={Lazy::<DriftRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/notifications") view={Lazy::<NotificationsRoute>::new()} ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>
@@ -94,4 +96,5 @@ lazy_page! {
     GroupsRoute => GroupsPage,
     GroupRoute => GroupPage,
     DriftRoute => DriftPage,
+    NotificationsRoute => NotificationsPage,
 }

@@ -71,9 +71,43 @@ test('the sync page lists runs and starts one on request', async ({ page }) => {
   await expect(page.getByTestId('sync-started')).toContainText('incremental sync');
 });
 
+test('an admin adds a webhook endpoint, is told what a delivery did, and deletes it', async ({ page }) => {
+  await signInAs(page, /Maya Okafor/, '/admin/notifications');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Notifications');
+  await expect(page.getByTestId('webhooks-empty')).toBeVisible();
+
+  await page.getByRole('button', { name: 'Make a new secret' }).click();
+  await expect(page.getByTestId('new-webhook-secret')).toHaveText(/^whsec_[A-Za-z0-9+/=]{44}$/);
+
+  await page.locator('#webhook-name').fill('siem');
+  await page.locator('#webhook-url').fill('http://10.0.0.1/hook');
+  await page.locator('#webhook-secret').fill('env:E2E_WEBHOOK_SECRET');
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  await expect(page.locator('.form-error')).toContainText('URL');
+  await expect(page.locator('.form-error')).toContainText('https://');
+
+  // Port 9 on loopback: nothing listens there, so the test delivery says it could not connect.
+  await page.locator('#webhook-url').fill('http://127.0.0.1:9/hook');
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  await expect(page.getByTestId('webhook-added')).toHaveText('Added siem.');
+  const row = page.getByTestId('webhooks').locator('tr[data-name="siem"]');
+  await expect(row).toContainText('env:E2E_WEBHOOK_SECRET');
+  await expect(row).toContainText('every event');
+  await expect(page.locator('body')).not.toContainText('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
+
+  await row.getByRole('button', { name: 'Send a test event to siem' }).click();
+  await expect(page.getByTestId('webhook-tested-refused')).toContainText('could not connect');
+
+  await row.getByRole('button', { name: 'Delete siem' }).click();
+  await expect(page.getByTestId('webhook-deleted')).toBeVisible();
+  await expect(page.getByTestId('webhooks-empty')).toBeVisible();
+});
+
 test('someone who is not an admin gets 403 on the integration pages', async ({ page }) => {
   await signInAs(page, /Jonas Berg/, '/admin/okta');
   await expect(page.getByRole('heading', { level: 2 })).toHaveText('Not allowed');
   const response = await page.goto(`${gatepass()}/admin/okta`);
   expect(response?.status()).toBe(403);
+  const notifications = await page.goto(`${gatepass()}/admin/notifications`);
+  expect(notifications?.status()).toBe(403);
 });

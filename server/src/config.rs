@@ -49,6 +49,7 @@ pub struct Config {
     /// that, admins change them on the settings page).
     pub okta: Option<OktaBootstrap>,
     pub metrics: MetricsConfig,
+    pub notifications: NotificationsConfig,
     /// Largest request body accepted, in bytes (forms are small; larger bodies get 413).
     pub max_request_bytes: usize,
 }
@@ -60,6 +61,16 @@ pub struct MetricsConfig {
     /// The bearer token a scraper must present (`GATEPASS_METRICS__TOKEN`); unset: `/metrics`
     /// answers 404.
     pub token: Option<SecretString>,
+}
+
+/// Notifications to other systems (webhooks).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct NotificationsConfig {
+    /// `env:`/`file:` secret references that webhook endpoints may use for their signing
+    /// secret (`aws-secretsmanager:` references need no listing): an admin cannot make
+    /// Gatepass sign with an arbitrary environment variable or file.
+    pub allowed_secret_refs: Vec<String>,
 }
 
 /// Access requests.
@@ -293,6 +304,7 @@ impl Default for Config {
             requests: RequestsConfig::default(),
             okta: None,
             metrics: MetricsConfig::default(),
+            notifications: NotificationsConfig::default(),
             max_request_bytes: 64 * 1024,
         }
     }
@@ -505,6 +517,10 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        for r in &self.notifications.allowed_secret_refs {
+            r.parse::<app::ssr::secrets::SecretRef>()
+                .map_err(|m| invalid("notifications.allowed_secret_refs", m))?;
+        }
         if self.max_request_bytes < 4096 {
             return Err(invalid("max_request_bytes", "must be at least 4096".into()));
         }
@@ -535,6 +551,15 @@ impl Config {
             .as_ref()
             .map(OktaBootstrap::trust)
             .unwrap_or_default()
+    }
+
+    /// The `env:`/`file:` references webhook endpoints may use.
+    pub fn webhook_secret_refs(&self) -> Vec<app::ssr::secrets::SecretRef> {
+        self.notifications
+            .allowed_secret_refs
+            .iter()
+            .filter_map(|r| r.parse().ok())
+            .collect()
     }
 
     /// The Okta clients' cache, using the configured share of Okta's rate limits.

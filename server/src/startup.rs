@@ -220,6 +220,7 @@ impl Server {
                 secrets,
             )
             .with_okta_trust(config.okta_trust())
+            .with_webhook_secret_refs(config.webhook_secret_refs())
         };
         bootstrap_integration(&config, &core).await?;
         let state = AppState::new(leptos_options(&config, addr), core);

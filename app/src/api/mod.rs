@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod groups;
+pub mod notifications;
 pub mod okta;
 pub mod session;
 pub mod system;

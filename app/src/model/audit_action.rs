@@ -36,11 +36,17 @@ pub enum AuditAction {
     DriftIgnored,
     DriftReapplied,
     DriftRevoked,
+    /// An admin added a webhook endpoint.
+    WebhookAdded,
+    /// An admin deleted a webhook endpoint.
+    WebhookDeleted,
+    /// An admin queued a failed delivery again.
+    DeliveryRetried,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 29] = [
         AuditAction::IntegrationSaved,
         AuditAction::SyncRequested,
         AuditAction::PolicySaved,
@@ -67,6 +73,9 @@ impl AuditAction {
         AuditAction::DriftIgnored,
         AuditAction::DriftReapplied,
         AuditAction::DriftRevoked,
+        AuditAction::WebhookAdded,
+        AuditAction::WebhookDeleted,
+        AuditAction::DeliveryRetried,
     ];
 
     /// The name stored with the event.
@@ -99,6 +108,9 @@ impl AuditAction {
             DriftIgnored => "drift.ignored",
             DriftReapplied => "drift.reapplied",
             DriftRevoked => "drift.revoked",
+            WebhookAdded => "notifications.webhook_added",
+            WebhookDeleted => "notifications.webhook_deleted",
+            DeliveryRetried => "notifications.delivery_retried",
         }
     }
 }
@@ -123,7 +135,15 @@ mod tests {
             assert_eq!(a.to_string(), a.as_str());
             let family = a.as_str().split('.').next().unwrap();
             assert!(
-                ["okta", "policy", "request", "grant", "drift"].contains(&family),
+                [
+                    "okta",
+                    "policy",
+                    "request",
+                    "grant",
+                    "drift",
+                    "notifications"
+                ]
+                .contains(&family),
                 "{a}: the audit log's filters group actions by these prefixes"
             );
         }

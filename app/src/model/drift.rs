@@ -176,4 +176,6 @@ pub struct AdminAlerts {
     pub removals_failing: i64,
     /// Grants whose add Okta refused or that kept failing.
     pub grants_failed: i64,
+    /// Notifications that could not be delivered (until retried).
+    pub notifications_failed: i64,
 }

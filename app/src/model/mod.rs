@@ -8,6 +8,7 @@ mod drift;
 mod duration;
 mod ids;
 mod instant;
+mod notifications;
 mod okta;
 
 pub use access::*;
@@ -17,6 +18,7 @@ pub use drift::*;
 pub use duration::GrantDuration;
 pub use ids::{GrantId, GroupId, RequestId, UserId};
 pub use instant::Timestamp;
+pub use notifications::*;
 pub use okta::*;
 use serde::{Deserialize, Serialize};
 

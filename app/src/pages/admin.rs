@@ -26,6 +26,8 @@ pub fn AdminPage() -> impl IntoView {
                     <span>"Everything pending and live; revoke any grant."</span></a></li>
                 <li><a href="/admin/drift"><strong>"Drift"</strong>
                     <span>"Where Okta and the grants disagree: re-apply, revoke or ignore."</span></a></li>
+                <li><a href="/admin/notifications"><strong>"Notifications"</strong>
+                    <span>"Webhooks to other systems, and the delivery log."</span></a></li>
                 <li><a href="/admin/audit"><strong>"Audit log"</strong>
                     <span>"Every change, filtered, exported."</span></a></li>
                 <li><a href="/admin/policies"><strong>"Policies"</strong>
@@ -59,6 +61,12 @@ pub fn AdminAlertsBanner(alerts: Resource<Result<AdminAlerts, AppError>>) -> imp
                     <p class="banner warning" role="status" data-testid="alert-failed">
                         {format!("{} grant(s) failed in Okta. ", a.grants_failed)}
                         <a href="/admin/access">"Retry from Requests and grants"</a>
+                    </p>
+                })}
+                {(a.notifications_failed > 0).then(|| view! {
+                    <p class="banner warning" role="status" data-testid="alert-notifications">
+                        {format!("{} notification(s) could not be delivered. ", a.notifications_failed)}
+                        <a href="/admin/notifications?state=failed">"Delivery log"</a>
                     </p>
                 })}
                 {(a.drift_open > 0).then(|| view! {

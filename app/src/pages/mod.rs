@@ -10,6 +10,7 @@ pub mod groups;
 pub mod home;
 pub mod my_access;
 pub mod not_found;
+pub mod notifications;
 pub mod policies;
 pub mod settings_okta;
 pub mod sync;

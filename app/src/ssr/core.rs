@@ -41,6 +41,9 @@ pub struct Core {
     pub tasks: TaskTracker,
     /// What page views read again and again (directory counts, people's standing).
     pub caches: Caches,
+    /// The `env:`/`file:` secret references webhook endpoints may use (from the
+    /// configuration; `aws-secretsmanager:` references are always allowed).
+    pub webhook_secret_refs: Vec<crate::ssr::secrets::SecretRef>,
 }
 
 impl Core {
@@ -64,12 +67,19 @@ impl Core {
             stopping: CancellationToken::new(),
             tasks: TaskTracker::new(),
             caches: Caches::default(),
+            webhook_secret_refs: Vec::new(),
         }
     }
 
     /// The same core, sending credentials only where `trust` allows.
     pub fn with_okta_trust(mut self, trust: OktaTrust) -> Self {
         self.okta_trust = trust;
+        self
+    }
+
+    /// The same core, letting webhook endpoints use the `env:`/`file:` references `refs`.
+    pub fn with_webhook_secret_refs(mut self, refs: Vec<crate::ssr::secrets::SecretRef>) -> Self {
+        self.webhook_secret_refs = refs.into_iter().filter(|r| r.source.is_local()).collect();
         self
     }
 }

@@ -145,6 +145,34 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
             404,
         ),
         ("/api/access/policies/delete", vec![("id", "999")], 404),
+        ("/api/notifications", vec![], 200),
+        (
+            "/api/notifications/deliveries",
+            vec![("state", ""), ("before", "0")],
+            200,
+        ),
+        ("/api/notifications/webhooks/secret", vec![], 200),
+        (
+            "/api/notifications/webhooks/add",
+            vec![
+                ("name", "siem"),
+                ("url", "http://10.0.0.1/hook"),
+                ("secret_ref", "env:PATH"),
+                ("events", "*"),
+            ],
+            422,
+        ),
+        (
+            "/api/notifications/webhooks/delete",
+            vec![("id", "999")],
+            404,
+        ),
+        ("/api/notifications/webhooks/test", vec![("id", "999")], 404),
+        (
+            "/api/notifications/deliveries/retry",
+            vec![("id", "999")],
+            409,
+        ),
     ] {
         assert_eq!(
             post(&app, &anonymous, path, &form).await.0,

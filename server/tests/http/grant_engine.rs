@@ -28,16 +28,16 @@ use serde_json::json;
 use time::macros::datetime;
 use time::Duration;
 
-struct World {
-    state: Core,
-    clock: ManualClock,
-    sim: RunningSim,
-    ada: String,
-    group: String,
+pub(crate) struct World {
+    pub(crate) state: Core,
+    pub(crate) clock: ManualClock,
+    pub(crate) sim: RunningSim,
+    pub(crate) ada: String,
+    pub(crate) group: String,
     _db: TestDb,
 }
 
-async fn world(engine: app::model::DatabaseEngine, token: &str) -> World {
+pub(crate) async fn world(engine: app::model::DatabaseEngine, token: &str) -> World {
     let sim = start_sim(json!({
         "users": [
             { "login": "ada@example.com", "firstName": "Ada", "lastName": "L" },
@@ -184,7 +184,7 @@ impl World {
         work_once(&self.state, okta.as_ref()).await.unwrap()
     }
 
-    async fn approved_grant(
+    pub(crate) async fn approved_grant(
         &self,
         duration: &str,
         starts_at: Option<app::model::Timestamp>,

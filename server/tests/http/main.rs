@@ -1,7 +1,8 @@
 //! Gatepass over real HTTP, in one test binary: the app shell, sign-in (against a certified
 //! provider, the Okta simulator and a rogue provider), every server function's authorization,
 //! the attack suite, the Okta settings pages, the Okta client, directory sync and the grant
-//! engine against the simulator, the simulator itself, and the `gatepass` command line.
+//! engine against the simulator, webhook deliveries (checked by the Standard Webhooks reference
+//! library), the simulator itself, and the `gatepass` command line.
 //! Test servers take turns (see `common`). Durability tests on the real binary are separate
 //! (`tests/durability/`).
 
@@ -10,6 +11,7 @@ mod authorization;
 mod cli;
 mod common;
 mod grant_engine;
+mod notifications;
 mod okta_client;
 mod okta_settings;
 mod okta_sim;

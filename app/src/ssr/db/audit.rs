@@ -32,7 +32,8 @@ fn chain_hash(
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Appends an event inside `tx` (so it commits with the change it records).
+/// Appends an event inside `tx` (so it commits with the change it records), and queues its
+/// deliveries to the webhook endpoints that receive it in the same transaction.
 pub async fn insert_audit_event(
     tx: &mut Tx,
     at: Timestamp,
@@ -55,9 +56,9 @@ pub async fn insert_audit_event(
     let prev = prev.unwrap_or_else(|| GENESIS.to_owned());
     let details = details.to_string();
     let hash = chain_hash(&prev, at, actor, action, subject, &details);
-    sqlx::query(
+    let seq: i64 = sqlx::query_scalar(
         "INSERT INTO audit_events (at, actor, action, subject, details, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
     )
     .bind(at)
     .bind(actor)
@@ -66,8 +67,9 @@ pub async fn insert_audit_event(
     .bind(&details)
     .bind(&prev)
     .bind(&hash)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
+    super::notifications::queue_for_event(tx, seq, action, at).await?;
     Ok(())
 }
 
@@ -78,6 +80,16 @@ pub async fn list_audit_events(
     limit: i64,
 ) -> Result<Vec<AuditEvent>, DbError> {
     search_audit_events(db, &crate::model::AuditFilter::default(), before_seq, limit).await
+}
+
+/// One event by its sequence number.
+pub async fn find_audit_event(db: &Db, seq: i64) -> Result<Option<AuditEvent>, DbError> {
+    Ok(
+        search_audit_events(db, &crate::model::AuditFilter::default(), Some(seq + 1), 1)
+            .await?
+            .into_iter()
+            .find(|e| e.seq == seq),
+    )
 }
 
 /// Events matching `filter`, newest first, older than `before_seq` when given.

@@ -226,13 +226,14 @@ pub async fn list_items(
 }
 
 /// What the admin banner counts, in one statement: open drift items, removals still pending
-/// after at least `attempts` failed tries, and failed grants.
-pub async fn alert_counts(db: &Db, attempts: i64) -> Result<(i64, i64, i64), DbError> {
+/// after at least `attempts` failed tries, failed grants and failed notifications.
+pub async fn alert_counts(db: &Db, attempts: i64) -> Result<(i64, i64, i64, i64), DbError> {
     Ok(sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM drift_items WHERE state = 'open'), \
                 (SELECT COUNT(*) FROM okta_ops WHERE kind = 'remove' \
                    AND state IN ('pending', 'in_flight') AND attempts >= $1), \
-                (SELECT COUNT(*) FROM grants WHERE state = 'failed')",
+                (SELECT COUNT(*) FROM grants WHERE state = 'failed'), \
+                (SELECT COUNT(*) FROM notifications WHERE state = 'failed')",
     )
     .bind(attempts)
     .fetch_one(db.pool())

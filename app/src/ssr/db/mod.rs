@@ -9,6 +9,7 @@ pub mod directory;
 pub mod drift;
 pub mod grants;
 pub mod integration;
+pub mod notifications;
 pub mod outbox;
 pub mod policies;
 pub mod requests;

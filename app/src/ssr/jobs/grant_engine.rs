@@ -43,12 +43,9 @@ const CONCURRENCY: usize = 16;
 /// How long a stopping worker waits for its calls in flight (by default).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// The wait before try number `attempts + 1` (capped exponential, full jitter).
+/// The wait before try number `attempts + 1` of an Okta operation.
 pub fn backoff_ms(attempts: i64) -> i64 {
-    use rand::Rng;
-    let exp = 1_000i64.saturating_mul(1i64 << attempts.clamp(0, 20).saturating_sub(1).max(0));
-    let cap = exp.min(MAX_BACKOFF_MS);
-    rand::thread_rng().gen_range(cap / 2..=cap)
+    super::backoff_ms(attempts, MAX_BACKOFF_MS)
 }
 
 /// What one pass did.

@@ -1,8 +1,9 @@
 //! Background work that runs inside `gatepass serve`: the grant engine (worker and scheduler),
-//! the directory sync scheduler and the expiry of stale requests. [`Jobs`] starts them and stops
-//! them in order.
+//! the directory sync scheduler, the expiry of stale requests and the notifier. [`Jobs`] starts
+//! them and stops them in order.
 
 pub mod grant_engine;
+pub mod notifier;
 pub mod request_expiry;
 pub mod sync_scheduler;
 
@@ -12,6 +13,15 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::ssr::core::Core;
+
+/// The wait before try number `attempts + 1`: exponential from 1 s, at most `cap_ms`, with
+/// jitter (between half and all of it), so retries of many failures spread out.
+pub fn backoff_ms(attempts: i64, cap_ms: i64) -> i64 {
+    use rand::Rng;
+    let exp = 1_000i64.saturating_mul(1i64 << attempts.clamp(0, 20).saturating_sub(1).max(0));
+    let cap = exp.min(cap_ms);
+    rand::thread_rng().gen_range(cap / 2..=cap)
+}
 
 /// What the jobs need beyond the core.
 #[derive(Debug, Clone)]
@@ -59,6 +69,7 @@ impl Jobs {
                 "request expiry",
                 tokio::spawn(request_expiry::run(core.clone(), settings.pending_max_age)),
             ),
+            ("notifier", tokio::spawn(notifier::run(core.clone()))),
         ];
         let worker = tokio::spawn(grant_engine::run_worker(
             core.clone(),

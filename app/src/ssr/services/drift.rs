@@ -150,12 +150,13 @@ impl DriftService<'_> {
 
     /// What needs an admin's attention now.
     pub async fn alerts(&self, _admin: &Admin) -> Result<AdminAlerts, AppError> {
-        let (drift_open, removals_failing, grants_failed) =
+        let (drift_open, removals_failing, grants_failed, notifications_failed) =
             drift::alert_counts(self.db, REMOVAL_ALARM_ATTEMPTS).await?;
         Ok(AdminAlerts {
             drift_open,
             removals_failing,
             grants_failed,
+            notifications_failed,
         })
     }
 

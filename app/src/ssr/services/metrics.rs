@@ -1,11 +1,12 @@
 //! `/metrics` in Prometheus's text format: grants by state, Okta operations by kind and state,
-//! operation latency and expiry lag (from the last 1,000), Okta calls by bucket and status.
+//! operation latency and expiry lag (from the last 1,000), Okta calls by bucket and status,
+//! notification deliveries by channel and state, and their latency.
 
 use std::fmt::Write;
 
 use crate::error::AppError;
 use crate::ssr::core::Core;
-use crate::ssr::db::{grants, outbox};
+use crate::ssr::db::{grants, notifications, outbox};
 
 fn quantile(sorted: &[i64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -67,6 +68,28 @@ pub async fn render(state: &Core) -> Result<String, AppError> {
             "gatepass_expiry_lag_seconds{{quantile=\"{q}\"}} {}",
             quantile(&lags, q)
         );
+    }
+    let _ = writeln!(w, "# HELP gatepass_notifications Notification deliveries by channel and state.\n# TYPE gatepass_notifications gauge");
+    for (c, s, n) in notifications::counts(&state.db).await? {
+        let _ = writeln!(
+            w,
+            "gatepass_notifications{{channel=\"{c}\",state=\"{s}\"}} {n}"
+        );
+    }
+    let _ = writeln!(w, "# HELP gatepass_notification_latency_seconds Event to delivery, last 1000 deliveries.\n# TYPE gatepass_notification_latency_seconds gauge");
+    let mut by_channel: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+    for (channel, ms) in notifications::delivery_latencies(&state.db, 1000).await? {
+        by_channel.entry(channel).or_default().push(ms);
+    }
+    for (channel, mut l) in by_channel {
+        l.sort_unstable();
+        for q in [0.5, 0.99] {
+            let _ = writeln!(
+                w,
+                "gatepass_notification_latency_seconds{{channel=\"{channel}\",quantile=\"{q}\"}} {}",
+                quantile(&l, q)
+            );
+        }
     }
     let _ = writeln!(w, "# HELP gatepass_okta_calls_total Okta calls by rate-limit bucket and HTTP status (0: no answer).\n# TYPE gatepass_okta_calls_total counter");
     if let Some(client) = state.okta.current().await {

@@ -12,6 +12,7 @@ pub mod groups;
 pub mod identity;
 pub mod integration;
 pub mod metrics;
+pub mod notifications;
 pub mod policy;
 pub mod sync;
 pub mod system;
@@ -62,6 +63,10 @@ impl Core {
             secrets: &self.secrets,
             trust: &self.okta_trust,
         }
+    }
+
+    pub fn notifications(&self) -> notifications::NotificationsService<'_> {
+        notifications::NotificationsService { core: self }
     }
 
     pub fn sync(&self) -> sync::SyncService<'_> {

@@ -1,0 +1,85 @@
+//! Server functions of Admin › Notifications: webhook endpoints and the delivery log (admins
+//! only).
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{DeliveryPage, NotificationsOverview, WebhookEndpoint};
+
+/// The webhook endpoints and the events they may receive.
+#[server(endpoint = "notifications", prefix = "/api")]
+pub async fn get_notifications() -> Result<NotificationsOverview, AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move { state.notifications().overview(&admin).await })
+        .await
+}
+
+/// Adds a webhook endpoint; `events` is a comma-separated list of event names, or `*`.
+#[server(endpoint = "notifications/webhooks/add", prefix = "/api")]
+pub async fn add_webhook(
+    name: String,
+    url: String,
+    secret_ref: String,
+    events: String,
+) -> Result<WebhookEndpoint, AppError> {
+    use crate::ssr::auth::Admin;
+    use crate::ssr::services::notifications::WebhookInput;
+    super::serve(|admin: Admin, state| async move {
+        let input = WebhookInput {
+            name: super::bounded("Name", &name)?.to_owned(),
+            url: url.clone(),
+            secret_ref: super::bounded("Secret reference", &secret_ref)?.to_owned(),
+            events: events.split([',', ' ', '\n']).map(str::to_owned).collect(),
+        };
+        state.notifications().add_webhook(&admin, input).await
+    })
+    .await
+}
+
+/// Deletes a webhook endpoint.
+#[server(endpoint = "notifications/webhooks/delete", prefix = "/api")]
+pub async fn delete_webhook(id: i64) -> Result<(), AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move {
+        state.notifications().delete_webhook(&admin, id).await
+    })
+    .await
+}
+
+/// Sends a test event to a webhook endpoint now; says what happened.
+#[server(endpoint = "notifications/webhooks/test", prefix = "/api")]
+pub async fn test_webhook(id: i64) -> Result<String, AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move {
+        state.notifications().test_webhook(&admin, id).await
+    })
+    .await
+}
+
+/// A new webhook secret to keep in a secret store (Gatepass does not keep it).
+#[server(endpoint = "notifications/webhooks/secret", prefix = "/api")]
+pub async fn new_webhook_secret() -> Result<String, AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(|_admin: Admin, _state| async move {
+        Ok(crate::ssr::services::notifications::new_secret())
+    })
+    .await
+}
+
+/// A page of the delivery log (`state` empty: all), below delivery `before` (0: newest).
+#[server(endpoint = "notifications/deliveries", prefix = "/api")]
+pub async fn get_deliveries(state: String, before: i64) -> Result<DeliveryPage, AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, app| async move {
+        app.notifications().deliveries(&admin, &state, before).await
+    })
+    .await
+}
+
+/// Queues a failed delivery again.
+#[server(endpoint = "notifications/deliveries/retry", prefix = "/api")]
+pub async fn retry_delivery(id: i64) -> Result<(), AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move { state.notifications().retry(&admin, id).await })
+        .await
+}

@@ -1,0 +1,59 @@
+//! Notifications: the webhook endpoints admins add and the delivery log.
+
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+
+/// A webhook endpoint: where Gatepass posts the events it receives, signed with the secret
+/// its reference names (the secret itself is never stored or shown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpoint {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub secret_ref: String,
+    pub enabled: bool,
+    /// The events it receives: audit action names, or `*` for every one.
+    pub events: Vec<String>,
+    pub created_at: Timestamp,
+    pub created_by: String,
+}
+
+/// Admin › Notifications: the endpoints and the events one may receive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationsOverview {
+    pub endpoints: Vec<WebhookEndpoint>,
+    /// Every event name an endpoint may receive (`*` aside).
+    pub events: Vec<String>,
+    /// Failed deliveries (shown until retried).
+    pub failed: i64,
+}
+
+/// One delivery of one event to one recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: i64,
+    /// The audit event it delivers.
+    pub event_seq: i64,
+    pub event: String,
+    /// `webhook`.
+    pub channel: String,
+    /// The endpoint's name, or its id when it was deleted.
+    pub recipient: String,
+    /// `pending`, `in_flight`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    /// When it is tried next (pending).
+    pub next_attempt_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// One page of the delivery log, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryPage {
+    pub deliveries: Vec<Delivery>,
+    /// Pass as `before` for the next (older) page.
+    pub next_before: Option<i64>,
+}

@@ -1,0 +1,304 @@
+//! `/admin/notifications`: webhook endpoints (add, send a test event, delete), a new webhook
+//! secret to keep in a secret store, and the delivery log with *Retry* for failed deliveries.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::notifications::{
+    get_deliveries, get_notifications, AddWebhook, DeleteWebhook, NewWebhookSecret, RetryDelivery,
+    TestWebhook,
+};
+use crate::components::error_view::{ErrorView, Loading};
+use crate::components::page::{Audience, Page};
+use crate::error::AppError;
+use crate::format::utc_datetime;
+use crate::model::{Delivery, DeliveryPage, NotificationsOverview, WebhookEndpoint};
+use crate::url::encode_query_value;
+
+/// The server actions of the page.
+#[derive(Clone, Copy)]
+struct Actions {
+    add: ServerAction<AddWebhook>,
+    delete: ServerAction<DeleteWebhook>,
+    test: ServerAction<TestWebhook>,
+    secret: ServerAction<NewWebhookSecret>,
+    retry: ServerAction<RetryDelivery>,
+}
+
+/// `/admin/notifications`
+#[component]
+pub fn NotificationsPage() -> impl IntoView {
+    // Outside the gate, as on every page (see `Gate`).
+    let query = use_query_map();
+    let state = move || query.read().get("state").unwrap_or_default();
+    let before = move || {
+        query
+            .read()
+            .get("before")
+            .and_then(|b| b.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let actions = Actions {
+        add: ServerAction::new(),
+        delete: ServerAction::new(),
+        test: ServerAction::new(),
+        secret: ServerAction::new(),
+        retry: ServerAction::new(),
+    };
+    let overview = Resource::new(
+        move || {
+            (
+                actions.add.version().get(),
+                actions.delete.version().get(),
+                actions.retry.version().get(),
+            )
+        },
+        |_| get_notifications(),
+    );
+    let deliveries = Resource::new(
+        move || {
+            (
+                state(),
+                before(),
+                actions.retry.version().get(),
+                actions.delete.version().get(),
+            )
+        },
+        |(state, before, _, _)| get_deliveries(state, before),
+    );
+    view! {
+        <Page title="Notifications" audience=Audience::Admins>
+            <Notifications actions overview deliveries />
+        </Page>
+    }
+}
+
+#[component]
+fn Notifications(
+    actions: Actions,
+    overview: Resource<Result<NotificationsOverview, AppError>>,
+    deliveries: Resource<Result<DeliveryPage, AppError>>,
+) -> impl IntoView {
+    view! {
+        <p class="lead">
+            "Gatepass posts the events you choose to your webhook endpoints as they happen, signed by the "
+            <a href="https://www.standardwebhooks.com/">"Standard Webhooks"</a>
+            " scheme, and retries until they are delivered. The delivery log shows every try."
+        </p>
+        <section aria-labelledby="endpoints-heading">
+            <h2 id="endpoints-heading">"Webhook endpoints"</h2>
+            <Outcome action=actions.test ok=|m: String| m testid="webhook-tested" />
+            <Outcome action=actions.delete ok=|_| "Deleted the endpoint.".to_owned() testid="webhook-deleted" />
+            <Suspense fallback=|| view! { <Loading what="webhook endpoints" /> }>
+                {move || overview.get().map(|r| match r {
+                    Ok(o) if o.endpoints.is_empty() => view! {
+                        <p class="muted" data-testid="webhooks-empty">"No endpoint yet: no other system hears of Gatepass's events."</p>
+                    }.into_any(),
+                    Ok(o) => view! { <Endpoints endpoints=o.endpoints actions /> }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+        <AddForm actions overview />
+        <section aria-labelledby="deliveries-heading">
+            <h2 id="deliveries-heading">"Delivery log"</h2>
+            <Outcome action=actions.retry ok=|_| "Queued again: it is delivered within seconds.".to_owned() testid="delivery-retried" />
+            <Deliveries deliveries actions />
+        </section>
+    }
+}
+
+/// What an action did: `ok`'s message, or the error (a field's next to its name).
+#[component]
+fn Outcome<A, T>(
+    action: ServerAction<A>,
+    ok: fn(T) -> String,
+    testid: &'static str,
+) -> impl IntoView
+where
+    A: leptos::server_fn::ServerFn<Output = T, Error = AppError> + Clone + Send + Sync + 'static,
+    T: Clone + Send + Sync + 'static,
+{
+    move || {
+        action.value().get().map(|r| match r {
+            Ok(v) => view! { <p class="form-ok" role="status" data-testid=testid>{ok(v)}</p> }.into_any(),
+            Err(AppError::Invalid { field, message }) => view! {
+                <p class="form-error" role="alert"><strong>{field}</strong> ": " {message}</p>
+            }
+            .into_any(),
+            Err(AppError::Conflict(message)) => view! {
+                <p class="form-error" role="alert" data-testid=format!("{testid}-refused")>{message}</p>
+            }
+            .into_any(),
+            Err(error) => view! { <ErrorView error /> }.into_any(),
+        })
+    }
+}
+
+#[component]
+fn Endpoints(endpoints: Vec<WebhookEndpoint>, actions: Actions) -> impl IntoView {
+    view! {
+        <table class="table" data-testid="webhooks">
+            <thead><tr>
+                <th scope="col">"Name"</th><th scope="col">"URL"</th><th scope="col">"Events"</th>
+                <th scope="col">"Secret"</th><th scope="col">"Added"</th><th scope="col">"Act"</th>
+            </tr></thead>
+            <tbody>{endpoints.into_iter().map(|e| {
+                let events = if e.events.iter().any(|x| x == "*") { "every event".to_owned() } else { e.events.join(", ") };
+                let (test_label, delete_label) = (format!("Send a test event to {}", e.name), format!("Delete {}", e.name));
+                view! {
+                    <tr data-name=e.name.clone()>
+                        <td>{e.name.clone()}</td>
+                        <td><code>{e.url.clone()}</code></td>
+                        <td>{events}</td>
+                        <td><code>{e.secret_ref.clone()}</code></td>
+                        <td>{format!("{} by {}", utc_datetime(e.created_at), e.created_by)}</td>
+                        <td>
+                            <ActionForm action=actions.test attr:class="inline-form">
+                                <input type="hidden" name="id" value=e.id />
+                                <button type="submit" class="button small" aria-label=test_label
+                                    disabled=move || actions.test.pending().get()>"Send test event"</button>
+                            </ActionForm>
+                            <ActionForm action=actions.delete attr:class="inline-form">
+                                <input type="hidden" name="id" value=e.id />
+                                <button type="submit" class="button small secondary" aria-label=delete_label>"Delete"</button>
+                            </ActionForm>
+                        </td>
+                    </tr>
+                }
+            }).collect_view()}</tbody>
+        </table>
+    }
+}
+
+#[component]
+fn AddForm(
+    actions: Actions,
+    overview: Resource<Result<NotificationsOverview, AppError>>,
+) -> impl IntoView {
+    let events = move || {
+        overview
+            .get()
+            .and_then(Result::ok)
+            .map(|o| o.events.join(", "))
+            .unwrap_or_default()
+    };
+    view! {
+        <section class="panel" aria-labelledby="webhook-form-heading">
+            <h2 id="webhook-form-heading">"Add an endpoint"</h2>
+            <ActionForm action=actions.add attr:class="form">
+                <label for="webhook-name">"Name"</label>
+                <input id="webhook-name" name="name" required maxlength="100" placeholder="SIEM" />
+                <label for="webhook-url">"URL (https://; http:// only to this machine)"</label>
+                <input id="webhook-url" name="url" required type="url" placeholder="https://hooks.example.com/gatepass" />
+                <label for="webhook-secret">"Secret reference (a whsec_… secret)"</label>
+                <input id="webhook-secret" name="secret_ref" required placeholder="aws-secretsmanager:gatepass/webhook-siem" />
+                <label for="webhook-events">"Events (comma-separated names, or * for every event)"</label>
+                <input id="webhook-events" name="events" value="*" />
+                <details>
+                    <summary>"Event names"</summary>
+                    <p class="muted">{events}</p>
+                </details>
+                <div class="form-actions">
+                    <button type="submit" class="button" disabled=move || actions.add.pending().get()>"Add endpoint"</button>
+                </div>
+                <Outcome action=actions.add ok=|e: WebhookEndpoint| format!("Added {}.", e.name) testid="webhook-added" />
+            </ActionForm>
+            <p class="muted">
+                "The secret is read from your secret store when Gatepass signs, and never kept or shown by Gatepass. "
+                "Need one? Gatepass can make a random secret for you to store:"
+            </p>
+            <ActionForm action=actions.secret attr:class="inline-form">
+                <button type="submit" class="button small secondary">"Make a new secret"</button>
+            </ActionForm>
+            {move || actions.secret.value().get().map(|r| match r {
+                Ok(secret) => view! {
+                    <p class="form-ok" role="status">
+                        "Store this in your secret store now; it is not shown again: "
+                        <code data-testid="new-webhook-secret">{secret}</code>
+                    </p>
+                }.into_any(),
+                Err(error) => view! { <ErrorView error /> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn Deliveries(
+    deliveries: Resource<Result<DeliveryPage, AppError>>,
+    actions: Actions,
+) -> impl IntoView {
+    let query = use_query_map();
+    let state = move || query.read().get("state").unwrap_or_default();
+    let tab = move |s: &'static str, label: &'static str| {
+        let href = if s.is_empty() {
+            "/admin/notifications".to_owned()
+        } else {
+            format!("/admin/notifications?state={s}")
+        };
+        view! { <a href=href class="tab" aria-current=move || (state() == s).then_some("page")>{label}</a> }
+    };
+    view! {
+        <nav class="tabs" aria-label="Deliveries by state">
+            {tab("", "All")} {tab("failed", "Failed")} {tab("pending", "Pending")} {tab("delivered", "Delivered")}
+        </nav>
+        <Suspense fallback=|| view! { <Loading what="deliveries" /> }>
+            {move || deliveries.get().map(|r| match r {
+                Ok(p) if p.deliveries.is_empty() => view! {
+                    <p class="muted" data-testid="deliveries-empty">"No delivery here."</p>
+                }.into_any(),
+                Ok(p) => {
+                    let older = p.next_before.map(|b| {
+                        let s = state();
+                        if s.is_empty() { format!("/admin/notifications?before={b}") } else { format!("/admin/notifications?state={}&before={b}", encode_query_value(&s)) }
+                    });
+                    view! {
+                        <DeliveryTable items=p.deliveries actions />
+                        {older.map(|href| view! { <p><a class="button secondary" href=href>"Older deliveries"</a></p> })}
+                    }.into_any()
+                }
+                Err(error) => view! { <ErrorView error /> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DeliveryTable(items: Vec<Delivery>, actions: Actions) -> impl IntoView {
+    view! {
+        <table class="table" data-testid="deliveries">
+            <thead><tr>
+                <th scope="col">"#"</th><th scope="col">"Event"</th><th scope="col">"To"</th>
+                <th scope="col">"State"</th><th scope="col">"Tries"</th><th scope="col">"Last error"</th>
+                <th scope="col">"When"</th><th scope="col">"Act"</th>
+            </tr></thead>
+            <tbody>{items.into_iter().map(|d| {
+                let when = match (d.state.as_str(), d.delivered_at) {
+                    ("delivered", Some(at)) => format!("delivered {}", utc_datetime(at)),
+                    ("pending", _) => format!("queued {}; next try {}", utc_datetime(d.created_at), utc_datetime(d.next_attempt_at)),
+                    _ => format!("queued {}", utc_datetime(d.created_at)),
+                };
+                let failed = d.state == "failed";
+                view! {
+                    <tr data-state=d.state.clone() data-event=d.event.clone()>
+                        <td>{d.id}</td>
+                        <td><a href=format!("/admin/audit?subject=&action={}", encode_query_value(&d.event))>{d.event.clone()}</a>
+                            <span class="muted">{format!(" (event {})", d.event_seq)}</span></td>
+                        <td>{format!("{}: {}", d.channel, d.recipient)}</td>
+                        <td>{d.state.replace('_', " ")}</td>
+                        <td>{d.attempts}</td>
+                        <td>{d.last_error.clone().unwrap_or_default()}</td>
+                        <td>{when}</td>
+                        <td>{failed.then(|| view! {
+                            <ActionForm action=actions.retry attr:class="inline-form">
+                                <input type="hidden" name="id" value=d.id />
+                                <button type="submit" class="button small">"Retry"</button>
+                            </ActionForm>
+                        })}</td>
+                    </tr>
+                }
+            }).collect_view()}</tbody>
+        </table>
+    }
+}

@@ -1,0 +1,369 @@
+//! `webhook_endpoints`, `webhook_subscriptions` and `notifications`, the notification outbox:
+//! deliveries are queued in the transaction that records their event (see
+//! [`queue_for_event`], called for every audit event), claimed with a lease by the notifier and
+//! closed with their outcome. Outcomes are fenced like the Okta outbox's: only the claim that
+//! still holds the lease may record one.
+
+use super::{Db, DbError, Tx};
+use crate::model::{DatabaseEngine, Timestamp};
+
+/// A webhook endpoint as stored (its secret is a reference, never the value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointRow {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub secret_ref: String,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    /// The events it receives, sorted (`*`: every one).
+    pub events: Vec<String>,
+}
+
+/// Queues a delivery of audit event `seq` (`action`) to every enabled webhook endpoint that
+/// receives it, inside the event's own transaction; returns how many were queued.
+pub async fn queue_for_event(
+    tx: &mut Tx,
+    seq: i64,
+    action: &str,
+    at: Timestamp,
+) -> Result<u64, DbError> {
+    let queued = sqlx::query(
+        "INSERT INTO notifications (event_seq, channel, target, state, next_attempt_at, created_at) \
+         SELECT $1, 'webhook', CAST(e.id AS TEXT), 'pending', $2, $2 FROM webhook_endpoints e \
+         WHERE e.enabled AND EXISTS (SELECT 1 FROM webhook_subscriptions s \
+           WHERE s.endpoint_id = e.id AND s.event IN ($3, '*')) \
+         ON CONFLICT (channel, target, event_seq) DO NOTHING",
+    )
+    .bind(seq)
+    .bind(at)
+    .bind(action)
+    .execute(&mut **tx)
+    .await?;
+    Ok(queued.rows_affected())
+}
+
+/// Adds an endpoint receiving `events`; `None` when the name is taken.
+pub async fn insert_endpoint(
+    tx: &mut Tx,
+    name: &str,
+    url: &str,
+    secret_ref: &str,
+    events: &[String],
+    at: Timestamp,
+    by: &str,
+) -> Result<Option<i64>, DbError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO webhook_endpoints (name, url, secret_ref, enabled, created_at, created_by) \
+         VALUES ($1, $2, $3, TRUE, $4, $5) ON CONFLICT (name) DO NOTHING RETURNING id",
+    )
+    .bind(name)
+    .bind(url)
+    .bind(secret_ref)
+    .bind(at)
+    .bind(by)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(id) = id else { return Ok(None) };
+    for event in events {
+        sqlx::query("INSERT INTO webhook_subscriptions (endpoint_id, event) VALUES ($1, $2)")
+            .bind(id)
+            .bind(event)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(Some(id))
+}
+
+/// Deletes an endpoint; its deliveries not made yet are closed as failed. False if there was
+/// no such endpoint.
+pub async fn delete_endpoint(tx: &mut Tx, id: i64, now: Timestamp) -> Result<bool, DbError> {
+    sqlx::query(
+        "UPDATE notifications SET state = 'failed', last_error = 'the endpoint was deleted', \
+           lease_owner = NULL, lease_until = NULL, delivered_at = NULL, next_attempt_at = $2 \
+         WHERE channel = 'webhook' AND target = CAST($1 AS TEXT) \
+           AND state IN ('pending', 'in_flight')",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM webhook_subscriptions WHERE endpoint_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    let deleted = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
+type EndpointTuple = (i64, String, String, String, i64, Timestamp, String);
+
+const ENDPOINT_COLUMNS: &str = "e.id, e.name, e.url, e.secret_ref, \
+    CAST(CASE WHEN e.enabled THEN 1 ELSE 0 END AS BIGINT), e.created_at, e.created_by";
+
+async fn with_events(db: &Db, rows: Vec<EndpointTuple>) -> Result<Vec<EndpointRow>, DbError> {
+    let subscriptions: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT endpoint_id, event FROM webhook_subscriptions ORDER BY endpoint_id, event",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, name, url, secret_ref, enabled, created_at, created_by)| EndpointRow {
+                events: subscriptions
+                    .iter()
+                    .filter(|(e, _)| *e == id)
+                    .map(|(_, event)| event.clone())
+                    .collect(),
+                id,
+                name,
+                url,
+                secret_ref,
+                enabled: enabled != 0,
+                created_at,
+                created_by,
+            },
+        )
+        .collect())
+}
+
+/// Every endpoint, by name.
+pub async fn list_endpoints(db: &Db) -> Result<Vec<EndpointRow>, DbError> {
+    let rows: Vec<EndpointTuple> = sqlx::query_as(&format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e ORDER BY e.name"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    with_events(db, rows).await
+}
+
+/// One endpoint.
+pub async fn find_endpoint(db: &Db, id: i64) -> Result<Option<EndpointRow>, DbError> {
+    let rows: Vec<EndpointTuple> = sqlx::query_as(&format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints e WHERE e.id = $1"
+    ))
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(with_events(db, rows).await?.into_iter().next())
+}
+
+/// A queued delivery, as claimed by the notifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub id: i64,
+    /// Who claimed it (the process's instance id).
+    pub owner: String,
+    pub channel: String,
+    pub target: String,
+    pub event_seq: i64,
+    /// Tries so far, this one included.
+    pub attempts: i64,
+}
+
+/// Claims up to `limit` due deliveries for `owner` until `lease_until`: pending ones whose time
+/// has come and in-flight ones whose lease ran out (a crashed notifier's).
+pub async fn claim_notifications(
+    db: &Db,
+    owner: &str,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: i64,
+) -> Result<Vec<Claim>, DbError> {
+    let lock = if db.engine() == DatabaseEngine::Postgres {
+        "FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let rows: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(&format!(
+        "UPDATE notifications SET state = 'in_flight', lease_owner = $1, lease_until = $2, \
+           attempts = attempts + 1 \
+         WHERE id IN (SELECT n.id FROM notifications n \
+           WHERE (n.state = 'pending' AND n.next_attempt_at <= $3) \
+              OR (n.state = 'in_flight' AND n.lease_until < $3) \
+           ORDER BY n.id LIMIT $4 {lock}) \
+         RETURNING id, channel, target, event_seq, attempts"
+    ))
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db.write_pool())
+    .await?;
+    let mut claims: Vec<Claim> = rows
+        .into_iter()
+        .map(|(id, channel, target, event_seq, attempts)| Claim {
+            id,
+            owner: owner.to_owned(),
+            channel,
+            target,
+            event_seq,
+            attempts,
+        })
+        .collect();
+    claims.sort_by_key(|c| c.id);
+    Ok(claims)
+}
+
+/// Records the outcome of `claim` — delivered, retried at `next` or failed for good — unless
+/// the claim was lost meanwhile (it was taken over after its lease ran out): then nothing
+/// changes and the answer is false.
+pub async fn close_claim(
+    db: &Db,
+    claim: &Claim,
+    outcome: Outcome<'_>,
+    now: Timestamp,
+) -> Result<bool, DbError> {
+    let (state, error, next) = match outcome {
+        Outcome::Delivered => ("delivered", None, now),
+        Outcome::Retry { error, next } => ("pending", Some(error), next),
+        Outcome::Failed { error } => ("failed", Some(error), now),
+    };
+    let delivered_at = (state == "delivered").then_some(now);
+    let updated = sqlx::query(
+        "UPDATE notifications SET state = $5, last_error = COALESCE($6, last_error), \
+           next_attempt_at = $7, delivered_at = $2, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $1 AND state = 'in_flight' AND lease_owner = $3 AND attempts = $4",
+    )
+    .bind(claim.id)
+    .bind(delivered_at)
+    .bind(&claim.owner)
+    .bind(claim.attempts)
+    .bind(state)
+    .bind(error)
+    .bind(next)
+    .execute(db.write_pool())
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// How a claimed delivery went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome<'a> {
+    Delivered,
+    Retry { error: &'a str, next: Timestamp },
+    Failed { error: &'a str },
+}
+
+/// A delivery as the delivery log shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub event_seq: i64,
+    pub event: String,
+    pub channel: String,
+    pub target: String,
+    /// The endpoint's name (webhooks), if it still exists.
+    pub target_name: Option<String>,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub next_attempt_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+}
+
+type DeliveryTuple = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    Option<String>,
+    Timestamp,
+    Timestamp,
+    Option<Timestamp>,
+);
+
+/// Deliveries newest first, below id `before` (0: from the newest), in `state` when given.
+pub async fn list_deliveries(
+    db: &Db,
+    state: Option<&str>,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<DeliveryRow>, DbError> {
+    let rows: Vec<DeliveryTuple> = sqlx::query_as(
+        "SELECT n.id, n.event_seq, a.action, n.channel, n.target, e.name, n.state, n.attempts, \
+           n.last_error, n.created_at, n.next_attempt_at, n.delivered_at \
+         FROM notifications n JOIN audit_events a ON a.seq = n.event_seq \
+         LEFT JOIN webhook_endpoints e ON n.channel = 'webhook' AND CAST(e.id AS TEXT) = n.target \
+         WHERE ($1 = 0 OR n.id < $1) AND ($2 IS NULL OR n.state = $2) \
+         ORDER BY n.id DESC LIMIT $3",
+    )
+    .bind(before)
+    .bind(state)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DeliveryRow {
+            id: r.0,
+            event_seq: r.1,
+            event: r.2,
+            channel: r.3,
+            target: r.4,
+            target_name: r.5,
+            state: r.6,
+            attempts: r.7,
+            last_error: r.8,
+            created_at: r.9,
+            next_attempt_at: r.10,
+            delivered_at: r.11,
+        })
+        .collect())
+}
+
+/// Queues a failed delivery again, due at `now`, with its tries counted afresh; false if it is
+/// not failed (or its webhook endpoint is gone).
+pub async fn requeue_failed(tx: &mut Tx, id: i64, now: Timestamp) -> Result<bool, DbError> {
+    let updated = sqlx::query(
+        "UPDATE notifications SET state = 'pending', attempts = 0, next_attempt_at = $2 \
+         WHERE id = $1 AND state = 'failed' AND (channel <> 'webhook' OR EXISTS \
+           (SELECT 1 FROM webhook_endpoints e WHERE CAST(e.id AS TEXT) = notifications.target))",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Deliveries per channel and state.
+pub async fn counts(db: &Db) -> Result<Vec<(String, String, i64)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT channel, state, COUNT(*) FROM notifications GROUP BY channel, state \
+         ORDER BY channel, state",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Milliseconds from queueing to delivery of the latest `limit` deliveries, per channel.
+pub async fn delivery_latencies(db: &Db, limit: i64) -> Result<Vec<(String, i64)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT channel, delivered_at - created_at FROM notifications \
+         WHERE state = 'delivered' ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// When the earliest pending delivery is due, if any.
+pub async fn next_due(db: &Db) -> Result<Option<Timestamp>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(CASE WHEN state = 'pending' THEN next_attempt_at ELSE lease_until END) \
+         FROM notifications WHERE state IN ('pending', 'in_flight')",
+    )
+    .fetch_one(db.pool())
+    .await?)
+}

@@ -1,0 +1,155 @@
+//! The notifier: carries the queued deliveries (`notifications`) out — durably, like the grant
+//! engine: it claims due deliveries with a lease (on PostgreSQL `FOR UPDATE SKIP LOCKED`, so
+//! several Gatepass processes share the work), delivers them, and records each outcome under
+//! its claim. A crash leaves rows in flight that are taken up again when their lease runs out:
+//! delivery is at least once, and a webhook's `webhook-id` (the same on every try) lets its
+//! receiver drop repeats. Failures are retried with capped exponential backoff and jitter (an
+//! endpoint's `Retry-After` is honoured) up to [`MAX_ATTEMPTS`] tries, then the delivery is
+//! failed: shown to admins, who can retry it.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use crate::ssr::core::Core;
+use crate::ssr::db::notifications::{self as store, Claim, Outcome};
+use crate::ssr::db::DbError;
+use crate::ssr::services::notifications::{deliver_webhook, DeliveryError};
+
+/// How long a claimed delivery is ours: longer than a delivery may take
+/// ([`DELIVERY_TIMEOUT`](crate::ssr::services::notifications::DELIVERY_TIMEOUT)) plus reading
+/// what it needs.
+const LEASE_MS: i64 = 30_000;
+/// Tries before a delivery is failed (about a day of backoff).
+pub const MAX_ATTEMPTS: i64 = 12;
+/// Longest wait between tries.
+const MAX_BACKOFF_MS: i64 = 3_600_000;
+/// Deliveries made at once (and claimed by one pass).
+const CONCURRENCY: usize = 8;
+/// Longest the notifier sleeps without looking for work (events of other processes, and
+/// commits that wake nobody).
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct NotifierReport {
+    pub delivered: usize,
+    pub retried: usize,
+    pub failed: usize,
+    /// Claims taken over by another notifier before their outcome was recorded.
+    pub lost: usize,
+}
+
+impl NotifierReport {
+    fn claimed(&self) -> usize {
+        self.delivered + self.retried + self.failed + self.lost
+    }
+}
+
+enum Done {
+    Delivered,
+    Retried,
+    Failed,
+    Lost,
+}
+
+/// Delivers the due deliveries once (up to [`CONCURRENCY`] of them).
+pub async fn deliver_once(core: &Core) -> Result<NotifierReport, DbError> {
+    let now = core.clock.timestamp();
+    let claims = store::claim_notifications(
+        &core.db,
+        &core.instance,
+        now,
+        now.plus_millis(LEASE_MS),
+        CONCURRENCY as i64,
+    )
+    .await?;
+    let outcomes = futures::stream::iter(claims)
+        .map(|claim| deliver(core, claim))
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    let mut report = NotifierReport::default();
+    for outcome in outcomes {
+        match outcome? {
+            Done::Delivered => report.delivered += 1,
+            Done::Retried => report.retried += 1,
+            Done::Failed => report.failed += 1,
+            Done::Lost => report.lost += 1,
+        }
+    }
+    Ok(report)
+}
+
+/// Makes one delivery and records how it went.
+async fn deliver(core: &Core, claim: Claim) -> Result<Done, DbError> {
+    let result = match claim.channel.as_str() {
+        "webhook" => deliver_webhook(core, &claim).await,
+        other => Err(DeliveryError {
+            message: format!("Gatepass has no channel `{other}`"),
+            retry: false,
+            retry_after: None,
+        }),
+    };
+    let now = core.clock.timestamp();
+    let (outcome, done) = match &result {
+        Ok(_) => (Outcome::Delivered, Done::Delivered),
+        Err(e) if e.retry && claim.attempts < MAX_ATTEMPTS => {
+            let asked = e
+                .retry_after
+                .map_or(0, |d| d.as_millis().min(MAX_BACKOFF_MS as u128) as i64);
+            let wait = super::backoff_ms(claim.attempts, MAX_BACKOFF_MS).max(asked);
+            tracing::warn!(delivery = claim.id, attempts = claim.attempts, error = %e.message, "notifier: a delivery failed; retrying");
+            (
+                Outcome::Retry {
+                    error: &e.message,
+                    next: now.plus_millis(wait),
+                },
+                Done::Retried,
+            )
+        }
+        Err(e) => {
+            tracing::error!(delivery = claim.id, attempts = claim.attempts, error = %e.message, "notifier: a delivery failed for good");
+            (Outcome::Failed { error: &e.message }, Done::Failed)
+        }
+    };
+    if store::close_claim(&core.db, &claim, outcome, now).await? {
+        Ok(done)
+    } else {
+        tracing::warn!(
+            delivery = claim.id,
+            "notifier: the delivery's lease was taken over meanwhile; its outcome here is dropped"
+        );
+        Ok(Done::Lost)
+    }
+}
+
+/// The notifier's loop; runs until `core.stopping` is cancelled (a pass under way finishes).
+pub async fn run(core: Core) {
+    let signal = core.engine.clone();
+    while !core.stopping.is_cancelled() {
+        let claimed = match deliver_once(&core).await {
+            Ok(report) => report.claimed(),
+            Err(e) => {
+                tracing::warn!(error = %e, "notifier: database error");
+                0
+            }
+        };
+        if claimed == CONCURRENCY {
+            continue;
+        }
+        let wait = match store::next_due(&core.db).await {
+            Ok(Some(at)) => Duration::from_millis(
+                (at - core.clock.timestamp()).clamp(0, IDLE_POLL.as_millis() as i64) as u64,
+            ),
+            _ => IDLE_POLL,
+        };
+        if wait.is_zero() && claimed > 0 {
+            continue;
+        }
+        tokio::select! {
+            _ = signal.notifier_woken(wait.max(Duration::from_millis(20))) => {}
+            _ = core.stopping.cancelled() => {}
+        }
+    }
+}

@@ -1,0 +1,639 @@
+//! Notifications to other systems: webhook endpoints (*Admin › Notifications*), the delivery
+//! log, and how one delivery is made — a JSON payload signed by the Standard Webhooks scheme
+//! (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`).
+//!
+//! Deliveries are queued with their event (see `db::notifications`) and carried out by the
+//! notifier job; delivery outcomes go to the delivery log, not the audit log, so an endpoint
+//! that receives every event does not feed on its own deliveries.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+use url::Url;
+
+use crate::error::AppError;
+use crate::model::{
+    AuditAction, AuditEvent, Delivery, DeliveryPage, NotificationsOverview, Timestamp,
+    WebhookEndpoint,
+};
+use crate::ssr::auth::Admin;
+use crate::ssr::core::Core;
+use crate::ssr::db::notifications::{self as store, DeliveryRow, EndpointRow};
+use crate::ssr::db::{audit, DbError};
+use crate::ssr::secrets::{SecretRef, SecretSource};
+
+/// The version of the payload's schema (`version` in every payload).
+pub const PAYLOAD_VERSION: u32 = 1;
+/// Deliveries per page of the delivery log.
+pub const DELIVERY_PAGE: i64 = 50;
+/// The most endpoints Gatepass keeps.
+pub const MAX_ENDPOINTS: usize = 50;
+/// The prefix of a Standard Webhooks secret.
+pub const SECRET_PREFIX: &str = "whsec_";
+/// How long one delivery may take (connecting included).
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What an admin types to add an endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookInput {
+    pub name: String,
+    pub url: String,
+    pub secret_ref: String,
+    /// Event names, or `*`.
+    pub events: Vec<String>,
+}
+
+/// A webhook signing key: the bytes a `whsec_…` secret encodes.
+pub struct WebhookKey(Vec<u8>);
+
+impl std::fmt::Debug for WebhookKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookKey(…)")
+    }
+}
+
+impl WebhookKey {
+    /// The key a `whsec_<base64>` secret holds (24 to 64 bytes); an error that never repeats
+    /// the value.
+    pub fn parse(secret: &SecretString) -> Result<WebhookKey, String> {
+        let text = secret.expose_secret().trim();
+        let encoded = text.strip_prefix(SECRET_PREFIX).ok_or_else(|| {
+            format!("the secret is not a webhook secret: it must start with {SECRET_PREFIX}")
+        })?;
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|_| format!("the secret after {SECRET_PREFIX} is not base64"))?;
+        if !(24..=64).contains(&key.len()) {
+            return Err(format!(
+                "the secret must hold 24 to 64 bytes (it holds {})",
+                key.len()
+            ));
+        }
+        Ok(WebhookKey(key))
+    }
+
+    /// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`: the `webhook-signature` value.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        let signature = mac.finalize().into_bytes();
+        format!(
+            "v1,{}",
+            base64::engine::general_purpose::STANDARD.encode(signature)
+        )
+    }
+}
+
+/// A new random webhook secret (`whsec_` and 32 random bytes in base64), shown once to the
+/// admin to keep in their secret store; Gatepass does not keep it.
+pub fn new_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    format!(
+        "{SECRET_PREFIX}{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+/// Where a webhook may go: `https://`, or `http://` to this machine (loopback); no user name
+/// or password in it, no fragment.
+pub fn parse_endpoint_url(text: &str) -> Result<Url, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("enter the endpoint's URL".into());
+    }
+    if text.len() > 2000 {
+        return Err("at most 2,000 characters".into());
+    }
+    let url = Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err("use https:// (http:// only to this machine, 127.0.0.1)".into()),
+        other => return Err(format!("use https:// (not {other}://)")),
+    }
+    if url.host().is_none() {
+        return Err("the URL names no host".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "no user name or password in the URL: the signature authenticates Gatepass".into(),
+        );
+    }
+    if url.fragment().is_some() {
+        return Err("no #fragment in the URL".into());
+    }
+    Ok(url)
+}
+
+/// The event names an endpoint may receive.
+pub fn event_names() -> Vec<String> {
+    AuditAction::ALL
+        .iter()
+        .map(|a| a.as_str().to_owned())
+        .collect()
+}
+
+/// Checks the chosen events: known names or `*`, at least one, each once.
+pub fn parse_events(events: &[String]) -> Result<Vec<String>, String> {
+    let known = event_names();
+    if events.len() > 4 * known.len() {
+        return Err("too many events".into());
+    }
+    let mut chosen: Vec<String> = Vec::new();
+    for event in events.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+        if event != "*" && !known.iter().any(|k| k == event) {
+            return Err(format!("no event is called `{event}`"));
+        }
+        if !chosen.iter().any(|c| c == event) {
+            chosen.push(event.to_owned());
+        }
+    }
+    if chosen.is_empty() {
+        return Err("choose at least one event (or every event)".into());
+    }
+    if chosen.iter().any(|c| c == "*") {
+        chosen = vec!["*".to_owned()];
+    }
+    chosen.sort();
+    Ok(chosen)
+}
+
+/// The JSON body of a delivery of `event` (documented in README, "Webhooks").
+pub fn payload(event: &AuditEvent) -> serde_json::Value {
+    let details: serde_json::Value =
+        serde_json::from_str(&event.details).unwrap_or(serde_json::Value::Null);
+    serde_json::json!({
+        "type": event.action,
+        "timestamp": event.at.to_string(),
+        "version": PAYLOAD_VERSION,
+        "data": {
+            "event_seq": event.seq,
+            "actor": event.actor,
+            "subject": event.subject,
+            "details": details,
+        }
+    })
+}
+
+/// The `webhook-id` of a delivery of event `seq` (the same on every try: receivers drop
+/// repeats by it).
+pub fn message_id(seq: i64) -> String {
+    format!("evt_{seq}")
+}
+
+/// The HTTP client deliveries use: no redirects (a signed request goes where it was sent, or
+/// nowhere), no proxy from the environment, bounded time.
+fn http() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(DELIVERY_TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("Gatepass-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the webhook HTTP client builds")
+    })
+}
+
+/// Why a delivery did not go through, for the delivery log (never the secret or the payload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryError {
+    pub message: String,
+    /// Whether trying again may help (a refusal of the request itself will not).
+    pub retry: bool,
+    /// How long the endpoint asked to wait (`Retry-After`).
+    pub retry_after: Option<Duration>,
+}
+
+impl DeliveryError {
+    fn permanent(message: impl Into<String>) -> Self {
+        DeliveryError {
+            message: message.into(),
+            retry: false,
+            retry_after: None,
+        }
+    }
+}
+
+/// Posts `body` (event message `id`) to `url`, signed with `key` at `now`.
+pub async fn post_signed(
+    url: &str,
+    key: &WebhookKey,
+    id: &str,
+    now: Timestamp,
+    body: &[u8],
+) -> Result<u16, DeliveryError> {
+    let timestamp = now.millis().div_euclid(1000);
+    let response = http()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", key.sign(id, timestamp, body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .map_err(|e| DeliveryError {
+            message: describe_send_error(&e),
+            retry: true,
+            retry_after: None,
+        })?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(status.as_u16());
+    }
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = response.text().await.unwrap_or_default();
+    let excerpt: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
+    Err(DeliveryError {
+        message: if excerpt.is_empty() {
+            format!("the endpoint answered HTTP {}", status.as_u16())
+        } else {
+            format!("the endpoint answered HTTP {}: {excerpt}", status.as_u16())
+        },
+        // Redirects are not followed: a moved endpoint must be changed here.
+        retry: !status.is_redirection(),
+        retry_after,
+    })
+}
+
+fn describe_send_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs())
+    } else if e.is_connect() {
+        "could not connect to the endpoint".to_owned()
+    } else {
+        "the request to the endpoint failed".to_owned()
+    }
+}
+
+/// Admin › Notifications.
+pub struct NotificationsService<'a> {
+    pub core: &'a Core,
+}
+
+fn endpoint_view(row: EndpointRow) -> WebhookEndpoint {
+    WebhookEndpoint {
+        id: row.id,
+        name: row.name,
+        url: row.url,
+        secret_ref: row.secret_ref,
+        enabled: row.enabled,
+        events: row.events,
+        created_at: row.created_at,
+        created_by: row.created_by,
+    }
+}
+
+fn delivery_view(row: DeliveryRow) -> Delivery {
+    Delivery {
+        id: row.id,
+        event_seq: row.event_seq,
+        event: row.event,
+        channel: row.channel,
+        recipient: row
+            .target_name
+            .unwrap_or_else(|| format!("endpoint {} (deleted)", row.target)),
+        state: row.state,
+        attempts: row.attempts,
+        last_error: row.last_error,
+        created_at: row.created_at,
+        next_attempt_at: row.next_attempt_at,
+        delivered_at: row.delivered_at,
+    }
+}
+
+impl NotificationsService<'_> {
+    /// The endpoints, the events they may receive, and how many deliveries failed.
+    pub async fn overview(&self, _admin: &Admin) -> Result<NotificationsOverview, AppError> {
+        let db = &self.core.db;
+        let failed = store::counts(db)
+            .await?
+            .into_iter()
+            .filter(|(_, state, _)| state == "failed")
+            .map(|(_, _, n)| n)
+            .sum();
+        Ok(NotificationsOverview {
+            endpoints: store::list_endpoints(db)
+                .await?
+                .into_iter()
+                .map(endpoint_view)
+                .collect(),
+            events: event_names(),
+            failed,
+        })
+    }
+
+    /// Checks a secret reference: allowed by the configuration, readable, a webhook secret.
+    async fn key_for(&self, reference: &str) -> Result<WebhookKey, AppError> {
+        let field = |m: String| AppError::invalid("Secret reference", m);
+        let parsed: SecretRef = reference.trim().parse().map_err(field)?;
+        if let SecretSource::Env(_) | SecretSource::File(_) = parsed.source {
+            if !self.core.webhook_secret_refs.contains(&parsed) {
+                return Err(field(
+                    "env: and file: references must be named in the server's configuration \
+                     (notifications.allowed_secret_refs); use an aws-secretsmanager: reference"
+                        .into(),
+                ));
+            }
+        }
+        let secret = self
+            .core
+            .secrets
+            .get(&parsed)
+            .await
+            .map_err(|e| field(format!("cannot be read: {e}")))?;
+        WebhookKey::parse(&secret).map_err(field)
+    }
+
+    /// Adds an endpoint (audited); its secret must be readable and a webhook secret now.
+    pub async fn add_webhook(
+        &self,
+        admin: &Admin,
+        input: WebhookInput,
+    ) -> Result<WebhookEndpoint, AppError> {
+        let name = input.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AppError::invalid("Name", "1 to 100 characters"));
+        }
+        let url = parse_endpoint_url(&input.url).map_err(|m| AppError::invalid("URL", m))?;
+        let events = parse_events(&input.events).map_err(|m| AppError::invalid("Events", m))?;
+        self.key_for(&input.secret_ref).await?;
+        let secret_ref = input.secret_ref.trim();
+        let db = &self.core.db;
+        if store::list_endpoints(db).await?.len() >= MAX_ENDPOINTS {
+            return Err(AppError::Conflict(format!(
+                "Gatepass keeps at most {MAX_ENDPOINTS} webhook endpoints: delete one first."
+            )));
+        }
+        let now = self.core.clock.timestamp();
+        let actor = &admin.me().login;
+        let mut tx = db.begin_write().await?;
+        let id =
+            store::insert_endpoint(&mut tx, name, url.as_str(), secret_ref, &events, now, actor)
+                .await?
+                .ok_or_else(|| AppError::invalid("Name", "another endpoint has this name"))?;
+        audit::insert_audit_event(
+            &mut tx,
+            now,
+            actor,
+            AuditAction::WebhookAdded,
+            &format!("webhook:{id}"),
+            &serde_json::json!({
+                "name": name,
+                "url": url.as_str(),
+                "secret_ref": secret_ref,
+                "events": events,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        store::find_endpoint(db, id)
+            .await?
+            .map(endpoint_view)
+            .ok_or(AppError::Internal)
+    }
+
+    /// Deletes an endpoint (audited); its deliveries not made yet fail.
+    pub async fn delete_webhook(&self, admin: &Admin, id: i64) -> Result<(), AppError> {
+        let db = &self.core.db;
+        let endpoint = store::find_endpoint(db, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("That webhook endpoint".into()))?;
+        let now = self.core.clock.timestamp();
+        let mut tx = db.begin_write().await?;
+        if !store::delete_endpoint(&mut tx, id, now).await? {
+            return Err(AppError::NotFound("That webhook endpoint".into()));
+        }
+        audit::insert_audit_event(
+            &mut tx,
+            now,
+            &admin.me().login,
+            AuditAction::WebhookDeleted,
+            &format!("webhook:{id}"),
+            &serde_json::json!({ "name": endpoint.name, "url": endpoint.url }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sends a `webhook.test` event to an endpoint now (not queued, not audited: it changes
+    /// nothing) and says what happened.
+    pub async fn test_webhook(&self, admin: &Admin, id: i64) -> Result<String, AppError> {
+        let endpoint = store::find_endpoint(&self.core.db, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("That webhook endpoint".into()))?;
+        let key = self.key_for(&endpoint.secret_ref).await?;
+        let now = self.core.clock.timestamp();
+        let message = format!("test_{:016x}", rand::random::<u64>());
+        let body = serde_json::json!({
+            "type": "webhook.test",
+            "timestamp": now.to_string(),
+            "version": PAYLOAD_VERSION,
+            "data": { "endpoint": endpoint.name, "requested_by": admin.me().login },
+        });
+        let body = serde_json::to_vec(&body).map_err(|_| AppError::Internal)?;
+        match post_signed(&endpoint.url, &key, &message, now, &body).await {
+            Ok(status) => Ok(format!(
+                "Delivered: {} answered HTTP {status}.",
+                endpoint.name
+            )),
+            Err(e) => Err(AppError::Conflict(format!(
+                "Not delivered to {}: {}.",
+                endpoint.name, e.message
+            ))),
+        }
+    }
+
+    /// A page of the delivery log (`state` empty: every state).
+    pub async fn deliveries(
+        &self,
+        _admin: &Admin,
+        state: &str,
+        before: i64,
+    ) -> Result<DeliveryPage, AppError> {
+        let state = match state.trim() {
+            "" => None,
+            s @ ("pending" | "in_flight" | "delivered" | "failed") => Some(s),
+            _ => {
+                return Err(AppError::invalid(
+                    "state",
+                    "one of pending, in_flight, delivered, failed (or none)",
+                ))
+            }
+        };
+        if before < 0 {
+            return Err(AppError::invalid("before", "a delivery number (0: newest)"));
+        }
+        let mut rows =
+            store::list_deliveries(&self.core.db, state, before, DELIVERY_PAGE + 1).await?;
+        let next_before = if rows.len() as i64 > DELIVERY_PAGE {
+            rows.truncate(DELIVERY_PAGE as usize);
+            rows.last().map(|r| r.id)
+        } else {
+            None
+        };
+        Ok(DeliveryPage {
+            deliveries: rows.into_iter().map(delivery_view).collect(),
+            next_before,
+        })
+    }
+
+    /// Queues a failed delivery again (audited).
+    pub async fn retry(&self, admin: &Admin, id: i64) -> Result<(), AppError> {
+        let now = self.core.clock.timestamp();
+        let mut tx = self.core.db.begin_write().await?;
+        if !store::requeue_failed(&mut tx, id, now).await? {
+            return Err(AppError::Conflict(
+                "Only a failed delivery to an endpoint that still exists can be retried.".into(),
+            ));
+        }
+        audit::insert_audit_event(
+            &mut tx,
+            now,
+            &admin.me().login,
+            AuditAction::DeliveryRetried,
+            &format!("delivery:{id}"),
+            &serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        self.core.engine.wake();
+        Ok(())
+    }
+}
+
+/// Delivers one claimed webhook delivery: the endpoint, its key, the event.
+pub async fn deliver_webhook(core: &Core, claim: &store::Claim) -> Result<u16, DeliveryError> {
+    let db_error = |e: DbError| DeliveryError {
+        message: format!("Gatepass could not read the delivery: {e}"),
+        retry: true,
+        retry_after: None,
+    };
+    let endpoint_id: i64 = claim
+        .target
+        .parse()
+        .map_err(|_| DeliveryError::permanent("not a webhook endpoint id"))?;
+    let endpoint = store::find_endpoint(&core.db, endpoint_id)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| DeliveryError::permanent("the endpoint was deleted"))?;
+    if !endpoint.enabled {
+        return Err(DeliveryError::permanent("the endpoint is turned off"));
+    }
+    let event = audit::find_audit_event(&core.db, claim.event_seq)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| DeliveryError::permanent("the event is gone"))?;
+    let service = NotificationsService { core };
+    let key = service
+        .key_for(&endpoint.secret_ref)
+        .await
+        .map_err(|e| DeliveryError {
+            message: e.to_string(),
+            retry: true,
+            retry_after: None,
+        })?;
+    let body = serde_json::to_vec(&payload(&event))
+        .map_err(|_| DeliveryError::permanent("the event could not be written as JSON"))?;
+    post_signed(
+        &endpoint.url,
+        &key,
+        &message_id(event.seq),
+        core.clock.timestamp(),
+        &body,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signs_like_the_standard_webhooks_reference() {
+        // The example of the Standard Webhooks specification (and its reference libraries).
+        let key = WebhookKey::parse(&SecretString::from(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+        ))
+        .unwrap();
+        let body = br#"{"test": 2432232314}"#;
+        assert_eq!(
+            key.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_webhook_secret_without_repeating_it() {
+        for bad in ["00okta-api-token", "whsec_!!!", "whsec_c2hvcnQ="] {
+            let e = WebhookKey::parse(&SecretString::from(bad.to_owned())).unwrap_err();
+            assert!(!e.contains(bad), "{e}");
+        }
+        assert!(new_secret().starts_with(SECRET_PREFIX));
+        assert!(WebhookKey::parse(&SecretString::from(new_secret())).is_ok());
+        assert_ne!(new_secret(), new_secret());
+    }
+
+    #[test]
+    fn endpoint_urls_are_https_or_loopback_without_credentials() {
+        for ok in [
+            "https://hooks.example.com/gatepass",
+            "http://127.0.0.1:8080/x",
+            "http://localhost/x",
+            "http://[::1]:9/x",
+        ] {
+            assert!(parse_endpoint_url(ok).is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("", "enter"),
+            ("http://hooks.example.com/x", "https://"),
+            ("http://10.0.0.1/x", "https://"),
+            ("ftp://127.0.0.1/x", "not ftp"),
+            ("https://user:pw@hooks.example.com/", "user name"),
+            ("https://hooks.example.com/#x", "fragment"),
+            ("not a url", "not a URL"),
+        ] {
+            let e = parse_endpoint_url(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn events_are_known_names_or_every_one() {
+        assert_eq!(
+            parse_events(&["request.created".into(), "request.created".into()]).unwrap(),
+            ["request.created"]
+        );
+        assert_eq!(
+            parse_events(&["grant.started".into(), "*".into()]).unwrap(),
+            ["*"]
+        );
+        assert!(parse_events(&[]).unwrap_err().contains("at least one"));
+        assert!(parse_events(&["request.exploded".into()])
+            .unwrap_err()
+            .contains("request.exploded"));
+    }
+}

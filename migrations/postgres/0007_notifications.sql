@@ -1,0 +1,39 @@
+-- Notifications: webhook endpoints admins add, the events each receives, and the outbox of
+-- deliveries. A delivery is queued in the transaction that records its event (an audit event),
+-- claimed with a lease by the notifier and closed with its outcome.
+
+CREATE TABLE webhook_endpoints (
+    id         BIGSERIAL PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    url        TEXT NOT NULL,
+    secret_ref TEXT NOT NULL,                 -- a secret reference to a whsec_… value, never the value
+    enabled    BOOLEAN NOT NULL DEFAULT TRUE,
+    created_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL
+);
+
+-- The events an endpoint receives: audit actions (`request.created`, …) or `*` for every one.
+CREATE TABLE webhook_subscriptions (
+    endpoint_id BIGINT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    event       TEXT NOT NULL,
+    PRIMARY KEY (endpoint_id, event)
+);
+CREATE INDEX webhook_subscriptions_event ON webhook_subscriptions (event, endpoint_id);
+
+CREATE TABLE notifications (
+    id              BIGSERIAL PRIMARY KEY,
+    event_seq       BIGINT NOT NULL REFERENCES audit_events (seq),
+    channel         TEXT NOT NULL CHECK (channel IN ('webhook')),
+    target          TEXT NOT NULL,            -- webhook: the endpoint's id
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'delivered', 'failed')),
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    lease_owner     TEXT,
+    lease_until     BIGINT,
+    last_error      TEXT,
+    created_at      BIGINT NOT NULL,
+    delivered_at    BIGINT,
+    -- One delivery per event, channel and recipient: the idempotency key.
+    UNIQUE (channel, target, event_seq)
+);
+CREATE INDEX notifications_due ON notifications (state, next_attempt_at);

@@ -1,0 +1,544 @@
+//! Webhook deliveries over real HTTP: queued in the transaction of their event, signed so that
+//! the Standard Webhooks reference library (`standardwebhooks`, run as a receiver) accepts them
+//! — and refuses a wrong secret and a stale timestamp —, retried with backoff (honouring
+//! `Retry-After`) with the same `webhook-id`, failed after their tries and retried by an admin;
+//! endpoints refuse what they must and never show a secret.
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+
+use app::error::AppError;
+use app::model::{AuditAction, DeliveryPage};
+use app::ssr::auth::Admin;
+use app::ssr::clock::Clock;
+use app::ssr::core::Core;
+use app::ssr::jobs::notifier::{deliver_once, NotifierReport, MAX_ATTEMPTS};
+use app::ssr::services::notifications::{new_secret, WebhookInput};
+use app::ssr::testing::test_person as me;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use time::{Duration, OffsetDateTime};
+
+use crate::common::engines;
+use crate::grant_engine::{world, World};
+
+/// The venv's Python with `standardwebhooks` (`GATEPASS_TEST_PYTHON`); `None` skips the test
+/// unless `GATEPASS_TEST_REQUIRE_PYTHON=1`.
+fn python() -> Option<String> {
+    match std::env::var("GATEPASS_TEST_PYTHON") {
+        Ok(p) => Some(p),
+        Err(_) if std::env::var("GATEPASS_TEST_REQUIRE_PYTHON").as_deref() == Ok("1") => {
+            panic!("GATEPASS_TEST_REQUIRE_PYTHON=1 but GATEPASS_TEST_PYTHON is not set")
+        }
+        Err(_) => {
+            eprintln!("skipped: GATEPASS_TEST_PYTHON is not set");
+            None
+        }
+    }
+}
+
+/// `server/tests/webhooks/receiver.py`: verifies each delivery with the reference library.
+struct Receiver {
+    child: Child,
+    port: u16,
+    lines: mpsc::Receiver<serde_json::Value>,
+}
+
+impl Receiver {
+    fn start(python: &str, secret: &str) -> Receiver {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/webhooks/receiver.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .arg(secret)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the webhook receiver");
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        let port = first
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("receiver said {first:?}"));
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                let _ = tx.send(serde_json::from_str(&line).unwrap());
+            }
+        });
+        Receiver { child, port, lines }
+    }
+
+    /// The next verdict (waits up to 30 s: the receiver answers within milliseconds).
+    fn next(&self) -> serde_json::Value {
+        self.lines
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("a verdict from the receiver")
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The world's core, letting webhooks use `refs` (`env:` references), with its clock at the
+/// real time (receivers check a delivery's timestamp against theirs).
+fn core_with(w: &World, refs: &[&str]) -> Core {
+    w.clock.advance(OffsetDateTime::now_utc() - w.clock.now());
+    w.state
+        .clone()
+        .with_webhook_secret_refs(refs.iter().map(|r| r.parse().unwrap()).collect())
+}
+
+fn admin() -> Admin {
+    Admin::for_tests(me("root"))
+}
+
+async fn add(core: &Core, name: &str, url: &str, secret_ref: &str, events: &[&str]) -> i64 {
+    core.notifications()
+        .add_webhook(
+            &admin(),
+            WebhookInput {
+                name: name.into(),
+                url: url.into(),
+                secret_ref: secret_ref.into(),
+                events: events.iter().map(|e| e.to_string()).collect(),
+            },
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn log(core: &Core, state: &str) -> DeliveryPage {
+    core.notifications()
+        .deliveries(&admin(), state, 0)
+        .await
+        .unwrap()
+}
+
+/// Passes of the notifier until one claims nothing.
+async fn drain(core: &Core) -> NotifierReport {
+    let mut total = NotifierReport::default();
+    loop {
+        let r = deliver_once(core).await.unwrap();
+        if r == NotifierReport::default() {
+            return total;
+        }
+        total.delivered += r.delivered;
+        total.retried += r.retried;
+        total.failed += r.failed;
+        total.lost += r.lost;
+    }
+}
+
+#[tokio::test]
+async fn webhooks_are_queued_with_their_event_and_accepted_by_the_reference_verifier() {
+    let Some(python) = python() else { return };
+    for engine in engines() {
+        let w = world(engine, "engine-token").await;
+        let (secret, other) = (new_secret(), new_secret());
+        let tag = format!("{engine:?}").to_uppercase();
+        let (good_var, wrong_var) = (
+            format!("GATEPASS_TEST_WEBHOOK_GOOD_{tag}"),
+            format!("GATEPASS_TEST_WEBHOOK_WRONG_{tag}"),
+        );
+        std::env::set_var(&good_var, &secret);
+        std::env::set_var(&wrong_var, &other);
+        let (good_ref, wrong_ref) = (format!("env:{good_var}"), format!("env:{wrong_var}"));
+        let core = core_with(&w, &[&good_ref, &wrong_ref]);
+        let receiver = Receiver::start(&python, &secret);
+        let url = format!("http://127.0.0.1:{}/hook", receiver.port);
+        let good = add(&core, "siem", &url, &good_ref, &["request.created"]).await;
+        add(
+            &core,
+            "wrong-secret",
+            &url,
+            &wrong_ref,
+            &["request.created"],
+        )
+        .await;
+
+        w.approved_grant("1h", None).await;
+        // Queued by the commits that recorded the request (one per endpoint): nothing sent yet.
+        let queued = log(&core, "pending").await.deliveries;
+        assert_eq!(queued.len(), 2, "{queued:?}");
+        assert!(queued.iter().all(|d| d.event == "request.created"));
+        let seq = queued[0].event_seq;
+
+        let report = drain(&core).await;
+        assert_eq!((report.delivered, report.retried), (1, 1), "{report:?}");
+        let mut verdicts = [receiver.next(), receiver.next()];
+        verdicts.sort_by_key(|v| v["ok"].as_bool());
+        let (refused, accepted) = (&verdicts[0], &verdicts[1]);
+        assert_eq!(accepted["ok"], true, "{accepted}");
+        assert_eq!(accepted["id"], format!("evt_{seq}"));
+        assert_eq!(accepted["payload"]["type"], "request.created");
+        assert_eq!(accepted["payload"]["version"], 1);
+        assert_eq!(accepted["payload"]["data"]["event_seq"], seq);
+        assert_eq!(
+            accepted["payload"]["data"]["subject"]
+                .as_str()
+                .unwrap()
+                .split(':')
+                .next(),
+            Some("request")
+        );
+        assert_eq!(refused["ok"], false, "the other secret: {refused}");
+        let retried = log(&core, "pending").await.deliveries;
+        assert_eq!(retried.len(), 1);
+        assert!(
+            retried[0]
+                .last_error
+                .as_deref()
+                .unwrap()
+                .contains("HTTP 401"),
+            "{retried:?}"
+        );
+        assert!(
+            !format!("{retried:?}").contains(&other),
+            "no secret in the log"
+        );
+
+        // A delivery signed ten minutes ago is stale to the receiver (and refused).
+        w.clock.advance(Duration::minutes(-10));
+        let err = core
+            .notifications()
+            .test_webhook(&admin(), good)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, AppError::Conflict(m) if m.contains("HTTP 401")),
+            "{err:?}"
+        );
+        let stale = receiver.next();
+        assert_eq!(stale["ok"], false);
+        assert!(
+            stale["error"].as_str().unwrap().contains("too old"),
+            "{stale}"
+        );
+        w.clock.advance(Duration::minutes(10));
+        let ok = core
+            .notifications()
+            .test_webhook(&admin(), good)
+            .await
+            .unwrap();
+        assert!(ok.contains("HTTP 204"), "{ok}");
+        assert_eq!(receiver.next()["type"], "webhook.test");
+    }
+}
+
+/// What a stand-in endpoint received: each request's headers and body.
+type Seen = Arc<Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>;
+
+/// A stand-in endpoint that answers with the given statuses in turn (then 204) and records
+/// each request's headers and body.
+async fn scripted_endpoint(answers: Vec<(u16, Option<&'static str>)>) -> (String, Seen) {
+    use axum::response::IntoResponse;
+    let seen: Seen = Arc::default();
+    let answers = Arc::new(Mutex::new(std::collections::VecDeque::from(answers)));
+    let recorded = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let (seen, answers) = (recorded.clone(), answers.clone());
+                async move {
+                    seen.lock().unwrap().push((headers, body.to_vec()));
+                    let (status, retry_after) =
+                        answers.lock().unwrap().pop_front().unwrap_or((204, None));
+                    let status = axum::http::StatusCode::from_u16(status).unwrap();
+                    match retry_after {
+                        Some(after) => (status, [("retry-after", after)], "busy").into_response(),
+                        None => (status, "scripted").into_response(),
+                    }
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+/// `v1,<base64 HMAC-SHA256("{id}.{timestamp}.{body}")>` with the key in `secret`, worked out
+/// here independently of Gatepass's code.
+fn expected_signature(secret: &str, headers: &axum::http::HeaderMap, body: &[u8]) -> String {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    let header = |n: &str| headers[n].to_str().unwrap().to_owned();
+    mac.update(format!("{}.{}.", header("webhook-id"), header("webhook-timestamp")).as_bytes());
+    mac.update(body);
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
+}
+
+#[tokio::test]
+async fn a_failing_endpoint_is_retried_with_backoff_then_failed_and_retried_by_an_admin() {
+    let w = world(engines()[0], "engine-token").await;
+    let secret = new_secret();
+    std::env::set_var("GATEPASS_TEST_WEBHOOK_RETRIED", &secret);
+    let core = core_with(&w, &["env:GATEPASS_TEST_WEBHOOK_RETRIED"]);
+    let (url, seen) = scripted_endpoint(vec![(500, None), (429, Some("120"))]).await;
+    add(
+        &core,
+        "flaky",
+        &url,
+        "env:GATEPASS_TEST_WEBHOOK_RETRIED",
+        &["request.created"],
+    )
+    .await;
+    w.approved_grant("1h", None).await;
+
+    assert_eq!(drain(&core).await.retried, 1, "500: retried");
+    let d = log(&core, "pending").await.deliveries[0].clone();
+    assert!(
+        d.last_error.as_deref().unwrap().contains("HTTP 500"),
+        "{d:?}"
+    );
+    assert_eq!(d.attempts, 1);
+    assert_eq!(drain(&core).await, NotifierReport::default(), "not due yet");
+    w.clock.advance(Duration::seconds(2));
+    assert_eq!(drain(&core).await.retried, 1, "429: retried");
+    let d = log(&core, "pending").await.deliveries[0].clone();
+    let wait = d.next_attempt_at - core.clock.timestamp();
+    assert!(wait >= 120_000, "Retry-After: 120 is honoured ({wait} ms)");
+    w.clock.advance(Duration::seconds(60));
+    assert_eq!(
+        drain(&core).await,
+        NotifierReport::default(),
+        "not before Retry-After"
+    );
+    w.clock.advance(Duration::seconds(61));
+    assert_eq!(drain(&core).await.delivered, 1);
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    let ids: Vec<_> = seen.iter().map(|(h, _)| h["webhook-id"].clone()).collect();
+    assert!(
+        ids.iter().all(|i| *i == ids[0]),
+        "one webhook-id on every try: {ids:?}"
+    );
+    for (headers, body) in &seen {
+        assert_eq!(
+            headers["webhook-signature"].to_str().unwrap(),
+            expected_signature(&secret, headers, body)
+        );
+        assert_eq!(headers["content-type"], "application/json");
+    }
+    let body: serde_json::Value = serde_json::from_slice(&seen[2].1).unwrap();
+    assert_eq!(body["type"], "request.created");
+
+    // An endpoint nobody answers: failed after its tries, shown to admins, retried by one.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/hook", l.local_addr().unwrap())
+    };
+    let gone = add(
+        &core,
+        "gone",
+        &closed,
+        "env:GATEPASS_TEST_WEBHOOK_RETRIED",
+        &["request.created", "request.created.extension"],
+    )
+    .await;
+    w.approved_grant("2h", None).await;
+    for _ in 0..MAX_ATTEMPTS {
+        w.clock.advance(Duration::hours(2));
+        drain(&core).await;
+    }
+    let failed = log(&core, "failed").await.deliveries;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].attempts, MAX_ATTEMPTS);
+    assert!(failed[0]
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("could not connect"));
+    assert_eq!(
+        core.drift()
+            .alerts(&admin())
+            .await
+            .unwrap()
+            .notifications_failed,
+        1
+    );
+    let metrics = app::ssr::services::metrics::render(&core).await.unwrap();
+    assert!(
+        metrics.contains("gatepass_notifications{channel=\"webhook\",state=\"failed\"} 1"),
+        "{metrics}"
+    );
+
+    let err = core
+        .notifications()
+        .retry(&admin(), d.id)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AppError::Conflict(_)),
+        "a delivered one: {err:?}"
+    );
+    core.notifications()
+        .retry(&admin(), failed[0].id)
+        .await
+        .unwrap();
+    assert_eq!(
+        core.drift()
+            .alerts(&admin())
+            .await
+            .unwrap()
+            .notifications_failed,
+        0
+    );
+    let again = log(&core, "pending").await.deliveries[0].clone();
+    assert_eq!((again.id, again.attempts), (failed[0].id, 0));
+    let audit = app::ssr::db::audit::list_audit_events(&core.db, None, 1)
+        .await
+        .unwrap();
+    assert_eq!(audit[0].action, AuditAction::DeliveryRetried.as_str());
+
+    // Deleting the endpoint fails what it had not received; that cannot be retried.
+    core.notifications()
+        .delete_webhook(&admin(), gone)
+        .await
+        .unwrap();
+    let failed = log(&core, "failed").await.deliveries;
+    assert_eq!(
+        failed[0].last_error.as_deref(),
+        Some("the endpoint was deleted")
+    );
+    assert!(core
+        .notifications()
+        .retry(&admin(), failed[0].id)
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn webhook_endpoints_refuse_bad_urls_secrets_and_events_and_never_show_a_secret() {
+    let w = world(engines()[0], "engine-token").await;
+    let secret = new_secret();
+    std::env::set_var("GATEPASS_TEST_WEBHOOK_SHOWN", &secret);
+    std::env::set_var(
+        "GATEPASS_TEST_WEBHOOK_NOT_A_SECRET",
+        "00okta-looking-api-token",
+    );
+    let core = core_with(
+        &w,
+        &[
+            "env:GATEPASS_TEST_WEBHOOK_SHOWN",
+            "env:GATEPASS_TEST_WEBHOOK_NOT_A_SECRET",
+        ],
+    );
+    let input = |url: &str, secret_ref: &str, events: &str| WebhookInput {
+        name: "siem".into(),
+        url: url.into(),
+        secret_ref: secret_ref.into(),
+        events: vec![events.into()],
+    };
+    let ok_ref = "env:GATEPASS_TEST_WEBHOOK_SHOWN";
+    for (bad, field, says) in [
+        (
+            input("http://10.0.0.1/hook", ok_ref, "*"),
+            "URL",
+            "https://",
+        ),
+        (
+            input("https://u:p@hooks.example.com/", ok_ref, "*"),
+            "URL",
+            "user name",
+        ),
+        (input("file:///etc/passwd", ok_ref, "*"), "URL", "https://"),
+        (
+            input("https://hooks.example.com/", "env:PATH", "*"),
+            "Secret reference",
+            "configuration",
+        ),
+        (
+            input(
+                "https://hooks.example.com/",
+                "env:GATEPASS_TEST_WEBHOOK_NOT_A_SECRET",
+                "*",
+            ),
+            "Secret reference",
+            "whsec_",
+        ),
+        (
+            input("https://hooks.example.com/", ok_ref, "request.exploded"),
+            "Events",
+            "request.exploded",
+        ),
+        (
+            input("https://hooks.example.com/", ok_ref, ""),
+            "Events",
+            "at least one",
+        ),
+    ] {
+        let err = core
+            .notifications()
+            .add_webhook(&admin(), bad)
+            .await
+            .unwrap_err();
+        match &err {
+            AppError::Invalid { field: f, message } => {
+                assert_eq!(f, field, "{message}");
+                assert!(message.contains(says), "{message}");
+                assert!(!message.contains("00okta-looking-api-token"));
+                assert!(!message.contains(std::env::var("PATH").unwrap().as_str()));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let overview = core.notifications().overview(&admin()).await.unwrap();
+    assert!(overview.endpoints.is_empty(), "nothing saved");
+    let audit = app::ssr::db::audit::list_audit_events(&core.db, None, 50)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .all(|e| !e.action.starts_with("notifications.")),
+        "nothing audited"
+    );
+
+    let id = add(
+        &core,
+        "siem",
+        "https://hooks.example.com/gatepass",
+        ok_ref,
+        &["*"],
+    )
+    .await;
+    let err = core
+        .notifications()
+        .add_webhook(&admin(), input("https://other.example.com/", ok_ref, "*"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AppError::Invalid { field, .. } if field == "Name"),
+        "{err:?}"
+    );
+    let shown =
+        serde_json::to_string(&core.notifications().overview(&admin()).await.unwrap()).unwrap();
+    assert!(
+        shown.contains(ok_ref) && !shown.contains(&secret),
+        "{shown}"
+    );
+    let audit = app::ssr::db::audit::list_audit_events(&core.db, None, 1)
+        .await
+        .unwrap();
+    assert_eq!(audit[0].action, AuditAction::WebhookAdded.as_str());
+    assert_eq!(audit[0].subject, format!("webhook:{id}"));
+    assert!(!audit[0].details.contains(&secret));
+}
