@@ -1,7 +1,8 @@
 //! Grant latency on the real binaries: `gatepass okta-sim` (20 ms added to every Okta call) and
 //! `gatepass serve` as child processes on loopback. A requester asks for N groups under an
 //! auto-approving policy with one-minute grants; the figures are the server's own, read from
-//! `/metrics`: approval → Okta `PUT` done, and grant end → Okta `DELETE` done (p50, p99).
+//! `/metrics`: approval → Okta `PUT` done, grant end → Okta `DELETE` done, and request
+//! created → its webhook delivered to a receiver that takes 20 ms to answer (p50, p99).
 //!
 //!     cargo build --release -p server && cargo bench -p server --bench grant_latency [-- N]
 
@@ -14,8 +15,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use binary::{
-    browser, free_port, metric, metrics, request_access, requestable_groups, save_auto_policy,
-    sign_in, wait_for_sync, Gatepass, OktaSim,
+    browser, free_port, metric, metrics, post_ok, request_access, requestable_groups,
+    save_auto_policy, sign_in, wait_for_sync, webhook_receiver, Gatepass, OktaSim,
 };
 
 const ADMIN: &str = "user0000000@example.com";
@@ -62,6 +63,19 @@ async fn main() {
     sign_in(&http, &gp, ADMIN).await;
     wait_for_sync(&http, &gp).await;
     save_auto_policy(&http, &gp, "group-*", "1m", "1h").await;
+    let (hook_url, _received) = webhook_receiver(Duration::from_millis(20)).await;
+    post_ok(
+        &http,
+        &gp,
+        "/api/notifications/webhooks/add",
+        &[
+            ("name", "bench".into()),
+            ("url", hook_url),
+            ("secret_ref", "env:GATEPASS_TEST_WEBHOOK_SECRET".into()),
+            ("events", "request.created".into()),
+        ],
+    )
+    .await;
     // The groups this person may request (OKTA_GROUPs), then one request each.
     let groups = requestable_groups(&http, &gp, n).await;
     assert_eq!(groups.len(), n, "enough requestable groups");
@@ -89,6 +103,11 @@ async fn main() {
             }
         }
     };
+    let delivered = wait_for(
+        "gatepass_notifications{channel=\"webhook\",state=\"delivered\"}",
+        n,
+    )
+    .await;
     let added = wait_for("gatepass_okta_ops{kind=\"add\",state=\"done\"}", n).await;
     let removed = wait_for("gatepass_okta_ops{kind=\"remove\",state=\"done\"}", n).await;
     let q = |m: &str, name: &str| metric(m, name) * 1000.0;
@@ -105,6 +124,17 @@ async fn main() {
         q(
             &added,
             "gatepass_okta_op_latency_seconds{kind=\"add\",quantile=\"0.99\"}"
+        )
+    );
+    println!(
+        "request created → webhook delivered (+20 ms): p50 {:>6.0} ms  p99 {:>6.0} ms",
+        q(
+            &delivered,
+            "gatepass_notification_latency_seconds{channel=\"webhook\",quantile=\"0.5\"}"
+        ),
+        q(
+            &delivered,
+            "gatepass_notification_latency_seconds{channel=\"webhook\",quantile=\"0.99\"}"
         )
     );
     println!(

@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The `/metrics` scrape token of test servers.
@@ -21,6 +22,8 @@ use serde_json::Value;
 pub const SIM_TOKEN: &str = "sim-api-token";
 /// The secret of the simulator's OIDC app for Gatepass.
 pub const SIM_CLIENT_SECRET: &str = "sim-client-secret";
+/// The signing secret of webhook endpoints the tests add (`env:GATEPASS_TEST_WEBHOOK_SECRET`).
+pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// A free loopback port, from the kernel.
 pub fn free_port() -> u16 {
@@ -273,6 +276,11 @@ impl Gatepass {
             .env("GATEPASS_OKTA__SECRET_REF", "env:GATEPASS_TEST_OKTA_TOKEN")
             .env("GATEPASS_TEST_OKTA_TOKEN", &self.okta_token)
             .env("GATEPASS_METRICS__TOKEN", METRICS_TOKEN)
+            .env(
+                "GATEPASS_NOTIFICATIONS__ALLOWED_SECRET_REFS",
+                "[\"env:GATEPASS_TEST_WEBHOOK_SECRET\"]",
+            )
+            .env("GATEPASS_TEST_WEBHOOK_SECRET", WEBHOOK_SECRET)
             .env("RUST_LOG", "warn");
         if let Some(url) = &self.database_url {
             cmd.env("GATEPASS_DATABASE_URL", url);
@@ -501,4 +509,33 @@ pub fn metric(text: &str, name: &str) -> f64 {
         .find(|l| l.split(' ').next() == Some(name))
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
         .unwrap_or(0.0)
+}
+
+/// A webhook receiver on loopback that takes `delay` to answer 204 and records each
+/// delivery's `webhook-id`; returns its URL and the ids so far.
+pub async fn webhook_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
+    let ids: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = ids.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let seen = seen.clone();
+            async move {
+                tokio::time::sleep(delay).await;
+                let id = headers
+                    .get("webhook-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                seen.lock().unwrap().push(id);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the webhook receiver");
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, ids)
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use app::model::{DatabaseEngine, Grant, GrantState};
-use app::ssr::db::{grants, outbox, Db, DbOptions};
+use app::ssr::db::{audit, grants, notifications, outbox, Db, DbOptions};
 use app::ssr::testing::engines;
 use app::ssr::testing::fresh_db;
 use binary::*;
@@ -362,6 +362,21 @@ async fn sigkill_under_load_leaves_okta_matching_the_grants() {
     sign_in(&http, &base, ADMIN).await;
     wait_for_sync(&http, &base).await;
     save_auto_policy(&http, &base, "group-*", "1m", "1h").await;
+    // Every request is also a webhook delivery; the receiver is slow enough that kills catch
+    // some in flight.
+    let (hook_url, hook_ids) = webhook_receiver(Duration::from_millis(30)).await;
+    post_ok(
+        &http,
+        &base,
+        "/api/notifications/webhooks/add",
+        &[
+            ("name", "durability".into()),
+            ("url", hook_url),
+            ("secret_ref", "env:GATEPASS_TEST_WEBHOOK_SECRET".into()),
+            ("events", "request.created".into()),
+        ],
+    )
+    .await;
     let groups = requestable_groups(&http, &base, 2000).await;
     assert!(groups.len() >= 1000, "{} requestable groups", groups.len());
     let user = sim.api_get(&http, &format!("/api/v1/users/{ADMIN}")).await["id"]
@@ -504,6 +519,56 @@ async fn sigkill_under_load_leaves_okta_matching_the_grants() {
     assert!(
         re_added.is_empty(),
         "memberships added again after their removal: {re_added:?}"
+    );
+
+    // Every request's webhook was delivered (none lost), some more than once after a kill
+    // (at least once: the receiver drops repeats by `webhook-id`), none failed.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let deliveries = loop {
+        let counts = notifications::counts(&db).await.expect("read deliveries");
+        let unfinished: i64 = counts
+            .iter()
+            .filter(|(_, s, _)| s == "pending" || s == "in_flight")
+            .map(|(_, _, n)| n)
+            .sum();
+        if unfinished == 0 {
+            break counts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "deliveries unfinished: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(
+        deliveries.iter().all(|(_, s, _)| s == "delivered"),
+        "{deliveries:?}"
+    );
+    let filter = app::model::AuditFilter {
+        action: "request.created".into(),
+        ..Default::default()
+    };
+    let expected: BTreeSet<String> = audit::search_audit_events(&db, &filter, None, 1_000_000)
+        .await
+        .expect("read the audit log")
+        .into_iter()
+        .filter(|e| e.action == "request.created")
+        .map(|e| format!("evt_{}", e.seq))
+        .collect();
+    let received = hook_ids.lock().unwrap().clone();
+    let distinct: BTreeSet<String> = received.iter().cloned().collect();
+    assert_eq!(
+        distinct, expected,
+        "each request's webhook, none lost or invented"
+    );
+    let repeats = received.len() - distinct.len();
+    assert!(
+        repeats <= kills * 8,
+        "{repeats} repeats after {kills} kills"
+    );
+    println!(
+        "kill -9: {} webhooks delivered, {repeats} of them again after a kill",
+        distinct.len()
     );
 
     drop(server);
