@@ -563,7 +563,7 @@ async fn sigkill_under_load_leaves_okta_matching_the_grants() {
     );
     let repeats = received.len() - distinct.len();
     assert!(
-        repeats <= kills * 8,
+        repeats <= kills * 32,
         "{repeats} repeats after {kills} kills"
     );
     println!(

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
+use tokio::task::JoinSet;
 
 use crate::ssr::core::Core;
 use crate::ssr::db::notifications::{self as store, Claim, Outcome};
@@ -24,8 +25,8 @@ const LEASE_MS: i64 = 30_000;
 pub const MAX_ATTEMPTS: i64 = 12;
 /// Longest wait between tries.
 const MAX_BACKOFF_MS: i64 = 3_600_000;
-/// Deliveries made at once (and claimed by one pass).
-const CONCURRENCY: usize = 8;
+/// Deliveries in flight at once (and claimed by one pass of [`deliver_once`]).
+const CONCURRENCY: usize = 32;
 /// Longest the notifier sleeps without looking for work (events of other processes, and
 /// commits that wake nobody).
 const IDLE_POLL: Duration = Duration::from_millis(250);
@@ -38,12 +39,6 @@ pub struct NotifierReport {
     pub failed: usize,
     /// Claims taken over by another notifier before their outcome was recorded.
     pub lost: usize,
-}
-
-impl NotifierReport {
-    fn claimed(&self) -> usize {
-        self.delivered + self.retried + self.failed + self.lost
-    }
 }
 
 enum Done {
@@ -124,32 +119,62 @@ async fn deliver(core: &Core, claim: Claim) -> Result<Done, DbError> {
     }
 }
 
-/// The notifier's loop; runs until `core.stopping` is cancelled (a pass under way finishes).
+/// The notifier's loop; runs until `core.stopping` is cancelled, then lets the deliveries in
+/// flight finish (each is bounded by the delivery time-out). It keeps up to [`CONCURRENCY`]
+/// deliveries in flight and claims more as each one ends, so a slow endpoint holds one slot,
+/// not everyone's deliveries.
 pub async fn run(core: Core) {
     let signal = core.engine.clone();
+    let mut in_flight: JoinSet<Result<Done, DbError>> = JoinSet::new();
     while !core.stopping.is_cancelled() {
-        let claimed = match deliver_once(&core).await {
-            Ok(report) => report.claimed(),
-            Err(e) => {
-                tracing::warn!(error = %e, "notifier: database error");
-                0
+        let free = CONCURRENCY - in_flight.len();
+        if free > 0 {
+            let now = core.clock.timestamp();
+            match store::claim_notifications(
+                &core.db,
+                &core.instance,
+                now,
+                now.plus_millis(LEASE_MS),
+                free as i64,
+            )
+            .await
+            {
+                Ok(claims) => {
+                    for claim in claims {
+                        let core = core.clone();
+                        in_flight.spawn(async move { deliver(&core, claim).await });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "notifier: database error"),
+            }
+        }
+        // Sleep until a delivery ends (a slot is free), a commit wakes us, or the next retry
+        // is due; at most `IDLE_POLL` (events recorded by other processes).
+        let wait = if in_flight.len() == CONCURRENCY {
+            IDLE_POLL
+        } else {
+            match store::next_due(&core.db).await {
+                Ok(Some(at)) => Duration::from_millis(
+                    (at - core.clock.timestamp()).clamp(0, IDLE_POLL.as_millis() as i64) as u64,
+                ),
+                _ => IDLE_POLL,
             }
         };
-        if claimed == CONCURRENCY {
-            continue;
-        }
-        let wait = match store::next_due(&core.db).await {
-            Ok(Some(at)) => Duration::from_millis(
-                (at - core.clock.timestamp()).clamp(0, IDLE_POLL.as_millis() as i64) as u64,
-            ),
-            _ => IDLE_POLL,
-        };
-        if wait.is_zero() && claimed > 0 {
-            continue;
-        }
         tokio::select! {
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                match done {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, "notifier: database error"),
+                    Err(e) => tracing::error!(error = %e, "notifier: a delivery task failed"),
+                }
+            }
             _ = signal.notifier_woken(wait.max(Duration::from_millis(20))) => {}
             _ = core.stopping.cancelled() => {}
+        }
+    }
+    while let Some(done) = in_flight.join_next().await {
+        if let Ok(Err(e)) = done {
+            tracing::warn!(error = %e, "notifier: database error");
         }
     }
 }
