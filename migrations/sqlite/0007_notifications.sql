@@ -1,6 +1,7 @@
--- Notifications: webhook endpoints admins add, the events each receives, and the outbox of
--- deliveries. A delivery is queued in the transaction that records its event (an audit event),
--- claimed with a lease by the notifier and closed with its outcome.
+-- Notifications: webhook endpoints admins add, the events each receives, the channels to people
+-- the configuration turns on, and the outbox of deliveries. A delivery is queued in the
+-- transaction that records its event (an audit event), claimed with a lease by the notifier
+-- and closed with its outcome.
 
 CREATE TABLE webhook_endpoints (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -20,11 +21,18 @@ CREATE TABLE webhook_subscriptions (
 );
 CREATE INDEX webhook_subscriptions_event ON webhook_subscriptions (event, endpoint_id);
 
+-- Channels to people (email) and whether this deployment's configuration turns them on;
+-- written at start-up, read when an event is recorded.
+CREATE TABLE notification_channels (
+    channel TEXT PRIMARY KEY NOT NULL CHECK (channel IN ('email')),
+    enabled BOOLEAN NOT NULL
+);
+
 CREATE TABLE notifications (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     event_seq       BIGINT NOT NULL REFERENCES audit_events (seq),
-    channel         TEXT NOT NULL CHECK (channel IN ('webhook')),
-    target          TEXT NOT NULL,            -- webhook: the endpoint's id
+    channel         TEXT NOT NULL CHECK (channel IN ('webhook', 'email')),
+    target          TEXT NOT NULL,            -- webhook: the endpoint's id; email: the person's Okta id
     state           TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'delivered', 'failed')),
     attempts        BIGINT NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NOT NULL,

@@ -71,6 +71,37 @@ pub struct NotificationsConfig {
     /// secret (`aws-secretsmanager:` references need no listing): an admin cannot make
     /// Gatepass sign with an arbitrary environment variable or file.
     pub allowed_secret_refs: Vec<String>,
+    /// Email to people (`[notifications.email]`); absent: no email.
+    pub email: Option<EmailConfig>,
+}
+
+/// The SMTP server Gatepass sends people's email through. Only the operator chooses it: the
+/// password is sent to this server and no other.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmailConfig {
+    pub smtp_host: String,
+    #[serde(default = "EmailConfig::default_port")]
+    pub smtp_port: u16,
+    /// `starttls` (default), `tls`, or `none` (a server on this machine only).
+    #[serde(default = "EmailConfig::default_security")]
+    pub security: String,
+    /// The sender, e.g. `Gatepass <gatepass@example.com>`.
+    pub from: String,
+    #[serde(default)]
+    pub username: String,
+    /// The SMTP password's secret reference (any kind: the operator chooses it).
+    #[serde(default)]
+    pub password_ref: String,
+}
+
+impl EmailConfig {
+    fn default_port() -> u16 {
+        587
+    }
+
+    fn default_security() -> String {
+        "starttls".into()
+    }
 }
 
 /// Access requests.
@@ -521,6 +552,18 @@ impl Config {
             r.parse::<app::ssr::secrets::SecretRef>()
                 .map_err(|m| invalid("notifications.allowed_secret_refs", m))?;
         }
+        if let Some(e) = &self.notifications.email {
+            app::ssr::mail::EmailSettings::parse(
+                &e.smtp_host,
+                e.smtp_port,
+                &e.security,
+                &e.from,
+                &e.username,
+                &e.password_ref,
+                "http://127.0.0.1",
+            )
+            .map_err(|(field, m)| invalid(&format!("notifications.email.{field}"), m))?;
+        }
         if self.max_request_bytes < 4096 {
             return Err(invalid("max_request_bytes", "must be at least 4096".into()));
         }
@@ -551,6 +594,21 @@ impl Config {
             .as_ref()
             .map(OktaBootstrap::trust)
             .unwrap_or_default()
+    }
+
+    /// Where people's email goes (validated at load), with links to `public_url`.
+    pub fn email_settings(&self, public_url: &str) -> Option<app::ssr::mail::EmailSettings> {
+        let e = self.notifications.email.as_ref()?;
+        app::ssr::mail::EmailSettings::parse(
+            &e.smtp_host,
+            e.smtp_port,
+            &e.security,
+            &e.from,
+            &e.username,
+            &e.password_ref,
+            public_url,
+        )
+        .ok()
     }
 
     /// The `env:`/`file:` references webhook endpoints may use.

@@ -221,7 +221,10 @@ impl Server {
             )
             .with_okta_trust(config.okta_trust())
             .with_webhook_secret_refs(config.webhook_secret_refs())
+            .with_email(config.email_settings(&config.public_url_or(addr)))
         };
+        app::ssr::db::notifications::set_channel_enabled(&db, "email", core.email.is_some())
+            .await?;
         bootstrap_integration(&config, &core).await?;
         let state = AppState::new(leptos_options(&config, addr), core);
         session::spawn_cleanup(

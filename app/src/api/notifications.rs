@@ -83,3 +83,13 @@ pub async fn retry_delivery(id: i64) -> Result<(), AppError> {
     super::serve(|admin: Admin, state| async move { state.notifications().retry(&admin, id).await })
         .await
 }
+
+/// Sends a test email to the calling admin; says what the SMTP server answered.
+#[server(endpoint = "notifications/email/test", prefix = "/api")]
+pub async fn test_email() -> Result<String, AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(
+        |admin: Admin, state| async move { state.notifications().test_email(&admin).await },
+    )
+    .await
+}

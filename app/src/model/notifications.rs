@@ -27,6 +27,8 @@ pub struct NotificationsOverview {
     pub events: Vec<String>,
     /// Failed deliveries (shown until retried).
     pub failed: i64,
+    /// How email goes out (server, security, sender), when the configuration turns it on.
+    pub email: Option<String>,
 }
 
 /// One delivery of one event to one recipient.
@@ -36,9 +38,9 @@ pub struct Delivery {
     /// The audit event it delivers.
     pub event_seq: i64,
     pub event: String,
-    /// `webhook`.
+    /// `webhook` or `email`.
     pub channel: String,
-    /// The endpoint's name, or its id when it was deleted.
+    /// The endpoint's name (or its id when it was deleted), or the person's name.
     pub recipient: String,
     /// `pending`, `in_flight`, `delivered` or `failed`.
     pub state: String,

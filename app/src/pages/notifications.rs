@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::notifications::{
     get_deliveries, get_notifications, AddWebhook, DeleteWebhook, NewWebhookSecret, RetryDelivery,
-    TestWebhook,
+    TestEmail, TestWebhook,
 };
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::page::{Audience, Page};
@@ -23,6 +23,7 @@ struct Actions {
     test: ServerAction<TestWebhook>,
     secret: ServerAction<NewWebhookSecret>,
     retry: ServerAction<RetryDelivery>,
+    email: ServerAction<TestEmail>,
 }
 
 /// `/admin/notifications`
@@ -44,6 +45,7 @@ pub fn NotificationsPage() -> impl IntoView {
         test: ServerAction::new(),
         secret: ServerAction::new(),
         retry: ServerAction::new(),
+        email: ServerAction::new(),
     };
     let overview = Resource::new(
         move || {
@@ -100,6 +102,32 @@ fn Notifications(
             </Suspense>
         </section>
         <AddForm actions overview />
+        <section aria-labelledby="email-heading">
+            <h2 id="email-heading">"Email"</h2>
+            <Suspense fallback=|| view! { <Loading what="email settings" /> }>
+                {move || overview.get().map(|r| match r {
+                    Ok(o) => match o.email {
+                        Some(how) => view! {
+                            <p data-testid="email-settings">
+                                "People get email about their requests and grants, and approvers about requests to decide, through "
+                                <code>{how}</code> ". "
+                            </p>
+                            <ActionForm action=actions.email attr:class="inline-form">
+                                <button type="submit" class="button small" disabled=move || actions.email.pending().get()>"Send me a test email"</button>
+                            </ActionForm>
+                            <Outcome action=actions.email ok=|m: String| m testid="email-tested" />
+                        }.into_any(),
+                        None => view! {
+                            <p class="muted" data-testid="email-off">
+                                "Email is off: the server's configuration names no SMTP server ("
+                                <code>"[notifications.email]"</code> "; see the README)."
+                            </p>
+                        }.into_any(),
+                    },
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                })}
+            </Suspense>
+        </section>
         <section aria-labelledby="deliveries-heading">
             <h2 id="deliveries-heading">"Delivery log"</h2>
             <Outcome action=actions.retry ok=|_| "Queued again: it is delivered within seconds.".to_owned() testid="delivery-retried" />

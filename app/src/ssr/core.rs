@@ -44,6 +44,8 @@ pub struct Core {
     /// The `env:`/`file:` secret references webhook endpoints may use (from the
     /// configuration; `aws-secretsmanager:` references are always allowed).
     pub webhook_secret_refs: Vec<crate::ssr::secrets::SecretRef>,
+    /// The SMTP server people's email goes through (from the configuration); `None`: no email.
+    pub email: Option<crate::ssr::mail::EmailSettings>,
 }
 
 impl Core {
@@ -68,12 +70,19 @@ impl Core {
             tasks: TaskTracker::new(),
             caches: Caches::default(),
             webhook_secret_refs: Vec::new(),
+            email: None,
         }
     }
 
     /// The same core, sending credentials only where `trust` allows.
     pub fn with_okta_trust(mut self, trust: OktaTrust) -> Self {
         self.okta_trust = trust;
+        self
+    }
+
+    /// The same core, sending people email through `email`.
+    pub fn with_email(mut self, email: Option<crate::ssr::mail::EmailSettings>) -> Self {
+        self.email = email;
         self
     }
 

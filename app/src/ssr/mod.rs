@@ -6,7 +6,9 @@ pub mod cache;
 pub mod clock;
 pub mod core;
 pub mod db;
+pub mod delivery;
 pub mod jobs;
+pub mod mail;
 pub mod okta;
 #[cfg(test)]
 mod proptests;

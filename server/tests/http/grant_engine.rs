@@ -223,6 +223,14 @@ impl World {
             .clone()
     }
 
+    /// Ada's newest grant's id.
+    pub(crate) async fn grant_of_ada(&self) -> GrantId {
+        grants::list_grants_of(&self.state.db, &UserId::from(self.ada.clone()), 10)
+            .await
+            .unwrap()[0]
+            .id
+    }
+
     async fn grant(&self, id: i64) -> app::model::Grant {
         grants::list_grants_of(&self.state.db, &UserId::from(self.ada.clone()), 10)
             .await

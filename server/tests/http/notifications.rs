@@ -2,7 +2,8 @@
 //! the Standard Webhooks reference library (`standardwebhooks`, run as a receiver) accepts them
 //! — and refuses a wrong secret and a stale timestamp —, retried with backoff (honouring
 //! `Retry-After`) with the same `webhook-id`, failed after their tries and retried by an admin;
-//! endpoints refuse what they must and never show a secret.
+//! endpoints refuse what they must and never show a secret. Email to the people an event
+//! concerns goes through a real SMTP server (`aiosmtpd`).
 
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
@@ -39,19 +40,21 @@ fn python() -> Option<String> {
     }
 }
 
-/// `server/tests/webhooks/receiver.py`: verifies each delivery with the reference library.
-struct Receiver {
+/// A Python peer from `server/tests/peers/`: it prints `listening <port>`, then one JSON line
+/// per thing it received (`webhook_receiver.py` verifies each delivery with the Standard
+/// Webhooks reference library; `smtp_sink.py` is an SMTP server).
+struct Peer {
     child: Child,
     port: u16,
     lines: mpsc::Receiver<serde_json::Value>,
 }
 
-impl Receiver {
-    fn start(python: &str, secret: &str) -> Receiver {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/webhooks/receiver.py");
+impl Peer {
+    fn start(python: &str, script: &str, args: &[&str]) -> Peer {
+        let script = format!("{}/tests/peers/{script}", env!("CARGO_MANIFEST_DIR"));
         let mut child = Command::new(python)
             .arg(script)
-            .arg(secret)
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
             .expect("start the webhook receiver");
@@ -69,18 +72,18 @@ impl Receiver {
                 let _ = tx.send(serde_json::from_str(&line).unwrap());
             }
         });
-        Receiver { child, port, lines }
+        Peer { child, port, lines }
     }
 
-    /// The next verdict (waits up to 30 s: the receiver answers within milliseconds).
+    /// The next line (waits up to 30 s: the peer answers within milliseconds).
     fn next(&self) -> serde_json::Value {
         self.lines
             .recv_timeout(std::time::Duration::from_secs(30))
-            .expect("a verdict from the receiver")
+            .expect("a line from the peer")
     }
 }
 
-impl Drop for Receiver {
+impl Drop for Peer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -153,7 +156,7 @@ async fn webhooks_are_queued_with_their_event_and_accepted_by_the_reference_veri
         std::env::set_var(&wrong_var, &other);
         let (good_ref, wrong_ref) = (format!("env:{good_var}"), format!("env:{wrong_var}"));
         let core = core_with(&w, &[&good_ref, &wrong_ref]);
-        let receiver = Receiver::start(&python, &secret);
+        let receiver = Peer::start(&python, "webhook_receiver.py", &[&secret]);
         let url = format!("http://127.0.0.1:{}/hook", receiver.port);
         let good = add(&core, "siem", &url, &good_ref, &["request.created"]).await;
         add(
@@ -541,4 +544,152 @@ async fn webhook_endpoints_refuse_bad_urls_secrets_and_events_and_never_show_a_s
     assert_eq!(audit[0].action, AuditAction::WebhookAdded.as_str());
     assert_eq!(audit[0].subject, format!("webhook:{id}"));
     assert!(!audit[0].details.contains(&secret));
+}
+
+#[tokio::test]
+async fn people_get_email_about_their_requests_and_grants_through_a_real_smtp_server() {
+    use app::ssr::db::notifications::set_channel_enabled;
+    use app::ssr::mail::EmailSettings;
+    let Some(python) = python() else { return };
+    for engine in engines() {
+        let w = world(engine, "engine-token").await;
+        let sink = Peer::start(&python, "smtp_sink.py", &[]);
+        let settings = EmailSettings::parse(
+            "127.0.0.1",
+            sink.port,
+            "none",
+            "Gatepass <gatepass@example.com>",
+            "",
+            "",
+            "https://gatepass.example.com/",
+        )
+        .unwrap();
+        let core = core_with(&w, &[]).with_email(Some(settings));
+        set_channel_enabled(&core.db, "email", true).await.unwrap();
+
+        w.approved_grant("1h", None).await;
+        let queued = log(&core, "pending").await.deliveries;
+        assert_eq!(queued.len(), 3, "{queued:?}");
+        assert!(queued.iter().all(|d| d.channel == "email"));
+        assert_eq!(drain(&core).await.delivered, 3);
+        let mut mails: Vec<serde_json::Value> = (0..3).map(|_| sink.next()).collect();
+        mails.sort_by_key(|m| m["subject"].as_str().unwrap().to_owned());
+        let [ask, approved, started] = &mails[..] else {
+            unreachable!()
+        };
+
+        // The approver hears of the request, with a link to decide.
+        assert_eq!(
+            ask["rcpt_tos"],
+            serde_json::json!(["approver@example.com"]),
+            "{ask}"
+        );
+        assert!(
+            ask["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("Ada asks for aws-prod"),
+            "{ask}"
+        );
+        assert_eq!(ask["from"], "Gatepass <gatepass@example.com>");
+        assert_eq!(ask["content_type"], "multipart/alternative");
+        assert!(ask["text"]
+            .as_str()
+            .unwrap()
+            .contains("https://gatepass.example.com/approvals"));
+        assert!(ask["html"]
+            .as_str()
+            .unwrap()
+            .contains("<a href=\"https://gatepass.example.com/approvals\">Approve or deny</a>"));
+        let created = queued
+            .iter()
+            .find(|d| d.event == "request.created")
+            .unwrap();
+        assert_eq!(
+            ask["message_id"],
+            format!("<evt-{}-approver@gatepass>", created.event_seq)
+        );
+
+        // The requester hears of the decision and of the membership.
+        for m in [approved, started] {
+            assert_eq!(m["rcpt_tos"], serde_json::json!(["ada@example.com"]), "{m}");
+            assert!(m["text"]
+                .as_str()
+                .unwrap()
+                .contains("https://gatepass.example.com/access"));
+        }
+        assert!(
+            approved["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("Approved: aws-prod"),
+            "{approved}"
+        );
+        assert!(
+            started["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("You are in aws-prod until"),
+            "{started}"
+        );
+        assert_eq!(log(&core, "delivered").await.deliveries.len(), 3);
+
+        // Email turned off in the configuration: events queue no email.
+        set_channel_enabled(&core.db, "email", false).await.unwrap();
+        let g = w.grant_of_ada().await;
+        core.access()
+            .give_back(
+                &app::ssr::auth::Requester::for_tests(app::model::Me {
+                    okta_id: app::model::UserId::from(w.ada.clone()),
+                    ..me("ada")
+                }),
+                g,
+            )
+            .await
+            .unwrap();
+        assert!(log(&core, "pending").await.deliveries.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_test_email_says_what_the_smtp_server_did() {
+    use app::ssr::mail::EmailSettings;
+    let w = world(engines()[0], "engine-token").await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let settings = EmailSettings::parse(
+        "127.0.0.1",
+        closed,
+        "none",
+        "gatepass@example.com",
+        "",
+        "",
+        "https://gatepass.example.com",
+    )
+    .unwrap();
+    let core = core_with(&w, &[]).with_email(Some(settings));
+    // Root is not in this world's directory: there is no address to send to.
+    let err = core.notifications().test_email(&admin()).await.unwrap_err();
+    assert!(
+        matches!(&err, AppError::Conflict(m) if m.contains("no email address")),
+        "{err:?}"
+    );
+    let ada = Admin::for_tests(app::model::Me {
+        okta_id: app::model::UserId::from(w.ada.clone()),
+        ..me("ada")
+    });
+    let err = core.notifications().test_email(&ada).await.unwrap_err();
+    assert!(
+        matches!(&err, AppError::Conflict(m) if m.contains("Not sent")),
+        "{err:?}"
+    );
+    let off = core_with(&w, &[]).with_email(None);
+    let err = off.notifications().test_email(&ada).await.unwrap_err();
+    assert!(
+        matches!(&err, AppError::Conflict(m) if m.contains("not configured")),
+        "{err:?}"
+    );
 }

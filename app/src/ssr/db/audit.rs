@@ -33,7 +33,7 @@ fn chain_hash(
 }
 
 /// Appends an event inside `tx` (so it commits with the change it records), and queues its
-/// deliveries to the webhook endpoints that receive it in the same transaction.
+/// deliveries (webhooks, email to the people it concerns) in the same transaction.
 pub async fn insert_audit_event(
     tx: &mut Tx,
     at: Timestamp,
@@ -69,7 +69,7 @@ pub async fn insert_audit_event(
     .bind(&hash)
     .fetch_one(&mut **tx)
     .await?;
-    super::notifications::queue_for_event(tx, seq, action, at).await?;
+    super::notifications::queue_for_event(tx, seq, action, subject, actor, at).await?;
     Ok(())
 }
 

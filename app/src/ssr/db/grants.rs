@@ -70,6 +70,16 @@ pub async fn live_grant_for(
     Ok(row.map(Grant::from))
 }
 
+/// One grant.
+pub async fn find_grant(db: &Db, id: GrantId) -> Result<Option<Grant>, DbError> {
+    let row: Option<GrantRow> =
+        sqlx::query_as(&format!("SELECT {GRANT_COLUMNS} FROM grants WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.map(Grant::from))
+}
+
 /// One grant, inside a transaction.
 pub async fn find_grant_tx(tx: &mut Tx, id: GrantId) -> Result<Option<Grant>, DbError> {
     let row: Option<GrantRow> =

@@ -21,14 +21,125 @@ pub struct EndpointRow {
     pub events: Vec<String>,
 }
 
-/// Queues a delivery of audit event `seq` (`action`) to every enabled webhook endpoint that
-/// receives it, inside the event's own transaction; returns how many were queued.
+/// The people an event concerns, by what it is about (its audit subject).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Who may decide request N (people named, members of groups named), not its requester.
+    Approvers(i64),
+    /// Who asked for request N.
+    Requester(i64),
+    /// Who holds grant N.
+    Holder(i64),
+}
+
+/// Who hears of an event by email: new requests go to their approvers, decisions to the
+/// requester, a grant's start, failure and end to its holder. Other events go to no person.
+pub fn audience(action: &str, subject: &str) -> Option<Audience> {
+    let (kind, id) = subject.split_once(':')?;
+    let id: i64 = id.parse().ok()?;
+    match (kind, action) {
+        ("request", "request.created" | "request.created.extension") => {
+            Some(Audience::Approvers(id))
+        }
+        (
+            "request",
+            "request.approved" | "request.denied" | "request.expired" | "request.cancelled",
+        ) => Some(Audience::Requester(id)),
+        (
+            "grant",
+            "grant.scheduled"
+            | "grant.started"
+            | "grant.ended"
+            | "grant.expired"
+            | "okta.membership.add_failed",
+        ) => Some(Audience::Holder(id)),
+        _ => None,
+    }
+}
+
+/// Turns a channel to people on or off (from the configuration, at start-up).
+pub async fn set_channel_enabled(db: &Db, channel: &str, enabled: bool) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO notification_channels (channel, enabled) VALUES ($1, $2) \
+         ON CONFLICT (channel) DO UPDATE SET enabled = excluded.enabled",
+    )
+    .bind(channel)
+    .bind(enabled)
+    .execute(db.write_pool())
+    .await?;
+    Ok(())
+}
+
+/// People who can be reached: active in Okta, with an email address.
+const REACHABLE: &str = "u.removed_at IS NULL AND u.status = 'ACTIVE' AND u.email <> '' \
+    AND EXISTS (SELECT 1 FROM notification_channels c WHERE c.channel = 'email' AND c.enabled)";
+
+/// Queues the email deliveries of event `seq` to the people it concerns (see [`audience`]),
+/// when email is turned on; a person who cancelled their own request is not told of it.
+async fn queue_for_people(
+    tx: &mut Tx,
+    seq: i64,
+    action: &str,
+    subject: &str,
+    actor: &str,
+    at: Timestamp,
+) -> Result<u64, DbError> {
+    let Some(audience) = audience(action, subject) else {
+        return Ok(0);
+    };
+    let insert = "INSERT INTO notifications (event_seq, channel, target, state, next_attempt_at, \
+                  created_at) SELECT $1, 'email', u.okta_id, 'pending', $2, $2 FROM users u";
+    let (sql, id) = match audience {
+        Audience::Approvers(id) => (
+            format!(
+                "{insert} WHERE {REACHABLE} \
+                   AND u.okta_id <> (SELECT r.requester_id FROM access_requests r WHERE r.id = $3) \
+                   AND (EXISTS (SELECT 1 FROM request_approvers ra WHERE ra.request_id = $3 \
+                          AND ra.kind = 'user' AND ra.ref = u.okta_id) \
+                     OR EXISTS (SELECT 1 FROM request_approvers ra JOIN memberships m \
+                          ON m.group_id = ra.ref WHERE ra.request_id = $3 AND ra.kind = 'group' \
+                          AND m.user_id = u.okta_id)) \
+                 ON CONFLICT (channel, target, event_seq) DO NOTHING"
+            ),
+            id,
+        ),
+        Audience::Requester(id) => (
+            format!(
+                "{insert} JOIN access_requests r ON r.requester_id = u.okta_id \
+                 WHERE r.id = $3 AND {REACHABLE} \
+                   AND NOT ($4 = 'request.cancelled' AND u.login = $5) \
+                 ON CONFLICT (channel, target, event_seq) DO NOTHING"
+            ),
+            id,
+        ),
+        Audience::Holder(id) => (
+            format!(
+                "{insert} JOIN grants g ON g.user_id = u.okta_id \
+                 WHERE g.id = $3 AND {REACHABLE} \
+                 ON CONFLICT (channel, target, event_seq) DO NOTHING"
+            ),
+            id,
+        ),
+    };
+    let mut query = sqlx::query(&sql).bind(seq).bind(at).bind(id);
+    if let Audience::Requester(_) = audience {
+        query = query.bind(action).bind(actor);
+    }
+    Ok(query.execute(&mut **tx).await?.rows_affected())
+}
+
+/// Queues the deliveries of audit event `seq` (`action` on `subject` by `actor`) inside the
+/// event's own transaction: to every enabled webhook endpoint that receives it, and by email
+/// to the people it concerns. Returns how many were queued.
 pub async fn queue_for_event(
     tx: &mut Tx,
     seq: i64,
     action: &str,
+    subject: &str,
+    actor: &str,
     at: Timestamp,
 ) -> Result<u64, DbError> {
+    let people = queue_for_people(tx, seq, action, subject, actor, at).await?;
     let queued = sqlx::query(
         "INSERT INTO notifications (event_seq, channel, target, state, next_attempt_at, created_at) \
          SELECT $1, 'webhook', CAST(e.id AS TEXT), 'pending', $2, $2 FROM webhook_endpoints e \
@@ -41,7 +152,7 @@ pub async fn queue_for_event(
     .bind(action)
     .execute(&mut **tx)
     .await?;
-    Ok(queued.rows_affected())
+    Ok(people + queued.rows_affected())
 }
 
 /// Adds an endpoint receiving `events`; `None` when the name is taken.
@@ -258,7 +369,7 @@ pub struct DeliveryRow {
     pub event: String,
     pub channel: String,
     pub target: String,
-    /// The endpoint's name (webhooks), if it still exists.
+    /// The endpoint's name (webhooks, if it still exists) or the person's (email).
     pub target_name: Option<String>,
     pub state: String,
     pub attempts: i64,
@@ -291,10 +402,11 @@ pub async fn list_deliveries(
     limit: i64,
 ) -> Result<Vec<DeliveryRow>, DbError> {
     let rows: Vec<DeliveryTuple> = sqlx::query_as(
-        "SELECT n.id, n.event_seq, a.action, n.channel, n.target, e.name, n.state, n.attempts, \
-           n.last_error, n.created_at, n.next_attempt_at, n.delivered_at \
+        "SELECT n.id, n.event_seq, a.action, n.channel, n.target, COALESCE(e.name, u.display_name), \
+           n.state, n.attempts, n.last_error, n.created_at, n.next_attempt_at, n.delivered_at \
          FROM notifications n JOIN audit_events a ON a.seq = n.event_seq \
          LEFT JOIN webhook_endpoints e ON n.channel = 'webhook' AND CAST(e.id AS TEXT) = n.target \
+         LEFT JOIN users u ON n.channel = 'email' AND u.okta_id = n.target \
          WHERE ($1 = 0 OR n.id < $1) AND ($2 IS NULL OR n.state = $2) \
          ORDER BY n.id DESC LIMIT $3",
     )

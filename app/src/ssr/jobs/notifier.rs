@@ -15,7 +15,9 @@ use tokio::task::JoinSet;
 use crate::ssr::core::Core;
 use crate::ssr::db::notifications::{self as store, Claim, Outcome};
 use crate::ssr::db::DbError;
-use crate::ssr::services::notifications::{deliver_webhook, DeliveryError};
+use crate::ssr::delivery::DeliveryError;
+use crate::ssr::services::email::deliver_email;
+use crate::ssr::services::notifications::deliver_webhook;
 
 /// How long a claimed delivery is ours: longer than a delivery may take
 /// ([`DELIVERY_TIMEOUT`](crate::ssr::services::notifications::DELIVERY_TIMEOUT)) plus reading
@@ -79,7 +81,8 @@ pub async fn deliver_once(core: &Core) -> Result<NotifierReport, DbError> {
 /// Makes one delivery and records how it went.
 async fn deliver(core: &Core, claim: Claim) -> Result<Done, DbError> {
     let result = match claim.channel.as_str() {
-        "webhook" => deliver_webhook(core, &claim).await,
+        "webhook" => deliver_webhook(core, &claim).await.map(|_| ()),
+        "email" => deliver_email(core, &claim).await,
         other => Err(DeliveryError {
             message: format!("Gatepass has no channel `{other}`"),
             retry: false,

@@ -8,6 +8,7 @@ mod access_tests;
 pub mod audit;
 pub mod catalog;
 pub mod drift;
+pub mod email;
 pub mod groups;
 pub mod identity;
 pub mod integration;

@@ -24,6 +24,7 @@ use crate::ssr::auth::Admin;
 use crate::ssr::core::Core;
 use crate::ssr::db::notifications::{self as store, DeliveryRow, EndpointRow};
 use crate::ssr::db::{audit, DbError};
+use crate::ssr::delivery::DeliveryError;
 use crate::ssr::secrets::{SecretRef, SecretSource};
 
 /// The version of the payload's schema (`version` in every payload).
@@ -211,26 +212,6 @@ fn http() -> &'static reqwest::Client {
     })
 }
 
-/// Why a delivery did not go through, for the delivery log (never the secret or the payload).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryError {
-    pub message: String,
-    /// Whether trying again may help (a refusal of the request itself will not).
-    pub retry: bool,
-    /// How long the endpoint asked to wait (`Retry-After`).
-    pub retry_after: Option<Duration>,
-}
-
-impl DeliveryError {
-    fn permanent(message: impl Into<String>) -> Self {
-        DeliveryError {
-            message: message.into(),
-            retry: false,
-            retry_after: None,
-        }
-    }
-}
-
 /// Posts `body` (event message `id`) to `url`, signed with `key` at `now`.
 pub async fn post_signed(
     url: &str,
@@ -307,14 +288,19 @@ fn endpoint_view(row: EndpointRow) -> WebhookEndpoint {
 }
 
 fn delivery_view(row: DeliveryRow) -> Delivery {
+    let recipient = row
+        .target_name
+        .clone()
+        .unwrap_or_else(|| match row.channel.as_str() {
+            "webhook" => format!("endpoint {} (deleted)", row.target),
+            _ => row.target.clone(),
+        });
     Delivery {
         id: row.id,
         event_seq: row.event_seq,
         event: row.event,
         channel: row.channel,
-        recipient: row
-            .target_name
-            .unwrap_or_else(|| format!("endpoint {} (deleted)", row.target)),
+        recipient,
         state: row.state,
         attempts: row.attempts,
         last_error: row.last_error,
@@ -342,7 +328,33 @@ impl NotificationsService<'_> {
                 .collect(),
             events: event_names(),
             failed,
+            email: self.core.email.as_ref().map(|e| {
+                let security = match e.security {
+                    crate::ssr::mail::SmtpSecurity::StartTls => "STARTTLS",
+                    crate::ssr::mail::SmtpSecurity::Tls => "TLS",
+                    crate::ssr::mail::SmtpSecurity::None => "unencrypted, this machine",
+                };
+                format!("{}:{} ({security}), from {}", e.host, e.port, e.from)
+            }),
         })
+    }
+
+    /// Sends a test email to the admin now (not queued: it changes nothing) and says what the
+    /// server answered.
+    pub async fn test_email(&self, admin: &Admin) -> Result<String, AppError> {
+        let me = crate::ssr::db::directory::find_user(&self.core.db, admin.me().okta_id.as_str())
+            .await?
+            .filter(|u| !u.email.is_empty())
+            .ok_or_else(|| {
+                AppError::Conflict("The directory has no email address for you.".into())
+            })?;
+        let now = self.core.clock.timestamp();
+        match crate::ssr::services::email::send_test(self.core, (&me.display_name, &me.email), now)
+            .await
+        {
+            Ok(()) => Ok(format!("Sent a test message to {}.", me.email)),
+            Err(e) => Err(AppError::Conflict(format!("Not sent: {}.", e.message))),
+        }
     }
 
     /// Checks a secret reference: allowed by the configuration, readable, a webhook secret.

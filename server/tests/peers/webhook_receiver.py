@@ -1,7 +1,7 @@
 """A webhook receiver that checks every delivery with the Standard Webhooks reference library
 (`standardwebhooks` from PyPI), for Gatepass's tests.
 
-    python receiver.py SECRET
+    python webhook_receiver.py SECRET
 
 Listens on 127.0.0.1 (a free port), prints `listening <port>`, then one JSON line per request:
 {"ok": true, "id": ..., "type": ...} (answered 204) or {"ok": false, "error": ...} (answered 401).

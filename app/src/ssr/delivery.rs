@@ -1,0 +1,25 @@
+//! How a notification delivery failed, whatever its channel (webhook, email): what the delivery
+//! log shows, and whether and when to try again. A leaf: channels and the notifier use it.
+
+use std::time::Duration;
+
+/// Why a delivery did not go through, for the delivery log (never the secret or the payload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryError {
+    pub message: String,
+    /// Whether trying again may help (a refusal of the request itself will not).
+    pub retry: bool,
+    /// How long the endpoint asked to wait (`Retry-After`).
+    pub retry_after: Option<Duration>,
+}
+
+impl DeliveryError {
+    /// A failure trying again will not mend.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        DeliveryError {
+            message: message.into(),
+            retry: false,
+            retry_after: None,
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Email to people: what each event says to the person it concerns — new requests to their
+//! approvers, decisions to the requester, a grant's start, failure and end to its holder (who
+//! gets what: `db::notifications::audience`) — with links to the page where they act, and the
+//! delivery of one queued email through the configured SMTP server (`ssr::mail`).
+
+use crate::model::{AuditEvent, GrantId, GrantState, RequestId, Timestamp};
+use crate::ssr::core::Core;
+use crate::ssr::db::notifications::Claim;
+use crate::ssr::db::{audit, directory, grants, requests, DbError};
+use crate::ssr::delivery::DeliveryError;
+use crate::ssr::mail::{message, send, Composed};
+
+fn duration(secs: i64) -> String {
+    crate::format::describe_duration(secs)
+}
+
+fn details(event: &AuditEvent) -> serde_json::Value {
+    serde_json::from_str(&event.details).unwrap_or(serde_json::Value::Null)
+}
+
+/// What `event` says to the person it concerns, with links under `links`; `None` for an event
+/// that goes to no one by email (or whose request or grant is gone).
+pub async fn compose(
+    core: &Core,
+    event: &AuditEvent,
+    links: &str,
+) -> Result<Option<Composed>, DbError> {
+    let db = &core.db;
+    let Some((kind, id)) = event.subject.split_once(':') else {
+        return Ok(None);
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return Ok(None);
+    };
+    let group_name = |g: String| async move {
+        Ok::<_, DbError>(
+            directory::find_group(db, &g)
+                .await?
+                .map_or(g.clone(), |g| g.name),
+        )
+    };
+    let person_name = |u: String| async move {
+        Ok::<_, DbError>(
+            directory::find_user(db, &u)
+                .await?
+                .map_or(u.clone(), |u| u.display_name),
+        )
+    };
+    let d = details(event);
+    if kind == "request" {
+        let Some(r) = requests::find_request(db, RequestId(id)).await? else {
+            return Ok(None);
+        };
+        let group = group_name(r.group_id.to_string()).await?;
+        let how_long = duration(r.duration_secs);
+        let composed = match event.action.as_str() {
+            "request.created" | "request.created.extension" => {
+                let who = person_name(r.requester_id.to_string()).await?;
+                let what = if event.action.ends_with("extension") {
+                    "an extension of"
+                } else {
+                    "membership of"
+                };
+                let mut lines = vec![format!("{who} asks for {what} {group} for {how_long}.")];
+                if !r.reason.trim().is_empty() {
+                    lines.push(format!("Reason: {}", r.reason.trim()));
+                }
+                message(
+                    format!("{who} asks for {group} ({how_long})"),
+                    &lines,
+                    "Approve or deny",
+                    &format!("{links}/approvals"),
+                )
+            }
+            "request.approved" => message(
+                format!("Approved: {group} for {how_long}"),
+                &[format!(
+                    "Your request for {group} ({how_long}) was approved by {}.",
+                    event.actor
+                )],
+                "My access",
+                &format!("{links}/access"),
+            ),
+            "request.denied" => {
+                let mut lines = vec![format!(
+                    "Your request for {group} was denied by {}.",
+                    event.actor
+                )];
+                if let Some(c) = d["comment"].as_str().filter(|c| !c.trim().is_empty()) {
+                    lines.push(format!("Comment: {}", c.trim()));
+                }
+                message(
+                    format!("Denied: {group}"),
+                    &lines,
+                    "My access",
+                    &format!("{links}/access"),
+                )
+            }
+            "request.expired" => message(
+                format!("Expired: your request for {group}"),
+                &[format!(
+                    "Your request for {group} was not decided in time and has expired. You may ask again."
+                )],
+                "Ask again",
+                &format!("{links}/request/{}", r.group_id),
+            ),
+            "request.cancelled" => {
+                let mut lines = vec![format!("Your request for {group} was cancelled.")];
+                if let Some(why) = d["reason"].as_str() {
+                    lines.push(format!("Why: {why}"));
+                }
+                message(
+                    format!("Cancelled: your request for {group}"),
+                    &lines,
+                    "My access",
+                    &format!("{links}/access"),
+                )
+            }
+            _ => return Ok(None),
+        };
+        return Ok(Some(composed));
+    }
+    if kind == "grant" {
+        let Some(g) = grants::find_grant(db, GrantId(id)).await? else {
+            return Ok(None);
+        };
+        let group = group_name(g.group_id.to_string()).await?;
+        let until = g.ends_at.utc_datetime();
+        let composed = match event.action.as_str() {
+            "grant.started" => message(
+                format!("You are in {group} until {until}"),
+                &[format!(
+                    "Okta now lists you as a member of {group}. Your access ends at {until} (UTC); Gatepass removes it then."
+                )],
+                "My access",
+                &format!("{links}/access"),
+            ),
+            "grant.scheduled" => message(
+                format!("Scheduled: {group} from {}", g.starts_at.utc_datetime()),
+                &[format!(
+                    "Your access to {group} starts at {} and ends at {until} (UTC).",
+                    g.starts_at.utc_datetime()
+                )],
+                "My access",
+                &format!("{links}/access"),
+            ),
+            "okta.membership.add_failed" => message(
+                format!("Gatepass could not add you to {group}"),
+                &[format!(
+                    "Okta refused to add you to {group}, so your approved access did not start. An administrator has been told and can retry it."
+                )],
+                "My access",
+                &format!("{links}/access"),
+            ),
+            "grant.ended" | "grant.expired" => {
+                let why = if event.action == "grant.expired" {
+                    "its time is up".to_owned()
+                } else {
+                    d["reason"].as_str().unwrap_or("it was ended").to_owned()
+                };
+                let state = if g.state == GrantState::Revoked {
+                    "has been removed"
+                } else {
+                    "is being removed"
+                };
+                message(
+                    format!("Your access to {group} has ended"),
+                    &[format!(
+                        "Your access to {group} ended ({why}); your Okta membership {state}."
+                    )],
+                    "Ask again",
+                    &format!("{links}/request/{}", g.group_id),
+                )
+            }
+            _ => return Ok(None),
+        };
+        return Ok(Some(composed));
+    }
+    Ok(None)
+}
+
+/// The `Message-ID` of event `seq`'s email to `person`: the same on every try, so repeats
+/// after a crash can be recognised.
+pub fn message_id(seq: i64, person: &str) -> String {
+    format!("<evt-{seq}-{person}@gatepass>")
+}
+
+/// Delivers one claimed email delivery: the person, the message, the SMTP server.
+pub async fn deliver_email(core: &Core, claim: &Claim) -> Result<(), DeliveryError> {
+    let db_error = |e: DbError| DeliveryError {
+        message: format!("Gatepass could not read the delivery: {e}"),
+        retry: true,
+        retry_after: None,
+    };
+    let permanent = |message: &str| DeliveryError {
+        message: message.to_owned(),
+        retry: false,
+        retry_after: None,
+    };
+    let Some(settings) = core.email.as_ref() else {
+        return Err(permanent("email is not configured on this server"));
+    };
+    let person = directory::find_user(&core.db, &claim.target)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| permanent("the person is not in the directory"))?;
+    let event = audit::find_audit_event(&core.db, claim.event_seq)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| permanent("the event is gone"))?;
+    let composed = compose(core, &event, &settings.links)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| permanent("nothing to say about this event any more"))?;
+    send(
+        &core.secrets,
+        settings,
+        (&person.display_name, &person.email),
+        &message_id(event.seq, person.okta_id.as_str()),
+        composed,
+    )
+    .await
+}
+
+/// A test message to `to` now (not queued); what the server answered.
+pub async fn send_test(core: &Core, to: (&str, &str), now: Timestamp) -> Result<(), DeliveryError> {
+    let Some(settings) = core.email.as_ref() else {
+        return Err(DeliveryError {
+            message: "email is not configured on this server ([notifications.email])".into(),
+            retry: false,
+            retry_after: None,
+        });
+    };
+    let composed = message(
+        "Gatepass test message".into(),
+        &[format!(
+            "This is a test message from Gatepass, sent {} (UTC). Email works.",
+            now.utc_datetime()
+        )],
+        "Gatepass",
+        &settings.links,
+    );
+    send(
+        &core.secrets,
+        settings,
+        to,
+        &format!("<test-{:016x}@gatepass>", rand::random::<u64>()),
+        composed,
+    )
+    .await
+}
