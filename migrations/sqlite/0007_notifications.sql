@@ -45,3 +45,13 @@ CREATE TABLE notifications (
     UNIQUE (channel, target, event_seq)
 );
 CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
+
+-- Reminders sent before a grant ends: one per grant, lead time and end, so an extension (a new
+-- end) arms them again and several Gatepass processes send each once.
+CREATE TABLE grant_reminders (
+    grant_id BIGINT NOT NULL REFERENCES grants (id),
+    lead_ms  BIGINT NOT NULL,
+    ends_at  BIGINT NOT NULL,
+    sent_at  BIGINT NOT NULL,
+    PRIMARY KEY (grant_id, lead_ms, ends_at)
+);

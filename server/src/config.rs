@@ -63,16 +63,29 @@ pub struct MetricsConfig {
     pub token: Option<SecretString>,
 }
 
-/// Notifications to other systems (webhooks).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Notifications: webhooks, email, reminders before grants end.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct NotificationsConfig {
+    /// How long before a grant ends its holder is reminded (`15m`, `1d`, …; each only when the
+    /// grant lasts longer). Empty: no reminders.
+    pub expiry_reminders: Vec<String>,
     /// `env:`/`file:` secret references that webhook endpoints may use for their signing
     /// secret (`aws-secretsmanager:` references need no listing): an admin cannot make
     /// Gatepass sign with an arbitrary environment variable or file.
     pub allowed_secret_refs: Vec<String>,
     /// Email to people (`[notifications.email]`); absent: no email.
     pub email: Option<EmailConfig>,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        NotificationsConfig {
+            expiry_reminders: vec!["15m".into(), "1d".into()],
+            allowed_secret_refs: Vec::new(),
+            email: None,
+        }
+    }
 }
 
 /// The SMTP server Gatepass sends people's email through. Only the operator chooses it: the
@@ -552,6 +565,10 @@ impl Config {
             r.parse::<app::ssr::secrets::SecretRef>()
                 .map_err(|m| invalid("notifications.allowed_secret_refs", m))?;
         }
+        for lead in &self.notifications.expiry_reminders {
+            lead.parse::<app::model::GrantDuration>()
+                .map_err(|m| invalid("notifications.expiry_reminders", format!("`{lead}`: {m}")))?;
+        }
         if let Some(e) = &self.notifications.email {
             app::ssr::mail::EmailSettings::parse(
                 &e.smtp_host,
@@ -594,6 +611,15 @@ impl Config {
             .as_ref()
             .map(OktaBootstrap::trust)
             .unwrap_or_default()
+    }
+
+    /// How long before a grant ends its holder is reminded (validated at load).
+    pub fn reminder_leads(&self) -> Vec<app::model::GrantDuration> {
+        self.notifications
+            .expiry_reminders
+            .iter()
+            .filter_map(|l| l.parse().ok())
+            .collect()
     }
 
     /// Where people's email goes (validated at load), with links to `public_url`.

@@ -222,6 +222,7 @@ impl Server {
             .with_okta_trust(config.okta_trust())
             .with_webhook_secret_refs(config.webhook_secret_refs())
             .with_email(config.email_settings(&config.public_url_or(addr)))
+            .with_reminder_leads(config.reminder_leads())
         };
         app::ssr::db::notifications::set_channel_enabled(&db, "email", core.email.is_some())
             .await?;

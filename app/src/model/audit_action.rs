@@ -25,6 +25,8 @@ pub enum AuditAction {
     GrantStarted,
     GrantExtended,
     GrantExpired,
+    /// A grant ends soon: its holder is reminded (with a way to ask for more time).
+    GrantExpiringSoon,
     GrantEnded,
     GrantRetried,
     MembershipAdded,
@@ -46,7 +48,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 29] = [
+    pub const ALL: [AuditAction; 30] = [
         AuditAction::IntegrationSaved,
         AuditAction::SyncRequested,
         AuditAction::PolicySaved,
@@ -62,6 +64,7 @@ impl AuditAction {
         AuditAction::GrantStarted,
         AuditAction::GrantExtended,
         AuditAction::GrantExpired,
+        AuditAction::GrantExpiringSoon,
         AuditAction::GrantEnded,
         AuditAction::GrantRetried,
         AuditAction::MembershipAdded,
@@ -97,6 +100,7 @@ impl AuditAction {
             GrantStarted => "grant.started",
             GrantExtended => "grant.extended",
             GrantExpired => "grant.expired",
+            GrantExpiringSoon => "grant.expiring_soon",
             GrantEnded => "grant.ended",
             GrantRetried => "grant.retried",
             MembershipAdded => "okta.membership.added",

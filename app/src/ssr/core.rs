@@ -46,6 +46,8 @@ pub struct Core {
     pub webhook_secret_refs: Vec<crate::ssr::secrets::SecretRef>,
     /// The SMTP server people's email goes through (from the configuration); `None`: no email.
     pub email: Option<crate::ssr::mail::EmailSettings>,
+    /// How long before a grant's end its holder is reminded (each lead that fits the grant).
+    pub reminder_leads: Vec<crate::model::GrantDuration>,
 }
 
 impl Core {
@@ -71,6 +73,7 @@ impl Core {
             caches: Caches::default(),
             webhook_secret_refs: Vec::new(),
             email: None,
+            reminder_leads: crate::ssr::delivery::default_reminder_leads(),
         }
     }
 
@@ -83,6 +86,12 @@ impl Core {
     /// The same core, sending people email through `email`.
     pub fn with_email(mut self, email: Option<crate::ssr::mail::EmailSettings>) -> Self {
         self.email = email;
+        self
+    }
+
+    /// The same core, reminding holders `leads` before their grants end.
+    pub fn with_reminder_leads(mut self, leads: Vec<crate::model::GrantDuration>) -> Self {
+        self.reminder_leads = leads;
         self
     }
 

@@ -1,5 +1,6 @@
 //! How a notification delivery failed, whatever its channel (webhook, email): what the delivery
-//! log shows, and whether and when to try again. A leaf: channels and the notifier use it.
+//! log shows, and whether and when to try again; and when holders are reminded that a grant
+//! ends. A leaf: channels, the notifier and the core use it.
 
 use std::time::Duration;
 
@@ -22,4 +23,13 @@ impl DeliveryError {
             retry_after: None,
         }
     }
+}
+
+/// Reminders before a grant ends, by default: a day and 15 minutes before (each only when the
+/// grant lasts longer than the lead).
+pub fn default_reminder_leads() -> Vec<crate::model::GrantDuration> {
+    vec![
+        crate::model::GrantDuration::from_secs(15 * 60),
+        crate::model::GrantDuration::from_secs(24 * 3600),
+    ]
 }

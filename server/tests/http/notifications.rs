@@ -693,3 +693,78 @@ async fn a_test_email_says_what_the_smtp_server_did() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn holders_are_reminded_once_per_lead_before_their_grant_ends_with_an_extend_link() {
+    use app::ssr::db::notifications::set_channel_enabled;
+    use app::ssr::mail::EmailSettings;
+    let Some(python) = python() else { return };
+    for engine in engines() {
+        let w = world(engine, "engine-token").await;
+        let sink = Peer::start(&python, "smtp_sink.py", &[]);
+        let settings = EmailSettings::parse(
+            "127.0.0.1",
+            sink.port,
+            "none",
+            "gatepass@example.com",
+            "",
+            "",
+            "https://gatepass.example.com",
+        )
+        .unwrap();
+        let core = core_with(&w, &[])
+            .with_email(Some(settings))
+            .with_reminder_leads(vec!["15m".parse().unwrap(), "1d".parse().unwrap()]);
+        set_channel_enabled(&core.db, "email", true).await.unwrap();
+        let remind = || async { core.notifications().remind_expiring().await.unwrap() };
+
+        // A one-hour grant: the day-ahead reminder does not fit it, the 15-minute one does.
+        let g = w.approved_grant("1h", None).await;
+        assert_eq!(drain(&core).await.delivered, 3, "the approval's messages");
+        for _ in 0..3 {
+            sink.next();
+        }
+        assert_eq!(remind().await, 0, "an hour left");
+        w.clock.advance(Duration::minutes(44));
+        assert_eq!(remind().await, 0, "16 minutes left");
+        w.clock.advance(Duration::minutes(2));
+        assert_eq!(remind().await, 1, "14 minutes left");
+        assert_eq!(remind().await, 0, "once");
+        assert_eq!(drain(&core).await.delivered, 1);
+        let mail = sink.next();
+        assert_eq!(
+            mail["rcpt_tos"],
+            serde_json::json!(["ada@example.com"]),
+            "{mail}"
+        );
+        assert!(
+            mail["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("Your access to aws-prod ends in"),
+            "{mail}"
+        );
+        let extend = format!("Extend: https://gatepass.example.com/request/{}", w.group);
+        assert!(mail["text"].as_str().unwrap().contains(&extend), "{mail}");
+
+        // An extension moves the end: the reminder comes again before the new end.
+        let extended = w.approved_grant("1h", None).await;
+        assert_eq!(extended.id, g.id);
+        assert!(extended.ends_at > g.ends_at);
+        assert_eq!(remind().await, 0);
+        w.clock.advance(Duration::minutes(60));
+        assert_eq!(remind().await, 1, "before the new end");
+        let filter = app::model::AuditFilter {
+            action: "grant.expiring_soon".into(),
+            ..Default::default()
+        };
+        let events = app::ssr::db::audit::search_audit_events(&core.db, &filter, None, 10)
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 2);
+        assert!(events
+            .iter()
+            .all(|e| e.subject == format!("grant:{}", g.id.0)
+                && e.details.contains("\"lead_secs\":900")));
+    }
+}

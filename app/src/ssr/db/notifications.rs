@@ -49,6 +49,7 @@ pub fn audience(action: &str, subject: &str) -> Option<Audience> {
             "grant",
             "grant.scheduled"
             | "grant.started"
+            | "grant.expiring_soon"
             | "grant.ended"
             | "grant.expired"
             | "okta.membership.add_failed",
@@ -478,4 +479,50 @@ pub async fn next_due(db: &Db) -> Result<Option<Timestamp>, DbError> {
     )
     .fetch_one(db.pool())
     .await?)
+}
+
+/// Active grants ending within `lead_ms` of `now` (not yet ended) that last longer than the
+/// lead, and have had no reminder at this lead for their current end: (grant id, its end),
+/// soonest first, at most `limit`.
+pub async fn grants_to_remind(
+    db: &Db,
+    now: Timestamp,
+    lead_ms: i64,
+    limit: i64,
+) -> Result<Vec<(i64, Timestamp)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT g.id, g.ends_at FROM grants g \
+         WHERE g.state = 'active' AND g.ends_at > $1 AND g.ends_at - $2 <= $1 \
+           AND g.ends_at - g.starts_at > $2 \
+           AND NOT EXISTS (SELECT 1 FROM grant_reminders r WHERE r.grant_id = g.id \
+             AND r.lead_ms = $2 AND r.ends_at = g.ends_at) \
+         ORDER BY g.ends_at, g.id LIMIT $3",
+    )
+    .bind(now)
+    .bind(lead_ms)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Records the reminder of grant `grant_id` at `lead_ms` before `ends_at`; false if one was
+/// recorded already (by this process or another).
+pub async fn record_reminder(
+    tx: &mut Tx,
+    grant_id: i64,
+    lead_ms: i64,
+    ends_at: Timestamp,
+    at: Timestamp,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "INSERT INTO grant_reminders (grant_id, lead_ms, ends_at, sent_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (grant_id, lead_ms, ends_at) DO NOTHING",
+    )
+    .bind(grant_id)
+    .bind(lead_ms)
+    .bind(ends_at)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -1,9 +1,10 @@
 //! Background work that runs inside `gatepass serve`: the grant engine (worker and scheduler),
-//! the directory sync scheduler, the expiry of stale requests and the notifier. [`Jobs`] starts
-//! them and stops them in order.
+//! the directory sync scheduler, the expiry of stale requests, the notifier and the reminders
+//! before grants end. [`Jobs`] starts them and stops them in order.
 
 pub mod grant_engine;
 pub mod notifier;
+pub mod reminders;
 pub mod request_expiry;
 pub mod sync_scheduler;
 
@@ -70,6 +71,7 @@ impl Jobs {
                 tokio::spawn(request_expiry::run(core.clone(), settings.pending_max_age)),
             ),
             ("notifier", tokio::spawn(notifier::run(core.clone()))),
+            ("reminders", tokio::spawn(reminders::run(core.clone()))),
         ];
         let worker = tokio::spawn(grant_engine::run_worker(
             core.clone(),

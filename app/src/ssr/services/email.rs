@@ -144,6 +144,19 @@ pub async fn compose(
                 "My access",
                 &format!("{links}/access"),
             ),
+            "grant.expiring_soon" => {
+                let left = crate::format::describe_duration((g.ends_at - event.at) / 1000);
+                message(
+                    format!("Your access to {group} ends in {left}"),
+                    &[
+                        format!("Your access to {group} ends at {until} (UTC), in about {left}."),
+                        "Need longer? Ask for an extension: your approvers decide as before."
+                            .to_owned(),
+                    ],
+                    "Extend",
+                    &format!("{links}/request/{}", g.group_id),
+                )
+            }
             "okta.membership.add_failed" => message(
                 format!("Gatepass could not add you to {group}"),
                 &[format!(

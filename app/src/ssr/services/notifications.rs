@@ -537,6 +537,60 @@ impl NotificationsService<'_> {
     }
 }
 
+impl NotificationsService<'_> {
+    /// Reminds the holders of grants that end within a reminder lead (each lead once per grant
+    /// and end; when several are due at once, only the nearest is sent): one
+    /// `grant.expiring_soon` event each, which queues their email and webhooks. Returns how
+    /// many reminders were sent.
+    pub async fn remind_expiring(&self) -> Result<usize, AppError> {
+        let db = &self.core.db;
+        let now = self.core.clock.timestamp();
+        let mut leads: Vec<i64> = self
+            .core
+            .reminder_leads
+            .iter()
+            .map(|l| l.secs() * 1000)
+            .collect();
+        leads.sort_unstable();
+        leads.dedup();
+        let mut due: std::collections::BTreeMap<i64, (Timestamp, Vec<i64>)> = Default::default();
+        for lead in &leads {
+            for (grant, ends_at) in store::grants_to_remind(db, now, *lead, 500).await? {
+                due.entry(grant)
+                    .or_insert((ends_at, Vec::new()))
+                    .1
+                    .push(*lead);
+            }
+        }
+        let mut sent = 0;
+        for (grant, (ends_at, leads)) in due {
+            let mut tx = db.begin_write().await?;
+            // The nearest lead is the one that speaks; the others due with it are spent.
+            let nearest = store::record_reminder(&mut tx, grant, leads[0], ends_at, now).await?;
+            for lead in &leads[1..] {
+                store::record_reminder(&mut tx, grant, *lead, ends_at, now).await?;
+            }
+            if nearest {
+                audit::insert_audit_event(
+                    &mut tx,
+                    now,
+                    "gatepass",
+                    AuditAction::GrantExpiringSoon,
+                    &format!("grant:{grant}"),
+                    &serde_json::json!({ "ends_at": ends_at, "lead_secs": leads[0] / 1000 }),
+                )
+                .await?;
+                sent += 1;
+            }
+            tx.commit().await?;
+        }
+        if sent > 0 {
+            self.core.engine.wake();
+        }
+        Ok(sent)
+    }
+}
+
 /// Delivers one claimed webhook delivery: the endpoint, its key, the event.
 pub async fn deliver_webhook(core: &Core, claim: &store::Claim) -> Result<u16, DeliveryError> {
     let db_error = |e: DbError| DeliveryError {

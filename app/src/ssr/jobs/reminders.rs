@@ -1,0 +1,24 @@
+//! Reminds people that their access ends soon (`NotificationsService::remind_expiring`), every
+//! 30 seconds: a reminder goes out at most 30 s after its lead time is reached.
+
+use std::time::Duration;
+
+use crate::ssr::core::Core;
+
+/// How often grants are looked at.
+const EVERY: Duration = Duration::from_secs(30);
+
+/// The loop; runs until `core.stopping` is cancelled.
+pub async fn run(core: Core) {
+    while !core.stopping.is_cancelled() {
+        match core.notifications().remind_expiring().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(reminded = n, "holders reminded that their access ends soon"),
+            Err(e) => tracing::warn!(error = %e, "reminding holders failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = core.stopping.cancelled() => {}
+        }
+    }
+}
