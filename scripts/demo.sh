@@ -12,6 +12,7 @@ data=$2
 site=$3
 port=${DEMO_PORT:-3000}
 okta_port=${DEMO_OKTA_PORT:-3001}
+smtp_port=${DEMO_SMTP_PORT:-$((okta_port + 1))}
 gatepass_url="http://127.0.0.1:$port"
 okta_url="http://127.0.0.1:$okta_port"
 client_secret="demo-client-secret-for-the-local-simulator"
@@ -27,7 +28,8 @@ state_args=(--state "$data/okta-sim.json")
 # shellcheck disable=SC2086
 "$bin" okta-sim --listen "127.0.0.1:$okta_port" --seed demo "${state_args[@]}" \
   --api-token "$api_token" --oidc-client-secret "$client_secret" \
-  --gatepass-url "$gatepass_url" ${DEMO_OKTA_ARGS:-} >"$log" 2>&1 </dev/null &
+  --gatepass-url "$gatepass_url" --smtp-listen "127.0.0.1:$smtp_port" ${DEMO_OKTA_ARGS:-} \
+  >"$log" 2>&1 </dev/null &
 sim=$!
 trap 'kill "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true' EXIT
 trap 'exit 130' INT TERM
@@ -47,6 +49,10 @@ echo "  Gatepass: $gatepass_url  — sign in as anyone above (Maya Okafor and Sa
 echo "  Gatepass admins). Gatepass syncs the simulator's directory at start and every 10 minutes."
 echo "  Database: SQLite under $data. Ctrl-C stops both."
 echo
+echo "  Email Gatepass sends, and webhooks, land in the simulator's inbox: $okta_url/__inbox"
+echo "  (a webhook endpoint for it: Admin › Notifications, URL $okta_url/__inbox/webhooks,"
+echo "  secret reference env:DEMO_WEBHOOK_SECRET)."
+echo
 
 export GATEPASS_DATA_DIR="$data"
 export GATEPASS_SITE_ROOT="$site"
@@ -61,6 +67,14 @@ export GATEPASS_AUTH__BOOTSTRAP_ADMINS='["maya.okafor@northwind.example"]'
 export GATEPASS_OKTA__ORG_URL="$okta_url"
 export GATEPASS_OKTA__SECRET_REF="env:DEMO_OKTA_API_TOKEN"
 export DEMO_OKTA_API_TOKEN="$api_token"
+# Email to the simulator's mail catcher (no TLS: it is on this machine), and a webhook secret
+# the notifications page may use. For the local demo only.
+export GATEPASS_NOTIFICATIONS__EMAIL__SMTP_HOST=127.0.0.1
+export GATEPASS_NOTIFICATIONS__EMAIL__SMTP_PORT="$smtp_port"
+export GATEPASS_NOTIFICATIONS__EMAIL__SECURITY=none
+export GATEPASS_NOTIFICATIONS__EMAIL__FROM="Gatepass demo <gatepass@northwind.example>"
+export GATEPASS_NOTIFICATIONS__ALLOWED_SECRET_REFS='["env:DEMO_WEBHOOK_SECRET"]'
+export DEMO_WEBHOOK_SECRET="whsec_ZGVtby13ZWJob29rLXNlY3JldC1ub3QtZm9yLXVzZQ=="
 # DEMO_SYNC_FIRST=1: one full sync before serving (a large generated org is then complete when
 # the first page is served).
 [ "${DEMO_SYNC_FIRST:-}" = 1 ] && "$bin" sync --full

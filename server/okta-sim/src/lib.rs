@@ -17,6 +17,7 @@ pub mod control;
 pub mod edge;
 pub mod filter;
 pub mod http;
+pub mod inbox;
 pub mod jwt;
 pub mod meta;
 pub mod oauth;
@@ -62,6 +63,8 @@ pub struct Sim {
     /// Client-assertion ids already used, per app (replay protection).
     jtis: Mutex<HashSet<(String, String)>>,
     persist: Option<(PathBuf, Notify)>,
+    /// The demo's mail catcher and webhook receiver (`/__inbox`).
+    pub inbox: inbox::Inbox,
 }
 
 impl Sim {
@@ -77,6 +80,7 @@ impl Sim {
             service_tokens: Mutex::new(HashMap::new()),
             jtis: Mutex::new(HashSet::new()),
             persist: state.map(|p| (p, Notify::new())),
+            inbox: inbox::Inbox::default(),
         })
     }
 
@@ -153,6 +157,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .layer(from_fn_with_state(sim.clone(), edge::okta_edge));
     Router::new()
         .merge(control::routes())
+        .merge(inbox::routes())
         .merge(okta)
         .with_state(sim)
 }
@@ -281,6 +286,9 @@ pub struct SimArgs {
     /// Share of API calls whose connection is dropped (0–1).
     #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
     pub drop_rate: f64,
+    /// Also run a mail catcher (SMTP, no TLS) on ADDR; its messages show on `/__inbox`.
+    #[arg(long, value_name = "ADDR")]
+    pub smtp_listen: Option<SocketAddr>,
 }
 
 /// What a start-up made, for printing.
@@ -450,6 +458,19 @@ pub fn run(args: SimArgs) -> ExitCode {
             }
         };
         let base = running.base_url();
+        if let Some(addr) = args.smtp_listen {
+            match TcpListener::bind(addr).await {
+                Ok(l) => {
+                    let addr = l.local_addr().unwrap_or(addr);
+                    tokio::spawn(inbox::serve_smtp(sim.clone(), l));
+                    println!("okta-sim: mail catcher on smtp://{addr}; inbox at {base}/__inbox");
+                }
+                Err(e) => {
+                    eprintln!("okta-sim: cannot listen for SMTP on {addr}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         println!("okta-sim: listening on {base}");
         println!("okta-sim: ready in {} ms", started.elapsed().as_millis());
         for line in summary.lines() {

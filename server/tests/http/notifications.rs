@@ -768,3 +768,66 @@ async fn holders_are_reminded_once_per_lead_before_their_grant_ends_with_an_exte
                 && e.details.contains("\"lead_secs\":900")));
     }
 }
+
+#[tokio::test]
+async fn the_demo_inbox_takes_gatepass_email_and_webhooks() {
+    use app::ssr::db::notifications::set_channel_enabled;
+    use app::ssr::mail::EmailSettings;
+    let w = world(engines()[0], "engine-token").await;
+    let smtp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let smtp_port = smtp.local_addr().unwrap().port();
+    tokio::spawn(okta_sim::inbox::serve_smtp(w.sim.sim.clone(), smtp));
+    let settings = EmailSettings::parse(
+        "127.0.0.1",
+        smtp_port,
+        "none",
+        "Gatepass demo <gatepass@northwind.example>",
+        "",
+        "",
+        "http://127.0.0.1:3000",
+    )
+    .unwrap();
+    std::env::set_var("GATEPASS_TEST_WEBHOOK_INBOX", new_secret());
+    let core = core_with(&w, &["env:GATEPASS_TEST_WEBHOOK_INBOX"]).with_email(Some(settings));
+    set_channel_enabled(&core.db, "email", true).await.unwrap();
+    let inbox = format!("{}/__inbox/webhooks", w.sim.base_url());
+    add(
+        &core,
+        "inbox",
+        &inbox,
+        "env:GATEPASS_TEST_WEBHOOK_INBOX",
+        &["*"],
+    )
+    .await;
+
+    w.approved_grant("1h", None).await;
+    let report = drain(&core).await;
+    assert_eq!(report.failed + report.retried, 0, "{report:?}");
+    let mails = w.sim.sim.inbox.mails();
+    assert_eq!(mails.len(), 3, "{mails:?}");
+    let ask = mails
+        .iter()
+        .find(|m| m.rcpt_to == ["approver@example.com"])
+        .unwrap();
+    assert!(ask.subject.starts_with("Ada asks for aws-prod"), "{ask:?}");
+    assert!(ask.message_id.starts_with("<evt-"), "{ask:?}");
+    assert!(ask.raw.contains("multipart/alternative"));
+    let hooks = w.sim.sim.inbox.hooks();
+    let events: Vec<&str> = hooks.iter().map(|h| h.event.as_str()).collect();
+    assert!(
+        events.contains(&"request.created") && events.contains(&"grant.started"),
+        "{events:?}"
+    );
+    assert!(hooks
+        .iter()
+        .all(|h| h.signature.starts_with("v1,") && h.id.starts_with("evt_")));
+
+    let page = reqwest::get(format!("{}/__inbox", w.sim.base_url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Ada asks for aws-prod"), "{page}");
+    assert!(page.contains("request.created"));
+}
