@@ -18,6 +18,7 @@ use crate::pages::{
     groups::{GroupPage, GroupsPage},
     home::HomePage,
     my_access::MyAccessPage,
+    my_notifications::MyNotificationsPage,
     not_found::NotFoundPage,
     notifications::NotificationsPage,
     policies::PoliciesPage,
@@ -46,6 +47,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/request") view={Lazy::<CatalogRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/request/:group") view={Lazy::<RequestFormRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/settings/notifications") view={Lazy::<MyNotificationsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin/okta") view={Lazy::<SettingsOktaRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin/sync") view={Lazy::<SyncRoute>::new()} ssr=SsrMode::Async />
@@ -87,6 +89,7 @@ lazy_page! {
     CatalogRoute => CatalogPage,
     RequestFormRoute => RequestFormPage,
     ApprovalsRoute => ApprovalsPage,
+    MyNotificationsRoute => MyNotificationsPage,
     AdminRoute => AdminPage,
     SettingsOktaRoute => SettingsOktaPage,
     SyncRoute => SyncPage,

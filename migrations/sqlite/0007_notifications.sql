@@ -55,3 +55,11 @@ CREATE TABLE grant_reminders (
     sent_at  BIGINT NOT NULL,
     PRIMARY KEY (grant_id, lead_ms, ends_at)
 );
+
+-- Kinds of email a person turned off on Settings › Notifications (everything is on by default).
+CREATE TABLE notification_opt_outs (
+    user_id TEXT NOT NULL,
+    channel TEXT NOT NULL CHECK (channel IN ('email')),
+    kind    TEXT NOT NULL CHECK (kind IN ('to_decide', 'decisions', 'access', 'reminders')),
+    PRIMARY KEY (user_id, channel, kind)
+);

@@ -1,10 +1,10 @@
-//! Server functions of Admin › Notifications: webhook endpoints and the delivery log (admins
-//! only).
+//! Server functions of Admin › Notifications (webhook endpoints, the delivery log, email;
+//! admins only) and of Settings › Notifications (which email one gets; everyone).
 
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{DeliveryPage, NotificationsOverview, WebhookEndpoint};
+use crate::model::{DeliveryPage, MyNotifications, NotificationsOverview, WebhookEndpoint};
 
 /// The webhook endpoints and the events they may receive.
 #[server(endpoint = "notifications", prefix = "/api")]
@@ -91,5 +91,38 @@ pub async fn test_email() -> Result<String, AppError> {
     super::serve(
         |admin: Admin, state| async move { state.notifications().test_email(&admin).await },
     )
+    .await
+}
+
+/// What email the caller gets.
+#[server(endpoint = "notifications/mine", prefix = "/api")]
+pub async fn get_my_notifications() -> Result<MyNotifications, AppError> {
+    use crate::ssr::auth::Requester;
+    super::serve(|who: Requester, state| async move { state.notifications().mine(&who).await })
+        .await
+}
+
+/// Sets which email the caller gets: one checkbox per kind (present: on).
+#[server(endpoint = "notifications/mine/save", prefix = "/api")]
+pub async fn save_my_notifications(
+    to_decide: Option<String>,
+    decisions: Option<String>,
+    access: Option<String>,
+    reminders: Option<String>,
+) -> Result<MyNotifications, AppError> {
+    use crate::ssr::auth::Requester;
+    super::serve(|who: Requester, state| async move {
+        let on: Vec<String> = [
+            ("to_decide", to_decide),
+            ("decisions", decisions),
+            ("access", access),
+            ("reminders", reminders),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(k, _)| k.to_owned())
+        .collect();
+        state.notifications().save_mine(&who, &on).await
+    })
     .await
 }

@@ -44,11 +44,13 @@ pub enum AuditAction {
     WebhookDeleted,
     /// An admin queued a failed delivery again.
     DeliveryRetried,
+    /// A person changed which email they get.
+    PreferencesSaved,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 30] = [
+    pub const ALL: [AuditAction; 31] = [
         AuditAction::IntegrationSaved,
         AuditAction::SyncRequested,
         AuditAction::PolicySaved,
@@ -79,6 +81,7 @@ impl AuditAction {
         AuditAction::WebhookAdded,
         AuditAction::WebhookDeleted,
         AuditAction::DeliveryRetried,
+        AuditAction::PreferencesSaved,
     ];
 
     /// The name stored with the event.
@@ -115,6 +118,7 @@ impl AuditAction {
             WebhookAdded => "notifications.webhook_added",
             WebhookDeleted => "notifications.webhook_deleted",
             DeliveryRetried => "notifications.delivery_retried",
+            PreferencesSaved => "notifications.preferences_saved",
         }
     }
 }

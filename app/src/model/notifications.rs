@@ -59,3 +59,24 @@ pub struct DeliveryPage {
     /// Pass as `before` for the next (older) page.
     pub next_before: Option<i64>,
 }
+
+/// One kind of email a person may turn off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailKind {
+    /// `to_decide`, `decisions`, `access` or `reminders`.
+    pub kind: String,
+    pub label: String,
+    pub description: String,
+    /// Whether the person gets it.
+    pub on: bool,
+}
+
+/// Settings › Notifications: what email a person gets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyNotifications {
+    /// Whether this server sends email at all.
+    pub email_configured: bool,
+    /// Where it goes (the directory's address for the person).
+    pub address: String,
+    pub kinds: Vec<EmailKind>,
+}

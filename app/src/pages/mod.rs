@@ -9,6 +9,7 @@ pub mod drift;
 pub mod groups;
 pub mod home;
 pub mod my_access;
+pub mod my_notifications;
 pub mod not_found;
 pub mod notifications;
 pub mod policies;

@@ -226,6 +226,8 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
         ("/api/access/catalog", vec![("q", ""), ("after", "")]),
         ("/api/access/mine", vec![]),
         ("/api/access/approvals", vec![]),
+        ("/api/notifications/mine", vec![]),
+        ("/api/notifications/mine/save", vec![("access", "on")]),
     ] {
         assert_eq!(
             post(&app, &anonymous, path, &form).await.0,

@@ -831,3 +831,68 @@ async fn the_demo_inbox_takes_gatepass_email_and_webhooks() {
     assert!(page.contains("Ada asks for aws-prod"), "{page}");
     assert!(page.contains("request.created"));
 }
+
+#[tokio::test]
+async fn people_choose_which_email_they_get() {
+    use app::ssr::db::notifications::set_channel_enabled;
+    use app::ssr::mail::EmailSettings;
+    let Some(python) = python() else { return };
+    for engine in engines() {
+        let w = world(engine, "engine-token").await;
+        let sink = Peer::start(&python, "smtp_sink.py", &[]);
+        let settings = EmailSettings::parse(
+            "127.0.0.1",
+            sink.port,
+            "none",
+            "gatepass@example.com",
+            "",
+            "",
+            "https://gatepass.example.com",
+        )
+        .unwrap();
+        let core = core_with(&w, &[]).with_email(Some(settings));
+        set_channel_enabled(&core.db, "email", true).await.unwrap();
+        let ada = app::ssr::auth::Requester::for_tests(app::model::Me {
+            okta_id: app::model::UserId::from(w.ada.clone()),
+            ..me("ada")
+        });
+        let service = core.notifications();
+        let mine = service.mine(&ada).await.unwrap();
+        assert!(mine.email_configured);
+        assert_eq!(mine.address, "ada@example.com");
+        assert!(mine.kinds.iter().all(|k| k.on), "everything on by default");
+
+        let err = service
+            .save_mine(&ada, &["spam".to_owned()])
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, AppError::Invalid { message, .. } if message.contains("spam")));
+        // Ada turns off decisions on her requests (and keeps the rest).
+        let keep: Vec<String> = ["to_decide", "access", "reminders"]
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        let saved = service.save_mine(&ada, &keep).await.unwrap();
+        let off: Vec<&str> = saved
+            .kinds
+            .iter()
+            .filter(|k| !k.on)
+            .map(|k| k.kind.as_str())
+            .collect();
+        assert_eq!(off, ["decisions"]);
+        let audit = app::ssr::db::audit::list_audit_events(&core.db, None, 1)
+            .await
+            .unwrap();
+        assert_eq!(audit[0].action, AuditAction::PreferencesSaved.as_str());
+
+        w.approved_grant("1h", None).await;
+        let queued = log(&core, "pending").await.deliveries;
+        let events: Vec<&str> = queued.iter().map(|d| d.event.as_str()).collect();
+        assert_eq!(queued.len(), 2, "{events:?}");
+        assert!(!events.contains(&"request.approved"), "{events:?}");
+        assert!(events.contains(&"request.created") && events.contains(&"grant.started"));
+        drain(&core).await;
+        sink.next();
+        sink.next();
+    }
+}

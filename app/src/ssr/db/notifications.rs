@@ -58,6 +58,46 @@ pub fn audience(action: &str, subject: &str) -> Option<Audience> {
     }
 }
 
+/// The kind of email an event is, as people turn kinds off: requests to decide, decisions on
+/// one's requests, one's access starting, failing or ending, and reminders before it ends.
+pub fn email_kind(action: &str, audience: Audience) -> &'static str {
+    match (audience, action) {
+        (Audience::Approvers(_), _) => "to_decide",
+        (Audience::Requester(_), _) => "decisions",
+        (Audience::Holder(_), "grant.expiring_soon") => "reminders",
+        (Audience::Holder(_), _) => "access",
+    }
+}
+
+/// The kinds of email `user` turned off.
+pub async fn opt_outs(db: &Db, user: &str) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT kind FROM notification_opt_outs WHERE user_id = $1 AND channel = 'email' \
+         ORDER BY kind",
+    )
+    .bind(user)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Replaces the kinds of email `user` turned off.
+pub async fn set_opt_outs(tx: &mut Tx, user: &str, kinds: &[&str]) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM notification_opt_outs WHERE user_id = $1 AND channel = 'email'")
+        .bind(user)
+        .execute(&mut **tx)
+        .await?;
+    for kind in kinds {
+        sqlx::query(
+            "INSERT INTO notification_opt_outs (user_id, channel, kind) VALUES ($1, 'email', $2)",
+        )
+        .bind(user)
+        .bind(kind)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Turns a channel to people on or off (from the configuration, at start-up).
 pub async fn set_channel_enabled(db: &Db, channel: &str, enabled: bool) -> Result<(), DbError> {
     sqlx::query(
@@ -71,9 +111,12 @@ pub async fn set_channel_enabled(db: &Db, channel: &str, enabled: bool) -> Resul
     Ok(())
 }
 
-/// People who can be reached: active in Okta, with an email address.
+/// People who can be reached: active in Okta, with an email address, and who did not turn this
+/// kind of email off (`$4` is the kind).
 const REACHABLE: &str = "u.removed_at IS NULL AND u.status = 'ACTIVE' AND u.email <> '' \
-    AND EXISTS (SELECT 1 FROM notification_channels c WHERE c.channel = 'email' AND c.enabled)";
+    AND EXISTS (SELECT 1 FROM notification_channels c WHERE c.channel = 'email' AND c.enabled) \
+    AND NOT EXISTS (SELECT 1 FROM notification_opt_outs o WHERE o.user_id = u.okta_id \
+      AND o.channel = 'email' AND o.kind = $4)";
 
 /// Queues the email deliveries of event `seq` to the people it concerns (see [`audience`]),
 /// when email is turned on; a person who cancelled their own request is not told of it.
@@ -108,7 +151,7 @@ async fn queue_for_people(
             format!(
                 "{insert} JOIN access_requests r ON r.requester_id = u.okta_id \
                  WHERE r.id = $3 AND {REACHABLE} \
-                   AND NOT ($4 = 'request.cancelled' AND u.login = $5) \
+                   AND NOT ($5 = 'request.cancelled' AND u.login = $6) \
                  ON CONFLICT (channel, target, event_seq) DO NOTHING"
             ),
             id,
@@ -122,7 +165,11 @@ async fn queue_for_people(
             id,
         ),
     };
-    let mut query = sqlx::query(&sql).bind(seq).bind(at).bind(id);
+    let mut query = sqlx::query(&sql)
+        .bind(seq)
+        .bind(at)
+        .bind(id)
+        .bind(email_kind(action, audience));
     if let Audience::Requester(_) = audience {
         query = query.bind(action).bind(actor);
     }

@@ -591,6 +591,95 @@ impl NotificationsService<'_> {
     }
 }
 
+/// The kinds of email people may turn off: (kind, label, what it is).
+pub const EMAIL_KINDS: [(&str, &str, &str); 4] = [
+    (
+        "to_decide",
+        "Requests to decide",
+        "Someone asks for a group you approve.",
+    ),
+    (
+        "decisions",
+        "Decisions on my requests",
+        "Your request was approved, denied, expired or cancelled by someone else.",
+    ),
+    (
+        "access",
+        "My access",
+        "Your access is scheduled, starts, fails in Okta or ends.",
+    ),
+    (
+        "reminders",
+        "Before my access ends",
+        "A reminder, with a link to ask for more time.",
+    ),
+];
+
+impl NotificationsService<'_> {
+    /// What email the caller gets.
+    pub async fn mine(
+        &self,
+        who: &crate::ssr::auth::Requester,
+    ) -> Result<crate::model::MyNotifications, AppError> {
+        let me = who.me();
+        let off = store::opt_outs(&self.core.db, me.okta_id.as_str()).await?;
+        let address = crate::ssr::db::directory::find_user(&self.core.db, me.okta_id.as_str())
+            .await?
+            .map(|u| u.email)
+            .unwrap_or_default();
+        Ok(crate::model::MyNotifications {
+            email_configured: self.core.email.is_some(),
+            address,
+            kinds: EMAIL_KINDS
+                .iter()
+                .map(|(kind, label, description)| crate::model::EmailKind {
+                    kind: (*kind).to_owned(),
+                    label: (*label).to_owned(),
+                    description: (*description).to_owned(),
+                    on: !off.iter().any(|o| o == kind),
+                })
+                .collect(),
+        })
+    }
+
+    /// Sets which kinds of email the caller gets (`on`: the kinds to keep), audited.
+    pub async fn save_mine(
+        &self,
+        who: &crate::ssr::auth::Requester,
+        on: &[String],
+    ) -> Result<crate::model::MyNotifications, AppError> {
+        if let Some(unknown) = on
+            .iter()
+            .find(|k| !EMAIL_KINDS.iter().any(|(kind, _, _)| kind == k))
+        {
+            return Err(AppError::invalid(
+                "kind",
+                format!("no kind of email is called `{unknown}`"),
+            ));
+        }
+        let off: Vec<&str> = EMAIL_KINDS
+            .iter()
+            .map(|(kind, _, _)| *kind)
+            .filter(|kind| !on.iter().any(|o| o == kind))
+            .collect();
+        let me = who.me();
+        let now = self.core.clock.timestamp();
+        let mut tx = self.core.db.begin_write().await?;
+        store::set_opt_outs(&mut tx, me.okta_id.as_str(), &off).await?;
+        audit::insert_audit_event(
+            &mut tx,
+            now,
+            &me.login,
+            AuditAction::PreferencesSaved,
+            &format!("person:{}", me.okta_id),
+            &serde_json::json!({ "email_off": off }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.mine(who).await
+    }
+}
+
 /// Delivers one claimed webhook delivery: the endpoint, its key, the event.
 pub async fn deliver_webhook(core: &Core, claim: &store::Claim) -> Result<u16, DeliveryError> {
     let db_error = |e: DbError| DeliveryError {
