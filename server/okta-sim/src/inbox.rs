@@ -21,7 +21,7 @@ use super::time::now_ms;
 use super::Sim;
 
 /// Messages and deliveries kept (each).
-pub const KEEP: usize = 500;
+pub const KEEP: usize = 10_000;
 /// The largest message the mail catcher takes.
 const MAX_MESSAGE: usize = 1 << 20;
 

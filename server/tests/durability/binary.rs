@@ -122,14 +122,17 @@ pub fn browser() -> reqwest::Client {
 /// `--latency-ms`, …).
 pub struct OktaSim {
     pub url: String,
+    /// Its mail catcher's port (messages on `/__inbox/messages`).
+    pub smtp_port: u16,
     pub proc: Proc,
 }
 
 impl OktaSim {
     pub async fn start(bin: &Path, log: &Path, gatepass_url: &str, args: &[&str]) -> OktaSim {
-        let port = free_port();
+        let (port, smtp_port) = (free_port(), free_port());
         let mut cmd = Command::new(bin);
         cmd.args(["okta-sim", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--smtp-listen", &format!("127.0.0.1:{smtp_port}")])
             .args(["--api-token", SIM_TOKEN])
             .args(["--oidc-client-secret", SIM_CLIENT_SECRET])
             .args(["--gatepass-url", gatepass_url])
@@ -137,6 +140,7 @@ impl OktaSim {
             .env("RUST_LOG", "warn");
         let mut sim = OktaSim {
             url: format!("http://127.0.0.1:{port}"),
+            smtp_port,
             proc: Proc::spawn(cmd, log),
         };
         let url = format!(
@@ -226,6 +230,8 @@ pub struct Gatepass {
     pub admin: String,
     /// Where the process's output goes (appended across restarts).
     pub log: PathBuf,
+    /// Email to this mail catcher (the simulator's), when set.
+    pub smtp_port: Option<u16>,
 }
 
 impl Gatepass {
@@ -243,6 +249,7 @@ impl Gatepass {
             okta_url: okta_url.into(),
             okta_token: SIM_TOKEN.into(),
             admin: admin.into(),
+            smtp_port: None,
         }
     }
 
@@ -284,6 +291,15 @@ impl Gatepass {
             .env("RUST_LOG", "warn");
         if let Some(url) = &self.database_url {
             cmd.env("GATEPASS_DATABASE_URL", url);
+        }
+        if let Some(port) = self.smtp_port {
+            cmd.env("GATEPASS_NOTIFICATIONS__EMAIL__SMTP_HOST", "127.0.0.1")
+                .env("GATEPASS_NOTIFICATIONS__EMAIL__SMTP_PORT", port.to_string())
+                .env("GATEPASS_NOTIFICATIONS__EMAIL__SECURITY", "none")
+                .env(
+                    "GATEPASS_NOTIFICATIONS__EMAIL__FROM",
+                    "gatepass@example.com",
+                );
         }
         cmd
     }

@@ -357,7 +357,8 @@ async fn sigkill_under_load_leaves_okta_matching_the_grants() {
     .await;
     let http = browser();
     sim.lift_rate_limits(&http).await;
-    let gatepass = Gatepass::new(bin, dir.path(), &sim.url, ADMIN, port);
+    let mut gatepass = Gatepass::new(bin, dir.path(), &sim.url, ADMIN, port);
+    gatepass.smtp_port = Some(sim.smtp_port);
     let mut server = gatepass.serve().await;
     sign_in(&http, &base, ADMIN).await;
     wait_for_sync(&http, &base).await;
@@ -566,9 +567,49 @@ async fn sigkill_under_load_leaves_okta_matching_the_grants() {
         repeats <= kills * 32,
         "{repeats} repeats after {kills} kills"
     );
+    // And every email the outbox queued reached the mail catcher (repeats after a kill are
+    // recognised by their Message-ID), none lost.
+    let queued: BTreeSet<String> = notifications::list_deliveries(&db, None, 0, 10_000_000)
+        .await
+        .expect("read deliveries")
+        .into_iter()
+        .filter(|d| d.channel == "email")
+        .map(|d| format!("<evt-{}-{}@gatepass>", d.event_seq, d.target))
+        .collect();
+    let inbox: Value = http
+        .get(format!("{}/__inbox/messages", sim.url))
+        .send()
+        .await
+        .expect("the simulator's inbox")
+        .json()
+        .await
+        .expect("inbox JSON");
+    let mails: Vec<String> = inbox["mails"]
+        .as_array()
+        .expect("mails")
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let distinct_mails: BTreeSet<String> = mails.iter().cloned().collect();
+    assert!(
+        queued.len() >= asked,
+        "{} emails queued for {asked} grants",
+        queued.len()
+    );
+    assert_eq!(
+        distinct_mails, queued,
+        "each queued email delivered, none lost or invented"
+    );
+    let mail_repeats = mails.len() - distinct_mails.len();
+    assert!(
+        mail_repeats <= kills * 32,
+        "{mail_repeats} repeats after {kills} kills"
+    );
     println!(
-        "kill -9: {} webhooks delivered, {repeats} of them again after a kill",
-        distinct.len()
+        "kill -9: {} webhooks delivered, {repeats} of them again after a kill; {} emails, \
+         {mail_repeats} again",
+        distinct.len(),
+        distinct_mails.len()
     );
 
     drop(server);
