@@ -63,3 +63,9 @@ CREATE TABLE notification_opt_outs (
     kind    TEXT NOT NULL CHECK (kind IN ('to_decide', 'decisions', 'access', 'reminders')),
     PRIMARY KEY (user_id, channel, kind)
 );
+
+-- Reminders to the approvers of a request still pending after a while (one per request).
+CREATE TABLE request_reminders (
+    request_id BIGINT PRIMARY KEY NOT NULL REFERENCES access_requests (id),
+    sent_at    BIGINT NOT NULL
+);

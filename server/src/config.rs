@@ -70,6 +70,8 @@ pub struct NotificationsConfig {
     /// How long before a grant ends its holder is reminded (`15m`, `1d`, …; each only when the
     /// grant lasts longer). Empty: no reminders.
     pub expiry_reminders: Vec<String>,
+    /// How long a request waits before its approvers are reminded (`4h`); empty: never.
+    pub remind_approvers_after: String,
     /// `env:`/`file:` secret references that webhook endpoints may use for their signing
     /// secret (`aws-secretsmanager:` references need no listing): an admin cannot make
     /// Gatepass sign with an arbitrary environment variable or file.
@@ -82,6 +84,7 @@ impl Default for NotificationsConfig {
     fn default() -> Self {
         NotificationsConfig {
             expiry_reminders: vec!["15m".into(), "1d".into()],
+            remind_approvers_after: "4h".into(),
             allowed_secret_refs: Vec::new(),
             email: None,
         }
@@ -565,6 +568,15 @@ impl Config {
             r.parse::<app::ssr::secrets::SecretRef>()
                 .map_err(|m| invalid("notifications.allowed_secret_refs", m))?;
         }
+        let after = self.notifications.remind_approvers_after.trim();
+        if !after.is_empty() {
+            after.parse::<app::model::GrantDuration>().map_err(|m| {
+                invalid(
+                    "notifications.remind_approvers_after",
+                    format!("`{after}`: {m}"),
+                )
+            })?;
+        }
         for lead in &self.notifications.expiry_reminders {
             lead.parse::<app::model::GrantDuration>()
                 .map_err(|m| invalid("notifications.expiry_reminders", format!("`{lead}`: {m}")))?;
@@ -620,6 +632,15 @@ impl Config {
             .iter()
             .filter_map(|l| l.parse().ok())
             .collect()
+    }
+
+    /// How long a request waits before its approvers are reminded (validated at load).
+    pub fn pending_reminder(&self) -> Option<app::model::GrantDuration> {
+        self.notifications
+            .remind_approvers_after
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// Where people's email goes (validated at load), with links to `public_url`.

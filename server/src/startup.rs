@@ -223,6 +223,7 @@ impl Server {
             .with_webhook_secret_refs(config.webhook_secret_refs())
             .with_email(config.email_settings(&config.public_url_or(addr)))
             .with_reminder_leads(config.reminder_leads())
+            .with_pending_reminder(config.pending_reminder())
         };
         app::ssr::db::notifications::set_channel_enabled(&db, "email", core.email.is_some())
             .await?;

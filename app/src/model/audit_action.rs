@@ -21,6 +21,8 @@ pub enum AuditAction {
     RequestDenied,
     RequestCancelled,
     RequestExpired,
+    /// A request waited long: its approvers are reminded.
+    RequestReminded,
     GrantScheduled,
     GrantStarted,
     GrantExtended,
@@ -50,7 +52,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 31] = [
+    pub const ALL: [AuditAction; 32] = [
         AuditAction::IntegrationSaved,
         AuditAction::SyncRequested,
         AuditAction::PolicySaved,
@@ -62,6 +64,7 @@ impl AuditAction {
         AuditAction::RequestDenied,
         AuditAction::RequestCancelled,
         AuditAction::RequestExpired,
+        AuditAction::RequestReminded,
         AuditAction::GrantScheduled,
         AuditAction::GrantStarted,
         AuditAction::GrantExtended,
@@ -99,6 +102,7 @@ impl AuditAction {
             RequestDenied => "request.denied",
             RequestCancelled => "request.cancelled",
             RequestExpired => "request.expired",
+            RequestReminded => "request.reminder_sent",
             GrantScheduled => "grant.scheduled",
             GrantStarted => "grant.started",
             GrantExtended => "grant.extended",

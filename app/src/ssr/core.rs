@@ -48,6 +48,8 @@ pub struct Core {
     pub email: Option<crate::ssr::mail::EmailSettings>,
     /// How long before a grant's end its holder is reminded (each lead that fits the grant).
     pub reminder_leads: Vec<crate::model::GrantDuration>,
+    /// How long a request waits before its approvers are reminded; `None`: never.
+    pub pending_reminder: Option<crate::model::GrantDuration>,
 }
 
 impl Core {
@@ -74,6 +76,7 @@ impl Core {
             webhook_secret_refs: Vec::new(),
             email: None,
             reminder_leads: crate::ssr::delivery::default_reminder_leads(),
+            pending_reminder: Some(crate::model::GrantDuration::from_secs(4 * 3600)),
         }
     }
 
@@ -92,6 +95,12 @@ impl Core {
     /// The same core, reminding holders `leads` before their grants end.
     pub fn with_reminder_leads(mut self, leads: Vec<crate::model::GrantDuration>) -> Self {
         self.reminder_leads = leads;
+        self
+    }
+
+    /// The same core, reminding approvers of requests pending for `after` (`None`: never).
+    pub fn with_pending_reminder(mut self, after: Option<crate::model::GrantDuration>) -> Self {
+        self.pending_reminder = after;
         self
     }
 

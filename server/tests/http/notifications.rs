@@ -896,3 +896,69 @@ async fn people_choose_which_email_they_get() {
         sink.next();
     }
 }
+
+#[tokio::test]
+async fn approvers_are_reminded_once_of_a_request_that_waits() {
+    use app::ssr::db::notifications::set_channel_enabled;
+    use app::ssr::mail::EmailSettings;
+    let Some(python) = python() else { return };
+    for engine in engines() {
+        let w = world(engine, "engine-token").await;
+        let sink = Peer::start(&python, "smtp_sink.py", &[]);
+        let settings = EmailSettings::parse(
+            "127.0.0.1",
+            sink.port,
+            "none",
+            "gatepass@example.com",
+            "",
+            "",
+            "https://gatepass.example.com",
+        )
+        .unwrap();
+        let core = core_with(&w, &[])
+            .with_email(Some(settings))
+            .with_pending_reminder(Some("4h".parse().unwrap()));
+        set_channel_enabled(&core.db, "email", true).await.unwrap();
+        let remind = || async { core.notifications().remind_pending().await.unwrap() };
+        core.access()
+            .request_access(
+                &app::ssr::auth::Requester::for_tests(app::model::Me {
+                    okta_id: app::model::UserId::from(w.ada.clone()),
+                    ..me("ada")
+                }),
+                app::ssr::services::access::RequestInput {
+                    group_id: app::model::GroupId::from(w.group.clone()),
+                    duration: Some("1h".parse().unwrap()),
+                    reason: "deploy".into(),
+                    starts_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(drain(&core).await.delivered, 1, "the request itself");
+        sink.next();
+        w.clock.advance(Duration::minutes(239));
+        assert_eq!(remind().await, 0, "not yet");
+        w.clock.advance(Duration::minutes(2));
+        assert_eq!(remind().await, 1);
+        assert_eq!(remind().await, 0, "once");
+        assert_eq!(drain(&core).await.delivered, 1);
+        let mail = sink.next();
+        assert_eq!(
+            mail["rcpt_tos"],
+            serde_json::json!(["approver@example.com"]),
+            "{mail}"
+        );
+        assert!(
+            mail["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("Still waiting: Ada asks for aws-prod"),
+            "{mail}"
+        );
+        assert!(mail["text"].as_str().unwrap().contains("Reason: deploy"));
+        let off = core_with(&w, &[]).with_pending_reminder(None);
+        w.clock.advance(Duration::hours(5));
+        assert_eq!(off.notifications().remind_pending().await.unwrap(), 0);
+    }
+}

@@ -38,7 +38,7 @@ pub fn audience(action: &str, subject: &str) -> Option<Audience> {
     let (kind, id) = subject.split_once(':')?;
     let id: i64 = id.parse().ok()?;
     match (kind, action) {
-        ("request", "request.created" | "request.created.extension") => {
+        ("request", "request.created" | "request.created.extension" | "request.reminder_sent") => {
             Some(Audience::Approvers(id))
         }
         (
@@ -568,6 +568,38 @@ pub async fn record_reminder(
     .bind(grant_id)
     .bind(lead_ms)
     .bind(ends_at)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Pending requests made at least `after_ms` before `now` whose approvers have not been
+/// reminded yet, oldest first, at most `limit`.
+pub async fn requests_to_remind(
+    db: &Db,
+    now: Timestamp,
+    after_ms: i64,
+    limit: i64,
+) -> Result<Vec<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT r.id FROM access_requests r WHERE r.state = 'pending' AND r.created_at <= $1 \
+           AND NOT EXISTS (SELECT 1 FROM request_reminders x WHERE x.request_id = r.id) \
+         ORDER BY r.created_at, r.id LIMIT $2",
+    )
+    .bind(now.plus_millis(-after_ms))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Records the reminder of request `id`'s approvers; false if one was recorded already.
+pub async fn record_request_reminder(tx: &mut Tx, id: i64, at: Timestamp) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "INSERT INTO request_reminders (request_id, sent_at) VALUES ($1, $2) \
+         ON CONFLICT (request_id) DO NOTHING",
+    )
+    .bind(id)
     .bind(at)
     .execute(&mut **tx)
     .await?;

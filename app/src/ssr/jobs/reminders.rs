@@ -1,5 +1,6 @@
-//! Reminds people that their access ends soon (`NotificationsService::remind_expiring`), every
-//! 30 seconds: a reminder goes out at most 30 s after its lead time is reached.
+//! Reminds people that their access ends soon (`NotificationsService::remind_expiring`) and
+//! approvers of requests that wait long (`remind_pending`), every 30 seconds: a reminder goes
+//! out at most 30 s after its time.
 
 use std::time::Duration;
 
@@ -15,6 +16,11 @@ pub async fn run(core: Core) {
             Ok(0) => {}
             Ok(n) => tracing::info!(reminded = n, "holders reminded that their access ends soon"),
             Err(e) => tracing::warn!(error = %e, "reminding holders failed"),
+        }
+        match core.notifications().remind_pending().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(requests = n, "approvers reminded of waiting requests"),
+            Err(e) => tracing::warn!(error = %e, "reminding approvers failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(EVERY) => {}

@@ -72,6 +72,22 @@ pub async fn compose(
                     &format!("{links}/approvals"),
                 )
             }
+            "request.reminder_sent" => {
+                let who = person_name(r.requester_id.to_string()).await?;
+                let waiting = crate::format::describe_duration((event.at - r.created_at) / 1000);
+                let mut lines = vec![format!(
+                    "{who} has been waiting {waiting} for membership of {group} ({how_long})."
+                )];
+                if !r.reason.trim().is_empty() {
+                    lines.push(format!("Reason: {}", r.reason.trim()));
+                }
+                message(
+                    format!("Still waiting: {who} asks for {group}"),
+                    &lines,
+                    "Approve or deny",
+                    &format!("{links}/approvals"),
+                )
+            }
             "request.approved" => message(
                 format!("Approved: {group} for {how_long}"),
                 &[format!(

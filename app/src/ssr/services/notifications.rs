@@ -591,6 +591,40 @@ impl NotificationsService<'_> {
     }
 }
 
+impl NotificationsService<'_> {
+    /// Reminds the approvers of requests pending longer than the configured time, once per
+    /// request: a `request.reminder_sent` event, which emails them (and goes to webhooks).
+    /// Returns how many requests were reminded of.
+    pub async fn remind_pending(&self) -> Result<usize, AppError> {
+        let Some(after) = self.core.pending_reminder else {
+            return Ok(0);
+        };
+        let db = &self.core.db;
+        let now = self.core.clock.timestamp();
+        let mut sent = 0;
+        for id in store::requests_to_remind(db, now, after.secs() * 1000, 500).await? {
+            let mut tx = db.begin_write().await?;
+            if store::record_request_reminder(&mut tx, id, now).await? {
+                audit::insert_audit_event(
+                    &mut tx,
+                    now,
+                    "gatepass",
+                    AuditAction::RequestReminded,
+                    &format!("request:{id}"),
+                    &serde_json::json!({ "pending_secs": after.secs() }),
+                )
+                .await?;
+                sent += 1;
+            }
+            tx.commit().await?;
+        }
+        if sent > 0 {
+            self.core.engine.wake();
+        }
+        Ok(sent)
+    }
+}
+
 /// The kinds of email people may turn off: (kind, label, what it is).
 pub const EMAIL_KINDS: [(&str, &str, &str); 4] = [
     (
