@@ -69,3 +69,10 @@ CREATE TABLE request_reminders (
     request_id BIGINT PRIMARY KEY NOT NULL REFERENCES access_requests (id),
     sent_at    BIGINT NOT NULL
 );
+
+-- Who gets admin alerts by email (grants failed in Okta, removals that keep failing): the
+-- admins as Gatepass's own rules resolve them (bootstrap admins, members of the admin groups),
+-- written by Gatepass when they change.
+CREATE TABLE notification_admins (
+    user_id TEXT PRIMARY KEY NOT NULL
+);

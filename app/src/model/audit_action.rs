@@ -35,6 +35,8 @@ pub enum AuditAction {
     MembershipRemoved,
     MembershipAddSkipped,
     MembershipAddFailed,
+    /// A removal from Okta failed several times (it is still retried): admins are alerted.
+    MembershipRemoveFailing,
     DriftDetected,
     DriftCleared,
     DriftIgnored,
@@ -52,7 +54,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 32] = [
+    pub const ALL: [AuditAction; 33] = [
         AuditAction::IntegrationSaved,
         AuditAction::SyncRequested,
         AuditAction::PolicySaved,
@@ -76,6 +78,7 @@ impl AuditAction {
         AuditAction::MembershipRemoved,
         AuditAction::MembershipAddSkipped,
         AuditAction::MembershipAddFailed,
+        AuditAction::MembershipRemoveFailing,
         AuditAction::DriftDetected,
         AuditAction::DriftCleared,
         AuditAction::DriftIgnored,
@@ -114,6 +117,7 @@ impl AuditAction {
             MembershipRemoved => "okta.membership.removed",
             MembershipAddSkipped => "okta.membership.add_skipped",
             MembershipAddFailed => "okta.membership.add_failed",
+            MembershipRemoveFailing => "okta.membership.remove_failing",
             DriftDetected => "drift.detected",
             DriftCleared => "drift.cleared",
             DriftIgnored => "drift.ignored",

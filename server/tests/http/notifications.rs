@@ -962,3 +962,106 @@ async fn approvers_are_reminded_once_of_a_request_that_waits() {
         assert_eq!(off.notifications().remind_pending().await.unwrap(), 0);
     }
 }
+
+#[tokio::test]
+async fn admins_are_alerted_by_email_when_okta_refuses_an_add_or_keeps_failing_a_removal() {
+    use app::ssr::db::notifications::set_channel_enabled;
+    use app::ssr::jobs::grant_engine::{schedule_once, work_once};
+    use app::ssr::mail::EmailSettings;
+    let Some(python) = python() else { return };
+    for token in ["engine-read-only", "engine-token"] {
+        let w = world(engines()[0], token).await;
+        let sink = Peer::start(&python, "smtp_sink.py", &[]);
+        let settings = EmailSettings::parse(
+            "127.0.0.1",
+            sink.port,
+            "none",
+            "gatepass@example.com",
+            "",
+            "",
+            "https://gatepass.example.com",
+        )
+        .unwrap();
+        let mut core = core_with(&w, &[]).with_email(Some(settings));
+        // The approver is also an admin here (a bootstrap admin, by login).
+        core.auth.bootstrap_admins = vec!["approver@example.com".into()];
+        assert!(core.notifications().refresh_admins().await.unwrap());
+        assert!(
+            !core.notifications().refresh_admins().await.unwrap(),
+            "unchanged"
+        );
+        set_channel_enabled(&core.db, "email", true).await.unwrap();
+        let okta = {
+            let settings = core.integration().current().await.unwrap().unwrap();
+            core.okta_client(&settings).await.unwrap()
+        };
+        w.approved_grant("1h", None).await;
+        drain(&core).await;
+        let mut subjects = Vec::new();
+        while let Ok(m) = sink
+            .lines
+            .recv_timeout(std::time::Duration::from_millis(500))
+        {
+            subjects.push(m);
+        }
+        if token == "engine-read-only" {
+            // 403 is final for an add: the grant fails; its holder and the admins hear of it.
+            assert_eq!(work_once(&core, okta.as_ref()).await.unwrap().dead, 1);
+            drain(&core).await;
+            let mails: Vec<serde_json::Value> = (0..2).map(|_| sink.next()).collect();
+            let to_admin = mails
+                .iter()
+                .find(|m| m["rcpt_tos"] == serde_json::json!(["approver@example.com"]))
+                .expect("the admin's email");
+            assert!(
+                to_admin["subject"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Okta refused to add Ada to aws-prod"),
+                "{to_admin}"
+            );
+            assert!(to_admin["text"].as_str().unwrap().contains("/admin/access"));
+            let to_ada = mails
+                .iter()
+                .find(|m| m["rcpt_tos"] == serde_json::json!(["ada@example.com"]))
+                .expect("the holder's email");
+            assert!(to_ada["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("Gatepass could not add you"));
+        } else {
+            assert_eq!(work_once(&core, okta.as_ref()).await.unwrap().done, 1);
+            w.clock.advance(Duration::hours(1));
+            assert_eq!(schedule_once(&core).await.unwrap(), 1);
+            drain(&core).await;
+            while sink
+                .lines
+                .recv_timeout(std::time::Duration::from_millis(500))
+                .is_ok()
+            {}
+            w.sim.sim.faults.write().unwrap().error_rate = 1.0;
+            for _ in 0..app::ssr::services::drift::REMOVAL_ALARM_ATTEMPTS {
+                work_once(&core, okta.as_ref()).await.unwrap();
+                w.clock.advance(Duration::hours(1));
+            }
+            w.sim.sim.faults.write().unwrap().error_rate = 0.0;
+            assert_eq!(
+                drain(&core).await.delivered,
+                1,
+                "one alert, to the one admin"
+            );
+            let alert = sink.next();
+            assert_eq!(
+                alert["rcpt_tos"],
+                serde_json::json!(["approver@example.com"])
+            );
+            assert!(
+                alert["subject"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Removing Ada from aws-prod keeps failing in Okta"),
+                "{alert}"
+            );
+        }
+    }
+}

@@ -30,11 +30,26 @@ pub enum Audience {
     Requester(i64),
     /// Who holds grant N.
     Holder(i64),
+    /// The admins (`notification_admins`); they cannot turn these off.
+    Admins,
 }
 
 /// Who hears of an event by email: new requests go to their approvers, decisions to the
-/// requester, a grant's start, failure and end to its holder. Other events go to no person.
-pub fn audience(action: &str, subject: &str) -> Option<Audience> {
+/// requester, a grant's start, failure and end to its holder; a grant Okta refused and a
+/// removal that keeps failing also to the admins. Other events go to no person.
+pub fn audiences(action: &str, subject: &str) -> Vec<Audience> {
+    let mut out: Vec<Audience> = audience(action, subject).into_iter().collect();
+    if matches!(
+        action,
+        "okta.membership.add_failed" | "okta.membership.remove_failing"
+    ) {
+        out.push(Audience::Admins);
+    }
+    out
+}
+
+/// The person-level audience of an event (see [`audiences`]).
+fn audience(action: &str, subject: &str) -> Option<Audience> {
     let (kind, id) = subject.split_once(':')?;
     let id: i64 = id.parse().ok()?;
     match (kind, action) {
@@ -66,6 +81,8 @@ pub fn email_kind(action: &str, audience: Audience) -> &'static str {
         (Audience::Requester(_), _) => "decisions",
         (Audience::Holder(_), "grant.expiring_soon") => "reminders",
         (Audience::Holder(_), _) => "access",
+        // Not a kind anyone can turn off.
+        (Audience::Admins, _) => "admin_alerts",
     }
 }
 
@@ -112,13 +129,17 @@ pub async fn set_channel_enabled(db: &Db, channel: &str, enabled: bool) -> Resul
 }
 
 /// People who can be reached: active in Okta, with an email address, and who did not turn this
-/// kind of email off (`$4` is the kind).
-const REACHABLE: &str = "u.removed_at IS NULL AND u.status = 'ACTIVE' AND u.email <> '' \
-    AND EXISTS (SELECT 1 FROM notification_channels c WHERE c.channel = 'email' AND c.enabled) \
-    AND NOT EXISTS (SELECT 1 FROM notification_opt_outs o WHERE o.user_id = u.okta_id \
-      AND o.channel = 'email' AND o.kind = $4)";
+/// kind of email off (`kind` is the parameter holding the kind, e.g. `$4`).
+fn reachable(kind: &str) -> String {
+    format!(
+        "u.removed_at IS NULL AND u.status = 'ACTIVE' AND u.email <> '' \
+         AND EXISTS (SELECT 1 FROM notification_channels c WHERE c.channel = 'email' AND c.enabled) \
+         AND NOT EXISTS (SELECT 1 FROM notification_opt_outs o WHERE o.user_id = u.okta_id \
+           AND o.channel = 'email' AND o.kind = {kind})"
+    )
+}
 
-/// Queues the email deliveries of event `seq` to the people it concerns (see [`audience`]),
+/// Queues the email deliveries of event `seq` to the people it concerns (see [`audiences`]),
 /// when email is turned on; a person who cancelled their own request is not told of it.
 async fn queue_for_people(
     tx: &mut Tx,
@@ -128,15 +149,28 @@ async fn queue_for_people(
     actor: &str,
     at: Timestamp,
 ) -> Result<u64, DbError> {
-    let Some(audience) = audience(action, subject) else {
-        return Ok(0);
-    };
+    let mut queued = 0;
+    for audience in audiences(action, subject) {
+        queued += queue_for(tx, seq, action, actor, at, audience).await?;
+    }
+    Ok(queued)
+}
+
+async fn queue_for(
+    tx: &mut Tx,
+    seq: i64,
+    action: &str,
+    actor: &str,
+    at: Timestamp,
+    audience: Audience,
+) -> Result<u64, DbError> {
     let insert = "INSERT INTO notifications (event_seq, channel, target, state, next_attempt_at, \
                   created_at) SELECT $1, 'email', u.okta_id, 'pending', $2, $2 FROM users u";
+    let reachable = reachable("$4");
     let (sql, id) = match audience {
         Audience::Approvers(id) => (
             format!(
-                "{insert} WHERE {REACHABLE} \
+                "{insert} WHERE {reachable} \
                    AND u.okta_id <> (SELECT r.requester_id FROM access_requests r WHERE r.id = $3) \
                    AND (EXISTS (SELECT 1 FROM request_approvers ra WHERE ra.request_id = $3 \
                           AND ra.kind = 'user' AND ra.ref = u.okta_id) \
@@ -150,7 +184,7 @@ async fn queue_for_people(
         Audience::Requester(id) => (
             format!(
                 "{insert} JOIN access_requests r ON r.requester_id = u.okta_id \
-                 WHERE r.id = $3 AND {REACHABLE} \
+                 WHERE r.id = $3 AND {reachable} \
                    AND NOT ($5 = 'request.cancelled' AND u.login = $6) \
                  ON CONFLICT (channel, target, event_seq) DO NOTHING"
             ),
@@ -159,11 +193,23 @@ async fn queue_for_people(
         Audience::Holder(id) => (
             format!(
                 "{insert} JOIN grants g ON g.user_id = u.okta_id \
-                 WHERE g.id = $3 AND {REACHABLE} \
+                 WHERE g.id = $3 AND {reachable} \
                  ON CONFLICT (channel, target, event_seq) DO NOTHING"
             ),
             id,
         ),
+        Audience::Admins => {
+            let sql = format!(
+                "{insert} JOIN notification_admins a ON a.user_id = u.okta_id \
+                 WHERE {} ON CONFLICT (channel, target, event_seq) DO NOTHING",
+                self::reachable("$3")
+            );
+            let query = sqlx::query(&sql)
+                .bind(seq)
+                .bind(at)
+                .bind(email_kind(action, audience));
+            return Ok(query.execute(&mut **tx).await?.rows_affected());
+        }
     };
     let mut query = sqlx::query(&sql)
         .bind(seq)
@@ -604,4 +650,45 @@ pub async fn record_request_reminder(tx: &mut Tx, id: i64, at: Timestamp) -> Res
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Sets who gets admin alerts: the people `ids` (resolved by Gatepass's admin rules). Writes
+/// only when that changed; true if it did.
+pub async fn set_admin_recipients(db: &Db, ids: &[String]) -> Result<bool, DbError> {
+    let mut wanted: Vec<&str> = ids.iter().map(String::as_str).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let current: Vec<String> =
+        sqlx::query_scalar("SELECT user_id FROM notification_admins ORDER BY user_id")
+            .fetch_all(db.pool())
+            .await?;
+    if current
+        .iter()
+        .map(String::as_str)
+        .eq(wanted.iter().copied())
+    {
+        return Ok(false);
+    }
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM notification_admins")
+        .execute(&mut *tx)
+        .await?;
+    for id in wanted {
+        sqlx::query("INSERT INTO notification_admins (user_id) VALUES ($1)")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The members of group `group`.
+pub async fn group_member_ids(db: &Db, group: &str) -> Result<Vec<String>, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT user_id FROM memberships WHERE group_id = $1")
+            .bind(group)
+            .fetch_all(db.pool())
+            .await?,
+    )
 }

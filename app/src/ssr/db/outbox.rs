@@ -262,6 +262,28 @@ pub async fn retry_okta_op(
     Ok(done.rows_affected() == 1)
 }
 
+/// Records that a removal keeps failing after `op.attempts` tries (it is still retried): an
+/// audit event, which alerts the admins.
+pub async fn alarm_failing_removal(
+    db: &Db,
+    op: &OktaOp,
+    error: &str,
+    now: Timestamp,
+) -> Result<(), DbError> {
+    let mut tx = db.begin_write().await?;
+    let details = serde_json::json!({ "attempts": op.attempts, "error": error });
+    op_audit(
+        &mut tx,
+        op,
+        AuditAction::MembershipRemoveFailing,
+        details,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Gives an add up: the operation is dead, its grant failed (shown to admins).
 pub async fn kill_okta_op(
     db: &Db,

@@ -145,6 +145,12 @@ async fn apply(state: &Core, okta: &dyn OktaApi, op: outbox::OktaOp) -> Result<O
                 }
                 let next = now.plus_millis(backoff_ms(op.attempts));
                 let kept = record(|| outbox::retry_okta_op(&state.db, &op, &reason, next)).await?;
+                if kept
+                    && !add
+                    && op.attempts == crate::ssr::services::drift::REMOVAL_ALARM_ATTEMPTS
+                {
+                    record(|| outbox::alarm_failing_removal(&state.db, &op, &reason, now)).await?;
+                }
                 Ok(kept_or_lost(kept, Outcome::Retried, &op))
             }
         }

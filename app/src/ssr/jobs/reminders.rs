@@ -1,6 +1,6 @@
 //! Reminds people that their access ends soon (`NotificationsService::remind_expiring`) and
 //! approvers of requests that wait long (`remind_pending`), every 30 seconds: a reminder goes
-//! out at most 30 s after its time.
+//! out at most 30 s after its time. It also keeps the list of who gets admin alerts current.
 
 use std::time::Duration;
 
@@ -12,6 +12,9 @@ const EVERY: Duration = Duration::from_secs(30);
 /// The loop; runs until `core.stopping` is cancelled.
 pub async fn run(core: Core) {
     while !core.stopping.is_cancelled() {
+        if let Err(e) = core.notifications().refresh_admins().await {
+            tracing::warn!(error = %e, "updating who gets admin alerts failed");
+        }
         match core.notifications().remind_expiring().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(reminded = n, "holders reminded that their access ends soon"),

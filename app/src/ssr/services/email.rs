@@ -18,12 +18,13 @@ fn details(event: &AuditEvent) -> serde_json::Value {
     serde_json::from_str(&event.details).unwrap_or(serde_json::Value::Null)
 }
 
-/// What `event` says to the person it concerns, with links under `links`; `None` for an event
-/// that goes to no one by email (or whose request or grant is gone).
+/// What `event` says to `recipient` (an Okta user id), with links under `links`; `None` for an
+/// event that goes to no one by email (or whose request or grant is gone).
 pub async fn compose(
     core: &Core,
     event: &AuditEvent,
     links: &str,
+    recipient: &str,
 ) -> Result<Option<Composed>, DbError> {
     let db = &core.db;
     let Some((kind, id)) = event.subject.split_once(':') else {
@@ -47,6 +48,33 @@ pub async fn compose(
         )
     };
     let d = details(event);
+    if event.action == "okta.membership.remove_failing" {
+        // To admins: the grant's holder and group, or (a removal without a grant) the event's.
+        let (user, group) = match grants::find_grant(db, GrantId(id)).await? {
+            Some(g) if kind == "grant" => (g.user_id.to_string(), g.group_id.to_string()),
+            _ => (
+                d["user"].as_str().unwrap_or_default().to_owned(),
+                d["group"].as_str().unwrap_or_default().to_owned(),
+            ),
+        };
+        let (who, group) = (person_name(user).await?, group_name(group).await?);
+        let tries = d["attempts"].as_i64().unwrap_or_default();
+        return Ok(Some(message(
+            format!("Removing {who} from {group} keeps failing in Okta"),
+            &[
+                format!(
+                    "Okta has refused or failed to remove {who} from {group} {tries} times; Gatepass keeps retrying, but until it succeeds they hold access that has ended."
+                ),
+                format!(
+                    "Last error: {}",
+                    d["error"].as_str().unwrap_or("unknown")
+                ),
+                "Check the Okta integration (credential, its rights over this group) and the server log.".to_owned(),
+            ],
+            "Requests and grants",
+            &format!("{links}/admin/access"),
+        )));
+    }
     if kind == "request" {
         let Some(r) = requests::find_request(db, RequestId(id)).await? else {
             return Ok(None);
@@ -173,6 +201,21 @@ pub async fn compose(
                     &format!("{links}/request/{}", g.group_id),
                 )
             }
+            "okta.membership.add_failed" if recipient != g.user_id.as_str() => {
+                let who = person_name(g.user_id.to_string()).await?;
+                message(
+                    format!("Okta refused to add {who} to {group}"),
+                    &[
+                        format!(
+                            "{who}'s approved access to {group} did not start: Okta refused the membership."
+                        ),
+                        format!("Error: {}", d["error"].as_str().unwrap_or("unknown")),
+                        "Fix the cause (often the integration's rights over the group), then retry the grant.".to_owned(),
+                    ],
+                    "Requests and grants",
+                    &format!("{links}/admin/access"),
+                )
+            }
             "okta.membership.add_failed" => message(
                 format!("Gatepass could not add you to {group}"),
                 &[format!(
@@ -237,7 +280,7 @@ pub async fn deliver_email(core: &Core, claim: &Claim) -> Result<(), DeliveryErr
         .await
         .map_err(db_error)?
         .ok_or_else(|| permanent("the event is gone"))?;
-    let composed = compose(core, &event, &settings.links)
+    let composed = compose(core, &event, &settings.links, person.okta_id.as_str())
         .await
         .map_err(db_error)?
         .ok_or_else(|| permanent("nothing to say about this event any more"))?;

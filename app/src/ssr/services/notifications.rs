@@ -625,6 +625,26 @@ impl NotificationsService<'_> {
     }
 }
 
+impl NotificationsService<'_> {
+    /// Writes who gets admin alerts by email — the bootstrap admins the directory knows and the
+    /// members of the admin groups, by the same rules that make people admins — when it
+    /// changed; true if it did.
+    pub async fn refresh_admins(&self) -> Result<bool, AppError> {
+        let db = &self.core.db;
+        let settings = &self.core.auth;
+        let mut ids: Vec<String> = Vec::new();
+        for admin in &settings.bootstrap_admins {
+            if let Some(id) = crate::ssr::db::directory::user_id_by_login(db, admin).await? {
+                ids.push(id.to_string());
+            }
+        }
+        for group in crate::ssr::services::identity::admin_group_ids(db, settings).await? {
+            ids.extend(store::group_member_ids(db, group.as_str()).await?);
+        }
+        Ok(store::set_admin_recipients(db, &ids).await?)
+    }
+}
+
 /// The kinds of email people may turn off: (kind, label, what it is).
 pub const EMAIL_KINDS: [(&str, &str, &str); 4] = [
     (
