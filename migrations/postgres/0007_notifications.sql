@@ -64,10 +64,13 @@ CREATE TABLE notification_opt_outs (
     PRIMARY KEY (user_id, channel, kind)
 );
 
--- Reminders to the approvers of a request still pending after a while (one per request).
+-- Reminders about a request still pending after a while: to its approvers, then (escalated)
+-- to the admins; one of each per request.
 CREATE TABLE request_reminders (
-    request_id BIGINT PRIMARY KEY NOT NULL REFERENCES access_requests (id),
-    sent_at    BIGINT NOT NULL
+    request_id BIGINT NOT NULL REFERENCES access_requests (id),
+    kind       TEXT NOT NULL CHECK (kind IN ('approvers', 'admins')),
+    sent_at    BIGINT NOT NULL,
+    PRIMARY KEY (request_id, kind)
 );
 
 -- Who gets admin alerts by email (grants failed in Okta, removals that keep failing): the

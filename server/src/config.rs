@@ -72,6 +72,8 @@ pub struct NotificationsConfig {
     pub expiry_reminders: Vec<String>,
     /// How long a request waits before its approvers are reminded (`4h`); empty: never.
     pub remind_approvers_after: String,
+    /// How long a request waits before the admins are told (`1d`); empty: never.
+    pub escalate_to_admins_after: String,
     /// `env:`/`file:` secret references that webhook endpoints may use for their signing
     /// secret (`aws-secretsmanager:` references need no listing): an admin cannot make
     /// Gatepass sign with an arbitrary environment variable or file.
@@ -85,6 +87,7 @@ impl Default for NotificationsConfig {
         NotificationsConfig {
             expiry_reminders: vec!["15m".into(), "1d".into()],
             remind_approvers_after: "4h".into(),
+            escalate_to_admins_after: "1d".into(),
             allowed_secret_refs: Vec::new(),
             email: None,
         }
@@ -638,6 +641,15 @@ impl Config {
     pub fn pending_reminder(&self) -> Option<app::model::GrantDuration> {
         self.notifications
             .remind_approvers_after
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// How long a request waits before the admins are told (validated at load).
+    pub fn pending_escalation(&self) -> Option<app::model::GrantDuration> {
+        self.notifications
+            .escalate_to_admins_after
             .trim()
             .parse()
             .ok()

@@ -224,6 +224,7 @@ impl Server {
             .with_email(config.email_settings(&config.public_url_or(addr)))
             .with_reminder_leads(config.reminder_leads())
             .with_pending_reminder(config.pending_reminder())
+            .with_pending_escalation(config.pending_escalation())
         };
         app::ssr::db::notifications::set_channel_enabled(&db, "email", core.email.is_some())
             .await?;

@@ -23,6 +23,8 @@ pub enum AuditAction {
     RequestExpired,
     /// A request waited long: its approvers are reminded.
     RequestReminded,
+    /// A request waited longer still: the admins are told.
+    RequestEscalated,
     GrantScheduled,
     GrantStarted,
     GrantExtended,
@@ -54,7 +56,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 33] = [
+    pub const ALL: [AuditAction; 34] = [
         AuditAction::IntegrationSaved,
         AuditAction::SyncRequested,
         AuditAction::PolicySaved,
@@ -67,6 +69,7 @@ impl AuditAction {
         AuditAction::RequestCancelled,
         AuditAction::RequestExpired,
         AuditAction::RequestReminded,
+        AuditAction::RequestEscalated,
         AuditAction::GrantScheduled,
         AuditAction::GrantStarted,
         AuditAction::GrantExtended,
@@ -106,6 +109,7 @@ impl AuditAction {
             RequestCancelled => "request.cancelled",
             RequestExpired => "request.expired",
             RequestReminded => "request.reminder_sent",
+            RequestEscalated => "request.escalated",
             GrantScheduled => "grant.scheduled",
             GrantStarted => "grant.started",
             GrantExtended => "grant.extended",

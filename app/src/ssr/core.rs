@@ -50,6 +50,8 @@ pub struct Core {
     pub reminder_leads: Vec<crate::model::GrantDuration>,
     /// How long a request waits before its approvers are reminded; `None`: never.
     pub pending_reminder: Option<crate::model::GrantDuration>,
+    /// How long a request waits before the admins are told; `None`: never.
+    pub pending_escalation: Option<crate::model::GrantDuration>,
 }
 
 impl Core {
@@ -77,6 +79,7 @@ impl Core {
             email: None,
             reminder_leads: crate::ssr::delivery::default_reminder_leads(),
             pending_reminder: Some(crate::model::GrantDuration::from_secs(4 * 3600)),
+            pending_escalation: Some(crate::model::GrantDuration::from_secs(24 * 3600)),
         }
     }
 
@@ -101,6 +104,12 @@ impl Core {
     /// The same core, reminding approvers of requests pending for `after` (`None`: never).
     pub fn with_pending_reminder(mut self, after: Option<crate::model::GrantDuration>) -> Self {
         self.pending_reminder = after;
+        self
+    }
+
+    /// The same core, telling the admins of requests pending for `after` (`None`: never).
+    pub fn with_pending_escalation(mut self, after: Option<crate::model::GrantDuration>) -> Self {
+        self.pending_escalation = after;
         self
     }
 

@@ -898,7 +898,7 @@ async fn people_choose_which_email_they_get() {
 }
 
 #[tokio::test]
-async fn approvers_are_reminded_once_of_a_request_that_waits() {
+async fn approvers_are_reminded_and_then_admins_told_of_a_request_that_waits() {
     use app::ssr::db::notifications::set_channel_enabled;
     use app::ssr::mail::EmailSettings;
     let Some(python) = python() else { return };
@@ -915,9 +915,25 @@ async fn approvers_are_reminded_once_of_a_request_that_waits() {
             "https://gatepass.example.com",
         )
         .unwrap();
-        let core = core_with(&w, &[])
+        let mut core = core_with(&w, &[])
             .with_email(Some(settings))
-            .with_pending_reminder(Some("4h".parse().unwrap()));
+            .with_pending_reminder(Some("4h".parse().unwrap()))
+            .with_pending_escalation(Some("1d".parse().unwrap()));
+        core.auth.bootstrap_admins = vec!["viewer-admin@example.com".into()];
+        app::ssr::db::directory::upsert_user(
+            &core.db,
+            &app::ssr::db::directory::UserRecord {
+                okta_id: app::model::UserId::from("admin1"),
+                login: "viewer-admin@example.com".into(),
+                email: "admin@example.com".into(),
+                display_name: "Admin".into(),
+                status: "ACTIVE".into(),
+            },
+            app::ssr::testing::ms(1),
+        )
+        .await
+        .unwrap();
+        core.notifications().refresh_admins().await.unwrap();
         set_channel_enabled(&core.db, "email", true).await.unwrap();
         let remind = || async { core.notifications().remind_pending().await.unwrap() };
         core.access()
@@ -957,7 +973,30 @@ async fn approvers_are_reminded_once_of_a_request_that_waits() {
             "{mail}"
         );
         assert!(mail["text"].as_str().unwrap().contains("Reason: deploy"));
-        let off = core_with(&w, &[]).with_pending_reminder(None);
+
+        // A day without a decision: the admins are told, once.
+        w.clock.advance(Duration::hours(19));
+        assert_eq!(remind().await, 0, "23 hours");
+        w.clock.advance(Duration::hours(1));
+        assert_eq!(remind().await, 1, "a day");
+        assert_eq!(remind().await, 0, "once");
+        assert_eq!(drain(&core).await.delivered, 1);
+        let escalated = sink.next();
+        assert_eq!(
+            escalated["rcpt_tos"],
+            serde_json::json!(["admin@example.com"]),
+            "{escalated}"
+        );
+        assert!(
+            escalated["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("Nobody has decided: Ada asks for aws-prod"),
+            "{escalated}"
+        );
+        let off = core_with(&w, &[])
+            .with_pending_reminder(None)
+            .with_pending_escalation(None);
         w.clock.advance(Duration::hours(5));
         assert_eq!(off.notifications().remind_pending().await.unwrap(), 0);
     }

@@ -41,7 +41,7 @@ pub fn audiences(action: &str, subject: &str) -> Vec<Audience> {
     let mut out: Vec<Audience> = audience(action, subject).into_iter().collect();
     if matches!(
         action,
-        "okta.membership.add_failed" | "okta.membership.remove_failing"
+        "okta.membership.add_failed" | "okta.membership.remove_failing" | "request.escalated"
     ) {
         out.push(Audience::Admins);
     }
@@ -620,32 +620,41 @@ pub async fn record_reminder(
     Ok(done.rows_affected() == 1)
 }
 
-/// Pending requests made at least `after_ms` before `now` whose approvers have not been
-/// reminded yet, oldest first, at most `limit`.
+/// Pending requests made at least `after_ms` before `now` that have had no reminder of `kind`
+/// (`approvers`, `admins`) yet, oldest first, at most `limit`.
 pub async fn requests_to_remind(
     db: &Db,
     now: Timestamp,
     after_ms: i64,
+    kind: &str,
     limit: i64,
 ) -> Result<Vec<i64>, DbError> {
     Ok(sqlx::query_scalar(
         "SELECT r.id FROM access_requests r WHERE r.state = 'pending' AND r.created_at <= $1 \
-           AND NOT EXISTS (SELECT 1 FROM request_reminders x WHERE x.request_id = r.id) \
-         ORDER BY r.created_at, r.id LIMIT $2",
+           AND NOT EXISTS (SELECT 1 FROM request_reminders x WHERE x.request_id = r.id \
+             AND x.kind = $2) \
+         ORDER BY r.created_at, r.id LIMIT $3",
     )
     .bind(now.plus_millis(-after_ms))
+    .bind(kind)
     .bind(limit)
     .fetch_all(db.pool())
     .await?)
 }
 
-/// Records the reminder of request `id`'s approvers; false if one was recorded already.
-pub async fn record_request_reminder(tx: &mut Tx, id: i64, at: Timestamp) -> Result<bool, DbError> {
+/// Records a reminder of `kind` about request `id`; false if one was recorded already.
+pub async fn record_request_reminder(
+    tx: &mut Tx,
+    id: i64,
+    kind: &str,
+    at: Timestamp,
+) -> Result<bool, DbError> {
     let done = sqlx::query(
-        "INSERT INTO request_reminders (request_id, sent_at) VALUES ($1, $2) \
-         ON CONFLICT (request_id) DO NOTHING",
+        "INSERT INTO request_reminders (request_id, kind, sent_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (request_id, kind) DO NOTHING",
     )
     .bind(id)
+    .bind(kind)
     .bind(at)
     .execute(&mut **tx)
     .await?;

@@ -116,6 +116,21 @@ pub async fn compose(
                     &format!("{links}/approvals"),
                 )
             }
+            "request.escalated" => {
+                let who = person_name(r.requester_id.to_string()).await?;
+                let waiting = crate::format::describe_duration((event.at - r.created_at) / 1000);
+                message(
+                    format!("Nobody has decided: {who} asks for {group}"),
+                    &[
+                        format!(
+                            "{who} has been waiting {waiting} for membership of {group} ({how_long}) and none of its approvers has decided."
+                        ),
+                        "Remind them, change the policy's approvers, or cancel the request.".to_owned(),
+                    ],
+                    "Requests and grants",
+                    &format!("{links}/admin/access"),
+                )
+            }
             "request.approved" => message(
                 format!("Approved: {group} for {how_long}"),
                 &[format!(

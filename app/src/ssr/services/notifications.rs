@@ -592,24 +592,50 @@ impl NotificationsService<'_> {
 }
 
 impl NotificationsService<'_> {
-    /// Reminds the approvers of requests pending longer than the configured time, once per
-    /// request: a `request.reminder_sent` event, which emails them (and goes to webhooks).
-    /// Returns how many requests were reminded of.
+    /// Reminds the approvers of requests pending longer than the configured time, and tells
+    /// the admins of those pending longer still, once each per request: a
+    /// `request.reminder_sent` or `request.escalated` event, which emails them (and goes to
+    /// webhooks). Returns how many reminders were sent.
     pub async fn remind_pending(&self) -> Result<usize, AppError> {
-        let Some(after) = self.core.pending_reminder else {
-            return Ok(0);
-        };
+        let mut sent = 0;
+        for (after, kind, action) in [
+            (
+                self.core.pending_reminder,
+                "approvers",
+                AuditAction::RequestReminded,
+            ),
+            (
+                self.core.pending_escalation,
+                "admins",
+                AuditAction::RequestEscalated,
+            ),
+        ] {
+            let Some(after) = after else { continue };
+            sent += self.remind_pending_of(after, kind, action).await?;
+        }
+        if sent > 0 {
+            self.core.engine.wake();
+        }
+        Ok(sent)
+    }
+
+    async fn remind_pending_of(
+        &self,
+        after: crate::model::GrantDuration,
+        kind: &str,
+        action: AuditAction,
+    ) -> Result<usize, AppError> {
         let db = &self.core.db;
         let now = self.core.clock.timestamp();
         let mut sent = 0;
-        for id in store::requests_to_remind(db, now, after.secs() * 1000, 500).await? {
+        for id in store::requests_to_remind(db, now, after.secs() * 1000, kind, 500).await? {
             let mut tx = db.begin_write().await?;
-            if store::record_request_reminder(&mut tx, id, now).await? {
+            if store::record_request_reminder(&mut tx, id, kind, now).await? {
                 audit::insert_audit_event(
                     &mut tx,
                     now,
                     "gatepass",
-                    AuditAction::RequestReminded,
+                    action,
                     &format!("request:{id}"),
                     &serde_json::json!({ "pending_secs": after.secs() }),
                 )
@@ -617,9 +643,6 @@ impl NotificationsService<'_> {
                 sent += 1;
             }
             tx.commit().await?;
-        }
-        if sent > 0 {
-            self.core.engine.wake();
         }
         Ok(sent)
     }
