@@ -99,6 +99,27 @@ fn core_with(w: &World, refs: &[&str]) -> Core {
         .with_webhook_secret_refs(refs.iter().map(|r| r.parse().unwrap()).collect())
 }
 
+/// A mail catcher (`smtp_sink.py`), and the world's core sending email to it (links under
+/// `https://gatepass.example.com`) with email turned on.
+async fn with_email(w: &World, python: &str) -> (Peer, Core) {
+    let sink = Peer::start(python, "smtp_sink.py", &[]);
+    let settings = app::ssr::mail::EmailSettings::parse(
+        "127.0.0.1",
+        sink.port,
+        "none",
+        "Gatepass <gatepass@example.com>",
+        "",
+        "",
+        "https://gatepass.example.com",
+    )
+    .unwrap();
+    let core = core_with(w, &[]).with_email(Some(settings));
+    app::ssr::db::notifications::set_channel_enabled(&core.db, "email", true)
+        .await
+        .unwrap();
+    (sink, core)
+}
+
 fn admin() -> Admin {
     Admin::for_tests(me("root"))
 }
@@ -549,23 +570,10 @@ async fn webhook_endpoints_refuse_bad_urls_secrets_and_events_and_never_show_a_s
 #[tokio::test]
 async fn people_get_email_about_their_requests_and_grants_through_a_real_smtp_server() {
     use app::ssr::db::notifications::set_channel_enabled;
-    use app::ssr::mail::EmailSettings;
     let Some(python) = python() else { return };
     for engine in engines() {
         let w = world(engine, "engine-token").await;
-        let sink = Peer::start(&python, "smtp_sink.py", &[]);
-        let settings = EmailSettings::parse(
-            "127.0.0.1",
-            sink.port,
-            "none",
-            "Gatepass <gatepass@example.com>",
-            "",
-            "",
-            "https://gatepass.example.com/",
-        )
-        .unwrap();
-        let core = core_with(&w, &[]).with_email(Some(settings));
-        set_channel_enabled(&core.db, "email", true).await.unwrap();
+        let (sink, core) = with_email(&w, &python).await;
 
         w.approved_grant("1h", None).await;
         let queued = log(&core, "pending").await.deliveries;
@@ -696,26 +704,11 @@ async fn a_test_email_says_what_the_smtp_server_did() {
 
 #[tokio::test]
 async fn holders_are_reminded_once_per_lead_before_their_grant_ends_with_an_extend_link() {
-    use app::ssr::db::notifications::set_channel_enabled;
-    use app::ssr::mail::EmailSettings;
     let Some(python) = python() else { return };
     for engine in engines() {
         let w = world(engine, "engine-token").await;
-        let sink = Peer::start(&python, "smtp_sink.py", &[]);
-        let settings = EmailSettings::parse(
-            "127.0.0.1",
-            sink.port,
-            "none",
-            "gatepass@example.com",
-            "",
-            "",
-            "https://gatepass.example.com",
-        )
-        .unwrap();
-        let core = core_with(&w, &[])
-            .with_email(Some(settings))
-            .with_reminder_leads(vec!["15m".parse().unwrap(), "1d".parse().unwrap()]);
-        set_channel_enabled(&core.db, "email", true).await.unwrap();
+        let (sink, core) = with_email(&w, &python).await;
+        let core = core.with_reminder_leads(vec!["15m".parse().unwrap(), "1d".parse().unwrap()]);
         let remind = || async { core.notifications().remind_expiring().await.unwrap() };
 
         // A one-hour grant: the day-ahead reminder does not fit it, the 15-minute one does.
@@ -834,24 +827,10 @@ async fn the_demo_inbox_takes_gatepass_email_and_webhooks() {
 
 #[tokio::test]
 async fn people_choose_which_email_they_get() {
-    use app::ssr::db::notifications::set_channel_enabled;
-    use app::ssr::mail::EmailSettings;
     let Some(python) = python() else { return };
     for engine in engines() {
         let w = world(engine, "engine-token").await;
-        let sink = Peer::start(&python, "smtp_sink.py", &[]);
-        let settings = EmailSettings::parse(
-            "127.0.0.1",
-            sink.port,
-            "none",
-            "gatepass@example.com",
-            "",
-            "",
-            "https://gatepass.example.com",
-        )
-        .unwrap();
-        let core = core_with(&w, &[]).with_email(Some(settings));
-        set_channel_enabled(&core.db, "email", true).await.unwrap();
+        let (sink, core) = with_email(&w, &python).await;
         let ada = app::ssr::auth::Requester::for_tests(app::model::Me {
             okta_id: app::model::UserId::from(w.ada.clone()),
             ..me("ada")
@@ -899,24 +878,11 @@ async fn people_choose_which_email_they_get() {
 
 #[tokio::test]
 async fn approvers_are_reminded_and_then_admins_told_of_a_request_that_waits() {
-    use app::ssr::db::notifications::set_channel_enabled;
-    use app::ssr::mail::EmailSettings;
     let Some(python) = python() else { return };
     for engine in engines() {
         let w = world(engine, "engine-token").await;
-        let sink = Peer::start(&python, "smtp_sink.py", &[]);
-        let settings = EmailSettings::parse(
-            "127.0.0.1",
-            sink.port,
-            "none",
-            "gatepass@example.com",
-            "",
-            "",
-            "https://gatepass.example.com",
-        )
-        .unwrap();
-        let mut core = core_with(&w, &[])
-            .with_email(Some(settings))
+        let (sink, core) = with_email(&w, &python).await;
+        let mut core = core
             .with_pending_reminder(Some("4h".parse().unwrap()))
             .with_pending_escalation(Some("1d".parse().unwrap()));
         core.auth.bootstrap_admins = vec!["viewer-admin@example.com".into()];
@@ -934,7 +900,6 @@ async fn approvers_are_reminded_and_then_admins_told_of_a_request_that_waits() {
         .await
         .unwrap();
         core.notifications().refresh_admins().await.unwrap();
-        set_channel_enabled(&core.db, "email", true).await.unwrap();
         let remind = || async { core.notifications().remind_pending().await.unwrap() };
         core.access()
             .request_access(
@@ -1004,24 +969,12 @@ async fn approvers_are_reminded_and_then_admins_told_of_a_request_that_waits() {
 
 #[tokio::test]
 async fn admins_are_alerted_by_email_when_okta_refuses_an_add_or_keeps_failing_a_removal() {
-    use app::ssr::db::notifications::set_channel_enabled;
     use app::ssr::jobs::grant_engine::{schedule_once, work_once};
-    use app::ssr::mail::EmailSettings;
     let Some(python) = python() else { return };
     for token in ["engine-read-only", "engine-token"] {
         let w = world(engines()[0], token).await;
-        let sink = Peer::start(&python, "smtp_sink.py", &[]);
-        let settings = EmailSettings::parse(
-            "127.0.0.1",
-            sink.port,
-            "none",
-            "gatepass@example.com",
-            "",
-            "",
-            "https://gatepass.example.com",
-        )
-        .unwrap();
-        let mut core = core_with(&w, &[]).with_email(Some(settings));
+        let (sink, core) = with_email(&w, &python).await;
+        let mut core = core;
         // The approver is also an admin here (a bootstrap admin, by login).
         core.auth.bootstrap_admins = vec!["approver@example.com".into()];
         assert!(core.notifications().refresh_admins().await.unwrap());
@@ -1029,7 +982,6 @@ async fn admins_are_alerted_by_email_when_okta_refuses_an_add_or_keeps_failing_a
             !core.notifications().refresh_admins().await.unwrap(),
             "unchanged"
         );
-        set_channel_enabled(&core.db, "email", true).await.unwrap();
         let okta = {
             let settings = core.integration().current().await.unwrap().unwrap();
             core.okta_client(&settings).await.unwrap()

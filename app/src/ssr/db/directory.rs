@@ -696,6 +696,16 @@ pub type MemberRow = (
     Option<Timestamp>,
 );
 
+/// The Okta ids of every member of `group` (all of them: no paging).
+pub async fn member_ids(db: &Db, group: &str) -> Result<Vec<String>, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT user_id FROM memberships WHERE group_id = $1")
+            .bind(group)
+            .fetch_all(db.pool())
+            .await?,
+    )
+}
+
 /// The members of `group_id` Gatepass knows of, with the live grant behind each (if any).
 pub async fn group_members(db: &Db, group_id: &str, limit: i64) -> Result<Vec<MemberRow>, DbError> {
     Ok(sqlx::query_as(

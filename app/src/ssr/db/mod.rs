@@ -278,6 +278,15 @@ impl Db {
         self.engine
     }
 
+    /// What a claiming subquery adds so that concurrent claimers skip each other's rows:
+    /// `FOR UPDATE SKIP LOCKED` on PostgreSQL; nothing on SQLite (one writer at a time).
+    pub(crate) fn skip_locked(&self) -> &'static str {
+        match self.engine {
+            DatabaseEngine::Postgres => "FOR UPDATE SKIP LOCKED",
+            DatabaseEngine::Sqlite => "",
+        }
+    }
+
     /// The pool, for one statement (counted).
     pub(crate) fn pool(&self) -> &AnyPool {
         self.statements.fetch_add(1, Ordering::Relaxed);

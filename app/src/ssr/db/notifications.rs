@@ -5,7 +5,7 @@
 //! still holds the lease may record one.
 
 use super::{Db, DbError, Tx};
-use crate::model::{DatabaseEngine, Timestamp};
+use crate::model::Timestamp;
 
 /// A webhook endpoint as stored (its secret is a reference, never the value).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -380,11 +380,7 @@ pub async fn claim_notifications(
     lease_until: Timestamp,
     limit: i64,
 ) -> Result<Vec<Claim>, DbError> {
-    let lock = if db.engine() == DatabaseEngine::Postgres {
-        "FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
+    let lock = db.skip_locked();
     let rows: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(&format!(
         "UPDATE notifications SET state = 'in_flight', lease_owner = $1, lease_until = $2, \
            attempts = attempts + 1 \
@@ -690,14 +686,4 @@ pub async fn set_admin_recipients(db: &Db, ids: &[String]) -> Result<bool, DbErr
     }
     tx.commit().await?;
     Ok(true)
-}
-
-/// The members of group `group`.
-pub async fn group_member_ids(db: &Db, group: &str) -> Result<Vec<String>, DbError> {
-    Ok(
-        sqlx::query_scalar("SELECT user_id FROM memberships WHERE group_id = $1")
-            .bind(group)
-            .fetch_all(db.pool())
-            .await?,
-    )
 }

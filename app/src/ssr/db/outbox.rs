@@ -62,11 +62,7 @@ pub async fn claim_okta_ops(
     lease_until: Timestamp,
     limit: i64,
 ) -> Result<Vec<OktaOp>, DbError> {
-    let lock = if db.engine() == crate::model::DatabaseEngine::Postgres {
-        "FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
+    let lock = db.skip_locked();
     let rows: Vec<(i64, String, String, String, Option<i64>, i64)> = sqlx::query_as(&format!(
         "UPDATE okta_ops SET state = 'in_flight', lease_owner = $1, lease_until = $2, \
            attempts = attempts + 1 \

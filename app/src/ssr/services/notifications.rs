@@ -662,7 +662,7 @@ impl NotificationsService<'_> {
             }
         }
         for group in crate::ssr::services::identity::admin_group_ids(db, settings).await? {
-            ids.extend(store::group_member_ids(db, group.as_str()).await?);
+            ids.extend(crate::ssr::db::directory::member_ids(db, group.as_str()).await?);
         }
         Ok(store::set_admin_recipients(db, &ids).await?)
     }
