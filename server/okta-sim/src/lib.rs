@@ -25,6 +25,7 @@ pub mod oidc;
 #[cfg(test)]
 mod proptests;
 pub mod seed;
+pub mod slack;
 pub mod store;
 pub mod time;
 
@@ -65,12 +66,14 @@ pub struct Sim {
     persist: Option<(PathBuf, Notify)>,
     /// The demo's mail catcher and webhook receiver (`/__inbox`).
     pub inbox: inbox::Inbox,
+    /// The Slack stand-in (`/slack/api/`, `/__slack`).
+    pub slack: slack::Slack,
 }
 
 impl Sim {
     /// A simulator for `org` with `limits` and `faults`; `state` is where changes are saved.
     pub fn new(org: Org, limits: Limits, faults: Faults, state: Option<PathBuf>) -> Arc<Self> {
-        Arc::new(Sim {
+        Arc::new_cyclic(|me| Sim {
             org: RwLock::new(org),
             limiter: Mutex::new(RateLimiter::new(limits)),
             faults: RwLock::new(faults),
@@ -81,6 +84,7 @@ impl Sim {
             jtis: Mutex::new(HashSet::new()),
             persist: state.map(|p| (p, Notify::new())),
             inbox: inbox::Inbox::default(),
+            slack: slack::Slack::new(me.clone(), slack::SlackConfig::default()),
         })
     }
 
@@ -158,6 +162,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
     Router::new()
         .merge(control::routes())
         .merge(inbox::routes())
+        .merge(slack::routes())
         .merge(okta)
         .with_state(sim)
 }
@@ -202,6 +207,7 @@ impl Drop for RunningSim {
 /// Serves `sim` on `listener` in a background task.
 pub fn start(sim: Arc<Sim>, listener: TcpListener) -> std::io::Result<RunningSim> {
     let addr = listener.local_addr()?;
+    sim.slack.set_base_url(format!("http://{addr}"));
     let (stop, stopped) = oneshot::channel::<()>();
     let app = router(sim.clone());
     if sim.persist.is_some() {
@@ -289,6 +295,49 @@ pub struct SimArgs {
     /// Also run a mail catcher (SMTP, no TLS) on ADDR; its messages show on `/__inbox`.
     #[arg(long, value_name = "ADDR")]
     pub smtp_listen: Option<SocketAddr>,
+    /// The bot token the Slack stand-in's Web API accepts.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "OKTA_SIM_SLACK_BOT_TOKEN",
+        hide_env_values = true,
+        default_value = slack::DEFAULT_BOT_TOKEN
+    )]
+    pub slack_bot_token: String,
+    /// The Slack app's signing secret (signs the interactions sent to Gatepass).
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "OKTA_SIM_SLACK_SIGNING_SECRET",
+        hide_env_values = true,
+        default_value = slack::DEFAULT_SIGNING_SECRET
+    )]
+    pub slack_signing_secret: String,
+    /// Where the Slack stand-in sends interactions (loopback only) [default:
+    /// `{gatepass-url}/slack/interactions`].
+    #[arg(long, value_name = "URL")]
+    pub slack_interactions_url: Option<String>,
+    /// Latency added to every Slack Web API call.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub slack_latency_ms: u64,
+    /// How long a Slack `trigger_id` can open a modal (Slack: 3).
+    #[arg(long, value_name = "SECS", default_value_t = slack::DEFAULT_TRIGGER_TTL_SECS)]
+    pub slack_trigger_ttl_secs: u64,
+}
+
+impl SimArgs {
+    /// The Slack stand-in's configuration from the options.
+    pub fn slack_config(&self) -> slack::SlackConfig {
+        let mut config = slack::SlackConfig::for_gatepass(&self.gatepass_url);
+        config.bot_token = self.slack_bot_token.clone();
+        config.signing_secret = self.slack_signing_secret.clone();
+        if let Some(url) = &self.slack_interactions_url {
+            config.interactions_url = url.clone();
+        }
+        config.latency_ms = self.slack_latency_ms;
+        config.trigger_ttl_secs = self.slack_trigger_ttl_secs;
+        config
+    }
 }
 
 /// What a start-up made, for printing.
@@ -450,6 +499,7 @@ pub fn run(args: SimArgs) -> ExitCode {
         } = built;
         let summary = describe(&org, &api_token, &client);
         let sim = Sim::new(org, limits, faults, args.state.clone());
+        sim.slack.set_config(args.slack_config());
         let running = match start(sim.clone(), listener) {
             Ok(r) => r,
             Err(e) => {
@@ -472,6 +522,7 @@ pub fn run(args: SimArgs) -> ExitCode {
             }
         }
         println!("okta-sim: listening on {base}");
+        println!("okta-sim: Slack Web API at {base}/slack/api/; Slack inbox at {base}/__slack");
         println!("okta-sim: ready in {} ms", started.elapsed().as_millis());
         for line in summary.lines() {
             println!("okta-sim: {}", line.replace("{base}", &base));
