@@ -494,6 +494,15 @@ impl Slack {
         self.state().calls.get(method).copied().unwrap_or(0)
     }
 
+    /// Web API calls so far by method, including those that failed.
+    pub fn all_calls(&self) -> BTreeMap<String, u64> {
+        self.state()
+            .calls
+            .iter()
+            .map(|(m, n)| (m.clone(), *n))
+            .collect()
+    }
+
     /// Every message kept, oldest first.
     pub fn messages(&self) -> Vec<SlackMessage> {
         self.state().messages.iter().cloned().collect()

@@ -2,7 +2,7 @@
 //! their Slack in the demo (pick who you are, read the app's messages rendered from Block Kit,
 //! click their buttons, fill in and submit modals; server-rendered, no JavaScript), the
 //! `response_url`s, and the control API tests use (configuration, faults, extra users, and
-//! JSON views of messages, interactions and responses).
+//! JSON views of messages, interactions, responses, open views and call counts).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -32,6 +32,7 @@ pub(super) fn routes() -> Router<Arc<Sim>> {
         .route("/__slack/interactions", get(interactions))
         .route("/__slack/responses", get(responses))
         .route("/__slack/views", get(views))
+        .route("/__slack/calls", get(calls))
         .route("/__slack/users", get(users).post(add_user))
         .route("/__slack/config", get(get_config).post(set_config))
         .route(
@@ -101,6 +102,10 @@ async fn views(State(sim): State<Arc<Sim>>, Query(who): Query<Who>) -> Response 
         Some(u) => Json(json!({ "views": sim.slack.open_views(&u) })).into_response(),
         None => bad_request("views: ?as=<Slack user id> is required"),
     }
+}
+
+async fn calls(State(sim): State<Arc<Sim>>) -> Json<Value> {
+    Json(json!({ "calls": sim.slack.all_calls() }))
 }
 
 async fn users(State(sim): State<Arc<Sim>>) -> Json<Value> {
