@@ -67,7 +67,7 @@ unit: ## Rust tests on SQLite and on a throwaway PostgreSQL cluster
 sdk: build ## Okta's official Python SDK against the Okta simulator (fidelity checks)
 	@mkdir -p $(LOGS) && rm -f $(LOGS)/sdk.log
 	GATEPASS_BIN=$(CARGO_TARGET_DIR)/debug/gatepass PYTHONDONTWRITEBYTECODE=1 \
-	  $(VENV)/bin/python -m pytest -p no:cacheprovider -q server/tests/okta_sdk 2>&1 | tee $(LOGS)/sdk.log
+	  $(VENV)/bin/python -m pytest -p no:cacheprovider -q server/tests/okta_sdk server/tests/slack_sdk 2>&1 | tee $(LOGS)/sdk.log
 
 # The browser tests load the release bundle, the one people get: one build serves them, the size
 # check and the demo.

@@ -1,0 +1,248 @@
+"""Fixtures for the Slack SDK fidelity suite: start `gatepass okta-sim`, talk to its Slack
+stand-in's control API (/__slack/...), build clients of Slack's official Python SDK
+(`slack-sdk` on PyPI) pointed at it, and receive interactions on loopback.
+
+Test modules import the fixtures from here (pytest finds imported fixtures, autouse ones too).
+It is not a conftest.py: `make sdk` runs this suite in one pytest command with
+server/tests/okta_sdk, whose tests import names from their own `conftest` module, and a second
+conftest.py would take that module name from them."""
+
+import json
+import os
+import queue
+import re
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+
+STARTUP_TIMEOUT_SECS = 60
+LISTENING = re.compile(r"okta-sim: listening on (http://127\.0\.0\.1:\d+)")
+
+BOT_TOKEN = "xoxb-sdk-suite"
+SIGNING_SECRET = "sdk-suite-signing-secret"
+
+# Slack users are the org's users with an email who are not DEPROVISIONED; SUSPENDED people
+# stay Slack users.
+USERS = [
+    ("ada@example.com", "Ada", "Lovelace", "ACTIVE"),
+    ("bob@example.com", "Bob", "Babbage", "ACTIVE"),
+    ("carol@example.com", "Carol", "Shaw", "SUSPENDED"),
+    ("grace@example.com", "Grace", "Hopper", "DEPROVISIONED"),
+]
+
+DEFAULT_CONFIG = {
+    "botToken": BOT_TOKEN,
+    "signingSecret": SIGNING_SECRET,
+    "latencyMs": 0,
+    "triggerTtlSecs": 3,
+}
+
+
+def seed_document():
+    return {
+        "users": [
+            {"login": login, "email": login, "firstName": first, "lastName": last, "status": status}
+            for login, first, last, status in USERS
+        ],
+    }
+
+
+def gatepass_bin():
+    """The simulator binary from GATEPASS_BIN; fails (never skips) when it is not usable."""
+    path = os.environ.get("GATEPASS_BIN", "")
+    if not path:
+        pytest.fail(
+            "GATEPASS_BIN is not set: point it at the gatepass binary, e.g. "
+            "GATEPASS_BIN=$HOME/.cache/gatepass/target/debug/gatepass",
+            pytrace=False,
+        )
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        pytest.fail(f"GATEPASS_BIN={path!r} is not an executable file", pytrace=False)
+    return path
+
+
+class Sim:
+    """A running `gatepass okta-sim` and its Slack stand-in's control API."""
+
+    def __init__(self, url, proc, stderr_path):
+        self.url = url
+        self.slack_api = f"{url}/slack/api/"
+        self.proc = proc
+        self.stderr_path = stderr_path
+
+    def control(self, method, path, body=None):
+        """A control call: the parsed JSON answer (None when empty); raises on HTTP errors."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            raw = resp.read()
+            return json.loads(raw) if raw.strip() else None
+
+    def client(self, token=BOT_TOKEN, **kwargs):
+        return WebClient(token=token, base_url=self.slack_api, **kwargs)
+
+    def set_config(self, **config):
+        return self.control("POST", "/__slack/config", config)
+
+    def fail_next(self, method=None, count=1, retry_after=None, error=None):
+        body = {"method": method, "count": count}
+        if retry_after is not None:
+            body["retryAfter"] = retry_after
+        if error is not None:
+            body["error"] = error
+        self.control("POST", "/__slack/faults", body)
+
+    def click(self, user, channel, ts, action_id):
+        """A person's click on a message's button: the Interaction the stand-in recorded."""
+        return self.control("POST", "/__slack/click",
+                            {"as": user, "channel": channel, "ts": ts, "actionId": action_id})
+
+    def messages(self):
+        return self.control("GET", "/__slack/messages")["messages"]
+
+    def reset(self):
+        self.control("POST", "/__slack/reset")
+        self.set_config(**DEFAULT_CONFIG, interactionsUrl="http://127.0.0.1:9/unused")
+
+    def stderr_tail(self, n=40):
+        try:
+            return "\n".join(Path(self.stderr_path).read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def sim(tmp_path_factory):
+    binary = gatepass_bin()
+    work = tmp_path_factory.mktemp("okta-sim-slack")
+    seed_path = work / "seed.json"
+    seed_path.write_text(json.dumps(seed_document(), indent=2))
+    stderr_path = work / "okta-sim.stderr"
+    cmd = [binary, "okta-sim", "--listen", "127.0.0.1:0", "--seed", str(seed_path),
+           "--slack-bot-token", BOT_TOKEN, "--slack-signing-secret", SIGNING_SECRET]
+    # OKTA_SIM_* (e.g. OKTA_SIM_SLACK_BOT_TOKEN) and GATEPASS_CONFIG would change the set-up.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("OKTA_SIM_") and k != "GATEPASS_CONFIG"}
+    with open(stderr_path, "wb") as stderr:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=stderr, env=env, text=True, bufsize=1)
+
+    lines = queue.Queue()
+    seen = []
+
+    def pump():  # keeps draining stdout for the whole session so the pipe never fills up
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+
+    url = None
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECS
+    while url is None:
+        left = deadline - time.monotonic()
+        try:
+            line = lines.get(timeout=max(left, 0.01)) if left > 0 else None
+        except queue.Empty:
+            line = None
+        if line is None:
+            _stop(proc)
+            why = (f"exited with status {proc.returncode}" if time.monotonic() < deadline
+                   else f"did not print its URL within {STARTUP_TIMEOUT_SECS}s")
+            stderr_text = Path(stderr_path).read_text(errors="replace")[-4000:]
+            pytest.fail(
+                f"okta-sim {why}.\ncommand: {' '.join(cmd)}\nstdout:\n{''.join(seen)}\n"
+                f"stderr:\n{stderr_text}",
+                pytrace=False,
+            )
+        seen.append(line)
+        m = LISTENING.search(line)
+        if m:
+            url = m.group(1)
+
+    instance = Sim(url, proc, stderr_path)
+    try:
+        yield instance
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(autouse=True)
+def fresh_sim(sim):
+    """Every test starts with no messages, views, interactions or faults, and the suite's
+    token, secret and Slack's 3 s trigger lifetime."""
+    sim.reset()
+    yield sim
+    if sim.proc.poll() is not None:
+        pytest.fail(f"okta-sim died during the test (status {sim.proc.returncode}):\n"
+                    f"{sim.stderr_tail()}", pytrace=False)
+    sim.reset()
+
+
+@pytest.fixture
+def client(sim):
+    return sim.client()
+
+
+class Receiver:
+    """An app's interactivity endpoint on loopback: records each request, answers 200 (empty)."""
+
+    def __init__(self):
+        self.received = []  # (headers as a dict with lowercased names, raw body bytes)
+        self.url = None
+        self._server = None
+
+    def start(self):
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        host, port = self._server.server_address[:2]
+        self.url = f"http://{host}:{port}/slack/interactions"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def receiver(sim):
+    """A receiver the stand-in's interactions URL points at for the test."""
+    r = Receiver().start()
+    sim.set_config(interactionsUrl=r.url)
+    try:
+        yield r
+    finally:
+        r.stop()
