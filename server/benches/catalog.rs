@@ -40,14 +40,14 @@ fn main() {
             access.save_policy(&Admin::for_tests(me("root")), PolicyInput {
                 target: Some(PolicyTarget::Pattern(format!("team-{t:02}-*"))), requestable: true, eligible_groups: vec![],
                 approver_users: vec!["approver".into()], approver_groups: vec![], quorum: 1,
-                default_duration: "4h".parse().unwrap(), max_duration: "1d".parse().unwrap(), require_reason: true, allow_self_approval: false, auto_approve: false,
+                default_duration: "4h".parse().unwrap(), max_duration: "1d".parse().unwrap(), require_reason: true, allow_self_approval: false, auto_approve: false, ..Default::default()
             }).await.unwrap();
         }
         for i in 0..100 {
             access.save_policy(&Admin::for_tests(me("root")), PolicyInput {
                 target: Some(PolicyTarget::Group(format!("00g{:06}", i * 97).into())), requestable: true, eligible_groups: vec![],
                 approver_users: vec!["approver".into()], approver_groups: vec![], quorum: 2,
-                default_duration: "1h".parse().unwrap(), max_duration: "8h".parse().unwrap(), require_reason: true, allow_self_approval: false, auto_approve: false,
+                default_duration: "1h".parse().unwrap(), max_duration: "8h".parse().unwrap(), require_reason: true, allow_self_approval: false, auto_approve: false, ..Default::default()
             }).await.unwrap();
         }
         let caches = app::ssr::cache::Caches::default();

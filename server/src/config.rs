@@ -80,6 +80,25 @@ pub struct NotificationsConfig {
     pub allowed_secret_refs: Vec<String>,
     /// Email to people (`[notifications.email]`); absent: no email.
     pub email: Option<EmailConfig>,
+    /// Where Slack's Web API is (`[notifications.slack]`). Admins connect the Slack app on
+    /// Admin › Notifications; the bot token goes to this address and no other.
+    pub slack: SlackConfig,
+}
+
+/// Slack's Web API address: `https://slack.com/api/` unless the operator points Gatepass at a
+/// stand-in on this machine (the demo, tests).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SlackConfig {
+    pub api_url: String,
+}
+
+impl Default for SlackConfig {
+    fn default() -> Self {
+        SlackConfig {
+            api_url: app::ssr::slack::DEFAULT_API_URL.into(),
+        }
+    }
 }
 
 impl Default for NotificationsConfig {
@@ -90,6 +109,7 @@ impl Default for NotificationsConfig {
             escalate_to_admins_after: "1d".into(),
             allowed_secret_refs: Vec::new(),
             email: None,
+            slack: SlackConfig::default(),
         }
     }
 }
@@ -596,6 +616,8 @@ impl Config {
             )
             .map_err(|(field, m)| invalid(&format!("notifications.email.{field}"), m))?;
         }
+        app::ssr::slack::SlackApi::new(&self.notifications.slack.api_url)
+            .map_err(|m| invalid("notifications.slack.api_url", m))?;
         if self.max_request_bytes < 4096 {
             return Err(invalid("max_request_bytes", "must be at least 4096".into()));
         }
@@ -668,6 +690,11 @@ impl Config {
             public_url,
         )
         .ok()
+    }
+
+    /// Slack's Web API (validated at load).
+    pub fn slack_api(&self) -> app::ssr::slack::SlackApi {
+        app::ssr::slack::SlackApi::new(&self.notifications.slack.api_url).unwrap_or_default()
     }
 
     /// The `env:`/`file:` references webhook endpoints may use.

@@ -11,6 +11,7 @@ pub mod oidc;
 mod proptests;
 pub mod session;
 pub mod signin;
+pub mod slack;
 pub mod startup;
 pub mod sync_cmd;
 pub mod telemetry;

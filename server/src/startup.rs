@@ -135,6 +135,15 @@ pub fn router(
         ))
         .layer(Extension(hardening.metrics_token.clone()))
         .layer(Extension(signin))
+        // Slack's interactivity endpoint: signed by Slack, no session, no browser.
+        .merge(
+            crate::slack::router(state.core.as_ref().clone(), hardening.max_body).layer(
+                from_fn_with_state(
+                    hardening.headers.clone(),
+                    crate::hardening::security_headers,
+                ),
+            ),
+        )
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -225,6 +234,7 @@ impl Server {
             .with_reminder_leads(config.reminder_leads())
             .with_pending_reminder(config.pending_reminder())
             .with_pending_escalation(config.pending_escalation())
+            .with_slack(config.slack_api(), &config.public_url_or(addr))
         };
         app::ssr::db::notifications::set_channel_enabled(&db, "email", core.email.is_some())
             .await?;

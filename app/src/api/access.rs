@@ -146,6 +146,8 @@ pub async fn save_policy(
     require_reason: Option<String>,
     allow_self_approval: Option<String>,
     auto_approve: Option<String>,
+    #[server(default)] approve_in_gatepass_only: Option<String>,
+    #[server(default)] slack_channel: String,
 ) -> Result<crate::model::Policy, AppError> {
     use crate::ssr::auth::Admin;
     use crate::ssr::services::access::{resolve_policy_form, PolicyForm};
@@ -161,6 +163,8 @@ pub async fn save_policy(
         require_reason: require_reason.is_some(),
         allow_self_approval: allow_self_approval.is_some(),
         auto_approve: auto_approve.is_some(),
+        approve_in_gatepass_only: approve_in_gatepass_only.is_some(),
+        slack_channel,
     };
     super::serve(|admin: Admin, state| async move {
         let input = resolve_policy_form(&state.db, &form).await?;

@@ -1,10 +1,12 @@
-//! Server functions of Admin › Notifications (webhook endpoints, the delivery log, email;
+//! Server functions of Admin › Notifications (webhook endpoints, the delivery log, email, Slack;
 //! admins only) and of Settings › Notifications (which email one gets; everyone).
 
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{DeliveryPage, MyNotifications, NotificationsOverview, WebhookEndpoint};
+use crate::model::{
+    DeliveryPage, MyNotifications, NotificationsOverview, SlackSettings, WebhookEndpoint,
+};
 
 /// The webhook endpoints and the events they may receive.
 #[server(endpoint = "notifications", prefix = "/api")]
@@ -94,6 +96,42 @@ pub async fn test_email() -> Result<String, AppError> {
     .await
 }
 
+/// The Slack app's settings (secret references, never values).
+#[server(endpoint = "notifications/slack", prefix = "/api")]
+pub async fn get_slack_settings() -> Result<SlackSettings, AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move { state.slack().settings(&admin).await }).await
+}
+
+/// Connects (or turns off) the Slack app; says which workspace and bot the token belongs to.
+#[server(endpoint = "notifications/slack/save", prefix = "/api")]
+pub async fn save_slack(
+    bot_token_ref: String,
+    signing_secret_ref: String,
+    default_channel: String,
+    #[server(default)] enabled: Option<String>,
+) -> Result<String, AppError> {
+    use crate::ssr::auth::Admin;
+    use crate::ssr::services::slack::SlackInput;
+    super::serve(|admin: Admin, state| async move {
+        let input = SlackInput {
+            bot_token_ref: super::bounded("Bot token", &bot_token_ref)?.to_owned(),
+            signing_secret_ref: super::bounded("Signing secret", &signing_secret_ref)?.to_owned(),
+            default_channel: super::bounded("Default channel", &default_channel)?.to_owned(),
+            enabled: enabled.is_some(),
+        };
+        state.slack().save(&admin, input).await
+    })
+    .await
+}
+
+/// Sends the calling admin a test message in Slack; says exactly what failed, if it did.
+#[server(endpoint = "notifications/slack/test", prefix = "/api")]
+pub async fn test_slack() -> Result<String, AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move { state.slack().send_test(&admin).await }).await
+}
+
 /// What email the caller gets.
 #[server(endpoint = "notifications/mine", prefix = "/api")]
 pub async fn get_my_notifications() -> Result<MyNotifications, AppError> {
@@ -102,27 +140,38 @@ pub async fn get_my_notifications() -> Result<MyNotifications, AppError> {
         .await
 }
 
-/// Sets which email the caller gets: one checkbox per kind (present: on).
+/// Sets what the caller gets: one checkbox per kind and channel (present: on).
 #[server(endpoint = "notifications/mine/save", prefix = "/api")]
+#[allow(clippy::too_many_arguments)]
 pub async fn save_my_notifications(
     to_decide: Option<String>,
     decisions: Option<String>,
     access: Option<String>,
     reminders: Option<String>,
+    #[server(default)] slack_to_decide: Option<String>,
+    #[server(default)] slack_decisions: Option<String>,
+    #[server(default)] slack_access: Option<String>,
+    #[server(default)] slack_reminders: Option<String>,
 ) -> Result<MyNotifications, AppError> {
     use crate::ssr::auth::Requester;
     super::serve(|who: Requester, state| async move {
-        let on: Vec<String> = [
-            ("to_decide", to_decide),
-            ("decisions", decisions),
-            ("access", access),
-            ("reminders", reminders),
-        ]
-        .into_iter()
-        .filter(|(_, v)| v.is_some())
-        .map(|(k, _)| k.to_owned())
-        .collect();
-        state.notifications().save_mine(&who, &on).await
+        let kinds = ["to_decide", "decisions", "access", "reminders"];
+        let on = |boxes: [Option<String>; 4]| -> Vec<String> {
+            kinds
+                .iter()
+                .zip(boxes)
+                .filter(|(_, v)| v.is_some())
+                .map(|(k, _)| (*k).to_owned())
+                .collect()
+        };
+        let email = on([to_decide, decisions, access, reminders]);
+        let slack = on([
+            slack_to_decide,
+            slack_decisions,
+            slack_access,
+            slack_reminders,
+        ]);
+        state.notifications().save_mine(&who, &email, &slack).await
     })
     .await
 }

@@ -30,6 +30,14 @@ pub struct Policy {
     pub require_reason: bool,
     pub allow_self_approval: bool,
     pub auto_approve: bool,
+    /// Decisions only in Gatepass's pages: Slack messages carry no Approve/Deny buttons and a
+    /// click is refused.
+    #[serde(default)]
+    pub approve_in_gatepass_only: bool,
+    /// A Slack channel id (`C…`) new requests are also posted to; `None`: the default channel
+    /// of the Slack settings, if any.
+    #[serde(default)]
+    pub slack_channel: Option<String>,
     pub updated_at: Timestamp,
     pub updated_by: String,
 }

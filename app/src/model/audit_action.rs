@@ -52,11 +52,13 @@ pub enum AuditAction {
     DeliveryRetried,
     /// A person changed which email they get.
     PreferencesSaved,
+    /// An admin changed the Slack app's settings.
+    SlackSaved,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 34] = [
+    pub const ALL: [AuditAction; 35] = [
         AuditAction::IntegrationSaved,
         AuditAction::SyncRequested,
         AuditAction::PolicySaved,
@@ -91,6 +93,7 @@ impl AuditAction {
         AuditAction::WebhookDeleted,
         AuditAction::DeliveryRetried,
         AuditAction::PreferencesSaved,
+        AuditAction::SlackSaved,
     ];
 
     /// The name stored with the event.
@@ -131,6 +134,7 @@ impl AuditAction {
             WebhookDeleted => "notifications.webhook_deleted",
             DeliveryRetried => "notifications.delivery_retried",
             PreferencesSaved => "notifications.preferences_saved",
+            SlackSaved => "notifications.slack_saved",
         }
     }
 }

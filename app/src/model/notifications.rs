@@ -67,8 +67,10 @@ pub struct EmailKind {
     pub kind: String,
     pub label: String,
     pub description: String,
-    /// Whether the person gets it.
+    /// Whether the person gets it by email.
     pub on: bool,
+    /// Whether the person gets it in Slack.
+    pub slack: bool,
 }
 
 /// Settings › Notifications: what email a person gets.
@@ -78,5 +80,24 @@ pub struct MyNotifications {
     pub email_configured: bool,
     /// Where it goes (the directory's address for the person).
     pub address: String,
+    /// Whether this Gatepass posts to Slack.
+    pub slack_configured: bool,
     pub kinds: Vec<EmailKind>,
+}
+
+/// Admin › Notifications › Slack: the Slack app's settings (secret references, never values).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlackSettings {
+    /// Whether an admin saved settings.
+    pub configured: bool,
+    pub bot_token_ref: String,
+    pub signing_secret_ref: String,
+    /// A channel id (`C…`) every new request is posted to, unless its policy names another;
+    /// empty: none.
+    pub default_channel: String,
+    pub enabled: bool,
+    pub updated_at: Option<Timestamp>,
+    pub updated_by: String,
+    /// Where the Slack app's Interactivity Request URL must point.
+    pub interactivity_url: String,
 }

@@ -53,12 +53,27 @@ fn Form(m: MyNotifications, save: ServerAction<SaveMyNotifications>) -> impl Int
         <ActionForm action=save attr:class="form">
             <fieldset>
                 <legend>"Email me about"</legend>
-                {m.kinds.into_iter().map(|k| {
+                {m.kinds.iter().cloned().map(|k| {
                     let (id, label_for) = (format!("kind-{}", k.kind), format!("kind-{}", k.kind));
                     view! {
                         <label for=label_for class="check">
                             <input type="checkbox" id=id name=k.kind.clone() value="on" checked=k.on />
                             " " <strong>{k.label}</strong> " — " <span class="muted">{k.description}</span>
+                        </label>
+                    }
+                }).collect_view()}
+            </fieldset>
+            <fieldset>
+                <legend>"Message me in Slack about"</legend>
+                {(!m.slack_configured).then(|| view! {
+                    <p class="muted" data-testid="slack-off">"Gatepass is not connected to Slack: these settings apply once an administrator connects it."</p>
+                })}
+                {m.kinds.into_iter().map(|k| {
+                    let (id, label_for) = (format!("slack-{}", k.kind), format!("slack-{}", k.kind));
+                    view! {
+                        <label for=label_for class="check">
+                            <input type="checkbox" id=id name=format!("slack_{}", k.kind) value="on" checked=k.slack />
+                            " " <strong>{k.label}</strong>
                         </label>
                     }
                 }).collect_view()}

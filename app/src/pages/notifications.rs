@@ -1,18 +1,19 @@
 //! `/admin/notifications`: webhook endpoints (add, send a test event, delete), a new webhook
-//! secret to keep in a secret store, and the delivery log with *Retry* for failed deliveries.
+//! secret to keep in a secret store, email, the Slack app (connect, default channel, test), and
+//! the delivery log with *Retry* for failed deliveries.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::notifications::{
-    get_deliveries, get_notifications, AddWebhook, DeleteWebhook, NewWebhookSecret, RetryDelivery,
-    TestEmail, TestWebhook,
+    get_deliveries, get_notifications, get_slack_settings, AddWebhook, DeleteWebhook,
+    NewWebhookSecret, RetryDelivery, SaveSlack, TestEmail, TestSlack, TestWebhook,
 };
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::page::{Audience, Page};
 use crate::error::AppError;
 use crate::format::utc_datetime;
-use crate::model::{Delivery, DeliveryPage, NotificationsOverview, WebhookEndpoint};
+use crate::model::{Delivery, DeliveryPage, NotificationsOverview, SlackSettings, WebhookEndpoint};
 use crate::url::encode_query_value;
 
 /// The server actions of the page.
@@ -128,11 +129,79 @@ fn Notifications(
                 })}
             </Suspense>
         </section>
+        <Slack />
         <section aria-labelledby="deliveries-heading">
             <h2 id="deliveries-heading">"Delivery log"</h2>
             <Outcome action=actions.retry ok=|_| "Queued again: it is delivered within seconds.".to_owned() testid="delivery-retried" />
             <Deliveries deliveries actions />
         </section>
+    }
+}
+
+/// Slack: connect the app (secret references), a default channel, a test message.
+#[component]
+fn Slack() -> impl IntoView {
+    let save = ServerAction::<SaveSlack>::new();
+    let test = ServerAction::<TestSlack>::new();
+    let settings = Resource::new(move || save.version().get(), |_| get_slack_settings());
+    view! {
+        <section aria-labelledby="slack-heading">
+            <h2 id="slack-heading">"Slack"</h2>
+            <p>
+                "With Slack connected, approvers get each request as a direct message with "
+                <strong>"Approve"</strong> " and " <strong>"Deny"</strong>
+                " buttons, people get their notices there too, and new requests can be posted to a channel. "
+                "Gatepass finds people in Slack by their Okta email. See the README for creating the Slack app."
+            </p>
+            <Suspense fallback=|| view! { <Loading what="Slack settings" /> }>
+                {move || settings.get().map(|r| match r {
+                    Ok(s) => view! { <SlackForm s save test /> }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn SlackForm(
+    s: SlackSettings,
+    save: ServerAction<SaveSlack>,
+    test: ServerAction<TestSlack>,
+) -> impl IntoView {
+    let status = match (&s.configured, s.enabled, s.updated_at) {
+        (false, _, _) => "Not connected.".to_owned(),
+        (true, on, at) => format!(
+            "{} — saved {} by {}.",
+            if on { "Connected" } else { "Turned off" },
+            at.map(utc_datetime).unwrap_or_default(),
+            s.updated_by
+        ),
+    };
+    view! {
+        <p data-testid="slack-status">{status}</p>
+        <p>"Interactivity Request URL for the Slack app: " <code data-testid="slack-interactivity-url">{s.interactivity_url.clone()}</code></p>
+        <ActionForm action=save attr:class="form">
+            <label for="bot_token_ref">"Bot token (a secret reference to the xoxb-… token)"</label>
+            <input id="bot_token_ref" name="bot_token_ref" required value=s.bot_token_ref.clone()
+                placeholder="aws-secretsmanager:gatepass/slack-bot-token" autocomplete="off" />
+            <label for="signing_secret_ref">"Signing secret (a secret reference)"</label>
+            <input id="signing_secret_ref" name="signing_secret_ref" required value=s.signing_secret_ref.clone()
+                placeholder="aws-secretsmanager:gatepass/slack-signing-secret" autocomplete="off" />
+            <label for="default_channel">"Default channel for new requests (its id, C…; empty: none)"</label>
+            <input id="default_channel" name="default_channel" value=s.default_channel.clone() placeholder="C0123456789" />
+            <label class="check"><input type="checkbox" name="enabled" value="on" checked=s.enabled || !s.configured /> " Post to Slack"</label>
+            <div class="form-actions">
+                <button type="submit" class="button" disabled=move || save.pending().get()>"Save and check"</button>
+            </div>
+            <Outcome action=save ok=|m: String| m testid="slack-saved" />
+        </ActionForm>
+        {s.configured.then(|| view! {
+            <ActionForm action=test attr:class="inline-form">
+                <button type="submit" class="button small" disabled=move || test.pending().get()>"Send me a test message in Slack"</button>
+            </ActionForm>
+            <Outcome action=test ok=|m: String| m testid="slack-tested" />
+        })}
     }
 }
 

@@ -78,6 +78,9 @@ fn Policies(
                 <label><input type="checkbox" name="require_reason" value="on" checked /> " Reason required"</label>
                 <label><input type="checkbox" name="allow_self_approval" value="on" /> " Approvers may approve their own requests"</label>
                 <label><input type="checkbox" name="auto_approve" value="on" /> " Approve automatically (low-risk groups)"</label>
+                <label><input type="checkbox" name="approve_in_gatepass_only" value="on" /> " Approve in Gatepass only (no Approve/Deny buttons in Slack)"</label>
+                <label for="slack_channel">"Slack channel for new requests (its id, C…; empty: the default channel)"</label>
+                <input id="slack_channel" name="slack_channel" placeholder="C0123456789" />
                 <div class="form-actions">
                     <button type="submit" class="button" disabled=move || save.pending().get()>"Save policy"</button>
                 </div>
@@ -105,6 +108,8 @@ fn Table(items: Vec<PolicyView>, delete: ServerAction<DeletePolicy>) -> impl Int
                         p.require_reason.then(|| "reason required".to_owned()),
                         p.allow_self_approval.then(|| "self-approval".to_owned()),
                         p.auto_approve.then(|| "auto-approve".to_owned()),
+                        p.approve_in_gatepass_only.then(|| "approve in Gatepass only".to_owned()),
+                        p.slack_channel.as_ref().map(|c| format!("Slack: {c}")),
                     ].into_iter().flatten().collect::<Vec<_>>().join(", ");
                     view! {
                         <tr>

@@ -52,6 +52,10 @@ pub struct Core {
     pub pending_reminder: Option<crate::model::GrantDuration>,
     /// How long a request waits before the admins are told; `None`: never.
     pub pending_escalation: Option<crate::model::GrantDuration>,
+    /// Slack's Web API (from the configuration: the bot token goes there and nowhere else).
+    pub slack: crate::ssr::slack::SlackApi,
+    /// The address people reach Gatepass at, for links in messages.
+    pub public_url: String,
 }
 
 impl Core {
@@ -80,7 +84,16 @@ impl Core {
             reminder_leads: crate::ssr::delivery::default_reminder_leads(),
             pending_reminder: Some(crate::model::GrantDuration::from_secs(4 * 3600)),
             pending_escalation: Some(crate::model::GrantDuration::from_secs(24 * 3600)),
+            slack: crate::ssr::slack::SlackApi::default(),
+            public_url: "http://127.0.0.1:3000".into(),
         }
+    }
+
+    /// The same core, calling Slack's Web API at `api` and linking to Gatepass at `public_url`.
+    pub fn with_slack(mut self, api: crate::ssr::slack::SlackApi, public_url: &str) -> Self {
+        self.slack = api;
+        self.public_url = public_url.trim_end_matches('/').to_owned();
+        self
     }
 
     /// The same core, sending credentials only where `trust` allows.

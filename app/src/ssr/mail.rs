@@ -123,26 +123,49 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A message from its lines (plain text) and a link to act on.
-pub fn message(subject: String, lines: &[String], link_text: &str, link: &str) -> Composed {
-    let text = format!(
-        "{}\n\n{link_text}: {link}\n\n-- \nGatepass\n",
-        lines.join("\n")
-    );
-    let html = format!(
-        "<!doctype html><html><body style=\"font-family: sans-serif\">{}<p><a href=\"{}\">{}</a></p>\
-         <p style=\"color: #666\">Gatepass</p></body></html>",
-        lines
-            .iter()
-            .map(|l| format!("<p>{}</p>", escape(l)))
-            .collect::<String>(),
-        escape(link),
-        escape(link_text)
-    );
-    Composed {
+/// What Gatepass tells a person about an event, whatever the channel: a subject, lines of plain
+/// text and a link to the page where they act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub subject: String,
+    pub lines: Vec<String>,
+    pub link_text: String,
+    pub link: String,
+}
+
+/// A note from its lines (plain text) and a link to act on.
+pub fn message(subject: String, lines: &[String], link_text: &str, link: &str) -> Note {
+    Note {
         subject,
-        text,
-        html,
+        lines: lines.to_vec(),
+        link_text: link_text.to_owned(),
+        link: link.to_owned(),
+    }
+}
+
+impl Note {
+    /// The note as an email: plain text and HTML.
+    pub fn to_email(&self) -> Composed {
+        let (link, link_text) = (&self.link, &self.link_text);
+        let text = format!(
+            "{}\n\n{link_text}: {link}\n\n-- \nGatepass\n",
+            self.lines.join("\n")
+        );
+        let html = format!(
+            "<!doctype html><html><body style=\"font-family: sans-serif\">{}<p><a href=\"{}\">{}</a></p>\
+             <p style=\"color: #666\">Gatepass</p></body></html>",
+            self.lines
+                .iter()
+                .map(|l| format!("<p>{}</p>", escape(l)))
+                .collect::<String>(),
+            escape(link),
+            escape(link_text)
+        );
+        Composed {
+            subject: self.subject.clone(),
+            text,
+            html,
+        }
     }
 }
 
@@ -275,7 +298,8 @@ mod tests {
             &["Reason: <script>alert(1)</script> & \"more\"".into()],
             "Go",
             "http://x/approvals",
-        );
+        )
+        .to_email();
         assert!(m
             .html
             .contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;"));

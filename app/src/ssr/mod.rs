@@ -15,6 +15,7 @@ mod proptests;
 pub mod secrets;
 pub mod services;
 pub mod signal;
+pub mod slack;
 pub mod state;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;

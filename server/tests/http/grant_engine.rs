@@ -167,7 +167,7 @@ pub(crate) async fn world(engine: app::model::DatabaseEngine, token: &str) -> Wo
 }
 
 impl World {
-    fn member(&self) -> bool {
+    pub(crate) fn member(&self) -> bool {
         let org = self.sim.sim.org.read().unwrap();
         let g = org.find_group(&self.group).unwrap();
         let u = org.user_by_id(&self.ada).unwrap();
@@ -179,7 +179,7 @@ impl World {
         self.state.okta_client(&settings).await.unwrap()
     }
 
-    async fn work(&self) -> app::ssr::jobs::grant_engine::PassReport {
+    pub(crate) async fn work(&self) -> app::ssr::jobs::grant_engine::PassReport {
         let okta = self.okta().await;
         work_once(&self.state, okta.as_ref()).await.unwrap()
     }

@@ -19,4 +19,5 @@ mod shell;
 mod signin_oidc_provider;
 mod signin_okta_sim;
 mod signin_rogue_provider;
+mod slack;
 mod sync;

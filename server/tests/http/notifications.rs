@@ -27,7 +27,7 @@ use crate::grant_engine::{world, World};
 
 /// The venv's Python with `standardwebhooks` (`GATEPASS_TEST_PYTHON`); `None` skips the test
 /// unless `GATEPASS_TEST_REQUIRE_PYTHON=1`.
-fn python() -> Option<String> {
+pub(crate) fn python() -> Option<String> {
     match std::env::var("GATEPASS_TEST_PYTHON") {
         Ok(p) => Some(p),
         Err(_) if std::env::var("GATEPASS_TEST_REQUIRE_PYTHON").as_deref() == Ok("1") => {
@@ -92,7 +92,7 @@ impl Drop for Peer {
 
 /// The world's core, letting webhooks use `refs` (`env:` references), with its clock at the
 /// real time (receivers check a delivery's timestamp against theirs).
-fn core_with(w: &World, refs: &[&str]) -> Core {
+pub(crate) fn core_with(w: &World, refs: &[&str]) -> Core {
     w.clock.advance(OffsetDateTime::now_utc() - w.clock.now());
     w.state
         .clone()
@@ -120,7 +120,7 @@ async fn with_email(w: &World, python: &str) -> (Peer, Core) {
     (sink, core)
 }
 
-fn admin() -> Admin {
+pub(crate) fn admin() -> Admin {
     Admin::for_tests(me("root"))
 }
 
@@ -148,7 +148,7 @@ async fn log(core: &Core, state: &str) -> DeliveryPage {
 }
 
 /// Passes of the notifier until one claims nothing.
-async fn drain(core: &Core) -> NotifierReport {
+pub(crate) async fn drain(core: &Core) -> NotifierReport {
     let mut total = NotifierReport::default();
     loop {
         let r = deliver_once(core).await.unwrap();
@@ -842,7 +842,7 @@ async fn people_choose_which_email_they_get() {
         assert!(mine.kinds.iter().all(|k| k.on), "everything on by default");
 
         let err = service
-            .save_mine(&ada, &["spam".to_owned()])
+            .save_mine(&ada, &[], &["spam".to_owned()])
             .await
             .unwrap_err();
         assert!(matches!(&err, AppError::Invalid { message, .. } if message.contains("spam")));
@@ -851,7 +851,8 @@ async fn people_choose_which_email_they_get() {
             .iter()
             .map(|k| k.to_string())
             .collect();
-        let saved = service.save_mine(&ada, &keep).await.unwrap();
+        let slack: Vec<String> = vec!["to_decide".into()];
+        let saved = service.save_mine(&ada, &keep, &slack).await.unwrap();
         let off: Vec<&str> = saved
             .kinds
             .iter()
@@ -859,6 +860,13 @@ async fn people_choose_which_email_they_get() {
             .map(|k| k.kind.as_str())
             .collect();
         assert_eq!(off, ["decisions"]);
+        let slack_on: Vec<&str> = saved
+            .kinds
+            .iter()
+            .filter(|k| k.slack)
+            .map(|k| k.kind.as_str())
+            .collect();
+        assert_eq!(slack_on, ["to_decide"], "Slack is chosen apart from email");
         let audit = app::ssr::db::audit::list_audit_events(&core.db, None, 1)
             .await
             .unwrap();

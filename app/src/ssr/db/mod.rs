@@ -16,6 +16,7 @@ pub mod requests;
 #[cfg(test)]
 mod schema;
 pub mod sessions;
+pub mod slack;
 pub mod sync;
 
 use std::path::Path;

@@ -75,7 +75,7 @@ fn audience(action: &str, subject: &str) -> Option<Audience> {
 
 /// The kind of email an event is, as people turn kinds off: requests to decide, decisions on
 /// one's requests, one's access starting, failing or ending, and reminders before it ends.
-pub fn email_kind(action: &str, audience: Audience) -> &'static str {
+pub fn notification_kind(action: &str, audience: Audience) -> &'static str {
     match (audience, action) {
         (Audience::Approvers(_), _) => "to_decide",
         (Audience::Requester(_), _) => "decisions",
@@ -86,28 +86,32 @@ pub fn email_kind(action: &str, audience: Audience) -> &'static str {
     }
 }
 
-/// The kinds of email `user` turned off.
-pub async fn opt_outs(db: &Db, user: &str) -> Result<Vec<String>, DbError> {
-    Ok(sqlx::query_scalar(
-        "SELECT kind FROM notification_opt_outs WHERE user_id = $1 AND channel = 'email' \
-         ORDER BY kind",
+/// The channels to people: email and Slack direct messages.
+pub const PERSON_CHANNELS: [&str; 2] = ["email", "slack"];
+
+/// The kinds `user` turned off, per channel: (channel, kind).
+pub async fn opt_outs(db: &Db, user: &str) -> Result<Vec<(String, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT channel, kind FROM notification_opt_outs WHERE user_id = $1 \
+         ORDER BY channel, kind",
     )
     .bind(user)
     .fetch_all(db.pool())
     .await?)
 }
 
-/// Replaces the kinds of email `user` turned off.
-pub async fn set_opt_outs(tx: &mut Tx, user: &str, kinds: &[&str]) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM notification_opt_outs WHERE user_id = $1 AND channel = 'email'")
+/// Replaces the kinds `user` turned off: (channel, kind).
+pub async fn set_opt_outs(tx: &mut Tx, user: &str, off: &[(&str, &str)]) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM notification_opt_outs WHERE user_id = $1")
         .bind(user)
         .execute(&mut **tx)
         .await?;
-    for kind in kinds {
+    for (channel, kind) in off {
         sqlx::query(
-            "INSERT INTO notification_opt_outs (user_id, channel, kind) VALUES ($1, 'email', $2)",
+            "INSERT INTO notification_opt_outs (user_id, channel, kind) VALUES ($1, $2, $3)",
         )
         .bind(user)
+        .bind(channel)
         .bind(kind)
         .execute(&mut **tx)
         .await?;
@@ -128,14 +132,19 @@ pub async fn set_channel_enabled(db: &Db, channel: &str, enabled: bool) -> Resul
     Ok(())
 }
 
-/// People who can be reached: active in Okta, with an email address, and who did not turn this
-/// kind of email off (`kind` is the parameter holding the kind, e.g. `$4`).
-fn reachable(kind: &str) -> String {
+/// People who can be reached on `channel` (`email`, `slack`): active in Okta, with an email
+/// address (Slack finds people by it), the channel turned on, and who did not turn this kind
+/// off (`kind` is the parameter holding the kind, e.g. `$4`).
+fn reachable(channel: &str, kind: &str) -> String {
+    let on = if channel == "slack" {
+        "EXISTS (SELECT 1 FROM slack_settings s WHERE s.enabled)"
+    } else {
+        "EXISTS (SELECT 1 FROM notification_channels c WHERE c.channel = 'email' AND c.enabled)"
+    };
     format!(
-        "u.removed_at IS NULL AND u.status = 'ACTIVE' AND u.email <> '' \
-         AND EXISTS (SELECT 1 FROM notification_channels c WHERE c.channel = 'email' AND c.enabled) \
+        "u.removed_at IS NULL AND u.status = 'ACTIVE' AND u.email <> '' AND {on} \
          AND NOT EXISTS (SELECT 1 FROM notification_opt_outs o WHERE o.user_id = u.okta_id \
-           AND o.channel = 'email' AND o.kind = {kind})"
+           AND o.channel = '{channel}' AND o.kind = {kind})"
     )
 }
 
@@ -151,7 +160,9 @@ async fn queue_for_people(
 ) -> Result<u64, DbError> {
     let mut queued = 0;
     for audience in audiences(action, subject) {
-        queued += queue_for(tx, seq, action, actor, at, audience).await?;
+        for channel in PERSON_CHANNELS {
+            queued += queue_for(tx, seq, action, actor, at, audience, channel).await?;
+        }
     }
     Ok(queued)
 }
@@ -163,10 +174,13 @@ async fn queue_for(
     actor: &str,
     at: Timestamp,
     audience: Audience,
+    channel: &str,
 ) -> Result<u64, DbError> {
-    let insert = "INSERT INTO notifications (event_seq, channel, target, state, next_attempt_at, \
-                  created_at) SELECT $1, 'email', u.okta_id, 'pending', $2, $2 FROM users u";
-    let reachable = reachable("$4");
+    let insert = format!(
+        "INSERT INTO notifications (event_seq, channel, target, state, next_attempt_at, \
+         created_at) SELECT $1, '{channel}', u.okta_id, 'pending', $2, $2 FROM users u"
+    );
+    let reachable = reachable(channel, "$4");
     let (sql, id) = match audience {
         Audience::Approvers(id) => (
             format!(
@@ -202,12 +216,12 @@ async fn queue_for(
             let sql = format!(
                 "{insert} JOIN notification_admins a ON a.user_id = u.okta_id \
                  WHERE {} ON CONFLICT (channel, target, event_seq) DO NOTHING",
-                self::reachable("$3")
+                self::reachable(channel, "$3")
             );
             let query = sqlx::query(&sql)
                 .bind(seq)
                 .bind(at)
-                .bind(email_kind(action, audience));
+                .bind(notification_kind(action, audience));
             return Ok(query.execute(&mut **tx).await?.rows_affected());
         }
     };
@@ -215,7 +229,7 @@ async fn queue_for(
         .bind(seq)
         .bind(at)
         .bind(id)
-        .bind(email_kind(action, audience));
+        .bind(notification_kind(action, audience));
     if let Audience::Requester(_) = audience {
         query = query.bind(action).bind(actor);
     }
@@ -233,7 +247,8 @@ pub async fn queue_for_event(
     actor: &str,
     at: Timestamp,
 ) -> Result<u64, DbError> {
-    let people = queue_for_people(tx, seq, action, subject, actor, at).await?;
+    let people = queue_for_people(tx, seq, action, subject, actor, at).await?
+        + super::slack::queue_for_event(tx, seq, action, subject, at).await?;
     let queued = sqlx::query(
         "INSERT INTO notifications (event_seq, channel, target, state, next_attempt_at, created_at) \
          SELECT $1, 'webhook', CAST(e.id AS TEXT), 'pending', $2, $2 FROM webhook_endpoints e \
@@ -496,7 +511,7 @@ pub async fn list_deliveries(
            n.state, n.attempts, n.last_error, n.created_at, n.next_attempt_at, n.delivered_at \
          FROM notifications n JOIN audit_events a ON a.seq = n.event_seq \
          LEFT JOIN webhook_endpoints e ON n.channel = 'webhook' AND CAST(e.id AS TEXT) = n.target \
-         LEFT JOIN users u ON n.channel = 'email' AND u.okta_id = n.target \
+         LEFT JOIN users u ON n.channel IN ('email', 'slack') AND u.okta_id = n.target \
          WHERE ($1 = 0 OR n.id < $1) AND ($2 IS NULL OR n.state = $2) \
          ORDER BY n.id DESC LIMIT $3",
     )

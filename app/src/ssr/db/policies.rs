@@ -4,18 +4,24 @@
 use super::{json_list, parse_list, Db, DbError, Tx};
 use crate::model::{GroupId, Policy, PolicyTarget, Timestamp};
 
-const POLICY_COLUMNS: &str = "id, group_id, pattern, \
-    CAST(CASE WHEN requestable THEN 1 ELSE 0 END AS BIGINT), eligible_groups, approver_users, \
+/// The policy's switches, as bits of one column (a row of separate columns would be too wide).
+const REQUESTABLE: i64 = 1;
+const REQUIRE_REASON: i64 = 2;
+const SELF_APPROVAL: i64 = 4;
+const AUTO_APPROVE: i64 = 8;
+const GATEPASS_ONLY: i64 = 16;
+
+const POLICY_COLUMNS: &str = "id, group_id, pattern, eligible_groups, approver_users, \
     approver_groups, quorum, default_duration_secs, max_duration_secs, \
-    CAST(CASE WHEN require_reason THEN 1 ELSE 0 END AS BIGINT), \
-    CAST(CASE WHEN allow_self_approval THEN 1 ELSE 0 END AS BIGINT), \
-    CAST(CASE WHEN auto_approve THEN 1 ELSE 0 END AS BIGINT), updated_at, updated_by";
+    CAST(CASE WHEN requestable THEN 1 ELSE 0 END + CASE WHEN require_reason THEN 2 ELSE 0 END \
+      + CASE WHEN allow_self_approval THEN 4 ELSE 0 END + CASE WHEN auto_approve THEN 8 ELSE 0 END \
+      + CASE WHEN approve_in_gatepass_only THEN 16 ELSE 0 END AS BIGINT), \
+    slack_channel, updated_at, updated_by";
 
 type PolicyRow = (
     i64,
     Option<String>,
     Option<String>,
-    i64,
     String,
     String,
     String,
@@ -23,47 +29,33 @@ type PolicyRow = (
     i64,
     i64,
     i64,
-    i64,
-    i64,
+    Option<String>,
     Timestamp,
     String,
 );
 
 impl From<PolicyRow> for Policy {
     fn from(r: PolicyRow) -> Self {
-        let (
-            id,
-            group,
-            pattern,
-            req,
-            eligible,
-            users,
-            groups,
-            quorum,
-            def,
-            max,
-            reason,
-            own,
-            auto,
-            at,
-            by,
-        ) = r;
+        let (id, group, pattern, eligible, users, groups, quorum, def, max, flags, slack, at, by) =
+            r;
         Policy {
             id,
             target: match (group, pattern) {
                 (Some(g), _) => PolicyTarget::Group(GroupId(g)),
                 (None, p) => PolicyTarget::Pattern(p.unwrap_or_default()),
             },
-            requestable: req != 0,
+            requestable: flags & REQUESTABLE != 0,
             eligible_groups: parse_list(&eligible),
             approver_users: parse_list(&users),
             approver_groups: parse_list(&groups),
             quorum,
             default_duration_secs: def,
             max_duration_secs: max,
-            require_reason: reason != 0,
-            allow_self_approval: own != 0,
-            auto_approve: auto != 0,
+            require_reason: flags & REQUIRE_REASON != 0,
+            allow_self_approval: flags & SELF_APPROVAL != 0,
+            auto_approve: flags & AUTO_APPROVE != 0,
+            approve_in_gatepass_only: flags & GATEPASS_ONLY != 0,
+            slack_channel: slack,
             updated_at: at,
             updated_by: by,
         }
@@ -108,8 +100,10 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO policies (group_id, pattern, requestable, eligible_groups, approver_users, \
            approver_groups, quorum, default_duration_secs, max_duration_secs, require_reason, \
-           allow_self_approval, auto_approve, updated_at, updated_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+           allow_self_approval, auto_approve, updated_at, updated_by, approve_in_gatepass_only, \
+           slack_channel) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         RETURNING id",
     )
     .bind(group)
     .bind(pattern)
@@ -125,6 +119,8 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
     .bind(p.auto_approve)
     .bind(p.updated_at)
     .bind(&p.updated_by)
+    .bind(p.approve_in_gatepass_only)
+    .bind(p.slack_channel.as_deref())
     .fetch_one(&mut **tx)
     .await?;
     Ok(id)

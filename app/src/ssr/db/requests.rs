@@ -161,6 +161,16 @@ pub async fn request_policy_json(tx: &mut Tx, id: RequestId) -> Result<String, D
     )
 }
 
+/// The policy snapshot request `id` was made under (JSON), if the request exists.
+pub async fn find_request_policy(db: &Db, id: RequestId) -> Result<Option<String>, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT policy FROM access_requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
 /// Whether `user_id` may decide request `id`: named, or a member of a named group.
 pub async fn is_request_approver(
     tx: &mut Tx,

@@ -1,4 +1,4 @@
-//! The notifier: carries the queued deliveries (`notifications`) out — durably, like the grant
+//! The notifier: carries the queued deliveries (`notifications`: webhooks, email, Slack) out — durably, like the grant
 //! engine: it claims due deliveries with a lease (on PostgreSQL `FOR UPDATE SKIP LOCKED`, so
 //! several Gatepass processes share the work), delivers them, and records each outcome under
 //! its claim. A crash leaves rows in flight that are taken up again when their lease runs out:
@@ -18,6 +18,7 @@ use crate::ssr::db::DbError;
 use crate::ssr::delivery::DeliveryError;
 use crate::ssr::services::email::deliver_email;
 use crate::ssr::services::notifications::deliver_webhook;
+use crate::ssr::services::slack::deliver_slack;
 
 /// How long a claimed delivery is ours: longer than a delivery may take
 /// ([`DELIVERY_TIMEOUT`](crate::ssr::services::notifications::DELIVERY_TIMEOUT)) plus reading
@@ -83,6 +84,7 @@ async fn deliver(core: &Core, claim: Claim) -> Result<Done, DbError> {
     let result = match claim.channel.as_str() {
         "webhook" => deliver_webhook(core, &claim).await.map(|_| ()),
         "email" => deliver_email(core, &claim).await,
+        "slack" => deliver_slack(core, &claim).await,
         other => Err(DeliveryError {
             message: format!("Gatepass has no channel `{other}`"),
             retry: false,

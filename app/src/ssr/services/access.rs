@@ -60,6 +60,10 @@ pub struct PolicyInput {
     pub require_reason: bool,
     pub allow_self_approval: bool,
     pub auto_approve: bool,
+    /// Decisions only in Gatepass's pages (no Slack buttons).
+    pub approve_in_gatepass_only: bool,
+    /// A Slack channel id new requests are posted to (`C…`).
+    pub slack_channel: Option<String>,
 }
 
 /// The policy form as posted: names, logins and text, resolved against the directory.
@@ -77,6 +81,8 @@ pub struct PolicyForm {
     pub require_reason: bool,
     pub allow_self_approval: bool,
     pub auto_approve: bool,
+    pub approve_in_gatepass_only: bool,
+    pub slack_channel: String,
 }
 
 fn names(list: &str) -> impl Iterator<Item = &str> {
@@ -178,7 +184,31 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
         require_reason: f.require_reason,
         allow_self_approval: f.allow_self_approval,
         auto_approve: f.auto_approve,
+        approve_in_gatepass_only: f.approve_in_gatepass_only,
+        slack_channel: slack_channel(&f.slack_channel)?,
     })
+}
+
+/// A Slack channel as a policy names it: its id (`C…` or `G…`, as Slack shows it under the
+/// channel's details), or nothing.
+pub fn slack_channel(text: &str) -> Result<Option<String>, AppError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let valid = (text.starts_with('C') || text.starts_with('G'))
+        && (9..=20).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if valid {
+        Ok(Some(text.to_owned()))
+    } else {
+        Err(AppError::invalid(
+            "Slack channel",
+            "enter the channel's id (C… in the channel's details in Slack), not its name",
+        ))
+    }
 }
 
 /// What a requester submits.
@@ -317,6 +347,8 @@ impl AccessService<'_> {
             require_reason: input.require_reason,
             allow_self_approval: input.allow_self_approval,
             auto_approve: input.auto_approve,
+            approve_in_gatepass_only: input.approve_in_gatepass_only,
+            slack_channel: input.slack_channel,
             updated_at: now,
             updated_by: admin.me().login.clone(),
         };
@@ -596,32 +628,7 @@ impl AccessService<'_> {
         let shorter = input.duration.map(GrantDuration::secs);
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
-        // The caller first: someone who may not decide this request learns nothing about it
-        // (whether it exists, who decided it) — the same answer for every request id.
-        if !requests::is_request_approver(&mut tx, input.request_id, &me.okta_id).await? {
-            return Err(AppError::Forbidden);
-        }
-        if !requests::lock_pending_request(&mut tx, input.request_id).await? {
-            return match requests::find_request_tx(&mut tx, input.request_id).await? {
-                Some(r) => Err(AppError::Conflict(format!(
-                    "This request was already {} by {}.",
-                    r.state.as_str(),
-                    r.decided_by.unwrap_or_else(|| "someone else".into())
-                ))),
-                None => Err(AppError::NotFound("That request".into())),
-            };
-        }
-        let r = requests::find_request_tx(&mut tx, input.request_id)
-            .await?
-            .ok_or(AppError::Internal)?;
-        let policy: Policy =
-            serde_json::from_str(&requests::request_policy_json(&mut tx, r.id).await?)
-                .map_err(|_| AppError::Internal)?;
-        if r.requester_id == me.okta_id && !policy.allow_self_approval {
-            return Err(AppError::Conflict(
-                "You cannot decide your own request.".into(),
-            ));
-        }
+        let (r, _) = self.may_decide(&mut tx, me, input.request_id, true).await?;
         if let Some(d) = shorter {
             if d < MIN_DURATION_SECS || d > r.duration_secs {
                 return Err(AppError::invalid(
@@ -683,6 +690,61 @@ impl AccessService<'_> {
         tx.commit().await?;
         self.wake_engine();
         Ok(decided)
+    }
+
+    /// Whether `who` may decide request `id` now (an approver, the request pending, and not
+    /// their own unless its policy allows it); what [`decide`](Self::decide) checks first, for
+    /// asking a comment before a denial. Writes nothing.
+    pub async fn check_decidable(&self, who: &Requester, id: RequestId) -> Result<(), AppError> {
+        let mut tx = self.db.begin_write().await?;
+        self.may_decide(&mut tx, who.me(), id, false).await?;
+        // Dropped without a commit: nothing was written.
+        drop(tx);
+        Ok(())
+    }
+
+    /// The checks before a decision: the request and its policy snapshot when `me` may decide
+    /// it. With `lock`, the pending request is locked for the decision.
+    async fn may_decide(
+        &self,
+        tx: &mut Tx,
+        me: &crate::model::Me,
+        id: RequestId,
+        lock: bool,
+    ) -> Result<(AccessRequest, Policy), AppError> {
+        // The caller first: someone who may not decide this request learns nothing about it
+        // (whether it exists, who decided it) — the same answer for every request id.
+        if !requests::is_request_approver(tx, id, &me.okta_id).await? {
+            return Err(AppError::Forbidden);
+        }
+        let pending = if lock {
+            requests::lock_pending_request(tx, id).await?
+        } else {
+            requests::find_request_tx(tx, id)
+                .await?
+                .is_some_and(|r| r.state == RequestState::Pending)
+        };
+        if !pending {
+            return match requests::find_request_tx(tx, id).await? {
+                Some(r) => Err(AppError::Conflict(format!(
+                    "This request was already {} by {}.",
+                    r.state.as_str(),
+                    r.decided_by.unwrap_or_else(|| "someone else".into())
+                ))),
+                None => Err(AppError::NotFound("That request".into())),
+            };
+        }
+        let r = requests::find_request_tx(tx, id)
+            .await?
+            .ok_or(AppError::Internal)?;
+        let policy: Policy = serde_json::from_str(&requests::request_policy_json(tx, r.id).await?)
+            .map_err(|_| AppError::Internal)?;
+        if r.requester_id == me.okta_id && !policy.allow_self_approval {
+            return Err(AppError::Conflict(
+                "You cannot decide your own request.".into(),
+            ));
+        }
+        Ok((r, policy))
     }
 
     /// The requester withdraws a pending request.

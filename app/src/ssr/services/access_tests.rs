@@ -95,6 +95,8 @@ fn policy(target: PolicyTarget) -> PolicyInput {
         require_reason: true,
         allow_self_approval: false,
         auto_approve: false,
+        approve_in_gatepass_only: false,
+        slack_channel: None,
     }
 }
 

@@ -8,7 +8,7 @@ use crate::ssr::core::Core;
 use crate::ssr::db::notifications::Claim;
 use crate::ssr::db::{audit, directory, grants, requests, DbError};
 use crate::ssr::delivery::DeliveryError;
-use crate::ssr::mail::{message, send, Composed};
+use crate::ssr::mail::{message, send, Note};
 
 fn duration(secs: i64) -> String {
     crate::format::describe_duration(secs)
@@ -18,14 +18,14 @@ fn details(event: &AuditEvent) -> serde_json::Value {
     serde_json::from_str(&event.details).unwrap_or(serde_json::Value::Null)
 }
 
-/// What `event` says to `recipient` (an Okta user id), with links under `links`; `None` for an
+/// What `event` says to `recipient` (by email or in Slack) (an Okta user id), with links under `links`; `None` for an
 /// event that goes to no one by email (or whose request or grant is gone).
 pub async fn compose(
     core: &Core,
     event: &AuditEvent,
     links: &str,
     recipient: &str,
-) -> Result<Option<Composed>, DbError> {
+) -> Result<Option<Note>, DbError> {
     let db = &core.db;
     let Some((kind, id)) = event.subject.split_once(':') else {
         return Ok(None);
@@ -304,7 +304,7 @@ pub async fn deliver_email(core: &Core, claim: &Claim) -> Result<(), DeliveryErr
         settings,
         (&person.display_name, &person.email),
         &message_id(event.seq, person.okta_id.as_str()),
-        composed,
+        composed.to_email(),
     )
     .await
 }
@@ -332,7 +332,7 @@ pub async fn send_test(core: &Core, to: (&str, &str), now: Timestamp) -> Result<
         settings,
         to,
         &format!("<test-{:016x}@gatepass>", rand::random::<u64>()),
-        composed,
+        composed.to_email(),
     )
     .await
 }

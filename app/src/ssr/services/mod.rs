@@ -15,6 +15,7 @@ pub mod integration;
 pub mod metrics;
 pub mod notifications;
 pub mod policy;
+pub mod slack;
 pub mod sync;
 pub mod system;
 
@@ -68,6 +69,10 @@ impl Core {
 
     pub fn notifications(&self) -> notifications::NotificationsService<'_> {
         notifications::NotificationsService { core: self }
+    }
+
+    pub fn slack(&self) -> slack::SlackService<'_> {
+        slack::SlackService { core: self }
     }
 
     pub fn sync(&self) -> sync::SyncService<'_> {

@@ -359,24 +359,8 @@ impl NotificationsService<'_> {
 
     /// Checks a secret reference: allowed by the configuration, readable, a webhook secret.
     async fn key_for(&self, reference: &str) -> Result<WebhookKey, AppError> {
-        let field = |m: String| AppError::invalid("Secret reference", m);
-        let parsed: SecretRef = reference.trim().parse().map_err(field)?;
-        if let SecretSource::Env(_) | SecretSource::File(_) = parsed.source {
-            if !self.core.webhook_secret_refs.contains(&parsed) {
-                return Err(field(
-                    "env: and file: references must be named in the server's configuration \
-                     (notifications.allowed_secret_refs); use an aws-secretsmanager: reference"
-                        .into(),
-                ));
-            }
-        }
-        let secret = self
-            .core
-            .secrets
-            .get(&parsed)
-            .await
-            .map_err(|e| field(format!("cannot be read: {e}")))?;
-        WebhookKey::parse(&secret).map_err(field)
+        let secret = read_allowed_secret(self.core, "Secret reference", reference).await?;
+        WebhookKey::parse(&secret).map_err(|m| AppError::invalid("Secret reference", m))
     }
 
     /// Adds an endpoint (audited); its secret must be readable and a webhook secret now.
@@ -700,6 +684,10 @@ impl NotificationsService<'_> {
     ) -> Result<crate::model::MyNotifications, AppError> {
         let me = who.me();
         let off = store::opt_outs(&self.core.db, me.okta_id.as_str()).await?;
+        let is_off = |channel: &str, kind: &str| off.iter().any(|(c, k)| c == channel && k == kind);
+        let slack_configured = crate::ssr::db::slack::settings(&self.core.db)
+            .await?
+            .is_some_and(|s| s.enabled);
         let address = crate::ssr::db::directory::find_user(&self.core.db, me.okta_id.as_str())
             .await?
             .map(|u| u.email)
@@ -707,37 +695,50 @@ impl NotificationsService<'_> {
         Ok(crate::model::MyNotifications {
             email_configured: self.core.email.is_some(),
             address,
+            slack_configured,
             kinds: EMAIL_KINDS
                 .iter()
                 .map(|(kind, label, description)| crate::model::EmailKind {
                     kind: (*kind).to_owned(),
                     label: (*label).to_owned(),
                     description: (*description).to_owned(),
-                    on: !off.iter().any(|o| o == kind),
+                    on: !is_off("email", kind),
+                    slack: !is_off("slack", kind),
                 })
                 .collect(),
         })
     }
 
-    /// Sets which kinds of email the caller gets (`on`: the kinds to keep), audited.
+    /// Sets which kinds the caller gets by email and in Slack (`email_on`, `slack_on`: the
+    /// kinds to keep), audited.
     pub async fn save_mine(
         &self,
         who: &crate::ssr::auth::Requester,
-        on: &[String],
+        email_on: &[String],
+        slack_on: &[String],
     ) -> Result<crate::model::MyNotifications, AppError> {
-        if let Some(unknown) = on
+        if let Some(unknown) = email_on
             .iter()
+            .chain(slack_on)
             .find(|k| !EMAIL_KINDS.iter().any(|(kind, _, _)| kind == k))
         {
             return Err(AppError::invalid(
                 "kind",
-                format!("no kind of email is called `{unknown}`"),
+                format!("no kind of notification is called `{unknown}`"),
             ));
         }
-        let off: Vec<&str> = EMAIL_KINDS
+        let off_in = |on: &[String]| -> Vec<&'static str> {
+            EMAIL_KINDS
+                .iter()
+                .map(|(kind, _, _)| *kind)
+                .filter(|kind| !on.iter().any(|o| o == kind))
+                .collect()
+        };
+        let (email_off, slack_off) = (off_in(email_on), off_in(slack_on));
+        let off: Vec<(&str, &str)> = email_off
             .iter()
-            .map(|(kind, _, _)| *kind)
-            .filter(|kind| !on.iter().any(|o| o == kind))
+            .map(|k| ("email", *k))
+            .chain(slack_off.iter().map(|k| ("slack", *k)))
             .collect();
         let me = who.me();
         let now = self.core.clock.timestamp();
@@ -749,12 +750,38 @@ impl NotificationsService<'_> {
             &me.login,
             AuditAction::PreferencesSaved,
             &format!("person:{}", me.okta_id),
-            &serde_json::json!({ "email_off": off }),
+            &serde_json::json!({ "email_off": email_off, "slack_off": slack_off }),
         )
         .await?;
         tx.commit().await?;
         self.mine(who).await
     }
+}
+
+/// Reads the secret `reference` an admin gave for `field` (a webhook's signing secret, Slack's
+/// token and signing secret): `aws-secretsmanager:` references, or `env:`/`file:` ones the
+/// server's configuration names (`notifications.allowed_secret_refs`) — an admin cannot make
+/// Gatepass read an arbitrary environment variable or file.
+pub async fn read_allowed_secret(
+    core: &Core,
+    field: &str,
+    reference: &str,
+) -> Result<secrecy::SecretString, AppError> {
+    let invalid = |m: String| AppError::invalid(field, m);
+    let parsed: SecretRef = reference.trim().parse().map_err(invalid)?;
+    if let SecretSource::Env(_) | SecretSource::File(_) = parsed.source {
+        if !core.webhook_secret_refs.contains(&parsed) {
+            return Err(invalid(
+                "env: and file: references must be named in the server's configuration \
+                 (notifications.allowed_secret_refs); use an aws-secretsmanager: reference"
+                    .into(),
+            ));
+        }
+    }
+    core.secrets
+        .get(&parsed)
+        .await
+        .map_err(|e| invalid(format!("cannot be read: {e}")))
 }
 
 /// Delivers one claimed webhook delivery: the endpoint, its key, the event.
