@@ -75,9 +75,9 @@ e2e: site-release build ## Browser tests (Playwright + Debian chromium) against 
 	@mkdir -p $(LOGS) && rm -f $(LOGS)/e2e.log
 	data=$$(mktemp -d /tmp/gatepass-e2e.XXXXXX); \
 	trap 'rm -rf "$$data"' EXIT; \
-	read -r E2E_PORT E2E_OIDC_PORT E2E_SIGNIN_PORT E2E_OKTA_PORT E2E_SIM_SIGNIN_PORT \
-	  < <(scripts/free-ports.py 5); \
-	export E2E_PORT E2E_OIDC_PORT E2E_SIGNIN_PORT E2E_OKTA_PORT E2E_SIM_SIGNIN_PORT; \
+	read -r E2E_PORT E2E_OIDC_PORT E2E_SIGNIN_PORT E2E_OKTA_PORT E2E_SIM_SIGNIN_PORT E2E_SMTP_PORT \
+	  < <(scripts/free-ports.py 6); \
+	export E2E_PORT E2E_OIDC_PORT E2E_SIGNIN_PORT E2E_OKTA_PORT E2E_SIM_SIGNIN_PORT E2E_SMTP_PORT; \
 	cd end2end && \
 	E2E_BIN=$(CARGO_TARGET_DIR)/debug/gatepass E2E_DATA_DIR=$$data \
 	GATEPASS_SITE_ROOT=$(SITE_ROOT) npx playwright test 2>&1 | tee $(LOGS)/e2e.log

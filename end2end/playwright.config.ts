@@ -20,6 +20,7 @@ const oidcPort = Number(env('E2E_OIDC_PORT'));
 const signinPort = Number(env('E2E_SIGNIN_PORT'));
 const oktaPort = Number(env('E2E_OKTA_PORT'));
 const simSigninPort = Number(env('E2E_SIM_SIGNIN_PORT'));
+const smtpPort = Number(env('E2E_SMTP_PORT'));
 const siteRoot = process.env.GATEPASS_SITE_ROOT ?? '../target/site';
 const baseURL = `http://127.0.0.1:${port}`;
 const issuer = `http://127.0.0.1:${oidcPort}`;
@@ -109,7 +110,9 @@ export default defineConfig({
       },
     },
     {
-      command: `${bin} okta-sim --listen 127.0.0.1:${oktaPort} --seed demo --api-token e2e-api-token --gatepass-url ${simSigninURL}`,
+      // With its mail catcher and Slack stand-in (default bot token and signing secret), as in
+      // `make demo`.
+      command: `${bin} okta-sim --listen 127.0.0.1:${oktaPort} --seed demo --api-token e2e-api-token --gatepass-url ${simSigninURL} --smtp-listen 127.0.0.1:${smtpPort}`,
       url: `${oktaURL}/oauth2/default/.well-known/openid-configuration`,
       reuseExistingServer: false,
       timeout: 60_000,
@@ -134,8 +137,21 @@ export default defineConfig({
         GATEPASS_OKTA__ORG_URL: oktaURL,
         GATEPASS_OKTA__SECRET_REF: 'env:E2E_OKTA_API_TOKEN',
         E2E_OKTA_API_TOKEN: 'e2e-api-token',
-        GATEPASS_NOTIFICATIONS__ALLOWED_SECRET_REFS: '["env:E2E_WEBHOOK_SECRET"]',
+        GATEPASS_NOTIFICATIONS__ALLOWED_SECRET_REFS:
+          '["env:E2E_WEBHOOK_SECRET", "env:E2E_SLACK_TOKEN", "env:E2E_SLACK_SIGNING"]',
         E2E_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        // Email to the simulator's mail catcher, Slack to its stand-in (connected at start-up).
+        GATEPASS_NOTIFICATIONS__EMAIL__SMTP_HOST: '127.0.0.1',
+        GATEPASS_NOTIFICATIONS__EMAIL__SMTP_PORT: String(smtpPort),
+        GATEPASS_NOTIFICATIONS__EMAIL__SECURITY: 'none',
+        GATEPASS_NOTIFICATIONS__EMAIL__FROM: 'gatepass@northwind.example',
+        GATEPASS_NOTIFICATIONS__SLACK__API_URL: `${oktaURL}/slack/api/`,
+        GATEPASS_NOTIFICATIONS__SLACK__BOT_TOKEN_REF: 'env:E2E_SLACK_TOKEN',
+        GATEPASS_NOTIFICATIONS__SLACK__SIGNING_SECRET_REF: 'env:E2E_SLACK_SIGNING',
+        E2E_SLACK_TOKEN: 'xoxb-gatepass-demo',
+        E2E_SLACK_SIGNING: '8f742231b10e8888abcd99yyyzzz85a5',
+        // A reminder 90 s before a grant ends (the Slack journey's two-minute grant gets one).
+        GATEPASS_NOTIFICATIONS__EXPIRY_REMINDERS: '["90s"]',
       },
     },
   ],

@@ -52,6 +52,8 @@ echo
 echo "  Email Gatepass sends, and webhooks, land in the simulator's inbox: $okta_url/__inbox"
 echo "  (a webhook endpoint for it: Admin › Notifications, URL $okta_url/__inbox/webhooks,"
 echo "  secret reference env:DEMO_WEBHOOK_SECRET)."
+echo "  Slack messages (approve or deny a request right there) land in the simulator's Slack"
+echo "  stand-in: $okta_url/__slack (pick who you are at the top)."
 echo
 
 export GATEPASS_DATA_DIR="$data"
@@ -73,8 +75,15 @@ export GATEPASS_NOTIFICATIONS__EMAIL__SMTP_HOST=127.0.0.1
 export GATEPASS_NOTIFICATIONS__EMAIL__SMTP_PORT="$smtp_port"
 export GATEPASS_NOTIFICATIONS__EMAIL__SECURITY=none
 export GATEPASS_NOTIFICATIONS__EMAIL__FROM="Gatepass demo <gatepass@northwind.example>"
-export GATEPASS_NOTIFICATIONS__ALLOWED_SECRET_REFS='["env:DEMO_WEBHOOK_SECRET"]'
+export GATEPASS_NOTIFICATIONS__ALLOWED_SECRET_REFS='["env:DEMO_WEBHOOK_SECRET", "env:DEMO_SLACK_BOT_TOKEN", "env:DEMO_SLACK_SIGNING_SECRET"]'
 export DEMO_WEBHOOK_SECRET="whsec_ZGVtby13ZWJob29rLXNlY3JldC1ub3QtZm9yLXVzZQ=="
+# Slack: the simulator's Slack stand-in (its default bot token and signing secret), connected at
+# the first start; Admin › Notifications › Slack shows and changes it.
+export GATEPASS_NOTIFICATIONS__SLACK__API_URL="$okta_url/slack/api/"
+export GATEPASS_NOTIFICATIONS__SLACK__BOT_TOKEN_REF="env:DEMO_SLACK_BOT_TOKEN"
+export GATEPASS_NOTIFICATIONS__SLACK__SIGNING_SECRET_REF="env:DEMO_SLACK_SIGNING_SECRET"
+export DEMO_SLACK_BOT_TOKEN="xoxb-gatepass-demo"
+export DEMO_SLACK_SIGNING_SECRET="8f742231b10e8888abcd99yyyzzz85a5"
 # DEMO_SYNC_FIRST=1: one full sync before serving (a large generated org is then complete when
 # the first page is served).
 [ "${DEMO_SYNC_FIRST:-}" = 1 ] && "$bin" sync --full

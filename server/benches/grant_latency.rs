@@ -1,8 +1,11 @@
 //! Grant latency on the real binaries: `gatepass okta-sim` (20 ms added to every Okta call) and
 //! `gatepass serve` as child processes on loopback. A requester asks for N groups under an
 //! auto-approving policy with one-minute grants; the figures are the server's own, read from
-//! `/metrics`: approval → Okta `PUT` done, grant end → Okta `DELETE` done, and request
-//! created → its webhook delivered to a receiver that takes 20 ms to answer (p50, p99).
+//! `/metrics`: approval → Okta `PUT` done, grant end → Okta `DELETE` done, request created →
+//! its webhook delivered to a receiver that takes 20 ms to answer, event → its Slack message
+//! posted (the Slack stand-in adds 20 ms to every Web API call; each new request's card goes to
+//! a channel, the requester's notices to a direct message) and event → its email accepted by a
+//! mail server that takes 20 ms (p50, p99).
 //!
 //!     cargo build --release -p server && cargo bench -p server --bench grant_latency [-- N]
 
@@ -51,13 +54,19 @@ async fn main() {
             &format!("users=20,groups={},memberships=0", n + n / 9 + 10),
             "--latency-ms",
             "20",
+            "--slack-latency-ms",
+            "20",
+            "--smtp-latency-ms",
+            "20",
         ],
     )
     .await;
     let http = browser();
     // This measures Gatepass, not Okta's quotas: lift the simulator's limits.
     sim.lift_rate_limits(&http).await;
-    let gatepass = Gatepass::new(bin, dir.path(), &sim.url, ADMIN, port);
+    let mut gatepass = Gatepass::new(bin, dir.path(), &sim.url, ADMIN, port);
+    gatepass.smtp_port = Some(sim.smtp_port);
+    gatepass.slack = true;
     let _gatepass = gatepass.serve().await;
 
     sign_in(&http, &gp, ADMIN).await;
@@ -73,6 +82,21 @@ async fn main() {
             ("url", hook_url),
             ("secret_ref", "env:GATEPASS_TEST_WEBHOOK_SECRET".into()),
             ("events", "request.created".into()),
+        ],
+    )
+    .await;
+    post_ok(
+        &http,
+        &gp,
+        "/api/notifications/slack/save",
+        &[
+            ("bot_token_ref", "env:GATEPASS_TEST_SLACK_TOKEN".into()),
+            (
+                "signing_secret_ref",
+                "env:GATEPASS_TEST_SLACK_SIGNING".into(),
+            ),
+            ("default_channel", "C0GATEPASS1".into()),
+            ("enabled", "on".into()),
         ],
     )
     .await;
@@ -109,6 +133,17 @@ async fn main() {
     )
     .await;
     let added = wait_for("gatepass_okta_ops{kind=\"add\",state=\"done\"}", n).await;
+    // A card per request in the channel, and the requester's notices (approved, started).
+    let posted = wait_for(
+        "gatepass_notifications{channel=\"slack\",state=\"delivered\"}",
+        3 * n,
+    )
+    .await;
+    let mailed = wait_for(
+        "gatepass_notifications{channel=\"email\",state=\"delivered\"}",
+        2 * n,
+    )
+    .await;
     let removed = wait_for("gatepass_okta_ops{kind=\"remove\",state=\"done\"}", n).await;
     let q = |m: &str, name: &str| metric(m, name) * 1000.0;
     println!(
@@ -135,6 +170,28 @@ async fn main() {
         q(
             &delivered,
             "gatepass_notification_latency_seconds{channel=\"webhook\",quantile=\"0.99\"}"
+        )
+    );
+    println!(
+        "event → Slack message posted (+20 ms per call): p50 {:>6.0} ms  p99 {:>6.0} ms",
+        q(
+            &posted,
+            "gatepass_notification_latency_seconds{channel=\"slack\",quantile=\"0.5\"}"
+        ),
+        q(
+            &posted,
+            "gatepass_notification_latency_seconds{channel=\"slack\",quantile=\"0.99\"}"
+        )
+    );
+    println!(
+        "event → email accepted (+20 ms SMTP): p50 {:>6.0} ms  p99 {:>6.0} ms",
+        q(
+            &mailed,
+            "gatepass_notification_latency_seconds{channel=\"email\",quantile=\"0.5\"}"
+        ),
+        q(
+            &mailed,
+            "gatepass_notification_latency_seconds{channel=\"email\",quantile=\"0.99\"}"
         )
     );
     println!(

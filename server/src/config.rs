@@ -86,17 +86,24 @@ pub struct NotificationsConfig {
 }
 
 /// Slack's Web API address: `https://slack.com/api/` unless the operator points Gatepass at a
-/// stand-in on this machine (the demo, tests).
+/// stand-in on this machine (the demo, tests). Optionally the Slack app's settings to start
+/// with (secret references), applied at start-up only while no admin has saved any.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct SlackConfig {
     pub api_url: String,
+    pub bot_token_ref: String,
+    pub signing_secret_ref: String,
+    pub default_channel: String,
 }
 
 impl Default for SlackConfig {
     fn default() -> Self {
         SlackConfig {
             api_url: app::ssr::slack::DEFAULT_API_URL.into(),
+            bot_token_ref: String::new(),
+            signing_secret_ref: String::new(),
+            default_channel: String::new(),
         }
     }
 }

@@ -239,6 +239,7 @@ impl Server {
         app::ssr::db::notifications::set_channel_enabled(&db, "email", core.email.is_some())
             .await?;
         bootstrap_integration(&config, &core).await?;
+        bootstrap_slack(&config, &core).await?;
         let state = AppState::new(leptos_options(&config, addr), core);
         session::spawn_cleanup(
             DbSessionStore::new(db.clone(), clock, sessions.idle_timeout),
@@ -365,6 +366,30 @@ pub async fn bootstrap_integration(config: &Config, core: &Core) -> Result<(), S
         .await
         .map_err(StartupError::App)?;
     tracing::info!(org = %okta.org_url, "Okta integration configured from [okta]");
+    Ok(())
+}
+
+/// Connects Slack from `[notifications.slack]` when it names the app's secrets and no admin has
+/// saved Slack settings yet. A Slack that cannot be reached is logged, not fatal.
+pub async fn bootstrap_slack(config: &Config, core: &Core) -> Result<(), StartupError> {
+    let slack = &config.notifications.slack;
+    if slack.bot_token_ref.trim().is_empty() {
+        return Ok(());
+    }
+    if app::ssr::db::slack::settings(&core.db).await?.is_some() {
+        tracing::info!("Slack settings already saved; [notifications.slack] is not applied");
+        return Ok(());
+    }
+    let input = app::ssr::services::slack::SlackInput {
+        bot_token_ref: slack.bot_token_ref.clone(),
+        signing_secret_ref: slack.signing_secret_ref.clone(),
+        default_channel: slack.default_channel.clone(),
+        enabled: true,
+    };
+    match core.slack().save_as("config", input).await {
+        Ok(who) => tracing::info!(%who, "Slack connected from [notifications.slack]"),
+        Err(e) => tracing::warn!(error = %e, "Slack from [notifications.slack] not connected"),
+    }
     Ok(())
 }
 

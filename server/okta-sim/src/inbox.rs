@@ -121,22 +121,27 @@ fn path_address(arg: &str) -> String {
 
 /// Accepts SMTP connections on `listener` until the process ends: `EHLO`/`HELO`, `MAIL`,
 /// `RCPT`, `DATA`, `RSET`, `NOOP`, `QUIT` (no TLS, no authentication: the demo's Gatepass
-/// sends with `security = "none"` to this machine).
-pub async fn serve_smtp(sim: Arc<Sim>, listener: TcpListener) {
+/// sends with `security = "none"` to this machine). Each message is accepted `latency` after
+/// its data ends (a slow mail server, for benchmarks).
+pub async fn serve_smtp(sim: Arc<Sim>, listener: TcpListener, latency: std::time::Duration) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let sim = sim.clone();
         tokio::spawn(async move {
-            if let Err(e) = session(&sim, stream).await {
+            if let Err(e) = session(&sim, stream, latency).await {
                 tracing::debug!(error = %e, "okta-sim: SMTP session ended");
             }
         });
     }
 }
 
-async fn session(sim: &Sim, stream: tokio::net::TcpStream) -> std::io::Result<()> {
+async fn session(
+    sim: &Sim,
+    stream: tokio::net::TcpStream,
+    latency: std::time::Duration,
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     write
@@ -194,6 +199,7 @@ async fn session(sim: &Sim, stream: tokio::net::TcpStream) -> std::io::Result<()
                     );
                     raw.push('\n');
                 }
+                tokio::time::sleep(latency).await;
                 if too_big {
                     b"552 Message too big\r\n"
                 } else {

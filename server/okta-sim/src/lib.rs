@@ -295,6 +295,9 @@ pub struct SimArgs {
     /// Also run a mail catcher (SMTP, no TLS) on ADDR; its messages show on `/__inbox`.
     #[arg(long, value_name = "ADDR")]
     pub smtp_listen: Option<SocketAddr>,
+    /// Milliseconds the mail catcher takes to accept each message (a slow mail server).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub smtp_latency_ms: u64,
     /// The bot token the Slack stand-in's Web API accepts.
     #[arg(
         long,
@@ -512,7 +515,11 @@ pub fn run(args: SimArgs) -> ExitCode {
             match TcpListener::bind(addr).await {
                 Ok(l) => {
                     let addr = l.local_addr().unwrap_or(addr);
-                    tokio::spawn(inbox::serve_smtp(sim.clone(), l));
+                    tokio::spawn(inbox::serve_smtp(
+                        sim.clone(),
+                        l,
+                        std::time::Duration::from_millis(args.smtp_latency_ms),
+                    ));
                     println!("okta-sim: mail catcher on smtp://{addr}; inbox at {base}/__inbox");
                 }
                 Err(e) => {

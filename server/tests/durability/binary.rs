@@ -232,6 +232,8 @@ pub struct Gatepass {
     pub log: PathBuf,
     /// Email to this mail catcher (the simulator's), when set.
     pub smtp_port: Option<u16>,
+    /// Slack's Web API at the simulator's Slack stand-in (admins still connect the app).
+    pub slack: bool,
 }
 
 impl Gatepass {
@@ -250,6 +252,7 @@ impl Gatepass {
             okta_token: SIM_TOKEN.into(),
             admin: admin.into(),
             smtp_port: None,
+            slack: false,
         }
     }
 
@@ -285,12 +288,27 @@ impl Gatepass {
             .env("GATEPASS_METRICS__TOKEN", METRICS_TOKEN)
             .env(
                 "GATEPASS_NOTIFICATIONS__ALLOWED_SECRET_REFS",
-                "[\"env:GATEPASS_TEST_WEBHOOK_SECRET\"]",
+                "[\"env:GATEPASS_TEST_WEBHOOK_SECRET\", \"env:GATEPASS_TEST_SLACK_TOKEN\", \
+                 \"env:GATEPASS_TEST_SLACK_SIGNING\"]",
             )
             .env("GATEPASS_TEST_WEBHOOK_SECRET", WEBHOOK_SECRET)
+            .env(
+                "GATEPASS_TEST_SLACK_TOKEN",
+                okta_sim::slack::DEFAULT_BOT_TOKEN,
+            )
+            .env(
+                "GATEPASS_TEST_SLACK_SIGNING",
+                okta_sim::slack::DEFAULT_SIGNING_SECRET,
+            )
             .env("RUST_LOG", "warn");
         if let Some(url) = &self.database_url {
             cmd.env("GATEPASS_DATABASE_URL", url);
+        }
+        if self.slack {
+            cmd.env(
+                "GATEPASS_NOTIFICATIONS__SLACK__API_URL",
+                format!("{}/slack/api/", self.okta_url),
+            );
         }
         if let Some(port) = self.smtp_port {
             cmd.env("GATEPASS_NOTIFICATIONS__EMAIL__SMTP_HOST", "127.0.0.1")

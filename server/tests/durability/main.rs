@@ -359,10 +359,27 @@ async fn sigkill_under_load_leaves_okta_matching_the_grants() {
     sim.lift_rate_limits(&http).await;
     let mut gatepass = Gatepass::new(bin, dir.path(), &sim.url, ADMIN, port);
     gatepass.smtp_port = Some(sim.smtp_port);
+    gatepass.slack = true;
     let mut server = gatepass.serve().await;
     sign_in(&http, &base, ADMIN).await;
     wait_for_sync(&http, &base).await;
     save_auto_policy(&http, &base, "group-*", "1m", "1h").await;
+    // People's notices also go to Slack (the simulator's stand-in).
+    post_ok(
+        &http,
+        &base,
+        "/api/notifications/slack/save",
+        &[
+            ("bot_token_ref", "env:GATEPASS_TEST_SLACK_TOKEN".into()),
+            (
+                "signing_secret_ref",
+                "env:GATEPASS_TEST_SLACK_SIGNING".into(),
+            ),
+            ("default_channel", String::new()),
+            ("enabled", "on".into()),
+        ],
+    )
+    .await;
     // Every request is also a webhook delivery; the receiver is slow enough that kills catch
     // some in flight.
     let (hook_url, hook_ids) = webhook_receiver(Duration::from_millis(30)).await;
@@ -605,11 +622,50 @@ async fn sigkill_under_load_leaves_okta_matching_the_grants() {
         mail_repeats <= kills * 32,
         "{mail_repeats} repeats after {kills} kills"
     );
+    // And every Slack message the outbox queued reached the stand-in (repeats after a kill
+    // are recognised by the delivery id in the message's metadata), none lost.
+    let queued: BTreeSet<i64> = notifications::list_deliveries(&db, None, 0, 10_000_000)
+        .await
+        .expect("read deliveries")
+        .into_iter()
+        .filter(|d| d.channel == "slack")
+        .map(|d| d.id)
+        .collect();
+    let posted: Value = http
+        .get(format!("{}/__slack/messages", sim.url))
+        .send()
+        .await
+        .expect("the Slack stand-in's messages")
+        .json()
+        .await
+        .expect("messages JSON");
+    let posts: Vec<i64> = posted["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["metadata"]["event_payload"]["delivery"].as_i64())
+        .collect();
+    let distinct_posts: BTreeSet<i64> = posts.iter().copied().collect();
+    assert!(
+        queued.len() >= asked,
+        "{} Slack messages queued for {asked} grants",
+        queued.len()
+    );
+    assert_eq!(
+        distinct_posts, queued,
+        "each queued Slack message posted, none lost or invented"
+    );
+    let post_repeats = posts.len() - distinct_posts.len();
+    assert!(
+        post_repeats <= kills * 32,
+        "{post_repeats} repeats after {kills} kills"
+    );
     println!(
         "kill -9: {} webhooks delivered, {repeats} of them again after a kill; {} emails, \
-         {mail_repeats} again",
+         {mail_repeats} again; {} Slack messages, {post_repeats} again",
         distinct.len(),
-        distinct_mails.len()
+        distinct_mails.len(),
+        distinct_posts.len()
     );
 
     drop(server);

@@ -661,3 +661,72 @@ async fn t19_https_deployments_send_hsts_and_secure_cookies() {
         "{cookie}"
     );
 }
+
+/// The Slack interactivity endpoint on the real server: closed (404) until an admin connects
+/// Slack, outside the session (no cookie is set, none is needed), and once connected it refuses
+/// what Slack did not sign — whatever session or origin comes with it.
+#[tokio::test]
+async fn the_slack_endpoint_takes_only_what_slack_signed() {
+    for engine in engines() {
+        std::env::set_var("GATEPASS_TEST_ATTACK_SLACK", "xoxb-or-secret");
+        let app = crate::common::spawn_app_on(
+            engine,
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            Arc::new(app::ssr::clock::SystemClock),
+            |c| c.notifications.allowed_secret_refs = vec!["env:GATEPASS_TEST_ATTACK_SLACK".into()],
+        )
+        .await;
+        let body = "payload=%7B%22type%22%3A%22block_actions%22%7D";
+        let send = |headers: &'static [(&'static str, &'static str)]| {
+            let mut req = reqwest::Client::new()
+                .post(app.url("/slack/interactions"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            req.send()
+        };
+        let res = send(&[]).await.unwrap();
+        assert_eq!(res.status(), 404, "not set up");
+        assert!(res.headers().get("set-cookie").is_none(), "no session");
+
+        let mut tx = app.db.begin_write().await.unwrap();
+        app::ssr::db::slack::save_settings(
+            &mut tx,
+            &app::ssr::db::slack::SlackSettingsRow {
+                bot_token_ref: "env:GATEPASS_TEST_ATTACK_SLACK".into(),
+                signing_secret_ref: "env:GATEPASS_TEST_ATTACK_SLACK".into(),
+                default_channel: None,
+                enabled: true,
+                updated_at: app::ssr::testing::ms(1),
+                updated_by: "root".into(),
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        for headers in [
+            &[][..],
+            &[
+                ("x-slack-request-timestamp", "1"),
+                ("x-slack-signature", "v0=00"),
+            ][..],
+            &[
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "cross-site"),
+            ][..],
+        ] {
+            let res = send(headers).await.unwrap();
+            assert_eq!(res.status(), 401, "{headers:?}");
+            assert!(!res.text().await.unwrap().contains("xoxb"));
+        }
+        assert!(
+            !audit_actions(&app)
+                .await
+                .iter()
+                .any(|a| a.starts_with("request.")),
+            "nothing decided"
+        );
+    }
+}

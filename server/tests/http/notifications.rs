@@ -769,7 +769,11 @@ async fn the_demo_inbox_takes_gatepass_email_and_webhooks() {
     let w = world(engines()[0], "engine-token").await;
     let smtp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let smtp_port = smtp.local_addr().unwrap().port();
-    tokio::spawn(okta_sim::inbox::serve_smtp(w.sim.sim.clone(), smtp));
+    tokio::spawn(okta_sim::inbox::serve_smtp(
+        w.sim.sim.clone(),
+        smtp,
+        std::time::Duration::ZERO,
+    ));
     let settings = EmailSettings::parse(
         "127.0.0.1",
         smtp_port,

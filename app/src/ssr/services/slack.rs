@@ -828,6 +828,12 @@ impl SlackService<'_> {
     /// Checks and saves the settings, audited: both secrets must be readable, and the token
     /// must be one Slack accepts (`auth.test`); returns the workspace and bot it names.
     pub async fn save(&self, admin: &Admin, input: SlackInput) -> Result<String, AppError> {
+        self.save_as(&admin.me().login, input).await
+    }
+
+    /// [`save`](Self::save) on behalf of `by` (`config`: the server's configuration at start-up,
+    /// when no admin has saved settings yet).
+    pub async fn save_as(&self, by: &str, input: SlackInput) -> Result<String, AppError> {
         let token = read_allowed_secret(self.core, "Bot token", &input.bot_token_ref).await?;
         read_allowed_secret(self.core, "Signing secret", &input.signing_secret_ref).await?;
         let default_channel = crate::ssr::services::access::slack_channel(&input.default_channel)
@@ -858,14 +864,14 @@ impl SlackService<'_> {
             default_channel,
             enabled: input.enabled,
             updated_at: now,
-            updated_by: admin.me().login.clone(),
+            updated_by: by.to_owned(),
         };
         let mut tx = self.core.db.begin_write().await?;
         store::save_settings(&mut tx, &row).await?;
         audit::insert_audit_event(
             &mut tx,
             now,
-            &admin.me().login,
+            by,
             AuditAction::SlackSaved,
             "slack",
             &json!({

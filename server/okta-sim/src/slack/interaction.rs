@@ -440,6 +440,7 @@ impl Slack {
                 updates: 0,
                 previous: Vec::new(),
                 ephemeral_for: (!in_channel).then(|| target.user.clone()),
+                metadata: Value::Null,
             };
             Slack::keep_message(&mut state, message);
             if in_channel {

@@ -192,6 +192,9 @@ pub struct SlackMessage {
     pub previous: Vec<MessageVersion>,
     /// Ephemeral (`chat.postEphemeral`): only this user sees it.
     pub ephemeral_for: Option<String>,
+    /// The message metadata the app attached (`metadata`: `event_type`, `event_payload`), or
+    /// null.
+    pub metadata: Value,
 }
 
 impl SlackMessage {

@@ -352,6 +352,9 @@ fn message_json(m: &SlackMessage) -> Value {
     if m.blocks.as_array().is_some_and(|b| !b.is_empty()) {
         message["blocks"] = m.blocks.clone();
     }
+    if !m.metadata.is_null() {
+        message["metadata"] = m.metadata.clone();
+    }
     message
 }
 
@@ -361,6 +364,12 @@ fn post_message(slack: &Slack, args: &Args) -> Result<Value, ApiError> {
         .ok_or_else(|| ApiError::new("channel_not_found"))?;
     let (channel, recipient) = slack.resolve_channel(&channel)?;
     let (text, blocks) = content(args)?;
+    let metadata = args
+        .json("metadata", "invalid_metadata_format")?
+        .unwrap_or(Value::Null);
+    if !(metadata.is_null() || metadata["event_type"].is_string()) {
+        return Err(ApiError::new("invalid_metadata_format"));
+    }
     let mut state = slack.state();
     let message = SlackMessage {
         channel: channel.clone(),
@@ -372,6 +381,7 @@ fn post_message(slack: &Slack, args: &Args) -> Result<Value, ApiError> {
         updates: 0,
         previous: Vec::new(),
         ephemeral_for: None,
+        metadata,
     };
     let body = json!({ "channel": channel, "ts": message.ts, "message": message_json(&message) });
     Slack::keep_message(&mut state, message);
@@ -447,6 +457,7 @@ fn post_ephemeral(slack: &Slack, args: &Args) -> Result<Value, ApiError> {
             updates: 0,
             previous: Vec::new(),
             ephemeral_for: Some(user),
+            metadata: Value::Null,
         },
     );
     Ok(json!({ "message_ts": ts }))
