@@ -1,5 +1,9 @@
 //! Server functions of Admin › Notifications (webhook endpoints, the delivery log, email, Slack;
-//! admins only) and of Settings › Notifications (which email one gets; everyone).
+//! admins only) and of Settings › Notifications (which email and Slack messages one gets;
+//! everyone).
+
+// The settings form posts one field per checkbox.
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 
@@ -142,7 +146,6 @@ pub async fn get_my_notifications() -> Result<MyNotifications, AppError> {
 
 /// Sets what the caller gets: one checkbox per kind and channel (present: on).
 #[server(endpoint = "notifications/mine/save", prefix = "/api")]
-#[allow(clippy::too_many_arguments)]
 pub async fn save_my_notifications(
     to_decide: Option<String>,
     decisions: Option<String>,
