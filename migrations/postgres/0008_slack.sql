@@ -1,4 +1,4 @@
--- Slack: the workspace Gatepass posts to (secret references only), people's Slack accounts as
+-- Slack (and which notices go where): the workspace Gatepass posts to (secret references only), people's Slack accounts as
 -- Slack reports them for their Okta email, the request cards posted (to update them when the
 -- request is decided), interaction signatures seen (replays are refused), and per-policy Slack
 -- options. The outbox and personal opt-outs gain the `slack` channel.
@@ -54,3 +54,11 @@ CREATE INDEX notifications_event ON notifications (event_seq);
 ALTER TABLE notification_opt_outs DROP CONSTRAINT notification_opt_outs_channel_check;
 ALTER TABLE notification_opt_outs ADD CONSTRAINT notification_opt_outs_channel_check
     CHECK (channel IN ('email', 'slack'));
+
+-- Kinds of notice an admin turned off for a channel to people (everything is on by default; a
+-- person's own choices apply on top). Admin alerts cannot be turned off.
+CREATE TABLE notification_switches (
+    channel TEXT NOT NULL CHECK (channel IN ('email', 'slack')),
+    kind    TEXT NOT NULL CHECK (kind IN ('to_decide', 'decisions', 'access', 'reminders')),
+    PRIMARY KEY (channel, kind)
+);

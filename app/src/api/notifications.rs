@@ -100,6 +100,48 @@ pub async fn test_email() -> Result<String, AppError> {
     .await
 }
 
+/// Sets which kinds of notice go out by email and in Slack at all: one checkbox per kind and
+/// channel (present: on).
+#[server(endpoint = "notifications/switches/save", prefix = "/api")]
+pub async fn save_switches(
+    #[server(default)] to_decide: Option<String>,
+    #[server(default)] decisions: Option<String>,
+    #[server(default)] access: Option<String>,
+    #[server(default)] reminders: Option<String>,
+    #[server(default)] slack_to_decide: Option<String>,
+    #[server(default)] slack_decisions: Option<String>,
+    #[server(default)] slack_access: Option<String>,
+    #[server(default)] slack_reminders: Option<String>,
+) -> Result<NotificationsOverview, AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move {
+        let email = checked([to_decide, decisions, access, reminders]);
+        let slack = checked([
+            slack_to_decide,
+            slack_decisions,
+            slack_access,
+            slack_reminders,
+        ]);
+        state
+            .notifications()
+            .save_switches(&admin, &email, &slack)
+            .await
+    })
+    .await
+}
+
+/// The kinds whose checkbox came with the form (in the order to_decide, decisions, access,
+/// reminders).
+#[cfg(feature = "ssr")]
+fn checked(boxes: [Option<String>; 4]) -> Vec<String> {
+    ["to_decide", "decisions", "access", "reminders"]
+        .iter()
+        .zip(boxes)
+        .filter(|(_, v)| v.is_some())
+        .map(|(k, _)| (*k).to_owned())
+        .collect()
+}
+
 /// The Slack app's settings (secret references, never values).
 #[server(endpoint = "notifications/slack", prefix = "/api")]
 pub async fn get_slack_settings() -> Result<SlackSettings, AppError> {
@@ -158,17 +200,8 @@ pub async fn save_my_notifications(
 ) -> Result<MyNotifications, AppError> {
     use crate::ssr::auth::Requester;
     super::serve(|who: Requester, state| async move {
-        let kinds = ["to_decide", "decisions", "access", "reminders"];
-        let on = |boxes: [Option<String>; 4]| -> Vec<String> {
-            kinds
-                .iter()
-                .zip(boxes)
-                .filter(|(_, v)| v.is_some())
-                .map(|(k, _)| (*k).to_owned())
-                .collect()
-        };
-        let email = on([to_decide, decisions, access, reminders]);
-        let slack = on([
+        let email = checked([to_decide, decisions, access, reminders]);
+        let slack = checked([
             slack_to_decide,
             slack_decisions,
             slack_access,

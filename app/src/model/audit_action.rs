@@ -54,11 +54,15 @@ pub enum AuditAction {
     PreferencesSaved,
     /// An admin changed the Slack app's settings.
     SlackSaved,
+    /// An admin changed which kinds of notice go out by email and in Slack.
+    SwitchesSaved,
+    /// A sync found new drift (one event per sync, for the admins' alert).
+    DriftFound,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 35] = [
+    pub const ALL: [AuditAction; 37] = [
         AuditAction::IntegrationSaved,
         AuditAction::SyncRequested,
         AuditAction::PolicySaved,
@@ -94,6 +98,8 @@ impl AuditAction {
         AuditAction::DeliveryRetried,
         AuditAction::PreferencesSaved,
         AuditAction::SlackSaved,
+        AuditAction::SwitchesSaved,
+        AuditAction::DriftFound,
     ];
 
     /// The name stored with the event.
@@ -135,6 +141,8 @@ impl AuditAction {
             DeliveryRetried => "notifications.delivery_retried",
             PreferencesSaved => "notifications.preferences_saved",
             SlackSaved => "notifications.slack_saved",
+            SwitchesSaved => "notifications.switches_saved",
+            DriftFound => "drift.found",
         }
     }
 }

@@ -29,6 +29,8 @@ pub struct NotificationsOverview {
     pub failed: i64,
     /// How email goes out (server, security, sender), when the configuration turns it on.
     pub email: Option<String>,
+    /// Which kinds of notice go out by email and in Slack at all.
+    pub switches: Vec<EmailKind>,
 }
 
 /// One delivery of one event to one recipient.

@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::notifications::{
     get_deliveries, get_notifications, get_slack_settings, AddWebhook, DeleteWebhook,
-    NewWebhookSecret, RetryDelivery, SaveSlack, TestEmail, TestSlack, TestWebhook,
+    NewWebhookSecret, RetryDelivery, SaveSlack, SaveSwitches, TestEmail, TestSlack, TestWebhook,
 };
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::page::{Audience, Page};
@@ -25,6 +25,7 @@ struct Actions {
     secret: ServerAction<NewWebhookSecret>,
     retry: ServerAction<RetryDelivery>,
     email: ServerAction<TestEmail>,
+    switches: ServerAction<SaveSwitches>,
 }
 
 /// `/admin/notifications`
@@ -47,6 +48,7 @@ pub fn NotificationsPage() -> impl IntoView {
         secret: ServerAction::new(),
         retry: ServerAction::new(),
         email: ServerAction::new(),
+        switches: ServerAction::new(),
     };
     let overview = Resource::new(
         move || {
@@ -54,6 +56,7 @@ pub fn NotificationsPage() -> impl IntoView {
                 actions.add.version().get(),
                 actions.delete.version().get(),
                 actions.retry.version().get(),
+                actions.switches.version().get(),
             )
         },
         |_| get_notifications(),
@@ -130,11 +133,50 @@ fn Notifications(
             </Suspense>
         </section>
         <Slack />
+        <section aria-labelledby="switches-heading">
+            <h2 id="switches-heading">"What goes where"</h2>
+            <p>"Which kinds of notice Gatepass sends people by email and in Slack at all; each person can turn off more on their own Settings › Notifications. Alerts to admins always go."</p>
+            <Suspense fallback=|| view! { <Loading what="notice settings" /> }>
+                {move || overview.get().map(|r| match r {
+                    Ok(o) => view! { <Switches kinds=o.switches save=actions.switches /> }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                })}
+            </Suspense>
+        </section>
         <section aria-labelledby="deliveries-heading">
             <h2 id="deliveries-heading">"Delivery log"</h2>
             <Outcome action=actions.retry ok=|_| "Queued again: it is delivered within seconds.".to_owned() testid="delivery-retried" />
             <Deliveries deliveries actions />
         </section>
+    }
+}
+
+/// Which kinds go out by email and in Slack: a table of checkboxes.
+#[component]
+fn Switches(
+    kinds: Vec<crate::model::EmailKind>,
+    save: ServerAction<SaveSwitches>,
+) -> impl IntoView {
+    view! {
+        <ActionForm action=save attr:class="form">
+            <table class="table" data-testid="switches">
+                <thead><tr><th scope="col">"Notice"</th><th scope="col">"Email"</th><th scope="col">"Slack"</th></tr></thead>
+                <tbody>{kinds.into_iter().map(|k| {
+                    let (email_label, slack_label) = (format!("{} by email", k.label), format!("{} in Slack", k.label));
+                    view! {
+                        <tr>
+                            <td><strong>{k.label.clone()}</strong> <span class="muted">{format!(" — {}", k.description)}</span></td>
+                            <td><input type="checkbox" name=k.kind.clone() value="on" checked=k.on aria-label=email_label /></td>
+                            <td><input type="checkbox" name=format!("slack_{}", k.kind) value="on" checked=k.slack aria-label=slack_label /></td>
+                        </tr>
+                    }
+                }).collect_view()}</tbody>
+            </table>
+            <div class="form-actions">
+                <button type="submit" class="button" disabled=move || save.pending().get()>"Save"</button>
+            </div>
+            <Outcome action=save ok=|_| "Saved: applies to events from now on.".to_owned() testid="switches-saved" />
+        </ActionForm>
     }
 }
 

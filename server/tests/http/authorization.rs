@@ -173,6 +173,22 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
             vec![("id", "999")],
             409,
         ),
+        ("/api/notifications/slack", vec![], 200),
+        (
+            "/api/notifications/slack/save",
+            vec![
+                ("bot_token_ref", "env:PATH"),
+                ("signing_secret_ref", "env:PATH"),
+                ("default_channel", ""),
+            ],
+            422,
+        ),
+        ("/api/notifications/slack/test", vec![], 409),
+        (
+            "/api/notifications/switches/save",
+            vec![("to_decide", "on")],
+            200,
+        ),
     ] {
         assert_eq!(
             post(&app, &anonymous, path, &form).await.0,

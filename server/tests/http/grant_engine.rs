@@ -761,6 +761,14 @@ async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
             assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
         }
         assert_eq!(actions.iter().filter(|a| *a == "drift.detected").count(), 4);
+        // One digest per sync that found something (three syncs here found the four items):
+        // what the admins are alerted by.
+        let digests = actions.iter().filter(|a| *a == "drift.found").count();
+        assert_eq!(digests, 3, "{actions:?}");
+        assert_eq!(
+            app::ssr::db::notifications::audiences("drift.found", "drift"),
+            [app::ssr::db::notifications::Audience::Admins]
+        );
     }
 }
 

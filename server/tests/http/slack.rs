@@ -215,6 +215,19 @@ impl SlackWorld {
             .unwrap()
     }
 
+    /// The texts of the direct messages `user` got, oldest first.
+    fn texts_to(&self, user: &str) -> Vec<String> {
+        self.w
+            .sim
+            .sim
+            .slack
+            .messages_for(user)
+            .into_iter()
+            .filter(|m| m.ephemeral_for.is_none())
+            .map(|m| m.text)
+            .collect()
+    }
+
     /// What Gatepass told `user` for their eyes only, newest last.
     fn told(&self, user: &str) -> Vec<String> {
         self.w
@@ -335,14 +348,7 @@ async fn approvers_approve_from_slack_and_everyone_sees_the_card_change() {
         assert_eq!(s.w.work().await.done, 1);
         assert!(s.w.member(), "approved in Slack → member in Okta");
         drain(&s.core).await;
-        let to_ada: Vec<String> =
-            s.w.sim
-                .sim
-                .slack
-                .messages_for(&s.ada)
-                .into_iter()
-                .map(|m| m.text)
-                .collect();
+        let to_ada = s.texts_to(&s.ada);
         assert!(
             to_ada.iter().any(|t| t.starts_with("Approved: aws-prod"))
                 && to_ada.iter().any(|t| t.starts_with("You are in aws-prod")),
@@ -732,5 +738,63 @@ async fn slacks_rate_limits_are_honoured_and_the_token_is_never_shown() {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("Default channel"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn admins_choose_which_notices_go_to_slack() {
+    for engine in engines() {
+        let s = slack_world(engine, "").await;
+        let all: Vec<String> = ["to_decide", "decisions", "access", "reminders"]
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        let without_decisions: Vec<String> =
+            all.iter().filter(|k| *k != "decisions").cloned().collect();
+        let err = s
+            .core
+            .notifications()
+            .save_switches(&admin(), &all, &["spam".to_owned()])
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("spam"), "{err}");
+        let saved = s
+            .core
+            .notifications()
+            .save_switches(&admin(), &all, &without_decisions)
+            .await
+            .unwrap();
+        let off: Vec<&str> = saved
+            .switches
+            .iter()
+            .filter(|k| !k.slack)
+            .map(|k| k.kind.as_str())
+            .collect();
+        assert_eq!(off, ["decisions"]);
+        assert!(saved.switches.iter().all(|k| k.on), "email untouched");
+        assert!(
+            decided_by(&s.core).await.contains(&(
+                "notifications.switches_saved".to_owned(),
+                "root@example.com".to_owned()
+            )),
+            "audited"
+        );
+
+        let id = s.ask().await;
+        drain(&s.core).await;
+        let card = s.card(&s.approver, None);
+        assert_eq!(s.click(&s.approver, &card, "gatepass_approve").await, 200);
+        assert_eq!(s.state_of(id).await, RequestState::Approved);
+        assert_eq!(s.w.work().await.done, 1);
+        drain(&s.core).await;
+        let to_ada = s.texts_to(&s.ada);
+        assert!(
+            !to_ada.iter().any(|t| t.starts_with("Approved:")),
+            "decisions are off in Slack: {to_ada:?}"
+        );
+        assert!(
+            to_ada.iter().any(|t| t.starts_with("You are in aws-prod")),
+            "access notices still go: {to_ada:?}"
+        );
     }
 }

@@ -41,7 +41,10 @@ pub fn audiences(action: &str, subject: &str) -> Vec<Audience> {
     let mut out: Vec<Audience> = audience(action, subject).into_iter().collect();
     if matches!(
         action,
-        "okta.membership.add_failed" | "okta.membership.remove_failing" | "request.escalated"
+        "okta.membership.add_failed"
+            | "okta.membership.remove_failing"
+            | "request.escalated"
+            | "drift.found"
     ) {
         out.push(Audience::Admins);
     }
@@ -119,6 +122,30 @@ pub async fn set_opt_outs(tx: &mut Tx, user: &str, off: &[(&str, &str)]) -> Resu
     Ok(())
 }
 
+/// The kinds admins turned off, per channel: (channel, kind).
+pub async fn switched_off(db: &Db) -> Result<Vec<(String, String)>, DbError> {
+    Ok(
+        sqlx::query_as("SELECT channel, kind FROM notification_switches ORDER BY channel, kind")
+            .fetch_all(db.pool())
+            .await?,
+    )
+}
+
+/// Replaces the kinds admins turned off: (channel, kind).
+pub async fn set_switched_off(tx: &mut Tx, off: &[(&str, &str)]) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM notification_switches")
+        .execute(&mut **tx)
+        .await?;
+    for (channel, kind) in off {
+        sqlx::query("INSERT INTO notification_switches (channel, kind) VALUES ($1, $2)")
+            .bind(channel)
+            .bind(kind)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Turns a channel to people on or off (from the configuration, at start-up).
 pub async fn set_channel_enabled(db: &Db, channel: &str, enabled: bool) -> Result<(), DbError> {
     sqlx::query(
@@ -143,6 +170,8 @@ fn reachable(channel: &str, kind: &str) -> String {
     };
     format!(
         "u.removed_at IS NULL AND u.status = 'ACTIVE' AND u.email <> '' AND {on} \
+         AND NOT EXISTS (SELECT 1 FROM notification_switches w WHERE w.channel = '{channel}' \
+           AND w.kind = {kind}) \
          AND NOT EXISTS (SELECT 1 FROM notification_opt_outs o WHERE o.user_id = u.okta_id \
            AND o.channel = '{channel}' AND o.kind = {kind})"
     )

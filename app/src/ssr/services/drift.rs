@@ -136,6 +136,18 @@ impl DriftService<'_> {
             .await?;
             report.cleared += 1;
         }
+        if report.detected > 0 {
+            // One event for the sync's new findings: the admins' alert (not one per item).
+            audit::insert_audit_event(
+                &mut tx,
+                now,
+                "gatepass",
+                AuditAction::DriftFound,
+                "drift",
+                &serde_json::json!({ "detected": report.detected, "not_listed": report.not_listed }),
+            )
+            .await?;
+        }
         tx.commit().await?;
         if report.detected > 0 {
             tracing::warn!(

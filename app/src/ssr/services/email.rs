@@ -27,9 +27,10 @@ pub async fn compose(
     recipient: &str,
 ) -> Result<Option<Note>, DbError> {
     let db = &core.db;
-    let Some((kind, id)) = event.subject.split_once(':') else {
-        return Ok(None);
-    };
+    let (kind, id) = event
+        .subject
+        .split_once(':')
+        .unwrap_or((&event.subject, "0"));
     let Ok(id) = id.parse::<i64>() else {
         return Ok(None);
     };
@@ -48,6 +49,25 @@ pub async fn compose(
         )
     };
     let d = details(event);
+    if event.action == "drift.found" {
+        let n = d["detected"].as_i64().unwrap_or_default();
+        let what = if n == 1 {
+            "1 new drift item".to_owned()
+        } else {
+            format!("{n} new drift items")
+        };
+        return Ok(Some(message(
+            format!("Okta and Gatepass disagree: {what}"),
+            &[
+                format!(
+                    "The last directory sync found {what}: memberships in Okta that no grant explains, or grants whose membership is missing."
+                ),
+                "Review them: keep (ignore), revoke, or re-apply each one.".to_owned(),
+            ],
+            "Drift",
+            &format!("{links}/admin/drift"),
+        )));
+    }
     if event.action == "okta.membership.remove_failing" {
         // To admins: the grant's holder and group, or (a removal without a grant) the event's.
         let (user, group) = match grants::find_grant(db, GrantId(id)).await? {

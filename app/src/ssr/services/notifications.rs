@@ -336,7 +336,34 @@ impl NotificationsService<'_> {
                 };
                 format!("{}:{} ({security}), from {}", e.host, e.port, e.from)
             }),
+            switches: kinds_with(&store::switched_off(db).await?),
         })
+    }
+
+    /// Sets which kinds of notice go out by email and in Slack at all (`email_on`, `slack_on`:
+    /// the kinds kept on), audited. People's own choices apply on top; admin alerts always go.
+    pub async fn save_switches(
+        &self,
+        admin: &Admin,
+        email_on: &[String],
+        slack_on: &[String],
+    ) -> Result<NotificationsOverview, AppError> {
+        let (email_off, slack_off) = kinds_off(email_on, slack_on)?;
+        let off = by_channel(&email_off, &slack_off);
+        let now = self.core.clock.timestamp();
+        let mut tx = self.core.db.begin_write().await?;
+        store::set_switched_off(&mut tx, &off).await?;
+        audit::insert_audit_event(
+            &mut tx,
+            now,
+            &admin.me().login,
+            AuditAction::SwitchesSaved,
+            "notifications",
+            &serde_json::json!({ "email_off": email_off, "slack_off": slack_off }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.overview(admin).await
     }
 
     /// Sends a test email to the admin now (not queued: it changes nothing) and says what the
@@ -684,7 +711,6 @@ impl NotificationsService<'_> {
     ) -> Result<crate::model::MyNotifications, AppError> {
         let me = who.me();
         let off = store::opt_outs(&self.core.db, me.okta_id.as_str()).await?;
-        let is_off = |channel: &str, kind: &str| off.iter().any(|(c, k)| c == channel && k == kind);
         let slack_configured = crate::ssr::db::slack::settings(&self.core.db)
             .await?
             .is_some_and(|s| s.enabled);
@@ -696,16 +722,7 @@ impl NotificationsService<'_> {
             email_configured: self.core.email.is_some(),
             address,
             slack_configured,
-            kinds: EMAIL_KINDS
-                .iter()
-                .map(|(kind, label, description)| crate::model::EmailKind {
-                    kind: (*kind).to_owned(),
-                    label: (*label).to_owned(),
-                    description: (*description).to_owned(),
-                    on: !is_off("email", kind),
-                    slack: !is_off("slack", kind),
-                })
-                .collect(),
+            kinds: kinds_with(&off),
         })
     }
 
@@ -717,29 +734,8 @@ impl NotificationsService<'_> {
         email_on: &[String],
         slack_on: &[String],
     ) -> Result<crate::model::MyNotifications, AppError> {
-        if let Some(unknown) = email_on
-            .iter()
-            .chain(slack_on)
-            .find(|k| !EMAIL_KINDS.iter().any(|(kind, _, _)| kind == k))
-        {
-            return Err(AppError::invalid(
-                "kind",
-                format!("no kind of notification is called `{unknown}`"),
-            ));
-        }
-        let off_in = |on: &[String]| -> Vec<&'static str> {
-            EMAIL_KINDS
-                .iter()
-                .map(|(kind, _, _)| *kind)
-                .filter(|kind| !on.iter().any(|o| o == kind))
-                .collect()
-        };
-        let (email_off, slack_off) = (off_in(email_on), off_in(slack_on));
-        let off: Vec<(&str, &str)> = email_off
-            .iter()
-            .map(|k| ("email", *k))
-            .chain(slack_off.iter().map(|k| ("slack", *k)))
-            .collect();
+        let (email_off, slack_off) = kinds_off(email_on, slack_on)?;
+        let off = by_channel(&email_off, &slack_off);
         let me = who.me();
         let now = self.core.clock.timestamp();
         let mut tx = self.core.db.begin_write().await?;
@@ -756,6 +752,56 @@ impl NotificationsService<'_> {
         tx.commit().await?;
         self.mine(who).await
     }
+}
+
+/// Every kind of notice, on or off per channel as `off` (channel, kind) says.
+fn kinds_with(off: &[(String, String)]) -> Vec<crate::model::EmailKind> {
+    let is_off = |channel: &str, kind: &str| off.iter().any(|(c, k)| c == channel && k == kind);
+    EMAIL_KINDS
+        .iter()
+        .map(|(kind, label, description)| crate::model::EmailKind {
+            kind: (*kind).to_owned(),
+            label: (*label).to_owned(),
+            description: (*description).to_owned(),
+            on: !is_off("email", kind),
+            slack: !is_off("slack", kind),
+        })
+        .collect()
+}
+
+/// The kinds turned off by email and in Slack, from the kinds kept on; an unknown kind is
+/// refused.
+fn kinds_off(
+    email_on: &[String],
+    slack_on: &[String],
+) -> Result<(Vec<&'static str>, Vec<&'static str>), AppError> {
+    if let Some(unknown) = email_on
+        .iter()
+        .chain(slack_on)
+        .find(|k| !EMAIL_KINDS.iter().any(|(kind, _, _)| kind == k))
+    {
+        return Err(AppError::invalid(
+            "kind",
+            format!("no kind of notification is called `{unknown}`"),
+        ));
+    }
+    let off_in = |on: &[String]| -> Vec<&'static str> {
+        EMAIL_KINDS
+            .iter()
+            .map(|(kind, _, _)| *kind)
+            .filter(|kind| !on.iter().any(|o| o == kind))
+            .collect()
+    };
+    Ok((off_in(email_on), off_in(slack_on)))
+}
+
+/// (channel, kind) pairs of kinds turned off.
+fn by_channel<'a>(email_off: &[&'a str], slack_off: &[&'a str]) -> Vec<(&'static str, &'a str)> {
+    email_off
+        .iter()
+        .map(|k| ("email", *k))
+        .chain(slack_off.iter().map(|k| ("slack", *k)))
+        .collect()
 }
 
 /// Reads the secret `reference` an admin gave for `field` (a webhook's signing secret, Slack's
