@@ -32,7 +32,7 @@ test('approve from Slack: the card changes, Okta has the member, email tells the
   for (const group of ['aws-staging-admin', 'salesforce-admins']) {
     await go(page, '/admin/policies');
     await page.locator('#applies_to').fill(group);
-    await page.locator('#approver_users').fill('felix.wagner@northwind.example');
+    await page.locator('#approver_users').fill('lena.fischer@northwind.example');
     await page.locator('#default_duration').fill('1h');
     await page.locator('#max_duration').fill('4h');
     await page.getByRole('button', { name: 'Save policy' }).click();
@@ -43,9 +43,9 @@ test('approve from Slack: the card changes, Okta has the member, email tells the
   const nora = await personPage(browser, /Nora Lindqvist/, '/request');
   await ask(nora, 'aws-staging-admin', '1h', 'rotate the staging keys');
 
-  // Felix approves in Slack.
+  // Lena approves in Slack.
   const slack = await browser.newPage();
-  await slackAs(slack, 'felix.wagner');
+  await slackAs(slack, 'lena.fischer');
   const card = slack.locator('.msg').filter({ hasText: 'aws-staging-admin' }).first();
   await expect(card).toContainText('Nora Lindqvist');
   await expect(card).toContainText('rotate the staging keys');
@@ -53,7 +53,7 @@ test('approve from Slack: the card changes, Okta has the member, email tells the
   await expect(slack.locator('body')).toContainText('Your last action');
   // The card is updated for everyone: who approved, no buttons.
   await expect.poll(async () => {
-    await slackAs(slack, 'felix.wagner');
+    await slackAs(slack, 'lena.fischer');
     return slack.locator('.msg').filter({ hasText: 'aws-staging-admin' }).first().innerText();
   }, { timeout: 15_000 }).toContain('Approved');
   await expect(slack.locator('.msg').filter({ hasText: 'aws-staging-admin' }).first().getByRole('button', { name: 'Approve' })).toHaveCount(0);
@@ -77,10 +77,10 @@ test('approve from Slack: the card changes, Okta has the member, email tells the
   await go(nora, '/access');
   await expect(nora.getByTestId('grants').locator('tr[data-group="aws-staging-admin"]')).toContainText('active');
 
-  // A two-minute grant: Felix approves it in Slack; 90 s before its end Nora is told in Slack,
+  // A two-minute grant: Lena approves it in Slack; 90 s before its end Nora is told in Slack,
   // with an Extend link to the extension form.
   await ask(nora, 'salesforce-admins', '2m', 'quarter-end report');
-  await slackAs(slack, 'felix.wagner');
+  await slackAs(slack, 'lena.fischer');
   await slack.locator('.msg').filter({ hasText: 'salesforce-admins' }).first().getByRole('button', { name: 'Approve' }).click();
   await expect(slack.locator('body')).toContainText('Your last action');
   const noraSlack = await browser.newPage();
