@@ -103,20 +103,25 @@ test('an admin adds a webhook endpoint, is told what a delivery did, and deletes
   await expect(page.getByTestId('webhooks-empty')).toBeVisible();
 });
 
-test('anyone chooses which email they get, and it stays chosen', async ({ page }) => {
+test('anyone chooses which email and Slack messages they get, and it stays chosen', async ({ page }) => {
   await signInAs(page, /Jonas Berg/, '/settings/notifications');
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Notifications');
-  // This test server names no mail server: the page says so, and the settings still save.
-  await expect(page.getByTestId('email-off')).toBeVisible();
+  // This test server sends email (to the simulator's mail catcher) and posts to Slack.
+  await expect(page.getByTestId('email-address')).toHaveText('jonas.berg@northwind.example');
+  await expect(page.getByTestId('email-off')).toHaveCount(0);
+  await expect(page.getByTestId('slack-off')).toHaveCount(0);
   const decisions = page.locator('#kind-decisions');
   await expect(decisions).toBeChecked();
   await decisions.uncheck();
+  await page.locator('#slack-reminders').uncheck();
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByTestId('notifications-saved')).toHaveText('Saved.');
   await page.reload();
   await ready(page);
   await expect(page.locator('#kind-decisions')).not.toBeChecked();
   await expect(page.locator('#kind-access')).toBeChecked();
+  await expect(page.locator('#slack-reminders')).not.toBeChecked();
+  await expect(page.locator('#slack-decisions')).toBeChecked();
 });
 
 test('someone who is not an admin gets 403 on the integration pages', async ({ page }) => {

@@ -1068,3 +1068,105 @@ async fn admins_are_alerted_by_email_when_okta_refuses_an_add_or_keeps_failing_a
         }
     }
 }
+
+#[tokio::test]
+async fn with_a_quorum_each_approval_tells_the_other_approvers() {
+    use app::model::{GroupId, PolicyTarget, UserId};
+    use app::ssr::auth::Requester;
+    use app::ssr::services::access::{DecisionInput, PolicyInput, RequestInput};
+    let Some(python) = python() else { return };
+    for engine in engines() {
+        let w = world(engine, "engine-token").await;
+        let (sink, core) = with_email(&w, &python).await;
+        app::ssr::db::directory::upsert_user(
+            &core.db,
+            &app::ssr::db::directory::UserRecord {
+                okta_id: UserId::from("approver2"),
+                login: "approver2@example.com".into(),
+                email: "approver2@example.com".into(),
+                display_name: "Second".into(),
+                status: "ACTIVE".into(),
+            },
+            app::ssr::testing::ms(1),
+        )
+        .await
+        .unwrap();
+        let access = core.access();
+        access
+            .save_policy(
+                &admin(),
+                PolicyInput {
+                    target: Some(PolicyTarget::Group(GroupId::from(w.group.clone()))),
+                    requestable: true,
+                    approver_users: vec!["approver".into(), "approver2".into()],
+                    quorum: 2,
+                    default_duration: "1h".parse().unwrap(),
+                    max_duration: "1d".parse().unwrap(),
+                    ..PolicyInput::default()
+                },
+            )
+            .await
+            .unwrap();
+        let ada = Requester::for_tests(app::model::Me {
+            okta_id: UserId::from(w.ada.clone()),
+            ..me("ada")
+        });
+        let r = access
+            .request_access(
+                &ada,
+                RequestInput {
+                    group_id: GroupId::from(w.group.clone()),
+                    duration: Some("1h".parse().unwrap()),
+                    reason: String::new(),
+                    starts_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(drain(&core).await.delivered, 2, "both approvers asked");
+        sink.next();
+        sink.next();
+
+        access
+            .decide(
+                &Requester::for_tests(me("approver")),
+                DecisionInput {
+                    request_id: r.id,
+                    decision: app::model::Decision::Approve,
+                    comment: String::new(),
+                    duration: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(drain(&core).await.delivered, 1, "only the other approver");
+        let told = sink.next();
+        assert_eq!(
+            told["rcpt_tos"],
+            serde_json::json!(["approver2@example.com"])
+        );
+        assert_eq!(
+            told["subject"],
+            "approver@example.com approved Ada's request for aws-prod (1 of 2)"
+        );
+
+        // The second approval completes the quorum: no "2 of 2" to anyone, the requester hears.
+        access
+            .decide(
+                &Requester::for_tests(me("approver2")),
+                DecisionInput {
+                    request_id: r.id,
+                    decision: app::model::Decision::Approve,
+                    comment: String::new(),
+                    duration: None,
+                },
+            )
+            .await
+            .unwrap();
+        let queued = log(&core, "pending").await.deliveries;
+        let events: Vec<&str> = queued.iter().map(|d| d.event.as_str()).collect();
+        assert!(!events.contains(&"request.approval_recorded"), "{events:?}");
+        assert!(events.contains(&"request.approved"), "{events:?}");
+        drain(&core).await;
+    }
+}

@@ -54,6 +54,7 @@ pub async fn insert_audit_event(
             .fetch_optional(&mut **tx)
             .await?;
     let prev = prev.unwrap_or_else(|| GENESIS.to_owned());
+    let value = details;
     let details = details.to_string();
     let hash = chain_hash(&prev, at, actor, action, subject, &details);
     let seq: i64 = sqlx::query_scalar(
@@ -69,7 +70,15 @@ pub async fn insert_audit_event(
     .bind(&hash)
     .fetch_one(&mut **tx)
     .await?;
-    super::notifications::queue_for_event(tx, seq, action, subject, actor, at).await?;
+    let event = super::notifications::Event {
+        seq,
+        action,
+        subject,
+        actor,
+        at,
+        details: value,
+    };
+    super::notifications::queue_for_event(tx, &event).await?;
     Ok(())
 }
 

@@ -56,9 +56,13 @@ fn audience(action: &str, subject: &str) -> Option<Audience> {
     let (kind, id) = subject.split_once(':')?;
     let id: i64 = id.parse().ok()?;
     match (kind, action) {
-        ("request", "request.created" | "request.created.extension" | "request.reminder_sent") => {
-            Some(Audience::Approvers(id))
-        }
+        (
+            "request",
+            "request.created"
+            | "request.created.extension"
+            | "request.reminder_sent"
+            | "request.approval_recorded",
+        ) => Some(Audience::Approvers(id)),
         (
             "request",
             "request.approved" | "request.denied" | "request.expired" | "request.cancelled",
@@ -177,20 +181,37 @@ fn reachable(channel: &str, kind: &str) -> String {
     )
 }
 
-/// Queues the email deliveries of event `seq` to the people it concerns (see [`audiences`]),
-/// when email is turned on; a person who cancelled their own request is not told of it.
-async fn queue_for_people(
-    tx: &mut Tx,
-    seq: i64,
-    action: &str,
-    subject: &str,
-    actor: &str,
-    at: Timestamp,
-) -> Result<u64, DbError> {
+/// An audit event being recorded, as the outbox sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    pub seq: i64,
+    pub action: &'a str,
+    pub subject: &'a str,
+    pub actor: &'a str,
+    pub at: Timestamp,
+    pub details: &'a serde_json::Value,
+}
+
+/// Queues the deliveries of `event` to the people it concerns (see [`audiences`]) on each
+/// channel that is on. A person who cancelled their own request is not told of it; an approval
+/// that does not complete the quorum goes by email to the other approvers ("1 of 2"; in Slack
+/// their cards say it).
+async fn queue_for_people(tx: &mut Tx, event: &Event<'_>) -> Result<u64, DbError> {
+    let mut channels: &[&str] = &PERSON_CHANNELS;
+    if event.action == "request.approval_recorded" {
+        let (approvals, quorum) = (
+            event.details["approvals"].as_i64().unwrap_or(0),
+            event.details["quorum"].as_i64().unwrap_or(0),
+        );
+        if approvals >= quorum {
+            return Ok(0);
+        }
+        channels = &["email"];
+    }
     let mut queued = 0;
-    for audience in audiences(action, subject) {
-        for channel in PERSON_CHANNELS {
-            queued += queue_for(tx, seq, action, actor, at, audience, channel).await?;
+    for audience in audiences(event.action, event.subject) {
+        for channel in channels {
+            queued += queue_for(tx, event, audience, channel).await?;
         }
     }
     Ok(queued)
@@ -198,13 +219,17 @@ async fn queue_for_people(
 
 async fn queue_for(
     tx: &mut Tx,
-    seq: i64,
-    action: &str,
-    actor: &str,
-    at: Timestamp,
+    event: &Event<'_>,
     audience: Audience,
     channel: &str,
 ) -> Result<u64, DbError> {
+    let Event {
+        seq,
+        action,
+        actor,
+        at,
+        ..
+    } = *event;
     let insert = format!(
         "INSERT INTO notifications (event_seq, channel, target, state, next_attempt_at, \
          created_at) SELECT $1, '{channel}', u.okta_id, 'pending', $2, $2 FROM users u"
@@ -215,6 +240,7 @@ async fn queue_for(
             format!(
                 "{insert} WHERE {reachable} \
                    AND u.okta_id <> (SELECT r.requester_id FROM access_requests r WHERE r.id = $3) \
+                   AND NOT ($5 = 'request.approval_recorded' AND u.login = $6) \
                    AND (EXISTS (SELECT 1 FROM request_approvers ra WHERE ra.request_id = $3 \
                           AND ra.kind = 'user' AND ra.ref = u.okta_id) \
                      OR EXISTS (SELECT 1 FROM request_approvers ra JOIN memberships m \
@@ -259,25 +285,19 @@ async fn queue_for(
         .bind(at)
         .bind(id)
         .bind(notification_kind(action, audience));
-    if let Audience::Requester(_) = audience {
+    if let Audience::Requester(_) | Audience::Approvers(_) = audience {
         query = query.bind(action).bind(actor);
     }
     Ok(query.execute(&mut **tx).await?.rows_affected())
 }
 
-/// Queues the deliveries of audit event `seq` (`action` on `subject` by `actor`) inside the
-/// event's own transaction: to every enabled webhook endpoint that receives it, and by email
-/// to the people it concerns. Returns how many were queued.
-pub async fn queue_for_event(
-    tx: &mut Tx,
-    seq: i64,
-    action: &str,
-    subject: &str,
-    actor: &str,
-    at: Timestamp,
-) -> Result<u64, DbError> {
-    let people = queue_for_people(tx, seq, action, subject, actor, at).await?
-        + super::slack::queue_for_event(tx, seq, action, subject, at).await?;
+/// Queues the deliveries of audit `event` inside the event's own transaction: to every enabled
+/// webhook endpoint that receives it, and to the people it concerns by email and in Slack.
+/// Returns how many were queued.
+pub async fn queue_for_event(tx: &mut Tx, event: &Event<'_>) -> Result<u64, DbError> {
+    let people = queue_for_people(tx, event).await?
+        + super::slack::queue_for_event(tx, event.seq, event.action, event.subject, event.at)
+            .await?;
     let queued = sqlx::query(
         "INSERT INTO notifications (event_seq, channel, target, state, next_attempt_at, created_at) \
          SELECT $1, 'webhook', CAST(e.id AS TEXT), 'pending', $2, $2 FROM webhook_endpoints e \
@@ -285,9 +305,9 @@ pub async fn queue_for_event(
            WHERE s.endpoint_id = e.id AND s.event IN ($3, '*')) \
          ON CONFLICT (channel, target, event_seq) DO NOTHING",
     )
-    .bind(seq)
-    .bind(at)
-    .bind(action)
+    .bind(event.seq)
+    .bind(event.at)
+    .bind(event.action)
     .execute(&mut **tx)
     .await?;
     Ok(people + queued.rows_affected())

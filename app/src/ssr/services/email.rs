@@ -120,6 +120,22 @@ pub async fn compose(
                     &format!("{links}/approvals"),
                 )
             }
+            "request.approval_recorded" => {
+                let who = person_name(r.requester_id.to_string()).await?;
+                let approvals = d["approvals"].as_i64().unwrap_or(r.approvals);
+                message(
+                    format!("{} approved {who}'s request for {group} ({approvals} of {})", event.actor, r.quorum),
+                    &[
+                        format!(
+                            "{} approved {who}'s request for {group} ({how_long}): {approvals} of the {} approvals it needs.",
+                            event.actor, r.quorum
+                        ),
+                        "Approve or deny it too.".to_owned(),
+                    ],
+                    "Approve or deny",
+                    &format!("{links}/approvals"),
+                )
+            }
             "request.reminder_sent" => {
                 let who = person_name(r.requester_id.to_string()).await?;
                 let waiting = crate::format::describe_duration((event.at - r.created_at) / 1000);
