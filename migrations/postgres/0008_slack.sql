@@ -46,7 +46,11 @@ CREATE INDEX slack_replays_seen ON slack_replays (seen_at);
 ALTER TABLE policies ADD COLUMN approve_in_gatepass_only BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE policies ADD COLUMN slack_channel TEXT;
 
--- The outbox and the opt-outs gain the `slack` channel.
+-- The outbox and the opt-outs gain the `slack` channel, and a delivery can be skipped (a person
+-- with no Slack account).
+ALTER TABLE notifications DROP CONSTRAINT notifications_state_check;
+ALTER TABLE notifications ADD CONSTRAINT notifications_state_check
+    CHECK (state IN ('pending', 'in_flight', 'delivered', 'failed', 'skipped'));
 ALTER TABLE notifications DROP CONSTRAINT notifications_channel_check;
 ALTER TABLE notifications ADD CONSTRAINT notifications_channel_check
     CHECK (channel IN ('webhook', 'email', 'slack'));

@@ -46,14 +46,14 @@ CREATE INDEX slack_replays_seen ON slack_replays (seen_at);
 ALTER TABLE policies ADD COLUMN approve_in_gatepass_only BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE policies ADD COLUMN slack_channel TEXT;
 
--- The outbox and the opt-outs gain the `slack` channel (SQLite rebuilds a table to change a
--- CHECK).
+-- The outbox and the opt-outs gain the `slack` channel, and a delivery can be skipped (a person
+-- with no Slack account); SQLite rebuilds a table to change a CHECK.
 CREATE TABLE notifications_new (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     event_seq       BIGINT NOT NULL REFERENCES audit_events (seq),
     channel         TEXT NOT NULL CHECK (channel IN ('webhook', 'email', 'slack')),
     target          TEXT NOT NULL,            -- webhook: the endpoint's id; email, slack: the person's Okta id; slack: also channel:C…, refresh:request:N
-    state           TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'delivered', 'failed')),
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'delivered', 'failed', 'skipped')),
     attempts        BIGINT NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NOT NULL,
     lease_owner     TEXT,

@@ -380,7 +380,7 @@ fn Deliveries(
     };
     view! {
         <nav class="tabs" aria-label="Deliveries by state">
-            {tab("", "All")} {tab("failed", "Failed")} {tab("pending", "Pending")} {tab("delivered", "Delivered")}
+            {tab("", "All")} {tab("failed", "Failed")} {tab("pending", "Pending")} {tab("delivered", "Delivered")} {tab("skipped", "Skipped")}
         </nav>
         <Suspense fallback=|| view! { <Loading what="deliveries" /> }>
             {move || deliveries.get().map(|r| match r {

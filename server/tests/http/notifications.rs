@@ -159,6 +159,7 @@ pub(crate) async fn drain(core: &Core) -> NotifierReport {
         total.retried += r.retried;
         total.failed += r.failed;
         total.lost += r.lost;
+        total.skipped += r.skipped;
     }
 }
 

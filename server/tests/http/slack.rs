@@ -798,3 +798,41 @@ async fn admins_choose_which_notices_go_to_slack() {
         );
     }
 }
+
+#[tokio::test]
+async fn people_slack_does_not_know_are_skipped_not_failed() {
+    for engine in engines() {
+        let s = slack_world(engine, "").await;
+        // The approver's Okta email is one Slack has nobody with.
+        upsert_user(
+            &s.core.db,
+            &UserRecord {
+                okta_id: UserId::from("approver"),
+                login: "approver@example.com".into(),
+                email: "approver@elsewhere.example".into(),
+                display_name: "Approver".into(),
+                status: "ACTIVE".into(),
+            },
+            ms(2),
+        )
+        .await
+        .unwrap();
+        s.ask().await;
+        let report = drain(&s.core).await;
+        assert_eq!((report.skipped, report.failed), (1, 0), "{report:?}");
+        let skipped = s
+            .core
+            .notifications()
+            .deliveries(&admin(), "skipped", 0)
+            .await
+            .unwrap()
+            .deliveries;
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(
+            skipped[0].last_error.as_deref(),
+            Some("skipped: Slack has nobody with Approver's email address")
+        );
+        let overview = s.core.notifications().overview(&admin()).await.unwrap();
+        assert_eq!(overview.failed, 0, "nothing for the admins to fix");
+    }
+}

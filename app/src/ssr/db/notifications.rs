@@ -475,7 +475,7 @@ pub async fn claim_notifications(
     Ok(claims)
 }
 
-/// Records the outcome of `claim` — delivered, retried at `next` or failed for good — unless
+/// Records the outcome of `claim` — delivered, retried at `next`, failed for good or skipped — unless
 /// the claim was lost meanwhile (it was taken over after its lease ran out): then nothing
 /// changes and the answer is false.
 pub async fn close_claim(
@@ -488,6 +488,7 @@ pub async fn close_claim(
         Outcome::Delivered => ("delivered", None, now),
         Outcome::Retry { error, next } => ("pending", Some(error), next),
         Outcome::Failed { error } => ("failed", Some(error), now),
+        Outcome::Skipped { why } => ("skipped", Some(why), now),
     };
     let delivered_at = (state == "delivered").then_some(now);
     let updated = sqlx::query(
@@ -511,8 +512,17 @@ pub async fn close_claim(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome<'a> {
     Delivered,
-    Retry { error: &'a str, next: Timestamp },
-    Failed { error: &'a str },
+    Retry {
+        error: &'a str,
+        next: Timestamp,
+    },
+    Failed {
+        error: &'a str,
+    },
+    /// Nothing to deliver to, by design (a person with no Slack account): not a failure.
+    Skipped {
+        why: &'a str,
+    },
 }
 
 /// A delivery as the delivery log shows it.

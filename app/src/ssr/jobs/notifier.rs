@@ -40,12 +40,15 @@ pub struct NotifierReport {
     pub delivered: usize,
     pub retried: usize,
     pub failed: usize,
+    /// Deliveries with nobody to deliver to (a person with no Slack account).
+    pub skipped: usize,
     /// Claims taken over by another notifier before their outcome was recorded.
     pub lost: usize,
 }
 
 enum Done {
     Delivered,
+    Skipped,
     Retried,
     Failed,
     Lost,
@@ -71,6 +74,7 @@ pub async fn deliver_once(core: &Core) -> Result<NotifierReport, DbError> {
     for outcome in outcomes {
         match outcome? {
             Done::Delivered => report.delivered += 1,
+            Done::Skipped => report.skipped += 1,
             Done::Retried => report.retried += 1,
             Done::Failed => report.failed += 1,
             Done::Lost => report.lost += 1,
@@ -82,8 +86,8 @@ pub async fn deliver_once(core: &Core) -> Result<NotifierReport, DbError> {
 /// Makes one delivery and records how it went.
 async fn deliver(core: &Core, claim: Claim) -> Result<Done, DbError> {
     let result = match claim.channel.as_str() {
-        "webhook" => deliver_webhook(core, &claim).await.map(|_| ()),
-        "email" => deliver_email(core, &claim).await,
+        "webhook" => deliver_webhook(core, &claim).await.map(|_| None),
+        "email" => deliver_email(core, &claim).await.map(|_| None),
         "slack" => deliver_slack(core, &claim).await,
         other => Err(DeliveryError {
             message: format!("Gatepass has no channel `{other}`"),
@@ -93,7 +97,8 @@ async fn deliver(core: &Core, claim: Claim) -> Result<Done, DbError> {
     };
     let now = core.clock.timestamp();
     let (outcome, done) = match &result {
-        Ok(_) => (Outcome::Delivered, Done::Delivered),
+        Ok(None) => (Outcome::Delivered, Done::Delivered),
+        Ok(Some(why)) => (Outcome::Skipped { why }, Done::Skipped),
         Err(e) if e.retry && claim.attempts < MAX_ATTEMPTS => {
             let asked = e
                 .retry_after

@@ -499,7 +499,7 @@ impl NotificationsService<'_> {
     ) -> Result<DeliveryPage, AppError> {
         let state = match state.trim() {
             "" => None,
-            s @ ("pending" | "in_flight" | "delivered" | "failed") => Some(s),
+            s @ ("pending" | "in_flight" | "delivered" | "failed" | "skipped") => Some(s),
             _ => {
                 return Err(AppError::invalid(
                     "state",

@@ -311,8 +311,9 @@ async fn post(
 }
 
 /// Delivers one claimed Slack delivery: a direct message to a person (a request card, or the
-/// note email would carry), a card to a channel, or the update of a request's cards.
-pub async fn deliver_slack(core: &Core, claim: &Claim) -> Result<(), DeliveryError> {
+/// note email would carry), a card to a channel, or the update of a request's cards. `Some`
+/// (why) when there was nobody to deliver to: a person Slack does not know by their email.
+pub async fn deliver_slack(core: &Core, claim: &Claim) -> Result<Option<String>, DeliveryError> {
     let (_, token) = workspace(core).await?;
     let event = audit::find_audit_event(&core.db, claim.event_seq)
         .await
@@ -322,7 +323,7 @@ pub async fn deliver_slack(core: &Core, claim: &Claim) -> Result<(), DeliveryErr
         let id: i64 = rest
             .parse()
             .map_err(|_| DeliveryError::permanent("not a request"))?;
-        return refresh(core, &token, id, claim.id).await;
+        return refresh(core, &token, id, claim.id).await.map(|_| None);
     }
     let card = store::posts_a_card(&event.action);
     if let Some(channel) = claim.target.strip_prefix("channel:") {
@@ -332,22 +333,23 @@ pub async fn deliver_slack(core: &Core, claim: &Claim) -> Result<(), DeliveryErr
             .map_err(db_error)?
             .ok_or_else(|| DeliveryError::permanent("the request is gone"))?;
         let (channel, ts) = post(core, &token, channel, message, claim.id).await?;
-        return store::record_post(&core.db, claim.id, &channel, &ts)
+        store::record_post(&core.db, claim.id, &channel, &ts)
             .await
-            .map_err(db_error);
+            .map_err(db_error)?;
+        return Ok(None);
     }
     let person = directory::find_user(&core.db, &claim.target)
         .await
         .map_err(db_error)?
         .ok_or_else(|| DeliveryError::permanent("the person is not in the directory"))?;
-    let slack_id = slack_user_for(core, &token, person.okta_id.as_str(), &person.email)
-        .await?
-        .ok_or_else(|| {
-            DeliveryError::permanent(format!(
-                "Slack has nobody with {}'s email address",
-                person.display_name
-            ))
-        })?;
+    let Some(slack_id) =
+        slack_user_for(core, &token, person.okta_id.as_str(), &person.email).await?
+    else {
+        return Ok(Some(format!(
+            "skipped: Slack has nobody with {}'s email address",
+            person.display_name
+        )));
+    };
     let message = if card {
         let id = request_of(&event).ok_or_else(|| DeliveryError::permanent("not a request"))?;
         request_card(core, id).await.map_err(db_error)?
@@ -376,7 +378,7 @@ pub async fn deliver_slack(core: &Core, claim: &Claim) -> Result<(), DeliveryErr
             .await
             .map_err(db_error)?;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Updates every card of request `id` to how it stands now. A card still on its way is waited
