@@ -20,7 +20,8 @@ CREATE TABLE slack_users (
     okta_id      TEXT PRIMARY KEY NOT NULL,
     email        TEXT NOT NULL,
     slack_id     TEXT,
-    looked_up_at BIGINT NOT NULL
+    looked_up_at BIGINT NOT NULL,
+    dm_channel   TEXT                         -- the direct message channel with the app, once opened
 );
 CREATE INDEX slack_users_slack_id ON slack_users (slack_id);
 

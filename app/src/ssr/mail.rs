@@ -3,6 +3,7 @@
 //! credentials come from the configuration, never from a page: a password is only ever sent to
 //! the server the operator named. A leaf: `services::email` decides who gets what.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
@@ -169,6 +170,58 @@ impl Note {
     }
 }
 
+/// The SMTP transport for `settings` (and the password read now), kept between messages: its
+/// connections are pooled, so a burst of email does not open (and negotiate TLS on) a
+/// connection per message. Built again when the password changes.
+fn transport(
+    settings: &EmailSettings,
+    password: Option<&str>,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, DeliveryError> {
+    use sha2::Digest as _;
+    static POOL: Mutex<Option<(Vec<u8>, AsyncSmtpTransport<Tokio1Executor>)>> = Mutex::new(None);
+    let mut key = sha2::Sha256::new();
+    key.update(format!(
+        "{}\0{}\0{:?}\0{}\0",
+        settings.host, settings.port, settings.security, settings.username
+    ));
+    key.update(password.unwrap_or_default());
+    let key = key.finalize().to_vec();
+    let mut pool = POOL.lock().expect("the SMTP transport lock");
+    if let Some((k, t)) = pool.as_ref() {
+        if *k == key {
+            return Ok(t.clone());
+        }
+    }
+    let permanent = |message: String| DeliveryError {
+        message,
+        retry: false,
+        retry_after: None,
+    };
+    let builder = match settings.security {
+        SmtpSecurity::StartTls => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)
+                .map_err(|e| permanent(format!("SMTP set-up failed ({e})")))?
+        }
+        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host)
+            .map_err(|e| permanent(format!("SMTP set-up failed ({e})")))?,
+        SmtpSecurity::None => {
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.clone())
+        }
+    };
+    let mut builder = builder
+        .port(settings.port)
+        .timeout(Some(Duration::from_secs(10)));
+    if let Some(password) = password {
+        builder = builder.credentials(Credentials::new(
+            settings.username.clone(),
+            password.to_owned(),
+        ));
+    }
+    let transport = builder.build();
+    *pool = Some((key, transport.clone()));
+    Ok(transport)
+}
+
 /// Sends `composed` to `to` (name, address) with `id` as its `Message-ID`.
 pub async fn send(
     secrets: &CachedSecrets,
@@ -204,31 +257,17 @@ pub async fn send(
         retry: true,
         retry_after: None,
     };
-    let builder = match settings.security {
-        SmtpSecurity::StartTls => {
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)
-                .map_err(|e| permanent(format!("SMTP set-up failed ({e})")))?
-        }
-        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host)
-            .map_err(|e| permanent(format!("SMTP set-up failed ({e})")))?,
-        SmtpSecurity::None => {
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.clone())
-        }
+    let password = match &settings.password_ref {
+        Some(reference) => Some(
+            secrets
+                .get(reference)
+                .await
+                .map_err(|e| transient(format!("the SMTP password could not be read ({e})")))?,
+        ),
+        None => None,
     };
-    let mut builder = builder
-        .port(settings.port)
-        .timeout(Some(Duration::from_secs(10)));
-    if let Some(reference) = &settings.password_ref {
-        let password = secrets
-            .get(reference)
-            .await
-            .map_err(|e| transient(format!("the SMTP password could not be read ({e})")))?;
-        builder = builder.credentials(Credentials::new(
-            settings.username.clone(),
-            password.expose_secret().to_owned(),
-        ));
-    }
-    match builder.build().send(email).await {
+    let transport = transport(settings, password.as_ref().map(|p| p.expose_secret()))?;
+    match transport.send(email).await {
         Ok(_) => Ok(()),
         Err(e) => {
             // lettre's errors name the server's answer, never the credentials.

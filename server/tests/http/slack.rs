@@ -354,10 +354,30 @@ async fn approvers_approve_from_slack_and_everyone_sees_the_card_change() {
                 && to_ada.iter().any(|t| t.starts_with("You are in aws-prod")),
             "{to_ada:?}"
         );
+        // The approver was looked up once; Ada once, or twice when her first two messages went
+        // out at the same moment. After that, what Slack answered is reused.
+        let lookups = s.w.sim.sim.slack.calls("users.lookupByEmail");
+        assert!((2..=3).contains(&lookups), "{lookups}");
+        let opened = s.w.sim.sim.slack.calls("conversations.open");
+        s.core
+            .access()
+            .give_back(&Requester::for_tests(s.ada_me()), s.w.grant_of_ada().await)
+            .await
+            .unwrap();
+        drain(&s.core).await;
+        assert!(s
+            .texts_to(&s.ada)
+            .iter()
+            .any(|t| t.starts_with("Your access to aws-prod has ended")));
         assert_eq!(
             s.w.sim.sim.slack.calls("users.lookupByEmail"),
-            2,
-            "each person is looked up once, then cached"
+            lookups,
+            "cached"
+        );
+        assert_eq!(
+            s.w.sim.sim.slack.calls("conversations.open"),
+            opened,
+            "the direct message channel is remembered"
         );
     }
 }

@@ -72,6 +72,34 @@ pub async fn cached_user(
     )
 }
 
+/// The direct message channel with the app Slack opened for Slack user `slack_id`, if any.
+pub async fn dm_channel(db: &Db, okta_id: &str, slack_id: &str) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT dm_channel FROM slack_users WHERE okta_id = $1 AND slack_id = $2",
+    )
+    .bind(okta_id)
+    .bind(slack_id)
+    .fetch_optional(db.pool())
+    .await?
+    .flatten())
+}
+
+/// Remembers the direct message channel Slack opened for `okta_id` (as Slack user `slack_id`).
+pub async fn remember_dm_channel(
+    db: &Db,
+    okta_id: &str,
+    slack_id: &str,
+    channel: &str,
+) -> Result<(), DbError> {
+    sqlx::query("UPDATE slack_users SET dm_channel = $3 WHERE okta_id = $1 AND slack_id = $2")
+        .bind(okta_id)
+        .bind(slack_id)
+        .bind(channel)
+        .execute(db.write_pool())
+        .await?;
+    Ok(())
+}
+
 /// Records what Slack answered for `okta_id`'s `email`.
 pub async fn cache_user(
     db: &Db,
@@ -83,7 +111,8 @@ pub async fn cache_user(
     sqlx::query(
         "INSERT INTO slack_users (okta_id, email, slack_id, looked_up_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (okta_id) DO UPDATE SET email = excluded.email, slack_id = excluded.slack_id, \
-           looked_up_at = excluded.looked_up_at",
+           looked_up_at = excluded.looked_up_at, dm_channel = CASE \
+             WHEN slack_users.slack_id = excluded.slack_id THEN slack_users.dm_channel END",
     )
     .bind(okta_id)
     .bind(email)

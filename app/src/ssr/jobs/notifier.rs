@@ -28,8 +28,9 @@ const LEASE_MS: i64 = 30_000;
 pub const MAX_ATTEMPTS: i64 = 12;
 /// Longest wait between tries.
 const MAX_BACKOFF_MS: i64 = 3_600_000;
-/// Deliveries in flight at once (and claimed by one pass of [`deliver_once`]).
-const CONCURRENCY: usize = 32;
+/// Deliveries in flight at once (and claimed by one pass of [`deliver_once`]). Most of a
+/// delivery's time is waiting on the other side (an endpoint, Slack, the SMTP server).
+const CONCURRENCY: usize = 64;
 /// Longest the notifier sleeps without looking for work (events of other processes, and
 /// commits that wake nobody).
 const IDLE_POLL: Duration = Duration::from_millis(250);

@@ -360,6 +360,30 @@ pub async fn deliver_slack(core: &Core, claim: &Claim) -> Result<Option<String>,
             .map(|note| note_message(&note))
     }
     .ok_or_else(|| DeliveryError::permanent("nothing to say about this event any more"))?;
+    let dm = direct_channel(core, &token, person.okta_id.as_str(), &slack_id).await?;
+    let (channel, ts) = post(core, &token, &dm, message, claim.id).await?;
+    if card {
+        store::record_post(&core.db, claim.id, &channel, &ts)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(None)
+}
+
+/// The direct message channel with the app for `okta_id` (Slack user `slack_id`): opened once
+/// (`conversations.open`) and remembered.
+async fn direct_channel(
+    core: &Core,
+    token: &SecretString,
+    okta_id: &str,
+    slack_id: &str,
+) -> Result<String, DeliveryError> {
+    if let Some(dm) = store::dm_channel(&core.db, okta_id, slack_id)
+        .await
+        .map_err(db_error)?
+    {
+        return Ok(dm);
+    }
     let opened = core
         .slack
         .call(
@@ -372,13 +396,10 @@ pub async fn deliver_slack(core: &Core, claim: &Claim) -> Result<Option<String>,
         .as_str()
         .ok_or_else(|| DeliveryError::permanent("Slack opened no conversation"))?
         .to_owned();
-    let (channel, ts) = post(core, &token, &dm, message, claim.id).await?;
-    if card {
-        store::record_post(&core.db, claim.id, &channel, &ts)
-            .await
-            .map_err(db_error)?;
-    }
-    Ok(None)
+    store::remember_dm_channel(&core.db, okta_id, slack_id, &dm)
+        .await
+        .map_err(db_error)?;
+    Ok(dm)
 }
 
 /// Updates every card of request `id` to how it stands now. A card still on its way is waited
@@ -901,20 +922,9 @@ impl SlackService<'_> {
             .ok_or_else(|| {
                 unavailable(format!("Slack has nobody with your email ({})", me.email))
             })?;
-        let opened = self
-            .core
-            .slack
-            .call(
-                token.expose_secret(),
-                "conversations.open",
-                &json!({ "users": slack_id }),
-            )
+        let dm = direct_channel(self.core, &token, me.okta_id.as_str(), &slack_id)
             .await
             .map_err(|e| unavailable(e.message))?;
-        let dm = opened["channel"]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
         let note = crate::ssr::mail::message(
             "Gatepass test message".into(),
             &[format!(
