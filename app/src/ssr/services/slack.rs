@@ -323,7 +323,7 @@ pub async fn deliver_slack(core: &Core, claim: &Claim) -> Result<Option<String>,
         let id: i64 = rest
             .parse()
             .map_err(|_| DeliveryError::permanent("not a request"))?;
-        return refresh(core, &token, id, claim.id).await.map(|_| None);
+        return refresh(core, &token, id).await.map(|_| None);
     }
     let card = store::posts_a_card(&event.action);
     if let Some(channel) = claim.target.strip_prefix("channel:") {
@@ -332,10 +332,7 @@ pub async fn deliver_slack(core: &Core, claim: &Claim) -> Result<Option<String>,
             .await
             .map_err(db_error)?
             .ok_or_else(|| DeliveryError::permanent("the request is gone"))?;
-        let (channel, ts) = post(core, &token, channel, message, claim.id).await?;
-        store::record_post(&core.db, claim.id, &channel, &ts)
-            .await
-            .map_err(db_error)?;
+        post_card(core, &token, channel, id, message, claim.id).await?;
         return Ok(None);
     }
     let person = directory::find_user(&core.db, &claim.target)
@@ -361,13 +358,43 @@ pub async fn deliver_slack(core: &Core, claim: &Claim) -> Result<Option<String>,
     }
     .ok_or_else(|| DeliveryError::permanent("nothing to say about this event any more"))?;
     let dm = direct_channel(core, &token, person.okta_id.as_str(), &slack_id).await?;
-    let (channel, ts) = post(core, &token, &dm, message, claim.id).await?;
-    if card {
-        store::record_post(&core.db, claim.id, &channel, &ts)
-            .await
-            .map_err(db_error)?;
+    match request_of(&event).filter(|_| card) {
+        Some(id) => post_card(core, &token, &dm, id, message, claim.id).await?,
+        None => {
+            post(core, &token, &dm, message, claim.id).await?;
+        }
     }
     Ok(None)
+}
+
+/// Posts request `id`'s card (`message`, as it stood when rendered) and remembers where, so
+/// that the request's next move updates it. If the request moved while the card was on its way
+/// (the update then found nothing to update), the card is brought up to date at once.
+async fn post_card(
+    core: &Core,
+    token: &SecretString,
+    channel: &str,
+    id: i64,
+    message: (String, Vec<Value>),
+    delivery: i64,
+) -> Result<(), DeliveryError> {
+    let rendered = message.1.clone();
+    let (channel, ts) = post(core, token, channel, message, delivery).await?;
+    store::record_post(&core.db, delivery, &channel, &ts)
+        .await
+        .map_err(db_error)?;
+    if let Some((text, blocks)) = request_card(core, id).await.map_err(db_error)? {
+        if blocks != rendered {
+            core.slack
+                .call(
+                    token.expose_secret(),
+                    "chat.update",
+                    &json!({ "channel": channel, "ts": ts, "text": text, "blocks": blocks }),
+                )
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The direct message channel with the app for `okta_id` (Slack user `slack_id`): opened once
@@ -402,22 +429,15 @@ async fn direct_channel(
     Ok(dm)
 }
 
-/// Updates every card of request `id` to how it stands now. A card still on its way is waited
-/// for (so that it does not keep buttons for a request already decided).
-async fn refresh(
-    core: &Core,
-    token: &SecretString,
-    id: i64,
-    this: i64,
-) -> Result<(), DeliveryError> {
+/// Updates every posted card of request `id` to how it stands now. A card still on its way
+/// needs nothing: it shows the request as it is when posted (see [`post_card`]).
+async fn refresh(core: &Core, token: &SecretString, id: i64) -> Result<(), DeliveryError> {
     let posts = store::posts_for_request(&core.db, id)
         .await
         .map_err(db_error)?;
-    let waiting = posts.iter().any(|p| {
-        p.ts.is_none()
-            && p.notification_id != this
-            && matches!(p.state.as_str(), "pending" | "in_flight")
-    });
+    if posts.iter().all(|p| p.ts.is_none()) {
+        return Ok(());
+    }
     let Some((text, blocks)) = request_card(core, id).await.map_err(db_error)? else {
         return Ok(());
     };
@@ -432,13 +452,6 @@ async fn refresh(
                 &json!({ "channel": channel, "ts": ts, "text": text, "blocks": blocks }),
             )
             .await?;
-    }
-    if waiting {
-        return Err(DeliveryError {
-            message: "some of the request's messages are not posted yet".into(),
-            retry: true,
-            retry_after: Some(Duration::from_secs(1)),
-        });
     }
     Ok(())
 }
