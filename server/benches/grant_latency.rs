@@ -114,9 +114,17 @@ async fn main() {
     let groups = requestable_groups(&http, &gp, n).await;
     assert_eq!(groups.len(), n, "enough requestable groups");
     let t = Instant::now();
+    // When each request was acknowledged (Unix ms), by request id: the start of "request
+    // created → its card posted to the channel".
+    let mut acknowledged = std::collections::HashMap::new();
     for g in &groups {
         let (status, body) = request_access(&http, &gp, g, "1m").await.unwrap();
         assert_eq!(status, 200, "{body}");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        acknowledged.insert(body["id"].as_i64().expect("the request's id"), now);
     }
     let asked = t.elapsed();
 
@@ -194,6 +202,40 @@ async fn main() {
             "gatepass_notification_latency_seconds{channel=\"slack\",quantile=\"0.99\"}"
         )
     );
+    if on("slack") {
+        // The stand-in's own record of when each card reached the channel.
+        let posted: serde_json::Value = http
+            .get(format!("{}/__slack/messages", sim.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut card_ms: Vec<i64> = posted["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["channel"] == "C0GATEPASS1")
+            .filter_map(|m| {
+                let id = m["blocks"]
+                    .as_array()?
+                    .iter()
+                    .find_map(|b| b["block_id"].as_str()?.strip_prefix("request-"))?
+                    .parse::<i64>()
+                    .ok()?;
+                Some(m["atMs"].as_i64()? - acknowledged.get(&id)?)
+            })
+            .collect();
+        card_ms.sort_unstable();
+        assert_eq!(card_ms.len(), n, "a card per request");
+        let at = |q: f64| card_ms[((card_ms.len() - 1) as f64 * q).round() as usize].max(0);
+        println!(
+            "request acknowledged → its card in the channel (+20 ms): p50 {:>6} ms  p99 {:>6} ms",
+            at(0.5),
+            at(0.99)
+        );
+    }
     println!(
         "event → email accepted (+20 ms SMTP): p50 {:>6.0} ms  p99 {:>6.0} ms",
         q(
