@@ -3,23 +3,20 @@ and build clients of Okta's official Python SDK (`okta` on PyPI) pointed at it."
 
 import json
 import os
-import queue
-import re
-import subprocess
-import threading
-import time
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import sim_process  # noqa: E402  (server/tests/sim_process.py, shared by both suites)
+
 # The SDK refuses http:// org URLs unless this is set. It must be an environment variable (or an
 # okta.yaml): a "testing" key in the dict given to Client() lands under "client" and is ignored.
 os.environ["OKTA_TESTING_TESTINGDISABLEHTTPSCHECK"] = "true"
 
-STARTUP_TIMEOUT_SECS = 60
-LISTENING = re.compile(r"okta-sim: listening on (http://127\.0\.0\.1:\d+)")
 
 SUPER_TOKEN = "super-token"
 RO_TOKEN = "ro-token"
@@ -80,18 +77,6 @@ def seed_document():
     }
 
 
-def gatepass_bin():
-    """The simulator binary from GATEPASS_BIN; fails (never skips) when it is not usable."""
-    path = os.environ.get("GATEPASS_BIN", "")
-    if not path:
-        pytest.fail(
-            "GATEPASS_BIN is not set: point it at the gatepass binary, e.g. "
-            "GATEPASS_BIN=$HOME/.cache/gatepass/target/debug/gatepass",
-            pytrace=False,
-        )
-    if not os.path.isfile(path) or not os.access(path, os.X_OK):
-        pytest.fail(f"GATEPASS_BIN={path!r} is not an executable file", pytrace=False)
-    return path
 
 
 class Sim:
@@ -150,69 +135,18 @@ class Sim:
             return ""
 
 
-def _stop(proc):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 @pytest.fixture(scope="session")
 def sim(tmp_path_factory):
-    binary = gatepass_bin()
-    work = tmp_path_factory.mktemp("okta-sim")
-    seed_path = work / "seed.json"
-    seed_path.write_text(json.dumps(seed_document(), indent=2))
-    stderr_path = work / "okta-sim.stderr"
-    cmd = [binary, "okta-sim", "--listen", "127.0.0.1:0", "--seed", str(seed_path)]
-    # OKTA_SIM_* (e.g. OKTA_SIM_API_TOKEN) and GATEPASS_CONFIG would change the seeded org.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("OKTA_SIM_") and k != "GATEPASS_CONFIG"}
-    with open(stderr_path, "wb") as stderr:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=stderr, env=env, text=True, bufsize=1)
-
-    lines = queue.Queue()
-    seen = []
-
-    def pump():  # keeps draining stdout for the whole session so the pipe never fills up
-        for line in proc.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-
-    url = None
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECS
-    while url is None:
-        left = deadline - time.monotonic()
-        try:
-            line = lines.get(timeout=max(left, 0.01)) if left > 0 else None
-        except queue.Empty:
-            line = None
-        if line is None:
-            _stop(proc)
-            why = (f"exited with status {proc.returncode}" if time.monotonic() < deadline
-                   else f"did not print its URL within {STARTUP_TIMEOUT_SECS}s")
-            stderr_text = Path(stderr_path).read_text(errors="replace")[-4000:]
-            pytest.fail(
-                f"okta-sim {why}.\ncommand: {' '.join(cmd)}\nstdout:\n{''.join(seen)}\n"
-                f"stderr:\n{stderr_text}",
-                pytrace=False,
-            )
-        seen.append(line)
-        m = LISTENING.search(line)
-        if m:
-            url = m.group(1)
-
+    url, proc, stderr_path = sim_process.start(
+        tmp_path_factory.mktemp("okta-sim"), seed_document(), ()
+    )
     instance = Sim(url, proc, stderr_path)
     try:
         yield instance
     finally:
-        _stop(proc)
+        sim_process.stop(proc)
 
 
 @pytest.fixture(autouse=True)
