@@ -385,13 +385,7 @@ async fn post_card(
         .map_err(db_error)?;
     if let Some((text, blocks)) = request_card(core, id).await.map_err(db_error)? {
         if blocks != rendered {
-            core.slack
-                .call(
-                    token.expose_secret(),
-                    "chat.update",
-                    &json!({ "channel": channel, "ts": ts, "text": text, "blocks": blocks }),
-                )
-                .await?;
+            update(core, token, &channel, &ts, &text, &blocks).await?;
         }
     }
     Ok(())
@@ -429,6 +423,25 @@ async fn direct_channel(
     Ok(dm)
 }
 
+/// Replaces message `ts` in `channel` (`chat.update`).
+async fn update(
+    core: &Core,
+    token: &SecretString,
+    channel: &str,
+    ts: &str,
+    text: &str,
+    blocks: &[Value],
+) -> Result<(), DeliveryError> {
+    core.slack
+        .call(
+            token.expose_secret(),
+            "chat.update",
+            &json!({ "channel": channel, "ts": ts, "text": text, "blocks": blocks }),
+        )
+        .await
+        .map(|_| ())
+}
+
 /// Updates every posted card of request `id` to how it stands now. A card still on its way
 /// needs nothing: it shows the request as it is when posted (see [`post_card`]).
 async fn refresh(core: &Core, token: &SecretString, id: i64) -> Result<(), DeliveryError> {
@@ -445,13 +458,7 @@ async fn refresh(core: &Core, token: &SecretString, id: i64) -> Result<(), Deliv
         let (Some(channel), Some(ts)) = (&p.channel_id, &p.ts) else {
             continue;
         };
-        core.slack
-            .call(
-                token.expose_secret(),
-                "chat.update",
-                &json!({ "channel": channel, "ts": ts, "text": text, "blocks": blocks }),
-            )
-            .await?;
+        update(core, token, channel, ts, &text, &blocks).await?;
     }
     Ok(())
 }
