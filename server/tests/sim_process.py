@@ -10,6 +10,7 @@ import re
 import subprocess
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,15 @@ def start(work, seed, extra_args=()):
         m = LISTENING.search(line)
         if m:
             return m.group(1), proc, stderr_path
+
+
+def control(url, method, path, body=None, timeout=15):
+    """A call to the simulator's control API: the parsed JSON answer (None when empty); raises
+    on HTTP errors."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url + path, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        raw = resp.read()
+        return json.loads(raw) if raw.strip() else None

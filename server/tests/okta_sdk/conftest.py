@@ -88,13 +88,7 @@ class Sim:
         self.stderr_path = stderr_path
 
     def _control(self, method, path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            raw = resp.read()
-            return json.loads(raw) if raw.strip() else None
+        return sim_process.control(self.url, method, path, body)
 
     def requests(self):
         """Management/OIDC calls the simulator saw since the last clear_requests()."""

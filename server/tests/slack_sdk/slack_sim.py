@@ -64,13 +64,7 @@ class Sim:
 
     def control(self, method, path, body=None):
         """A control call: the parsed JSON answer (None when empty); raises on HTTP errors."""
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=15) as resp:
-            raw = resp.read()
-            return json.loads(raw) if raw.strip() else None
+        return sim_process.control(self.url, method, path, body)
 
     def client(self, token=BOT_TOKEN, **kwargs):
         return WebClient(token=token, base_url=self.slack_api, **kwargs)

@@ -180,32 +180,29 @@ pub async fn record_post(
     Ok(())
 }
 
-/// A request card: its delivery, where Slack put it (once posted) and the delivery's state.
+/// A request card: its delivery and where Slack put it (once posted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post {
     pub notification_id: i64,
     pub channel_id: Option<String>,
     pub ts: Option<String>,
-    pub state: String,
 }
 
 /// The cards of request `id`.
 pub async fn posts_for_request(db: &Db, id: i64) -> Result<Vec<Post>, DbError> {
-    let rows: Vec<(i64, Option<String>, Option<String>, String)> = sqlx::query_as(
-        "SELECT p.notification_id, p.channel_id, p.ts, n.state FROM slack_posts p \
-         JOIN notifications n ON n.id = p.notification_id WHERE p.request_id = $1 \
-         ORDER BY p.notification_id",
+    let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT notification_id, channel_id, ts FROM slack_posts WHERE request_id = $1 \
+         ORDER BY notification_id",
     )
     .bind(id)
     .fetch_all(db.pool())
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(notification_id, channel_id, ts, state)| Post {
+        .map(|(notification_id, channel_id, ts)| Post {
             notification_id,
             channel_id,
             ts,
-            state,
         })
         .collect())
 }
