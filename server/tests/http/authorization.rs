@@ -463,6 +463,34 @@ async fn the_audit_log_filters_pages_and_exports_for_admins_only() {
         2,
         "the aws-dev policy and the request"
     );
+    // Every condition at once (each is in the query only when set): a range around today
+    // finds the request, one that ended yesterday finds nothing.
+    let today = time::OffsetDateTime::now_utc().date();
+    let all = |from: time::Date, to: time::Date| {
+        let root = root.clone();
+        let app = &app;
+        async move {
+            let form = [
+                ("actor", "ADA".to_owned()),
+                ("subject", "aws-dev".to_owned()),
+                ("action", "request.".to_owned()),
+                ("from", from.to_string()),
+                ("to", to.to_string()),
+            ];
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, page) = post(app, &root, "/api/audit", &form).await;
+            assert_eq!(status, 200, "{page}");
+            page["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["action"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let yesterday = today.previous_day().unwrap();
+    assert_eq!(all(yesterday, today).await, ["request.created"]);
+    assert!(all(yesterday, yesterday).await.is_empty());
     let (status, _) = post(
         &app,
         &root,

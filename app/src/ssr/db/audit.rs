@@ -91,39 +91,75 @@ pub async fn list_audit_events(
     search_audit_events(db, &crate::model::AuditFilter::default(), before_seq, limit).await
 }
 
-/// One event by its sequence number.
+/// One event by its sequence number (a primary-key lookup: the notifier reads one per delivery).
 pub async fn find_audit_event(db: &Db, seq: i64) -> Result<Option<AuditEvent>, DbError> {
+    let row: Option<(i64, Timestamp, String, String, String, String)> = sqlx::query_as(
+        "SELECT seq, at, actor, action, subject, details FROM audit_events WHERE seq = $1",
+    )
+    .bind(seq)
+    .fetch_optional(db.pool())
+    .await?;
     Ok(
-        search_audit_events(db, &crate::model::AuditFilter::default(), Some(seq + 1), 1)
-            .await?
-            .into_iter()
-            .find(|e| e.seq == seq),
+        row.map(|(seq, at, actor, action, subject, details)| AuditEvent {
+            seq,
+            at,
+            actor,
+            action,
+            subject,
+            details,
+        }),
     )
 }
 
-/// Events matching `filter`, newest first, older than `before_seq` when given.
+/// Events matching `filter`, newest first, older than `before_seq` when given. Only the
+/// conditions the filter sets are in the query, so an unfiltered page walks the primary key
+/// backwards from `before_seq` instead of scanning the log.
 pub async fn search_audit_events(
     db: &Db,
     filter: &crate::model::AuditFilter,
     before_seq: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEvent>, DbError> {
-    let rows: Vec<(i64, Timestamp, String, String, String, String)> = sqlx::query_as(
-        "SELECT seq, at, actor, action, subject, details FROM audit_events \
-         WHERE seq < $1 AND LOWER(actor) LIKE $2 ESCAPE '\\' \
-           AND (LOWER(subject) LIKE $3 ESCAPE '\\' OR LOWER(details) LIKE $3 ESCAPE '\\') \
-           AND action LIKE $4 ESCAPE '\\' AND at >= $5 AND at < $6 \
-         ORDER BY seq DESC LIMIT $7",
-    )
-    .bind(before_seq.unwrap_or(i64::MAX))
-    .bind(super::contains_pattern(&filter.actor))
-    .bind(super::contains_pattern(&filter.subject))
-    .bind(super::prefix_pattern(&filter.action))
-    .bind(filter.from.map_or(i64::MIN, Timestamp::millis))
-    .bind(filter.to.map_or(i64::MAX, Timestamp::millis))
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
+    let mut sql = String::from(
+        "SELECT seq, at, actor, action, subject, details FROM audit_events WHERE seq < $1",
+    );
+    let mut n = 1;
+    let mut param = || {
+        n += 1;
+        format!("${n}")
+    };
+    let actor = (!filter.actor.trim().is_empty()).then(|| super::contains_pattern(&filter.actor));
+    let subject =
+        (!filter.subject.trim().is_empty()).then(|| super::contains_pattern(&filter.subject));
+    let action = (!filter.action.is_empty()).then(|| super::prefix_pattern(&filter.action));
+    if actor.is_some() {
+        sql += &format!(" AND LOWER(actor) LIKE {} ESCAPE '\\'", param());
+    }
+    if subject.is_some() {
+        let p = param();
+        sql += &format!(
+            " AND (LOWER(subject) LIKE {p} ESCAPE '\\' OR LOWER(details) LIKE {p} ESCAPE '\\')"
+        );
+    }
+    if action.is_some() {
+        sql += &format!(" AND action LIKE {} ESCAPE '\\'", param());
+    }
+    if filter.from.is_some() {
+        sql += &format!(" AND at >= {}", param());
+    }
+    if filter.to.is_some() {
+        sql += &format!(" AND at < {}", param());
+    }
+    sql += &format!(" ORDER BY seq DESC LIMIT {}", param());
+    let mut query = sqlx::query_as::<_, (i64, Timestamp, String, String, String, String)>(&sql)
+        .bind(before_seq.unwrap_or(i64::MAX));
+    for pattern in [actor, subject, action].into_iter().flatten() {
+        query = query.bind(pattern);
+    }
+    for at in [filter.from, filter.to].into_iter().flatten() {
+        query = query.bind(at);
+    }
+    let rows = query.bind(limit).fetch_all(db.pool()).await?;
     Ok(rows
         .into_iter()
         .map(|(seq, at, actor, action, subject, details)| AuditEvent {
