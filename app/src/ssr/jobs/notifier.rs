@@ -132,12 +132,17 @@ async fn deliver(core: &Core, claim: Claim) -> Result<Done, DbError> {
 
 /// The notifier's loop; runs until `core.stopping` is cancelled, then lets the deliveries in
 /// flight finish (each is bounded by the delivery time-out). It keeps up to [`CONCURRENCY`]
-/// deliveries in flight and claims more as each one ends, so a slow endpoint holds one slot,
-/// not everyone's deliveries.
+/// deliveries in flight and claims more as they end, so a slow endpoint holds one slot, not
+/// everyone's deliveries. Every turn first collects *all* the deliveries that ended, then
+/// fills every free slot with one claim: a turn costs a write, so refilling one slot per turn
+/// would cap the notifier at one delivery per write however fast the channels answer.
 pub async fn run(core: Core) {
     let signal = core.engine.clone();
     let mut in_flight: JoinSet<Result<Done, DbError>> = JoinSet::new();
     while !core.stopping.is_cancelled() {
+        while let Some(done) = in_flight.try_join_next() {
+            log_ended(done);
+        }
         let free = CONCURRENCY - in_flight.len();
         if free > 0 {
             let now = core.clock.timestamp();
@@ -160,8 +165,9 @@ pub async fn run(core: Core) {
             }
         }
         // Sleep until a delivery ends (a slot is free), a commit wakes us, or the next retry
-        // is due; at most `IDLE_POLL` (events recorded by other processes).
-        let wait = if in_flight.len() == CONCURRENCY {
+        // is due; at most `IDLE_POLL` (events recorded by other processes). With deliveries
+        // in flight, their ends wake us soon enough.
+        let wait = if !in_flight.is_empty() {
             IDLE_POLL
         } else {
             match store::next_due(&core.db).await {
@@ -172,20 +178,21 @@ pub async fn run(core: Core) {
             }
         };
         tokio::select! {
-            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                match done {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => tracing::warn!(error = %e, "notifier: database error"),
-                    Err(e) => tracing::error!(error = %e, "notifier: a delivery task failed"),
-                }
-            }
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => log_ended(done),
             _ = signal.notifier_woken(wait.max(Duration::from_millis(20))) => {}
             _ = core.stopping.cancelled() => {}
         }
     }
     while let Some(done) = in_flight.join_next().await {
-        if let Ok(Err(e)) = done {
-            tracing::warn!(error = %e, "notifier: database error");
-        }
+        log_ended(done);
+    }
+}
+
+/// Logs what went wrong with a delivery task that ended (its outcome is recorded already).
+fn log_ended(done: Result<Result<Done, DbError>, tokio::task::JoinError>) {
+    match done {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "notifier: database error"),
+        Err(e) => tracing::error!(error = %e, "notifier: a delivery task failed"),
     }
 }
