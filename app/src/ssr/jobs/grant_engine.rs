@@ -283,6 +283,10 @@ pub async fn run_worker(state: Core, stop: CancellationToken, grace: Duration) {
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !stop.is_cancelled() {
+        // Collect every operation that ended, so one claim refills all the free slots.
+        while let Some(done) = in_flight.try_join_next() {
+            log_ended(done);
+        }
         let free = CONCURRENCY - in_flight.len();
         let mut okta_ready = true;
         if free > 0 {
@@ -335,13 +339,7 @@ pub async fn run_worker(state: Core, stop: CancellationToken, grace: Duration) {
             wait
         };
         tokio::select! {
-            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                match done {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => tracing::warn!(error = %e, "grant engine: database error"),
-                    Err(e) => tracing::error!(error = %e, "grant engine: an operation task failed"),
-                }
-            }
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => log_ended(done),
             _ = signal.worker_woken() => {}
             _ = stop.cancelled() => {}
             _ = heartbeat.tick(), if !in_flight.is_empty() => {
@@ -354,6 +352,15 @@ pub async fn run_worker(state: Core, stop: CancellationToken, grace: Duration) {
         }
     }
     finish_in_flight(&state, in_flight, grace).await;
+}
+
+/// Logs what went wrong with an operation task that ended (its outcome is recorded already).
+fn log_ended(done: Result<Result<Outcome, DbError>, tokio::task::JoinError>) {
+    match done {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "grant engine: database error"),
+        Err(e) => tracing::error!(error = %e, "grant engine: an operation task failed"),
+    }
 }
 
 /// On shutdown: waits up to `grace` for the calls in flight, then abandons the rest and
