@@ -1171,3 +1171,57 @@ async fn with_a_quorum_each_approval_tells_the_other_approvers() {
         drain(&core).await;
     }
 }
+
+#[tokio::test]
+async fn approvers_are_not_asked_about_a_request_their_policy_auto_approved() {
+    use app::model::{GroupId, PolicyTarget, UserId};
+    use app::ssr::auth::Requester;
+    use app::ssr::services::access::{PolicyInput, RequestInput};
+    let Some(python) = python() else { return };
+    for engine in engines() {
+        let w = world(engine, "engine-token").await;
+        let (_sink, core) = with_email(&w, &python).await;
+        let access = core.access();
+        access
+            .save_policy(
+                &admin(),
+                PolicyInput {
+                    target: Some(PolicyTarget::Group(GroupId::from(w.group.clone()))),
+                    requestable: true,
+                    auto_approve: true,
+                    // Named, but the policy decides: nobody has anything to decide.
+                    approver_users: vec!["approver".into()],
+                    quorum: 1,
+                    default_duration: "1h".parse().unwrap(),
+                    max_duration: "1d".parse().unwrap(),
+                    ..PolicyInput::default()
+                },
+            )
+            .await
+            .unwrap();
+        let ada = Requester::for_tests(app::model::Me {
+            okta_id: UserId::from(w.ada.clone()),
+            ..me("ada")
+        });
+        access
+            .request_access(
+                &ada,
+                RequestInput {
+                    group_id: GroupId::from(w.group.clone()),
+                    duration: Some("1h".parse().unwrap()),
+                    reason: String::new(),
+                    starts_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        let queued = log(&core, "pending").await.deliveries;
+        let events: Vec<&str> = queued.iter().map(|d| d.event.as_str()).collect();
+        assert!(!events.contains(&"request.created"), "{events:?}");
+        assert!(
+            events.contains(&"request.approved"),
+            "the requester hears of the approval: {events:?}"
+        );
+        drain(&core).await;
+    }
+}

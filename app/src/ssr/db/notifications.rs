@@ -193,7 +193,8 @@ pub struct Event<'a> {
 }
 
 /// Queues the deliveries of `event` to the people it concerns (see [`audiences`]) on each
-/// channel that is on. A person who cancelled their own request is not told of it; an approval
+/// channel that is on. Approvers are only asked about a request that is still pending (an
+/// auto-approved one is decided before its creation is recorded). A person who cancelled their own request is not told of it; an approval
 /// that does not complete the quorum goes by email to the other approvers ("1 of 2"; in Slack
 /// their cards say it).
 async fn queue_for_people(tx: &mut Tx, event: &Event<'_>) -> Result<u64, DbError> {
@@ -239,7 +240,8 @@ async fn queue_for(
         Audience::Approvers(id) => (
             format!(
                 "{insert} WHERE {reachable} \
-                   AND u.okta_id <> (SELECT r.requester_id FROM access_requests r WHERE r.id = $3) \
+                   AND EXISTS (SELECT 1 FROM access_requests r WHERE r.id = $3 \
+                          AND r.state = 'pending' AND r.requester_id <> u.okta_id) \
                    AND NOT ($5 = 'request.approval_recorded' AND u.login = $6) \
                    AND (EXISTS (SELECT 1 FROM request_approvers ra WHERE ra.request_id = $3 \
                           AND ra.kind = 'user' AND ra.ref = u.okta_id) \

@@ -502,6 +502,11 @@ impl AccessService<'_> {
             &policy.approver_groups,
         )
         .await?;
+        // Decided before its creation is recorded, so that the outbox does not ask approvers
+        // to decide it.
+        if policy.auto_approve {
+            requests::decide_request(&mut tx, id, RequestState::Approved, now, "policy").await?;
+        }
         self.audit(
             &mut tx,
             &me.login,
@@ -511,7 +516,6 @@ impl AccessService<'_> {
         )
         .await?;
         if policy.auto_approve {
-            requests::decide_request(&mut tx, id, RequestState::Approved, now, "policy").await?;
             self.audit(
                 &mut tx,
                 "policy",
