@@ -482,9 +482,18 @@ pub async fn save_auto_policy(
 
 /// The first `n` groups the signed-in person may request, from the catalog.
 pub async fn requestable_groups(http: &reqwest::Client, base: &str, n: usize) -> Vec<String> {
-    let mut groups = Vec::new();
+    catalog_entries(http, base, n)
+        .await
+        .iter()
+        .map(|e| e["group_id"].as_str().expect("group_id").to_owned())
+        .collect()
+}
+
+/// The first `n` entries of the signed-in person's catalog (as `/api/access/catalog` answers).
+pub async fn catalog_entries(http: &reqwest::Client, base: &str, n: usize) -> Vec<Value> {
+    let mut entries = Vec::new();
     let mut after = String::new();
-    while groups.len() < n {
+    while entries.len() < n {
         let page = post_ok(
             http,
             base,
@@ -492,16 +501,20 @@ pub async fn requestable_groups(http: &reqwest::Client, base: &str, n: usize) ->
             &[("q", String::new()), ("after", after.clone())],
         )
         .await;
-        for e in page["entries"].as_array().expect("catalog entries") {
-            groups.push(e["group_id"].as_str().expect("group_id").to_owned());
-        }
+        entries.extend(
+            page["entries"]
+                .as_array()
+                .expect("catalog entries")
+                .iter()
+                .cloned(),
+        );
         match page["next"].as_str() {
             Some(next) => after = next.to_owned(),
             None => break,
         }
     }
-    groups.truncate(n);
-    groups
+    entries.truncate(n);
+    entries
 }
 
 /// Asks for `group_id` for `duration`, starting now, without a reason.

@@ -26,6 +26,10 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_gatepass");
 /// The requester, one of the simulator's generated people; Gatepass's bootstrap admin.
 const ADMIN: &str = "user0000000@example.com";
+/// Who decides the requests for [`APPROVAL_PATTERNS`].
+const APPROVER: &str = "user0000001@example.com";
+/// Groups whose requests wait for [`APPROVER`] (`group-013…` and `group-014…`: some 200 of the 1,500).
+const APPROVAL_PATTERNS: [&str; 2] = ["group-013*", "group-014*"];
 
 /// What Gatepass's database says: every grant, and its Okta operations by (kind, state).
 #[derive(Debug, PartialEq)]
@@ -364,6 +368,26 @@ async fn sigkill_under_load_leaves_okta_matching_the_grants() {
     sign_in(&http, &base, ADMIN).await;
     wait_for_sync(&http, &base).await;
     save_auto_policy(&http, &base, "group-*", "1m", "1h").await;
+    // Some groups need an approver's decision: each of their requests asks the approver, by
+    // email and in Slack, and stays pending.
+    for pattern in APPROVAL_PATTERNS {
+        post_ok(
+            &http,
+            &base,
+            "/api/access/policies/save",
+            &[
+                ("applies_to", pattern.into()),
+                ("eligible_groups", String::new()),
+                ("approver_users", APPROVER.into()),
+                ("approver_groups", String::new()),
+                ("quorum", "1".into()),
+                ("default_duration", "1m".into()),
+                ("max_duration", "1h".into()),
+                ("requestable", "on".into()),
+            ],
+        )
+        .await;
+    }
     // People's notices also go to Slack (the simulator's stand-in).
     post_ok(
         &http,
@@ -395,8 +419,23 @@ async fn sigkill_under_load_leaves_okta_matching_the_grants() {
         ],
     )
     .await;
-    let groups = requestable_groups(&http, &base, 2000).await;
+    let (to_approve, groups): (Vec<Value>, Vec<Value>) = catalog_entries(&http, &base, 2000)
+        .await
+        .into_iter()
+        .partition(|e| e["auto_approve"] == false);
+    let ids = |entries: Vec<Value>| -> Vec<String> {
+        entries
+            .iter()
+            .map(|e| e["group_id"].as_str().expect("group_id").to_owned())
+            .collect()
+    };
+    let (to_approve, groups) = (ids(to_approve), ids(groups));
     assert!(groups.len() >= 1000, "{} requestable groups", groups.len());
+    assert!(
+        to_approve.len() >= 150,
+        "{} groups to approve",
+        to_approve.len()
+    );
     let user = sim.api_get(&http, &format!("/api/v1/users/{ADMIN}")).await["id"]
         .as_str()
         .expect("the requester's Okta id")
@@ -418,7 +457,21 @@ async fn sigkill_under_load_leaves_okta_matching_the_grants() {
         lost_but_done: AtomicUsize::new(0),
         given_back: AtomicUsize::new(0),
     });
+    // And a burst of requests that wait for the approver (one each for `to_approve`).
+    let pending = Arc::new(Load {
+        groups: to_approve,
+        next: AtomicUsize::new(0),
+        acknowledged: Mutex::new(Vec::new()),
+        refused: Mutex::new(BTreeMap::new()),
+        lost: AtomicUsize::new(0),
+        lost_but_done: AtomicUsize::new(0),
+        given_back: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        base: base.clone(),
+        http: http.clone(),
+    });
     let tasks = vec![
+        tokio::spawn(pending.clone().ask_for_groups()),
         tokio::spawn(load.clone().ask_for_groups()),
         tokio::spawn(load.clone().ask_for_groups()),
         tokio::spawn(load.clone().give_back_some()),
@@ -436,6 +489,7 @@ async fn sigkill_under_load_leaves_okta_matching_the_grants() {
         restart_time += t.elapsed();
     }
     load.stop.store(true, Ordering::SeqCst);
+    pending.stop.store(true, Ordering::SeqCst);
     for task in tasks {
         task.await.expect("load task");
     }
@@ -660,9 +714,48 @@ async fn sigkill_under_load_leaves_okta_matching_the_grants() {
         post_repeats <= kills * 32,
         "{post_repeats} repeats after {kills} kills"
     );
+    // Among them, the approver was asked about every request that waits for them, once by
+    // email and once in Slack (a card to decide from), and about nothing auto-approved.
+    let approver = sim
+        .api_get(&http, &format!("/api/v1/users/{APPROVER}"))
+        .await["id"]
+        .as_str()
+        .expect("the approver's Okta id")
+        .to_owned();
+    let asked_approver = |channel: &'static str| {
+        let db = &db;
+        let approver = approver.clone();
+        async move {
+            notifications::list_deliveries(db, None, 0, 10_000_000)
+                .await
+                .expect("read deliveries")
+                .into_iter()
+                .filter(|d| {
+                    d.channel == channel
+                        && d.target == approver.as_str()
+                        && d.event == "request.created"
+                })
+                .count()
+        }
+    };
+    let waiting = pending.acknowledged.lock().unwrap().len();
+    assert!(
+        waiting >= 100,
+        "only {waiting} requests wait for the approver"
+    );
+    for channel in ["email", "slack"] {
+        let n = asked_approver(channel).await;
+        // Requests whose answer a kill lost were still recorded: at least one per
+        // acknowledged request, at most one per group.
+        assert!(
+            (waiting..=pending.groups.len()).contains(&n),
+            "the approver was asked {n} times by {channel} for {waiting} waiting requests"
+        );
+    }
     println!(
         "kill -9: {} webhooks delivered, {repeats} of them again after a kill; {} emails, \
-         {mail_repeats} again; {} Slack messages, {post_repeats} again",
+         {mail_repeats} again; {} Slack messages, {post_repeats} again; {waiting} requests \
+         waiting for the approver, who was asked about each by email and in Slack",
         distinct.len(),
         distinct_mails.len(),
         distinct_posts.len()
