@@ -19,6 +19,7 @@ use crate::pages::{
     home::HomePage,
     my_access::MyAccessPage,
     my_notifications::MyNotificationsPage,
+    my_tokens::MyTokensPage,
     not_found::NotFoundPage,
     notifications::NotificationsPage,
     policies::PoliciesPage,
@@ -48,6 +49,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/request/:group") view={Lazy::<RequestFormRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/settings/notifications") view={Lazy::<MyNotificationsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/settings/tokens") view={Lazy::<MyTokensRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin/okta") view={Lazy::<SettingsOktaRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin/sync") view={Lazy::<SyncRoute>::new()} ssr=SsrMode::Async />
@@ -90,6 +92,7 @@ lazy_page! {
     RequestFormRoute => RequestFormPage,
     ApprovalsRoute => ApprovalsPage,
     MyNotificationsRoute => MyNotificationsPage,
+    MyTokensRoute => MyTokensPage,
     AdminRoute => AdminPage,
     SettingsOktaRoute => SettingsOktaPage,
     SyncRoute => SyncPage,

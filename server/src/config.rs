@@ -50,8 +50,26 @@ pub struct Config {
     pub okta: Option<OktaBootstrap>,
     pub metrics: MetricsConfig,
     pub notifications: NotificationsConfig,
+    pub api: ApiConfig,
     /// Largest request body accepted, in bytes (forms are small; larger bodies get 413).
     pub max_request_bytes: usize,
+}
+
+/// The `/api/v1` REST API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ApiConfig {
+    /// Calls one token may make per minute (`GATEPASS_API__RATE_LIMIT_PER_MINUTE`; 0: no
+    /// limit); more are answered 429 with `Retry-After`.
+    pub rate_limit_per_minute: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            rate_limit_per_minute: 600,
+        }
+    }
 }
 
 /// `/metrics` for Prometheus.
@@ -381,6 +399,7 @@ impl Default for Config {
             requests: RequestsConfig::default(),
             okta: None,
             metrics: MetricsConfig::default(),
+            api: ApiConfig::default(),
             notifications: NotificationsConfig::default(),
             max_request_bytes: 64 * 1024,
         }

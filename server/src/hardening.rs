@@ -5,7 +5,8 @@
 //!   `Referrer-Policy: same-origin`, and HSTS when Gatepass is served over https;
 //! - [`api_error_status`]: a server function's error answers with the status its `AppError`
 //!   names, also when the error arose before the function ran (arguments that do not parse);
-//! - [`LoginLimiter`]: how often one client address may start a sign-in;
+//! - [`WindowLimiter`]: how often one client address may start a sign-in, how often one API
+//!   token may be used;
 //! - [`metrics_allowed`]: `/metrics` only for a scraper presenting the configured token.
 
 use std::collections::HashMap;
@@ -108,39 +109,53 @@ pub async fn api_error_status(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// Counts sign-in starts per client address in one-minute windows.
+/// Counts events per key (a client address, an API token) in one-minute windows.
 #[derive(Debug, Clone)]
-pub struct LoginLimiter {
+pub struct WindowLimiter<K> {
     per_minute: u32,
-    windows: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
+    windows: Arc<Mutex<HashMap<K, (Instant, u32)>>>,
 }
 
-impl LoginLimiter {
-    /// At most `per_minute` sign-in starts per address and minute (0: no limit).
+/// Sign-in starts per client address.
+pub type LoginLimiter = WindowLimiter<IpAddr>;
+
+impl<K: std::hash::Hash + Eq> WindowLimiter<K> {
+    /// At most `per_minute` events per key and minute (0: no limit).
     pub fn new(per_minute: u32) -> Self {
-        LoginLimiter {
+        WindowLimiter {
             per_minute,
             windows: Arc::default(),
         }
     }
 
-    /// Whether one more sign-in may start from `addr` now.
-    pub fn allow(&self, addr: IpAddr) -> bool {
+    /// Whether one more event may happen for `key` now.
+    pub fn allow(&self, key: K) -> bool {
+        self.check(key).is_ok()
+    }
+
+    /// Counts one more event for `key`; when over the limit, the seconds until its window ends
+    /// (for `Retry-After`).
+    pub fn check(&self, key: K) -> Result<(), u64> {
         if self.per_minute == 0 {
-            return true;
+            return Ok(());
         }
         let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if windows.len() > 100_000 {
             windows.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
         }
-        let (start, count) = windows.entry(addr).or_insert((now, 0));
+        let (start, count) = windows.entry(key).or_insert((now, 0));
         if now.duration_since(*start) >= Duration::from_secs(60) {
             *start = now;
             *count = 0;
         }
         *count += 1;
-        *count <= self.per_minute
+        if *count <= self.per_minute {
+            Ok(())
+        } else {
+            let left = Duration::from_secs(60).saturating_sub(now.duration_since(*start));
+            Err(left.as_secs().max(1))
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The Gatepass server process: command line, configuration, start-up and the HTTP router.
 //! The product logic lives in the `app` crate; this crate wires it to the outside world.
 
+pub mod api_v1;
 pub mod audit_export;
 pub mod cli;
 pub mod config;

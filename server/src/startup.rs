@@ -25,7 +25,7 @@ use app::ssr::state::AppState;
 use app::{shell, App};
 
 use crate::config::{Config, Redacted};
-use crate::hardening::{HeaderPolicy, LoginLimiter};
+use crate::hardening::{HeaderPolicy, LoginLimiter, WindowLimiter};
 use crate::health;
 use crate::oidc::{Oidc, OidcError, OidcSettings};
 use crate::session::{self, DbSessionStore, SessionSettings};
@@ -84,6 +84,8 @@ pub struct Hardening {
     pub metrics_token: Option<MetricsToken>,
     /// Largest request body accepted (bytes).
     pub max_body: usize,
+    /// `/api/v1` calls per token and minute.
+    pub api_calls: WindowLimiter<i64>,
 }
 
 /// The configured `/metrics` scrape token (a request extension for the handler).
@@ -135,6 +137,18 @@ pub fn router(
         ))
         .layer(Extension(hardening.metrics_token.clone()))
         .layer(Extension(signin))
+        // The REST API: bearer tokens only, no session, no cookies.
+        .merge(
+            crate::api_v1::router(
+                state.core.as_ref().clone(),
+                hardening.api_calls.clone(),
+                hardening.max_body,
+            )
+            .layer(from_fn_with_state(
+                hardening.headers.clone(),
+                crate::hardening::security_headers,
+            )),
+        )
         // Slack's interactivity endpoint: signed by Slack, no session, no browser.
         .merge(
             crate::slack::router(state.core.as_ref().clone(), hardening.max_body).layer(
@@ -210,6 +224,7 @@ impl Server {
             sign_in_starts: LoginLimiter::new(config.session.sign_in_starts_per_minute),
             metrics_token: config.metrics.token.clone().map(MetricsToken),
             max_body: config.max_request_bytes,
+            api_calls: WindowLimiter::new(config.api.rate_limit_per_minute),
         };
         let signin = SignInContext {
             oidc,

@@ -7,6 +7,7 @@ pub mod notifications;
 pub mod okta;
 pub mod session;
 pub mod system;
+pub mod tokens;
 
 #[cfg(feature = "ssr")]
 use crate::error::AppError;

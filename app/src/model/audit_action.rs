@@ -58,11 +58,15 @@ pub enum AuditAction {
     SwitchesSaved,
     /// A sync found new drift (one event per sync, for the admins' alert).
     DriftFound,
+    /// A person made an API token (its name, scopes and expiry; never the token).
+    TokenCreated,
+    /// A token was revoked by its person or an admin.
+    TokenRevoked,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 37] = [
+    pub const ALL: [AuditAction; 39] = [
         AuditAction::IntegrationSaved,
         AuditAction::SyncRequested,
         AuditAction::PolicySaved,
@@ -100,6 +104,8 @@ impl AuditAction {
         AuditAction::SlackSaved,
         AuditAction::SwitchesSaved,
         AuditAction::DriftFound,
+        AuditAction::TokenCreated,
+        AuditAction::TokenRevoked,
     ];
 
     /// The name stored with the event.
@@ -143,6 +149,8 @@ impl AuditAction {
             SlackSaved => "notifications.slack_saved",
             SwitchesSaved => "notifications.switches_saved",
             DriftFound => "drift.found",
+            TokenCreated => "token.created",
+            TokenRevoked => "token.revoked",
         }
     }
 }
@@ -173,7 +181,8 @@ mod tests {
                     "request",
                     "grant",
                     "drift",
-                    "notifications"
+                    "notifications",
+                    "token"
                 ]
                 .contains(&family),
                 "{a}: the audit log's filters group actions by these prefixes"

@@ -10,6 +10,7 @@ mod ids;
 mod instant;
 mod notifications;
 mod okta;
+mod tokens;
 
 pub use access::*;
 pub use audit_action::AuditAction;
@@ -21,6 +22,7 @@ pub use instant::Timestamp;
 pub use notifications::*;
 pub use okta::*;
 use serde::{Deserialize, Serialize};
+pub use tokens::*;
 
 /// Which database engine Gatepass is running on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ pub mod groups;
 pub mod home;
 pub mod my_access;
 pub mod my_notifications;
+pub mod my_tokens;
 pub mod not_found;
 pub mod notifications;
 pub mod policies;

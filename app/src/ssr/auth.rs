@@ -133,3 +133,57 @@ impl Capability for Admin {
         require_admin()
     }
 }
+
+/// Proof that an API call came with a live personal access token: whose it is (standing checked
+/// against the directory on this call) and what it may do. It yields [`Requester`] or [`Admin`]
+/// only within its scopes, and [`Admin`] only while its person is an administrator.
+#[derive(Debug, Clone)]
+pub struct TokenCaller {
+    me: Me,
+    scopes: Vec<crate::model::Scope>,
+    /// The token's id and name (`via: token <name>` in the audit log).
+    pub token_id: i64,
+    pub token_name: String,
+}
+
+impl TokenCaller {
+    /// Only the token service makes these, after checking the token.
+    pub(crate) fn new(
+        me: Me,
+        scopes: Vec<crate::model::Scope>,
+        token_id: i64,
+        token_name: String,
+    ) -> Self {
+        TokenCaller {
+            me,
+            scopes,
+            token_id,
+            token_name,
+        }
+    }
+
+    pub fn me(&self) -> &Me {
+        &self.me
+    }
+
+    pub fn scopes(&self) -> &[crate::model::Scope] {
+        &self.scopes
+    }
+
+    /// The person as a requester, if the token has `scope` (`read`, `request`, `approve`).
+    pub fn requester(&self, scope: crate::model::Scope) -> Result<Requester, AppError> {
+        if !self.scopes.contains(&scope) {
+            return Err(AppError::Forbidden);
+        }
+        requester_from(Some(self.me.clone()))
+    }
+
+    /// The person as an administrator: the token has the `admin` scope and its person is an
+    /// administrator now.
+    pub fn admin(&self) -> Result<Admin, AppError> {
+        if !self.scopes.contains(&crate::model::Scope::Admin) {
+            return Err(AppError::Forbidden);
+        }
+        require_admin_from(Some(self.me.clone()))
+    }
+}

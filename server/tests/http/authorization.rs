@@ -189,6 +189,8 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
             vec![("to_decide", "on")],
             200,
         ),
+        ("/api/tokens/all", vec![("before", "0")], 200),
+        ("/api/tokens/revoke-any", vec![("id", "999")], 404),
     ] {
         assert_eq!(
             post(&app, &anonymous, path, &form).await.0,
@@ -244,6 +246,11 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
         ("/api/access/approvals", vec![]),
         ("/api/notifications/mine", vec![]),
         ("/api/notifications/mine/save", vec![("access", "on")]),
+        ("/api/tokens/mine", vec![]),
+        (
+            "/api/tokens/create",
+            vec![("name", "laptop"), ("days", "7"), ("scope_read", "on")],
+        ),
     ] {
         assert_eq!(
             post(&app, &anonymous, path, &form).await.0,

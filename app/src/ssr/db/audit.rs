@@ -6,6 +6,17 @@ use sha2::{Digest, Sha256};
 use super::{Db, DbError, Tx};
 use crate::model::{AuditAction, AuditEvent, DatabaseEngine, Timestamp};
 
+tokio::task_local! {
+    /// How the people acting in the current task reached Gatepass when it was not a browser
+    /// session (`token <name>`); every event recorded meanwhile carries it as `via`.
+    static VIA: String;
+}
+
+/// Runs `work` with every audit event it records attributed to `via` (e.g. `token ci`).
+pub async fn recorded_via<F: std::future::Future>(via: String, work: F) -> F::Output {
+    VIA.scope(via, work).await
+}
+
 /// The chain's starting point.
 const GENESIS: &str = "gatepass-audit-v1";
 
@@ -54,8 +65,19 @@ pub async fn insert_audit_event(
             .fetch_optional(&mut **tx)
             .await?;
     let prev = prev.unwrap_or_else(|| GENESIS.to_owned());
-    let value = details;
-    let details = details.to_string();
+    let with_via;
+    let value = match VIA.try_with(Clone::clone) {
+        Ok(via) => {
+            let mut v = details.clone();
+            if let Some(map) = v.as_object_mut() {
+                map.insert("via".into(), serde_json::Value::String(via));
+            }
+            with_via = v;
+            &with_via
+        }
+        Err(_) => details,
+    };
+    let details = value.to_string();
     let hash = chain_hash(&prev, at, actor, action, subject, &details);
     let seq: i64 = sqlx::query_scalar(
         "INSERT INTO audit_events (at, actor, action, subject, details, prev_hash, hash) \

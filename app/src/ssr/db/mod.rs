@@ -18,6 +18,7 @@ mod schema;
 pub mod sessions;
 pub mod slack;
 pub mod sync;
+pub mod tokens;
 
 use std::path::Path;
 use std::str::FromStr;

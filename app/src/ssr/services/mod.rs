@@ -18,6 +18,7 @@ pub mod policy;
 pub mod slack;
 pub mod sync;
 pub mod system;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -73,6 +74,10 @@ impl Core {
 
     pub fn slack(&self) -> slack::SlackService<'_> {
         slack::SlackService { core: self }
+    }
+
+    pub fn tokens(&self) -> tokens::TokenService<'_> {
+        tokens::TokenService { core: self }
     }
 
     pub fn sync(&self) -> sync::SyncService<'_> {

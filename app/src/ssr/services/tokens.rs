@@ -1,0 +1,323 @@
+//! Personal access tokens for the `/api/v1` REST API: made on Settings › API tokens (name,
+//! scopes, expiry of at most [`MAX_DAYS`] days), shown once, stored as a SHA-256 hash, listed
+//! with their last use, revocable by their person and by admins. [`TokenService::authenticate`]
+//! turns a presented token into a [`TokenCaller`] — or says exactly why not — checking on every
+//! call that the token is live and that its person is still active in the directory.
+
+use rand::distributions::{Alphanumeric, DistString};
+use sha2::{Digest, Sha256};
+
+use crate::error::AppError;
+use crate::model::{ApiToken, AuditAction, CreatedToken, MyTokens, Scope};
+use crate::ssr::auth::{Admin, Requester, Standing, TokenCaller};
+use crate::ssr::core::Core;
+use crate::ssr::db::{audit, tokens as store, DbError};
+use crate::ssr::services::identity::{resolve_person_cached, VerifiedIdentity};
+
+/// What every token starts with, so secret scanners can find leaked ones.
+pub const PREFIX: &str = "gpat_";
+/// Random characters after the prefix (base62: about 238 bits).
+const RANDOM_LEN: usize = 40;
+/// The longest a token may live.
+pub const MAX_DAYS: i64 = 90;
+/// Live tokens one person may hold.
+pub const MAX_LIVE: i64 = 50;
+/// Longest token name.
+const MAX_NAME: usize = 60;
+/// Tokens per page of the admins' list.
+pub const PAGE: i64 = 100;
+
+/// Why a presented token was not accepted (each answered 401 with its own code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRefused {
+    #[error("send a personal access token: Authorization: Bearer gpat_…")]
+    Missing,
+    #[error("this is not a Gatepass token")]
+    Malformed,
+    #[error("no such token")]
+    Unknown,
+    #[error("this token was revoked")]
+    Revoked,
+    #[error("this token expired")]
+    Expired,
+    #[error("this token's person is not active in Okta")]
+    PersonInactive,
+}
+
+/// Why a token could not be checked or was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Refused(TokenRefused),
+    #[error(transparent)]
+    Failed(AppError),
+}
+
+impl From<DbError> for AuthError {
+    fn from(e: DbError) -> Self {
+        AuthError::Failed(e.into())
+    }
+}
+
+/// The hash a token is stored and found by.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn view(row: store::TokenRow) -> ApiToken {
+    ApiToken {
+        id: row.id,
+        name: row.name,
+        display: row.display,
+        scopes: row
+            .scopes
+            .split_whitespace()
+            .filter_map(Scope::parse)
+            .collect(),
+        owner_id: row.owner_id,
+        owner_login: row.owner_login,
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        last_used_at: row.last_used_at,
+        last_used_ip: row.last_used_ip,
+        revoked_at: row.revoked_at,
+    }
+}
+
+/// The scopes `who` may give a token now.
+fn allowed_scopes(is_admin: bool) -> Vec<Scope> {
+    Scope::ALL
+        .into_iter()
+        .filter(|s| *s != Scope::Admin || is_admin)
+        .collect()
+}
+
+/// Token operations.
+pub struct TokenService<'a> {
+    pub core: &'a Core,
+}
+
+impl TokenService<'_> {
+    /// Settings › API tokens: the caller's tokens, newest first.
+    pub async fn mine(&self, who: &Requester) -> Result<MyTokens, AppError> {
+        let rows =
+            store::list_tokens(&self.core.db, Some(who.me().okta_id.as_str()), 0, 200).await?;
+        Ok(MyTokens {
+            tokens: rows.into_iter().map(view).collect(),
+            allowed_scopes: allowed_scopes(who.me().is_admin),
+            max_days: MAX_DAYS,
+        })
+    }
+
+    /// Makes a token for the caller: `name` (1–60 characters), `scopes` (at least one, none
+    /// beyond the caller's role), living `days` (1–[`MAX_DAYS`]). The token is in the answer
+    /// and nowhere else.
+    pub async fn create(
+        &self,
+        who: &Requester,
+        name: &str,
+        scopes: &[String],
+        days: &str,
+    ) -> Result<CreatedToken, AppError> {
+        let me = who.me();
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(AppError::invalid(
+                "Name",
+                "give the token a name, e.g. laptop or deploy script",
+            ));
+        }
+        if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+            return Err(AppError::invalid(
+                "Name",
+                format!("use at most {MAX_NAME} characters, no control characters"),
+            ));
+        }
+        let mut chosen = Vec::new();
+        for s in scopes {
+            let scope = Scope::parse(s.trim()).ok_or_else(|| {
+                AppError::invalid(
+                    "Scopes",
+                    format!("`{s}` is not a scope (read, request, approve, admin)"),
+                )
+            })?;
+            if !chosen.contains(&scope) {
+                chosen.push(scope);
+            }
+        }
+        chosen.sort();
+        if chosen.is_empty() {
+            return Err(AppError::invalid("Scopes", "choose at least one scope"));
+        }
+        if chosen.contains(&Scope::Admin) && !me.is_admin {
+            return Err(AppError::invalid(
+                "Scopes",
+                "only administrators may give a token the admin scope",
+            ));
+        }
+        let days: i64 = days.trim().parse().map_err(|_| {
+            AppError::invalid(
+                "Expires in",
+                format!("enter a number of days from 1 to {MAX_DAYS}"),
+            )
+        })?;
+        if !(1..=MAX_DAYS).contains(&days) {
+            return Err(AppError::invalid(
+                "Expires in",
+                format!("a token lives from 1 to {MAX_DAYS} days"),
+            ));
+        }
+        let now = self.core.clock.timestamp();
+        if store::count_live(&self.core.db, me.okta_id.as_str(), now).await? >= MAX_LIVE {
+            return Err(AppError::Conflict(format!(
+                "You have {MAX_LIVE} live tokens; revoke one you no longer use first."
+            )));
+        }
+        let token = format!(
+            "{PREFIX}{}",
+            Alphanumeric.sample_string(&mut rand::thread_rng(), RANDOM_LEN)
+        );
+        let display = format!("{}…", &token[..PREFIX.len() + 4]);
+        let scope_names: Vec<&str> = chosen.iter().map(|s| s.as_str()).collect();
+        let expires_at = now.plus_secs(days * 86_400);
+        let mut tx = self.core.db.begin_write().await?;
+        let id = store::insert_token(
+            &mut tx,
+            me.okta_id.as_str(),
+            name,
+            &token_hash(&token),
+            &display,
+            &scope_names.join(" "),
+            now,
+            expires_at,
+        )
+        .await?;
+        audit::insert_audit_event(
+            &mut tx,
+            now,
+            &me.login,
+            AuditAction::TokenCreated,
+            &format!("token:{id}"),
+            &serde_json::json!({ "name": name, "scopes": scope_names, "expires_at": expires_at }),
+        )
+        .await?;
+        tx.commit().await?;
+        let info = store::find_token(&self.core.db, id)
+            .await?
+            .map(view)
+            .ok_or(AppError::Internal)?;
+        Ok(CreatedToken { token, info })
+    }
+
+    /// Revokes one of the caller's own tokens.
+    pub async fn revoke_mine(&self, who: &Requester, id: i64) -> Result<ApiToken, AppError> {
+        let row = store::find_token(&self.core.db, id)
+            .await?
+            .filter(|t| t.owner_id == who.me().okta_id.as_str())
+            .ok_or_else(|| AppError::NotFound("A token of yours with that id".into()))?;
+        self.revoke(&who.me().login, row).await
+    }
+
+    /// Admin › API tokens: everyone's tokens, newest first, below id `before` (0: the newest).
+    pub async fn all(&self, _admin: &Admin, before: i64) -> Result<Vec<ApiToken>, AppError> {
+        Ok(store::list_tokens(&self.core.db, None, before, PAGE)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect())
+    }
+
+    /// Revokes anyone's token.
+    pub async fn revoke_any(&self, admin: &Admin, id: i64) -> Result<ApiToken, AppError> {
+        let row = store::find_token(&self.core.db, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("A token with that id".into()))?;
+        self.revoke(&admin.me().login, row).await
+    }
+
+    async fn revoke(&self, by: &str, row: store::TokenRow) -> Result<ApiToken, AppError> {
+        let now = self.core.clock.timestamp();
+        let mut tx = self.core.db.begin_write().await?;
+        if !store::revoke_token(&mut tx, row.id, now, by).await? {
+            return Err(AppError::Conflict("That token is already revoked.".into()));
+        }
+        audit::insert_audit_event(
+            &mut tx,
+            now,
+            by,
+            AuditAction::TokenRevoked,
+            &format!("token:{}", row.id),
+            &serde_json::json!({ "name": row.name, "owner": row.owner_id }),
+        )
+        .await?;
+        tx.commit().await?;
+        store::find_token(&self.core.db, row.id)
+            .await?
+            .map(view)
+            .ok_or(AppError::Internal)
+    }
+
+    /// Checks a presented token (the `Authorization` header's value): live, and its person
+    /// active in the directory now. A use is recorded (at most once a minute per token).
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        ip: Option<&str>,
+    ) -> Result<TokenCaller, AuthError> {
+        let refused = AuthError::Refused;
+        let value = authorization.ok_or(refused(TokenRefused::Missing))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .ok_or(refused(TokenRefused::Missing))?;
+        if !token.starts_with(PREFIX)
+            || token.len() != PREFIX.len() + RANDOM_LEN
+            || !token[PREFIX.len()..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(refused(TokenRefused::Malformed));
+        }
+        let row = store::find_by_hash(&self.core.db, &token_hash(token))
+            .await?
+            .ok_or(refused(TokenRefused::Unknown))?;
+        let now = self.core.clock.timestamp();
+        if row.revoked_at.is_some() {
+            return Err(refused(TokenRefused::Revoked));
+        }
+        if row.expires_at <= now {
+            return Err(refused(TokenRefused::Expired));
+        }
+        let identity = VerifiedIdentity {
+            sub: row.owner_id.clone(),
+            email: None,
+            name: None,
+            preferred_username: None,
+        };
+        let me = match resolve_person_cached(
+            &self.core.db,
+            &self.core.auth,
+            &self.core.caches,
+            &identity,
+        )
+        .await
+        .map_err(AuthError::Failed)?
+        {
+            Standing::Allowed(me) if me.in_directory => me,
+            _ => return Err(refused(TokenRefused::PersonInactive)),
+        };
+        if let Err(e) = store::touch_token(&self.core.db, row.id, now, ip).await {
+            tracing::warn!(error = %e, token = row.id, "cannot record a token's use");
+        }
+        let scopes = row
+            .scopes
+            .split_whitespace()
+            .filter_map(Scope::parse)
+            .collect();
+        Ok(TokenCaller::new(me, scopes, row.id, row.name))
+    }
+}

@@ -1,0 +1,461 @@
+//! The `/api/v1` REST API and personal access tokens: made on Settings › API tokens, shown
+//! once and stored only as a hash; a token's calls go through the same services as the pages
+//! (a request asked with one token and approved with another, audited `via: token <name>`);
+//! what a token may not do — missing scope, a cookie instead of a token, a revoked token, a
+//! suspended person, too many calls — is refused with a specific error and changes nothing.
+
+use serde_json::{json, Value};
+
+use crate::common::okta::{sign_in, spawn_with_sim};
+use crate::common::{browser, engines, post, TestApp};
+use app::ssr::db::tokens::find_by_hash;
+use app::ssr::services::tokens::token_hash;
+use gatepass::config::OktaBootstrap;
+
+const OKTA_TOKEN_VAR: &str = "GATEPASS_TEST_API_V1_OKTA_TOKEN";
+const OKTA_TOKEN: &str = "api-v1-okta-token";
+
+async fn setup(engine: app::model::DatabaseEngine) -> (TestApp, okta_sim::RunningSim) {
+    std::env::set_var(OKTA_TOKEN_VAR, OKTA_TOKEN);
+    let seed = json!({
+        "users": [
+            { "id": "00uadmin000000000001", "login": "admin@example.com", "firstName": "Ada", "lastName": "Admin", "roles": [{ "type": "SUPER_ADMIN" }] },
+            { "id": "00ubob00000000000001", "login": "bob@example.com", "firstName": "Bob", "lastName": "Member" }
+        ],
+        "groups": [{ "name": "eng", "members": ["admin@example.com"] }],
+        "tokens": [{ "token": OKTA_TOKEN, "user": "admin@example.com" }]
+    });
+    spawn_with_sim(
+        engine,
+        seed,
+        "admin@example.com",
+        &[],
+        move |config, org| {
+            config.okta = Some(OktaBootstrap {
+                org_url: org.to_owned(),
+                secret_ref: format!("env:{OKTA_TOKEN_VAR}"),
+                ..OktaBootstrap::default()
+            });
+            config.api.rate_limit_per_minute = 30;
+        },
+    )
+    .await
+}
+
+/// Makes a token on Settings › API tokens as `who` (signed in), with `scopes`.
+async fn make_token(
+    app: &TestApp,
+    who: &reqwest::Client,
+    name: &str,
+    scopes: &[&str],
+) -> (u16, Value) {
+    let mut form = vec![("name", name.to_owned()), ("days", "30".to_owned())];
+    for s in scopes {
+        form.push((
+            match *s {
+                "read" => "scope_read",
+                "request" => "scope_request",
+                "approve" => "scope_approve",
+                _ => "scope_admin",
+            },
+            "on".to_owned(),
+        ));
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    post(app, who, "/api/tokens/create", &form).await
+}
+
+/// Calls the API with `token` (none: no `Authorization` header).
+async fn call(
+    app: &TestApp,
+    token: Option<&str>,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut req = reqwest::Client::new().request(method, app.url(path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_owned());
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (status, headers, res.json().await.unwrap_or_default())
+}
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_request_asked_and_approved_through_the_api_with_tokens_is_the_same_as_in_the_pages() {
+    for engine in engines() {
+        let (app, _sim) = setup(engine).await;
+        app.state
+            .sync()
+            .run(app::model::SyncKind::Full)
+            .await
+            .unwrap();
+        let admin = browser();
+        sign_in(&app, &admin, "admin@example.com").await;
+        let bob = browser();
+        sign_in(&app, &bob, "bob@example.com").await;
+        let (status, policy) = post(
+            &app,
+            &admin,
+            "/api/access/policies/save",
+            &[
+                ("applies_to", "eng"),
+                ("eligible_groups", ""),
+                ("approver_users", "admin@example.com"),
+                ("approver_groups", ""),
+                ("quorum", "1"),
+                ("default_duration", "1h"),
+                ("max_duration", "1d"),
+                ("requestable", "on"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{policy}");
+
+        // Made on the settings page: shown once, stored as a hash only.
+        let (status, made) = make_token(&app, &bob, "laptop", &["read", "request"]).await;
+        assert_eq!(status, 200, "{made}");
+        let token = made["token"].as_str().unwrap().to_owned();
+        assert!(token.starts_with("gpat_") && token.len() == 45, "{token}");
+        assert_eq!(made["info"]["scopes"], json!(["read", "request"]));
+        assert!(
+            find_by_hash(&app.db, &token).await.unwrap().is_none(),
+            "not stored as is"
+        );
+        let stored = find_by_hash(&app.db, &token_hash(&token))
+            .await
+            .unwrap()
+            .unwrap();
+        // Lists show a short prefix to tell tokens apart, nothing that could be used.
+        assert_eq!(stored.display, format!("{}…", &token[..9]));
+        let (_, mine) = post(&app, &bob, "/api/tokens/mine", &[]).await;
+        assert!(
+            !mine.to_string().contains(&token),
+            "listed without the token"
+        );
+        // Not more than the person's role: bob is no admin.
+        let (status, refused) = make_token(&app, &bob, "root", &["admin"]).await;
+        assert_eq!(status, 422, "{refused}");
+        let (status, _) = make_token(&app, &bob, "", &["read"]).await;
+        assert_eq!(status, 422, "a name is needed");
+        let (status, _) = make_token(&app, &bob, "nothing", &[]).await;
+        assert_eq!(status, 422, "a scope is needed");
+        let (status, approver) = make_token(&app, &admin, "approver", &["read", "approve"]).await;
+        assert_eq!(status, 200, "{approver}");
+        let approver = approver["token"].as_str().unwrap().to_owned();
+
+        // A browser session is not a token.
+        let res = bob.get(app.url("/api/v1/whoami")).send().await.unwrap();
+        assert_eq!(res.status(), 401);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(code(&body), "token_missing");
+
+        let (status, _, me) = call(
+            &app,
+            Some(&token),
+            reqwest::Method::GET,
+            "/api/v1/whoami",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["login"], "bob@example.com");
+        assert_eq!(me["token"]["name"], "laptop");
+
+        let (status, _, groups) = call(
+            &app,
+            Some(&token),
+            reqwest::Method::GET,
+            "/api/v1/groups?q=en",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{groups}");
+        let eng = groups["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == "eng")
+            .expect("eng is requestable")["group_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        // Bad input: a clear error naming the field, nothing recorded.
+        let (status, _, bad) = call(
+            &app,
+            Some(&token),
+            reqwest::Method::POST,
+            "/api/v1/requests",
+            Some("{\"group\": 1}"),
+        )
+        .await;
+        assert_eq!((status, code(&bad)), (422, "invalid"), "{bad}");
+        let ask = json!({ "group_id": eng, "duration": "9d", "reason": "debugging" }).to_string();
+        let (status, _, bad) = call(
+            &app,
+            Some(&token),
+            reqwest::Method::POST,
+            "/api/v1/requests",
+            Some(&ask),
+        )
+        .await;
+        assert_eq!(status, 422, "longer than the policy allows: {bad}");
+        let ask = json!({ "group_id": eng, "duration": "2h", "reason": "debugging" }).to_string();
+        let (status, headers, request) = call(
+            &app,
+            Some(&token),
+            reqwest::Method::POST,
+            "/api/v1/requests",
+            Some(&ask),
+        )
+        .await;
+        assert_eq!(status, 201, "{request}");
+        let id = request["id"].as_i64().unwrap();
+        assert_eq!(
+            headers["location"],
+            format!("/api/v1/requests/{id}").as_str()
+        );
+
+        // bob's token cannot decide (no scope; and he is not the approver anyway).
+        let approve = json!({ "decision": "approve" }).to_string();
+        let path = format!("/api/v1/approvals/{id}");
+        let (status, _, refused) = call(
+            &app,
+            Some(&token),
+            reqwest::Method::POST,
+            &path,
+            Some(&approve),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&refused)),
+            (403, "insufficient_scope"),
+            "{refused}"
+        );
+        // Denying needs a comment, as on the page.
+        let deny = json!({ "decision": "deny" }).to_string();
+        let (status, _, refused) = call(
+            &app,
+            Some(&approver),
+            reqwest::Method::POST,
+            &path,
+            Some(&deny),
+        )
+        .await;
+        assert_eq!(status, 422, "{refused}");
+        let (status, _, queue) = call(
+            &app,
+            Some(&approver),
+            reqwest::Method::GET,
+            "/api/v1/approvals",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(
+            queue["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["request"]["id"] == id || r["id"] == id),
+            "{queue}"
+        );
+        let (status, _, decided) = call(
+            &app,
+            Some(&approver),
+            reqwest::Method::POST,
+            &path,
+            Some(&approve),
+        )
+        .await;
+        assert_eq!(status, 200, "{decided}");
+        assert_eq!(decided["state"], "Approved");
+        let (status, _, again) = call(
+            &app,
+            Some(&approver),
+            reqwest::Method::POST,
+            &path,
+            Some(&approve),
+        )
+        .await;
+        assert_eq!(status, 409, "decided once: {again}");
+
+        let (status, _, access) = call(
+            &app,
+            Some(&token),
+            reqwest::Method::GET,
+            "/api/v1/access",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(access["grants"].as_array().unwrap().len(), 1, "{access}");
+
+        // The audit log says which token did it.
+        let events = app::ssr::db::audit::list_audit_events(&app.db, None, 50)
+            .await
+            .unwrap();
+        let via = |action: &str| {
+            events
+                .iter()
+                .find(|e| e.action == action)
+                .map(|e| serde_json::from_str::<Value>(&e.details).unwrap()["via"].clone())
+        };
+        assert_eq!(via("request.created"), Some(json!("token laptop")));
+        assert_eq!(via("request.approved"), Some(json!("token approver")));
+        assert_eq!(
+            via("token.created"),
+            Some(Value::Null),
+            "made in a browser session"
+        );
+
+        // Unknown operations answer in the API's shape.
+        let (status, _, unknown) = call(
+            &app,
+            Some(&token),
+            reqwest::Method::GET,
+            "/api/v1/nope",
+            None,
+        )
+        .await;
+        assert_eq!((status, code(&unknown)), (404, "not_found"));
+
+        // Revoked: refused at the next call.
+        let (status, _) = post(
+            &app,
+            &bob,
+            "/api/tokens/revoke",
+            &[("id", &stored.id.to_string())],
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _, refused) = call(
+            &app,
+            Some(&token),
+            reqwest::Method::GET,
+            "/api/v1/whoami",
+            None,
+        )
+        .await;
+        assert_eq!((status, code(&refused)), (401, "token_revoked"));
+        // Someone else's token cannot be revoked by id (admins use their own list).
+        let (status, _) = post(&app, &bob, "/api/tokens/revoke", &[("id", "999")]).await;
+        assert_eq!(status, 404);
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_refused_when_unknown_malformed_rate_limited_or_their_person_is_suspended() {
+    for engine in engines() {
+        let (app, sim) = setup(engine).await;
+        let bob = browser();
+        sign_in(&app, &bob, "bob@example.com").await;
+        let (_, made) = make_token(&app, &bob, "script", &["read"]).await;
+        let token = made["token"].as_str().unwrap().to_owned();
+
+        for (header, expected) in [
+            ("Basic Ym9iOnB3", "token_missing"),
+            ("Bearer not-a-token", "token_malformed"),
+            (
+                "Bearer gpat_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                "token_unknown",
+            ),
+        ] {
+            let res = reqwest::Client::new()
+                .get(app.url("/api/v1/whoami"))
+                .header("authorization", header)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 401, "{header}");
+            assert!(res.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer"));
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(code(&body), expected, "{header}");
+        }
+
+        // A read-only token cannot ask for access.
+        let (status, _, refused) = call(
+            &app,
+            Some(&token),
+            reqwest::Method::POST,
+            "/api/v1/requests",
+            Some("{\"group_id\": \"x\"}"),
+        )
+        .await;
+        assert_eq!((status, code(&refused)), (403, "insufficient_scope"));
+
+        // At most 30 calls a minute per token (this test's configuration), then 429.
+        let mut limited = None;
+        for _ in 0..40 {
+            let (status, headers, body) = call(
+                &app,
+                Some(&token),
+                reqwest::Method::GET,
+                "/api/v1/whoami",
+                None,
+            )
+            .await;
+            if status == 429 {
+                limited = Some((headers, body));
+                break;
+            }
+            assert_eq!(status, 200);
+        }
+        let (headers, body) = limited.expect("rate-limited within 40 calls");
+        assert_eq!(code(&body), "rate_limited");
+        let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+
+        // Okta suspends bob; after the next sync his token stops working.
+        let (_, second) = make_token(&app, &bob, "other", &["read"]).await;
+        let second = second["token"].as_str().unwrap().to_owned();
+        let (status, _, _) = call(
+            &app,
+            Some(&second),
+            reqwest::Method::GET,
+            "/api/v1/whoami",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        let res = reqwest::Client::new()
+            .put(format!(
+                "{}/__sim/users/00ubob00000000000001/status",
+                sim.base_url()
+            ))
+            .json(&json!({ "status": "SUSPENDED" }))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+        app.state
+            .sync()
+            .run(app::model::SyncKind::Full)
+            .await
+            .unwrap();
+        let (status, _, refused) = call(
+            &app,
+            Some(&second),
+            reqwest::Method::GET,
+            "/api/v1/whoami",
+            None,
+        )
+        .await;
+        assert_eq!((status, code(&refused)), (401, "person_inactive"));
+    }
+}
