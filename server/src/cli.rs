@@ -1,4 +1,6 @@
-//! The command line: `gatepass serve`, `gatepass migrate`, `gatepass sync`, `gatepass okta-sim`.
+//! The command line: the server's commands (`gatepass serve`, `migrate`, `sync`, `audit`,
+//! `okta-sim`) and the REST API's client (`gatepass login`, `groups`, `request`, `access`,
+//! `give-back`, `approvals`, `approve`, `deny`; see [`crate::client`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,6 +24,8 @@ pub struct Cli {
         value_name = "PATH"
     )]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub client: crate::client::ClientArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -52,6 +56,8 @@ pub enum Command {
     /// the demo, tests and benchmarks. Needs no Gatepass configuration.
     #[cfg(feature = "okta-sim")]
     OktaSim(okta_sim::SimArgs),
+    #[command(flatten)]
+    Client(crate::client::ClientCommand),
 }
 
 /// `gatepass audit …`
@@ -68,6 +74,10 @@ pub fn run(cli: Cli) -> ExitCode {
     if let Command::OktaSim(args) = cli.command {
         telemetry::init(crate::config::LogFormat::default());
         return okta_sim::run(args);
+    }
+    // The API's client needs no server configuration.
+    if let Command::Client(command) = cli.command {
+        return crate::client::run(command, cli.client);
     }
     let Loaded {
         mut config,
@@ -130,6 +140,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             #[cfg(feature = "okta-sim")]
             Command::OktaSim(_) => unreachable!("handled before configuration is loaded"),
+            Command::Client(_) => unreachable!("handled before configuration is loaded"),
         }
     });
     match result {

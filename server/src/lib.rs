@@ -4,6 +4,7 @@
 pub mod api_v1;
 pub mod audit_export;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod hardening;
 pub mod health;

@@ -459,3 +459,253 @@ async fn tokens_are_refused_when_unknown_malformed_rate_limited_or_their_person_
         assert_eq!((status, code(&refused)), (401, "person_inactive"));
     }
 }
+
+/// `gatepass <args>` as a person runs it, with `env` (and none of the developer's settings).
+fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gatepass"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("GATEPASS_") || key == "XDG_CONFIG_HOME" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+/// Runs `gatepass <args>` off the async runtime: (exit code, stdout, stderr).
+async fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = cli(args, env);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The logins of `group`'s members in the simulator (Okta's own API).
+async fn okta_members(sim: &okta_sim::RunningSim, group: &str) -> Vec<String> {
+    let http = reqwest::Client::new();
+    let auth = format!("SSWS {OKTA_TOKEN}");
+    let groups: Value = http
+        .get(format!("{}/api/v1/groups?q={group}", sim.base_url()))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = groups[0]["id"].as_str().unwrap();
+    let users: Value = http
+        .get(format!("{}/api/v1/groups/{id}/users", sim.base_url()))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["profile"]["login"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_command_line_asks_waits_approves_and_gives_back_through_the_api() {
+    let engine = engines()[0];
+    let (app, sim) = setup(engine).await;
+    app.state
+        .sync()
+        .run(app::model::SyncKind::Full)
+        .await
+        .unwrap();
+    // The grant engine, as `gatepass serve` runs it: approvals reach Okta at once.
+    let stop = app.state.core.stopping.child_token();
+    let worker = tokio::spawn(app::ssr::jobs::grant_engine::run_worker(
+        (*app.state.core).clone(),
+        stop.clone(),
+        std::time::Duration::from_secs(1),
+    ));
+    let admin = browser();
+    sign_in(&app, &admin, "admin@example.com").await;
+    let bob = browser();
+    sign_in(&app, &bob, "bob@example.com").await;
+    let (status, _) = post(
+        &app,
+        &admin,
+        "/api/access/policies/save",
+        &[
+            ("applies_to", "eng"),
+            ("eligible_groups", ""),
+            ("approver_users", "admin@example.com"),
+            ("approver_groups", ""),
+            ("quorum", "1"),
+            ("default_duration", "1h"),
+            ("max_duration", "1d"),
+            ("requestable", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, made) = make_token(&app, &bob, "cli", &["read", "request"]).await;
+    let bob_token = made["token"].as_str().unwrap().to_owned();
+    let (_, made) = make_token(&app, &admin, "cli", &["read", "approve"]).await;
+    let admin_token = made["token"].as_str().unwrap().to_owned();
+    let url = app.url("");
+    let url = url.trim_end_matches('/');
+
+    // Without a token: exit 3, saying how to sign in.
+    let (code, _, err) = run_cli(&["access"], &[]).await;
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("gatepass login"), "{err}");
+    // Not over plain http to another machine.
+    let (code, _, err) = run_cli(
+        &["access"],
+        &[
+            ("GATEPASS_URL", "http://10.0.0.1:3000"),
+            ("GATEPASS_TOKEN", &bob_token),
+        ],
+    )
+    .await;
+    assert_eq!(code, 2, "{err}");
+
+    // bob logs in (the token from standard input), stored readable by him only.
+    let dir = tempfile::tempdir().unwrap();
+    let stored = dir.path().join("cli.json");
+    let stored_s = stored.to_str().unwrap().to_owned();
+    let mut login = cli(
+        &["login", "--url", url],
+        &[("GATEPASS_CLI_CONFIG", &stored_s)],
+    );
+    login
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = login.spawn().unwrap();
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{bob_token}\n").as_bytes())
+            .unwrap();
+    }
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bob@example.com"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&stored).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let as_bob = [("GATEPASS_CLI_CONFIG", stored_s.as_str())];
+    let as_admin = [
+        ("GATEPASS_URL", url),
+        ("GATEPASS_TOKEN", admin_token.as_str()),
+    ];
+
+    let (code, out, err) = run_cli(&["groups", "en"], &as_bob).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("eng") && out.contains("approved by"), "{out}");
+
+    // bob asks and waits; the admin approves from the command line meanwhile.
+    let mut ask = cli(
+        &[
+            "request",
+            "eng",
+            "--for",
+            "2h",
+            "--reason",
+            "fix the build",
+            "--wait",
+        ],
+        &as_bob,
+    );
+    ask.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let waiting = ask.spawn().unwrap();
+    let mut request_id = None;
+    for _ in 0..100 {
+        let (code, out, err) = run_cli(&["approvals", "--json"], &as_admin).await;
+        assert_eq!(code, 0, "{err}");
+        let queue: Value = serde_json::from_str(&out).unwrap();
+        if let Some(r) = queue.as_array().unwrap().first() {
+            request_id = r["request"]["id"].as_i64();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let request_id = request_id
+        .expect("the request reached the approver")
+        .to_string();
+    let (code, _, err) = run_cli(&["deny", &request_id], &as_admin).await;
+    assert_eq!(code, 2, "deny needs --comment: {err}");
+    let (code, out, err) = run_cli(
+        &["approve", &request_id, "--comment", "go ahead"],
+        &as_admin,
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("approved"), "{out}");
+    let out = tokio::task::spawn_blocking(move || waiting.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{progress}");
+    assert!(
+        progress.contains("waiting for approval") && progress.contains("access granted: eng"),
+        "{progress}"
+    );
+    assert!(okta_members(&sim, "eng")
+        .await
+        .contains(&"bob@example.com".to_owned()));
+
+    let (code, out, _) = run_cli(&["access"], &as_bob).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("eng") && out.contains("left"), "{out}");
+    let grant = out
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix('#'))
+        .unwrap()
+        .to_owned();
+    let (code, _, err) = run_cli(&["give-back", &grant], &as_bob).await;
+    assert_eq!(code, 0, "{err}");
+    let mut gone = false;
+    for _ in 0..100 {
+        if !okta_members(&sim, "eng")
+            .await
+            .contains(&"bob@example.com".to_owned())
+        {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the membership left Okta");
+    // Refused by Gatepass: exit 1 with its message (already given back).
+    let (code, _, err) = run_cli(&["give-back", &grant], &as_bob).await;
+    assert_eq!(code, 1, "{err}");
+    // A revoked token: exit 3.
+    let (_, mine) = post(&app, &bob, "/api/tokens/mine", &[]).await;
+    let id = mine["tokens"][0]["id"].as_i64().unwrap().to_string();
+    post(&app, &bob, "/api/tokens/revoke", &[("id", &id)]).await;
+    let (code, _, err) = run_cli(&["access"], &as_bob).await;
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("revoked"), "{err}");
+    stop.cancel();
+    worker.await.unwrap();
+}
