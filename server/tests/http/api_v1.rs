@@ -42,6 +42,46 @@ async fn setup(engine: app::model::DatabaseEngine) -> (TestApp, okta_sim::Runnin
     .await
 }
 
+/// The server after a sync, with `eng` requestable and approved by the admin; the admin and bob
+/// signed in.
+async fn eng_approved_by_admin(
+    engine: app::model::DatabaseEngine,
+) -> (
+    TestApp,
+    okta_sim::RunningSim,
+    reqwest::Client,
+    reqwest::Client,
+) {
+    let (app, sim) = setup(engine).await;
+    app.state
+        .sync()
+        .run(app::model::SyncKind::Full)
+        .await
+        .unwrap();
+    let admin = browser();
+    sign_in(&app, &admin, "admin@example.com").await;
+    let bob = browser();
+    sign_in(&app, &bob, "bob@example.com").await;
+    let (status, policy) = post(
+        &app,
+        &admin,
+        "/api/access/policies/save",
+        &[
+            ("applies_to", "eng"),
+            ("eligible_groups", ""),
+            ("approver_users", "admin@example.com"),
+            ("approver_groups", ""),
+            ("quorum", "1"),
+            ("default_duration", "1h"),
+            ("max_duration", "1d"),
+            ("requestable", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{policy}");
+    (app, sim, admin, bob)
+}
+
 /// Makes a token on Settings › API tokens as `who` (signed in), with `scopes`.
 async fn make_token(
     app: &TestApp,
@@ -95,33 +135,7 @@ fn code(body: &Value) -> &str {
 #[tokio::test]
 async fn a_request_asked_and_approved_through_the_api_with_tokens_is_the_same_as_in_the_pages() {
     for engine in engines() {
-        let (app, _sim) = setup(engine).await;
-        app.state
-            .sync()
-            .run(app::model::SyncKind::Full)
-            .await
-            .unwrap();
-        let admin = browser();
-        sign_in(&app, &admin, "admin@example.com").await;
-        let bob = browser();
-        sign_in(&app, &bob, "bob@example.com").await;
-        let (status, policy) = post(
-            &app,
-            &admin,
-            "/api/access/policies/save",
-            &[
-                ("applies_to", "eng"),
-                ("eligible_groups", ""),
-                ("approver_users", "admin@example.com"),
-                ("approver_groups", ""),
-                ("quorum", "1"),
-                ("default_duration", "1h"),
-                ("max_duration", "1d"),
-                ("requestable", "on"),
-            ],
-        )
-        .await;
-        assert_eq!(status, 200, "{policy}");
+        let (app, _sim, admin, bob) = eng_approved_by_admin(engine).await;
 
         // Made on the settings page: shown once, stored as a hash only.
         let (status, made) = make_token(&app, &bob, "laptop", &["read", "request"]).await;
@@ -521,12 +535,7 @@ async fn okta_members(sim: &okta_sim::RunningSim, group: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_command_line_asks_waits_approves_and_gives_back_through_the_api() {
     let engine = engines()[0];
-    let (app, sim) = setup(engine).await;
-    app.state
-        .sync()
-        .run(app::model::SyncKind::Full)
-        .await
-        .unwrap();
+    let (app, sim, admin, bob) = eng_approved_by_admin(engine).await;
     // The grant engine, as `gatepass serve` runs it: approvals reach Okta at once.
     let stop = app.state.core.stopping.child_token();
     let worker = tokio::spawn(app::ssr::jobs::grant_engine::run_worker(
@@ -534,27 +543,6 @@ async fn the_command_line_asks_waits_approves_and_gives_back_through_the_api() {
         stop.clone(),
         std::time::Duration::from_secs(1),
     ));
-    let admin = browser();
-    sign_in(&app, &admin, "admin@example.com").await;
-    let bob = browser();
-    sign_in(&app, &bob, "bob@example.com").await;
-    let (status, _) = post(
-        &app,
-        &admin,
-        "/api/access/policies/save",
-        &[
-            ("applies_to", "eng"),
-            ("eligible_groups", ""),
-            ("approver_users", "admin@example.com"),
-            ("approver_groups", ""),
-            ("quorum", "1"),
-            ("default_duration", "1h"),
-            ("max_duration", "1d"),
-            ("requestable", "on"),
-        ],
-    )
-    .await;
-    assert_eq!(status, 200);
     let (_, made) = make_token(&app, &bob, "cli", &["read", "request"]).await;
     let bob_token = made["token"].as_str().unwrap().to_owned();
     let (_, made) = make_token(&app, &admin, "cli", &["read", "approve"]).await;

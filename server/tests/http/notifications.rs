@@ -1074,7 +1074,7 @@ async fn admins_are_alerted_by_email_when_okta_refuses_an_add_or_keeps_failing_a
 async fn with_a_quorum_each_approval_tells_the_other_approvers() {
     use app::model::{GroupId, PolicyTarget, UserId};
     use app::ssr::auth::Requester;
-    use app::ssr::services::access::{DecisionInput, PolicyInput, RequestInput};
+    use app::ssr::services::access::{DecisionInput, PolicyInput};
     let Some(python) = python() else { return };
     for engine in engines() {
         let w = world(engine, "engine-token").await;
@@ -1108,22 +1108,7 @@ async fn with_a_quorum_each_approval_tells_the_other_approvers() {
             )
             .await
             .unwrap();
-        let ada = Requester::for_tests(app::model::Me {
-            okta_id: UserId::from(w.ada.clone()),
-            ..me("ada")
-        });
-        let r = access
-            .request_access(
-                &ada,
-                RequestInput {
-                    group_id: GroupId::from(w.group.clone()),
-                    duration: Some("1h".parse().unwrap()),
-                    reason: String::new(),
-                    starts_at: None,
-                },
-            )
-            .await
-            .unwrap();
+        let r = ada_asks(&core, &w).await;
         assert_eq!(drain(&core).await.delivered, 2, "both approvers asked");
         sink.next();
         sink.next();
@@ -1174,9 +1159,8 @@ async fn with_a_quorum_each_approval_tells_the_other_approvers() {
 
 #[tokio::test]
 async fn approvers_are_not_asked_about_a_request_their_policy_auto_approved() {
-    use app::model::{GroupId, PolicyTarget, UserId};
-    use app::ssr::auth::Requester;
-    use app::ssr::services::access::{PolicyInput, RequestInput};
+    use app::model::{GroupId, PolicyTarget};
+    use app::ssr::services::access::PolicyInput;
     let Some(python) = python() else { return };
     for engine in engines() {
         let w = world(engine, "engine-token").await;
@@ -1199,22 +1183,7 @@ async fn approvers_are_not_asked_about_a_request_their_policy_auto_approved() {
             )
             .await
             .unwrap();
-        let ada = Requester::for_tests(app::model::Me {
-            okta_id: UserId::from(w.ada.clone()),
-            ..me("ada")
-        });
-        access
-            .request_access(
-                &ada,
-                RequestInput {
-                    group_id: GroupId::from(w.group.clone()),
-                    duration: Some("1h".parse().unwrap()),
-                    reason: String::new(),
-                    starts_at: None,
-                },
-            )
-            .await
-            .unwrap();
+        ada_asks(&core, &w).await;
         let queued = log(&core, "pending").await.deliveries;
         let events: Vec<&str> = queued.iter().map(|d| d.event.as_str()).collect();
         assert!(!events.contains(&"request.created"), "{events:?}");
@@ -1224,4 +1193,27 @@ async fn approvers_are_not_asked_about_a_request_their_policy_auto_approved() {
         );
         drain(&core).await;
     }
+}
+
+/// Ada asks for the world's group for an hour.
+async fn ada_asks(core: &Core, w: &crate::grant_engine::World) -> app::model::AccessRequest {
+    use app::model::{GroupId, UserId};
+    use app::ssr::auth::Requester;
+    use app::ssr::services::access::RequestInput;
+    let ada = Requester::for_tests(app::model::Me {
+        okta_id: UserId::from(w.ada.clone()),
+        ..me("ada")
+    });
+    core.access()
+        .request_access(
+            &ada,
+            RequestInput {
+                group_id: GroupId::from(w.group.clone()),
+                duration: Some("1h".parse().unwrap()),
+                reason: String::new(),
+                starts_at: None,
+            },
+        )
+        .await
+        .unwrap()
 }
