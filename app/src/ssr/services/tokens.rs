@@ -321,3 +321,85 @@ impl TokenService<'_> {
         Ok(TokenCaller::new(me, scopes, row.id, row.name))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::ssr::auth::AuthSettings;
+    use crate::ssr::clock::ManualClock;
+    use crate::ssr::db::directory::{upsert_user, UserRecord};
+    use crate::ssr::secrets::local::LocalSecrets;
+    use crate::ssr::secrets::CachedSecrets;
+    use crate::ssr::testing::{each_engine, ms, test_person};
+
+    fn bearer(token: &str) -> String {
+        format!("Bearer {token}")
+    }
+
+    #[tokio::test]
+    async fn a_token_works_until_it_expires_and_no_day_longer() {
+        each_engine(|db| async move {
+            upsert_user(
+                &db,
+                &UserRecord {
+                    okta_id: "ada".into(),
+                    login: "ada@example.com".into(),
+                    email: "ada@example.com".into(),
+                    display_name: "Ada".into(),
+                    status: "ACTIVE".into(),
+                },
+                ms(1),
+            )
+            .await
+            .unwrap();
+            let clock = ManualClock::at(datetime!(2026-06-01 09:00 UTC));
+            let core = Core::new(
+                db,
+                Arc::new(clock.clone()),
+                AuthSettings::default(),
+                CachedSecrets::new(
+                    None,
+                    Arc::new(LocalSecrets),
+                    std::time::Duration::from_secs(60),
+                ),
+            );
+            let ada = Requester::for_tests(crate::model::Me {
+                is_admin: false,
+                ..test_person("ada")
+            });
+            let tokens = core.tokens();
+            // Longer than the maximum, or no days: refused, nothing made.
+            for days in ["91", "0", "soon"] {
+                let e = tokens
+                    .create(&ada, "ci", &["read".into()], days)
+                    .await
+                    .unwrap_err();
+                assert!(
+                    matches!(e, AppError::Invalid { ref field, .. } if field == "Expires in"),
+                    "{days}: {e:?}"
+                );
+            }
+            assert!(tokens.mine(&ada).await.unwrap().tokens.is_empty());
+            let made = tokens
+                .create(&ada, "ci", &["read".into()], "2")
+                .await
+                .unwrap();
+            let header = bearer(&made.token);
+            let caller = tokens.authenticate(Some(&header), None).await.unwrap();
+            assert_eq!(caller.me().login, "ada@example.com");
+            assert!(caller.admin().is_err(), "no admin scope, no admin");
+            clock.advance(time::Duration::days(2) - time::Duration::seconds(1));
+            assert!(tokens.authenticate(Some(&header), None).await.is_ok());
+            clock.advance(time::Duration::seconds(1));
+            assert!(matches!(
+                tokens.authenticate(Some(&header), None).await,
+                Err(AuthError::Refused(TokenRefused::Expired))
+            ));
+        })
+        .await;
+    }
+}
