@@ -17,3 +17,16 @@ CREATE TABLE api_tokens (
     revoked_by    TEXT
 );
 CREATE INDEX api_tokens_owner ON api_tokens (owner_id, id);
+
+-- Answers to API calls made with an `Idempotency-Key`, per token, so that a retried call gets
+-- the first answer instead of acting twice. Kept a day.
+CREATE TABLE api_idempotency (
+    token_id     BIGINT NOT NULL,
+    idem_key     TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL,                 -- hex SHA-256 of the method, path and body
+    status       INTEGER NOT NULL,
+    response     TEXT NOT NULL,                 -- the JSON body answered
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (token_id, idem_key)
+);
+CREATE INDEX api_idempotency_created ON api_idempotency (created_at);

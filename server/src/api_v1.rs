@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -24,7 +24,8 @@ use app::ssr::auth::{Requester, TokenCaller};
 use app::ssr::core::Core;
 use app::ssr::db::audit::recorded_via;
 use app::ssr::services::access::{optional_duration, parse_start, DecisionInput, RequestInput};
-use app::ssr::services::tokens::{AuthError, TokenRefused};
+use app::ssr::services::tokens::{AuthError, KeptAnswer, TokenRefused};
+use sha2::{Digest, Sha256};
 
 use crate::hardening::WindowLimiter;
 
@@ -135,10 +136,16 @@ impl From<TokenRefused> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The error's JSON body.
+    fn body(&self) -> serde_json::Value {
+        json!({ "error": { "code": self.code, "message": self.message, "field": self.field } })
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body =
-            json!({ "error": { "code": self.code, "message": self.message, "field": self.field } });
+        let body = self.body();
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -314,26 +321,136 @@ struct NewRequest {
 }
 
 /// `POST /api/v1/requests`: asks for a group (an extension when the person holds it).
+/// With `Idempotency-Key`, a retry gets the first answer instead of asking again.
 async fn create_request(
     State(s): State<ApiState>,
     caller: Caller,
+    headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let who = caller.requester(Scope::Request)?;
-    let new: NewRequest = body(&bytes)?;
-    let input = RequestInput {
-        group_id: GroupId(new.group_id),
-        duration: optional_duration("duration", new.duration.as_deref().unwrap_or(""))?,
-        reason: new.reason,
-        starts_at: parse_start(new.start.as_deref().unwrap_or(""))?,
-    };
-    let access = s.core.access();
-    let request = recorded_via(caller.via(), access.request_access(&who, input)).await?;
-    let mut response = (StatusCode::CREATED, Json(&request)).into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/requests/{}", request.id.0)) {
-        response.headers_mut().insert(header::LOCATION, location);
+    idempotent(
+        &s,
+        &caller,
+        &headers,
+        "POST /api/v1/requests",
+        &bytes,
+        async {
+            let new: NewRequest = body(&bytes)?;
+            let input = RequestInput {
+                group_id: GroupId(new.group_id),
+                duration: optional_duration("duration", new.duration.as_deref().unwrap_or(""))?,
+                reason: new.reason,
+                starts_at: parse_start(new.start.as_deref().unwrap_or(""))?,
+            };
+            let access = s.core.access();
+            let request = recorded_via(caller.via(), access.request_access(&who, input)).await?;
+            Ok(Answer {
+                status: StatusCode::CREATED,
+                location: Some(format!("/api/v1/requests/{}", request.id.0)),
+                body: serde_json::to_value(&request).map_err(|_| AppError::Internal)?,
+            })
+        },
+    )
+    .await
+}
+
+/// A successful answer, before it is sent (and kept, for an `Idempotency-Key`).
+struct Answer {
+    status: StatusCode,
+    body: serde_json::Value,
+    location: Option<String>,
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body)).into_response();
+        if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        response
     }
-    Ok(response)
+}
+
+/// Runs a state-changing call `op`, honouring an `Idempotency-Key` header: the first answer to
+/// a key (success, or a refusal other than 401/429) is kept a day and given again to a retry of
+/// the same call (`Idempotent-Replayed: true`); the key used for another call is refused.
+async fn idempotent(
+    s: &ApiState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    what: &str,
+    bytes: &Bytes,
+    op: impl std::future::Future<Output = Result<Answer, ApiError>>,
+) -> Result<Response, ApiError> {
+    let Some(key) = headers.get("idempotency-key") else {
+        return op.await.map(IntoResponse::into_response);
+    };
+    let key = key
+        .to_str()
+        .ok()
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "Idempotency-Key",
+                "use 1 to 255 visible ASCII characters (a UUID, say)",
+            )
+        })?;
+    let mut hash = Sha256::new();
+    hash.update(what.as_bytes());
+    hash.update(b"\n");
+    hash.update(bytes);
+    let fingerprint: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let tokens = s.core.tokens();
+    match tokens.kept_answer(&caller.0, key, &fingerprint).await? {
+        KeptAnswer::Replay { status, body } => {
+            let status = StatusCode::from_u16(status).map_err(|_| AppError::Internal)?;
+            let mut response = (
+                status,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return Ok(response);
+        }
+        KeptAnswer::Reused => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for a different call; use a new key",
+            ))
+        }
+        KeptAnswer::Fresh => {}
+    }
+    let result = op.await;
+    let kept = match &result {
+        Ok(answer) => Some((answer.status, answer.body.to_string())),
+        Err(e)
+            if e.status.is_client_error()
+                && !matches!(
+                    e.status,
+                    StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+                ) =>
+        {
+            Some((e.status, e.body().to_string()))
+        }
+        Err(_) => None,
+    };
+    if let Some((status, body)) = kept {
+        if let Err(e) = tokens
+            .keep_answer(&caller.0, key, &fingerprint, status.as_u16(), &body)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot keep an answer for its Idempotency-Key");
+        }
+    }
+    result.map(IntoResponse::into_response)
 }
 
 /// `POST /api/v1/requests/{id}/cancel`: withdraws one of the person's pending requests.
@@ -386,28 +503,37 @@ struct NewDecision {
     duration: Option<String>,
 }
 
-/// `POST /api/v1/approvals/{id}`: approves or denies a request the person is an approver of.
+/// `POST /api/v1/approvals/{id}`: approves or denies a request the person is an approver of
+/// (with `Idempotency-Key`, a retry gets the first answer).
 async fn decide(
     State(s): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     bytes: Bytes,
-) -> Result<Json<app::model::AccessRequest>, ApiError> {
+) -> Result<Response, ApiError> {
     let who = caller.requester(Scope::Approve)?;
     let id = RequestId(id_of(&id, "request")?);
-    let new: NewDecision = body(&bytes)?;
-    let decision: Decision = new
-        .decision
-        .parse()
-        .map_err(|m: String| ApiError::invalid("decision", m))?;
-    let input = DecisionInput {
-        request_id: id,
-        decision,
-        comment: new.comment,
-        duration: optional_duration("duration", new.duration.as_deref().unwrap_or(""))?,
-    };
-    let access = s.core.access();
-    Ok(Json(
-        recorded_via(caller.via(), access.decide(&who, input)).await?,
-    ))
+    let what = format!("POST /api/v1/approvals/{}", id.0);
+    idempotent(&s, &caller, &headers, &what, &bytes, async {
+        let new: NewDecision = body(&bytes)?;
+        let decision: Decision = new
+            .decision
+            .parse()
+            .map_err(|m: String| ApiError::invalid("decision", m))?;
+        let input = DecisionInput {
+            request_id: id,
+            decision,
+            comment: new.comment,
+            duration: optional_duration("duration", new.duration.as_deref().unwrap_or(""))?,
+        };
+        let access = s.core.access();
+        let decided = recorded_via(caller.via(), access.decide(&who, input)).await?;
+        Ok(Answer {
+            status: StatusCode::OK,
+            location: None,
+            body: serde_json::to_value(&decided).map_err(|_| AppError::Internal)?,
+        })
+    })
+    .await
 }

@@ -697,3 +697,112 @@ async fn the_command_line_asks_waits_approves_and_gives_back_through_the_api() {
     stop.cancel();
     worker.await.unwrap();
 }
+
+/// `POST path` with `token`, `body` and an `Idempotency-Key`.
+async fn post_with_key(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    body: &str,
+    key: &str,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let res = reqwest::Client::new()
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (status, headers, res.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn a_retried_call_with_an_idempotency_key_gets_the_first_answer_and_acts_once() {
+    for engine in engines() {
+        let (app, _sim, admin, bob) = eng_approved_by_admin(engine).await;
+        let (_, made) = make_token(&app, &bob, "deploy", &["read", "request"]).await;
+        let token = made["token"].as_str().unwrap().to_owned();
+        let (_, made) = make_token(&app, &admin, "approver", &["read", "approve"]).await;
+        let approver = made["token"].as_str().unwrap().to_owned();
+        let (_, _, groups) = call(
+            &app,
+            Some(&token),
+            reqwest::Method::GET,
+            "/api/v1/groups",
+            None,
+        )
+        .await;
+        let eng = groups["items"][0]["group_id"].as_str().unwrap().to_owned();
+        let ask = json!({ "group_id": eng, "duration": "1h", "reason": "deploy" }).to_string();
+
+        let (status, headers, first) =
+            post_with_key(&app, &token, "/api/v1/requests", &ask, "k-1").await;
+        assert_eq!(status, 201, "{first}");
+        assert!(headers.get("idempotent-replayed").is_none());
+        // The retry (the answer was lost, say): the same answer, nothing asked again.
+        let (status, headers, again) =
+            post_with_key(&app, &token, "/api/v1/requests", &ask, "k-1").await;
+        assert_eq!(status, 201, "{again}");
+        assert_eq!(headers["idempotent-replayed"], "true");
+        assert_eq!(again, first);
+        let events = app::ssr::db::audit::list_audit_events(&app.db, None, 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e.action == "request.created")
+                .count(),
+            1
+        );
+        // Without the key the same call is a second request: refused (one is pending).
+        let (status, _, _) = call(
+            &app,
+            Some(&token),
+            reqwest::Method::POST,
+            "/api/v1/requests",
+            Some(&ask),
+        )
+        .await;
+        assert_eq!(status, 409);
+        // The key for another call: refused, nothing done.
+        let other = json!({ "group_id": eng, "duration": "2h", "reason": "deploy" }).to_string();
+        let (status, _, reused) =
+            post_with_key(&app, &token, "/api/v1/requests", &other, "k-1").await;
+        assert_eq!(
+            (status, code(&reused)),
+            (422, "idempotency_key_reused"),
+            "{reused}"
+        );
+        let (status, _, bad) =
+            post_with_key(&app, &token, "/api/v1/requests", &ask, "no spaces allowed").await;
+        assert_eq!(
+            (status, bad["error"]["field"].as_str()),
+            (422, Some("Idempotency-Key")),
+            "{bad}"
+        );
+        // Keys are per token: another token's same key is its own.
+        let id = first["id"].as_i64().unwrap();
+        let approve = json!({ "decision": "approve", "comment": "ok" }).to_string();
+        let path = format!("/api/v1/approvals/{id}");
+        let (status, _, decided) = post_with_key(&app, &approver, &path, &approve, "k-1").await;
+        assert_eq!(status, 200, "{decided}");
+        let (status, headers, replayed) =
+            post_with_key(&app, &approver, &path, &approve, "k-1").await;
+        assert_eq!((status, &replayed), (200, &decided));
+        assert_eq!(headers["idempotent-replayed"], "true");
+        let (status, _, _) = call(
+            &app,
+            Some(&approver),
+            reqwest::Method::POST,
+            &path,
+            Some(&approve),
+        )
+        .await;
+        assert_eq!(status, 409, "without the key: already decided");
+    }
+}

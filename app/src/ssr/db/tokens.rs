@@ -164,3 +164,59 @@ pub async fn count_live(db: &Db, owner_id: &str, now: Timestamp) -> Result<i64, 
     .fetch_one(db.pool())
     .await?)
 }
+
+/// An answer kept for an `Idempotency-Key`: (fingerprint, status, JSON body).
+pub type KeptAnswer = (String, i64, String);
+
+/// The answer kept for `token_id`'s `key`, if it is younger than `since`.
+pub async fn find_kept_answer(
+    db: &Db,
+    token_id: i64,
+    key: &str,
+    since: Timestamp,
+) -> Result<Option<KeptAnswer>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT fingerprint, CAST(status AS BIGINT), response FROM api_idempotency \
+         WHERE token_id = $1 AND idem_key = $2 AND created_at >= $3",
+    )
+    .bind(token_id)
+    .bind(key)
+    .bind(since)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
+/// Keeps the answer to `token_id`'s call with `key` (the first one wins), and forgets answers
+/// older than `forget_before`.
+#[allow(clippy::too_many_arguments)]
+pub async fn keep_answer(
+    db: &Db,
+    token_id: i64,
+    key: &str,
+    fingerprint: &str,
+    status: i64,
+    response: &str,
+    at: Timestamp,
+    forget_before: Timestamp,
+) -> Result<(), DbError> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM api_idempotency WHERE created_at < $1")
+        .bind(forget_before)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO api_idempotency (token_id, idem_key, fingerprint, status, response, \
+           created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (token_id, idem_key) DO NOTHING",
+    )
+    .bind(token_id)
+    .bind(key)
+    .bind(fingerprint)
+    .bind(status)
+    .bind(response)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

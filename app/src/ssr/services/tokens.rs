@@ -322,6 +322,66 @@ impl TokenService<'_> {
     }
 }
 
+/// How long an `Idempotency-Key`'s answer is kept.
+pub const KEEP_ANSWERS_MS: i64 = 24 * 3_600_000;
+
+/// What was answered before to a call with the same `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeptAnswer {
+    /// Nothing: make the call.
+    Fresh,
+    /// The same call was answered: this status and JSON body again.
+    Replay { status: u16, body: String },
+    /// The key was used for a different call (another path or body).
+    Reused,
+}
+
+impl TokenService<'_> {
+    /// The answer kept for `caller`'s `key`, compared with this call's `fingerprint`.
+    pub async fn kept_answer(
+        &self,
+        caller: &TokenCaller,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<KeptAnswer, AppError> {
+        let since = self.core.clock.timestamp().plus_millis(-KEEP_ANSWERS_MS);
+        Ok(
+            match store::find_kept_answer(&self.core.db, caller.token_id, key, since).await? {
+                None => KeptAnswer::Fresh,
+                Some((kept, status, body)) if kept == fingerprint => KeptAnswer::Replay {
+                    status: u16::try_from(status).map_err(|_| AppError::Internal)?,
+                    body,
+                },
+                Some(_) => KeptAnswer::Reused,
+            },
+        )
+    }
+
+    /// Keeps the answer to `caller`'s call with `key` for [`KEEP_ANSWERS_MS`].
+    pub async fn keep_answer(
+        &self,
+        caller: &TokenCaller,
+        key: &str,
+        fingerprint: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), AppError> {
+        let now = self.core.clock.timestamp();
+        store::keep_answer(
+            &self.core.db,
+            caller.token_id,
+            key,
+            fingerprint,
+            i64::from(status),
+            body,
+            now,
+            now.plus_millis(-KEEP_ANSWERS_MS),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
