@@ -53,6 +53,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         .route("/api/v1/grants/{id}/give-back", post(give_back))
         .route("/api/v1/approvals", get(approvals))
         .route("/api/v1/approvals/{id}", post(decide))
+        .route("/api/v1/policies", get(policies))
+        .route("/api/v1/audit", get(audit))
         .route("/api/v1", get(unknown))
         .route("/api/v1/{*rest}", get(unknown).post(unknown))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
@@ -208,6 +210,14 @@ impl Caller {
             return Err(ApiError::scope(scope));
         }
         Ok(self.0.requester(scope)?)
+    }
+
+    /// The person as an administrator, if the token has the `admin` scope and they are one.
+    fn admin(&self) -> Result<app::ssr::auth::Admin, ApiError> {
+        if !self.0.scopes().contains(&Scope::Admin) {
+            return Err(ApiError::scope(Scope::Admin));
+        }
+        Ok(self.0.admin()?)
     }
 
     /// What the call's audit events say it came through.
@@ -536,4 +546,72 @@ async fn decide(
         })
     })
     .await
+}
+
+/// `GET /api/v1/policies`: every policy, with the names people read (administrators).
+async fn policies(
+    State(s): State<ApiState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let admin = caller.admin()?;
+    let list = s.core.catalog().policies(&admin).await?;
+    Ok(Json(json!({ "items": list })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    action: String,
+    /// A UTC date (2026-06-01), inclusive.
+    #[serde(default)]
+    from: String,
+    /// A UTC date, inclusive.
+    #[serde(default)]
+    to: String,
+    /// The cursor: events older than this sequence number.
+    #[serde(default)]
+    cursor: Option<i64>,
+    /// Events per page (1–500, 100 by default).
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/audit?actor=&subject=&action=&from=&to=&cursor=&limit=`: the audit log, newest
+/// first, filtered as on the audit page (administrators); `next` (and `Link`) for older events.
+async fn audit(
+    State(s): State<ApiState>,
+    caller: Caller,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let admin = caller.admin()?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("limit", "from 1 to 500"));
+    }
+    let filter =
+        app::ssr::services::audit::parse_filter(&q.actor, &q.subject, &q.action, &q.from, &q.to)?;
+    let page =
+        app::ssr::services::audit::audit_page(&s.core.db, &admin, &filter, q.cursor, limit).await?;
+    let mut response =
+        Json(json!({ "items": page.events, "next": page.next_before })).into_response();
+    if let Some(next) = page.next_before {
+        let link = format!(
+            "</api/v1/audit?actor={}&subject={}&action={}&from={}&to={}&limit={limit}&cursor={next}>; rel=\"next\"",
+            urlencoding(&q.actor),
+            urlencoding(&q.subject),
+            urlencoding(&q.action),
+            urlencoding(&q.from),
+            urlencoding(&q.to),
+        );
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    Ok(response)
 }

@@ -806,3 +806,80 @@ async fn a_retried_call_with_an_idempotency_key_gets_the_first_answer_and_acts_o
         assert_eq!(status, 409, "without the key: already decided");
     }
 }
+
+#[tokio::test]
+async fn administrators_read_policies_and_the_audit_log_with_an_admin_token_and_nobody_else_does() {
+    for engine in engines() {
+        let (app, _sim, admin, bob) = eng_approved_by_admin(engine).await;
+        let (status, made) = make_token(&app, &admin, "audit", &["read", "admin"]).await;
+        assert_eq!(status, 200, "{made}");
+        let root = made["token"].as_str().unwrap().to_owned();
+        let (_, made) = make_token(&app, &admin, "plain", &["read"]).await;
+        let plain = made["token"].as_str().unwrap().to_owned();
+        let (_, made) = make_token(&app, &bob, "bob", &["read", "request"]).await;
+        let bobs = made["token"].as_str().unwrap().to_owned();
+
+        let (status, _, list) = call(
+            &app,
+            Some(&root),
+            reqwest::Method::GET,
+            "/api/v1/policies",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list["items"][0]["applies_to"], "eng");
+        for token in [&plain, &bobs] {
+            let (status, _, refused) = call(
+                &app,
+                Some(token),
+                reqwest::Method::GET,
+                "/api/v1/policies",
+                None,
+            )
+            .await;
+            assert_eq!((status, code(&refused)), (403, "insufficient_scope"));
+            let (status, _, _) = call(
+                &app,
+                Some(token),
+                reqwest::Method::GET,
+                "/api/v1/audit",
+                None,
+            )
+            .await;
+            assert_eq!(status, 403);
+        }
+
+        // The audit log a page at a time, filtered as on the audit page.
+        let (status, headers, page) = call(
+            &app,
+            Some(&root),
+            reqwest::Method::GET,
+            "/api/v1/audit?action=token.&limit=2",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        assert!(items.iter().all(|e| e["action"] == "token.created"));
+        let next = page["next"].as_i64().expect("a third token event is older");
+        let link = headers["link"].to_str().unwrap();
+        assert!(
+            link.contains(&format!("cursor={next}")) && link.ends_with("rel=\"next\""),
+            "{link}"
+        );
+        let path = format!("/api/v1/audit?action=token.&limit=2&cursor={next}");
+        let (_, _, older) = call(&app, Some(&root), reqwest::Method::GET, &path, None).await;
+        assert_eq!(older["items"].as_array().unwrap().len(), 1, "{older}");
+        assert!(older["next"].is_null());
+        for bad in [
+            "/api/v1/audit?limit=0",
+            "/api/v1/audit?from=yesterday",
+            "/api/v1/audit?colour=red",
+        ] {
+            let (status, _, body) = call(&app, Some(&root), reqwest::Method::GET, bad, None).await;
+            assert_eq!((status, code(&body)), (422, "invalid"), "{bad}: {body}");
+        }
+    }
+}
