@@ -175,26 +175,12 @@ async fn a_request_asked_and_approved_through_the_api_with_tokens_is_the_same_as
         let body: Value = res.json().await.unwrap();
         assert_eq!(code(&body), "token_missing");
 
-        let (status, _, me) = call(
-            &app,
-            Some(&token),
-            reqwest::Method::GET,
-            "/api/v1/whoami",
-            None,
-        )
-        .await;
+        let (status, _, me) = get(&app, &token, "/api/v1/whoami").await;
         assert_eq!(status, 200, "{me}");
         assert_eq!(me["login"], "bob@example.com");
         assert_eq!(me["token"]["name"], "laptop");
 
-        let (status, _, groups) = call(
-            &app,
-            Some(&token),
-            reqwest::Method::GET,
-            "/api/v1/groups?q=en",
-            None,
-        )
-        .await;
+        let (status, _, groups) = get(&app, &token, "/api/v1/groups?q=en").await;
         assert_eq!(status, 200, "{groups}");
         let eng = groups["items"]
             .as_array()
@@ -207,34 +193,13 @@ async fn a_request_asked_and_approved_through_the_api_with_tokens_is_the_same_as
             .to_owned();
 
         // Bad input: a clear error naming the field, nothing recorded.
-        let (status, _, bad) = call(
-            &app,
-            Some(&token),
-            reqwest::Method::POST,
-            "/api/v1/requests",
-            Some("{\"group\": 1}"),
-        )
-        .await;
+        let (status, _, bad) = post_json(&app, &token, "/api/v1/requests", "{\"group\": 1}").await;
         assert_eq!((status, code(&bad)), (422, "invalid"), "{bad}");
         let ask = json!({ "group_id": eng, "duration": "9d", "reason": "debugging" }).to_string();
-        let (status, _, bad) = call(
-            &app,
-            Some(&token),
-            reqwest::Method::POST,
-            "/api/v1/requests",
-            Some(&ask),
-        )
-        .await;
+        let (status, _, bad) = post_json(&app, &token, "/api/v1/requests", &ask).await;
         assert_eq!(status, 422, "longer than the policy allows: {bad}");
         let ask = json!({ "group_id": eng, "duration": "2h", "reason": "debugging" }).to_string();
-        let (status, headers, request) = call(
-            &app,
-            Some(&token),
-            reqwest::Method::POST,
-            "/api/v1/requests",
-            Some(&ask),
-        )
-        .await;
+        let (status, headers, request) = post_json(&app, &token, "/api/v1/requests", &ask).await;
         assert_eq!(status, 201, "{request}");
         let id = request["id"].as_i64().unwrap();
         assert_eq!(
@@ -245,14 +210,7 @@ async fn a_request_asked_and_approved_through_the_api_with_tokens_is_the_same_as
         // bob's token cannot decide (no scope; and he is not the approver anyway).
         let approve = json!({ "decision": "approve" }).to_string();
         let path = format!("/api/v1/approvals/{id}");
-        let (status, _, refused) = call(
-            &app,
-            Some(&token),
-            reqwest::Method::POST,
-            &path,
-            Some(&approve),
-        )
-        .await;
+        let (status, _, refused) = post_json(&app, &token, &path, &approve).await;
         assert_eq!(
             (status, code(&refused)),
             (403, "insufficient_scope"),
@@ -260,23 +218,9 @@ async fn a_request_asked_and_approved_through_the_api_with_tokens_is_the_same_as
         );
         // Denying needs a comment, as on the page.
         let deny = json!({ "decision": "deny" }).to_string();
-        let (status, _, refused) = call(
-            &app,
-            Some(&approver),
-            reqwest::Method::POST,
-            &path,
-            Some(&deny),
-        )
-        .await;
+        let (status, _, refused) = post_json(&app, &approver, &path, &deny).await;
         assert_eq!(status, 422, "{refused}");
-        let (status, _, queue) = call(
-            &app,
-            Some(&approver),
-            reqwest::Method::GET,
-            "/api/v1/approvals",
-            None,
-        )
-        .await;
+        let (status, _, queue) = get(&app, &approver, "/api/v1/approvals").await;
         assert_eq!(status, 200);
         assert!(
             queue["items"]
@@ -286,34 +230,13 @@ async fn a_request_asked_and_approved_through_the_api_with_tokens_is_the_same_as
                 .any(|r| r["request"]["id"] == id || r["id"] == id),
             "{queue}"
         );
-        let (status, _, decided) = call(
-            &app,
-            Some(&approver),
-            reqwest::Method::POST,
-            &path,
-            Some(&approve),
-        )
-        .await;
+        let (status, _, decided) = post_json(&app, &approver, &path, &approve).await;
         assert_eq!(status, 200, "{decided}");
         assert_eq!(decided["state"], "Approved");
-        let (status, _, again) = call(
-            &app,
-            Some(&approver),
-            reqwest::Method::POST,
-            &path,
-            Some(&approve),
-        )
-        .await;
+        let (status, _, again) = post_json(&app, &approver, &path, &approve).await;
         assert_eq!(status, 409, "decided once: {again}");
 
-        let (status, _, access) = call(
-            &app,
-            Some(&token),
-            reqwest::Method::GET,
-            "/api/v1/access",
-            None,
-        )
-        .await;
+        let (status, _, access) = get(&app, &token, "/api/v1/access").await;
         assert_eq!(status, 200);
         assert_eq!(access["grants"].as_array().unwrap().len(), 1, "{access}");
 
@@ -336,14 +259,7 @@ async fn a_request_asked_and_approved_through_the_api_with_tokens_is_the_same_as
         );
 
         // Unknown operations answer in the API's shape.
-        let (status, _, unknown) = call(
-            &app,
-            Some(&token),
-            reqwest::Method::GET,
-            "/api/v1/nope",
-            None,
-        )
-        .await;
+        let (status, _, unknown) = get(&app, &token, "/api/v1/nope").await;
         assert_eq!((status, code(&unknown)), (404, "not_found"));
 
         // Revoked: refused at the next call.
@@ -355,14 +271,7 @@ async fn a_request_asked_and_approved_through_the_api_with_tokens_is_the_same_as
         )
         .await;
         assert_eq!(status, 200);
-        let (status, _, refused) = call(
-            &app,
-            Some(&token),
-            reqwest::Method::GET,
-            "/api/v1/whoami",
-            None,
-        )
-        .await;
+        let (status, _, refused) = get(&app, &token, "/api/v1/whoami").await;
         assert_eq!((status, code(&refused)), (401, "token_revoked"));
         // Someone else's token cannot be revoked by id (admins use their own list).
         let (status, _) = post(&app, &bob, "/api/tokens/revoke", &[("id", "999")]).await;
@@ -403,27 +312,14 @@ async fn tokens_are_refused_when_unknown_malformed_rate_limited_or_their_person_
         }
 
         // A read-only token cannot ask for access.
-        let (status, _, refused) = call(
-            &app,
-            Some(&token),
-            reqwest::Method::POST,
-            "/api/v1/requests",
-            Some("{\"group_id\": \"x\"}"),
-        )
-        .await;
+        let (status, _, refused) =
+            post_json(&app, &token, "/api/v1/requests", "{\"group_id\": \"x\"}").await;
         assert_eq!((status, code(&refused)), (403, "insufficient_scope"));
 
         // At most 30 calls a minute per token (this test's configuration), then 429.
         let mut limited = None;
         for _ in 0..40 {
-            let (status, headers, body) = call(
-                &app,
-                Some(&token),
-                reqwest::Method::GET,
-                "/api/v1/whoami",
-                None,
-            )
-            .await;
+            let (status, headers, body) = get(&app, &token, "/api/v1/whoami").await;
             if status == 429 {
                 limited = Some((headers, body));
                 break;
@@ -438,14 +334,7 @@ async fn tokens_are_refused_when_unknown_malformed_rate_limited_or_their_person_
         // Okta suspends bob; after the next sync his token stops working.
         let (_, second) = make_token(&app, &bob, "other", &["read"]).await;
         let second = second["token"].as_str().unwrap().to_owned();
-        let (status, _, _) = call(
-            &app,
-            Some(&second),
-            reqwest::Method::GET,
-            "/api/v1/whoami",
-            None,
-        )
-        .await;
+        let (status, _, _) = get(&app, &second, "/api/v1/whoami").await;
         assert_eq!(status, 200);
         let res = reqwest::Client::new()
             .put(format!(
@@ -462,14 +351,7 @@ async fn tokens_are_refused_when_unknown_malformed_rate_limited_or_their_person_
             .run(app::model::SyncKind::Full)
             .await
             .unwrap();
-        let (status, _, refused) = call(
-            &app,
-            Some(&second),
-            reqwest::Method::GET,
-            "/api/v1/whoami",
-            None,
-        )
-        .await;
+        let (status, _, refused) = get(&app, &second, "/api/v1/whoami").await;
         assert_eq!((status, code(&refused)), (401, "person_inactive"));
     }
 }
@@ -698,6 +580,21 @@ async fn the_command_line_asks_waits_approves_and_gives_back_through_the_api() {
     worker.await.unwrap();
 }
 
+/// `GET path` with `token`.
+async fn get(app: &TestApp, token: &str, path: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+    call(app, Some(token), reqwest::Method::GET, path, None).await
+}
+
+/// `POST path` with `token` and a JSON `body`.
+async fn post_json(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    body: &str,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    call(app, Some(token), reqwest::Method::POST, path, Some(body)).await
+}
+
 /// `POST path` with `token`, `body` and an `Idempotency-Key`.
 async fn post_with_key(
     app: &TestApp,
@@ -728,14 +625,7 @@ async fn a_retried_call_with_an_idempotency_key_gets_the_first_answer_and_acts_o
         let token = made["token"].as_str().unwrap().to_owned();
         let (_, made) = make_token(&app, &admin, "approver", &["read", "approve"]).await;
         let approver = made["token"].as_str().unwrap().to_owned();
-        let (_, _, groups) = call(
-            &app,
-            Some(&token),
-            reqwest::Method::GET,
-            "/api/v1/groups",
-            None,
-        )
-        .await;
+        let (_, _, groups) = get(&app, &token, "/api/v1/groups").await;
         let eng = groups["items"][0]["group_id"].as_str().unwrap().to_owned();
         let ask = json!({ "group_id": eng, "duration": "1h", "reason": "deploy" }).to_string();
 
@@ -760,14 +650,7 @@ async fn a_retried_call_with_an_idempotency_key_gets_the_first_answer_and_acts_o
             1
         );
         // Without the key the same call is a second request: refused (one is pending).
-        let (status, _, _) = call(
-            &app,
-            Some(&token),
-            reqwest::Method::POST,
-            "/api/v1/requests",
-            Some(&ask),
-        )
-        .await;
+        let (status, _, _) = post_json(&app, &token, "/api/v1/requests", &ask).await;
         assert_eq!(status, 409);
         // The key for another call: refused, nothing done.
         let other = json!({ "group_id": eng, "duration": "2h", "reason": "deploy" }).to_string();
@@ -795,14 +678,7 @@ async fn a_retried_call_with_an_idempotency_key_gets_the_first_answer_and_acts_o
             post_with_key(&app, &approver, &path, &approve, "k-1").await;
         assert_eq!((status, &replayed), (200, &decided));
         assert_eq!(headers["idempotent-replayed"], "true");
-        let (status, _, _) = call(
-            &app,
-            Some(&approver),
-            reqwest::Method::POST,
-            &path,
-            Some(&approve),
-        )
-        .await;
+        let (status, _, _) = post_json(&app, &approver, &path, &approve).await;
         assert_eq!(status, 409, "without the key: already decided");
     }
 }
@@ -819,46 +695,18 @@ async fn administrators_read_policies_and_the_audit_log_with_an_admin_token_and_
         let (_, made) = make_token(&app, &bob, "bob", &["read", "request"]).await;
         let bobs = made["token"].as_str().unwrap().to_owned();
 
-        let (status, _, list) = call(
-            &app,
-            Some(&root),
-            reqwest::Method::GET,
-            "/api/v1/policies",
-            None,
-        )
-        .await;
+        let (status, _, list) = get(&app, &root, "/api/v1/policies").await;
         assert_eq!(status, 200, "{list}");
         assert_eq!(list["items"][0]["applies_to"], "eng");
         for token in [&plain, &bobs] {
-            let (status, _, refused) = call(
-                &app,
-                Some(token),
-                reqwest::Method::GET,
-                "/api/v1/policies",
-                None,
-            )
-            .await;
+            let (status, _, refused) = get(&app, token, "/api/v1/policies").await;
             assert_eq!((status, code(&refused)), (403, "insufficient_scope"));
-            let (status, _, _) = call(
-                &app,
-                Some(token),
-                reqwest::Method::GET,
-                "/api/v1/audit",
-                None,
-            )
-            .await;
+            let (status, _, _) = get(&app, token, "/api/v1/audit").await;
             assert_eq!(status, 403);
         }
 
         // The audit log a page at a time, filtered as on the audit page.
-        let (status, headers, page) = call(
-            &app,
-            Some(&root),
-            reqwest::Method::GET,
-            "/api/v1/audit?action=token.&limit=2",
-            None,
-        )
-        .await;
+        let (status, headers, page) = get(&app, &root, "/api/v1/audit?action=token.&limit=2").await;
         assert_eq!(status, 200, "{page}");
         let items = page["items"].as_array().unwrap();
         assert_eq!(items.len(), 2);
@@ -870,7 +718,7 @@ async fn administrators_read_policies_and_the_audit_log_with_an_admin_token_and_
             "{link}"
         );
         let path = format!("/api/v1/audit?action=token.&limit=2&cursor={next}");
-        let (_, _, older) = call(&app, Some(&root), reqwest::Method::GET, &path, None).await;
+        let (_, _, older) = get(&app, &root, &path).await;
         assert_eq!(older["items"].as_array().unwrap().len(), 1, "{older}");
         assert!(older["next"].is_null());
         for bad in [
@@ -878,7 +726,7 @@ async fn administrators_read_policies_and_the_audit_log_with_an_admin_token_and_
             "/api/v1/audit?from=yesterday",
             "/api/v1/audit?colour=red",
         ] {
-            let (status, _, body) = call(&app, Some(&root), reqwest::Method::GET, bad, None).await;
+            let (status, _, body) = get(&app, &root, bad).await;
             assert_eq!((status, code(&body)), (422, "invalid"), "{bad}: {body}");
         }
     }
