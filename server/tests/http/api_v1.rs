@@ -433,7 +433,14 @@ async fn the_command_line_asks_waits_approves_and_gives_back_through_the_api() {
     let url = url.trim_end_matches('/');
 
     // Without a token: exit 3, saying how to sign in.
-    let (code, _, err) = run_cli(&["access"], &[]).await;
+    // (No stored login either: not the developer's own.)
+    let nowhere = tempfile::tempdir().unwrap();
+    let none = nowhere.path().join("cli.json");
+    let (code, _, err) = run_cli(
+        &["access"],
+        &[("GATEPASS_CLI_CONFIG", none.to_str().unwrap())],
+    )
+    .await;
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("gatepass login"), "{err}");
     // Not over plain http to another machine.
