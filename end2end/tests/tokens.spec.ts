@@ -1,6 +1,6 @@
 // Settings › API tokens in the browser: a requester makes a token (shown once), uses it on the
 // REST API, sees when it was last used, and revokes it; the next call with it is refused.
-// Revoking works without JavaScript too.
+// Revoking works without JavaScript too; administrators see everyone's tokens.
 import { test, expect } from './loopback';
 import { gatepass, go, personPage, signInAs } from './journey';
 
@@ -43,4 +43,12 @@ test('make a token, call the API with it, revoke it', async ({ page, browser }) 
   const refused = await whoami();
   expect(refused.status()).toBe(401);
   expect((await refused.json()).error.code).toBe('token_revoked');
+
+  // An administrator sees everyone's tokens (Diego's, revoked); Diego does not see that list.
+  await expect(page.getByTestId('all-tokens')).toHaveCount(0);
+  const maya = await personPage(browser, /Maya Okafor/, '/settings/tokens');
+  await expect(maya.locator('#scope-admin')).toHaveCount(1);
+  const theirs = maya.getByTestId('all-tokens').getByTestId('token-row').filter({ hasText: 'diego.alvarez' });
+  await expect(theirs).toContainText('laptop');
+  await expect(theirs).toContainText('revoked');
 });

@@ -25,7 +25,6 @@ use app::ssr::core::Core;
 use app::ssr::db::audit::recorded_via;
 use app::ssr::services::access::{optional_duration, parse_start, DecisionInput, RequestInput};
 use app::ssr::services::tokens::{AuthError, KeptAnswer, TokenRefused};
-use sha2::{Digest, Sha256};
 
 use crate::hardening::WindowLimiter;
 
@@ -204,20 +203,23 @@ impl FromRequestParts<ApiState> for Caller {
 }
 
 impl Caller {
-    /// The person as a requester, if the token has `scope`.
+    /// The person as a requester, if the token has `scope` ([`TokenCaller::requester`]
+    /// decides; a missing scope is named as such).
     fn requester(&self, scope: Scope) -> Result<Requester, ApiError> {
-        if !self.0.scopes().contains(&scope) {
-            return Err(ApiError::scope(scope));
-        }
-        Ok(self.0.requester(scope)?)
+        self.0.requester(scope).map_err(|e| self.refusal(scope, e))
     }
 
-    /// The person as an administrator, if the token has the `admin` scope and they are one.
+    /// The person as an administrator ([`TokenCaller::admin`] decides).
     fn admin(&self) -> Result<app::ssr::auth::Admin, ApiError> {
-        if !self.0.scopes().contains(&Scope::Admin) {
-            return Err(ApiError::scope(Scope::Admin));
+        self.0.admin().map_err(|e| self.refusal(Scope::Admin, e))
+    }
+
+    fn refusal(&self, scope: Scope, e: AppError) -> ApiError {
+        if self.0.scopes().contains(&scope) {
+            e.into()
+        } else {
+            ApiError::scope(scope)
         }
-        Ok(self.0.admin()?)
     }
 
     /// What the call's audit events say it came through.
@@ -282,8 +284,8 @@ async fn groups(
     if let Some(next) = &page.next {
         let link = format!(
             "</api/v1/groups?q={}&cursor={}>; rel=\"next\"",
-            urlencoding(&query.q),
-            urlencoding(next)
+            query_value(&query.q),
+            query_value(next)
         );
         if let Ok(value) = HeaderValue::from_str(&link) {
             response.headers_mut().insert(header::LINK, value);
@@ -292,8 +294,8 @@ async fn groups(
     Ok(response)
 }
 
-/// Percent-encodes a query value.
-fn urlencoding(text: &str) -> String {
+/// Percent-encodes a query value (here and in the command-line client).
+pub(crate) fn query_value(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
@@ -406,11 +408,7 @@ async fn idempotent(
                 "use 1 to 255 visible ASCII characters (a UUID, say)",
             )
         })?;
-    let mut hash = Sha256::new();
-    hash.update(what.as_bytes());
-    hash.update(b"\n");
-    hash.update(bytes);
-    let fingerprint: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let fingerprint = app::ssr::sha256_hex(&[what.as_bytes(), b"\n", bytes].concat());
     let tokens = s.core.tokens();
     match tokens.kept_answer(&caller.0, key, &fingerprint).await? {
         KeptAnswer::Replay { status, body } => {
@@ -603,11 +601,11 @@ async fn audit(
     if let Some(next) = page.next_before {
         let link = format!(
             "</api/v1/audit?actor={}&subject={}&action={}&from={}&to={}&limit={limit}&cursor={next}>; rel=\"next\"",
-            urlencoding(&q.actor),
-            urlencoding(&q.subject),
-            urlencoding(&q.action),
-            urlencoding(&q.from),
-            urlencoding(&q.to),
+            query_value(&q.actor),
+            query_value(&q.subject),
+            query_value(&q.action),
+            query_value(&q.from),
+            query_value(&q.to),
         );
         if let Ok(value) = HeaderValue::from_str(&link) {
             response.headers_mut().insert(header::LINK, value);

@@ -124,13 +124,11 @@ fn stored_path() -> Option<PathBuf> {
 fn check_url(url: &str) -> Result<String, Failure> {
     let parsed = url::Url::parse(url.trim())
         .map_err(|e| Failure::new(2, format!("`{url}` is not an address: {e}")))?;
-    let loopback = matches!(
-        parsed.host(),
-        Some(url::Host::Domain("localhost")) | Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_))
-    ) && match parsed.host() {
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(a)) => a.is_loopback(),
         Some(url::Host::Ipv6(a)) => a.is_loopback(),
-        _ => true,
+        None => false,
     };
     if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
         return Err(Failure::new(
@@ -237,17 +235,11 @@ fn parse<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Failure> {
         .map_err(|e| Failure::new(4, format!("Gatepass answered something unexpected: {e}")))
 }
 
-/// `2h 5m left`, `ended`.
+/// `2h 05m 09s left`, `ended` (as the pages' countdown says it).
 fn left(until: Timestamp, now: Timestamp) -> String {
-    let secs = (until - now) / 1000;
-    if secs <= 0 {
-        return "ended".into();
-    }
-    let (h, m) = (secs / 3600, secs % 3600 / 60);
-    match (h, m) {
-        (0, 0) => format!("{secs}s left"),
-        (0, m) => format!("{m}m left"),
-        (h, m) => format!("{h}h {m}m left"),
+    match app::components::countdown::remaining(until - now) {
+        ended if ended == "ended" => ended,
+        time => format!("{time} left"),
     }
 }
 
@@ -296,8 +288,8 @@ async fn execute(command: ClientCommand, json_out: bool) -> Result<(), Failure> 
             loop {
                 let path = format!(
                     "/api/v1/groups?q={}&cursor={}",
-                    enc(query.as_deref().unwrap_or("")),
-                    enc(&cursor)
+                    crate::api_v1::query_value(query.as_deref().unwrap_or("")),
+                    crate::api_v1::query_value(&cursor)
                 );
                 let page = api.get(&path).await?;
                 items.extend(page["items"].as_array().cloned().unwrap_or_default());
@@ -464,10 +456,6 @@ async fn execute(command: ClientCommand, json_out: bool) -> Result<(), Failure> 
     }
 }
 
-fn enc(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
-
 fn describe_state(state: RequestState) -> &'static str {
     match state {
         RequestState::Pending => "is waiting for approval",
@@ -506,7 +494,12 @@ async fn resolve_group(api: &Api, group: &str) -> Result<String, Failure> {
     if app::ssr::services::identity::looks_like_group_id(group) {
         return Ok(group.to_owned());
     }
-    let page = api.get(&format!("/api/v1/groups?q={}", enc(group))).await?;
+    let page = api
+        .get(&format!(
+            "/api/v1/groups?q={}",
+            crate::api_v1::query_value(group)
+        ))
+        .await?;
     let entries: Vec<CatalogEntry> = parse(page["items"].clone())?;
     let exact: Vec<&CatalogEntry> = entries.iter().filter(|e| e.name == group).collect();
     match exact.as_slice() {
@@ -688,9 +681,8 @@ mod tests {
     #[test]
     fn time_left_reads_like_people_say_it() {
         let t = Timestamp::from_millis(10_000_000);
-        assert_eq!(left(t.plus_secs(2 * 3600 + 5 * 60), t), "2h 5m left");
-        assert_eq!(left(t.plus_secs(90), t), "1m left");
-        assert_eq!(left(t.plus_secs(30), t), "30s left");
+        assert_eq!(left(t.plus_secs(2 * 3600 + 5 * 60), t), "2h 05m 00s left");
+        assert_eq!(left(t.plus_secs(90), t), "1m 30s left");
         assert_eq!(left(t, t), "ended");
     }
 }

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
@@ -38,8 +37,7 @@ pub const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// The database key of a session id: a hash, so stored keys cannot be used as cookies.
 pub fn storage_key(id: &Id) -> String {
-    let digest = Sha256::digest(format!("gatepass-session:{id}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    app::ssr::sha256_hex(format!("gatepass-session:{id}").as_bytes())
 }
 
 /// A [`SessionStore`] over the `sessions` table. The store is the authority on expiry: a

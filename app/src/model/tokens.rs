@@ -48,6 +48,9 @@ impl Scope {
     }
 }
 
+/// Tokens per page of the administrators' list.
+pub const TOKENS_PAGE: i64 = 100;
+
 /// A token as its person (and admins) see it: never the token itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiToken {

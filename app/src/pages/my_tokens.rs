@@ -105,22 +105,46 @@ fn Tokens(
     }
 }
 
-/// Administrators: everyone's tokens (nothing is shown to others).
+/// Administrators: everyone's tokens, newest first, a page at a time (others are refused the
+/// list and see nothing here).
 #[component]
 fn Everyone(revoke_any: ServerAction<RevokeAnyToken>) -> impl IntoView {
-    let all = Resource::new(move || revoke_any.version().get(), |_| list_all_tokens(0));
+    // Below which id the page starts (0: the newest).
+    let before = RwSignal::new(0_i64);
+    let all = Resource::new(
+        move || (revoke_any.version().get(), before.get()),
+        |(_, before)| list_all_tokens(before),
+    );
     view! {
-        <Suspense fallback=|| ()>
-            {move || all.get().and_then(|r| r.ok()).map(|tokens| view! {
-                <section aria-labelledby="all-tokens" data-testid="all-tokens">
-                    <h2 id="all-tokens">"Everyone's tokens (administrators)"</h2>
-                    {move || revoke_any.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorView error /> })}
-                    {if tokens.is_empty() {
-                        view! { <p class="empty">"Nobody has made a token yet."</p> }.into_any()
-                    } else {
-                        view! { <TokenTable tokens revoke=Revoke::Anyone(revoke_any) /> }.into_any()
-                    }}
-                </section>
+        <Suspense fallback=|| view! { <Loading what="everyone's tokens" /> }>
+            {move || all.get().map(|r| match r {
+                Err(AppError::Forbidden) => ().into_any(),
+                Err(error) => view! { <ErrorView error /> }.into_any(),
+                Ok(tokens) => {
+                    let first = before.get_untracked() == 0;
+                    let older = (tokens.len() as i64 >= crate::model::TOKENS_PAGE)
+                        .then(|| tokens.last().map(|t| t.id))
+                        .flatten();
+                    view! {
+                        <section aria-labelledby="all-tokens" data-testid="all-tokens">
+                            <h2 id="all-tokens">"Everyone's tokens (administrators)"</h2>
+                            {move || revoke_any.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorView error /> })}
+                            {if tokens.is_empty() && first {
+                                view! { <p class="empty">"Nobody has made a token yet."</p> }.into_any()
+                            } else {
+                                view! { <TokenTable tokens revoke=Revoke::Anyone(revoke_any) /> }.into_any()
+                            }}
+                            <div class="form-actions">
+                                {(!first).then(|| view! {
+                                    <button type="button" class="button secondary" on:click=move |_| before.set(0)>"Newest"</button>
+                                })}
+                                {older.map(|id| view! {
+                                    <button type="button" class="button secondary" on:click=move |_| before.set(id)>"Older tokens"</button>
+                                })}
+                            </div>
+                        </section>
+                    }.into_any()
+                }
             })}
         </Suspense>
     }

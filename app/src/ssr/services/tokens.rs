@@ -5,7 +5,6 @@
 //! call that the token is live and that its person is still active in the directory.
 
 use rand::distributions::{Alphanumeric, DistString};
-use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
 use crate::model::{ApiToken, AuditAction, CreatedToken, MyTokens, Scope};
@@ -24,8 +23,6 @@ pub const MAX_DAYS: i64 = 90;
 pub const MAX_LIVE: i64 = 50;
 /// Longest token name.
 const MAX_NAME: usize = 60;
-/// Tokens per page of the admins' list.
-pub const PAGE: i64 = 100;
 
 /// Why a presented token was not accepted (each answered 401 with its own code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -61,10 +58,7 @@ impl From<DbError> for AuthError {
 
 /// The hash a token is stored and found by.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::ssr::sha256_hex(token.as_bytes())
 }
 
 fn view(row: store::TokenRow) -> ApiToken {
@@ -223,11 +217,13 @@ impl TokenService<'_> {
 
     /// Admin › API tokens: everyone's tokens, newest first, below id `before` (0: the newest).
     pub async fn all(&self, _admin: &Admin, before: i64) -> Result<Vec<ApiToken>, AppError> {
-        Ok(store::list_tokens(&self.core.db, None, before, PAGE)
-            .await?
-            .into_iter()
-            .map(view)
-            .collect())
+        Ok(
+            store::list_tokens(&self.core.db, None, before, crate::model::TOKENS_PAGE)
+                .await?
+                .into_iter()
+                .map(view)
+                .collect(),
+        )
     }
 
     /// Revokes anyone's token.
