@@ -654,7 +654,8 @@ async fn the_endpoint_takes_what_slacks_sdk_signs_and_nothing_altered_stale_or_r
         let id = s.ask().await;
         drain(&s.core).await;
         let secret = s.w.sim.sim.slack.config().signing_secret;
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        // The server's (manual) clock, not the wall clock: they drift apart while the world is built.
+        let now = s.w.clock.now().unix_timestamp();
         let body = block_action(&s.approver, "D1", "gatepass_approve", id.0);
         let ts = now.to_string();
 
