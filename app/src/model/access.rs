@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a policy applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum PolicyTarget {
     /// One group, by Okta id.
     Group(GroupId),
@@ -14,6 +15,7 @@ pub enum PolicyTarget {
 
 /// Who may request a group, who approves, and for how long.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Policy {
     pub id: i64,
     pub target: PolicyTarget,
@@ -44,6 +46,7 @@ pub struct Policy {
 
 /// A request's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum RequestState {
     Pending,
     Approved,
@@ -78,6 +81,7 @@ impl RequestState {
 
 /// A request for membership of a group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AccessRequest {
     pub id: RequestId,
     pub requester_id: UserId,
@@ -150,6 +154,7 @@ impl OpKind {
 
 /// A grant's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum GrantState {
     Scheduled,
     Active,
@@ -184,6 +189,7 @@ impl GrantState {
 
 /// Time-boxed membership of a group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Grant {
     pub id: GrantId,
     pub request_id: RequestId,
@@ -197,6 +203,7 @@ pub struct Grant {
 
 /// A group as the catalog shows it to one person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CatalogEntry {
     pub group_id: GroupId,
     pub name: String,
@@ -226,6 +233,7 @@ pub struct CatalogPage {
 
 /// A request with the names people read and the decisions made on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RequestView {
     pub request: AccessRequest,
     pub group_name: String,
@@ -235,6 +243,7 @@ pub struct RequestView {
 
 /// One approver's decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DecisionView {
     pub approver: String,
     pub approved: bool,
@@ -243,6 +252,7 @@ pub struct DecisionView {
 
 /// A grant with the names of its group and holder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GrantView {
     pub grant: Grant,
     pub group_name: String,
@@ -263,6 +273,7 @@ pub struct AdminAccessOverview {
 
 /// Everything on the My access page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MyAccess {
     pub grants: Vec<GrantView>,
     pub requests: Vec<RequestView>,
@@ -270,6 +281,7 @@ pub struct MyAccess {
 
 /// A policy with the names people read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PolicyView {
     pub policy: Policy,
     /// The group's name, or the pattern.

@@ -21,6 +21,7 @@ use super::GrantDuration;
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(transparent))]
 #[serde(transparent)]
 pub struct Timestamp(i64);

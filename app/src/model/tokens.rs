@@ -9,6 +9,7 @@ use super::Timestamp;
 /// time of each call: `approve` only decides requests its person is an approver of, `admin`
 /// only works while its person is an administrator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Read the catalog, one's own access and requests, one's approval queue.

@@ -15,14 +15,21 @@ use gatepass::config::OktaBootstrap;
 const OKTA_TOKEN_VAR: &str = "GATEPASS_TEST_API_V1_OKTA_TOKEN";
 const OKTA_TOKEN: &str = "api-v1-okta-token";
 
-async fn setup(engine: app::model::DatabaseEngine) -> (TestApp, okta_sim::RunningSim) {
+/// The server and the simulator, with calls limited to `per_minute` per token.
+async fn setup(
+    engine: app::model::DatabaseEngine,
+    per_minute: u32,
+) -> (TestApp, okta_sim::RunningSim) {
     std::env::set_var(OKTA_TOKEN_VAR, OKTA_TOKEN);
     let seed = json!({
         "users": [
             { "id": "00uadmin000000000001", "login": "admin@example.com", "firstName": "Ada", "lastName": "Admin", "roles": [{ "type": "SUPER_ADMIN" }] },
             { "id": "00ubob00000000000001", "login": "bob@example.com", "firstName": "Bob", "lastName": "Member" }
         ],
-        "groups": [{ "name": "eng", "members": ["admin@example.com"] }],
+        "groups": [
+            { "name": "eng", "members": ["admin@example.com"] },
+            { "name": "ops", "members": [] }
+        ],
         "tokens": [{ "token": OKTA_TOKEN, "user": "admin@example.com" }]
     });
     spawn_with_sim(
@@ -36,23 +43,24 @@ async fn setup(engine: app::model::DatabaseEngine) -> (TestApp, okta_sim::Runnin
                 secret_ref: format!("env:{OKTA_TOKEN_VAR}"),
                 ..OktaBootstrap::default()
             });
-            config.api.rate_limit_per_minute = 30;
+            config.api.rate_limit_per_minute = per_minute;
         },
     )
     .await
 }
 
-/// The server after a sync, with `eng` requestable and approved by the admin; the admin and bob
-/// signed in.
-async fn eng_approved_by_admin(
+/// The server after a sync (`per_minute` calls a minute per token), with `eng` requestable and approved
+/// by the admin; the admin and bob signed in.
+pub(crate) async fn eng_approved_by_admin(
     engine: app::model::DatabaseEngine,
+    per_minute: u32,
 ) -> (
     TestApp,
     okta_sim::RunningSim,
     reqwest::Client,
     reqwest::Client,
 ) {
-    let (app, sim) = setup(engine).await;
+    let (app, sim) = setup(engine, per_minute).await;
     app.state
         .sync()
         .run(app::model::SyncKind::Full)
@@ -83,7 +91,7 @@ async fn eng_approved_by_admin(
 }
 
 /// Makes a token on Settings › API tokens as `who` (signed in), with `scopes`.
-async fn make_token(
+pub(crate) async fn make_token(
     app: &TestApp,
     who: &reqwest::Client,
     name: &str,
@@ -135,7 +143,7 @@ fn code(body: &Value) -> &str {
 #[tokio::test]
 async fn a_request_asked_and_approved_through_the_api_with_tokens_is_the_same_as_in_the_pages() {
     for engine in engines() {
-        let (app, _sim, admin, bob) = eng_approved_by_admin(engine).await;
+        let (app, _sim, admin, bob) = eng_approved_by_admin(engine, 30).await;
 
         // Made on the settings page: shown once, stored as a hash only.
         let (status, made) = make_token(&app, &bob, "laptop", &["read", "request"]).await;
@@ -282,7 +290,7 @@ async fn a_request_asked_and_approved_through_the_api_with_tokens_is_the_same_as
 #[tokio::test]
 async fn tokens_are_refused_when_unknown_malformed_rate_limited_or_their_person_is_suspended() {
     for engine in engines() {
-        let (app, sim) = setup(engine).await;
+        let (app, sim) = setup(engine, 30).await;
         let bob = browser();
         sign_in(&app, &bob, "bob@example.com").await;
         let (_, made) = make_token(&app, &bob, "script", &["read"]).await;
@@ -417,7 +425,7 @@ async fn okta_members(sim: &okta_sim::RunningSim, group: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_command_line_asks_waits_approves_and_gives_back_through_the_api() {
     let engine = engines()[0];
-    let (app, sim, admin, bob) = eng_approved_by_admin(engine).await;
+    let (app, sim, admin, bob) = eng_approved_by_admin(engine, 30).await;
     // The grant engine, as `gatepass serve` runs it: approvals reach Okta at once.
     let stop = app.state.core.stopping.child_token();
     let worker = tokio::spawn(app::ssr::jobs::grant_engine::run_worker(
@@ -627,7 +635,7 @@ async fn post_with_key(
 #[tokio::test]
 async fn a_retried_call_with_an_idempotency_key_gets_the_first_answer_and_acts_once() {
     for engine in engines() {
-        let (app, _sim, admin, bob) = eng_approved_by_admin(engine).await;
+        let (app, _sim, admin, bob) = eng_approved_by_admin(engine, 30).await;
         let (_, made) = make_token(&app, &bob, "deploy", &["read", "request"]).await;
         let token = made["token"].as_str().unwrap().to_owned();
         let (_, made) = make_token(&app, &admin, "approver", &["read", "approve"]).await;
@@ -693,7 +701,7 @@ async fn a_retried_call_with_an_idempotency_key_gets_the_first_answer_and_acts_o
 #[tokio::test]
 async fn administrators_read_policies_and_the_audit_log_with_an_admin_token_and_nobody_else_does() {
     for engine in engines() {
-        let (app, _sim, admin, bob) = eng_approved_by_admin(engine).await;
+        let (app, _sim, admin, bob) = eng_approved_by_admin(engine, 30).await;
         let (status, made) = make_token(&app, &admin, "audit", &["read", "admin"]).await;
         assert_eq!(status, 200, "{made}");
         let root = made["token"].as_str().unwrap().to_owned();

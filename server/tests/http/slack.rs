@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 
 use app::model::{AuditAction, GroupId, Me, PolicyTarget, RequestId, RequestState, UserId};
 use app::ssr::auth::{Admin, Requester};
+use app::ssr::clock::Clock;
 use app::ssr::core::Core;
 use app::ssr::db::directory::{upsert_user, UserRecord};
 use app::ssr::db::requests;

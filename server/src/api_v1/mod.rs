@@ -3,27 +3,31 @@
 //! cross-site question arises), rate-limited per token (429 with `Retry-After`). Handlers are
 //! thin adapters over the same services as the pages' server functions: the same validation,
 //! authorization and audit events, each event marked `via: token <name>`. Errors are one shape:
-//! `{"error": {"code", "message", "field"}}`.
+//! `{"error": {"code", "message", "field"}}`. The OpenAPI 3.1 document is generated from the
+//! handlers and wire types ([`openapi`]) and served at `/api/v1/openapi.json`, with a reference
+//! page at `/api/v1/docs`.
+
+mod admin;
+pub mod openapi;
+mod people;
 
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use app::error::AppError;
-use app::model::{Decision, GrantId, GroupId, RequestId, Scope};
+use app::model::Scope;
 use app::ssr::auth::{Requester, TokenCaller};
 use app::ssr::core::Core;
-use app::ssr::db::audit::recorded_via;
-use app::ssr::services::access::{optional_duration, parse_start, DecisionInput, RequestInput};
 use app::ssr::services::tokens::{AuthError, KeptAnswer, TokenRefused};
 
 use crate::hardening::WindowLimiter;
@@ -43,17 +47,19 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     max_body: usize,
 ) -> Router<S> {
     Router::new()
-        .route("/api/v1/whoami", get(whoami))
-        .route("/api/v1/groups", get(groups))
-        .route("/api/v1/groups/{id}", get(group))
-        .route("/api/v1/access", get(my_access))
-        .route("/api/v1/requests", post(create_request))
-        .route("/api/v1/requests/{id}/cancel", post(cancel_request))
-        .route("/api/v1/grants/{id}/give-back", post(give_back))
-        .route("/api/v1/approvals", get(approvals))
-        .route("/api/v1/approvals/{id}", post(decide))
-        .route("/api/v1/policies", get(policies))
-        .route("/api/v1/audit", get(audit))
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/api/v1/docs", get(openapi::reference))
+        .route("/api/v1/whoami", get(people::whoami))
+        .route("/api/v1/groups", get(people::groups))
+        .route("/api/v1/groups/{id}", get(people::group))
+        .route("/api/v1/access", get(people::my_access))
+        .route("/api/v1/requests", post(people::create_request))
+        .route("/api/v1/requests/{id}/cancel", post(people::cancel_request))
+        .route("/api/v1/grants/{id}/give-back", post(people::give_back))
+        .route("/api/v1/approvals", get(people::approvals))
+        .route("/api/v1/approvals/{id}", post(people::decide))
+        .route("/api/v1/policies", get(admin::policies))
+        .route("/api/v1/audit", get(admin::audit))
         .route("/api/v1", get(unknown))
         .route("/api/v1/{*rest}", get(unknown).post(unknown))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
@@ -137,10 +143,34 @@ impl From<TokenRefused> for ApiError {
     }
 }
 
+/// How every refusal is answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A machine-readable code: `invalid`, `not_found`, `forbidden`, `insufficient_scope`,
+    /// `token_revoked`, `rate_limited`, `conflict`, …
+    pub code: String,
+    /// What a person reads.
+    pub message: String,
+    /// The input at fault (a body field, `query`, `Idempotency-Key`), when one is.
+    pub field: Option<String>,
+}
+
 impl ApiError {
     /// The error's JSON body.
-    fn body(&self) -> serde_json::Value {
-        json!({ "error": { "code": self.code, "message": self.message, "field": self.field } })
+    fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message.clone(),
+                field: self.field.clone(),
+            },
+        }
     }
 }
 
@@ -247,124 +277,18 @@ async fn unknown() -> ApiError {
     )
 }
 
-/// `GET /api/v1/whoami`: the token's person and the token (any scope).
-async fn whoami(caller: Caller) -> Json<serde_json::Value> {
-    let me = caller.0.me();
-    Json(json!({
-        "okta_id": me.okta_id, "login": me.login, "email": me.email,
-        "display_name": me.display_name, "is_admin": me.is_admin,
-        "token": { "id": caller.0.token_id, "name": caller.0.token_name, "scopes": caller.0.scopes() },
-    }))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GroupsQuery {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    cursor: String,
-}
-
-/// `GET /api/v1/groups?q=&cursor=`: the groups the person may request, a page at a time (the
-/// next page's cursor in `next` and a `Link: <…>; rel="next"` header).
-async fn groups(
-    State(s): State<ApiState>,
-    caller: Caller,
-    query: Result<Query<GroupsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let who = caller.requester(Scope::Read)?;
-    let page = s
-        .core
-        .catalog()
-        .catalog(&who, &query.q, &query.cursor)
-        .await?;
-    let mut response = Json(json!({ "items": page.entries, "next": page.next })).into_response();
-    if let Some(next) = &page.next {
-        let link = format!(
-            "</api/v1/groups?q={}&cursor={}>; rel=\"next\"",
-            query_value(&query.q),
-            query_value(next)
-        );
-        if let Ok(value) = HeaderValue::from_str(&link) {
-            response.headers_mut().insert(header::LINK, value);
-        }
-    }
-    Ok(response)
-}
-
 /// Percent-encodes a query value (here and in the command-line client).
 pub(crate) fn query_value(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-/// `GET /api/v1/groups/{id}`: one group the person may request.
-async fn group(
-    State(s): State<ApiState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<app::model::CatalogEntry>, ApiError> {
-    let who = caller.requester(Scope::Read)?;
-    Ok(Json(s.core.catalog().entry(&who, &GroupId(id)).await?))
-}
-
-/// `GET /api/v1/access`: the person's grants and requests.
-async fn my_access(
-    State(s): State<ApiState>,
-    caller: Caller,
-) -> Result<Json<app::model::MyAccess>, ApiError> {
-    let who = caller.requester(Scope::Read)?;
-    Ok(Json(s.core.catalog().my_access(&who).await?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewRequest {
-    group_id: String,
-    /// `2h`, `30m`, `1d`; absent: the policy's default.
-    #[serde(default)]
-    duration: Option<String>,
-    #[serde(default)]
-    reason: String,
-    /// A UTC start (`2026-06-01T10:00`); absent: as soon as approved.
-    #[serde(default)]
-    start: Option<String>,
-}
-
-/// `POST /api/v1/requests`: asks for a group (an extension when the person holds it).
-/// With `Idempotency-Key`, a retry gets the first answer instead of asking again.
-async fn create_request(
-    State(s): State<ApiState>,
-    caller: Caller,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, ApiError> {
-    let who = caller.requester(Scope::Request)?;
-    idempotent(
-        &s,
-        &caller,
-        &headers,
-        "POST /api/v1/requests",
-        &bytes,
-        async {
-            let new: NewRequest = body(&bytes)?;
-            let input = RequestInput {
-                group_id: GroupId(new.group_id),
-                duration: optional_duration("duration", new.duration.as_deref().unwrap_or(""))?,
-                reason: new.reason,
-                starts_at: parse_start(new.start.as_deref().unwrap_or(""))?,
-            };
-            let access = s.core.access();
-            let request = recorded_via(caller.via(), access.request_access(&who, input)).await?;
-            Ok(Answer {
-                status: StatusCode::CREATED,
-                location: Some(format!("/api/v1/requests/{}", request.id.0)),
-                body: serde_json::to_value(&request).map_err(|_| AppError::Internal)?,
-            })
-        },
-    )
-    .await
+/// `Link: <…>; rel="next"` on `response`, when there is a next page at `target`.
+fn link_next(response: &mut Response, target: Option<String>) {
+    if let Some(value) =
+        target.and_then(|t| HeaderValue::from_str(&format!("<{t}>; rel=\"next\"")).ok())
+    {
+        response.headers_mut().insert(header::LINK, value);
+    }
 }
 
 /// A successful answer, before it is sent (and kept, for an `Idempotency-Key`).
@@ -446,7 +370,7 @@ async fn idempotent(
                     StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
                 ) =>
         {
-            Some((e.status, e.body().to_string()))
+            serde_json::to_string(&e.body()).ok().map(|b| (e.status, b))
         }
         Err(_) => None,
     };
@@ -459,157 +383,4 @@ async fn idempotent(
         }
     }
     result.map(IntoResponse::into_response)
-}
-
-/// `POST /api/v1/requests/{id}/cancel`: withdraws one of the person's pending requests.
-async fn cancel_request(
-    State(s): State<ApiState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    let who = caller.requester(Scope::Request)?;
-    let id = RequestId(id_of(&id, "request")?);
-    let access = s.core.access();
-    recorded_via(caller.via(), access.cancel(&who, id)).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// `POST /api/v1/grants/{id}/give-back`: ends one of the person's grants now.
-async fn give_back(
-    State(s): State<ApiState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<app::model::Grant>, ApiError> {
-    let who = caller.requester(Scope::Request)?;
-    let id = GrantId(id_of(&id, "grant")?);
-    let access = s.core.access();
-    Ok(Json(
-        recorded_via(caller.via(), access.give_back(&who, id)).await?,
-    ))
-}
-
-/// `GET /api/v1/approvals`: requests waiting for the person's decision, oldest first.
-async fn approvals(
-    State(s): State<ApiState>,
-    caller: Caller,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let who = caller.requester(Scope::Read)?;
-    let queue = s.core.catalog().approval_queue(&who).await?;
-    Ok(Json(json!({ "items": queue })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewDecision {
-    /// `approve` or `deny`.
-    decision: String,
-    /// Required to deny.
-    #[serde(default)]
-    comment: String,
-    /// A shorter duration than asked for (approvals only).
-    #[serde(default)]
-    duration: Option<String>,
-}
-
-/// `POST /api/v1/approvals/{id}`: approves or denies a request the person is an approver of
-/// (with `Idempotency-Key`, a retry gets the first answer).
-async fn decide(
-    State(s): State<ApiState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, ApiError> {
-    let who = caller.requester(Scope::Approve)?;
-    let id = RequestId(id_of(&id, "request")?);
-    let what = format!("POST /api/v1/approvals/{}", id.0);
-    idempotent(&s, &caller, &headers, &what, &bytes, async {
-        let new: NewDecision = body(&bytes)?;
-        let decision: Decision = new
-            .decision
-            .parse()
-            .map_err(|m: String| ApiError::invalid("decision", m))?;
-        let input = DecisionInput {
-            request_id: id,
-            decision,
-            comment: new.comment,
-            duration: optional_duration("duration", new.duration.as_deref().unwrap_or(""))?,
-        };
-        let access = s.core.access();
-        let decided = recorded_via(caller.via(), access.decide(&who, input)).await?;
-        Ok(Answer {
-            status: StatusCode::OK,
-            location: None,
-            body: serde_json::to_value(&decided).map_err(|_| AppError::Internal)?,
-        })
-    })
-    .await
-}
-
-/// `GET /api/v1/policies`: every policy, with the names people read (administrators).
-async fn policies(
-    State(s): State<ApiState>,
-    caller: Caller,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let admin = caller.admin()?;
-    let list = s.core.catalog().policies(&admin).await?;
-    Ok(Json(json!({ "items": list })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuditQuery {
-    #[serde(default)]
-    actor: String,
-    #[serde(default)]
-    subject: String,
-    #[serde(default)]
-    action: String,
-    /// A UTC date (2026-06-01), inclusive.
-    #[serde(default)]
-    from: String,
-    /// A UTC date, inclusive.
-    #[serde(default)]
-    to: String,
-    /// The cursor: events older than this sequence number.
-    #[serde(default)]
-    cursor: Option<i64>,
-    /// Events per page (1–500, 100 by default).
-    #[serde(default)]
-    limit: Option<i64>,
-}
-
-/// `GET /api/v1/audit?actor=&subject=&action=&from=&to=&cursor=&limit=`: the audit log, newest
-/// first, filtered as on the audit page (administrators); `next` (and `Link`) for older events.
-async fn audit(
-    State(s): State<ApiState>,
-    caller: Caller,
-    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let admin = caller.admin()?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "from 1 to 500"));
-    }
-    let filter =
-        app::ssr::services::audit::parse_filter(&q.actor, &q.subject, &q.action, &q.from, &q.to)?;
-    let page =
-        app::ssr::services::audit::audit_page(&s.core.db, &admin, &filter, q.cursor, limit).await?;
-    let mut response =
-        Json(json!({ "items": page.events, "next": page.next_before })).into_response();
-    if let Some(next) = page.next_before {
-        let link = format!(
-            "</api/v1/audit?actor={}&subject={}&action={}&from={}&to={}&limit={limit}&cursor={next}>; rel=\"next\"",
-            query_value(&q.actor),
-            query_value(&q.subject),
-            query_value(&q.action),
-            query_value(&q.from),
-            query_value(&q.to),
-        );
-        if let Ok(value) = HeaderValue::from_str(&link) {
-            response.headers_mut().insert(header::LINK, value);
-        }
-    }
-    Ok(response)
 }

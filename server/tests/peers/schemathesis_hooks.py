@@ -1,0 +1,65 @@
+"""Schemathesis hooks for Gatepass's /api/v1 (loaded with SCHEMATHESIS_HOOKS).
+
+- `no_state_change_on_refusal`: a 4xx answer changed nothing. Every state change in Gatepass
+  writes an audit event, so the newest audit sequence number, read with a second (admin) token
+  before and after each call, must be unchanged when the call was refused.
+- `map_case`: half of the generated request bodies name a real, requestable group
+  (GATEPASS_GROUP), so the success paths are exercised too, not only refusals.
+
+Environment: GATEPASS_URL (the server), GATEPASS_PROBE_TOKEN (an admin-scoped token of an
+administrator, used only to read the audit log), GATEPASS_GROUP (an Okta group id).
+"""
+
+import hashlib
+import json
+import os
+import zlib
+
+import requests
+import schemathesis
+
+BASE = os.environ["GATEPASS_URL"].rstrip("/")
+PROBE = {"Authorization": "Bearer " + os.environ["GATEPASS_PROBE_TOKEN"]}
+GROUP = os.environ["GATEPASS_GROUP"]
+
+_before = {"head": None}
+
+
+def audit_head():
+    res = requests.get(BASE + "/api/v1/audit?limit=1", headers=PROBE, timeout=30)
+    res.raise_for_status()
+    items = res.json()["items"]
+    return items[0]["seq"] if items else 0
+
+
+@schemathesis.hook
+def map_case(ctx, case):
+    body = case.body
+    if isinstance(body, dict) and isinstance(body.get("group_id"), str):
+        # Deterministic in the drawn value, so that shrinking and replay see the same case.
+        if zlib.crc32(body["group_id"].encode("utf-8", "surrogatepass")) % 2 == 0:
+            case.body = dict(body, group_id=GROUP)
+            # A generated Idempotency-Key is mostly refused (or reused for another body);
+            # this case gets one of its own.
+            if case.headers and "Idempotency-Key" in case.headers:
+                text = json.dumps(case.body, sort_keys=True, default=str)
+                case.headers["Idempotency-Key"] = hashlib.sha256(text.encode()).hexdigest()
+    return case
+
+
+@schemathesis.hook
+def before_call(ctx, case, kwargs):
+    _before["head"] = audit_head()
+
+
+@schemathesis.check
+def no_state_change_on_refusal(ctx, response, case):
+    """A refused call (4xx) wrote no audit event, so it changed nothing."""
+    if 400 <= response.status_code < 500 and _before["head"] is not None:
+        after = audit_head()
+        if after != _before["head"]:
+            raise AssertionError(
+                f"{case.method} {case.path} answered {response.status_code} but the audit "
+                f"log moved from {_before['head']} to {after}"
+            )
+
