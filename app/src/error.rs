@@ -31,6 +31,10 @@ pub enum AppError {
     /// The request conflicts with the current state (e.g. already decided).
     #[error("{0}")]
     Conflict(String),
+    /// What the caller read has changed since (its version, e.g. a policy's `ETag`, no longer
+    /// matches): nothing was written.
+    #[error("{0}")]
+    Stale(String),
     /// A system Gatepass depends on (database, Okta) is not answering.
     #[error("{0} is unavailable right now. Try again shortly.")]
     Unavailable(String),
@@ -51,6 +55,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Stale(_) => StatusCode::PRECONDITION_FAILED,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -65,6 +70,7 @@ impl AppError {
             AppError::NotFound(_) => "Not found",
             AppError::Invalid { .. } => "Check your input",
             AppError::Conflict(_) => "Already changed",
+            AppError::Stale(_) => "Changed meanwhile",
             AppError::Unavailable(_) => "Temporarily unavailable",
             AppError::Internal => "Server error",
             AppError::Transport(_) => "Connection problem",

@@ -12,6 +12,8 @@ pub enum AuditAction {
     SyncRequested,
     PolicySaved,
     PolicyDeleted,
+    /// A policies file was applied (each policy it changed has its own saved/deleted event).
+    PoliciesApplied,
     RequestCreated,
     /// A request for a group the person holds: it extends the grant once approved.
     RequestCreatedExtension,
@@ -66,11 +68,12 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 39] = [
+    pub const ALL: [AuditAction; 40] = [
         AuditAction::IntegrationSaved,
         AuditAction::SyncRequested,
         AuditAction::PolicySaved,
         AuditAction::PolicyDeleted,
+        AuditAction::PoliciesApplied,
         AuditAction::RequestCreated,
         AuditAction::RequestCreatedExtension,
         AuditAction::ApprovalRecorded,
@@ -116,6 +119,7 @@ impl AuditAction {
             SyncRequested => "okta.sync.requested",
             PolicySaved => "policy.saved",
             PolicyDeleted => "policy.deleted",
+            PoliciesApplied => "policy.applied",
             RequestCreated => "request.created",
             RequestCreatedExtension => "request.created.extension",
             ApprovalRecorded => "request.approval_recorded",

@@ -10,6 +10,7 @@ mod ids;
 mod instant;
 mod notifications;
 mod okta;
+mod policy_code;
 mod tokens;
 
 pub use access::*;
@@ -21,6 +22,7 @@ pub use ids::{GrantId, GroupId, RequestId, UserId};
 pub use instant::Timestamp;
 pub use notifications::*;
 pub use okta::*;
+pub use policy_code::*;
 use serde::{Deserialize, Serialize};
 pub use tokens::*;
 

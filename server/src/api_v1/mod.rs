@@ -46,7 +46,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     limiter: WindowLimiter<i64>,
     max_body: usize,
 ) -> Router<S> {
-    Router::new()
+    let one = Router::new()
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/docs", get(openapi::reference))
         .route("/api/v1/whoami", get(people::whoami))
@@ -58,12 +58,70 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         .route("/api/v1/grants/{id}/give-back", post(people::give_back))
         .route("/api/v1/approvals", get(people::approvals))
         .route("/api/v1/approvals/{id}", post(people::decide))
-        .route("/api/v1/policies", get(admin::policies))
+        .route(
+            "/api/v1/policies",
+            get(admin::policies).post(admin::create_policy),
+        )
+        .route("/api/v1/policies/export", get(admin::export))
+        .route(
+            "/api/v1/policies/{id}",
+            get(admin::policy)
+                .put(admin::replace_policy)
+                .delete(admin::delete_policy),
+        )
         .route("/api/v1/audit", get(admin::audit))
         .route("/api/v1", get(unknown))
-        .route("/api/v1/{*rest}", get(unknown).post(unknown))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        .route(
+            "/api/v1/{*rest}",
+            get(unknown).post(unknown).put(unknown).delete(unknown),
+        )
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body));
+    // A policies file holds many policies: its two operations take more.
+    let sets = Router::new()
+        .route("/api/v1/policies/plan", post(admin::plan))
+        .route("/api/v1/policies/apply", post(admin::apply))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            max_body.max(POLICY_SET_MAX_BODY),
+        ));
+    Router::new()
+        .merge(one)
+        .merge(sets)
+        .layer(axum::middleware::map_response(in_the_api_shape))
         .with_state(ApiState { core, limiter })
+}
+
+/// The largest policies file `plan` and `apply` take.
+const POLICY_SET_MAX_BODY: usize = 4 << 20;
+
+/// Answers the router itself makes (a body over the limit, a method the path does not take)
+/// in the API's error shape, like every other refusal.
+async fn in_the_api_shape(response: Response) -> Response {
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if json || response.status().is_success() {
+        return response;
+    }
+    let refusal = match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "the body is larger than this operation takes",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this path does not take that method (see /api/v1/docs)",
+        ),
+        _ => return response,
+    };
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut answer = refusal.into_response();
+    if let Some(allow) = allow {
+        answer.headers_mut().insert(header::ALLOW, allow);
+    }
+    answer
 }
 
 /// An error as the API answers it.
@@ -112,6 +170,7 @@ impl From<AppError> for ApiError {
             AppError::NotFound(_) => "not_found",
             AppError::Invalid { .. } => "invalid",
             AppError::Conflict(_) => "conflict",
+            AppError::Stale(_) => "precondition_failed",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal | AppError::Transport(_) => "internal",
         };

@@ -42,6 +42,13 @@ use super::{admin, people, ErrorBody};
         people::approvals,
         people::decide,
         admin::policies,
+        admin::policy,
+        admin::create_policy,
+        admin::replace_policy,
+        admin::delete_policy,
+        admin::export,
+        admin::plan,
+        admin::apply,
         admin::audit,
     ),
     components(schemas(ErrorBody)),
@@ -56,7 +63,7 @@ use super::{admin, people, ErrorBody};
 struct ApiDoc;
 
 /// The refusals any operation may answer, each an [`ErrorBody`].
-const REFUSALS: [(&str, &str); 7] = [
+const REFUSALS: [(&str, &str); 10] = [
     (
         "401",
         "No token, or one that is unknown, revoked, expired or whose person is inactive",
@@ -70,7 +77,13 @@ const REFUSALS: [(&str, &str); 7] = [
         "409",
         "It changed meanwhile (already decided, already ended)",
     ),
+    (
+        "412",
+        "What `If-Match` names is no longer current: it changed since it was read",
+    ),
+    ("413", "The body is larger than the operation takes"),
     ("422", "The input is wrong; `field` names what"),
+    ("428", "A write that needs `If-Match` came without it"),
     (
         "429",
         "Too many calls with this token; `Retry-After` says when to come back",

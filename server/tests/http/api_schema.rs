@@ -88,9 +88,12 @@ async fn schemathesis_finds_the_api_true_to_its_document_on_both_engines() {
         let reports = tempfile::tempdir().unwrap();
         let schema_url = format!("{base}/api/v1/openapi.json");
         let auth = format!("Authorization: Bearer {token}");
+        let config = format!("{peers}/schemathesis.toml");
         let args = [
             "-m",
             "schemathesis.cli",
+            "--config-file",
+            &config,
             "run",
             &schema_url,
             "--checks",

@@ -28,7 +28,8 @@ async fn setup(
         ],
         "groups": [
             { "name": "eng", "members": ["admin@example.com"] },
-            { "name": "ops", "members": [] }
+            { "name": "ops", "members": [] },
+            { "name": "ad-imported", "type": "APP_GROUP", "members": [] }
         ],
         "tokens": [{ "token": OKTA_TOKEN, "user": "admin@example.com" }]
     });
@@ -114,7 +115,7 @@ pub(crate) async fn make_token(
 }
 
 /// Calls the API with `token` (none: no `Authorization` header).
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     token: Option<&str>,
     method: reqwest::Method,
@@ -136,7 +137,7 @@ async fn call(
     (status, headers, res.json().await.unwrap_or_default())
 }
 
-fn code(body: &Value) -> &str {
+pub(crate) fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or_default()
 }
 
@@ -379,7 +380,7 @@ fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
 }
 
 /// Runs `gatepass <args>` off the async runtime: (exit code, stdout, stderr).
-async fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+pub(crate) async fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = cli(args, env);
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
@@ -596,12 +597,16 @@ async fn the_command_line_asks_waits_approves_and_gives_back_through_the_api() {
 }
 
 /// `GET path` with `token`.
-async fn get(app: &TestApp, token: &str, path: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+pub(crate) async fn get(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+) -> (u16, reqwest::header::HeaderMap, Value) {
     call(app, Some(token), reqwest::Method::GET, path, None).await
 }
 
 /// `POST path` with `token` and a JSON `body`.
-async fn post_json(
+pub(crate) async fn post_json(
     app: &TestApp,
     token: &str,
     path: &str,

@@ -17,6 +17,7 @@ mod notifications;
 mod okta_client;
 mod okta_settings;
 mod okta_sim;
+mod policies_api;
 mod shell;
 mod signin_oidc_provider;
 mod signin_okta_sim;

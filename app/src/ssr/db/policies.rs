@@ -79,12 +79,10 @@ pub async fn delete_policy(tx: &mut Tx, id: i64) -> Result<Option<Policy>, DbErr
     Ok(row.map(Policy::from))
 }
 
-/// Inserts or replaces the policy for `p.target`; returns its id.
+/// Inserts the policy for `p.target`, or updates the one it has in place (its id stays);
+/// returns its id.
 pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
-    let (group, pattern) = match &p.target {
-        PolicyTarget::Group(g) => (Some(g.as_str()), None),
-        PolicyTarget::Pattern(pat) => (None, Some(pat.as_str())),
-    };
+    let (group, pattern) = target_columns(&p.target);
     let existing: Option<i64> =
         sqlx::query_scalar("SELECT id FROM policies WHERE (group_id = $1) OR (pattern = $2)")
             .bind(group)
@@ -92,10 +90,8 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
             .fetch_optional(&mut **tx)
             .await?;
     if let Some(id) = existing {
-        sqlx::query("DELETE FROM policies WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        update_policy(tx, id, p).await?;
+        return Ok(id);
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO policies (group_id, pattern, requestable, eligible_groups, approver_users, \
@@ -124,6 +120,78 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
     .fetch_one(&mut **tx)
     .await?;
     Ok(id)
+}
+
+fn target_columns(target: &PolicyTarget) -> (Option<&str>, Option<&str>) {
+    match target {
+        PolicyTarget::Group(g) => (Some(g.as_str()), None),
+        PolicyTarget::Pattern(pat) => (None, Some(pat.as_str())),
+    }
+}
+
+/// Writes `p` over the policy `id` (its target included); whether there was one.
+pub async fn update_policy(tx: &mut Tx, id: i64, p: &Policy) -> Result<bool, DbError> {
+    let (group, pattern) = target_columns(&p.target);
+    let done = sqlx::query(
+        "UPDATE policies SET group_id = $1, pattern = $2, requestable = $3, eligible_groups = $4, \
+           approver_users = $5, approver_groups = $6, quorum = $7, default_duration_secs = $8, \
+           max_duration_secs = $9, require_reason = $10, allow_self_approval = $11, \
+           auto_approve = $12, updated_at = $13, updated_by = $14, \
+           approve_in_gatepass_only = $15, slack_channel = $16 \
+         WHERE id = $17",
+    )
+    .bind(group)
+    .bind(pattern)
+    .bind(p.requestable)
+    .bind(json_list(&p.eligible_groups))
+    .bind(json_list(&p.approver_users))
+    .bind(json_list(&p.approver_groups))
+    .bind(p.quorum)
+    .bind(p.default_duration_secs)
+    .bind(p.max_duration_secs)
+    .bind(p.require_reason)
+    .bind(p.allow_self_approval)
+    .bind(p.auto_approve)
+    .bind(p.updated_at)
+    .bind(&p.updated_by)
+    .bind(p.approve_in_gatepass_only)
+    .bind(p.slack_channel.as_deref())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Keeps other writers of policies out until `tx` ends, so that what it reads of them is what
+/// it writes over (PostgreSQL; on SQLite a write transaction already holds the only writer).
+pub async fn lock_policies(tx: &mut Tx) -> Result<(), DbError> {
+    if tx.engine() == crate::model::DatabaseEngine::Postgres {
+        sqlx::query("LOCK TABLE policies IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Every policy as `tx` sees it, in id order.
+pub async fn policies_in(tx: &mut Tx) -> Result<Vec<Policy>, DbError> {
+    let rows: Vec<PolicyRow> = sqlx::query_as(&format!(
+        "SELECT {POLICY_COLUMNS} FROM policies ORDER BY id"
+    ))
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(Policy::from).collect())
+}
+
+/// One policy, by id.
+pub async fn find_policy(db: &Db, id: i64) -> Result<Option<Policy>, DbError> {
+    let row: Option<PolicyRow> = sqlx::query_as(&format!(
+        "SELECT {POLICY_COLUMNS} FROM policies WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(Policy::from))
 }
 
 /// Every policy, group policies first.

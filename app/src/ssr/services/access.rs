@@ -11,8 +11,8 @@ use crate::error::AppError;
 use crate::format::describe_duration;
 use crate::model::{
     AccessRequest, AuditAction, Decision, Grant, GrantDuration, GrantId, GrantState, GroupId,
-    GroupKind, OpKind, Policy, PolicyTarget, RequestId, RequestState, Timestamp, UserId,
-    UserStatus,
+    GroupKind, OpKind, Policy, PolicySpec, PolicyTarget, RequestId, RequestState, Timestamp,
+    UserId, UserStatus,
 };
 use crate::ssr::auth::{Admin, Requester};
 use crate::ssr::clock::Clock;
@@ -138,7 +138,35 @@ pub fn optional_duration(field: &str, text: &str) -> Result<Option<GrantDuration
 
 /// Resolves a posted policy form: every group and person must exist; the error names which.
 pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput, AppError> {
-    let applies = f.applies_to.trim();
+    let quorum = f
+        .quorum
+        .trim()
+        .parse()
+        .map_err(|_| AppError::invalid("Quorum", "enter a whole number of approvals"))?;
+    let list = |text: &str| names(text).map(str::to_owned).collect::<Vec<_>>();
+    let spec = PolicySpec {
+        applies_to: f.applies_to.clone(),
+        requestable: f.requestable,
+        eligible_groups: list(&f.eligible_groups),
+        approvers: list(&f.approver_users),
+        approver_groups: list(&f.approver_groups),
+        quorum,
+        default_duration: f.default_duration.clone(),
+        max_duration: f.max_duration.clone(),
+        require_reason: f.require_reason,
+        allow_self_approval: f.allow_self_approval,
+        auto_approve: f.auto_approve,
+        approve_in_gatepass_only: f.approve_in_gatepass_only,
+        slack_channel: Some(f.slack_channel.clone()),
+    };
+    resolve_policy_spec(db, &spec).await
+}
+
+/// A policy as people write it (the form, a policies file, the API), resolved against the
+/// directory: groups by name or id ([`resolve_group`]), approvers by login. Errors name the
+/// field as the policy form labels it.
+pub async fn resolve_policy_spec(db: &Db, spec: &PolicySpec) -> Result<PolicyInput, AppError> {
+    let applies = spec.applies_to.trim();
     let target = if applies.is_empty() {
         None
     } else if applies.contains('*') {
@@ -148,17 +176,25 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
             resolve_group(db, "Applies to", applies).await?,
         ))
     };
-    let groups = |field: &'static str, list: String| async move {
-        let mut ids = Vec::new();
-        for name in names(&list) {
-            ids.push(resolve_group(db, field, name).await?);
+    let groups = |field: &'static str, list: &[String]| {
+        let list = list.to_vec();
+        async move {
+            let mut ids = Vec::new();
+            for name in list.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+                ids.push(resolve_group(db, field, name).await?);
+            }
+            Ok::<_, AppError>(ids)
         }
-        Ok::<_, AppError>(ids)
     };
-    let eligible_groups = groups("Who may request", f.eligible_groups.clone()).await?;
-    let approver_groups = groups("Approver groups", f.approver_groups.clone()).await?;
+    let eligible_groups = groups("Who may request", &spec.eligible_groups).await?;
+    let approver_groups = groups("Approver groups", &spec.approver_groups).await?;
     let mut approver_users = Vec::new();
-    for login in names(&f.approver_users) {
+    for login in spec
+        .approvers
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+    {
         approver_users.push(
             directory::user_id_by_login(db, login)
                 .await?
@@ -167,25 +203,20 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
                 })?,
         );
     }
-    let quorum = f
-        .quorum
-        .trim()
-        .parse()
-        .map_err(|_| AppError::invalid("Quorum", "enter a whole number of approvals"))?;
     Ok(PolicyInput {
         target,
-        requestable: f.requestable,
+        requestable: spec.requestable,
         eligible_groups,
         approver_users,
         approver_groups,
-        quorum,
-        default_duration: required_duration("Default duration", &f.default_duration)?,
-        max_duration: required_duration("Maximum duration", &f.max_duration)?,
-        require_reason: f.require_reason,
-        allow_self_approval: f.allow_self_approval,
-        auto_approve: f.auto_approve,
-        approve_in_gatepass_only: f.approve_in_gatepass_only,
-        slack_channel: slack_channel(&f.slack_channel)?,
+        quorum: spec.quorum,
+        default_duration: required_duration("Default duration", &spec.default_duration)?,
+        max_duration: required_duration("Maximum duration", &spec.max_duration)?,
+        require_reason: spec.require_reason,
+        allow_self_approval: spec.allow_self_approval,
+        auto_approve: spec.auto_approve,
+        approve_in_gatepass_only: spec.approve_in_gatepass_only,
+        slack_channel: slack_channel(spec.slack_channel.as_deref().unwrap_or(""))?,
     })
 }
 
@@ -263,10 +294,27 @@ impl AccessService<'_> {
         Ok(())
     }
 
-    /// Validates and saves a policy (replacing the target's previous one), audited. Decisions
-    /// already made keep the policy they were made under (requests carry a snapshot).
+    /// Validates and saves a policy (replacing the target's previous one in place), audited.
+    /// Decisions already made keep the policy they were made under (requests carry a snapshot).
     #[tracing::instrument(skip(self, admin, input))]
     pub async fn save_policy(&self, admin: &Admin, input: PolicyInput) -> Result<Policy, AppError> {
+        let mut policy = self.check_policy(admin, input).await?;
+        let mut tx = self.db.begin_write().await?;
+        policies::lock_policies(&mut tx).await?;
+        policy.id = policies::upsert_policy(&mut tx, &policy).await?;
+        self.record_policy(&mut tx, admin, AuditAction::PolicySaved, &policy)
+            .await?;
+        tx.commit().await?;
+        Ok(policy)
+    }
+
+    /// `input` checked against the directory and the rules every policy keeps, as the policy
+    /// it would save (id 0, stamped now by `admin`); nothing is written.
+    pub(crate) async fn check_policy(
+        &self,
+        admin: &Admin,
+        input: PolicyInput,
+    ) -> Result<Policy, AppError> {
         let target = input.target.clone().ok_or_else(|| {
             AppError::invalid("Applies to", "choose a group or enter a name pattern")
         })?;
@@ -334,7 +382,7 @@ impl AccessService<'_> {
             ));
         }
         let now = self.now();
-        let mut policy = Policy {
+        Ok(Policy {
             id: 0,
             target,
             requestable: input.requestable,
@@ -351,38 +399,37 @@ impl AccessService<'_> {
             slack_channel: input.slack_channel,
             updated_at: now,
             updated_by: admin.me().login.clone(),
-        };
-        let mut tx = self.db.begin_write().await?;
-        policy.id = policies::upsert_policy(&mut tx, &policy).await?;
-        let subject = policy_subject(&policy);
+        })
+    }
+
+    /// The audit event of a policy saved or deleted by `admin`, in `tx`.
+    pub(crate) async fn record_policy(
+        &self,
+        tx: &mut Tx,
+        admin: &Admin,
+        action: AuditAction,
+        policy: &Policy,
+    ) -> Result<(), AppError> {
         self.audit(
-            &mut tx,
+            tx,
             &admin.me().login,
-            AuditAction::PolicySaved,
-            subject,
-            serde_json::to_value(&policy).unwrap_or_default(),
+            action,
+            policy_subject(policy),
+            serde_json::to_value(policy).unwrap_or_default(),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(policy)
+        .await
     }
 
     /// Deletes a policy, audited. Pending requests and live grants keep the policy they were
     /// made under; the groups it covered fall to the next matching policy, or to none.
     pub async fn delete_policy(&self, admin: &Admin, id: i64) -> Result<Policy, AppError> {
         let mut tx = self.db.begin_write().await?;
+        policies::lock_policies(&mut tx).await?;
         let policy = policies::delete_policy(&mut tx, id)
             .await?
             .ok_or_else(|| AppError::NotFound("That policy".into()))?;
-        let subject = policy_subject(&policy);
-        self.audit(
-            &mut tx,
-            &admin.me().login,
-            AuditAction::PolicyDeleted,
-            subject,
-            serde_json::to_value(&policy).unwrap_or_default(),
-        )
-        .await?;
+        self.record_policy(&mut tx, admin, AuditAction::PolicyDeleted, &policy)
+            .await?;
         tx.commit().await?;
         Ok(policy)
     }

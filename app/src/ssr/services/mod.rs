@@ -15,6 +15,7 @@ pub mod integration;
 pub mod metrics;
 pub mod notifications;
 pub mod policy;
+pub mod policy_code;
 pub mod slack;
 pub mod sync;
 pub mod system;
@@ -37,6 +38,12 @@ impl Core {
             db: &self.db,
             clock: self.clock.as_ref(),
             signal: Some(&self.engine),
+        }
+    }
+
+    pub fn policy_code(&self) -> policy_code::PolicyCodeService<'_> {
+        policy_code::PolicyCodeService {
+            access: self.access(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The command-line client of the `/api/v1` REST API: `gatepass login`, `groups`, `request`,
-//! `access`, `give-back`, `approvals`, `approve`, `deny`. It talks to a Gatepass server with a
+//! `access`, `give-back`, `approvals`, `approve`, `deny`, and `policies export|apply`
+//! ([`policies`]). It talks to a Gatepass server with a
 //! personal access token — from `GATEPASS_TOKEN` (and `GATEPASS_URL`), or stored by
 //! `gatepass login` in the user's config directory with mode 0600 — and prints for people, or
 //! the API's JSON with `--json`. Redirects are never followed (the token goes to the address
@@ -17,6 +18,8 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+mod policies;
 
 use app::model::{
     AccessRequest, CatalogEntry, GrantState, GrantView, MyAccess, RequestState, RequestView,
@@ -82,6 +85,12 @@ pub enum ClientCommand {
         request: i64,
         #[arg(long)]
         comment: String,
+    },
+    /// Policies as code: export them to a file, or make them exactly what a file says
+    /// (administrators, with an `admin`-scoped token).
+    Policies {
+        #[command(subcommand)]
+        command: policies::PoliciesCommand,
     },
 }
 
@@ -185,10 +194,24 @@ impl Api {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, Failure> {
+        self.call_with(method, path, body, &[]).await
+    }
+
+    /// [`Api::call`] with extra headers (`If-Match`).
+    async fn call_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Value, Failure> {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.url))
             .bearer_auth(&self.token);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -282,6 +305,7 @@ async fn execute(command: ClientCommand, json_out: bool) -> Result<(), Failure> 
     };
     match command {
         ClientCommand::Login { .. } => unreachable!("handled above"),
+        ClientCommand::Policies { command } => policies::run(&api, command, json_out).await,
         ClientCommand::Groups { query } => {
             let mut items = Vec::new();
             let mut cursor = String::new();

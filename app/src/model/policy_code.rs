@@ -1,0 +1,138 @@
+//! Policies as people write them — in a file under version control (`gatepass policies
+//! export` / `apply`) or through the API: groups and people by name, durations in words. A
+//! [`PolicyPlan`] is what applying a set of them would change, field by field, and the version
+//! of the policies it was computed against.
+
+use serde::{Deserialize, Serialize};
+
+/// One policy, by names: what `[[policy]]` in a policies file holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    /// A group's name (or Okta id, `00g…`), or a name pattern with `*` (`aws-*`).
+    pub applies_to: String,
+    /// Whether people may ask for the group(s).
+    #[serde(default = "yes")]
+    pub requestable: bool,
+    /// Groups (names or ids) whose members may ask; empty: everyone.
+    #[serde(default)]
+    pub eligible_groups: Vec<String>,
+    /// Logins of the people who approve.
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    /// Groups (names or ids) whose members approve.
+    #[serde(default)]
+    pub approver_groups: Vec<String>,
+    /// Approvals needed, 1 to 10.
+    #[serde(default = "one")]
+    pub quorum: i64,
+    /// `1h`, `90m`, `1d`: what a request gets unless it asks otherwise.
+    pub default_duration: String,
+    /// The longest a request may ask for (at most 90 days).
+    pub max_duration: String,
+    #[serde(default)]
+    pub require_reason: bool,
+    #[serde(default)]
+    pub allow_self_approval: bool,
+    #[serde(default)]
+    pub auto_approve: bool,
+    /// Decisions only in Gatepass's pages (no Slack buttons).
+    #[serde(default)]
+    pub approve_in_gatepass_only: bool,
+    /// A Slack channel id (`C…`) new requests are posted to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_channel: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// A set of policies: the whole truth for the policies it manages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PolicySet {
+    #[serde(default, rename = "policy")]
+    pub policies: Vec<PolicySpec>,
+}
+
+/// The policies as they are now, and their version (`If-Match` of an apply).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PolicyExport {
+    pub version: String,
+    #[serde(rename = "policy")]
+    pub policies: Vec<PolicySpec>,
+}
+
+/// What one policy's change does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Add,
+    Change,
+    Delete,
+}
+
+/// One field's value before and after (`null` where the policy does not exist).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// One policy added, changed or deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PolicyChange {
+    pub kind: ChangeKind,
+    pub applies_to: String,
+    pub fields: Vec<FieldChange>,
+}
+
+/// What applying a set would change, against the policies at `version`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PolicyPlan {
+    /// The version of the policies the plan was made against.
+    pub version: String,
+    pub changes: Vec<PolicyChange>,
+    /// The policies the set leaves as they are.
+    pub unchanged: usize,
+}
+
+impl PolicySpec {
+    /// Each field as text, in file order (for plans: `before → after`).
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let list = |v: &[String]| v.join(", ");
+        vec![
+            ("requestable", self.requestable.to_string()),
+            ("eligible_groups", list(&self.eligible_groups)),
+            ("approvers", list(&self.approvers)),
+            ("approver_groups", list(&self.approver_groups)),
+            ("quorum", self.quorum.to_string()),
+            ("default_duration", self.default_duration.clone()),
+            ("max_duration", self.max_duration.clone()),
+            ("require_reason", self.require_reason.to_string()),
+            ("allow_self_approval", self.allow_self_approval.to_string()),
+            ("auto_approve", self.auto_approve.to_string()),
+            (
+                "approve_in_gatepass_only",
+                self.approve_in_gatepass_only.to_string(),
+            ),
+            (
+                "slack_channel",
+                self.slack_channel.clone().unwrap_or_default(),
+            ),
+        ]
+    }
+}
