@@ -41,6 +41,16 @@ pub async fn create_token(
     .await
 }
 
+/// Makes a token for a service identity (administrators); the answer holds it, this once.
+#[server(endpoint = "tokens/create-service", prefix = "/api")]
+pub async fn create_service_token(service: String, days: String) -> Result<CreatedToken, AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move {
+        state.tokens().create_service(&admin, &service, &days).await
+    })
+    .await
+}
+
 /// Revokes one of the caller's tokens.
 #[server(endpoint = "tokens/revoke", prefix = "/api")]
 pub async fn revoke_my_token(id: i64) -> Result<ApiToken, AppError> {

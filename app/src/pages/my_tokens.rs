@@ -1,11 +1,12 @@
 //! `/settings/tokens`: a person's personal access tokens for the `/api/v1` REST API and the
 //! command line — make one (name, scopes, expiry; the token is shown once), see when and from
-//! where each was last used, revoke it. Administrators also see and revoke everyone's.
+//! where each was last used, revoke it. Administrators also see and revoke everyone's, and make
+//! service tokens: tokens for automation that act as a named service identity.
 
 use leptos::prelude::*;
 
 use crate::api::tokens::{
-    get_my_tokens, list_all_tokens, CreateToken, RevokeAnyToken, RevokeMyToken,
+    get_my_tokens, list_all_tokens, CreateServiceToken, CreateToken, RevokeAnyToken, RevokeMyToken,
 };
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::page::{Audience, Page};
@@ -19,6 +20,7 @@ pub fn MyTokensPage() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeMyToken>::new();
     let revoke_any = ServerAction::<RevokeAnyToken>::new();
+    let create_service = ServerAction::<CreateServiceToken>::new();
     let mine = Resource::new(
         move || {
             (
@@ -43,7 +45,7 @@ pub fn MyTokensPage() -> impl IntoView {
                     Err(error) => view! { <ErrorView error /> }.into_any(),
                 })}
             </Suspense>
-            <Everyone revoke_any />
+            <Everyone revoke_any create_service />
         </Page>
     }
 }
@@ -108,12 +110,21 @@ fn Tokens(
 /// Administrators: everyone's tokens, newest first, a page at a time (others are refused the
 /// list and see nothing here).
 #[component]
-fn Everyone(revoke_any: ServerAction<RevokeAnyToken>) -> impl IntoView {
+fn Everyone(
+    revoke_any: ServerAction<RevokeAnyToken>,
+    create_service: ServerAction<CreateServiceToken>,
+) -> impl IntoView {
     // Below which id the page starts (0: the newest).
     let before = RwSignal::new(0_i64);
     let all = Resource::new(
-        move || (revoke_any.version().get(), before.get()),
-        |(_, before)| list_all_tokens(before),
+        move || {
+            (
+                revoke_any.version().get(),
+                create_service.version().get(),
+                before.get(),
+            )
+        },
+        |(_, _, before)| list_all_tokens(before),
     );
     view! {
         <Suspense fallback=|| view! { <Loading what="everyone's tokens" /> }>
@@ -126,6 +137,7 @@ fn Everyone(revoke_any: ServerAction<RevokeAnyToken>) -> impl IntoView {
                         .then(|| tokens.last().map(|t| t.id))
                         .flatten();
                     view! {
+                        <ServiceToken create_service />
                         <section aria-labelledby="all-tokens" data-testid="all-tokens">
                             <h2 id="all-tokens">"Everyone's tokens (administrators)"</h2>
                             {move || revoke_any.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorView error /> })}
@@ -147,6 +159,44 @@ fn Everyone(revoke_any: ServerAction<RevokeAnyToken>) -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Administrators: a token for automation, acting as a service identity with the `admin`
+/// scope (policies as code, the audit log), shown once.
+#[component]
+fn ServiceToken(create_service: ServerAction<CreateServiceToken>) -> impl IntoView {
+    view! {
+        <section class="panel" aria-labelledby="new-service-token">
+            <h2 id="new-service-token">"New service token (administrators)"</h2>
+            <p class="muted">
+                "For automation, such as a CI job that applies policies: it acts as "
+                <code>"service:<name>"</code> " with the " <strong>"admin"</strong>
+                " scope, whoever made it, until it expires or is revoked. It starts with "
+                <code>"gpst_"</code> "."
+            </p>
+            <ActionForm action=create_service attr:class="form">
+                <label for="service-name">"Service"</label>
+                <input id="service-name" name="service" required maxlength="40" pattern="[a-z0-9][a-z0-9-]*" placeholder="policies-ci" />
+                <label for="service-days">"Expires in (days)"</label>
+                <input id="service-days" name="days" type="number" min="1" max="90" value="30" required />
+                <div class="form-actions">
+                    <button type="submit" class="button" disabled=move || create_service.pending().get()>"Make service token"</button>
+                </div>
+                {move || create_service.value().get().map(|r| match r {
+                    Ok(made) => view! {
+                        <div class="banner ok" role="status" data-testid="service-token-made">
+                            <p>"The token of " <strong>{made.info.owner_login.clone()}</strong> ". Copy it now: Gatepass keeps only a hash and cannot show it again."</p>
+                            <p><code class="secret" data-testid="service-token-value">{made.token.clone()}</code></p>
+                        </div>
+                    }.into_any(),
+                    Err(AppError::Invalid { field, message }) => view! {
+                        <p class="form-error" role="alert"><strong>{field}</strong> ": " {message}</p>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                })}
+            </ActionForm>
+        </section>
     }
 }
 
@@ -175,7 +225,7 @@ fn TokenTable(tokens: Vec<ApiToken>, revoke: Revoke) -> impl IntoView {
     view! {
         <table class="table">
             <thead><tr>
-                {show_owner.then(|| view! { <th scope="col">"Person"</th> })}
+                {show_owner.then(|| view! { <th scope="col">"Person or service"</th> })}
                 <th scope="col">"Name"</th><th scope="col">"Token"</th><th scope="col">"Scopes"</th>
                 <th scope="col">"Expires"</th><th scope="col">"Last used"</th><th scope="col">"State"</th>
             </tr></thead>

@@ -170,9 +170,18 @@ impl TokenCaller {
         &self.scopes
     }
 
-    /// The person as a requester, if the token has `scope` (`read`, `request`, `approve`).
+    /// Whether the token acts as a service identity (`service:<name>`), not a person.
+    pub fn is_service(&self) -> bool {
+        self.me
+            .okta_id
+            .as_str()
+            .starts_with(crate::ssr::services::tokens::SERVICE_OWNER)
+    }
+
+    /// The person as a requester, if the token has `scope` (`read`, `request`, `approve`). A
+    /// service identity is nobody's requester or approver.
     pub fn requester(&self, scope: crate::model::Scope) -> Result<Requester, AppError> {
-        if !self.scopes.contains(&scope) {
+        if !self.scopes.contains(&scope) || self.is_service() {
             return Err(AppError::Forbidden);
         }
         requester_from(Some(self.me.clone()))

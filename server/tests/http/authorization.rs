@@ -191,6 +191,11 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
         ),
         ("/api/tokens/all", vec![("before", "0")], 200),
         ("/api/tokens/revoke-any", vec![("id", "999")], 404),
+        (
+            "/api/tokens/create-service",
+            vec![("service", "Not A Name"), ("days", "30")],
+            422,
+        ),
     ] {
         assert_eq!(
             post(&app, &anonymous, path, &form).await.0,

@@ -352,3 +352,89 @@ async fn a_policies_file_round_trips_through_the_command_line_and_a_concurrent_e
     .await;
     assert_eq!((status, code(&refused)), (428, "precondition_required"));
 }
+
+#[tokio::test]
+async fn a_service_token_applies_policies_as_its_service_and_does_nothing_a_person_does() {
+    for engine in engines() {
+        let (app, _sim, admin, bob) = eng_approved_by_admin(engine, 1000).await;
+        // Only administrators make service tokens, with a valid name.
+        let form = [("service", "policies-ci"), ("days", "30")];
+        let (status, _) = post(&app, &bob, "/api/tokens/create-service", &form).await;
+        assert_eq!(status, 403);
+        let (status, refused) = post(
+            &app,
+            &admin,
+            "/api/tokens/create-service",
+            &[("service", "Policies CI"), ("days", "30")],
+        )
+        .await;
+        assert_eq!(status, 422, "{refused}");
+        let (status, made) = post(&app, &admin, "/api/tokens/create-service", &form).await;
+        assert_eq!(status, 200, "{made}");
+        let token = made["token"].as_str().unwrap().to_owned();
+        assert!(token.starts_with("gpst_"), "{token}");
+        assert_eq!(made["info"]["owner_login"], "service:policies-ci");
+        assert_eq!(made["info"]["scopes"], json!(["admin"]));
+
+        // It is the service, with the admin scope and nothing a person has.
+        let (status, _, me) = get(&app, &token, "/api/v1/whoami").await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["login"], "service:policies-ci");
+        for path in ["/api/v1/access", "/api/v1/groups", "/api/v1/approvals"] {
+            let (status, _, refused) = get(&app, &token, path).await;
+            assert_eq!(
+                (status, code(&refused)),
+                (403, "insufficient_scope"),
+                "{path}"
+            );
+        }
+        let (status, _, refused) = post_json(
+            &app,
+            &token,
+            "/api/v1/requests",
+            &json!({ "group_id": "00gwhatever" }).to_string(),
+        )
+        .await;
+        assert_eq!((status, code(&refused)), (403, "insufficient_scope"));
+
+        // It applies a policies file, audited as the service through its token.
+        let (status, headers, export) = get(&app, &token, "/api/v1/policies/export").await;
+        assert_eq!(status, 200, "{export}");
+        let mut set = json!({ "policy": export["policy"].clone() });
+        set["policy"][0]["max_duration"] = json!("12h");
+        let (status, _, done) = write(
+            &app,
+            &token,
+            reqwest::Method::POST,
+            "/api/v1/policies/apply",
+            Some(set),
+            Some(&etag(&headers)),
+        )
+        .await;
+        assert_eq!(status, 200, "{done}");
+        let (_, _, events) = get(&app, &token, "/api/v1/audit?action=policy.").await;
+        let applied = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["action"] == "policy.applied")
+            .expect("policy.applied");
+        assert_eq!(applied["actor"], "service:policies-ci");
+        assert!(applied["details"]
+            .as_str()
+            .unwrap()
+            .contains("\"via\":\"token policies-ci\""));
+
+        // A personal token cannot pass for a service's, nor the reverse.
+        let id = made["info"]["id"].as_i64().unwrap().to_string();
+        let forged = token.replacen("gpst_", "gpat_", 1);
+        let (status, _, refused) = get(&app, &forged, "/api/v1/whoami").await;
+        assert_eq!((status, code(&refused)), (401, "token_unknown"));
+
+        // An administrator revokes it: the next call is refused.
+        let (status, _) = post(&app, &admin, "/api/tokens/revoke-any", &[("id", &id)]).await;
+        assert_eq!(status, 200);
+        let (status, _, refused) = get(&app, &token, "/api/v1/whoami").await;
+        assert_eq!((status, code(&refused)), (401, "token_revoked"));
+    }
+}

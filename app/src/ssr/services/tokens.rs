@@ -13,8 +13,15 @@ use crate::ssr::core::Core;
 use crate::ssr::db::{audit, tokens as store, DbError};
 use crate::ssr::services::identity::{resolve_person_cached, VerifiedIdentity};
 
-/// What every token starts with, so secret scanners can find leaked ones.
+/// What every personal token starts with, so secret scanners can find leaked ones.
 pub const PREFIX: &str = "gpat_";
+/// What every service token starts with.
+pub const SERVICE_PREFIX: &str = "gpst_";
+/// A service identity's id (as a token's owner): `service:` and its name. Okta ids never hold
+/// a colon, so no person's id is ever one.
+pub const SERVICE_OWNER: &str = "service:";
+/// Longest service name.
+const MAX_SERVICE_NAME: usize = 40;
 /// Random characters after the prefix (base62: about 238 bits).
 const RANDOM_LEN: usize = 40;
 /// The longest a token may live.
@@ -62,6 +69,11 @@ pub fn token_hash(token: &str) -> String {
 }
 
 fn view(row: store::TokenRow) -> ApiToken {
+    let owner_login = if row.owner_id.starts_with(SERVICE_OWNER) {
+        row.owner_id.clone()
+    } else {
+        row.owner_login
+    };
     ApiToken {
         id: row.id,
         name: row.name,
@@ -72,7 +84,7 @@ fn view(row: store::TokenRow) -> ApiToken {
             .filter_map(Scope::parse)
             .collect(),
         owner_id: row.owner_id,
-        owner_login: row.owner_login,
+        owner_login,
         created_at: row.created_at,
         expires_at: row.expires_at,
         last_used_at: row.last_used_at,
@@ -87,6 +99,23 @@ fn allowed_scopes(is_admin: bool) -> Vec<Scope> {
         .into_iter()
         .filter(|s| *s != Scope::Admin || is_admin)
         .collect()
+}
+
+/// A token's life in days, as typed: 1 to [`MAX_DAYS`].
+fn token_days(days: &str) -> Result<i64, AppError> {
+    let days: i64 = days.trim().parse().map_err(|_| {
+        AppError::invalid(
+            "Expires in",
+            format!("enter a number of days from 1 to {MAX_DAYS}"),
+        )
+    })?;
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(AppError::invalid(
+            "Expires in",
+            format!("a token lives from 1 to {MAX_DAYS} days"),
+        ));
+    }
+    Ok(days)
 }
 
 /// Token operations.
@@ -152,35 +181,81 @@ impl TokenService<'_> {
                 "only administrators may give a token the admin scope",
             ));
         }
-        let days: i64 = days.trim().parse().map_err(|_| {
-            AppError::invalid(
-                "Expires in",
-                format!("enter a number of days from 1 to {MAX_DAYS}"),
-            )
-        })?;
-        if !(1..=MAX_DAYS).contains(&days) {
+        if me.okta_id.as_str().contains(':') {
+            return Err(AppError::Forbidden);
+        }
+        let days = token_days(days)?;
+        self.mint(me.okta_id.as_str(), name, &chosen, days, PREFIX, &me.login)
+            .await
+    }
+
+    /// Makes a token for the service identity `service` (administrators): it acts as
+    /// `service:<name>` with the `admin` scope only — for automation such as a CI job that
+    /// applies policies — whoever made it, until it expires or is revoked.
+    pub async fn create_service(
+        &self,
+        admin: &Admin,
+        service: &str,
+        days: &str,
+    ) -> Result<CreatedToken, AppError> {
+        let service = service.trim();
+        let valid = (1..=MAX_SERVICE_NAME).contains(&service.len())
+            && service
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !service.starts_with('-');
+        if !valid {
             return Err(AppError::invalid(
-                "Expires in",
-                format!("a token lives from 1 to {MAX_DAYS} days"),
+                "Service",
+                format!(
+                    "name the service with 1 to {MAX_SERVICE_NAME} lowercase letters, digits \
+                     and dashes, e.g. policies-ci"
+                ),
             ));
         }
+        let days = token_days(days)?;
+        let owner = format!("{SERVICE_OWNER}{service}");
+        self.mint(
+            &owner,
+            service,
+            &[Scope::Admin],
+            days,
+            SERVICE_PREFIX,
+            &admin.me().login,
+        )
+        .await
+    }
+
+    /// Makes and stores a token for `owner`, audited as made by `actor`; the token is in the
+    /// answer and nowhere else.
+    async fn mint(
+        &self,
+        owner: &str,
+        name: &str,
+        scopes: &[Scope],
+        days: i64,
+        prefix: &str,
+        actor: &str,
+    ) -> Result<CreatedToken, AppError> {
         let now = self.core.clock.timestamp();
-        if store::count_live(&self.core.db, me.okta_id.as_str(), now).await? >= MAX_LIVE {
-            return Err(AppError::Conflict(format!(
-                "You have {MAX_LIVE} live tokens; revoke one you no longer use first."
-            )));
+        if store::count_live(&self.core.db, owner, now).await? >= MAX_LIVE {
+            return Err(AppError::Conflict(if owner.starts_with(SERVICE_OWNER) {
+                format!("{name} has {MAX_LIVE} live tokens; revoke one no longer used first.")
+            } else {
+                format!("You have {MAX_LIVE} live tokens; revoke one you no longer use first.")
+            }));
         }
         let token = format!(
-            "{PREFIX}{}",
+            "{prefix}{}",
             Alphanumeric.sample_string(&mut rand::thread_rng(), RANDOM_LEN)
         );
-        let display = format!("{}…", &token[..PREFIX.len() + 4]);
-        let scope_names: Vec<&str> = chosen.iter().map(|s| s.as_str()).collect();
+        let display = format!("{}…", &token[..prefix.len() + 4]);
+        let scope_names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
         let expires_at = now.plus_secs(days * 86_400);
         let mut tx = self.core.db.begin_write().await?;
         let id = store::insert_token(
             &mut tx,
-            me.okta_id.as_str(),
+            owner,
             name,
             &token_hash(&token),
             &display,
@@ -192,10 +267,10 @@ impl TokenService<'_> {
         audit::insert_audit_event(
             &mut tx,
             now,
-            &me.login,
+            actor,
             AuditAction::TokenCreated,
             &format!("token:{id}"),
-            &serde_json::json!({ "name": name, "scopes": scope_names, "expires_at": expires_at }),
+            &serde_json::json!({ "name": name, "owner": owner, "scopes": scope_names, "expires_at": expires_at }),
         )
         .await?;
         tx.commit().await?;
@@ -270,7 +345,8 @@ impl TokenService<'_> {
             .or_else(|| value.strip_prefix("bearer "))
             .map(str::trim)
             .ok_or(refused(TokenRefused::Missing))?;
-        if !token.starts_with(PREFIX)
+        let service = token.starts_with(SERVICE_PREFIX);
+        if !(token.starts_with(PREFIX) || service)
             || token.len() != PREFIX.len() + RANDOM_LEN
             || !token[PREFIX.len()..]
                 .bytes()
@@ -287,6 +363,31 @@ impl TokenService<'_> {
         }
         if row.expires_at <= now {
             return Err(refused(TokenRefused::Expired));
+        }
+        // A service token acts as its service, a personal token as its person: never the one
+        // as the other.
+        if service != row.owner_id.starts_with(SERVICE_OWNER) {
+            return Err(refused(TokenRefused::Unknown));
+        }
+        if service {
+            if let Err(e) = store::touch_token(&self.core.db, row.id, now, ip).await {
+                tracing::warn!(error = %e, token = row.id, "cannot record a token's use");
+            }
+            let me = crate::model::Me {
+                okta_id: crate::model::UserId(row.owner_id.clone()),
+                login: row.owner_id.clone(),
+                email: String::new(),
+                display_name: row.name.clone(),
+                in_directory: false,
+                is_admin: true,
+            };
+            let scopes = row
+                .scopes
+                .split_whitespace()
+                .filter_map(Scope::parse)
+                .filter(|s| *s == Scope::Admin)
+                .collect();
+            return Ok(TokenCaller::new(me, scopes, row.id, row.name));
         }
         let identity = VerifiedIdentity {
             sub: row.owner_id.clone(),
