@@ -7,6 +7,7 @@ use super::{GrantView, Policy};
 
 /// What disagrees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum DriftKind {
     /// An active grant whose membership Okta no longer has.
     Missing,
@@ -39,6 +40,7 @@ impl DriftKind {
 
 /// Where a drift item stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum DriftState {
     /// Waiting for an admin.
     Open,
@@ -88,6 +90,7 @@ impl DriftAction {
 
 /// One drift item with the names people read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DriftItem {
     pub id: i64,
     pub kind: DriftKind,
@@ -119,6 +122,7 @@ pub struct DriftPage {
 
 /// A member of a group, as Gatepass knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GroupMember {
     pub user_id: UserId,
     pub name: String,
@@ -133,6 +137,7 @@ pub struct GroupMember {
 
 /// A group in the admins' list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GroupSummary {
     pub group_id: GroupId,
     pub name: String,
@@ -155,6 +160,7 @@ pub struct GroupList {
 
 /// Admin › Groups › one group: who is in it and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GroupDetail {
     pub summary: GroupSummary,
     pub description: String,

@@ -45,6 +45,7 @@ impl DatabaseEngine {
 
 /// How many directory objects Gatepass knows of (as last synced from Okta).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DirectoryCounts {
     pub users: i64,
     pub groups: i64,
@@ -86,6 +87,7 @@ pub struct Me {
 
 /// Full (everything, removals found) or incremental (only what changed since the last run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum SyncKind {
     Full,
     Incremental,
@@ -102,6 +104,7 @@ impl SyncKind {
 
 /// Where a sync run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SyncStatus {
     Running,
@@ -130,6 +133,7 @@ impl SyncStatus {
 
 /// What one directory sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SyncCounts {
     pub users_seen: i64,
     pub groups_seen: i64,
@@ -143,6 +147,7 @@ pub struct SyncCounts {
 
 /// A recorded sync run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SyncRun {
     pub id: i64,
     pub kind: SyncKind,

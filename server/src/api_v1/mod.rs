@@ -9,6 +9,7 @@
 
 mod admin;
 pub mod openapi;
+mod operate;
 mod people;
 
 use std::net::SocketAddr;
@@ -53,7 +54,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         .route("/api/v1/groups", get(people::groups))
         .route("/api/v1/groups/{id}", get(people::group))
         .route("/api/v1/access", get(people::my_access))
-        .route("/api/v1/requests", post(people::create_request))
+        .route(
+            "/api/v1/requests",
+            get(people::my_requests).post(people::create_request),
+        )
+        .route("/api/v1/requests/{id}", get(people::request))
+        .route("/api/v1/grants", get(people::my_grants))
         .route("/api/v1/requests/{id}/cancel", post(people::cancel_request))
         .route("/api/v1/grants/{id}/give-back", post(people::give_back))
         .route("/api/v1/approvals", get(people::approvals))
@@ -70,6 +76,19 @@ pub fn router<S: Clone + Send + Sync + 'static>(
                 .delete(admin::delete_policy),
         )
         .route("/api/v1/audit", get(admin::audit))
+        .route("/api/v1/audit/follow", get(operate::follow_audit))
+        .route("/api/v1/admin/grants", get(operate::grants))
+        .route("/api/v1/admin/grants/{id}/revoke", post(operate::revoke))
+        .route("/api/v1/admin/grants/{id}/retry", post(operate::retry))
+        .route("/api/v1/admin/requests", get(operate::pending))
+        .route("/api/v1/admin/groups", get(operate::groups))
+        .route("/api/v1/admin/groups/{id}", get(operate::group))
+        .route("/api/v1/admin/drift", get(operate::drift))
+        .route("/api/v1/admin/drift/{id}", post(operate::act_on_drift))
+        .route(
+            "/api/v1/admin/sync",
+            get(operate::sync_state).post(operate::start_sync),
+        )
         .route("/api/v1", get(unknown))
         .route(
             "/api/v1/{*rest}",

@@ -16,7 +16,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ObjectBuilder, Ref, RefOr, ResponseBuilder, Type};
 use utoipa::OpenApi;
 
-use super::{admin, people, ErrorBody};
+use super::{admin, operate, people, ErrorBody};
 
 /// The document's source: every operation, its schemas and tags.
 #[derive(OpenApi)]
@@ -36,6 +36,9 @@ use super::{admin, people, ErrorBody};
         people::groups,
         people::group,
         people::my_access,
+        people::my_requests,
+        people::request,
+        people::my_grants,
         people::create_request,
         people::cancel_request,
         people::give_back,
@@ -50,6 +53,17 @@ use super::{admin, people, ErrorBody};
         admin::plan,
         admin::apply,
         admin::audit,
+        operate::follow_audit,
+        operate::grants,
+        operate::pending,
+        operate::revoke,
+        operate::retry,
+        operate::groups,
+        operate::group,
+        operate::drift,
+        operate::act_on_drift,
+        operate::sync_state,
+        operate::start_sync,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Common),

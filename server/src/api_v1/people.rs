@@ -135,6 +135,61 @@ pub(super) async fn my_access(
     Ok(Json(s.core.catalog().my_access(&who).await?))
 }
 
+/// The person's requests.
+#[derive(Serialize, ToSchema)]
+pub struct MyRequests {
+    /// Newest first (the last 100).
+    pub items: Vec<RequestView>,
+}
+
+/// The person's requests, newest first (`read`).
+#[utoipa::path(get, path = "/api/v1/requests", tag = "people",
+    responses((status = 200, description = "The requests", body = MyRequests)))]
+pub(super) async fn my_requests(
+    State(s): State<ApiState>,
+    caller: Caller,
+) -> Result<Json<MyRequests>, ApiError> {
+    let who = caller.requester(Scope::Read)?;
+    let mine = s.core.catalog().my_access(&who).await?;
+    Ok(Json(MyRequests {
+        items: mine.requests,
+    }))
+}
+
+/// One request with its decisions (`read`): the person's own, one they approve, or any for an
+/// administrator; 404 for anyone else.
+#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "people",
+    params(("id" = i64, Path, description = "The request's number")),
+    responses((status = 200, description = "The request", body = RequestView)))]
+pub(super) async fn request(
+    State(s): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, ApiError> {
+    let who = caller.requester(Scope::Read)?;
+    let id = RequestId(id_of(&id, "request")?);
+    Ok(Json(s.core.catalog().request(&who, id).await?))
+}
+
+/// The person's grants.
+#[derive(Serialize, ToSchema)]
+pub struct MyGrants {
+    /// Newest first (the last 100), ended ones included.
+    pub items: Vec<app::model::GrantView>,
+}
+
+/// The person's grants, newest first (`read`).
+#[utoipa::path(get, path = "/api/v1/grants", tag = "people",
+    responses((status = 200, description = "The grants", body = MyGrants)))]
+pub(super) async fn my_grants(
+    State(s): State<ApiState>,
+    caller: Caller,
+) -> Result<Json<MyGrants>, ApiError> {
+    let who = caller.requester(Scope::Read)?;
+    let mine = s.core.catalog().my_access(&who).await?;
+    Ok(Json(MyGrants { items: mine.grants }))
+}
+
 /// A request for a group.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -101,7 +101,7 @@ async fn schemathesis_finds_the_api_true_to_its_document_on_both_engines() {
             "-H",
             &auth,
             "--max-examples",
-            "40",
+            "30",
             "--workers",
             "1",
             "--seed",

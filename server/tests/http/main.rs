@@ -6,6 +6,7 @@
 //! Test servers take turns (see `common`). Durability tests on the real binary are separate
 //! (`tests/durability/`).
 
+mod api_admin;
 mod api_schema;
 mod api_v1;
 mod attacks;

@@ -113,6 +113,39 @@ pub async fn list_audit_events(
     search_audit_events(db, &crate::model::AuditFilter::default(), before_seq, limit).await
 }
 
+/// The oldest `limit` events after `after_seq` (for following the log as it grows).
+pub async fn events_after(db: &Db, after_seq: i64, limit: i64) -> Result<Vec<AuditEvent>, DbError> {
+    let rows: Vec<(i64, Timestamp, String, String, String, String)> = sqlx::query_as(
+        "SELECT seq, at, actor, action, subject, details FROM audit_events WHERE seq > $1 \
+         ORDER BY seq LIMIT $2",
+    )
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, at, actor, action, subject, details)| AuditEvent {
+            seq,
+            at,
+            actor,
+            action,
+            subject,
+            details,
+        })
+        .collect())
+}
+
+/// The newest event's sequence number (0 when the log is empty).
+pub async fn head_seq(db: &Db) -> Result<i64, DbError> {
+    Ok(
+        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(seq) FROM audit_events")
+            .fetch_one(db.pool())
+            .await?
+            .unwrap_or(0),
+    )
+}
+
 /// One event by its sequence number (a primary-key lookup: the notifier reads one per delivery).
 pub async fn find_audit_event(db: &Db, seq: i64) -> Result<Option<AuditEvent>, DbError> {
     let row: Option<(i64, Timestamp, String, String, String, String)> = sqlx::query_as(

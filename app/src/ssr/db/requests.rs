@@ -171,21 +171,32 @@ pub async fn find_request_policy(db: &Db, id: RequestId) -> Result<Option<String
     )
 }
 
+/// Counts the approver entries of request `$1` that name user `$2`, in person or through a group.
+const APPROVER_OF: &str = "SELECT COUNT(*) FROM request_approvers ra WHERE ra.request_id = $1 AND \
+       ((ra.kind = 'user' AND ra.ref = $2) OR (ra.kind = 'group' AND EXISTS ( \
+          SELECT 1 FROM memberships m WHERE m.group_id = ra.ref AND m.user_id = $2)))";
+
 /// Whether `user_id` may decide request `id`: named, or a member of a named group.
 pub async fn is_request_approver(
     tx: &mut Tx,
     id: RequestId,
     user_id: &UserId,
 ) -> Result<bool, DbError> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM request_approvers ra WHERE ra.request_id = $1 AND \
-           ((ra.kind = 'user' AND ra.ref = $2) OR (ra.kind = 'group' AND EXISTS ( \
-              SELECT 1 FROM memberships m WHERE m.group_id = ra.ref AND m.user_id = $2)))",
-    )
-    .bind(id)
-    .bind(user_id)
-    .fetch_one(&mut **tx)
-    .await?;
+    let n: i64 = sqlx::query_scalar(APPROVER_OF)
+        .bind(id)
+        .bind(user_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(n > 0)
+}
+
+/// [`is_request_approver`], outside a transaction (for reading).
+pub async fn approver_of(db: &Db, id: RequestId, user_id: &UserId) -> Result<bool, DbError> {
+    let n: i64 = sqlx::query_scalar(APPROVER_OF)
+        .bind(id)
+        .bind(user_id)
+        .fetch_one(db.pool())
+        .await?;
     Ok(n > 0)
 }
 

@@ -42,6 +42,37 @@ pub async fn audit_page(
     })
 }
 
+/// Longest a follower waits for new events in one call.
+pub const FOLLOW_MAX_WAIT_SECS: u64 = 25;
+
+/// Following the log: the events after `after` (oldest first, at most `limit`), waiting up to
+/// `wait` for the first to arrive; without `after`, from the newest event now (so a follower
+/// sees only what happens next). Returns the events and the cursor of the next call.
+pub async fn follow(
+    db: &Db,
+    _admin: &crate::ssr::auth::Admin,
+    after: Option<i64>,
+    wait: std::time::Duration,
+    limit: i64,
+) -> Result<(Vec<crate::model::AuditEvent>, i64), AppError> {
+    let after = match after {
+        Some(a) => a,
+        None => audit::head_seq(db).await?,
+    };
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let events = audit::events_after(db, after, limit.clamp(1, 500)).await?;
+        if !events.is_empty() || tokio::time::Instant::now() >= deadline {
+            let next = events.last().map_or(after, |e| e.seq);
+            return Ok((events, next));
+        }
+        tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + FOLLOW_POLL)).await;
+    }
+}
+
+/// How often a waiting follower looks for new events.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Every event matching `filter` (newest first, at most 100,000) as CSV or JSON Lines.
 pub async fn export_audit(
     db: &Db,

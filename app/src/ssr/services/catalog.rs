@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::error::AppError;
 use crate::model::{
-    AccessRequest, CatalogEntry, CatalogPage, GrantState, GrantView, GroupId, MyAccess,
+    AccessRequest, CatalogEntry, CatalogPage, GrantState, GrantView, GroupId, MyAccess, RequestId,
     RequestState, RequestView, UserId,
 };
 use crate::ssr::auth::Requester;
@@ -217,6 +217,28 @@ impl CatalogService<'_> {
             more_requests,
             more_grants,
         })
+    }
+
+    /// One request, with names and decisions, for the people entitled to see it: its
+    /// requester, its approvers and administrators (anyone else: not found, so that its
+    /// existence is not disclosed either).
+    pub async fn request(&self, who: &Requester, id: RequestId) -> Result<RequestView, AppError> {
+        let me = who.me();
+        let hidden = || AppError::NotFound("That request".into());
+        let request = requests::find_request(self.db, id)
+            .await?
+            .ok_or_else(hidden)?;
+        let visible = request.requester_id == me.okta_id
+            || me.is_admin
+            || requests::approver_of(self.db, id, &me.okta_id).await?;
+        if !visible {
+            return Err(hidden());
+        }
+        views(self.db, Vec::new(), vec![request])
+            .await?
+            .1
+            .pop()
+            .ok_or(AppError::Internal)
     }
 
     /// Every policy with names, for admins.
