@@ -7,6 +7,7 @@
 //! (`tests/durability/`).
 
 mod api_admin;
+mod api_matrix;
 mod api_schema;
 mod api_v1;
 mod attacks;
