@@ -14,6 +14,11 @@
 #   LOAD_RATE=500            also a fixed-rate run at this many requests/s (wrk2-style latency
 #                            with `wrk --rate` is not in Debian's wrk: a Python pacer is used)
 #   LOAD_PAGES="/ /access"   which pages
+#   LOAD_API=1               the REST API instead of the pages: a personal access token (read,
+#                            request) is made for Maya, then `GET /api/v1/groups` (first page,
+#                            and a search) and `POST /api/v1/requests` (each call for another of
+#                            the requestable groups, scripts/api-requests.lua) are loaded; the
+#                            per-token rate limit is lifted for the run
 #
 # Prints one line per page and client count: requests/s, p50, p99, and the server's RSS.
 # Installs wrk (Debian) if it is missing. Everything stays on 127.0.0.1.
@@ -39,6 +44,9 @@ if [ -n "${LOAD_SCALE:-}" ]; then
 fi
 if [ "${LOAD_ENGINE:-sqlite}" = postgres ]; then
   export GATEPASS_DATABASE_URL="$GATEPASS_TEST_POSTGRES_URL"
+fi
+if [ -n "${LOAD_API:-}" ]; then
+  export GATEPASS_API__RATE_LIMIT_PER_MINUTE=100000000
 fi
 t0=$(date +%s)
 DEMO_PORT=3100 DEMO_OKTA_PORT=3101 scripts/demo.sh "$bin" "$data" "$site" >"$data/demo.log" 2>&1 &
@@ -77,6 +85,48 @@ fi
 server_pid=$(pgrep -f "gatepass serve --listen 127.0.0.1:3100" | head -n 1)
 rss() { awk '/VmRSS/ { printf "%d MB", $2 / 1024 }' "/proc/$server_pid/status"; }
 echo "load-bench: server RSS $(rss) before load"
+
+if [ -n "${LOAD_API:-}" ]; then
+  token=$(curl -s -b "$jar" -H 'Accept: application/json' --data-urlencode name=load-bench \
+    --data-urlencode days=1 --data-urlencode scope_read=on --data-urlencode scope_request=on \
+    "$base/api/tokens/create" | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+  # Every requestable generated group's id, page by page through the API itself.
+  python3 - "$base" "$token" >"$data/group-ids" <<'PY'
+import json, sys, urllib.parse, urllib.request
+base, token = sys.argv[1], sys.argv[2]
+cursor = ""
+while True:
+    url = f"{base}/api/v1/groups?q=group-&cursor={urllib.parse.quote(cursor)}"
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    page = json.load(urllib.request.urlopen(req))
+    for g in page["items"]:
+        print(g["group_id"])
+    if not page["next"]:
+        break
+    cursor = page["next"]
+PY
+  echo "load-bench: $(wc -l <"$data/group-ids") requestable groups"
+  printf '%-30s %8s %10s %9s %9s %9s\n' call clients 'req/s' p50 p99 errors
+  run() { # label clients wrk-args…
+    local label=$1 clients=$2; shift 2
+    local threads=$(( clients < 2 ? 1 : 2 ))
+    out=$(WRK_THREADS=$threads wrk -t"$threads" -c"$clients" -d"${seconds}s" --timeout 10s --latency "$@")
+    errors=$(awk '/Non-2xx|Socket errors/ { sub(/^ +/, ""); printf "%s; ", $0 }' <<<"$out")
+    printf '%-30s %8s %10s %9s %9s %9s\n' "$label" "$clients" \
+      "$(awk '/Requests\/sec/ { print $2 }' <<<"$out")" \
+      "$(awk '$1 == "50%" { print $2 }' <<<"$out")" "$(awk '$1 == "99%" { print $2 }' <<<"$out")" \
+      "${errors:-0}"
+  }
+  for clients in $clients_list; do
+    run "GET /api/v1/groups" "$clients" -H "Authorization: Bearer $token" "$base/api/v1/groups"
+    run "GET /api/v1/groups?q=group-012" "$clients" -H "Authorization: Bearer $token" \
+      "$base/api/v1/groups?q=group-012"
+    GROUP_IDS="$data/group-ids" TOKEN="$token" run "POST /api/v1/requests" "$clients" \
+      -s scripts/api-requests.lua "$base"
+  done
+  echo "load-bench: server RSS $(rss) after load"
+  exit 0
+fi
 
 printf '%-22s %8s %10s %9s %9s %9s\n' page clients 'req/s' p50 p99 errors
 for page in $pages; do

@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use super::Timestamp;
 
+/// A service identity's id (a service token's owner): `service:` and its name. Okta ids never
+/// hold a colon, so no person's id is ever one.
+pub const SERVICE_OWNER: &str = "service:";
+
 /// What a token may be used for. A token never does more than its person's role allows at the
 /// time of each call: `approve` only decides requests its person is an approver of, `admin`
 /// only works while its person is an administrator.

@@ -175,7 +175,7 @@ impl TokenCaller {
         self.me
             .okta_id
             .as_str()
-            .starts_with(crate::ssr::services::tokens::SERVICE_OWNER)
+            .starts_with(crate::model::SERVICE_OWNER)
     }
 
     /// The person as a requester, if the token has `scope` (`read`, `request`, `approve`). A

@@ -399,8 +399,14 @@ mod tests {
         assert_eq!(doc["security"][0]["token"], serde_json::json!([]));
         let paths = doc["paths"].as_object().unwrap();
         assert!(paths.len() >= 11, "{}", paths.len());
+        let mut ids = std::collections::BTreeSet::new();
         for (path, item) in paths {
             for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap().to_owned();
+                assert!(
+                    ids.insert(id.clone()),
+                    "operationId {id} twice ({method} {path})"
+                );
                 for (status, _) in REFUSALS {
                     assert_eq!(
                         op["responses"][status]["content"]["application/json"]["schema"]["$ref"],

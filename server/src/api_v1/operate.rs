@@ -188,6 +188,7 @@ pub struct GroupsPage {
 /// Synced groups whose name contains `q`, by name, with member and grant counts and the policy
 /// that applies (`admin`).
 #[utoipa::path(get, path = "/api/v1/admin/groups", tag = "admin", params(Search),
+    operation_id = "admin_groups",
     responses((status = 200, description = "A page of groups", body = GroupsPage)))]
 pub(super) async fn groups(
     State(s): State<ApiState>,
@@ -212,6 +213,7 @@ pub(super) async fn groups(
 /// One group: its members and why each is there, its live grants, its drift, its policy
 /// (`admin`).
 #[utoipa::path(get, path = "/api/v1/admin/groups/{id}", tag = "admin",
+    operation_id = "admin_group",
     params(("id" = String, Path, description = "The Okta group id")),
     responses((status = 200, description = "The group", body = GroupDetail)))]
 pub(super) async fn group(

@@ -6,6 +6,9 @@
 //! the API's JSON with `--json`. Redirects are never followed (the token goes to the address
 //! given, or nowhere), and the address must be https unless it is this machine.
 //!
+//! Asking for access and deciding carry an `Idempotency-Key` and are retried with it when
+//! Gatepass cannot be reached, so a flaky connection never asks or decides twice.
+//!
 //! Exit codes: 0 done; 1 Gatepass refused (the message says why); 2 usage; 3 no token, or the
 //! token was refused; 4 Gatepass unreachable or failing; 5 `--wait` ended without access
 //! (denied, cancelled, expired, failed, or timed out).
@@ -251,6 +254,31 @@ impl Api {
     async fn post(&self, path: &str, body: Value) -> Result<Value, Failure> {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
+
+    /// A call that changes something, made safe to repeat: it carries an `Idempotency-Key`,
+    /// and when Gatepass cannot be reached or fails it is sent again (twice at most, a second
+    /// apart) with the same key, so that it acts once whatever happened to the first answer.
+    async fn post_once(&self, path: &str, body: Value) -> Result<Value, Failure> {
+        use rand::distributions::{Alphanumeric, DistString};
+        let key = format!(
+            "gatepass-cli-{}",
+            Alphanumeric.sample_string(&mut rand::thread_rng(), 24)
+        );
+        let mut retries = 0;
+        loop {
+            let headers = [("Idempotency-Key", key.as_str())];
+            match self
+                .call_with(reqwest::Method::POST, path, Some(body.clone()), &headers)
+                .await
+            {
+                Err(failure) if failure.code == 4 && retries < 2 => {
+                    retries += 1;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                answer => return answer,
+            }
+        }
+    }
 }
 
 fn parse<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Failure> {
@@ -365,7 +393,7 @@ async fn execute(command: ClientCommand, json_out: bool) -> Result<(), Failure> 
             if let Some(s) = start {
                 body["start"] = json!(s);
             }
-            let answer = api.post("/api/v1/requests", body).await?;
+            let answer = api.post_once("/api/v1/requests", body).await?;
             let request: AccessRequest = parse(answer.clone())?;
             if !wait {
                 if json_out {
@@ -492,7 +520,7 @@ fn describe_state(state: RequestState) -> &'static str {
 
 async fn decided(api: &Api, request: i64, body: Value, json_out: bool) -> Result<(), Failure> {
     let answer = api
-        .post(&format!("/api/v1/approvals/{request}"), body)
+        .post_once(&format!("/api/v1/approvals/{request}"), body)
         .await?;
     if json_out {
         println!(

@@ -73,6 +73,39 @@ async fn schemathesis_finds_the_api_true_to_its_document_on_both_engines() {
             .await
             .unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
+        // Valid OpenAPI 3.1, as the reference validator (openapi-spec-validator) reads it.
+        let checked = tokio::task::spawn_blocking({
+            let python = python.clone();
+            let doc = doc.to_string();
+            move || {
+                let mut child = Command::new(python)
+                    .args([
+                        "-c",
+                        "import json, sys\nfrom openapi_spec_validator import validate\n\
+                         validate(json.load(sys.stdin))\nprint('valid')",
+                    ])
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                use std::io::Write;
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(doc.as_bytes())
+                    .unwrap();
+                child.wait_with_output().unwrap()
+            }
+        })
+        .await
+        .unwrap();
+        assert!(
+            checked.status.success(),
+            "openapi-spec-validator: {}",
+            String::from_utf8_lossy(&checked.stderr)
+        );
         let page = reqwest::get(format!("{base}/api/v1/docs"))
             .await
             .unwrap()

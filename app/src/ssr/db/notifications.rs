@@ -237,17 +237,19 @@ async fn queue_for(
     );
     let reachable = reachable(channel, "$4");
     let (sql, id) = match audience {
+        // Driven by the request's approvers (people named, and members of groups named), each
+        // looked up by key: never a pass over every user of the directory.
         Audience::Approvers(id) => (
             format!(
-                "{insert} WHERE {reachable} \
+                "{insert} WHERE u.okta_id IN ( \
+                     SELECT ra.ref FROM request_approvers ra \
+                       WHERE ra.request_id = $3 AND ra.kind = 'user' \
+                     UNION SELECT m.user_id FROM request_approvers ra JOIN memberships m \
+                       ON m.group_id = ra.ref WHERE ra.request_id = $3 AND ra.kind = 'group') \
+                   AND {reachable} \
                    AND EXISTS (SELECT 1 FROM access_requests r WHERE r.id = $3 \
                           AND r.state = 'pending' AND r.requester_id <> u.okta_id) \
                    AND NOT ($5 = 'request.approval_recorded' AND u.login = $6) \
-                   AND (EXISTS (SELECT 1 FROM request_approvers ra WHERE ra.request_id = $3 \
-                          AND ra.kind = 'user' AND ra.ref = u.okta_id) \
-                     OR EXISTS (SELECT 1 FROM request_approvers ra JOIN memberships m \
-                          ON m.group_id = ra.ref WHERE ra.request_id = $3 AND ra.kind = 'group' \
-                          AND m.user_id = u.okta_id)) \
                  ON CONFLICT (channel, target, event_seq) DO NOTHING"
             ),
             id,

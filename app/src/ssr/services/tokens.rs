@@ -17,9 +17,7 @@ use crate::ssr::services::identity::{resolve_person_cached, VerifiedIdentity};
 pub const PREFIX: &str = "gpat_";
 /// What every service token starts with.
 pub const SERVICE_PREFIX: &str = "gpst_";
-/// A service identity's id (as a token's owner): `service:` and its name. Okta ids never hold
-/// a colon, so no person's id is ever one.
-pub const SERVICE_OWNER: &str = "service:";
+pub use crate::model::SERVICE_OWNER;
 /// Longest service name.
 const MAX_SERVICE_NAME: usize = 40;
 /// Random characters after the prefix (base62: about 238 bits).
