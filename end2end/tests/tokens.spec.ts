@@ -51,4 +51,15 @@ test('make a token, call the API with it, revoke it', async ({ page, browser }) 
   const theirs = maya.getByTestId('all-tokens').getByTestId('token-row').filter({ hasText: 'diego.alvarez' });
   await expect(theirs).toContainText('laptop');
   await expect(theirs).toContainText('revoked');
+
+  // Diego has no service token form; Maya makes a service token for a CI job, shown once.
+  await expect(page.locator('#service-name')).toHaveCount(0);
+  await maya.locator('#service-name').fill('policies-ci');
+  await maya.getByRole('button', { name: 'Make service token' }).click();
+  const service = (await maya.getByTestId('service-token-value').textContent())!.trim();
+  expect(service).toMatch(/^gpst_[A-Za-z0-9]{40}$/);
+  await expect(maya.getByTestId('all-tokens').getByTestId('token-row').filter({ hasText: 'service:policies-ci' })).toContainText('admin');
+  const asService = await maya.request.get(`${gatepass()}/api/v1/whoami`, { headers: { Authorization: `Bearer ${service}` } });
+  expect(asService.status()).toBe(200);
+  expect((await asService.json()).login).toBe('service:policies-ci');
 });
