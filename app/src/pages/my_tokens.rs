@@ -12,7 +12,7 @@ use crate::components::error_view::{ErrorView, Loading};
 use crate::components::page::{Audience, Page};
 use crate::error::AppError;
 use crate::format::utc_datetime;
-use crate::model::{ApiToken, MyTokens};
+use crate::model::{ApiToken, CreatedToken, MyTokens};
 
 /// `/settings/tokens`
 #[component]
@@ -81,18 +81,7 @@ fn Tokens(
                 <div class="form-actions">
                     <button type="submit" class="button" disabled=move || create.pending().get()>"Make token"</button>
                 </div>
-                {move || create.value().get().map(|r| match r {
-                    Ok(made) => view! {
-                        <div class="banner ok" role="status" data-testid="token-made">
-                            <p>"Your new token " <strong>{made.info.name.clone()}</strong> ". Copy it now: Gatepass keeps only a hash and cannot show it again."</p>
-                            <p><code class="secret" data-testid="token-value">{made.token.clone()}</code></p>
-                        </div>
-                    }.into_any(),
-                    Err(AppError::Invalid { field, message }) => view! {
-                        <p class="form-error" role="alert"><strong>{field}</strong> ": " {message}</p>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
-                })}
+                {move || create.value().get().map(|r| made(r, "Your new token", ""))}
             </ActionForm>
         </section>
         <section aria-labelledby="your-tokens">
@@ -183,20 +172,39 @@ fn ServiceToken(create_service: ServerAction<CreateServiceToken>) -> impl IntoVi
                 <div class="form-actions">
                     <button type="submit" class="button" disabled=move || create_service.pending().get()>"Make service token"</button>
                 </div>
-                {move || create_service.value().get().map(|r| match r {
-                    Ok(made) => view! {
-                        <div class="banner ok" role="status" data-testid="service-token-made">
-                            <p>"The token of " <strong>{made.info.owner_login.clone()}</strong> ". Copy it now: Gatepass keeps only a hash and cannot show it again."</p>
-                            <p><code class="secret" data-testid="service-token-value">{made.token.clone()}</code></p>
-                        </div>
-                    }.into_any(),
-                    Err(AppError::Invalid { field, message }) => view! {
-                        <p class="form-error" role="alert"><strong>{field}</strong> ": " {message}</p>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
-                })}
+                {move || create_service.value().get().map(|r| made(r, "The token of", "service-"))}
             </ActionForm>
         </section>
+    }
+}
+
+/// The answer to making a token: the token, shown this once (`what` and whose: its name, or
+/// the service it acts as), or why not. `testids` prefixes the test ids.
+fn made(result: Result<CreatedToken, AppError>, what: &'static str, testids: &str) -> AnyView {
+    match result {
+        Ok(made) => {
+            let whose = if made
+                .info
+                .owner_login
+                .starts_with(crate::model::SERVICE_OWNER)
+            {
+                made.info.owner_login.clone()
+            } else {
+                made.info.name.clone()
+            };
+            view! {
+                <div class="banner ok" role="status" data-testid=format!("{testids}token-made")>
+                    <p>{what} " " <strong>{whose}</strong> ". Copy it now: Gatepass keeps only a hash and cannot show it again."</p>
+                    <p><code class="secret" data-testid=format!("{testids}token-value")>{made.token}</code></p>
+                </div>
+            }
+            .into_any()
+        }
+        Err(AppError::Invalid { field, message }) => view! {
+            <p class="form-error" role="alert"><strong>{field}</strong> ": " {message}</p>
+        }
+        .into_any(),
+        Err(error) => view! { <ErrorView error /> }.into_any(),
     }
 }
 

@@ -3,7 +3,7 @@
 //! code (export, plan, apply) — and the audit log.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,7 +15,7 @@ use app::ssr::db::audit::recorded_via;
 use app::ssr::services::audit::{audit_page, parse_filter};
 use app::ssr::services::policy_code::{etag, version};
 
-use super::{body, id_of, link_next, query_value, ApiError, ApiState, Caller};
+use super::{body, id_of, link_next, query_value, ApiError, ApiQuery, ApiState, Caller};
 
 /// Every policy, and the version of the set.
 #[derive(Serialize, ToSchema)]
@@ -270,9 +270,9 @@ pub struct AuditEvents {
 pub(super) async fn audit(
     State(s): State<ApiState>,
     caller: Caller,
-    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let q = query;
     let admin = caller.admin()?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {

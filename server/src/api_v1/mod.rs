@@ -336,6 +336,21 @@ impl Caller {
     }
 }
 
+/// Query parameters of type `T`; a malformed or unknown one is refused in the API's shape
+/// (after the token is checked: an extractor listed after [`Caller`]).
+pub(super) struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(q)| ApiQuery(q))
+            .map_err(|e| ApiError::invalid("query", e.body_text()))
+    }
+}
+
 /// A JSON body of type `T`, or a clear error naming what is wrong with it.
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(bytes)

@@ -4,7 +4,7 @@
 //! service call as the admin pages make.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -18,7 +18,7 @@ use app::model::{
 use app::ssr::db::audit::recorded_via;
 use app::ssr::services::audit::{follow, FOLLOW_MAX_WAIT_SECS};
 
-use super::{body, id_of, link_next, query_value, ApiError, ApiState, Caller};
+use super::{body, id_of, link_next, query_value, ApiError, ApiQuery, ApiState, Caller};
 
 /// A search and the page to start from.
 #[derive(Deserialize, IntoParams)]
@@ -44,14 +44,6 @@ impl Search {
             .ok()
             .filter(|p| *p >= 0)
             .ok_or_else(|| ApiError::invalid("cursor", "use the `next` of the previous page"))
-    }
-
-    fn query(
-        query: Result<Query<Search>, axum::extract::rejection::QueryRejection>,
-    ) -> Result<Search, ApiError> {
-        query
-            .map(|Query(q)| q)
-            .map_err(|e| ApiError::invalid("query", e.body_text()))
     }
 }
 
@@ -89,9 +81,9 @@ fn paged<T: Serialize>(items: T, next: Option<String>, path: &str, q: &str) -> R
 pub(super) async fn grants(
     State(s): State<ApiState>,
     caller: Caller,
-    query: Result<Query<Search>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<Search>,
 ) -> Result<Response, ApiError> {
-    let search = Search::query(query)?;
+    let search = query;
     let admin = caller.admin()?;
     let page = search.page()?;
     let overview = s
@@ -114,9 +106,9 @@ pub(super) async fn grants(
 pub(super) async fn pending(
     State(s): State<ApiState>,
     caller: Caller,
-    query: Result<Query<Search>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<Search>,
 ) -> Result<Response, ApiError> {
-    let search = Search::query(query)?;
+    let search = query;
     let admin = caller.admin()?;
     let page = search.page()?;
     let overview = s
@@ -193,9 +185,9 @@ pub struct GroupsPage {
 pub(super) async fn groups(
     State(s): State<ApiState>,
     caller: Caller,
-    query: Result<Query<Search>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<Search>,
 ) -> Result<Response, ApiError> {
-    let search = Search::query(query)?;
+    let search = query;
     let admin = caller.admin()?;
     let list = s
         .core
@@ -254,9 +246,9 @@ pub struct DriftList {
 pub(super) async fn drift(
     State(s): State<ApiState>,
     caller: Caller,
-    query: Result<Query<DriftQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<DriftQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let q = query;
     let admin = caller.admin()?;
     let state = q.state.unwrap_or_else(|| "open".to_owned());
     let page = s
@@ -399,9 +391,9 @@ pub struct Followed {
 pub(super) async fn follow_audit(
     State(s): State<ApiState>,
     caller: Caller,
-    query: Result<Query<FollowQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<FollowQuery>,
 ) -> Result<Json<Followed>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let q = query;
     let admin = caller.admin()?;
     let wait = q.wait.unwrap_or(FOLLOW_MAX_WAIT_SECS);
     if wait > FOLLOW_MAX_WAIT_SECS {

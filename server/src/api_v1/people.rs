@@ -2,7 +2,7 @@
 //! cancelling, giving back, and deciding the requests one approves.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -17,7 +17,9 @@ use app::model::{
 use app::ssr::db::audit::recorded_via;
 use app::ssr::services::access::{optional_duration, parse_start, DecisionInput, RequestInput};
 
-use super::{body, id_of, idempotent, link_next, query_value, Answer, ApiError, ApiState, Caller};
+use super::{
+    body, id_of, idempotent, link_next, query_value, Answer, ApiError, ApiQuery, ApiState, Caller,
+};
 
 /// The token's person, and the token.
 #[derive(Serialize, ToSchema)]
@@ -86,9 +88,8 @@ pub struct GroupPage {
 pub(super) async fn groups(
     State(s): State<ApiState>,
     caller: Caller,
-    query: Result<Query<GroupsQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<GroupsQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let who = caller.requester(Scope::Read)?;
     let page = s
         .core

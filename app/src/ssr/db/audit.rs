@@ -104,6 +104,20 @@ pub async fn insert_audit_event(
     Ok(())
 }
 
+/// An audit event as its columns are read: seq, at, actor, action, subject, details.
+type EventRow = (i64, Timestamp, String, String, String, String);
+
+fn event((seq, at, actor, action, subject, details): EventRow) -> AuditEvent {
+    AuditEvent {
+        seq,
+        at,
+        actor,
+        action,
+        subject,
+        details,
+    }
+}
+
 /// The newest events first, `limit` of them, before `before_seq` when given.
 pub async fn list_audit_events(
     db: &Db,
@@ -115,7 +129,7 @@ pub async fn list_audit_events(
 
 /// The oldest `limit` events after `after_seq` (for following the log as it grows).
 pub async fn events_after(db: &Db, after_seq: i64, limit: i64) -> Result<Vec<AuditEvent>, DbError> {
-    let rows: Vec<(i64, Timestamp, String, String, String, String)> = sqlx::query_as(
+    let rows: Vec<EventRow> = sqlx::query_as(
         "SELECT seq, at, actor, action, subject, details FROM audit_events WHERE seq > $1 \
          ORDER BY seq LIMIT $2",
     )
@@ -123,17 +137,7 @@ pub async fn events_after(db: &Db, after_seq: i64, limit: i64) -> Result<Vec<Aud
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(seq, at, actor, action, subject, details)| AuditEvent {
-            seq,
-            at,
-            actor,
-            action,
-            subject,
-            details,
-        })
-        .collect())
+    Ok(rows.into_iter().map(event).collect())
 }
 
 /// The newest event's sequence number (0 when the log is empty).
@@ -148,22 +152,13 @@ pub async fn head_seq(db: &Db) -> Result<i64, DbError> {
 
 /// One event by its sequence number (a primary-key lookup: the notifier reads one per delivery).
 pub async fn find_audit_event(db: &Db, seq: i64) -> Result<Option<AuditEvent>, DbError> {
-    let row: Option<(i64, Timestamp, String, String, String, String)> = sqlx::query_as(
+    let row: Option<EventRow> = sqlx::query_as(
         "SELECT seq, at, actor, action, subject, details FROM audit_events WHERE seq = $1",
     )
     .bind(seq)
     .fetch_optional(db.pool())
     .await?;
-    Ok(
-        row.map(|(seq, at, actor, action, subject, details)| AuditEvent {
-            seq,
-            at,
-            actor,
-            action,
-            subject,
-            details,
-        }),
-    )
+    Ok(row.map(event))
 }
 
 /// Events matching `filter`, newest first, older than `before_seq` when given. Only the
@@ -206,8 +201,7 @@ pub async fn search_audit_events(
         sql += &format!(" AND at < {}", param());
     }
     sql += &format!(" ORDER BY seq DESC LIMIT {}", param());
-    let mut query = sqlx::query_as::<_, (i64, Timestamp, String, String, String, String)>(&sql)
-        .bind(before_seq.unwrap_or(i64::MAX));
+    let mut query = sqlx::query_as::<_, EventRow>(&sql).bind(before_seq.unwrap_or(i64::MAX));
     for pattern in [actor, subject, action].into_iter().flatten() {
         query = query.bind(pattern);
     }
@@ -215,17 +209,7 @@ pub async fn search_audit_events(
         query = query.bind(at);
     }
     let rows = query.bind(limit).fetch_all(db.pool()).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(seq, at, actor, action, subject, details)| AuditEvent {
-            seq,
-            at,
-            actor,
-            action,
-            subject,
-            details,
-        })
-        .collect())
+    Ok(rows.into_iter().map(event).collect())
 }
 
 /// An `audit_events` row with its chain columns.
