@@ -61,16 +61,10 @@ pub struct RequestPage {
     pub next: Option<String>,
 }
 
-fn paged<T: Serialize>(items: T, next: Option<String>, path: &str, q: &str) -> Response {
-    #[derive(Serialize)]
-    struct Page<T> {
-        items: T,
-        next: Option<String>,
-    }
-    let link = next
-        .as_ref()
-        .map(|n| format!("{path}?q={}&cursor={n}", query_value(q)));
-    let mut response = Json(Page { items, next }).into_response();
+/// `page` as the answer, with `Link: <path?q=…&cursor=next>; rel="next"` when there is a next.
+fn paged(page: impl Serialize, next: Option<&String>, path: &str, q: &str) -> Response {
+    let link = next.map(|n| format!("{path}?q={}&cursor={n}", query_value(q)));
+    let mut response = Json(page).into_response();
     link_next(&mut response, link);
     response
 }
@@ -92,9 +86,14 @@ pub(super) async fn grants(
         .admin_overview(&admin, &search.q, 0, page)
         .await?;
     let next = overview.more_grants.then(|| (page + 1).to_string());
-    Ok(paged(
-        overview.grants,
+    let link = next.clone();
+    let page = GrantPage {
+        items: overview.grants,
         next,
+    };
+    Ok(paged(
+        page,
+        link.as_ref(),
         "/api/v1/admin/grants",
         &search.q,
     ))
@@ -117,9 +116,14 @@ pub(super) async fn pending(
         .admin_overview(&admin, &search.q, page, 0)
         .await?;
     let next = overview.more_requests.then(|| (page + 1).to_string());
-    Ok(paged(
-        overview.pending,
+    let link = next.clone();
+    let page = RequestPage {
+        items: overview.pending,
         next,
+    };
+    Ok(paged(
+        page,
+        link.as_ref(),
         "/api/v1/admin/requests",
         &search.q,
     ))
@@ -194,9 +198,14 @@ pub(super) async fn groups(
         .groups()
         .list(&admin, &search.q, &search.cursor)
         .await?;
+    let link = list.next.clone();
+    let page = GroupsPage {
+        items: list.groups,
+        next: list.next,
+    };
     Ok(paged(
-        list.groups,
-        list.next,
+        page,
+        link.as_ref(),
         "/api/v1/admin/groups",
         &search.q,
     ))

@@ -155,9 +155,12 @@ async fn schemathesis_finds_the_api_true_to_its_document_on_both_engines() {
             let probe = probe.clone();
             let base = base.clone();
             let group = ops.clone();
+            let dir = reports.path().to_path_buf();
             move || {
+                // In the report directory: Schemathesis keeps a cache where it runs.
                 Command::new(python)
                     .args(args)
+                    .current_dir(&dir)
                     .env("SCHEMATHESIS_HOOKS", "schemathesis_hooks")
                     .env("PYTHONPATH", peers)
                     .env("GATEPASS_URL", base)

@@ -282,7 +282,7 @@ impl AccessService<'_> {
         }
     }
 
-    async fn audit(
+    pub(crate) async fn audit(
         &self,
         tx: &mut Tx,
         actor: &str,

@@ -17,7 +17,7 @@ use crate::model::{
     PolicyPlan, PolicySet, PolicySpec, PolicyTarget,
 };
 use crate::ssr::auth::Admin;
-use crate::ssr::db::{directory, policies, Db, Tx};
+use crate::ssr::db::{directory, policies, Db};
 use crate::ssr::services::access::{resolve_group, resolve_policy_spec, AccessService};
 
 /// Most policies one set may hold.
@@ -28,18 +28,22 @@ pub struct PolicyCodeService<'a> {
     pub access: AccessService<'a>,
 }
 
+/// A quoted entity tag for what `value` serializes to.
+fn tag_of(value: &impl serde::Serialize) -> String {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    format!("\"{}\"", &crate::ssr::sha256_hex(&bytes)[..32])
+}
+
 /// A policy's version, as its `ETag` (quoted).
 pub fn etag(policy: &Policy) -> String {
-    let bytes = serde_json::to_vec(policy).unwrap_or_default();
-    format!("\"{}\"", &crate::ssr::sha256_hex(&bytes)[..32])
+    tag_of(policy)
 }
 
 /// The version of a set of policies (in id order).
 pub fn version(all: &[Policy]) -> String {
     let mut sorted: Vec<&Policy> = all.iter().collect();
     sorted.sort_by_key(|p| p.id);
-    let bytes = serde_json::to_vec(&sorted).unwrap_or_default();
-    format!("\"{}\"", &crate::ssr::sha256_hex(&bytes)[..32])
+    tag_of(&sorted)
 }
 
 /// Whether an `If-Match` value names `current` (one entity tag, or several separated by commas).
@@ -321,47 +325,28 @@ impl PolicyCodeService<'_> {
         }
         let after = version(&policies::policies_in(&mut tx).await?);
         let count = |k: ChangeKind| changes.iter().filter(|c| c.kind == k).count();
-        self.record(
-            &mut tx,
-            admin,
-            AuditAction::PoliciesApplied,
-            "policies".to_owned(),
-            json!({
-                "added": count(ChangeKind::Add),
-                "changed": count(ChangeKind::Change),
-                "deleted": count(ChangeKind::Delete),
-                "unchanged": unchanged,
-                "version_before": before,
-                "version_after": after,
-            }),
-        )
-        .await?;
+        self.access
+            .audit(
+                &mut tx,
+                &admin.me().login,
+                AuditAction::PoliciesApplied,
+                "policies".to_owned(),
+                json!({
+                    "added": count(ChangeKind::Add),
+                    "changed": count(ChangeKind::Change),
+                    "deleted": count(ChangeKind::Delete),
+                    "unchanged": unchanged,
+                    "version_before": before,
+                    "version_after": after,
+                }),
+            )
+            .await?;
         tx.commit().await?;
         Ok(PolicyPlan {
             version: after,
             changes,
             unchanged,
         })
-    }
-
-    async fn record(
-        &self,
-        tx: &mut Tx,
-        admin: &Admin,
-        action: AuditAction,
-        subject: String,
-        details: serde_json::Value,
-    ) -> Result<(), AppError> {
-        crate::ssr::db::audit::insert_audit_event(
-            tx,
-            self.access.clock.timestamp(),
-            &admin.me().login,
-            action,
-            &subject,
-            &details,
-        )
-        .await?;
-        Ok(())
     }
 
     /// One policy and its version.

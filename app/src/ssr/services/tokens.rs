@@ -367,10 +367,13 @@ impl TokenService<'_> {
         if service != row.owner_id.starts_with(SERVICE_OWNER) {
             return Err(refused(TokenRefused::Unknown));
         }
+        let scopes: Vec<Scope> = row
+            .scopes
+            .split_whitespace()
+            .filter_map(Scope::parse)
+            .collect();
         if service {
-            if let Err(e) = store::touch_token(&self.core.db, row.id, now, ip).await {
-                tracing::warn!(error = %e, token = row.id, "cannot record a token's use");
-            }
+            self.touch(&row, now, ip).await;
             let me = crate::model::Me {
                 okta_id: crate::model::UserId(row.owner_id.clone()),
                 login: row.owner_id.clone(),
@@ -379,12 +382,7 @@ impl TokenService<'_> {
                 in_directory: false,
                 is_admin: true,
             };
-            let scopes = row
-                .scopes
-                .split_whitespace()
-                .filter_map(Scope::parse)
-                .filter(|s| *s == Scope::Admin)
-                .collect();
+            let scopes = scopes.into_iter().filter(|s| *s == Scope::Admin).collect();
             return Ok(TokenCaller::new(me, scopes, row.id, row.name));
         }
         let identity = VerifiedIdentity {
@@ -405,15 +403,15 @@ impl TokenService<'_> {
             Standing::Allowed(me) if me.in_directory => me,
             _ => return Err(refused(TokenRefused::PersonInactive)),
         };
+        self.touch(&row, now, ip).await;
+        Ok(TokenCaller::new(me, scopes, row.id, row.name))
+    }
+
+    /// Records a token's use (at most once a minute per token); a failure is only logged.
+    async fn touch(&self, row: &store::TokenRow, now: crate::model::Timestamp, ip: Option<&str>) {
         if let Err(e) = store::touch_token(&self.core.db, row.id, now, ip).await {
             tracing::warn!(error = %e, token = row.id, "cannot record a token's use");
         }
-        let scopes = row
-            .scopes
-            .split_whitespace()
-            .filter_map(Scope::parse)
-            .collect();
-        Ok(TokenCaller::new(me, scopes, row.id, row.name))
     }
 }
 
