@@ -11,6 +11,7 @@ use crate::components::layout::Layout;
 use crate::pages::{
     admin::AdminPage,
     admin_access::AdminAccessPage,
+    admin_reviews::{AdminReviewPage, AdminReviewsPage},
     approvals::ApprovalsPage,
     audit::AuditPage,
     catalog::{CatalogPage, RequestFormPage},
@@ -23,6 +24,7 @@ use crate::pages::{
     not_found::NotFoundPage,
     notifications::NotificationsPage,
     policies::PoliciesPage,
+    reviews::{ReviewPage, ReviewsPage},
     settings_okta::SettingsOktaPage,
     sync::SyncPage,
 };
@@ -48,6 +50,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/request") view={Lazy::<CatalogRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/request/:group") view={Lazy::<RequestFormRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/reviews") view={Lazy::<ReviewsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/reviews/:id") view={Lazy::<ReviewRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/settings/notifications") view={Lazy::<MyNotificationsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/settings/tokens") view={Lazy::<MyTokensRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
@@ -59,6 +63,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/groups") view={Lazy::<GroupsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin/groups/:id") view={Lazy::<GroupRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin/drift") view={Lazy::<DriftRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/reviews") view={Lazy::<AdminReviewsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/reviews/:id") view={Lazy::<AdminReviewRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin/notifications") view={Lazy::<NotificationsRoute>::new()} ssr=SsrMode::Async />
                 </Routes>
             </Layout>
@@ -103,4 +109,8 @@ lazy_page! {
     GroupRoute => GroupPage,
     DriftRoute => DriftPage,
     NotificationsRoute => NotificationsPage,
+    ReviewsRoute => ReviewsPage,
+    ReviewRoute => ReviewPage,
+    AdminReviewsRoute => AdminReviewsPage,
+    AdminReviewRoute => AdminReviewPage,
 }

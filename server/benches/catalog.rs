@@ -24,7 +24,7 @@ fn main() {
         let t = fresh_db(DatabaseEngine::Sqlite).await;
         let db = t.db.clone();
         let users: Vec<UserRecord> = ["requester", "approver"].iter().map(|u| UserRecord {
-            okta_id: u.to_string().into(), login: format!("{u}@example.com"), email: format!("{u}@example.com"), display_name: u.to_string(), status: "ACTIVE".into(),
+            okta_id: u.to_string().into(), login: format!("{u}@example.com"), email: format!("{u}@example.com"), display_name: u.to_string(), status: "ACTIVE".into(), profile: Default::default(),
         }).collect();
         upsert_users_batch(&db, &users, Timestamp::from_millis(1)).await.unwrap();
         for chunk in (0..10_000).collect::<Vec<_>>().chunks(500) {

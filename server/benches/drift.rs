@@ -41,6 +41,7 @@ fn main() {
                     email: format!("user{i}@example.com"),
                     display_name: format!("User {i}"),
                     status: "ACTIVE".into(),
+                    profile: Default::default(),
                 })
                 .collect();
             upsert_users_batch(&db, &users, Timestamp::from_millis(1))

@@ -11,6 +11,7 @@ pub mod health;
 pub mod oidc;
 #[cfg(test)]
 mod proptests;
+pub mod review_report;
 pub mod session;
 pub mod signin;
 pub mod slack;

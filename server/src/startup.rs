@@ -108,6 +108,10 @@ pub fn router(
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/admin/audit/export", get(crate::audit_export::export))
+        .route(
+            "/admin/reviews/{id}/{file}",
+            get(crate::review_report::report),
+        )
         .route("/metrics", get(health::metrics))
         .merge(signin::routes())
         .leptos_routes_with_context(&state, routes, provide_state.clone(), move || {

@@ -148,6 +148,7 @@ pub async fn save_policy(
     auto_approve: Option<String>,
     #[server(default)] approve_in_gatepass_only: Option<String>,
     #[server(default)] slack_channel: String,
+    #[server(default)] keep_needs_comment: Option<String>,
 ) -> Result<crate::model::Policy, AppError> {
     use crate::ssr::auth::Admin;
     use crate::ssr::services::access::{resolve_policy_form, PolicyForm};
@@ -165,6 +166,7 @@ pub async fn save_policy(
         auto_approve: auto_approve.is_some(),
         approve_in_gatepass_only: approve_in_gatepass_only.is_some(),
         slack_channel,
+        keep_needs_comment: keep_needs_comment.is_some(),
     };
     super::serve(|admin: Admin, state| async move {
         let input = resolve_policy_form(&state.db, &form).await?;

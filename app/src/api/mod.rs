@@ -5,6 +5,7 @@ pub mod access;
 pub mod groups;
 pub mod notifications;
 pub mod okta;
+pub mod reviews;
 pub mod session;
 pub mod system;
 pub mod tokens;

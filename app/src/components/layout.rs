@@ -28,6 +28,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <A href="/access">"My access"</A>
                 <A href="/request">"Request access"</A>
                 <A href="/approvals">"Approvals"</A>
+                <A href="/reviews">"Reviews"</A>
                 <A href="/settings/notifications">"Notifications"</A>
                 <A href="/settings/tokens">"API tokens"</A>
                 <A href="/admin">"Admin"</A>

@@ -40,6 +40,9 @@ pub struct Policy {
     /// of the Slack settings, if any.
     #[serde(default)]
     pub slack_channel: Option<String>,
+    /// In an access review, keeping a member of the group needs a comment.
+    #[serde(default)]
+    pub keep_needs_comment: bool,
     pub updated_at: Timestamp,
     pub updated_by: String,
 }

@@ -64,11 +64,27 @@ pub enum AuditAction {
     TokenCreated,
     /// A token was revoked by its person or an admin.
     TokenRevoked,
+    /// An admin made an access review campaign (scheduled or starting now).
+    ReviewCreated,
+    /// A campaign opened: its items were snapshotted and its reviewers told.
+    ReviewStarted,
+    /// A reviewer kept or revoked items (or changed their mind).
+    ReviewDecided,
+    /// The reviewers with items left were reminded before the due date.
+    ReviewReminded,
+    /// The due date passed with items undecided and moved once.
+    ReviewExtended,
+    /// A campaign closed (by an admin or at its due date); undecided items got the default.
+    ReviewClosed,
+    /// A revoked item's membership was ended (grant) or queued for removal (outside Gatepass).
+    ReviewRevoked,
+    /// An admin made or stopped a recurring review.
+    ReviewScheduleSaved,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 40] = [
+    pub const ALL: [AuditAction; 48] = [
         AuditAction::IntegrationSaved,
         AuditAction::SyncRequested,
         AuditAction::PolicySaved,
@@ -109,6 +125,14 @@ impl AuditAction {
         AuditAction::DriftFound,
         AuditAction::TokenCreated,
         AuditAction::TokenRevoked,
+        AuditAction::ReviewCreated,
+        AuditAction::ReviewStarted,
+        AuditAction::ReviewDecided,
+        AuditAction::ReviewReminded,
+        AuditAction::ReviewExtended,
+        AuditAction::ReviewClosed,
+        AuditAction::ReviewRevoked,
+        AuditAction::ReviewScheduleSaved,
     ];
 
     /// The name stored with the event.
@@ -155,6 +179,14 @@ impl AuditAction {
             DriftFound => "drift.found",
             TokenCreated => "token.created",
             TokenRevoked => "token.revoked",
+            ReviewCreated => "review.created",
+            ReviewStarted => "review.started",
+            ReviewDecided => "review.decided",
+            ReviewReminded => "review.reminder_sent",
+            ReviewExtended => "review.extended",
+            ReviewClosed => "review.closed",
+            ReviewRevoked => "review.revoked",
+            ReviewScheduleSaved => "review.schedule_saved",
         }
     }
 }

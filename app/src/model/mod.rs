@@ -11,6 +11,7 @@ mod instant;
 mod notifications;
 mod okta;
 mod policy_code;
+mod reviews;
 mod tokens;
 
 pub use access::*;
@@ -23,6 +24,7 @@ pub use instant::Timestamp;
 pub use notifications::*;
 pub use okta::*;
 pub use policy_code::*;
+pub use reviews::*;
 use serde::{Deserialize, Serialize};
 pub use tokens::*;
 

@@ -43,6 +43,9 @@ pub struct PolicySpec {
     /// A Slack channel id (`C…`) new requests are posted to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack_channel: Option<String>,
+    /// In an access review, keeping a member needs a comment.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_needs_comment: bool,
 }
 
 fn yes() -> bool {
@@ -133,6 +136,7 @@ impl PolicySpec {
                 "slack_channel",
                 self.slack_channel.clone().unwrap_or_default(),
             ),
+            ("keep_needs_comment", self.keep_needs_comment.to_string()),
         ]
     }
 }

@@ -24,6 +24,8 @@ pub fn AdminPage() -> impl IntoView {
                     <span>"Who is in each group and why; the policy that applies."</span></a></li>
                 <li><a href="/admin/access"><strong>"Requests and grants"</strong>
                     <span>"Everything pending and live; revoke any grant."</span></a></li>
+                <li><a href="/admin/reviews"><strong>"Access reviews"</strong>
+                    <span>"Certify who is in the governed groups; remove what is not certified."</span></a></li>
                 <li><a href="/admin/drift"><strong>"Drift"</strong>
                     <span>"Where Okta and the grants disagree: re-apply, revoke or ignore."</span></a></li>
                 <li><a href="/admin/notifications"><strong>"Notifications"</strong>

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_access;
+pub mod admin_reviews;
 pub mod approvals;
 pub mod audit;
 pub mod catalog;
@@ -14,5 +15,6 @@ pub mod my_tokens;
 pub mod not_found;
 pub mod notifications;
 pub mod policies;
+pub mod reviews;
 pub mod settings_okta;
 pub mod sync;

@@ -79,6 +79,7 @@ fn Policies(
                 <label><input type="checkbox" name="allow_self_approval" value="on" /> " Approvers may approve their own requests"</label>
                 <label><input type="checkbox" name="auto_approve" value="on" /> " Approve automatically (low-risk groups)"</label>
                 <label><input type="checkbox" name="approve_in_gatepass_only" value="on" /> " Approve in Gatepass only (no Approve/Deny buttons in Slack)"</label>
+                <label><input type="checkbox" name="keep_needs_comment" value="on" /> " Access reviews: keeping a member needs a comment"</label>
                 <label for="slack_channel">"Slack channel for new requests (its id, C…; empty: the default channel)"</label>
                 <input id="slack_channel" name="slack_channel" placeholder="C0123456789" />
                 <div class="form-actions">
@@ -109,6 +110,7 @@ fn Table(items: Vec<PolicyView>, delete: ServerAction<DeletePolicy>) -> impl Int
                         p.allow_self_approval.then(|| "self-approval".to_owned()),
                         p.auto_approve.then(|| "auto-approve".to_owned()),
                         p.approve_in_gatepass_only.then(|| "approve in Gatepass only".to_owned()),
+                        p.keep_needs_comment.then(|| "keeping in a review needs a comment".to_owned()),
                         p.slack_channel.as_ref().map(|c| format!("Slack: {c}")),
                     ].into_iter().flatten().collect::<Vec<_>>().join(", ");
                     view! {

@@ -423,6 +423,7 @@ pub fn build_org(args: &SimArgs) -> Result<Built, String> {
                         status: "ACTIVE".into(),
                         title: Some("Super administrator".into()),
                         department: None,
+                        manager: None,
                         created: None,
                         last_updated: None,
                         roles: vec![seed::SeedRole {

@@ -74,6 +74,8 @@ pub struct User {
     pub last_name: String,
     pub title: Option<String>,
     pub department: Option<String>,
+    /// The manager: `profile.managerId` (their id) and `profile.manager` (their name).
+    pub manager: Option<(String, String)>,
     /// Indexes of the groups this user belongs to.
     pub groups: BTreeSet<u32>,
     /// Admin role assignments held by this user.
@@ -106,6 +108,8 @@ impl User {
                 email: &self.email,
                 title: self.title.as_deref(),
                 department: self.department.as_deref(),
+                manager_id: self.manager.as_ref().map(|m| m.0.as_str()),
+                manager: self.manager.as_ref().map(|m| m.1.as_str()),
             },
             credentials: CredentialsOut::OKTA,
             links: UserLinks {
@@ -180,6 +184,10 @@ pub struct UserProfileOut<'a> {
     email: &'a str,
     title: Option<&'a str>,
     department: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manager_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manager: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -833,6 +841,7 @@ mod tests {
             last_name: "B".into(),
             title: None,
             department: None,
+            manager: None,
             groups: BTreeSet::new(),
             roles: vec![],
         }

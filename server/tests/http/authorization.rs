@@ -60,6 +60,7 @@ async fn setup() -> (TestApp, okta_sim::RunningSim) {
                 email: format!("{p}@example.com"),
                 display_name: format!("{p} Test"),
                 status: "ACTIVE".into(),
+                profile: Default::default(),
             },
             ms(1),
         )

@@ -74,6 +74,7 @@ pub(crate) async fn world(engine: app::model::DatabaseEngine, token: &str) -> Wo
             email: "ada@example.com".into(),
             display_name: "Ada".into(),
             status: "ACTIVE".into(),
+            profile: Default::default(),
         },
         ms(1),
     )
@@ -87,6 +88,7 @@ pub(crate) async fn world(engine: app::model::DatabaseEngine, token: &str) -> Wo
             email: "approver@example.com".into(),
             display_name: "Approver".into(),
             status: "ACTIVE".into(),
+            profile: Default::default(),
         },
         ms(1),
     )

@@ -907,6 +907,7 @@ async fn approvers_are_reminded_and_then_admins_told_of_a_request_that_waits() {
                 email: "admin@example.com".into(),
                 display_name: "Admin".into(),
                 status: "ACTIVE".into(),
+                profile: Default::default(),
             },
             app::ssr::testing::ms(1),
         )
@@ -1087,6 +1088,7 @@ async fn with_a_quorum_each_approval_tells_the_other_approvers() {
                 email: "approver2@example.com".into(),
                 display_name: "Second".into(),
                 status: "ACTIVE".into(),
+                profile: Default::default(),
             },
             app::ssr::testing::ms(1),
         )

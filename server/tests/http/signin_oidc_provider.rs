@@ -86,6 +86,7 @@ async fn setup(engine: DatabaseEngine) -> (TestApp, Provider) {
             email: "00ualice@example.com".into(),
             display_name: "Alice Liddell".into(),
             status: "ACTIVE".into(),
+            profile: Default::default(),
         },
         ms(1),
     )

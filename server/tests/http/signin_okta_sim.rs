@@ -51,6 +51,7 @@ async fn setup(engine: DatabaseEngine) -> (TestApp, RunningSim, String) {
             email: "ada@example.com".into(),
             display_name: "Ada Lovelace".into(),
             status: "ACTIVE".into(),
+            profile: Default::default(),
         },
         ms(1),
     )

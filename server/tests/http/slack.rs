@@ -68,6 +68,7 @@ async fn slack_world(engine: app::model::DatabaseEngine, channel: &str) -> Slack
             email: "bob@example.com".into(),
             display_name: "Bob".into(),
             status: "ACTIVE".into(),
+            profile: Default::default(),
         },
         ms(1),
     )
@@ -834,6 +835,7 @@ async fn people_slack_does_not_know_are_skipped_not_failed() {
                 email: "approver@elsewhere.example".into(),
                 display_name: "Approver".into(),
                 status: "ACTIVE".into(),
+                profile: Default::default(),
             },
             ms(2),
         )

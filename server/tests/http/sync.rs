@@ -129,6 +129,7 @@ async fn full_sync_of_a_generated_org_matches_okta_exactly() {
                 email: "gone@example.com".into(),
                 display_name: "Gone".into(),
                 status: "ACTIVE".into(),
+                profile: Default::default(),
             },
             ms(1),
         )
@@ -464,6 +465,7 @@ async fn an_interrupted_full_sync_is_recorded_failed_and_marks_nothing_removed()
                 email: "gone@example.com".into(),
                 display_name: "Gone".into(),
                 status: "ACTIVE".into(),
+                profile: Default::default(),
             },
             ms(1),
         )

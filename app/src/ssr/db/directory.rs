@@ -30,6 +30,22 @@ pub struct UserRecord {
     pub email: String,
     pub display_name: String,
     pub status: String,
+    /// What reviewers see of the person (written by syncs; not read back by `find_user`).
+    pub profile: UserProfile,
+}
+
+/// The parts of an Okta profile that give a reviewer context, and the manager that reviews
+/// may route to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserProfile {
+    pub title: Option<String>,
+    pub department: Option<String>,
+    /// `profile.managerId`: the manager's Okta user id (the only way a manager is matched).
+    pub manager_id: Option<String>,
+    /// `profile.manager`: the manager's display name, shown but never matched.
+    pub manager_name: Option<String>,
+    /// Okta's `lastLogin`.
+    pub last_login: Option<Timestamp>,
 }
 
 /// A group as read from Okta.
@@ -45,11 +61,14 @@ pub struct GroupRecord {
 /// Inserts or refreshes a user seen by a sync at `synced_at` (ms), clearing any removal mark.
 pub async fn upsert_user(db: &Db, user: &UserRecord, synced_at: Timestamp) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO users (okta_id, login, email, display_name, status, synced_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
+        "INSERT INTO users (okta_id, login, email, display_name, status, synced_at, title, \
+           department, manager_id, manager_name, last_login) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (okta_id) DO UPDATE SET login = excluded.login, email = excluded.email, \
            display_name = excluded.display_name, status = excluded.status, \
-           synced_at = excluded.synced_at, removed_at = NULL",
+           synced_at = excluded.synced_at, removed_at = NULL, title = excluded.title, \
+           department = excluded.department, manager_id = excluded.manager_id, \
+           manager_name = excluded.manager_name, last_login = excluded.last_login",
     )
     .bind(&user.okta_id)
     .bind(&user.login)
@@ -57,6 +76,11 @@ pub async fn upsert_user(db: &Db, user: &UserRecord, synced_at: Timestamp) -> Re
     .bind(&user.display_name)
     .bind(&user.status)
     .bind(synced_at)
+    .bind(&user.profile.title)
+    .bind(&user.profile.department)
+    .bind(&user.profile.manager_id)
+    .bind(&user.profile.manager_name)
+    .bind(user.profile.last_login)
     .execute(db.pool())
     .await?;
     Ok(())
@@ -95,9 +119,10 @@ pub async fn upsert_membership(
     seen_at: Timestamp,
 ) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO memberships (group_id, user_id, source, seen_at) \
-         VALUES ($1, $2, 'okta_sync', $3) \
-         ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'okta_sync', seen_at = excluded.seen_at",
+        "INSERT INTO memberships (group_id, user_id, source, seen_at, since) \
+         VALUES ($1, $2, 'okta_sync', $3, $3) \
+         ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'okta_sync', \
+           seen_at = excluded.seen_at, since = COALESCE(memberships.since, excluded.since)",
     )
     .bind(group_id)
     .bind(user_id)
@@ -188,6 +213,7 @@ impl From<(String, String, String, String, String)> for UserRecord {
             email,
             display_name,
             status,
+            profile: UserProfile::default(),
         }
     }
 }
@@ -267,11 +293,14 @@ pub async fn upsert_users_batch(
         return Ok(());
     }
     let sql = format!(
-        "INSERT INTO users (okta_id, login, email, display_name, status, synced_at) VALUES {} \
+        "INSERT INTO users (okta_id, login, email, display_name, status, synced_at, title, \
+           department, manager_id, manager_name, last_login) VALUES {} \
          ON CONFLICT (okta_id) DO UPDATE SET login = excluded.login, email = excluded.email, \
            display_name = excluded.display_name, status = excluded.status, \
-           synced_at = excluded.synced_at, removed_at = NULL",
-        placeholders(users.len(), 6)
+           synced_at = excluded.synced_at, removed_at = NULL, title = excluded.title, \
+           department = excluded.department, manager_id = excluded.manager_id, \
+           manager_name = excluded.manager_name, last_login = excluded.last_login",
+        placeholders(users.len(), 11)
     );
     let mut q = sqlx::query(&sql);
     for u in users {
@@ -281,7 +310,12 @@ pub async fn upsert_users_batch(
             .bind(&u.email)
             .bind(&u.display_name)
             .bind(&u.status)
-            .bind(synced_at);
+            .bind(synced_at)
+            .bind(&u.profile.title)
+            .bind(&u.profile.department)
+            .bind(&u.profile.manager_id)
+            .bind(&u.profile.manager_name)
+            .bind(u.profile.last_login);
     }
     q.execute(db.pool()).await?;
     Ok(())
@@ -335,10 +369,11 @@ pub async fn upsert_memberships_batch(
         return Ok(());
     }
     let sql = format!(
-        "INSERT INTO memberships (group_id, user_id, source, seen_at) VALUES {} \
-         ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'okta_sync', seen_at = excluded.seen_at",
+        "INSERT INTO memberships (group_id, user_id, source, seen_at, since) VALUES {} \
+         ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'okta_sync', \
+           seen_at = excluded.seen_at, since = COALESCE(memberships.since, excluded.since)",
         (0..user_ids.len())
-            .map(|r| format!("($1, ${}, 'okta_sync', ${})", r * 2 + 2, r * 2 + 3))
+            .map(|r| format!("($1, ${0}, 'okta_sync', ${1}, ${1})", r * 2 + 2, r * 2 + 3))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -446,19 +481,23 @@ pub async fn write_synced(db: &Db, batch: &SyncedBatch, marker: Timestamp) -> Re
            removed_at = NULL"
     );
     let users_sql = format!(
-        "INSERT INTO users (okta_id, login, email, display_name, status, synced_at) \
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, $1 \
+        "INSERT INTO users (okta_id, login, email, display_name, status, synced_at, title, \
+           department, manager_id, manager_name, last_login) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, $1, \
+           value ->> 5, value ->> 6, value ->> 7, value ->> 8, CAST(value ->> 9 AS BIGINT) \
          FROM {rows} WHERE TRUE \
          ON CONFLICT (okta_id) DO UPDATE SET login = excluded.login, email = excluded.email, \
            display_name = excluded.display_name, status = excluded.status, \
-           synced_at = excluded.synced_at, removed_at = NULL \
+           synced_at = excluded.synced_at, removed_at = NULL, title = excluded.title, \
+           department = excluded.department, manager_id = excluded.manager_id, \
+           manager_name = excluded.manager_name, last_login = excluded.last_login \
          WHERE users.synced_at <> excluded.synced_at"
     );
     let memberships_sql = format!(
-        "INSERT INTO memberships (group_id, user_id, seen_at, source) \
-         SELECT value ->> 0, value ->> 1, $1, 'okta_sync' FROM {rows} WHERE TRUE \
+        "INSERT INTO memberships (group_id, user_id, seen_at, source, since) \
+         SELECT value ->> 0, value ->> 1, $1, 'okta_sync', $1 FROM {rows} WHERE TRUE \
          ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'okta_sync', \
-           seen_at = excluded.seen_at"
+           seen_at = excluded.seen_at, since = COALESCE(memberships.since, excluded.since)"
     );
     let mut tx = db.begin_write().await?;
     for groups in batch.groups.chunks(SYNCED_ROWS_PER_STATEMENT) {
@@ -487,7 +526,21 @@ pub async fn write_synced(db: &Db, batch: &SyncedBatch, marker: Timestamp) -> Re
         let json = serde_json::to_string(
             &users
                 .iter()
-                .map(|u| [&u.okta_id.0, &u.login, &u.email, &u.display_name, &u.status])
+                .map(|u| {
+                    let p = &u.profile;
+                    serde_json::json!([
+                        u.okta_id.0,
+                        u.login,
+                        u.email,
+                        u.display_name,
+                        u.status,
+                        p.title,
+                        p.department,
+                        p.manager_id,
+                        p.manager_name,
+                        p.last_login.map(|t| t.millis()),
+                    ])
+                })
                 .collect::<Vec<_>>(),
         )
         .expect("strings serialize");
@@ -841,6 +894,7 @@ mod tests {
             email: format!("user{n}@example.com"),
             display_name: format!("User {n}"),
             status: "ACTIVE".into(),
+            profile: Default::default(),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod policies;
 pub mod requests;
+pub mod reviews;
 #[cfg(test)]
 mod schema;
 pub mod sessions;

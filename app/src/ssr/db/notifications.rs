@@ -30,6 +30,8 @@ pub enum Audience {
     Requester(i64),
     /// Who holds grant N.
     Holder(i64),
+    /// Who has items to review in campaign N (`review.reminder_sent`: items still undecided).
+    Reviewers(i64),
     /// The admins (`notification_admins`); they cannot turn these off.
     Admins,
 }
@@ -67,6 +69,7 @@ fn audience(action: &str, subject: &str) -> Option<Audience> {
             "request",
             "request.approved" | "request.denied" | "request.expired" | "request.cancelled",
         ) => Some(Audience::Requester(id)),
+        ("review", "review.started" | "review.reminder_sent") => Some(Audience::Reviewers(id)),
         (
             "grant",
             "grant.scheduled"
@@ -84,7 +87,7 @@ fn audience(action: &str, subject: &str) -> Option<Audience> {
 /// one's requests, one's access starting, failing or ending, and reminders before it ends.
 pub fn notification_kind(action: &str, audience: Audience) -> &'static str {
     match (audience, action) {
-        (Audience::Approvers(_), _) => "to_decide",
+        (Audience::Approvers(_) | Audience::Reviewers(_), _) => "to_decide",
         (Audience::Requester(_), _) => "decisions",
         (Audience::Holder(_), "grant.expiring_soon") => "reminders",
         (Audience::Holder(_), _) => "access",
@@ -271,6 +274,29 @@ async fn queue_for(
             ),
             id,
         ),
+        // Each reviewer of the campaign once: the item's own reviewer, or the members of its
+        // pool other than the member under review.
+        Audience::Reviewers(id) => {
+            let undecided = if action == "review.reminder_sent" {
+                "AND i.decision IS NULL"
+            } else {
+                ""
+            };
+            (
+                format!(
+                    "{insert} WHERE u.okta_id IN ( \
+                         SELECT i.reviewer_id FROM review_items i WHERE i.campaign_id = $3 \
+                           AND i.reviewer_id IS NOT NULL {undecided} \
+                         UNION SELECT p.reviewer_id FROM review_pool_members p \
+                           WHERE p.campaign_id = $3 AND EXISTS (SELECT 1 FROM review_items i \
+                             WHERE i.campaign_id = $3 AND i.pool = p.pool \
+                               AND i.user_id <> p.reviewer_id {undecided})) \
+                       AND {reachable} \
+                     ON CONFLICT (channel, target, event_seq) DO NOTHING"
+                ),
+                id,
+            )
+        }
         Audience::Admins => {
             let sql = format!(
                 "{insert} JOIN notification_admins a ON a.user_id = u.okta_id \

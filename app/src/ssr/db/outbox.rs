@@ -29,10 +29,12 @@ pub async fn insert_okta_op(
     .await?)
 }
 
-/// Pending Okta operations as (kind, user, group, grant), oldest first.
+/// Pending Okta operations as (kind, user, group, grant; 0 for a membership made outside
+/// Gatepass), oldest first.
 pub async fn list_pending_okta_ops(db: &Db) -> Result<Vec<(String, String, String, i64)>, DbError> {
     Ok(sqlx::query_as(
-        "SELECT kind, user_id, group_id, grant_id FROM okta_ops WHERE state = 'pending' ORDER BY id",
+        "SELECT kind, user_id, group_id, COALESCE(grant_id, 0) FROM okta_ops \
+         WHERE state = 'pending' ORDER BY id",
     )
     .fetch_all(db.pool())
     .await?)
@@ -138,8 +140,10 @@ pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: Timestamp) -> Result<bool
     // the next sync (which confirms it: a sync only drops rows last seen before it started).
     if op.kind == OpKind::Add {
         sqlx::query(
-            "INSERT INTO memberships (group_id, user_id, source, seen_at) VALUES ($1, $2, 'grant', $3) \
-             ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'grant', seen_at = excluded.seen_at",
+            "INSERT INTO memberships (group_id, user_id, source, seen_at, since) \
+             VALUES ($1, $2, 'grant', $3, $3) \
+             ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'grant', \
+               seen_at = excluded.seen_at, since = COALESCE(memberships.since, excluded.since)",
         )
         .bind(&op.group_id)
         .bind(&op.user_id)

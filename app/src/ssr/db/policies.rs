@@ -10,12 +10,14 @@ const REQUIRE_REASON: i64 = 2;
 const SELF_APPROVAL: i64 = 4;
 const AUTO_APPROVE: i64 = 8;
 const GATEPASS_ONLY: i64 = 16;
+const KEEP_NEEDS_COMMENT: i64 = 32;
 
 const POLICY_COLUMNS: &str = "id, group_id, pattern, eligible_groups, approver_users, \
     approver_groups, quorum, default_duration_secs, max_duration_secs, \
     CAST(CASE WHEN requestable THEN 1 ELSE 0 END + CASE WHEN require_reason THEN 2 ELSE 0 END \
       + CASE WHEN allow_self_approval THEN 4 ELSE 0 END + CASE WHEN auto_approve THEN 8 ELSE 0 END \
-      + CASE WHEN approve_in_gatepass_only THEN 16 ELSE 0 END AS BIGINT), \
+      + CASE WHEN approve_in_gatepass_only THEN 16 ELSE 0 END \
+      + CASE WHEN keep_needs_comment THEN 32 ELSE 0 END AS BIGINT), \
     slack_channel, updated_at, updated_by";
 
 type PolicyRow = (
@@ -56,6 +58,7 @@ impl From<PolicyRow> for Policy {
             auto_approve: flags & AUTO_APPROVE != 0,
             approve_in_gatepass_only: flags & GATEPASS_ONLY != 0,
             slack_channel: slack,
+            keep_needs_comment: flags & KEEP_NEEDS_COMMENT != 0,
             updated_at: at,
             updated_by: by,
         }
@@ -97,8 +100,8 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
         "INSERT INTO policies (group_id, pattern, requestable, eligible_groups, approver_users, \
            approver_groups, quorum, default_duration_secs, max_duration_secs, require_reason, \
            allow_self_approval, auto_approve, updated_at, updated_by, approve_in_gatepass_only, \
-           slack_channel) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+           slack_channel, keep_needs_comment) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
          RETURNING id",
     )
     .bind(group)
@@ -117,6 +120,7 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
     .bind(&p.updated_by)
     .bind(p.approve_in_gatepass_only)
     .bind(p.slack_channel.as_deref())
+    .bind(p.keep_needs_comment)
     .fetch_one(&mut **tx)
     .await?;
     Ok(id)
@@ -137,8 +141,8 @@ pub async fn update_policy(tx: &mut Tx, id: i64, p: &Policy) -> Result<bool, DbE
            approver_users = $5, approver_groups = $6, quorum = $7, default_duration_secs = $8, \
            max_duration_secs = $9, require_reason = $10, allow_self_approval = $11, \
            auto_approve = $12, updated_at = $13, updated_by = $14, \
-           approve_in_gatepass_only = $15, slack_channel = $16 \
-         WHERE id = $17",
+           approve_in_gatepass_only = $15, slack_channel = $16, keep_needs_comment = $17 \
+         WHERE id = $18",
     )
     .bind(group)
     .bind(pattern)
@@ -156,6 +160,7 @@ pub async fn update_policy(tx: &mut Tx, id: i64, p: &Policy) -> Result<bool, DbE
     .bind(&p.updated_by)
     .bind(p.approve_in_gatepass_only)
     .bind(p.slack_channel.as_deref())
+    .bind(p.keep_needs_comment)
     .bind(id)
     .execute(&mut **tx)
     .await?;

@@ -1,11 +1,12 @@
 //! Background work that runs inside `gatepass serve`: the grant engine (worker and scheduler),
-//! the directory sync scheduler, the expiry of stale requests, the notifier and the reminders
-//! before grants end. [`Jobs`] starts them and stops them in order.
+//! the directory sync scheduler, the expiry of stale requests, the notifier, the reminders
+//! before grants end and the access reviews. [`Jobs`] starts them and stops them in order.
 
 pub mod grant_engine;
 pub mod notifier;
 pub mod reminders;
 pub mod request_expiry;
+pub mod reviews;
 pub mod sync_scheduler;
 
 use std::time::Duration;
@@ -72,6 +73,7 @@ impl Jobs {
             ),
             ("notifier", tokio::spawn(notifier::run(core.clone()))),
             ("reminders", tokio::spawn(reminders::run(core.clone()))),
+            ("access reviews", tokio::spawn(reviews::run(core.clone()))),
         ];
         let worker = tokio::spawn(grant_engine::run_worker(
             core.clone(),

@@ -10,6 +10,8 @@ pub struct OktaUser {
     pub status: String,
     #[serde(default)]
     pub last_updated: Option<String>,
+    #[serde(default)]
+    pub last_login: Option<String>,
     pub profile: OktaUserProfile,
 }
 
@@ -25,6 +27,16 @@ pub struct OktaUserProfile {
     pub last_name: Option<String>,
     #[serde(default)]
     pub display_name: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub department: Option<String>,
+    /// The manager's Okta user id.
+    #[serde(default)]
+    pub manager_id: Option<String>,
+    /// The manager's display name.
+    #[serde(default)]
+    pub manager: Option<String>,
 }
 
 impl OktaUser {

@@ -64,6 +64,8 @@ pub struct PolicyInput {
     pub approve_in_gatepass_only: bool,
     /// A Slack channel id new requests are posted to (`C…`).
     pub slack_channel: Option<String>,
+    /// In an access review, keeping a member needs a comment.
+    pub keep_needs_comment: bool,
 }
 
 /// The policy form as posted: names, logins and text, resolved against the directory.
@@ -83,6 +85,7 @@ pub struct PolicyForm {
     pub auto_approve: bool,
     pub approve_in_gatepass_only: bool,
     pub slack_channel: String,
+    pub keep_needs_comment: bool,
 }
 
 fn names(list: &str) -> impl Iterator<Item = &str> {
@@ -158,6 +161,7 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
         auto_approve: f.auto_approve,
         approve_in_gatepass_only: f.approve_in_gatepass_only,
         slack_channel: Some(f.slack_channel.clone()),
+        keep_needs_comment: f.keep_needs_comment,
     };
     resolve_policy_spec(db, &spec).await
 }
@@ -217,6 +221,7 @@ pub async fn resolve_policy_spec(db: &Db, spec: &PolicySpec) -> Result<PolicyInp
         auto_approve: spec.auto_approve,
         approve_in_gatepass_only: spec.approve_in_gatepass_only,
         slack_channel: slack_channel(spec.slack_channel.as_deref().unwrap_or(""))?,
+        keep_needs_comment: spec.keep_needs_comment,
     })
 }
 
@@ -397,6 +402,7 @@ impl AccessService<'_> {
             auto_approve: input.auto_approve,
             approve_in_gatepass_only: input.approve_in_gatepass_only,
             slack_channel: input.slack_channel,
+            keep_needs_comment: input.keep_needs_comment,
             updated_at: now,
             updated_by: admin.me().login.clone(),
         })

@@ -42,6 +42,7 @@ async fn directory(db: &Db) {
                 email: format!("{u}@example.com"),
                 display_name: u.into(),
                 status: "ACTIVE".into(),
+                profile: Default::default(),
             },
             ms(1),
         )
@@ -97,6 +98,7 @@ fn policy(target: PolicyTarget) -> PolicyInput {
         auto_approve: false,
         approve_in_gatepass_only: false,
         slack_channel: None,
+        keep_needs_comment: false,
     }
 }
 
@@ -735,6 +737,7 @@ async fn concurrent_approvals_record_exactly_one_decision() {
                     email: format!("{u}@example.com"),
                     display_name: u.clone(),
                     status: "ACTIVE".into(),
+                    profile: Default::default(),
                 },
                 ms(1),
             )
@@ -876,6 +879,7 @@ async fn drift_lists_at_most_a_thousand_open_items_and_the_rest_later() {
                 email: format!("u{i}@example.com"),
                 display_name: format!("U {i}"),
                 status: "ACTIVE".into(),
+                profile: Default::default(),
             })
             .collect();
         for chunk in users.chunks(200) {
@@ -931,6 +935,7 @@ async fn the_admin_overview_pages_and_searches_in_the_database() {
                 email: format!("person{i:03}@example.com"),
                 display_name: format!("Person {i:03}"),
                 status: "ACTIVE".into(),
+                profile: Default::default(),
             })
             .collect();
         upsert_users_batch(&db, &users, ms(1)).await.unwrap();
@@ -1297,6 +1302,7 @@ async fn t04_inactive_people_lose_their_requests_and_grants() {
                     email: format!("{who}@example.com"),
                     display_name: who.into(),
                     status: status.into(),
+                    profile: Default::default(),
                 },
                 ms(2),
             )

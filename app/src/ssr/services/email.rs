@@ -6,7 +6,7 @@
 use crate::model::{AuditEvent, GrantId, GrantState, RequestId, Timestamp};
 use crate::ssr::core::Core;
 use crate::ssr::db::notifications::Claim;
-use crate::ssr::db::{audit, directory, grants, requests, DbError};
+use crate::ssr::db::{audit, directory, grants, requests, reviews, DbError};
 use crate::ssr::delivery::DeliveryError;
 use crate::ssr::mail::{message, send, Note};
 
@@ -295,6 +295,44 @@ pub async fn compose(
                     &format!("{links}/request/{}", g.group_id),
                 )
             }
+            _ => return Ok(None),
+        };
+        return Ok(Some(composed));
+    }
+    if kind == "review" {
+        let Some(c) = reviews::find_campaign(db, id).await? else {
+            return Ok(None);
+        };
+        let due = c.due_at.utc_datetime();
+        let undecided = match crate::model::DefaultAction::parse(&c.default_action) {
+            Some(crate::model::DefaultAction::Revoke) => "removed",
+            _ => "kept and flagged as not certified",
+        };
+        let lines = |first: String| {
+            vec![
+                first,
+                format!("For each person, keep or revoke their membership by {due} (UTC). What nobody decides by then is {undecided}."),
+            ]
+        };
+        let composed = match event.action.as_str() {
+            "review.started" => message(
+                format!("Access review: {}", c.name),
+                &lines(format!(
+                    "The access review \"{}\" has started and you are one of its reviewers.",
+                    c.name
+                )),
+                "Review",
+                &format!("{links}/reviews/{id}"),
+            ),
+            "review.reminder_sent" => message(
+                format!("Reminder: access review {} is due {due}", c.name),
+                &lines(format!(
+                    "You still have memberships to review in \"{}\".",
+                    c.name
+                )),
+                "Review",
+                &format!("{links}/reviews/{id}"),
+            ),
             _ => return Ok(None),
         };
         return Ok(Some(composed));

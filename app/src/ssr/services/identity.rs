@@ -191,6 +191,7 @@ mod tests {
             email: "alice@acme.test".into(),
             display_name: "Alice Liddell".into(),
             status: "ACTIVE".into(),
+            profile: Default::default(),
         }
     }
 
@@ -257,6 +258,7 @@ mod tests {
             ] {
                 let user = UserRecord {
                     status: status.into(),
+                    profile: Default::default(),
                     ..alice()
                 };
                 upsert_user(&db, &user, ms(1)).await.unwrap();

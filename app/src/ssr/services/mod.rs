@@ -16,6 +16,9 @@ pub mod metrics;
 pub mod notifications;
 pub mod policy;
 pub mod policy_code;
+pub mod reviews;
+#[cfg(test)]
+mod reviews_tests;
 pub mod slack;
 pub mod sync;
 pub mod system;
@@ -56,6 +59,14 @@ impl Core {
 
     pub fn drift(&self) -> drift::DriftService<'_> {
         drift::DriftService {
+            db: &self.db,
+            clock: self.clock.as_ref(),
+            signal: Some(&self.engine),
+        }
+    }
+
+    pub fn reviews(&self) -> reviews::ReviewService<'_> {
+        reviews::ReviewService {
             db: &self.db,
             clock: self.clock.as_ref(),
             signal: Some(&self.engine),

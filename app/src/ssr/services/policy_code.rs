@@ -115,6 +115,7 @@ impl PolicyCodeService<'_> {
             auto_approve: p.auto_approve,
             approve_in_gatepass_only: p.approve_in_gatepass_only,
             slack_channel: p.slack_channel.clone(),
+            keep_needs_comment: p.keep_needs_comment,
         })
     }
 

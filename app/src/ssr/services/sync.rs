@@ -38,7 +38,9 @@ use crate::model::{
 use crate::ssr::auth::Admin;
 use crate::ssr::clock::Clock;
 use crate::ssr::core::Core;
-use crate::ssr::db::directory::{self, GroupRecord, SyncedBatch, SyncedGroup, UserRecord};
+use crate::ssr::db::directory::{
+    self, GroupRecord, SyncedBatch, SyncedGroup, UserProfile, UserRecord,
+};
 use crate::ssr::db::{sync as runs, Db, DbError};
 use crate::ssr::okta::{Cursor, OktaApi, OktaError, OktaGroup, OktaUser};
 use crate::ssr::services::audit;
@@ -142,6 +144,17 @@ pub(crate) fn user_record(u: &OktaUser) -> UserRecord {
             .unwrap_or_else(|| u.profile.login.clone()),
         display_name: u.display_name(),
         status: u.status.clone(),
+        profile: UserProfile {
+            title: u.profile.title.clone(),
+            department: u.profile.department.clone(),
+            manager_id: u
+                .profile
+                .manager_id
+                .clone()
+                .filter(|m| !m.trim().is_empty()),
+            manager_name: u.profile.manager.clone(),
+            last_login: instant(u.last_login.as_deref()),
+        },
     }
 }
 

@@ -504,6 +504,7 @@ mod tests {
                     email: "ada@example.com".into(),
                     display_name: "Ada".into(),
                     status: "ACTIVE".into(),
+                    profile: Default::default(),
                 },
                 ms(1),
             )

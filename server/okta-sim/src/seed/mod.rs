@@ -58,6 +58,9 @@ pub struct SeedUser {
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
+    /// The manager's login (or id), shown as `profile.managerId` and `profile.manager`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -236,9 +239,24 @@ impl SeedFile {
                 last_name: u.last_name.clone(),
                 title: u.title.clone(),
                 department: u.department.clone(),
+                manager: None,
                 groups: BTreeSet::new(),
                 roles: Vec::new(),
             })?;
+        }
+        // Managers may be listed after the people they manage.
+        for u in &self.users {
+            let Some(m) = &u.manager else { continue };
+            let whose = format!("user {}", u.login);
+            let boss = org
+                .find_user(m)
+                .ok_or_else(|| format!("{whose}: manager {m:?} is not a user"))?;
+            let me = org.find_user(&u.login).ok_or_else(|| whose.clone())?;
+            if boss == me {
+                return Err(format!("{whose}: is their own manager"));
+            }
+            let boss = &org.users[boss as usize];
+            org.users[me as usize].manager = Some((boss.id.clone(), boss.display_name()));
         }
         let mut seeded = Vec::with_capacity(self.groups.len());
         for g in &self.groups {
@@ -414,6 +432,11 @@ impl SeedFile {
                     status: u.status.clone(),
                     title: u.title.clone(),
                     department: u.department.clone(),
+                    manager: u
+                        .manager
+                        .as_ref()
+                        .and_then(|(id, _)| org.users.iter().find(|m| &m.id == id))
+                        .map(|m| m.login.clone()),
                     created: Some(format_instant(u.created)),
                     last_updated: Some(format_instant(u.last_updated)),
                     roles: seed_roles(&u.roles),

@@ -126,6 +126,7 @@ pub fn generate(org: &mut Org, scale: Scale, now: i64) -> Result<(), String> {
             last_name: LAST[(i / FIRST.len()) % LAST.len()].into(),
             title: None,
             department: Some(format!("dept-{}", i % 40)),
+            manager: None,
             groups: BTreeSet::new(),
             roles: Vec::new(),
         })?;

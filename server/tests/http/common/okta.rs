@@ -79,6 +79,7 @@ pub async fn mirror_people_except(app: &TestApp, sim: &RunningSim, left_out: &[&
                 email: u.email.clone(),
                 display_name: format!("{} {}", u.first_name, u.last_name),
                 status: u.status.clone(),
+                profile: Default::default(),
             })
             .collect()
     };
