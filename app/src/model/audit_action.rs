@@ -218,7 +218,8 @@ mod tests {
                     "grant",
                     "drift",
                     "notifications",
-                    "token"
+                    "token",
+                    "review"
                 ]
                 .contains(&family),
                 "{a}: the audit log's filters group actions by these prefixes"

@@ -225,7 +225,7 @@ fn Items(
                 </ActionForm>
                 <table class="table review" data-testid="review-items">
                     <thead><tr>
-                        <th scope="col"><span class="visually-hidden">"Select"</span></th>
+                        <th scope="col"><span class="sr-only">"Select"</span></th>
                         <th scope="col">"Person"</th><th scope="col">"Access"</th><th scope="col">"Context"</th>
                         <th scope="col">"Decision"</th><th scope="col">"Decide"</th>
                     </tr></thead>
@@ -321,7 +321,7 @@ fn ItemRow(item: ReviewItem, bulk: String, decide: ServerAction<DecideReview>) -
                 <ActionForm action=decide attr:class="inline-form">
                     <input type="hidden" name="campaign" value=campaign />
                     <input type="hidden" name="items[]" value=id />
-                    <label class="visually-hidden" for=format!("comment-{id}")>{comment_label.clone()}</label>
+                    <label class="sr-only" for=format!("comment-{id}")>{comment_label.clone()}</label>
                     <input id=format!("comment-{id}") name="comment" placeholder=if needs { "Comment (required to keep)" } else { "Comment" } />
                     <button type="submit" name="decision" value="keep" class="button small">"Keep"</button>
                     <button type="submit" name="decision" value="revoke" class="button small secondary">"Revoke"</button>

@@ -197,6 +197,15 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
             vec![("service", "Not A Name"), ("days", "30")],
             422,
         ),
+        ("/api/reviews/admin", vec![("before", "0")], 200),
+        ("/api/reviews/admin/campaign", vec![("id", "999")], 404),
+        ("/api/reviews/close", vec![("id", "999")], 404),
+        ("/api/reviews/schedule/stop", vec![("id", "999")], 404),
+        (
+            "/api/reviews/create",
+            vec![("name", "q"), ("patterns", "no-star"), ("include", "both")],
+            422,
+        ),
     ] {
         assert_eq!(
             post(&app, &anonymous, path, &form).await.0,
@@ -253,6 +262,7 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
         ("/api/notifications/mine", vec![]),
         ("/api/notifications/mine/save", vec![("access", "on")]),
         ("/api/tokens/mine", vec![]),
+        ("/api/reviews/mine", vec![]),
         (
             "/api/tokens/create",
             vec![("name", "laptop"), ("days", "7"), ("scope_read", "on")],
@@ -676,4 +686,210 @@ async fn pages_cost_a_bounded_number_of_queries_whatever_the_rows() {
         assert!(*many <= 10, "{path} as {who}: {many} statements");
         assert_eq!(few, many, "{path} as {who}: more rows, more statements");
     }
+}
+
+/// Access reviews: a reviewer sees and decides only the items routed to them (bob reviews
+/// aws-prod, cy aws-dev); a requester with nothing to review, and an admin who is not a
+/// reviewer, see nothing; the report is for admins only; a refused decision changes nothing.
+#[tokio::test]
+async fn reviewers_see_and_decide_only_their_own_items() {
+    let (app, _sim) = setup().await;
+    let mut people = std::collections::HashMap::new();
+    for p in PEOPLE {
+        let c = browser();
+        sign_in(&app, &c, &format!("{p}@example.com")).await;
+        people.insert(p, c);
+    }
+    let who = |p: &str| &people[p];
+    for (group, approvers) in [("aws-prod", "prod-approvers"), ("aws-dev", "dev-approvers")] {
+        let (status, body) = post(
+            &app,
+            who("root"),
+            "/api/access/policies/save",
+            &policy_form(group, approvers),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let id_of = |login: &str| {
+        let app = &app;
+        let login = login.to_owned();
+        async move {
+            app::ssr::db::directory::user_id_by_login(&app.db, &login)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    for (g, p) in [("aws-prod", "ada"), ("aws-prod", "cy"), ("aws-dev", "ada")] {
+        upsert_membership(
+            &app.db,
+            &GroupId::from(g),
+            &id_of(&format!("{p}@example.com")).await,
+            ms(2),
+        )
+        .await
+        .unwrap();
+    }
+    let (status, c) = post(
+        &app,
+        who("root"),
+        "/api/reviews/create",
+        &[
+            ("name", "Q3"),
+            ("patterns", "aws-*"),
+            ("include", "both"),
+            ("reviewers", "approvers"),
+            ("due_days", "14"),
+            ("default_action", "keep"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{c}");
+    let campaign = c["id"].as_i64().unwrap().to_string();
+    let items = |p: &'static str| {
+        let c = who(p).clone();
+        let (app, campaign) = (&app, campaign.clone());
+        async move {
+            post(
+                app,
+                &c,
+                "/api/reviews/items",
+                &[("campaign", campaign.as_str()), ("state", "all")],
+            )
+            .await
+        }
+    };
+    let (status, bobs) = items("bob").await;
+    assert_eq!(status, 200, "{bobs}");
+    let bob_items: Vec<(String, i64)> = bobs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["group_name"].as_str().unwrap().to_owned(),
+                i["id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(bob_items.len(), 2, "ada and cy in aws-prod: {bobs}");
+    assert!(bob_items.iter().all(|(g, _)| g == "aws-prod"));
+    let (status, cys) = items("cy").await;
+    assert_eq!(status, 200);
+    let cy_items = cys["items"].as_array().unwrap();
+    assert_eq!(cy_items.len(), 1, "ada in aws-dev only: {cys}");
+    assert_eq!(cy_items[0]["group_name"], "aws-dev");
+    for p in ["ada", "root"] {
+        assert_eq!(items(p).await.0, 404, "{p} reviews nothing here");
+        let (_, mine) = post(&app, who(p), "/api/reviews/mine", &[]).await;
+        assert_eq!(mine.as_array().unwrap().len(), 0, "{p}");
+    }
+    assert_eq!(
+        post(
+            &app,
+            &browser(),
+            "/api/reviews/items",
+            &[("campaign", campaign.as_str())]
+        )
+        .await
+        .0,
+        401
+    );
+
+    // Deciding bob's items: cy, ada and the admin are refused, and nothing changes.
+    let bob_item = bob_items[0].1.to_string();
+    let decide = [
+        ("campaign", campaign.as_str()),
+        ("decision", "revoke"),
+        ("comment", ""),
+        ("items[]", bob_item.as_str()),
+    ];
+    for p in ["cy", "ada", "root"] {
+        assert_eq!(
+            post(&app, who(p), "/api/reviews/decide", &decide).await.0,
+            404,
+            "{p} decides bob's item"
+        );
+    }
+    assert_eq!(
+        post(&app, &browser(), "/api/reviews/decide", &decide)
+            .await
+            .0,
+        401
+    );
+    // "Keep all" in a group one does not review decides nothing.
+    let keep_all = [
+        ("campaign", campaign.as_str()),
+        ("decision", "keep"),
+        ("group", "aws-prod"),
+    ];
+    assert_eq!(
+        post(&app, who("cy"), "/api/reviews/decide", &keep_all)
+            .await
+            .0,
+        422
+    );
+    let (status, body) = post(
+        &app,
+        who("root"),
+        "/api/reviews/admin/campaign",
+        &[("id", campaign.as_str())],
+    )
+    .await;
+    assert_eq!(
+        (status, body["total"]["undecided"].as_i64()),
+        (200, Some(3)),
+        "{body}"
+    );
+    let (status, body) = post(&app, who("bob"), "/api/reviews/decide", &decide).await;
+    assert_eq!((status, body.as_i64()), (200, Some(1)), "{body}");
+
+    // The report: admins only.
+    let report = |c: &reqwest::Client, file: &str| {
+        c.get(app.url(&format!("/admin/reviews/{campaign}/{file}")))
+            .send()
+    };
+    for p in ["ada", "bob", "cy"] {
+        assert_eq!(
+            report(who(p), "report.csv").await.unwrap().status(),
+            403,
+            "{p}"
+        );
+    }
+    assert!(!report(&browser(), "report.csv")
+        .await
+        .unwrap()
+        .status()
+        .is_success());
+    assert_eq!(
+        report(who("root"), "report.exe").await.unwrap().status(),
+        404
+    );
+    let csv = report(who("root"), "report.csv").await.unwrap();
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 4, "a header and three items: {csv}");
+    assert!(
+        csv.starts_with("item,user_id,login,name,group_id,group,access"),
+        "{csv}"
+    );
+    assert!(csv.contains("\"revoke\""), "{csv}");
+    let json: Value = report(who("root"), "report.json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["items"].as_array().unwrap().len(), 3, "{json}");
+    assert_eq!(
+        report(who("root"), "report.csv").await.unwrap().status(),
+        200
+    );
+    let missing = who("root")
+        .get(app.url("/admin/reviews/999/report.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
 }

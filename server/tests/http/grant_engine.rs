@@ -880,3 +880,143 @@ async fn stopping_the_jobs_ends_a_sync_an_admin_started_and_records_it() {
         );
     }
 }
+
+/// An access review over the group, reviewed by Viewer with Root as the fallback: Viewer
+/// revokes Ada's grant and Root's membership made outside Gatepass, Root keeps Viewer's (which
+/// Viewer may not review). At the close the grant ends and both memberships leave Okta through
+/// the grant engine; Viewer's stays; the report shows each Okta outcome.
+#[tokio::test]
+async fn an_access_review_removes_what_its_reviewers_revoke_from_okta() {
+    use app::model::{CampaignForm, ReviewDecision, SyncKind};
+    use app::ssr::db::reviews::ItemFilter;
+    use app::ssr::okta::OktaApi;
+
+    for engine in engines() {
+        let w = world(engine, "engine-token").await;
+        let admin = Admin::for_tests(me("root"));
+        let okta = w.okta().await;
+        let (root, viewer) = {
+            let org = w.sim.sim.org.read().unwrap();
+            let id = |login: &str| org.users[org.find_user(login).unwrap() as usize].id.clone();
+            (id("root@example.com"), id("viewer@example.com"))
+        };
+        let as_person = |id: &str, name: &str| {
+            Requester::for_tests(Me {
+                okta_id: UserId::from(id),
+                ..me(name)
+            })
+        };
+        let grant = w.approved_grant("1d", None).await;
+        assert_eq!(w.work().await.done, 1);
+        for who in [&root, &viewer] {
+            okta.add_member(&GroupId::from(w.group.clone()), &UserId::from(who.clone()))
+                .await
+                .unwrap();
+        }
+        w.clock.advance(Duration::seconds(5));
+        w.state.sync().run(SyncKind::Full).await.unwrap();
+        w.clock.advance(Duration::seconds(5));
+
+        let reviews = w.state.reviews();
+        let c = reviews
+            .create(
+                &admin,
+                &CampaignForm {
+                    name: "Q2 aws".into(),
+                    groups: "aws-prod".into(),
+                    include: "both".into(),
+                    reviewers: "people".into(),
+                    reviewer_people: "viewer@example.com".into(),
+                    fallback: "root@example.com".into(),
+                    due_days: "14".into(),
+                    default_action: "keep".into(),
+                    ..CampaignForm::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(c.items, 3);
+        let all = ItemFilter {
+            person: "%%",
+            state: "all",
+            ..Default::default()
+        };
+        let page = reviews
+            .my_page(&as_person(&viewer, "viewer"), c.id, &all, 0)
+            .await
+            .unwrap();
+        let mine: Vec<(String, Option<i64>)> = page
+            .items
+            .iter()
+            .map(|i| (i.user_id.clone(), i.grant_id))
+            .collect();
+        assert_eq!(mine.len(), 2, "{mine:?}");
+        assert!(mine.contains(&(w.ada.clone(), Some(grant.id.0))));
+        assert!(mine.contains(&(root.clone(), None)));
+        let ids: Vec<i64> = page.items.iter().map(|i| i.id).collect();
+        reviews
+            .decide(
+                &as_person(&viewer, "viewer"),
+                c.id,
+                &ids,
+                None,
+                ReviewDecision::Revoke,
+                "not needed",
+            )
+            .await
+            .unwrap();
+        let fallback = reviews
+            .my_page(&as_person(&root, "root"), c.id, &all, 0)
+            .await
+            .unwrap();
+        assert_eq!(fallback.items.len(), 1);
+        assert_eq!(fallback.items[0].user_id, viewer);
+        assert_eq!(fallback.items[0].route, "fallback");
+        reviews
+            .decide(
+                &as_person(&root, "root"),
+                c.id,
+                &[fallback.items[0].id],
+                None,
+                ReviewDecision::Keep,
+                "",
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            w.work().await.done,
+            0,
+            "nothing leaves Okta before the close"
+        );
+
+        reviews.close(&admin, c.id).await.unwrap();
+        assert_eq!(w.work().await.done, 2);
+        let in_okta = |user: &str| {
+            let org = w.sim.sim.org.read().unwrap();
+            let g = org.find_group(&w.group).unwrap();
+            org.groups[g as usize]
+                .members
+                .contains(&org.user_by_id(user).unwrap())
+        };
+        assert!(!w.member() && !in_okta(&root) && in_okta(&viewer));
+        assert_eq!(
+            grants::find_grant(&w.state.db, grant.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .state,
+            GrantState::Revoked
+        );
+        let report = reviews.report(&admin, c.id, 0, 10).await.unwrap();
+        assert_eq!(report.len(), 3);
+        for l in &report {
+            let expected = if l.user_id == viewer {
+                ("kept", "")
+            } else {
+                ("revoked", "done")
+            };
+            assert_eq!((l.outcome.as_str(), l.okta.as_str()), expected, "{l:?}");
+        }
+        assert_eq!(verify_audit_chain(&w.state.db).await.unwrap(), None);
+    }
+}

@@ -2,9 +2,10 @@
 //! `review_schedules`: access review campaigns, the memberships they snapshot, who reviews
 //! each, the decisions and what was done about them.
 //!
-//! Who may see and decide an item is one SQL predicate, [`visible_to`], used by every query
-//! a reviewer runs: the item's own reviewer, or a member of its pool who is not the member
-//! under review.
+//! Who may see and decide an item is one SQL expression, [`mine`], used by every query a
+//! reviewer runs: the items whose own reviewer they are, and the items of the pools they are
+//! in, but never one about themself. Each half is an index lookup, so a reviewer's page costs
+//! their items, not the campaign's.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -12,12 +13,21 @@ use sqlx::Row;
 use super::{Db, DbError, Tx};
 use crate::model::{GroupId, ReviewDecision, ReviewInclude, ReviewState, ReviewerRule, Timestamp};
 
-/// Whether reviewer `$r` (the parameter given) may see and decide item `i`.
-fn visible_to(r: &str) -> String {
+/// The items reviewer `r` (a parameter, e.g. `$2`) may see and decide — in campaign
+/// `campaign` (a parameter) if given — as a table named `i` with `review_items`' columns.
+fn mine(r: &str, campaign: Option<&str>) -> String {
+    let (own, pooled) = match campaign {
+        Some(c) => (
+            format!(" AND ri.campaign_id = {c}"),
+            format!(" AND p.campaign_id = {c}"),
+        ),
+        None => (String::new(), String::new()),
+    };
     format!(
-        "(i.reviewer_id = {r} OR (i.pool IS NOT NULL AND i.user_id <> {r} AND i.pool IN \
-           (SELECT p.pool FROM review_pool_members p WHERE p.campaign_id = i.campaign_id \
-              AND p.reviewer_id = {r})))"
+        "(SELECT ri.* FROM review_items ri WHERE ri.reviewer_id = {r}{own} \
+          UNION ALL SELECT ri.* FROM review_pool_members p JOIN review_items ri \
+            ON ri.campaign_id = p.campaign_id AND ri.pool = p.pool \
+          WHERE p.reviewer_id = {r}{pooled} AND ri.user_id <> {r}) i"
     )
 }
 
@@ -412,30 +422,6 @@ pub async fn snapshot_items(
         .rows_affected())
 }
 
-/// The people to tell that a campaign started (or remind): everyone with an item to decide,
-/// `undecided_only` leaving out those who are done.
-pub async fn reviewers_of(
-    db: &Db,
-    campaign: i64,
-    undecided_only: bool,
-) -> Result<Vec<String>, DbError> {
-    let undecided = if undecided_only {
-        "AND i.decision IS NULL"
-    } else {
-        ""
-    };
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT DISTINCT i.reviewer_id FROM review_items i WHERE i.campaign_id = $1 \
-           AND i.reviewer_id IS NOT NULL {undecided} \
-         UNION SELECT DISTINCT p.reviewer_id FROM review_pool_members p \
-           WHERE p.campaign_id = $1 AND EXISTS (SELECT 1 FROM review_items i \
-             WHERE i.campaign_id = $1 AND i.pool = p.pool AND i.user_id <> p.reviewer_id {undecided})"
-    ))
-    .bind(campaign)
-    .fetch_all(db.pool())
-    .await?)
-}
-
 /// Records `reviewer`'s decision on the items of `ids` they may review in open campaign
 /// `campaign`; items whose revocation was already carried out are left as they are. Returns
 /// the ids changed.
@@ -453,10 +439,10 @@ pub async fn decide_items(
         let sql = format!(
             "UPDATE review_items SET decision = $3, comment = $4, decided_by = $2, decided_at = $5 \
              WHERE campaign_id = $1 AND effect IS NULL AND id IN ({}) AND id IN \
-               (SELECT i.id FROM review_items i WHERE i.campaign_id = $1 AND {}) \
+               (SELECT i.id FROM {}) \
              RETURNING id",
             super::placeholders(6, chunk.len()),
-            visible_to("$2"),
+            mine("$2", Some("$1")),
         );
         let mut q = sqlx::query_scalar::<_, i64>(&sql)
             .bind(campaign)
@@ -480,9 +466,9 @@ pub async fn undecided_ids(
     group: Option<&str>,
 ) -> Result<Vec<i64>, DbError> {
     let sql = format!(
-        "SELECT i.id FROM review_items i WHERE i.campaign_id = $1 AND i.decision IS NULL \
-           AND ($3 = '' OR i.group_id = $3) AND {} ORDER BY i.id",
-        visible_to("$2")
+        "SELECT i.id FROM {} WHERE i.decision IS NULL AND ($3 = '' OR i.group_id = $3) \
+         ORDER BY i.id",
+        mine("$2", Some("$1"))
     );
     Ok(sqlx::query_scalar(&sql)
         .bind(campaign)
@@ -523,9 +509,9 @@ pub async fn my_campaigns(
     let sql = format!(
         "SELECT c.id, c.name, c.due_at, COUNT(*), \
            COALESCE(SUM(CASE WHEN i.decision IS NULL THEN 1 ELSE 0 END), 0) \
-         FROM review_campaigns c JOIN review_items i ON i.campaign_id = c.id \
-         WHERE c.state = 'open' AND {} GROUP BY c.id, c.name, c.due_at ORDER BY c.due_at, c.id",
-        visible_to("$1")
+         FROM review_campaigns c JOIN {} ON i.campaign_id = c.id \
+         WHERE c.state = 'open' GROUP BY c.id, c.name, c.due_at ORDER BY c.due_at, c.id",
+        mine("$1", None)
     );
     Ok(sqlx::query_as(&sql)
         .bind(reviewer)
@@ -536,9 +522,8 @@ pub async fn my_campaigns(
 /// Whether `reviewer` has (or had) items in `campaign`, whatever its state.
 pub async fn reviews_in(db: &Db, campaign: i64, reviewer: &str) -> Result<bool, DbError> {
     let sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM review_items i WHERE i.campaign_id = $1 AND {} \
-           LIMIT 1) x",
-        visible_to("$2")
+        "SELECT COUNT(*) FROM (SELECT 1 FROM {} LIMIT 1) x",
+        mine("$2", Some("$1"))
     );
     let n: i64 = sqlx::query_scalar(&sql)
         .bind(campaign)
@@ -620,10 +605,10 @@ pub async fn my_items(
     limit: i64,
 ) -> Result<(Vec<ItemRow>, i64), DbError> {
     let from = format!(
-        "FROM review_items i JOIN users u ON u.okta_id = i.user_id \
+        "FROM {} JOIN users u ON u.okta_id = i.user_id \
          JOIN groups g ON g.okta_id = i.group_id \
-         WHERE i.campaign_id = $1 AND {}{}",
-        visible_to("$2"),
+         WHERE i.campaign_id = $1{}",
+        mine("$2", Some("$1")),
         filter_sql(filter)
     );
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {from}"))
@@ -697,9 +682,9 @@ pub async fn my_groups(
     let sql = format!(
         "SELECT i.group_id, g.name, \
            COALESCE(SUM(CASE WHEN i.decision IS NULL THEN 1 ELSE 0 END), 0) \
-         FROM review_items i JOIN groups g ON g.okta_id = i.group_id \
-         WHERE i.campaign_id = $1 AND {} GROUP BY i.group_id, g.name ORDER BY g.name, i.group_id",
-        visible_to("$2")
+         FROM {} JOIN groups g ON g.okta_id = i.group_id \
+         WHERE i.campaign_id = $1 GROUP BY i.group_id, g.name ORDER BY g.name, i.group_id",
+        mine("$2", Some("$1"))
     );
     Ok(sqlx::query_as(&sql)
         .bind(campaign)
