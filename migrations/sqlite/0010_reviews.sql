@@ -34,6 +34,7 @@ CREATE TABLE review_campaigns (
     closed_by          TEXT,
     schedule_id        BIGINT,
     items              BIGINT NOT NULL DEFAULT 0,
+    unrouted           BIGINT NOT NULL DEFAULT 0,           -- items nobody may review
     created_by         TEXT NOT NULL,
     created_at         BIGINT NOT NULL
 );
@@ -87,6 +88,7 @@ CREATE UNIQUE INDEX review_items_membership ON review_items (campaign_id, group_
 CREATE INDEX review_items_reviewer ON review_items (reviewer_id, campaign_id);
 CREATE INDEX review_items_pool ON review_items (campaign_id, pool);
 CREATE INDEX review_items_outcome ON review_items (campaign_id, outcome, effect);
+CREATE INDEX review_items_decided ON review_items (campaign_id, decision);
 
 -- Recurring reviews: a campaign made from `template` every `every_months` months.
 CREATE TABLE review_schedules (

@@ -6,6 +6,9 @@
 //! a group, of the close, and of reading the report.
 //!
 //!     cargo bench -p server --bench reviews
+//!
+//! `REVIEWS_BENCH_ENGINE=postgres` runs it on PostgreSQL (with `GATEPASS_TEST_POSTGRES_URL`,
+//! as `scripts/with-postgres.sh` sets).
 
 use std::time::Instant;
 
@@ -55,7 +58,12 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let t = fresh_db(DatabaseEngine::Sqlite).await;
+        let engine = match std::env::var("REVIEWS_BENCH_ENGINE").as_deref() {
+            Ok("postgres") => DatabaseEngine::Postgres,
+            _ => DatabaseEngine::Sqlite,
+        };
+        println!("on {}", engine.label());
+        let t = fresh_db(engine).await;
         let db = t.db.clone();
         let started = Instant::now();
         let mut people: Vec<UserRecord> = ["approver", "reviewer"]
@@ -202,6 +210,10 @@ fn main() {
             .await
             .unwrap();
         println!("keep all in a group ({kept} items)                           {:>6.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        let detail = reviews.detail(&root, c.id).await.unwrap();
+        println!("admin's campaign page (counts per group and reviewer)       {:>6.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(detail.total.items, c.items);
         let t = Instant::now();
         let closed = reviews.close(&root, c.id).await.unwrap();
         println!("close ({} items get their outcome)                     {:>6.1} s", closed.items, t.elapsed().as_secs_f64());

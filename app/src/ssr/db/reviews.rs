@@ -13,8 +13,13 @@ use sqlx::Row;
 use super::{Db, DbError, Tx};
 use crate::model::{GroupId, ReviewDecision, ReviewInclude, ReviewState, ReviewerRule, Timestamp};
 
+const MINE_COLUMNS: &str =
+    "ri.id, ri.campaign_id, ri.user_id, ri.group_id, ri.grant_id, ri.decision";
+
 /// The items reviewer `r` (a parameter, e.g. `$2`) may see and decide — in campaign
-/// `campaign` (a parameter) if given — as a table named `i` with `review_items`' columns.
+/// `campaign` (a parameter) if given — as a table named `i` with the columns lists filter and
+/// count by (`id`, `campaign_id`, `user_id`, `group_id`, `grant_id`, `decision`); the rest of an
+/// item is joined back by id for the rows shown.
 fn mine(r: &str, campaign: Option<&str>) -> String {
     let (own, pooled) = match campaign {
         Some(c) => (
@@ -23,11 +28,13 @@ fn mine(r: &str, campaign: Option<&str>) -> String {
         ),
         None => (String::new(), String::new()),
     };
+    // `CROSS JOIN` keeps SQLite's planner from walking every item of the campaign for the
+    // pools: it reads the reviewer's pools first, then each pool's items.
     format!(
-        "(SELECT ri.* FROM review_items ri WHERE ri.reviewer_id = {r}{own} \
-          UNION ALL SELECT ri.* FROM review_pool_members p JOIN review_items ri \
-            ON ri.campaign_id = p.campaign_id AND ri.pool = p.pool \
-          WHERE p.reviewer_id = {r}{pooled} AND ri.user_id <> {r}) i"
+        "(SELECT {MINE_COLUMNS} FROM review_items ri WHERE ri.reviewer_id = {r}{own} \
+          UNION ALL SELECT {MINE_COLUMNS} FROM review_pool_members p CROSS JOIN review_items ri \
+          WHERE ri.campaign_id = p.campaign_id AND ri.pool = p.pool \
+            AND p.reviewer_id = {r}{pooled} AND ri.user_id <> {r}) i"
     )
 }
 
@@ -58,8 +65,8 @@ pub struct CampaignRow {
     pub items: i64,
     pub created_by: String,
     pub created_at: Timestamp,
-    /// Items with a decision (or an outcome).
-    pub decided: i64,
+    /// Items nobody may review (counted when it opened).
+    pub unrouted: i64,
 }
 
 const CAMPAIGN_COLUMNS: &str = "c.id, c.name, c.scope, \
@@ -68,8 +75,7 @@ const CAMPAIGN_COLUMNS: &str = "c.id, c.name, c.scope, \
     c.reviewers, c.reviewer_people, c.fallback, c.default_action, c.extend_secs, \
     CAST(CASE WHEN c.revoke_on_decision THEN 1 ELSE 0 END AS BIGINT), c.remind_before_secs, \
     c.state, c.starts_at, c.due_at, c.extended_at, c.reminded_at, c.opened_at, c.closed_at, \
-    c.closed_by, c.schedule_id, c.items, c.created_by, c.created_at, \
-    (SELECT COUNT(*) FROM review_items i WHERE i.campaign_id = c.id AND i.decision IS NOT NULL)";
+    c.closed_by, c.schedule_id, c.items, c.created_by, c.created_at, c.unrouted";
 
 fn campaign_row(r: AnyRow) -> Result<CampaignRow, sqlx::Error> {
     Ok(CampaignRow {
@@ -97,7 +103,7 @@ fn campaign_row(r: AnyRow) -> Result<CampaignRow, sqlx::Error> {
         items: r.try_get(21)?,
         created_by: r.try_get(22)?,
         created_at: r.try_get(23)?,
-        decided: r.try_get(24)?,
+        unrouted: r.try_get(24)?,
     })
 }
 
@@ -182,6 +188,17 @@ pub async fn list_campaigns(db: &Db, before: i64, limit: i64) -> Result<Vec<Camp
         .into_iter()
         .map(campaign_row)
         .collect::<Result<_, _>>()?)
+}
+
+/// How many items of campaign `id` have a decision (an index range: only the decided ones
+/// are read).
+pub async fn decided_count(db: &Db, id: i64) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM review_items WHERE campaign_id = $1 AND decision IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_one(db.pool())
+    .await?)
 }
 
 /// Ids of campaigns in `state` whose start (scheduled) or due date (open) has come.
@@ -422,6 +439,14 @@ pub async fn snapshot_items(
         .rows_affected())
 }
 
+/// "Not decided", written so that no index can serve it: pushed into [`mine`]'s halves, an
+/// indexable `decision IS NULL` would make SQLite walk every undecided item of the campaign
+/// (`review_items_decided`) instead of the reviewer's own.
+const UNDECIDED: &str = "COALESCE(i.decision, '') = ''";
+
+// Queries driven by a list of item ids write `+campaign_id = $1`: the unary plus keeps SQLite
+// from walking the campaign's index (a million rows) instead of looking the ids up.
+
 /// Records `reviewer`'s decision on the items of `ids` they may review in open campaign
 /// `campaign`; items whose revocation was already carried out are left as they are. Returns
 /// the ids changed.
@@ -438,7 +463,7 @@ pub async fn decide_items(
     for chunk in ids.chunks(500) {
         let sql = format!(
             "UPDATE review_items SET decision = $3, comment = $4, decided_by = $2, decided_at = $5 \
-             WHERE campaign_id = $1 AND effect IS NULL AND id IN ({}) AND id IN \
+             WHERE id IN ({}) AND +campaign_id = $1 AND effect IS NULL AND id IN \
                (SELECT i.id FROM {}) \
              RETURNING id",
             super::placeholders(6, chunk.len()),
@@ -466,7 +491,7 @@ pub async fn undecided_ids(
     group: Option<&str>,
 ) -> Result<Vec<i64>, DbError> {
     let sql = format!(
-        "SELECT i.id FROM {} WHERE i.decision IS NULL AND ($3 = '' OR i.group_id = $3) \
+        "SELECT i.id FROM {} WHERE {UNDECIDED} AND ($3 = '' OR i.group_id = $3) \
          ORDER BY i.id",
         mine("$2", Some("$1"))
     );
@@ -489,7 +514,7 @@ pub async fn needing_keep_comment(
         let sql = format!(
             "SELECT i.id FROM review_items i JOIN review_groups rg \
                ON rg.campaign_id = i.campaign_id AND rg.group_id = i.group_id \
-             WHERE i.campaign_id = $1 AND rg.keep_needs_comment AND i.id IN ({})",
+             WHERE i.id IN ({}) AND +i.campaign_id = $1 AND rg.keep_needs_comment",
             super::placeholders(2, chunk.len())
         );
         let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(campaign);
@@ -577,8 +602,8 @@ fn filter_sql(f: &ItemFilter<'_>) -> String {
         sql.push_str(" AND i.group_id = $3");
     }
     match f.state {
-        "undecided" => sql.push_str(" AND i.decision IS NULL"),
-        "decided" => sql.push_str(" AND i.decision IS NOT NULL"),
+        "undecided" => sql.push_str(&format!(" AND {UNDECIDED}")),
+        "decided" => sql.push_str(&format!(" AND NOT {UNDECIDED}")),
         _ => {}
     }
     match f.access {
@@ -604,35 +629,34 @@ pub async fn my_items(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<ItemRow>, i64), DbError> {
-    let from = format!(
-        "FROM {} JOIN users u ON u.okta_id = i.user_id \
-         JOIN groups g ON g.okta_id = i.group_id \
-         WHERE i.campaign_id = $1{}",
-        mine("$2", Some("$1")),
-        filter_sql(filter)
-    );
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {from}"))
-        .bind(campaign)
-        .bind(reviewer)
-        .bind(filter.group)
-        .bind(filter.person)
-        .fetch_one(db.pool())
-        .await?;
-    // The request behind the access: the grant's, or the member's last one for the group.
-    let request = "COALESCE((SELECT gr.request_id FROM grants gr WHERE gr.id = i.grant_id), \
-        (SELECT MAX(r.id) FROM access_requests r WHERE r.requester_id = i.user_id \
-           AND r.group_id = i.group_id AND r.state = 'approved'))";
+    // One pass over the reviewer's items picks the page (and counts them all); only the page's
+    // rows are then read in full, with the request behind each (the grant's, or the member's
+    // last approved one for the group).
+    let request = "COALESCE((SELECT gr.request_id FROM grants gr WHERE gr.id = it.grant_id), \
+        (SELECT MAX(r.id) FROM access_requests r WHERE r.requester_id = it.user_id \
+           AND r.group_id = it.group_id AND r.state = 'approved'))";
     let sql = format!(
-        "SELECT i.id, i.user_id, u.display_name, u.login, u.title, u.department, i.group_id, \
-           g.name, i.grant_id, i.since, i.last_login, \
+        "WITH page AS (SELECT i.id, g.name AS gname, u.display_name AS uname, \
+             COUNT(*) OVER () AS total \
+           FROM {} JOIN users u ON u.okta_id = i.user_id JOIN groups g ON g.okta_id = i.group_id \
+           WHERE i.campaign_id = $1{} \
+           ORDER BY g.name, i.group_id, u.display_name, i.id LIMIT $5 OFFSET $6) \
+         SELECT it.id, it.user_id, u.display_name, u.login, u.title, u.department, it.group_id, \
+           g.name, it.grant_id, it.since, it.last_login, \
            (SELECT r.decided_by FROM access_requests r WHERE r.id = {request}), \
            (SELECT r.reason FROM access_requests r WHERE r.id = {request}), \
-           i.route, i.decision, i.comment, \
-           (SELECT d.display_name FROM users d WHERE d.okta_id = i.decided_by), i.decided_at, \
-           i.effect, \
+           it.route, it.decision, it.comment, \
+           (SELECT d.display_name FROM users d WHERE d.okta_id = it.decided_by), it.decided_at, \
+           it.effect, \
            (SELECT CAST(CASE WHEN rg.keep_needs_comment THEN 1 ELSE 0 END AS BIGINT) \
-              FROM review_groups rg WHERE rg.campaign_id = i.campaign_id AND rg.group_id = i.group_id) \
-         {from} ORDER BY g.name, i.group_id, u.display_name, i.id LIMIT $5 OFFSET $6"
+              FROM review_groups rg WHERE rg.campaign_id = it.campaign_id \
+                AND rg.group_id = it.group_id), \
+           page.total \
+         FROM page JOIN review_items it ON it.id = page.id \
+         JOIN users u ON u.okta_id = it.user_id JOIN groups g ON g.okta_id = it.group_id \
+         ORDER BY page.gname, it.group_id, page.uname, it.id",
+        mine("$2", Some("$1")),
+        filter_sql(filter)
     );
     let rows = sqlx::query(&sql)
         .bind(campaign)
@@ -643,6 +667,24 @@ pub async fn my_items(
         .bind(offset)
         .fetch_all(db.pool())
         .await?;
+    let total = match rows.first() {
+        Some(r) => r.try_get::<i64, _>(20)?,
+        // Past the last page: count on their own.
+        None => {
+            sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM {} JOIN users u ON u.okta_id = i.user_id \
+             WHERE i.campaign_id = $1{}",
+                mine("$2", Some("$1")),
+                filter_sql(filter)
+            ))
+            .bind(campaign)
+            .bind(reviewer)
+            .bind(filter.group)
+            .bind(filter.person)
+            .fetch_one(db.pool())
+            .await?
+        }
+    };
     let items = rows
         .into_iter()
         .map(|r| {
@@ -680,10 +722,10 @@ pub async fn my_groups(
     reviewer: &str,
 ) -> Result<Vec<(String, String, i64)>, DbError> {
     let sql = format!(
-        "SELECT i.group_id, g.name, \
-           COALESCE(SUM(CASE WHEN i.decision IS NULL THEN 1 ELSE 0 END), 0) \
-         FROM {} JOIN groups g ON g.okta_id = i.group_id \
-         WHERE i.campaign_id = $1 GROUP BY i.group_id, g.name ORDER BY g.name, i.group_id",
+        "SELECT x.group_id, g.name, x.undecided FROM \
+           (SELECT i.group_id, COALESCE(SUM(CASE WHEN i.decision IS NULL THEN 1 ELSE 0 END), 0) \
+              AS undecided FROM {} GROUP BY i.group_id) x \
+         JOIN groups g ON g.okta_id = x.group_id ORDER BY g.name, x.group_id",
         mine("$2", Some("$1"))
     );
     Ok(sqlx::query_as(&sql)
@@ -696,57 +738,65 @@ pub async fn my_groups(
 /// Counts per slice: (name, items, undecided, kept, revoked, defaulted).
 pub type TallyRow = (String, i64, i64, i64, i64, i64);
 
-const TALLY: &str = "COUNT(*), \
-    COALESCE(SUM(CASE WHEN i.decision IS NULL AND i.outcome IS NULL THEN 1 ELSE 0 END), 0), \
-    COALESCE(SUM(CASE WHEN COALESCE(i.outcome, CASE i.decision WHEN 'keep' THEN 'kept' WHEN 'revoke' THEN 'revoked' END) IN ('kept', 'flagged') THEN 1 ELSE 0 END), 0), \
-    COALESCE(SUM(CASE WHEN COALESCE(i.outcome, CASE i.decision WHEN 'revoke' THEN 'revoked' END) = 'revoked' THEN 1 ELSE 0 END), 0), \
-    COALESCE(SUM(CASE WHEN i.defaulted THEN 1 ELSE 0 END), 0)";
+/// Items (`n`), undecided (`u`), kept (`k`), revoked (`r`), defaulted (`d`) of the rows grouped.
+const TALLY: &str = "COUNT(*) AS n, \
+    COALESCE(SUM(CASE WHEN i.decision IS NULL AND i.outcome IS NULL THEN 1 ELSE 0 END), 0) AS u, \
+    COALESCE(SUM(CASE WHEN COALESCE(i.outcome, CASE i.decision WHEN 'keep' THEN 'kept' WHEN 'revoke' THEN 'revoked' END) IN ('kept', 'flagged') THEN 1 ELSE 0 END), 0) AS k, \
+    COALESCE(SUM(CASE WHEN COALESCE(i.outcome, CASE i.decision WHEN 'revoke' THEN 'revoked' END) = 'revoked' THEN 1 ELSE 0 END), 0) AS r, \
+    COALESCE(SUM(CASE WHEN i.defaulted THEN 1 ELSE 0 END), 0) AS d";
 
-/// A campaign's counts in all, per group and per reviewer (the decider, or the reviewer or
-/// pool the item waits for).
-pub async fn tallies(
-    db: &Db,
-    campaign: i64,
-) -> Result<(TallyRow, Vec<TallyRow>, Vec<TallyRow>), DbError> {
-    let total: TallyRow = sqlx::query_as(&format!(
-        "SELECT '', {TALLY} FROM review_items i WHERE i.campaign_id = $1"
-    ))
-    .bind(campaign)
-    .fetch_one(db.pool())
-    .await?;
+/// A campaign's counts per group (every group, by name) and per reviewer (the decider, or the
+/// reviewer or pool the item waits for; at most 500). Each groups the items first and names
+/// the groups afterwards, so a campaign of a million items is read twice, not joined twice.
+pub async fn tallies(db: &Db, campaign: i64) -> Result<(Vec<TallyRow>, Vec<TallyRow>), DbError> {
     let by_group = sqlx::query_as(&format!(
-        "SELECT g.name, {TALLY} FROM review_items i JOIN groups g ON g.okta_id = i.group_id \
-         WHERE i.campaign_id = $1 GROUP BY i.group_id, g.name ORDER BY g.name LIMIT 500"
+        "SELECT COALESCE(g.name, x.group_id), x.n, x.u, x.k, x.r, x.d FROM \
+           (SELECT i.group_id, {TALLY} FROM review_items i WHERE i.campaign_id = $1 \
+            GROUP BY i.group_id) x \
+         LEFT JOIN groups g ON g.okta_id = x.group_id ORDER BY 1"
     ))
     .bind(campaign)
     .fetch_all(db.pool())
     .await?;
     let by_reviewer = sqlx::query_as(&format!(
-        "SELECT COALESCE(d.display_name, r.display_name, \
-             CASE WHEN i.pool = 'fallback' THEN 'Fallback reviewers' \
-                  WHEN i.pool = 'named' THEN 'Named reviewers' \
-                  ELSE 'Approvers of ' || g.name END), {TALLY} \
-         FROM review_items i JOIN groups g ON g.okta_id = i.group_id \
-         LEFT JOIN users d ON d.okta_id = i.decided_by \
-         LEFT JOIN users r ON r.okta_id = i.reviewer_id \
-         WHERE i.campaign_id = $1 GROUP BY 1 ORDER BY 1 LIMIT 500"
+        "SELECT y.name, CAST(SUM(y.n) AS BIGINT), CAST(SUM(y.u) AS BIGINT), \
+           CAST(SUM(y.k) AS BIGINT), CAST(SUM(y.r) AS BIGINT), CAST(SUM(y.d) AS BIGINT) FROM \
+           (SELECT COALESCE(d.display_name, r.display_name, \
+              CASE WHEN x.pool = 'fallback' THEN 'Fallback reviewers' \
+                   WHEN x.pool = 'named' THEN 'Named reviewers' \
+                   ELSE 'Approvers of ' || COALESCE(g.name, x.pool) END) AS name, \
+              x.n, x.u, x.k, x.r, x.d FROM \
+              (SELECT i.decided_by, i.reviewer_id, i.pool, {TALLY} FROM review_items i \
+               WHERE i.campaign_id = $1 GROUP BY i.decided_by, i.reviewer_id, i.pool) x \
+            LEFT JOIN users d ON d.okta_id = x.decided_by \
+            LEFT JOIN users r ON r.okta_id = x.reviewer_id \
+            LEFT JOIN groups g ON x.pool = 'group:' || g.okta_id) y \
+         GROUP BY y.name ORDER BY y.name LIMIT 500"
     ))
     .bind(campaign)
     .fetch_all(db.pool())
     .await?;
-    Ok((total, by_group, by_reviewer))
+    Ok((by_group, by_reviewer))
 }
 
-/// Items nobody may review: in the fallback pool with no fallback reviewer but the member.
-pub async fn unrouted(db: &Db, campaign: i64) -> Result<i64, DbError> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM review_items i WHERE i.campaign_id = $1 AND i.pool IS NOT NULL \
-           AND NOT EXISTS (SELECT 1 FROM review_pool_members p WHERE p.campaign_id = $1 \
-             AND p.pool = i.pool AND p.reviewer_id <> i.user_id)",
+/// Counts the items of a campaign nobody may review (in a pool whose only reviewer, if any, is
+/// the member) and keeps the count with the campaign: pools are fixed when it opens.
+pub async fn count_unrouted(tx: &mut Tx, campaign: i64) -> Result<i64, DbError> {
+    sqlx::query(
+        "UPDATE review_campaigns SET unrouted = (SELECT COUNT(*) FROM review_items i \
+           WHERE i.campaign_id = $1 AND i.pool IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM review_pool_members p WHERE p.campaign_id = $1 \
+               AND p.pool = i.pool AND p.reviewer_id <> i.user_id)) WHERE id = $1",
     )
     .bind(campaign)
-    .fetch_one(db.pool())
-    .await?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT unrouted FROM review_campaigns WHERE id = $1")
+            .bind(campaign)
+            .fetch_one(&mut **tx)
+            .await?,
+    )
 }
 
 /// Revocations of a campaign whose Okta removal is still pending, and those that failed.
@@ -754,7 +804,8 @@ pub async fn removal_counts(db: &Db, campaign: i64) -> Result<(i64, i64), DbErro
     Ok(sqlx::query_as(
         "SELECT COALESCE(SUM(CASE WHEN o.state IN ('pending', 'in_flight') THEN 1 ELSE 0 END), 0), \
            COALESCE(SUM(CASE WHEN o.state = 'dead' THEN 1 ELSE 0 END), 0) \
-         FROM review_items i JOIN okta_ops o ON o.id = i.okta_op_id WHERE i.campaign_id = $1",
+         FROM review_items i JOIN okta_ops o ON o.id = i.okta_op_id \
+         WHERE i.campaign_id = $1 AND i.outcome = 'revoked' AND i.okta_op_id IS NOT NULL",
     )
     .bind(campaign)
     .fetch_one(db.pool())
@@ -832,8 +883,8 @@ pub async fn pending_effects_tx(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT id, user_id, group_id, grant_id FROM review_items WHERE campaign_id = $1 \
-           AND effect IS NULL AND decision = 'revoke' AND id IN ({}) ORDER BY id",
+        "SELECT id, user_id, group_id, grant_id FROM review_items WHERE id IN ({}) \
+           AND +campaign_id = $1 AND effect IS NULL AND decision = 'revoke' ORDER BY id",
         super::placeholders(2, ids.len())
     );
     let mut q = sqlx::query_as::<_, (i64, String, String, Option<i64>)>(&sql).bind(campaign);

@@ -475,13 +475,15 @@ impl ReviewService<'_> {
         store::insert_pool_members(&mut tx, id, &pools).await?;
         store::snapshot_items(&mut tx, id, include, rule).await?;
         let items = store::set_item_count(&mut tx, id).await?;
+        let unrouted = store::count_unrouted(&mut tx, id).await?;
         self.audit(
             &mut tx,
             "gatepass",
             AuditAction::ReviewStarted,
             id,
             serde_json::json!({
-                "name": c.name, "groups": in_scope.len(), "items": items, "due_at": c.due_at,
+                "name": c.name, "groups": in_scope.len(), "items": items, "unrouted": unrouted,
+            "due_at": c.due_at,
             }),
         )
         .await?;
@@ -542,7 +544,7 @@ impl ReviewService<'_> {
             created_by: c.created_by,
             created_at: c.created_at,
             items: c.items,
-            decided: c.decided,
+            decided: store::decided_count(self.db, c.id).await?,
         })
     }
 
@@ -588,8 +590,18 @@ impl ReviewService<'_> {
 
     /// Admin › Reviews › one campaign: its settings, progress and counts.
     pub async fn detail(&self, _admin: &Admin, id: i64) -> Result<CampaignDetail, AppError> {
-        let campaign = self.campaign(id).await?;
-        let (total, by_group, by_reviewer) = store::tallies(self.db, id).await?;
+        let c = store::find_campaign(self.db, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("That review".into()))?;
+        let unrouted = c.unrouted;
+        let mut campaign = self.campaign_view(c).await?;
+        let (by_group, by_reviewer) = store::tallies(self.db, id).await?;
+        let total = by_group
+            .iter()
+            .fold((String::new(), 0, 0, 0, 0, 0), |t, g| {
+                (t.0, t.1 + g.1, t.2 + g.2, t.3 + g.3, t.4 + g.4, t.5 + g.5)
+            });
+        campaign.decided = total.1 - total.2 - total.5;
         let tally =
             |(name, items, undecided, kept, revoked, defaulted): store::TallyRow| ReviewTally {
                 name,
@@ -603,9 +615,9 @@ impl ReviewService<'_> {
         Ok(CampaignDetail {
             campaign,
             total: tally(total),
-            by_group: by_group.into_iter().map(tally).collect(),
+            by_group: by_group.into_iter().take(500).map(tally).collect(),
             by_reviewer: by_reviewer.into_iter().map(tally).collect(),
-            unrouted: store::unrouted(self.db, id).await?,
+            unrouted,
             removals_pending,
             removals_failed,
         })

@@ -1059,3 +1059,67 @@ fn months_are_calendar_months() {
         at("2029-02-28T00:00:00Z")
     );
 }
+
+#[tokio::test]
+async fn reviewers_are_told_when_a_campaign_opens_and_those_with_items_left_reminded() {
+    use crate::ssr::db::notifications::{list_deliveries, set_channel_enabled};
+    with_reviews(|db, clock| async move {
+        set_channel_enabled(&db, "email", true).await.unwrap();
+        let s = service(&db, &clock);
+        let c = s
+            .create(
+                &admin(),
+                &CampaignForm {
+                    remind_days: "1".into(),
+                    ..form("told")
+                },
+            )
+            .await
+            .unwrap();
+        let told = |event: &'static str| {
+            let db = db.clone();
+            async move {
+                let mut v: Vec<String> = list_deliveries(&db, None, 0, 100)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|d| d.event == event && d.channel == "email")
+                    .map(|d| d.target)
+                    .collect();
+                v.sort();
+                v
+            }
+        };
+        // The aws-* reviewers: bob and the approvers group (cy, erin); nobody else.
+        assert_eq!(told("review.started").await, ["bob", "cy", "erin"]);
+        // bob decides all his; what is left is his own membership, which cy and erin review:
+        // they are reminded, he is not.
+        for who in ["bob"] {
+            let ids: Vec<i64> = s
+                .my_page(
+                    &person(who),
+                    c.id,
+                    &ItemFilter {
+                        person: "%%",
+                        state: "undecided",
+                        ..Default::default()
+                    },
+                    0,
+                )
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|i| i.id)
+                .collect();
+            s.decide(&person(who), c.id, &ids, None, ReviewDecision::Keep, "")
+                .await
+                .unwrap();
+        }
+        assert_eq!(s.my_campaigns(&person("cy")).await.unwrap()[0].undecided, 1);
+        clock.advance(Duration::days(13));
+        s.tick().await.unwrap();
+        assert_eq!(told("review.reminder_sent").await, ["cy", "erin"]);
+    })
+    .await;
+}

@@ -755,6 +755,32 @@ mod tests {
     }
 
     #[test]
+    fn a_users_profile_keeps_what_reviews_need_and_matches_managers_by_id_only() {
+        let user: OktaUser = serde_json::from_value(serde_json::json!({
+            "id": "00u1", "status": "ACTIVE", "lastLogin": "2026-05-04T10:00:00.000Z",
+            "profile": { "login": "ada@example.com", "firstName": "Ada", "lastName": "L",
+                "title": "SRE", "department": "ops", "managerId": "00u9", "manager": "Grace H" }
+        }))
+        .unwrap();
+        let r = user_record(&user);
+        assert_eq!(r.profile.title.as_deref(), Some("SRE"));
+        assert_eq!(r.profile.department.as_deref(), Some("ops"));
+        assert_eq!(r.profile.manager_id.as_deref(), Some("00u9"));
+        assert_eq!(r.profile.manager_name.as_deref(), Some("Grace H"));
+        assert_eq!(
+            r.profile.last_login.map(|t| t.to_string()).as_deref(),
+            Some("2026-05-04T10:00:00.000Z")
+        );
+        // A blank managerId is no manager (a name alone never is one).
+        let blank: OktaUser = serde_json::from_value(serde_json::json!({
+            "id": "00u2", "status": "ACTIVE",
+            "profile": { "login": "bo@example.com", "managerId": " ", "manager": "Grace H" }
+        }))
+        .unwrap();
+        assert_eq!(user_record(&blank).profile.manager_id, None);
+    }
+
+    #[test]
     fn group_filter_by_prefix_and_type() {
         let g = |name: &str, kind: &str| OktaGroup {
             id: "00g".into(),
