@@ -6,7 +6,7 @@
 // lists every decision.
 import { test, expect } from './loopback';
 import type { Page } from '@playwright/test';
-import { gatepass, okta, personPage, signInAs } from './journey';
+import { gatepass, go, okta, personPage, signInAs } from './journey';
 
 const auth = { Authorization: 'SSWS e2e-api-token' };
 
@@ -68,10 +68,11 @@ test('a manager review over aws-* removes what is revoked and keeps what is kept
   await expect(priya.getByTestId('review-items').locator('tr[data-person="Tom Becker"][data-group="aws-prod-readonly"]')).toBeVisible();
 
   // Maya closes it: what nobody decided is kept (the default), the revocations go to Okta.
-  await page.goto(`${gatepass()}/admin/reviews/${id}`);
+  await go(page, `/admin/reviews/${id}`);
   await expect(page.getByTestId('review-state')).toContainText('Open');
   await page.getByRole('button', { name: 'Close review now' }).click();
   await expect(page.getByTestId('review-closed')).toContainText('closed');
+  await expect(page.getByTestId('review-state')).toContainText('Closed');
   await expect(page.getByTestId('review-summary')).toContainText('2 revoked');
   await expect.poll(() => members(page, 'aws-staging-admin'), { timeout: 10_000 }).not.toContain(login('aiko.tanaka'));
   await expect.poll(() => members(page, 'aws-prod-readonly'), { timeout: 10_000 }).not.toContain(login('omar.haddad'));

@@ -66,6 +66,12 @@ CREATE TABLE review_items (
     campaign_id BIGINT NOT NULL REFERENCES review_campaigns (id),
     user_id     TEXT NOT NULL,
     group_id    TEXT NOT NULL,
+    -- Who and what, as they were when the campaign opened (the evidence, and what lists sort by).
+    user_name   TEXT NOT NULL,
+    login       TEXT NOT NULL,
+    title       TEXT,
+    department  TEXT,
+    group_name  TEXT NOT NULL,
     grant_id    BIGINT,                                 -- NULL: a membership outside Gatepass
     since       BIGINT,
     last_login  BIGINT,
@@ -87,7 +93,7 @@ CREATE TABLE review_items (
 CREATE UNIQUE INDEX review_items_membership ON review_items (campaign_id, group_id, user_id);
 CREATE INDEX review_items_reviewer ON review_items (reviewer_id, campaign_id);
 CREATE INDEX review_items_pool ON review_items (campaign_id, pool);
-CREATE INDEX review_items_outcome ON review_items (campaign_id, outcome, effect);
+CREATE INDEX review_items_outcome ON review_items (campaign_id, outcome, effect, id);
 CREATE INDEX review_items_decided ON review_items (campaign_id, decision);
 
 -- Recurring reviews: a campaign made from `template` every `every_months` months.

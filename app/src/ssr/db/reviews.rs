@@ -13,13 +13,13 @@ use sqlx::Row;
 use super::{Db, DbError, Tx};
 use crate::model::{GroupId, ReviewDecision, ReviewInclude, ReviewState, ReviewerRule, Timestamp};
 
-const MINE_COLUMNS: &str =
-    "ri.id, ri.campaign_id, ri.user_id, ri.group_id, ri.grant_id, ri.decision";
+const MINE_COLUMNS: &str = "ri.id, ri.campaign_id, ri.user_id, ri.group_id, ri.grant_id, \
+    ri.decision, ri.user_name, ri.login, ri.group_name";
 
 /// The items reviewer `r` (a parameter, e.g. `$2`) may see and decide — in campaign
 /// `campaign` (a parameter) if given — as a table named `i` with the columns lists filter and
-/// count by (`id`, `campaign_id`, `user_id`, `group_id`, `grant_id`, `decision`); the rest of an
-/// item is joined back by id for the rows shown.
+/// count by (`id`, `campaign_id`, `user_id`, `group_id`, `grant_id`, `decision`, `user_name`,
+/// `login`, `group_name`); the rest of an item is joined back by id for the rows shown.
 fn mine(r: &str, campaign: Option<&str>) -> String {
     let (own, pooled) = match campaign {
         Some(c) => (
@@ -422,12 +422,14 @@ pub async fn snapshot_items(
         }
     };
     let sql = format!(
-        "INSERT INTO review_items (campaign_id, user_id, group_id, grant_id, since, last_login, \
-           route, pool, reviewer_id) \
-         SELECT $1, m.user_id, m.group_id, {grant}, \
+        "INSERT INTO review_items (campaign_id, user_id, group_id, user_name, login, title, \
+           department, group_name, grant_id, since, last_login, route, pool, reviewer_id) \
+         SELECT $1, m.user_id, m.group_id, u.display_name, u.login, u.title, u.department, \
+           gr.name, {grant}, \
            COALESCE((SELECT g.starts_at FROM grants g WHERE g.id = {grant}), m.since), \
            u.last_login, {route}, {pool}, {reviewer} \
          FROM review_groups rg \
+         JOIN groups gr ON gr.okta_id = rg.group_id \
          JOIN memberships m ON m.group_id = rg.group_id \
          JOIN users u ON u.okta_id = m.user_id AND u.removed_at IS NULL \
          WHERE rg.campaign_id = $1 {include}"
@@ -613,7 +615,7 @@ fn filter_sql(f: &ItemFilter<'_>) -> String {
     }
     if f.person != "%%" {
         sql.push_str(
-            " AND (LOWER(u.display_name) LIKE $4 ESCAPE '\\' OR LOWER(u.login) LIKE $4 ESCAPE '\\')",
+            " AND (LOWER(i.user_name) LIKE $4 ESCAPE '\\' OR LOWER(i.login) LIKE $4 ESCAPE '\\')",
         );
     }
     sql
@@ -636,13 +638,11 @@ pub async fn my_items(
         (SELECT MAX(r.id) FROM access_requests r WHERE r.requester_id = it.user_id \
            AND r.group_id = it.group_id AND r.state = 'approved'))";
     let sql = format!(
-        "WITH page AS (SELECT i.id, g.name AS gname, u.display_name AS uname, \
-             COUNT(*) OVER () AS total \
-           FROM {} JOIN users u ON u.okta_id = i.user_id JOIN groups g ON g.okta_id = i.group_id \
+        "WITH page AS (SELECT i.id, COUNT(*) OVER () AS total FROM {} \
            WHERE i.campaign_id = $1{} \
-           ORDER BY g.name, i.group_id, u.display_name, i.id LIMIT $5 OFFSET $6) \
-         SELECT it.id, it.user_id, u.display_name, u.login, u.title, u.department, it.group_id, \
-           g.name, it.grant_id, it.since, it.last_login, \
+           ORDER BY i.group_name, i.group_id, i.user_name, i.id LIMIT $5 OFFSET $6) \
+         SELECT it.id, it.user_id, it.user_name, it.login, it.title, it.department, it.group_id, \
+           it.group_name, it.grant_id, it.since, it.last_login, \
            (SELECT r.decided_by FROM access_requests r WHERE r.id = {request}), \
            (SELECT r.reason FROM access_requests r WHERE r.id = {request}), \
            it.route, it.decision, it.comment, \
@@ -653,8 +653,7 @@ pub async fn my_items(
                 AND rg.group_id = it.group_id), \
            page.total \
          FROM page JOIN review_items it ON it.id = page.id \
-         JOIN users u ON u.okta_id = it.user_id JOIN groups g ON g.okta_id = it.group_id \
-         ORDER BY page.gname, it.group_id, page.uname, it.id",
+         ORDER BY it.group_name, it.group_id, it.user_name, it.id",
         mine("$2", Some("$1")),
         filter_sql(filter)
     );
@@ -672,8 +671,7 @@ pub async fn my_items(
         // Past the last page: count on their own.
         None => {
             sqlx::query_scalar(&format!(
-                "SELECT COUNT(*) FROM {} JOIN users u ON u.okta_id = i.user_id \
-             WHERE i.campaign_id = $1{}",
+                "SELECT COUNT(*) FROM {} WHERE i.campaign_id = $1{}",
                 mine("$2", Some("$1")),
                 filter_sql(filter)
             ))
@@ -722,10 +720,9 @@ pub async fn my_groups(
     reviewer: &str,
 ) -> Result<Vec<(String, String, i64)>, DbError> {
     let sql = format!(
-        "SELECT x.group_id, g.name, x.undecided FROM \
-           (SELECT i.group_id, COALESCE(SUM(CASE WHEN i.decision IS NULL THEN 1 ELSE 0 END), 0) \
-              AS undecided FROM {} GROUP BY i.group_id) x \
-         JOIN groups g ON g.okta_id = x.group_id ORDER BY g.name, x.group_id",
+        "SELECT i.group_id, i.group_name, \
+           COALESCE(SUM(CASE WHEN i.decision IS NULL THEN 1 ELSE 0 END), 0) \
+         FROM {} GROUP BY i.group_id, i.group_name ORDER BY i.group_name, i.group_id",
         mine("$2", Some("$1"))
     );
     Ok(sqlx::query_as(&sql)
@@ -750,10 +747,8 @@ const TALLY: &str = "COUNT(*) AS n, \
 /// the groups afterwards, so a campaign of a million items is read twice, not joined twice.
 pub async fn tallies(db: &Db, campaign: i64) -> Result<(Vec<TallyRow>, Vec<TallyRow>), DbError> {
     let by_group = sqlx::query_as(&format!(
-        "SELECT COALESCE(g.name, x.group_id), x.n, x.u, x.k, x.r, x.d FROM \
-           (SELECT i.group_id, {TALLY} FROM review_items i WHERE i.campaign_id = $1 \
-            GROUP BY i.group_id) x \
-         LEFT JOIN groups g ON g.okta_id = x.group_id ORDER BY 1"
+        "SELECT i.group_name, {TALLY} FROM review_items i WHERE i.campaign_id = $1 \
+         GROUP BY i.group_id, i.group_name ORDER BY i.group_name, i.group_id"
     ))
     .bind(campaign)
     .fetch_all(db.pool())
@@ -770,7 +765,8 @@ pub async fn tallies(db: &Db, campaign: i64) -> Result<(Vec<TallyRow>, Vec<Tally
                WHERE i.campaign_id = $1 GROUP BY i.decided_by, i.reviewer_id, i.pool) x \
             LEFT JOIN users d ON d.okta_id = x.decided_by \
             LEFT JOIN users r ON r.okta_id = x.reviewer_id \
-            LEFT JOIN groups g ON x.pool = 'group:' || g.okta_id) y \
+            LEFT JOIN groups g ON g.okta_id = \
+              CASE WHEN x.pool LIKE 'group:%' THEN SUBSTR(x.pool, 7) END) y \
          GROUP BY y.name ORDER BY y.name LIMIT 500"
     ))
     .bind(campaign)
@@ -971,18 +967,17 @@ pub async fn report_rows(
     limit: i64,
 ) -> Result<Vec<ReportRow>, DbError> {
     let rows = sqlx::query(
-        "SELECT i.id, i.user_id, COALESCE(u.login, i.user_id), COALESCE(u.display_name, i.user_id), \
-           i.group_id, COALESCE(g.name, i.group_id), i.grant_id, i.since, i.last_login, \
+        "SELECT i.id, i.user_id, i.login, i.user_name, \
+           i.group_id, i.group_name, i.grant_id, i.since, i.last_login, \
            COALESCE(r.login, CASE WHEN i.pool = 'fallback' THEN 'fallback reviewers' \
              WHEN i.pool = 'named' THEN 'named reviewers' ELSE 'approvers' END), \
            i.route, i.decision, CAST(CASE WHEN i.defaulted THEN 1 ELSE 0 END AS BIGINT), \
            i.comment, d.login, i.decided_at, i.outcome, i.effect, i.effect_note, o.state, o.last_error \
-         FROM review_items i LEFT JOIN users u ON u.okta_id = i.user_id \
-         LEFT JOIN groups g ON g.okta_id = i.group_id \
+         FROM review_items i \
          LEFT JOIN users r ON r.okta_id = i.reviewer_id \
          LEFT JOIN users d ON d.okta_id = i.decided_by \
          LEFT JOIN okta_ops o ON o.id = i.okta_op_id \
-         WHERE i.campaign_id = $1 AND i.id > $2 ORDER BY i.id LIMIT $3",
+         WHERE i.id > $2 AND +i.campaign_id = $1 ORDER BY i.id LIMIT $3",
     )
     .bind(campaign)
     .bind(after)
