@@ -11,13 +11,12 @@ use std::time::Instant;
 use app::model::{DatabaseEngine, PolicyTarget, Timestamp};
 use app::ssr::auth::Admin;
 use app::ssr::clock::SystemClock;
-use app::ssr::db::directory::{
-    upsert_groups_batch, upsert_memberships_batch, upsert_users_batch, GroupRecord, SyncedGroup,
-    UserRecord,
-};
 use app::ssr::services::access::{AccessService, PolicyInput};
 use app::ssr::services::drift::DriftService;
 use app::ssr::testing::{fresh_db, test_person as me};
+
+#[path = "common/large_org.rs"]
+mod large_org;
 
 const USERS: usize = 100_000;
 const GROUPS: usize = 10_000;
@@ -32,55 +31,7 @@ fn main() {
         let t = fresh_db(DatabaseEngine::Sqlite).await;
         let db = t.db.clone();
         let started = Instant::now();
-        for chunk in (0..USERS).collect::<Vec<_>>().chunks(1000) {
-            let users: Vec<UserRecord> = chunk
-                .iter()
-                .map(|i| UserRecord {
-                    okta_id: format!("00u{i:07}").into(),
-                    login: format!("user{i}@example.com"),
-                    email: format!("user{i}@example.com"),
-                    display_name: format!("User {i}"),
-                    status: "ACTIVE".into(),
-                    profile: Default::default(),
-                })
-                .collect();
-            upsert_users_batch(&db, &users, Timestamp::from_millis(1))
-                .await
-                .unwrap();
-        }
-        for chunk in (0..GROUPS).collect::<Vec<_>>().chunks(500) {
-            let groups: Vec<SyncedGroup> = chunk
-                .iter()
-                .map(|i| SyncedGroup {
-                    record: GroupRecord {
-                        okta_id: format!("00g{i:06}").into(),
-                        name: format!("team-{:02}-{i:05}", i % 50),
-                        description: String::new(),
-                        okta_type: "OKTA_GROUP".into(),
-                        managed_by_rule: false,
-                    },
-                    last_updated: None,
-                    last_membership_updated: None,
-                    member_count: Some(PER_GROUP as i64),
-                })
-                .collect();
-            upsert_groups_batch(&db, &groups, Timestamp::from_millis(1))
-                .await
-                .unwrap();
-        }
-        for g in 0..GROUPS {
-            let members: Vec<String> = (0..PER_GROUP)
-                .map(|k| format!("00u{:07}", (g * 37 + k * 1009) % USERS))
-                .collect();
-            upsert_memberships_batch(
-                &db,
-                &format!("00g{g:06}"),
-                &members,
-                Timestamp::from_millis(1),
-            )
-            .await
-            .unwrap();
-        }
+        large_org::seed(&db, USERS, GROUPS, PER_GROUP).await;
         println!(
             "seeded {USERS} users, {GROUPS} groups, {} memberships in {:.1} s",
             GROUPS * PER_GROUP,

@@ -15,14 +15,14 @@ use std::time::Instant;
 use app::model::{CampaignForm, DatabaseEngine, GroupId, PolicyTarget, ReviewDecision, Timestamp};
 use app::ssr::auth::{Admin, Requester};
 use app::ssr::clock::SystemClock;
-use app::ssr::db::directory::{
-    upsert_groups_batch, upsert_memberships_batch, upsert_users_batch, GroupRecord, SyncedGroup,
-    UserRecord,
-};
+use app::ssr::db::directory::{upsert_users_batch, UserRecord};
 use app::ssr::db::reviews::ItemFilter;
 use app::ssr::services::access::{AccessService, PolicyInput};
 use app::ssr::services::reviews::ReviewService;
 use app::ssr::testing::{fresh_db, test_person as me};
+
+#[path = "common/large_org.rs"]
+mod large_org;
 
 const USERS: usize = 100_000;
 const GROUPS: usize = 10_000;
@@ -66,7 +66,7 @@ fn main() {
         let t = fresh_db(engine).await;
         let db = t.db.clone();
         let started = Instant::now();
-        let mut people: Vec<UserRecord> = ["approver", "reviewer"]
+        let people: Vec<UserRecord> = ["approver", "reviewer"]
             .iter()
             .map(|u| UserRecord {
                 okta_id: u.to_string().into(),
@@ -78,52 +78,7 @@ fn main() {
             })
             .collect();
         upsert_users_batch(&db, &people, Timestamp::from_millis(1)).await.unwrap();
-        for chunk in (0..USERS).collect::<Vec<_>>().chunks(1000) {
-            people = chunk
-                .iter()
-                .map(|i| UserRecord {
-                    okta_id: format!("00u{i:07}").into(),
-                    login: format!("user{i}@example.com"),
-                    email: format!("user{i}@example.com"),
-                    display_name: format!("User {i}"),
-                    status: "ACTIVE".into(),
-                    profile: app::ssr::db::directory::UserProfile {
-                        title: Some("Engineer".into()),
-                        department: Some(format!("dept-{}", i % 40)),
-                        manager_id: Some(format!("00u{:07}", i / 10)),
-                        manager_name: None,
-                        last_login: Some(Timestamp::from_millis(1_700_000_000_000)),
-                    },
-                })
-                .collect();
-            upsert_users_batch(&db, &people, Timestamp::from_millis(1)).await.unwrap();
-        }
-        for chunk in (0..GROUPS).collect::<Vec<_>>().chunks(500) {
-            let groups: Vec<SyncedGroup> = chunk
-                .iter()
-                .map(|i| SyncedGroup {
-                    record: GroupRecord {
-                        okta_id: format!("00g{i:06}").into(),
-                        name: format!("team-{:02}-{i:05}", i % 50),
-                        description: String::new(),
-                        okta_type: "OKTA_GROUP".into(),
-                        managed_by_rule: false,
-                    },
-                    last_updated: None,
-                    last_membership_updated: None,
-                    member_count: Some(PER_GROUP as i64),
-                })
-                .collect();
-            upsert_groups_batch(&db, &groups, Timestamp::from_millis(1)).await.unwrap();
-        }
-        for g in 0..GROUPS {
-            let members: Vec<String> = (0..PER_GROUP)
-                .map(|k| format!("00u{:07}", (g * 37 + k * 1009) % USERS))
-                .collect();
-            upsert_memberships_batch(&db, &format!("00g{g:06}"), &members, Timestamp::from_millis(1))
-                .await
-                .unwrap();
-        }
+        large_org::seed(&db, USERS, GROUPS, PER_GROUP).await;
         let root = Admin::for_tests(me("root"));
         let access = AccessService { db: &db, clock: &SystemClock, signal: None };
         let policy = |target: PolicyTarget, approver: &str| PolicyInput {
@@ -143,7 +98,7 @@ fn main() {
         }
         for g in 0..REVIEWED {
             access
-                .save_policy(&root, policy(PolicyTarget::Group(GroupId::from(format!("00g{g:06}"))), "reviewer"))
+                .save_policy(&root, policy(PolicyTarget::Group(GroupId::from(large_org::group_id(g))), "reviewer"))
                 .await
                 .unwrap();
         }
@@ -206,7 +161,7 @@ fn main() {
         println!("reviewer page, last page (items 4,801-5,000)               {}", quantiles(deep_ms));
         let t = Instant::now();
         let kept = reviews
-            .decide(&reviewer, c.id, &[], Some("00g000001"), ReviewDecision::Keep, "fine")
+            .decide(&reviewer, c.id, &[], Some(large_org::group_id(1).as_str()), ReviewDecision::Keep, "fine")
             .await
             .unwrap();
         println!("keep all in a group ({kept} items)                           {:>6.1} ms", t.elapsed().as_secs_f64() * 1000.0);

@@ -169,6 +169,21 @@ pub(crate) async fn world(engine: app::model::DatabaseEngine, token: &str) -> Wo
 }
 
 impl World {
+    /// The simulator's id of the person with `login`.
+    pub(crate) fn sim_id(&self, login: &str) -> String {
+        let org = self.sim.sim.org.read().unwrap();
+        org.users[org.find_user(login).unwrap() as usize].id.clone()
+    }
+
+    /// Whether Okta (the simulator) lists the user with id `user` in the group.
+    pub(crate) fn in_group(&self, user: &str) -> bool {
+        let org = self.sim.sim.org.read().unwrap();
+        let g = org.find_group(&self.group).unwrap();
+        org.groups[g as usize]
+            .members
+            .contains(&org.user_by_id(user).unwrap())
+    }
+
     pub(crate) fn member(&self) -> bool {
         let org = self.sim.sim.org.read().unwrap();
         let g = org.find_group(&self.group).unwrap();
@@ -558,11 +573,7 @@ async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
         let w = world(engine, "engine-token").await;
         let admin = Admin::for_tests(me("root"));
         let okta = w.okta().await;
-        let (root, viewer) = {
-            let org = w.sim.sim.org.read().unwrap();
-            let id = |login: &str| org.users[org.find_user(login).unwrap() as usize].id.clone();
-            (id("root@example.com"), id("viewer@example.com"))
-        };
+        let (root, viewer) = (w.sim_id("root@example.com"), w.sim_id("viewer@example.com"));
         let sync = || async {
             w.clock.advance(Duration::seconds(5));
             let run = w.state.sync().run(SyncKind::Full).await.unwrap();
@@ -685,13 +696,7 @@ async fn drift_is_found_after_a_sync_and_resolved_by_admins() {
             .await
             .unwrap();
         assert_eq!(w.work().await.done, 1, "the removal of Root's membership");
-        let in_okta = |user: &str| {
-            let org = w.sim.sim.org.read().unwrap();
-            let g = org.find_group(&w.group).unwrap();
-            org.groups[g as usize]
-                .members
-                .contains(&org.user_by_id(user).unwrap())
-        };
+        let in_okta = |user: &str| w.in_group(user);
         assert!(!in_okta(&root) && in_okta(&viewer) && w.member());
         sync().await;
         assert!(
@@ -895,11 +900,7 @@ async fn an_access_review_removes_what_its_reviewers_revoke_from_okta() {
         let w = world(engine, "engine-token").await;
         let admin = Admin::for_tests(me("root"));
         let okta = w.okta().await;
-        let (root, viewer) = {
-            let org = w.sim.sim.org.read().unwrap();
-            let id = |login: &str| org.users[org.find_user(login).unwrap() as usize].id.clone();
-            (id("root@example.com"), id("viewer@example.com"))
-        };
+        let (root, viewer) = (w.sim_id("root@example.com"), w.sim_id("viewer@example.com"));
         let as_person = |id: &str, name: &str| {
             Requester::for_tests(Me {
                 okta_id: UserId::from(id),
@@ -991,13 +992,7 @@ async fn an_access_review_removes_what_its_reviewers_revoke_from_okta() {
 
         reviews.close(&admin, c.id).await.unwrap();
         assert_eq!(w.work().await.done, 2);
-        let in_okta = |user: &str| {
-            let org = w.sim.sim.org.read().unwrap();
-            let g = org.find_group(&w.group).unwrap();
-            org.groups[g as usize]
-                .members
-                .contains(&org.user_by_id(user).unwrap())
-        };
+        let in_okta = |user: &str| w.in_group(user);
         assert!(!w.member() && !in_okta(&root) && in_okta(&viewer));
         assert_eq!(
             grants::find_grant(&w.state.db, grant.id)

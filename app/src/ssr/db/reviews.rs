@@ -327,22 +327,14 @@ pub async fn insert_review_groups(
     campaign: i64,
     groups: &[(GroupId, bool)],
 ) -> Result<(), DbError> {
-    for chunk in groups.chunks(300) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("($1, ${}, ${})", i * 2 + 2, i * 2 + 3))
-            .collect();
-        let sql = format!(
-            "INSERT INTO review_groups (campaign_id, group_id, keep_needs_comment) VALUES {} \
-             ON CONFLICT DO NOTHING",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(campaign);
-        for (g, needs) in chunk {
-            q = q.bind(g).bind(*needs);
-        }
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
+    let rows: Vec<(String, bool)> = groups.iter().map(|(g, n)| (g.0.clone(), *n)).collect();
+    insert_pairs(
+        tx,
+        "review_groups (campaign_id, group_id, keep_needs_comment)",
+        campaign,
+        &rows,
+    )
+    .await
 }
 
 /// Adds reviewers to pools: (pool, reviewer id).
@@ -351,18 +343,38 @@ pub async fn insert_pool_members(
     campaign: i64,
     members: &[(String, String)],
 ) -> Result<(), DbError> {
-    for chunk in members.chunks(300) {
+    insert_pairs(
+        tx,
+        "review_pool_members (campaign_id, pool, reviewer_id)",
+        campaign,
+        members,
+    )
+    .await
+}
+
+/// Inserts rows of (campaign, a, b) into `into` (`table (col, col, col)`), 300 a statement,
+/// skipping rows already there.
+async fn insert_pairs<A, B>(
+    tx: &mut Tx,
+    into: &str,
+    campaign: i64,
+    rows: &[(A, B)],
+) -> Result<(), DbError>
+where
+    A: Clone + Send + 'static + for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    B: Clone + Send + 'static + for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    for chunk in rows.chunks(300) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| format!("($1, ${}, ${})", i * 2 + 2, i * 2 + 3))
             .collect();
         let sql = format!(
-            "INSERT INTO review_pool_members (campaign_id, pool, reviewer_id) VALUES {} \
-             ON CONFLICT DO NOTHING",
+            "INSERT INTO {into} VALUES {} ON CONFLICT DO NOTHING",
             values.join(", ")
         );
         let mut q = sqlx::query(&sql).bind(campaign);
-        for (pool, who) in chunk {
-            q = q.bind(pool).bind(who);
+        for (a, b) in chunk {
+            q = q.bind(a.clone()).bind(b.clone());
         }
         q.execute(&mut **tx).await?;
     }
