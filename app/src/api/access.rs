@@ -43,6 +43,7 @@ pub async fn request_access(
     duration: String,
     reason: String,
     start: String,
+    #[server(default)] ticket: String,
 ) -> Result<AccessRequest, AppError> {
     use crate::ssr::auth::Requester;
     use crate::ssr::services::access::{optional_duration, parse_start, RequestInput};
@@ -52,6 +53,7 @@ pub async fn request_access(
             duration: optional_duration("Duration", &duration)?,
             reason,
             starts_at: parse_start(&start)?,
+            ticket,
         };
         state.access().request_access(&who, input).await
     })
@@ -149,6 +151,8 @@ pub async fn save_policy(
     #[server(default)] approve_in_gatepass_only: Option<String>,
     #[server(default)] slack_channel: String,
     #[server(default)] keep_needs_comment: Option<String>,
+    #[server(default)] ticket_pattern: String,
+    #[server(default)] ticket_url: String,
 ) -> Result<crate::model::Policy, AppError> {
     use crate::ssr::auth::Admin;
     use crate::ssr::services::access::{resolve_policy_form, PolicyForm};
@@ -167,6 +171,8 @@ pub async fn save_policy(
         approve_in_gatepass_only: approve_in_gatepass_only.is_some(),
         slack_channel,
         keep_needs_comment: keep_needs_comment.is_some(),
+        ticket_pattern,
+        ticket_url,
     };
     super::serve(|admin: Admin, state| async move {
         let input = resolve_policy_form(&state.db, &form).await?;

@@ -43,6 +43,12 @@ pub struct Policy {
     /// In an access review, keeping a member of the group needs a comment.
     #[serde(default)]
     pub keep_needs_comment: bool,
+    /// A request needs a ticket reference matching this regular expression (whole).
+    #[serde(default)]
+    pub ticket_pattern: Option<String>,
+    /// Where a ticket is shown: `https://…{ticket}…`.
+    #[serde(default)]
+    pub ticket_url: Option<String>,
     pub updated_at: Timestamp,
     pub updated_by: String,
 }
@@ -99,6 +105,11 @@ pub struct AccessRequest {
     pub approvals: i64,
     /// The grant this request extends, if it is an extension.
     pub extends_grant_id: Option<GrantId>,
+    /// The ticket reference given with the request, and its link (from the policy's template).
+    #[serde(default)]
+    pub ticket: Option<String>,
+    #[serde(default)]
+    pub ticket_url: Option<String>,
     pub created_at: Timestamp,
     pub decided_at: Option<Timestamp>,
     pub decided_by: Option<String>,
@@ -224,6 +235,9 @@ pub struct CatalogEntry {
     pub pending_request: Option<RequestId>,
     /// Whether Okta already lists the person as a member outside Gatepass.
     pub member_in_okta: bool,
+    /// The pattern a ticket reference must match, when the policy requires one.
+    #[serde(default)]
+    pub ticket_pattern: Option<String>,
 }
 
 /// One page of the catalog.

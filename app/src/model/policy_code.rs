@@ -46,6 +46,12 @@ pub struct PolicySpec {
     /// In an access review, keeping a member needs a comment.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keep_needs_comment: bool,
+    /// Requests need a ticket reference matching this regular expression (whole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_pattern: Option<String>,
+    /// The ticket's link: `https://…{ticket}…`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_url: Option<String>,
 }
 
 fn yes() -> bool {
@@ -137,6 +143,11 @@ impl PolicySpec {
                 self.slack_channel.clone().unwrap_or_default(),
             ),
             ("keep_needs_comment", self.keep_needs_comment.to_string()),
+            (
+                "ticket_pattern",
+                self.ticket_pattern.clone().unwrap_or_default(),
+            ),
+            ("ticket_url", self.ticket_url.clone().unwrap_or_default()),
         ]
     }
 }

@@ -67,6 +67,14 @@ fn Item(r: RequestView, decide: ServerAction<DecideRequest>) -> impl IntoView {
                 <span class="muted">{format!(" · asked {}", utc_datetime(r.request.created_at))}</span>
             </p>
             <blockquote>{if r.request.reason.is_empty() { "(no reason given)".to_owned() } else { r.request.reason.clone() }}</blockquote>
+            {r.request.ticket.clone().map(|t| view! {
+                <p class="meta" data-testid="ticket">"Ticket: "
+                    {match r.request.ticket_url.clone() {
+                        Some(href) => view! { <a href=href rel="noopener noreferrer" target="_blank">{t}</a> }.into_any(),
+                        None => view! { <span>{t}</span> }.into_any(),
+                    }}
+                </p>
+            })}
             {r.decisions.iter().map(|d| view! {
                 <p class="meta">{format!("{} {}{}", d.approver, if d.approved { "approved" } else { "denied" },
                     if d.comment.is_empty() { String::new() } else { format!(": {}", d.comment) })}</p>

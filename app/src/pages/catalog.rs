@@ -151,6 +151,11 @@ fn FormFor(e: CatalogEntry, submit: ServerAction<RequestAccess>) -> impl IntoVie
                 <p class="hint">{format!("Minutes (m), hours (h), days (d) or weeks (w); at most {}.", describe_duration(e.max_duration_secs))}</p>
                 <label for="reason">{if e.require_reason { "Reason (required)" } else { "Reason" }}</label>
                 <textarea id="reason" name="reason" rows="3" maxlength="1000"></textarea>
+                <label for="ticket">{match &e.ticket_pattern {
+                    Some(p) => format!("Ticket (required, matching {p})"),
+                    None => "Ticket (optional: a change or incident number)".to_owned(),
+                }}</label>
+                <input id="ticket" name="ticket" maxlength="100" required=e.ticket_pattern.is_some() />
                 <label for="start">"Start later (optional, UTC)"</label>
                 <input id="start" name="start" type="datetime-local" />
                 <div class="form-actions">

@@ -80,6 +80,10 @@ fn Policies(
                 <label><input type="checkbox" name="auto_approve" value="on" /> " Approve automatically (low-risk groups)"</label>
                 <label><input type="checkbox" name="approve_in_gatepass_only" value="on" /> " Approve in Gatepass only (no Approve/Deny buttons in Slack)"</label>
                 <label><input type="checkbox" name="keep_needs_comment" value="on" /> " Access reviews: keeping a member needs a comment"</label>
+                <label for="ticket_pattern">r"Ticket required, matching (a regular expression for the whole reference, e.g. (OPS|SEC)-\d+; empty: optional)"</label>
+                <input id="ticket_pattern" name="ticket_pattern" placeholder=r"(OPS|SEC)-\d+" />
+                <label for="ticket_url">"Ticket link (https://…{ticket}…; empty: no link)"</label>
+                <input id="ticket_url" name="ticket_url" placeholder="https://tickets.example.com/browse/{ticket}" />
                 <label for="slack_channel">"Slack channel for new requests (its id, C…; empty: the default channel)"</label>
                 <input id="slack_channel" name="slack_channel" placeholder="C0123456789" />
                 <div class="form-actions">
@@ -111,6 +115,7 @@ fn Table(items: Vec<PolicyView>, delete: ServerAction<DeletePolicy>) -> impl Int
                         p.auto_approve.then(|| "auto-approve".to_owned()),
                         p.approve_in_gatepass_only.then(|| "approve in Gatepass only".to_owned()),
                         p.keep_needs_comment.then(|| "keeping in a review needs a comment".to_owned()),
+                        p.ticket_pattern.as_ref().map(|t| format!("ticket matching {t}")),
                         p.slack_channel.as_ref().map(|c| format!("Slack: {c}")),
                     ].into_iter().flatten().collect::<Vec<_>>().join(", ");
                     view! {

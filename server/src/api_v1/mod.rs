@@ -351,10 +351,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// A JSON body of type `T`, or a clear error naming what is wrong with it.
+/// A JSON body of type `T`, or a clear error naming what is wrong with it. Text holding a NUL
+/// character (`\u0000`) is refused whole: no name, reason or reference has one, and
+/// PostgreSQL cannot store it.
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes)
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid("body", format!("not the JSON this call takes: {e}")))?;
+    if holds_nul(&value) {
+        return Err(ApiError::invalid(
+            "body",
+            "text may not hold a NUL character",
+        ));
+    }
+    serde_json::from_value(value)
         .map_err(|e| ApiError::invalid("body", format!("not the JSON this call takes: {e}")))
+}
+
+/// Whether any string (or key) in `v` holds a NUL character.
+fn holds_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
 }
 
 fn id_of(text: &str, what: &str) -> Result<i64, ApiError> {

@@ -206,6 +206,9 @@ pub struct NewRequest {
     /// A UTC start (`2026-06-01T10:00`); absent: as soon as approved.
     #[serde(default)]
     start: Option<String>,
+    /// A ticket reference (required, and checked against its pattern, when the policy says so).
+    #[serde(default)]
+    ticket: Option<String>,
 }
 
 /// Asks for a group (`request`); an extension when the person holds it. With
@@ -236,6 +239,7 @@ pub(super) async fn create_request(
                 duration: optional_duration("duration", new.duration.as_deref().unwrap_or(""))?,
                 reason: new.reason,
                 starts_at: parse_start(new.start.as_deref().unwrap_or(""))?,
+                ticket: new.ticket.unwrap_or_default(),
             };
             let access = s.core.access();
             let request = recorded_via(caller.via(), access.request_access(&who, input)).await?;

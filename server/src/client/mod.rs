@@ -61,6 +61,9 @@ pub enum ClientCommand {
         /// Start later, at a UTC date and time (2026-06-01T10:00).
         #[arg(long)]
         start: Option<String>,
+        /// A ticket reference, e.g. OPS-123 (some policies require one).
+        #[arg(long)]
+        ticket: Option<String>,
         /// Wait for the decision and for the Okta membership, showing progress.
         #[arg(long)]
         wait: bool,
@@ -382,6 +385,7 @@ async fn execute(command: ClientCommand, json_out: bool) -> Result<(), Failure> 
             duration,
             reason,
             start,
+            ticket,
             wait,
             wait_minutes,
         } => {
@@ -392,6 +396,9 @@ async fn execute(command: ClientCommand, json_out: bool) -> Result<(), Failure> 
             }
             if let Some(s) = start {
                 body["start"] = json!(s);
+            }
+            if let Some(t) = ticket {
+                body["ticket"] = json!(t);
             }
             let answer = api.post_once("/api/v1/requests", body).await?;
             let request: AccessRequest = parse(answer.clone())?;

@@ -207,6 +207,16 @@ async fn a_request_asked_and_approved_through_the_api_with_tokens_is_the_same_as
         let ask = json!({ "group_id": eng, "duration": "9d", "reason": "debugging" }).to_string();
         let (status, _, bad) = post_json(&app, &token, "/api/v1/requests", &ask).await;
         assert_eq!(status, 422, "longer than the policy allows: {bad}");
+        // Text with a NUL character (which PostgreSQL cannot store) is refused, not a 500.
+        for body in [
+            json!({ "group_id": eng, "reason": "de\u{0}bug" }),
+            json!({ "group_id": format!("{eng}\u{0}"), "reason": "debugging" }),
+            json!({ "group_id": eng, "reason": "debugging", "ticket": "OPS\u{0}1" }),
+        ] {
+            let (status, _, bad) =
+                post_json(&app, &token, "/api/v1/requests", &body.to_string()).await;
+            assert_eq!((status, code(&bad)), (422, "invalid"), "{bad}");
+        }
         let ask = json!({ "group_id": eng, "duration": "2h", "reason": "debugging" }).to_string();
         let (status, headers, request) = post_json(&app, &token, "/api/v1/requests", &ask).await;
         assert_eq!(status, 201, "{request}");

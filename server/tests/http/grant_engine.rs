@@ -218,6 +218,7 @@ impl World {
                     duration: Some(duration.parse().unwrap()),
                     reason: String::new(),
                     starts_at,
+                    ticket: String::new(),
                 },
             )
             .await

@@ -926,6 +926,7 @@ async fn approvers_are_reminded_and_then_admins_told_of_a_request_that_waits() {
                     duration: Some("1h".parse().unwrap()),
                     reason: "deploy".into(),
                     starts_at: None,
+                    ticket: String::new(),
                 },
             )
             .await
@@ -1214,6 +1215,7 @@ async fn ada_asks(core: &Core, w: &crate::grant_engine::World) -> app::model::Ac
                 duration: Some("1h".parse().unwrap()),
                 reason: String::new(),
                 starts_at: None,
+                ticket: String::new(),
             },
         )
         .await

@@ -122,6 +122,7 @@ impl SlackWorld {
                     duration: Some("1h".parse().unwrap()),
                     reason: "deploy the fix <today> & check".into(),
                     starts_at: None,
+                    ticket: String::new(),
                 },
             )
             .await
@@ -170,6 +171,7 @@ impl SlackWorld {
                     duration: Some("1h".parse().unwrap()),
                     reason: "other".into(),
                     starts_at: None,
+                    ticket: String::new(),
                 },
             )
             .await

@@ -18,7 +18,7 @@ const POLICY_COLUMNS: &str = "id, group_id, pattern, eligible_groups, approver_u
       + CASE WHEN allow_self_approval THEN 4 ELSE 0 END + CASE WHEN auto_approve THEN 8 ELSE 0 END \
       + CASE WHEN approve_in_gatepass_only THEN 16 ELSE 0 END \
       + CASE WHEN keep_needs_comment THEN 32 ELSE 0 END AS BIGINT), \
-    slack_channel, updated_at, updated_by";
+    slack_channel, updated_at, updated_by, ticket_pattern, ticket_url";
 
 type PolicyRow = (
     i64,
@@ -34,12 +34,29 @@ type PolicyRow = (
     Option<String>,
     Timestamp,
     String,
+    Option<String>,
+    Option<String>,
 );
 
 impl From<PolicyRow> for Policy {
     fn from(r: PolicyRow) -> Self {
-        let (id, group, pattern, eligible, users, groups, quorum, def, max, flags, slack, at, by) =
-            r;
+        let (
+            id,
+            group,
+            pattern,
+            eligible,
+            users,
+            groups,
+            quorum,
+            def,
+            max,
+            flags,
+            slack,
+            at,
+            by,
+            ticket_pattern,
+            ticket_url,
+        ) = r;
         Policy {
             id,
             target: match (group, pattern) {
@@ -59,6 +76,8 @@ impl From<PolicyRow> for Policy {
             approve_in_gatepass_only: flags & GATEPASS_ONLY != 0,
             slack_channel: slack,
             keep_needs_comment: flags & KEEP_NEEDS_COMMENT != 0,
+            ticket_pattern,
+            ticket_url,
             updated_at: at,
             updated_by: by,
         }
@@ -100,8 +119,9 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
         "INSERT INTO policies (group_id, pattern, requestable, eligible_groups, approver_users, \
            approver_groups, quorum, default_duration_secs, max_duration_secs, require_reason, \
            allow_self_approval, auto_approve, updated_at, updated_by, approve_in_gatepass_only, \
-           slack_channel, keep_needs_comment) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+           slack_channel, keep_needs_comment, ticket_pattern, ticket_url) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+           $18, $19) \
          RETURNING id",
     )
     .bind(group)
@@ -121,6 +141,8 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
     .bind(p.approve_in_gatepass_only)
     .bind(p.slack_channel.as_deref())
     .bind(p.keep_needs_comment)
+    .bind(p.ticket_pattern.as_deref())
+    .bind(p.ticket_url.as_deref())
     .fetch_one(&mut **tx)
     .await?;
     Ok(id)
@@ -141,8 +163,9 @@ pub async fn update_policy(tx: &mut Tx, id: i64, p: &Policy) -> Result<bool, DbE
            approver_users = $5, approver_groups = $6, quorum = $7, default_duration_secs = $8, \
            max_duration_secs = $9, require_reason = $10, allow_self_approval = $11, \
            auto_approve = $12, updated_at = $13, updated_by = $14, \
-           approve_in_gatepass_only = $15, slack_channel = $16, keep_needs_comment = $17 \
-         WHERE id = $18",
+           approve_in_gatepass_only = $15, slack_channel = $16, keep_needs_comment = $17, \
+           ticket_pattern = $18, ticket_url = $19 \
+         WHERE id = $20",
     )
     .bind(group)
     .bind(pattern)
@@ -161,6 +184,8 @@ pub async fn update_policy(tx: &mut Tx, id: i64, p: &Policy) -> Result<bool, DbE
     .bind(p.approve_in_gatepass_only)
     .bind(p.slack_channel.as_deref())
     .bind(p.keep_needs_comment)
+    .bind(p.ticket_pattern.as_deref())
+    .bind(p.ticket_url.as_deref())
     .bind(id)
     .execute(&mut **tx)
     .await?;

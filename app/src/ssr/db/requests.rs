@@ -23,12 +23,14 @@ type RequestRow = (
     Timestamp,
     Option<Timestamp>,
     Option<String>,
+    Option<String>,
+    Option<String>,
 );
 
 const REQUEST_COLUMNS: &str = "r.id, r.requester_id, r.group_id, r.reason, r.duration_secs, \
     r.starts_at, r.state, r.quorum, \
     (SELECT COUNT(*) FROM approvals a WHERE a.request_id = r.id AND a.decision = 'approve'), \
-    r.extends_grant_id, r.created_at, r.decided_at, r.decided_by";
+    r.extends_grant_id, r.created_at, r.decided_at, r.decided_by, r.ticket, r.ticket_url";
 
 impl From<RequestRow> for AccessRequest {
     fn from(r: RequestRow) -> Self {
@@ -46,6 +48,8 @@ impl From<RequestRow> for AccessRequest {
             created_at,
             decided_at,
             decided_by,
+            ticket,
+            ticket_url,
         ) = r;
         AccessRequest {
             id: RequestId(id),
@@ -58,6 +62,8 @@ impl From<RequestRow> for AccessRequest {
             quorum,
             approvals,
             extends_grant_id: extends.map(GrantId),
+            ticket,
+            ticket_url,
             created_at,
             decided_at,
             decided_by,
@@ -77,6 +83,9 @@ pub struct NewRequest<'a> {
     pub quorum: i64,
     pub extends_grant_id: Option<GrantId>,
     pub created_at: Timestamp,
+    /// The ticket reference and its link.
+    pub ticket: Option<&'a str>,
+    pub ticket_url: Option<&'a str>,
 }
 
 /// Inserts a pending request and who may decide it; returns its id.
@@ -88,8 +97,8 @@ pub async fn insert_request(
 ) -> Result<RequestId, DbError> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO access_requests (requester_id, group_id, reason, duration_secs, starts_at, \
-           state, policy, quorum, extends_grant_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9) RETURNING id",
+           state, policy, quorum, extends_grant_id, created_at, ticket, ticket_url) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(r.requester_id)
     .bind(r.group_id)
@@ -100,6 +109,8 @@ pub async fn insert_request(
     .bind(r.quorum)
     .bind(r.extends_grant_id)
     .bind(r.created_at)
+    .bind(r.ticket)
+    .bind(r.ticket_url)
     .fetch_one(&mut **tx)
     .await?;
     let users = approver_users.iter().map(|u| ("user", u.as_str()));

@@ -66,6 +66,10 @@ pub struct PolicyInput {
     pub slack_channel: Option<String>,
     /// In an access review, keeping a member needs a comment.
     pub keep_needs_comment: bool,
+    /// Requests need a ticket matching this (checked: `tickets::parse_pattern`).
+    pub ticket_pattern: Option<String>,
+    /// The ticket's link template (checked: `tickets::parse_url_template`).
+    pub ticket_url: Option<String>,
 }
 
 /// The policy form as posted: names, logins and text, resolved against the directory.
@@ -86,6 +90,8 @@ pub struct PolicyForm {
     pub approve_in_gatepass_only: bool,
     pub slack_channel: String,
     pub keep_needs_comment: bool,
+    pub ticket_pattern: String,
+    pub ticket_url: String,
 }
 
 fn names(list: &str) -> impl Iterator<Item = &str> {
@@ -100,6 +106,7 @@ fn names(list: &str) -> impl Iterator<Item = &str> {
 /// with what to give instead.
 pub async fn resolve_group(db: &Db, field: &str, text: &str) -> Result<GroupId, AppError> {
     use crate::ssr::services::identity::looks_like_group_id;
+    printable(field, text)?;
     if looks_like_group_id(text) {
         if let Some(group) = directory::find_group(db, text).await? {
             return Ok(group.okta_id);
@@ -124,6 +131,18 @@ pub async fn resolve_group(db: &Db, field: &str, text: &str) -> Result<GroupId, 
             ),
         )),
     }
+}
+
+/// Refuses a name or login holding a control character (no Okta name or login has one; a NUL
+/// would not even reach PostgreSQL): a clear error naming `field` instead of a failed query.
+pub fn printable(field: &str, text: &str) -> Result<(), AppError> {
+    if text.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            field,
+            format!("{text:?} holds a control character"),
+        ));
+    }
+    Ok(())
 }
 
 /// A duration a form must give; the error names `field`.
@@ -162,6 +181,8 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
         approve_in_gatepass_only: f.approve_in_gatepass_only,
         slack_channel: Some(f.slack_channel.clone()),
         keep_needs_comment: f.keep_needs_comment,
+        ticket_pattern: Some(f.ticket_pattern.clone()).filter(|t| !t.trim().is_empty()),
+        ticket_url: Some(f.ticket_url.clone()).filter(|t| !t.trim().is_empty()),
     };
     resolve_policy_spec(db, &spec).await
 }
@@ -199,6 +220,7 @@ pub async fn resolve_policy_spec(db: &Db, spec: &PolicySpec) -> Result<PolicyInp
         .map(|l| l.trim())
         .filter(|l| !l.is_empty())
     {
+        printable("Approvers", login)?;
         approver_users.push(
             directory::user_id_by_login(db, login)
                 .await?
@@ -222,6 +244,10 @@ pub async fn resolve_policy_spec(db: &Db, spec: &PolicySpec) -> Result<PolicyInp
         approve_in_gatepass_only: spec.approve_in_gatepass_only,
         slack_channel: slack_channel(spec.slack_channel.as_deref().unwrap_or(""))?,
         keep_needs_comment: spec.keep_needs_comment,
+        ticket_pattern: super::tickets::parse_pattern(
+            spec.ticket_pattern.as_deref().unwrap_or(""),
+        )?,
+        ticket_url: super::tickets::parse_url_template(spec.ticket_url.as_deref().unwrap_or(""))?,
     })
 }
 
@@ -256,6 +282,8 @@ pub struct RequestInput {
     pub reason: String,
     /// Scheduled start (ms); `None`: as soon as approved.
     pub starts_at: Option<Timestamp>,
+    /// A ticket reference (required when the policy has a ticket pattern).
+    pub ticket: String,
 }
 
 /// An approver's decision.
@@ -349,6 +377,7 @@ impl AccessService<'_> {
                 }
             }
             PolicyTarget::Pattern(p) => {
+                printable("Applies to", p)?;
                 if p.trim().is_empty() || p.len() > 200 {
                     return Err(AppError::invalid(
                         "Applies to",
@@ -403,6 +432,8 @@ impl AccessService<'_> {
             approve_in_gatepass_only: input.approve_in_gatepass_only,
             slack_channel: input.slack_channel,
             keep_needs_comment: input.keep_needs_comment,
+            ticket_pattern: input.ticket_pattern,
+            ticket_url: input.ticket_url,
             updated_at: now,
             updated_by: admin.me().login.clone(),
         })
@@ -450,6 +481,7 @@ impl AccessService<'_> {
         input: RequestInput,
     ) -> Result<AccessRequest, AppError> {
         let me = who.me();
+        printable("Group", input.group_id.as_str())?;
         let group = directory::find_group(self.db, input.group_id.as_str())
             .await?
             .ok_or_else(|| AppError::NotFound("That group".into()))?;
@@ -498,6 +530,7 @@ impl AccessService<'_> {
                 format!("keep it under {MAX_REASON} characters"),
             ));
         }
+        let ticket = super::tickets::ticket_for(&policy, &input.ticket)?;
         let now = self.now();
         if let Some(start) = input.starts_at {
             if start <= now {
@@ -550,6 +583,8 @@ impl AccessService<'_> {
                 quorum: policy.quorum,
                 extends_grant_id: extends.as_ref().map(|g| g.id),
                 created_at: now,
+                ticket: ticket.as_ref().map(|t| t.0.as_str()),
+                ticket_url: ticket.as_ref().and_then(|t| t.1.as_deref()),
             },
             &policy.approver_users,
             &policy.approver_groups,
@@ -565,7 +600,7 @@ impl AccessService<'_> {
             &me.login,
             if extends.is_some() { AuditAction::RequestCreatedExtension } else { AuditAction::RequestCreated },
             format!("request:{id}"),
-            serde_json::json!({ "group": group.okta_id, "duration_secs": duration, "reason": reason, "starts_at": input.starts_at }),
+            serde_json::json!({ "group": group.okta_id, "duration_secs": duration, "reason": reason, "starts_at": input.starts_at, "ticket": ticket.as_ref().map(|t| &t.0) }),
         )
         .await?;
         if policy.auto_approve {

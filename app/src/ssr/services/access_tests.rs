@@ -99,6 +99,8 @@ fn policy(target: PolicyTarget) -> PolicyInput {
         approve_in_gatepass_only: false,
         slack_channel: None,
         keep_needs_comment: false,
+        ticket_pattern: None,
+        ticket_url: None,
     }
 }
 
@@ -113,6 +115,7 @@ fn ask(group: &str, duration: &str) -> RequestInput {
         duration: optional_duration("Duration", duration).unwrap(),
         reason: "deploy the fix".into(),
         starts_at: None,
+        ticket: String::new(),
     }
 }
 
@@ -1136,6 +1139,8 @@ async fn t06_the_database_enforces_one_pending_request_and_one_live_grant() {
                 quorum: 1,
                 extends_grant_id: None,
                 created_at: ms(1),
+                ticket: None,
+                ticket_url: None,
             },
             &[],
             &[],
@@ -1333,6 +1338,101 @@ async fn t04_inactive_people_lose_their_requests_and_grants() {
         assert!(actions.contains(&"request.cancelled".to_string()));
         assert!(actions.contains(&"grant.ended".to_string()));
         assert_eq!(s.offboard_inactive().await.unwrap(), 0, "nothing left");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_ticket_is_required_matching_the_policys_pattern_and_kept_with_its_link() {
+    with_service(|db, clock| async move {
+        let s = AccessService {
+            db: &db,
+            clock: &clock,
+            signal: None,
+        };
+        // The form refuses what is not a regular expression or not an https link.
+        let form = |pattern: &str, url: &str| PolicyForm {
+            applies_to: "aws-prod".into(),
+            approver_users: "bob@example.com".into(),
+            quorum: "1".into(),
+            default_duration: "1h".into(),
+            max_duration: "4h".into(),
+            requestable: true,
+            ticket_pattern: pattern.into(),
+            ticket_url: url.into(),
+            ..PolicyForm::default()
+        };
+        let e = resolve_policy_form(&db, &form("(OPS", ""))
+            .await
+            .unwrap_err();
+        assert_eq!(invalid_field(e), "Ticket pattern");
+        let e = resolve_policy_form(&db, &form("OPS-\\d+", "javascript:alert(1)//{ticket}"))
+            .await
+            .unwrap_err();
+        assert_eq!(invalid_field(e), "Ticket link");
+        let input = resolve_policy_form(
+            &db,
+            &form(
+                "(OPS|SEC)-\\d+",
+                "https://tickets.example.com/browse/{ticket}",
+            ),
+        )
+        .await
+        .unwrap();
+        s.save_policy(&admin(), input).await.unwrap();
+
+        // Without a ticket, or with one the pattern refuses: nothing is asked.
+        for bad in ["", "sec-42", "SEC-42 and more"] {
+            let e = s
+                .request_access(
+                    &person("ada"),
+                    RequestInput {
+                        ticket: bad.into(),
+                        ..ask("aws-prod", "1h")
+                    },
+                )
+                .await
+                .unwrap_err();
+            assert_eq!(invalid_field(e), "Ticket", "{bad:?}");
+        }
+        let catalog = super::catalog::CatalogService {
+            db: &db,
+            caches: &crate::ssr::cache::Caches::default(),
+        };
+        assert!(catalog
+            .approval_queue(&person("bob"))
+            .await
+            .unwrap()
+            .is_empty());
+        let r = s
+            .request_access(
+                &person("ada"),
+                RequestInput {
+                    ticket: " SEC-42 ".into(),
+                    ..ask("aws-prod", "1h")
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.ticket.as_deref(), Some("SEC-42"));
+        assert_eq!(
+            r.ticket_url.as_deref(),
+            Some("https://tickets.example.com/browse/SEC-42")
+        );
+        // The approver sees it; the audit event carries it.
+        let queue = catalog.approval_queue(&person("bob")).await.unwrap();
+        assert_eq!(queue[0].request.ticket.as_deref(), Some("SEC-42"));
+        let created = list_audit_events(&db, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.action == "request.created")
+            .unwrap();
+        assert!(
+            created.details.contains("\"ticket\":\"SEC-42\""),
+            "{}",
+            created.details
+        );
     })
     .await;
 }

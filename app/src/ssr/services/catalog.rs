@@ -115,6 +115,7 @@ impl CatalogService<'_> {
             default_duration_secs: policy.default_duration_secs,
             max_duration_secs: policy.max_duration_secs,
             require_reason: policy.require_reason,
+            ticket_pattern: policy.ticket_pattern.clone(),
             approvers: v.index.approvers[group.policy].clone(),
             quorum: policy.quorum,
             auto_approve: policy.auto_approve,

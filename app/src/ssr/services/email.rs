@@ -113,6 +113,12 @@ pub async fn compose(
                 if !r.reason.trim().is_empty() {
                     lines.push(format!("Reason: {}", r.reason.trim()));
                 }
+                if let Some(ticket) = &r.ticket {
+                    lines.push(match &r.ticket_url {
+                        Some(link) => format!("Ticket: {ticket} ({link})"),
+                        None => format!("Ticket: {ticket}"),
+                    });
+                }
                 message(
                     format!("{who} asks for {group} ({how_long})"),
                     &lines,

@@ -22,6 +22,7 @@ mod reviews_tests;
 pub mod slack;
 pub mod sync;
 pub mod system;
+pub mod tickets;
 pub mod tokens;
 
 use std::sync::Arc;

@@ -116,6 +116,8 @@ impl PolicyCodeService<'_> {
             approve_in_gatepass_only: p.approve_in_gatepass_only,
             slack_channel: p.slack_channel.clone(),
             keep_needs_comment: p.keep_needs_comment,
+            ticket_pattern: p.ticket_pattern.clone(),
+            ticket_url: p.ticket_url.clone(),
         })
     }
 

@@ -134,6 +134,7 @@ impl ReviewService<'_> {
     async fn people(&self, field: &str, text: &str) -> Result<Vec<String>, AppError> {
         let mut ids = Vec::new();
         for login in list(text) {
+            super::access::printable(field, login)?;
             let id = directory::user_id_by_login(self.db, login)
                 .await?
                 .ok_or_else(|| {

@@ -119,6 +119,8 @@ fn policy(target: PolicyTarget) -> PolicyInput {
         approve_in_gatepass_only: false,
         slack_channel: None,
         keep_needs_comment: false,
+        ticket_pattern: None,
+        ticket_url: None,
     }
 }
 
@@ -155,6 +157,7 @@ async fn setup(db: &Db, clock: &ManualClock) {
                 duration: Some(GrantDuration::from_secs(4 * 3600)),
                 reason: "debug the deploy".into(),
                 starts_at: None,
+                ticket: String::new(),
             },
         )
         .await
