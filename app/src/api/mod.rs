@@ -42,8 +42,9 @@ where
 #[cfg(feature = "ssr")]
 pub(crate) const MAX_SEARCH: usize = 200;
 
-/// `text` if it is at most [`MAX_SEARCH`] characters; otherwise a validation error naming
-/// `field` (an unbounded search would make the database work for nothing).
+/// `text` if it is at most [`MAX_SEARCH`] characters without control characters; otherwise a
+/// validation error naming `field` (an unbounded search would make the database work for
+/// nothing; a NUL would not even reach PostgreSQL).
 #[cfg(feature = "ssr")]
 pub(crate) fn bounded<'a>(field: &str, text: &'a str) -> Result<&'a str, AppError> {
     if text.chars().count() > MAX_SEARCH {
@@ -51,6 +52,9 @@ pub(crate) fn bounded<'a>(field: &str, text: &'a str) -> Result<&'a str, AppErro
             field,
             format!("use at most {MAX_SEARCH} characters"),
         ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(AppError::invalid(field, "remove the control characters"));
     }
     Ok(text)
 }

@@ -145,6 +145,25 @@ pub fn printable(field: &str, text: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Free text people type (a reason, a comment), trimmed: at most `max` characters, and no
+/// control characters but line breaks and tabs (a NUL would not even reach PostgreSQL).
+pub fn free_text<'t>(field: &str, text: &'t str, max: usize) -> Result<&'t str, AppError> {
+    let text = text.trim();
+    if text.chars().count() > max {
+        return Err(AppError::invalid(
+            field,
+            format!("keep it under {max} characters"),
+        ));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(AppError::invalid(field, "remove the control characters"));
+    }
+    Ok(text)
+}
+
 /// A duration a form must give; the error names `field`.
 fn required_duration(field: &str, text: &str) -> Result<GrantDuration, AppError> {
     text.parse().map_err(|m| AppError::invalid(field, m))
@@ -520,15 +539,9 @@ impl AccessService<'_> {
                 ),
             ));
         }
-        let reason = input.reason.trim();
+        let reason = free_text("Reason", &input.reason, MAX_REASON)?;
         if policy.require_reason && reason.is_empty() {
             return Err(AppError::invalid("Reason", "say why you need this access"));
-        }
-        if reason.chars().count() > MAX_REASON {
-            return Err(AppError::invalid(
-                "Reason",
-                format!("keep it under {MAX_REASON} characters"),
-            ));
         }
         let ticket = super::tickets::ticket_for(&policy, &input.ticket)?;
         let now = self.now();
@@ -707,15 +720,9 @@ impl AccessService<'_> {
         input: DecisionInput,
     ) -> Result<AccessRequest, AppError> {
         let me = who.me();
-        let comment = input.comment.trim();
+        let comment = free_text("Comment", &input.comment, MAX_REASON)?;
         if input.decision == Decision::Deny && comment.is_empty() {
             return Err(AppError::invalid("Comment", "say why you deny the request"));
-        }
-        if comment.chars().count() > MAX_REASON {
-            return Err(AppError::invalid(
-                "Comment",
-                format!("keep it under {MAX_REASON} characters"),
-            ));
         }
         let shorter = input.duration.map(GrantDuration::secs);
         let now = self.now();
@@ -974,7 +981,7 @@ impl AccessService<'_> {
         grant_id: GrantId,
         reason: &str,
     ) -> Result<Grant, AppError> {
-        let reason = reason.trim();
+        let reason = free_text("Reason", reason, MAX_REASON)?;
         if reason.is_empty() {
             return Err(AppError::invalid("Reason", "say why you revoke this grant"));
         }

@@ -1436,3 +1436,56 @@ async fn a_ticket_is_required_matching_the_policys_pattern_and_kept_with_its_lin
     })
     .await;
 }
+
+#[tokio::test]
+async fn free_text_with_control_characters_is_refused_before_the_database() {
+    with_service(|db, clock| async move {
+        let s = with_prod_policy(&db, &clock).await;
+        // A NUL (which PostgreSQL cannot store) or another control character: refused, named.
+        for bad in ["de\0bug", "bell\u{7}"] {
+            let e = s
+                .request_access(
+                    &person("ada"),
+                    RequestInput {
+                        reason: bad.into(),
+                        ..ask("aws-prod", "1h")
+                    },
+                )
+                .await
+                .unwrap_err();
+            assert_eq!(invalid_field(e), "Reason", "{bad:?}");
+        }
+        // Line breaks and tabs are text.
+        let r = s
+            .request_access(
+                &person("ada"),
+                RequestInput {
+                    reason: "line one\n\tline two".into(),
+                    ..ask("aws-prod", "1h")
+                },
+            )
+            .await
+            .unwrap();
+        let e = s
+            .decide(
+                &person("bob"),
+                DecisionInput {
+                    comment: "ok\0".into(),
+                    ..approve(r.id)
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(invalid_field(e), "Comment");
+        assert_eq!(
+            requests::find_request(&db, r.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .state,
+            RequestState::Pending,
+            "nothing decided"
+        );
+    })
+    .await;
+}

@@ -713,13 +713,7 @@ impl ReviewService<'_> {
         decision: ReviewDecision,
         comment: &str,
     ) -> Result<usize, AppError> {
-        let comment = comment.trim();
-        if comment.chars().count() > MAX_COMMENT {
-            return Err(AppError::invalid(
-                "Comment",
-                format!("use at most {MAX_COMMENT} characters"),
-            ));
-        }
+        let comment = super::access::free_text("Comment", comment, MAX_COMMENT)?;
         if ids.len() > 10_000 {
             return Err(AppError::invalid(
                 "Items",
