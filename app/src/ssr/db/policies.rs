@@ -1,6 +1,8 @@
 //! `policies`: who may request which group, who approves and for how long. Functions taking a
 //! transaction run inside the caller's.
 
+use sqlx::Row;
+
 use super::{json_list, parse_list, Db, DbError, Tx};
 use crate::model::{GroupId, Policy, PolicyTarget, Timestamp};
 
@@ -115,7 +117,7 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
         update_policy(tx, id, p).await?;
         return Ok(id);
     }
-    let id: i64 = sqlx::query_scalar(
+    let query = sqlx::query(
         "INSERT INTO policies (group_id, pattern, requestable, eligible_groups, approver_users, \
            approver_groups, quorum, default_duration_secs, max_duration_secs, require_reason, \
            allow_self_approval, auto_approve, updated_at, updated_by, approve_in_gatepass_only, \
@@ -123,30 +125,41 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
            $18, $19) \
          RETURNING id",
-    )
-    .bind(group)
-    .bind(pattern)
-    .bind(p.requestable)
-    .bind(json_list(&p.eligible_groups))
-    .bind(json_list(&p.approver_users))
-    .bind(json_list(&p.approver_groups))
-    .bind(p.quorum)
-    .bind(p.default_duration_secs)
-    .bind(p.max_duration_secs)
-    .bind(p.require_reason)
-    .bind(p.allow_self_approval)
-    .bind(p.auto_approve)
-    .bind(p.updated_at)
-    .bind(&p.updated_by)
-    .bind(p.approve_in_gatepass_only)
-    .bind(p.slack_channel.as_deref())
-    .bind(p.keep_needs_comment)
-    .bind(p.ticket_pattern.as_deref())
-    .bind(p.ticket_url.as_deref())
-    .fetch_one(&mut **tx)
-    .await?;
+    );
+    let id: i64 = bind_policy(query, p)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
     Ok(id)
 }
+
+/// Binds `$1`…`$19` of an insert or an update of a policy: its target, rules and stamps, in
+/// the columns' order.
+fn bind_policy<'q>(query: AnyQuery<'q>, p: &'q Policy) -> AnyQuery<'q> {
+    let (group, pattern) = target_columns(&p.target);
+    query
+        .bind(group)
+        .bind(pattern)
+        .bind(p.requestable)
+        .bind(json_list(&p.eligible_groups))
+        .bind(json_list(&p.approver_users))
+        .bind(json_list(&p.approver_groups))
+        .bind(p.quorum)
+        .bind(p.default_duration_secs)
+        .bind(p.max_duration_secs)
+        .bind(p.require_reason)
+        .bind(p.allow_self_approval)
+        .bind(p.auto_approve)
+        .bind(p.updated_at)
+        .bind(&p.updated_by)
+        .bind(p.approve_in_gatepass_only)
+        .bind(p.slack_channel.as_deref())
+        .bind(p.keep_needs_comment)
+        .bind(p.ticket_pattern.as_deref())
+        .bind(p.ticket_url.as_deref())
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 fn target_columns(target: &PolicyTarget) -> (Option<&str>, Option<&str>) {
     match target {
@@ -157,8 +170,7 @@ fn target_columns(target: &PolicyTarget) -> (Option<&str>, Option<&str>) {
 
 /// Writes `p` over the policy `id` (its target included); whether there was one.
 pub async fn update_policy(tx: &mut Tx, id: i64, p: &Policy) -> Result<bool, DbError> {
-    let (group, pattern) = target_columns(&p.target);
-    let done = sqlx::query(
+    let query = sqlx::query(
         "UPDATE policies SET group_id = $1, pattern = $2, requestable = $3, eligible_groups = $4, \
            approver_users = $5, approver_groups = $6, quorum = $7, default_duration_secs = $8, \
            max_duration_secs = $9, require_reason = $10, allow_self_approval = $11, \
@@ -166,29 +178,8 @@ pub async fn update_policy(tx: &mut Tx, id: i64, p: &Policy) -> Result<bool, DbE
            approve_in_gatepass_only = $15, slack_channel = $16, keep_needs_comment = $17, \
            ticket_pattern = $18, ticket_url = $19 \
          WHERE id = $20",
-    )
-    .bind(group)
-    .bind(pattern)
-    .bind(p.requestable)
-    .bind(json_list(&p.eligible_groups))
-    .bind(json_list(&p.approver_users))
-    .bind(json_list(&p.approver_groups))
-    .bind(p.quorum)
-    .bind(p.default_duration_secs)
-    .bind(p.max_duration_secs)
-    .bind(p.require_reason)
-    .bind(p.allow_self_approval)
-    .bind(p.auto_approve)
-    .bind(p.updated_at)
-    .bind(&p.updated_by)
-    .bind(p.approve_in_gatepass_only)
-    .bind(p.slack_channel.as_deref())
-    .bind(p.keep_needs_comment)
-    .bind(p.ticket_pattern.as_deref())
-    .bind(p.ticket_url.as_deref())
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
+    );
+    let done = bind_policy(query, p).bind(id).execute(&mut **tx).await?;
     Ok(done.rows_affected() > 0)
 }
 

@@ -11,7 +11,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{Db, DbError, Tx};
-use crate::model::{GroupId, ReviewDecision, ReviewInclude, ReviewState, ReviewerRule, Timestamp};
+use crate::model::{
+    GroupId, ReviewDecision, ReviewInclude, ReviewItem, ReviewState, ReviewerRule, Timestamp,
+};
 
 const MINE_COLUMNS: &str = "ri.id, ri.campaign_id, ri.user_id, ri.group_id, ri.grant_id, \
     ri.decision, ri.user_name, ri.login, ri.group_name";
@@ -585,31 +587,6 @@ pub struct ItemFilter<'a> {
     pub access: &'a str,
 }
 
-/// One item with what a reviewer needs to decide it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemRow {
-    pub id: i64,
-    pub user_id: String,
-    pub user_name: String,
-    pub login: String,
-    pub title: Option<String>,
-    pub department: Option<String>,
-    pub group_id: String,
-    pub group_name: String,
-    pub grant_id: Option<i64>,
-    pub since: Option<Timestamp>,
-    pub last_login: Option<Timestamp>,
-    pub granted_by: Option<String>,
-    pub last_reason: Option<String>,
-    pub route: String,
-    pub decision: Option<String>,
-    pub comment: Option<String>,
-    pub decided_by: Option<String>,
-    pub decided_at: Option<Timestamp>,
-    pub effect: Option<String>,
-    pub keep_needs_comment: bool,
-}
-
 fn filter_sql(f: &ItemFilter<'_>) -> String {
     let mut sql = String::new();
     if !f.group.is_empty() {
@@ -633,7 +610,7 @@ fn filter_sql(f: &ItemFilter<'_>) -> String {
     sql
 }
 
-/// A page of `reviewer`'s items in `campaign` matching `filter`, by group name then person,
+/// A page of `reviewer`'s items in `campaign` matching `filter`, as the reviewer sees them, by group name then person,
 /// from `offset`; and how many match in all.
 pub async fn my_items(
     db: &Db,
@@ -642,7 +619,7 @@ pub async fn my_items(
     filter: &ItemFilter<'_>,
     offset: i64,
     limit: i64,
-) -> Result<(Vec<ItemRow>, i64), DbError> {
+) -> Result<(Vec<ReviewItem>, i64), DbError> {
     // One pass over the reviewer's items picks the page (and counts them all); only the page's
     // rows are then read in full, with the request behind each (the grant's, or the member's
     // last approved one for the group).
@@ -698,8 +675,9 @@ pub async fn my_items(
     let items = rows
         .into_iter()
         .map(|r| {
-            Ok(ItemRow {
+            Ok(ReviewItem {
                 id: r.try_get(0)?,
+                campaign_id: campaign,
                 user_id: r.try_get(1)?,
                 user_name: r.try_get(2)?,
                 login: r.try_get(3)?,
@@ -713,11 +691,14 @@ pub async fn my_items(
                 granted_by: r.try_get(11)?,
                 last_reason: r.try_get(12)?,
                 route: r.try_get(13)?,
-                decision: r.try_get(14)?,
+                decision: r
+                    .try_get::<Option<String>, _>(14)?
+                    .as_deref()
+                    .and_then(ReviewDecision::parse),
                 comment: r.try_get(15)?,
                 decided_by: r.try_get(16)?,
                 decided_at: r.try_get(17)?,
-                effect: r.try_get(18)?,
+                final_: r.try_get::<Option<String>, _>(18)?.is_some(),
                 keep_needs_comment: r.try_get::<Option<i64>, _>(19)?.unwrap_or(0) != 0,
             })
         })
@@ -1155,16 +1136,23 @@ pub async fn active_people(db: &Db, ids: &[String]) -> Result<Vec<String>, DbErr
     Ok(q.fetch_all(db.pool()).await?)
 }
 
-/// Display names of people by id (unknown ids as they are), in the order given.
+/// Display names of people by id (unknown ids as they are), in the order given, in one query.
 pub async fn names_of(db: &Db, ids: &[String]) -> Result<Vec<String>, DbError> {
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let name: Option<String> =
-            sqlx::query_scalar("SELECT display_name FROM users WHERE okta_id = $1")
-                .bind(id)
-                .fetch_optional(db.pool())
-                .await?;
-        out.push(name.unwrap_or_else(|| id.clone()));
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let sql = format!(
+        "SELECT okta_id, display_name FROM users WHERE okta_id IN ({})",
+        super::placeholders(1, ids.len())
+    );
+    let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+    for id in ids {
+        q = q.bind(id);
+    }
+    let found: std::collections::HashMap<String, String> =
+        q.fetch_all(db.pool()).await?.into_iter().collect();
+    Ok(ids
+        .iter()
+        .map(|id| found.get(id).cloned().unwrap_or_else(|| id.clone()))
+        .collect())
 }

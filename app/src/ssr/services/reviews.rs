@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::model::{
     AuditAction, Campaign, CampaignDetail, CampaignForm, DefaultAction, GrantId, GrantState,
     GroupId, GroupKind, MyCampaign, MyReviewPage, OpKind, PolicyTarget, ReportLine, ReviewDecision,
-    ReviewInclude, ReviewItem, ReviewSchedule, ReviewScope, ReviewState, ReviewTally, ReviewerRule,
+    ReviewInclude, ReviewSchedule, ReviewScope, ReviewState, ReviewTally, ReviewerRule,
     ReviewsOverview, Timestamp, UserId,
 };
 use crate::ssr::auth::{Admin, Requester};
@@ -498,7 +498,16 @@ impl ReviewService<'_> {
         Ok(items)
     }
 
-    async fn campaign_view(&self, c: CampaignRow) -> Result<Campaign, AppError> {
+    /// A campaign for the pages; `decided` as the caller counted it (`None`: counted here).
+    async fn campaign_view(
+        &self,
+        c: CampaignRow,
+        decided: Option<i64>,
+    ) -> Result<Campaign, AppError> {
+        let decided = match decided {
+            Some(n) => n,
+            None => store::decided_count(self.db, c.id).await?,
+        };
         let scope: ReviewScope = serde_json::from_str(&c.scope).unwrap_or_default();
         let mut label = Vec::new();
         for g in &scope.groups {
@@ -545,7 +554,7 @@ impl ReviewService<'_> {
             created_by: c.created_by,
             created_at: c.created_at,
             items: c.items,
-            decided: store::decided_count(self.db, c.id).await?,
+            decided,
         })
     }
 
@@ -553,7 +562,7 @@ impl ReviewService<'_> {
         let c = store::find_campaign(self.db, id)
             .await?
             .ok_or_else(|| AppError::NotFound("That review".into()))?;
-        self.campaign_view(c).await
+        self.campaign_view(c, None).await
     }
 
     /// Admin › Reviews: campaigns newest first (20 a page, before id `before`), and the
@@ -563,7 +572,7 @@ impl ReviewService<'_> {
         let next_before = (rows.len() > 20).then(|| rows[19].id);
         let mut campaigns = Vec::new();
         for c in rows.into_iter().take(20) {
-            campaigns.push(self.campaign_view(c).await?);
+            campaigns.push(self.campaign_view(c, None).await?);
         }
         let schedules = store::list_schedules(self.db)
             .await?
@@ -595,14 +604,15 @@ impl ReviewService<'_> {
             .await?
             .ok_or_else(|| AppError::NotFound("That review".into()))?;
         let unrouted = c.unrouted;
-        let mut campaign = self.campaign_view(c).await?;
         let (by_group, by_reviewer) = store::tallies(self.db, id).await?;
         let total = by_group
             .iter()
             .fold((String::new(), 0, 0, 0, 0, 0), |t, g| {
                 (t.0, t.1 + g.1, t.2 + g.2, t.3 + g.3, t.4 + g.4, t.5 + g.5)
             });
-        campaign.decided = total.1 - total.2 - total.5;
+        let campaign = self
+            .campaign_view(c, Some(total.1 - total.2 - total.5))
+            .await?;
         let tally =
             |(name, items, undecided, kept, revoked, defaulted): store::TallyRow| ReviewTally {
                 name,
@@ -660,34 +670,8 @@ impl ReviewService<'_> {
             .await?
             .ok_or_else(not_found)?;
         let page = page.clamp(0, 100_000);
-        let (rows, matching) =
+        let (items, matching) =
             store::my_items(self.db, campaign, me, filter, page * PAGE, PAGE).await?;
-        let items = rows
-            .into_iter()
-            .map(|r| ReviewItem {
-                id: r.id,
-                campaign_id: campaign,
-                user_id: r.user_id,
-                user_name: r.user_name,
-                login: r.login,
-                title: r.title,
-                department: r.department,
-                group_id: r.group_id,
-                group_name: r.group_name,
-                grant_id: r.grant_id,
-                since: r.since,
-                last_login: r.last_login,
-                granted_by: r.granted_by,
-                last_reason: r.last_reason,
-                route: r.route,
-                decision: r.decision.as_deref().and_then(ReviewDecision::parse),
-                comment: r.comment,
-                decided_by: r.decided_by,
-                decided_at: r.decided_at,
-                final_: r.effect.is_some(),
-                keep_needs_comment: r.keep_needs_comment,
-            })
-            .collect();
         Ok(MyReviewPage {
             campaign: mine,
             revoke_on_decision: c.revoke_on_decision,
