@@ -153,6 +153,14 @@ pub async fn save_policy(
     #[server(default)] keep_needs_comment: Option<String>,
     #[server(default)] ticket_pattern: String,
     #[server(default)] ticket_url: String,
+    #[server(default)] max_live_grants: String,
+    #[server(default)] request_window: String,
+    #[server(default)] break_glass_max: String,
+    #[server(default)] break_glass_per_day: String,
+    #[server(default)] escalate_after: String,
+    #[server(default)] escalation_approvers: String,
+    #[server(default)] escalation_approver_groups: String,
+    #[server(default)] escalate_to_admins_after: String,
 ) -> Result<crate::model::Policy, AppError> {
     use crate::ssr::auth::Admin;
     use crate::ssr::services::access::{resolve_policy_form, PolicyForm};
@@ -173,6 +181,14 @@ pub async fn save_policy(
         keep_needs_comment: keep_needs_comment.is_some(),
         ticket_pattern,
         ticket_url,
+        max_live_grants,
+        request_window,
+        break_glass_max,
+        break_glass_per_day,
+        escalate_after,
+        escalation_approvers,
+        escalation_approver_groups,
+        escalate_to_admins_after,
     };
     super::serve(|admin: Admin, state| async move {
         let input = resolve_policy_form(&state.db, &form).await?;

@@ -49,8 +49,82 @@ pub struct Policy {
     /// Where a ticket is shown: `https://…{ticket}…`.
     #[serde(default)]
     pub ticket_url: Option<String>,
+    /// Limits, break-glass and escalation.
+    #[serde(default)]
+    pub rules: PolicyRules,
     pub updated_at: Timestamp,
     pub updated_by: String,
+}
+
+/// A policy's further rules: limits, emergency access and escalation (each off when absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PolicyRules {
+    /// At most this many live grants (and pending requests) per person from the policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_live_grants: Option<i64>,
+    /// When requested access may start: `Mon-Fri 09:00-18:00 Europe/Berlin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_window: Option<String>,
+    /// Emergency access without approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<BreakGlass>,
+    /// Who else decides a request left undecided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Escalation>,
+}
+
+/// Break-glass: a requester may activate access at once, without approval, after giving a
+/// reason; approvers and admins are alerted and an approver reviews it afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BreakGlass {
+    /// The longest an emergency grant lasts.
+    pub max_secs: i64,
+    /// Activations a person may make in any 24 hours.
+    pub per_day: i64,
+}
+
+/// A second tier of approvers for a request still undecided after `after_secs`, and the
+/// admins after a further `admins_after_secs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Escalation {
+    pub after_secs: i64,
+    #[serde(default)]
+    pub users: Vec<UserId>,
+    #[serde(default)]
+    pub groups: Vec<GroupId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admins_after_secs: Option<i64>,
+}
+
+/// Where an emergency (break-glass) grant's review afterwards stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum Followup {
+    /// Waiting for an approver.
+    Pending,
+    /// An approver confirmed it was justified.
+    Justified,
+    /// An approver flagged it as not justified.
+    Flagged,
+}
+
+impl Followup {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Followup::Pending => "pending",
+            Followup::Justified => "justified",
+            Followup::Flagged => "flagged",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Followup::Pending, Followup::Justified, Followup::Flagged]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
 }
 
 /// A request's state.
@@ -110,6 +184,9 @@ pub struct AccessRequest {
     pub ticket: Option<String>,
     #[serde(default)]
     pub ticket_url: Option<String>,
+    /// Set on an emergency (break-glass) activation: its review afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<Followup>,
     pub created_at: Timestamp,
     pub decided_at: Option<Timestamp>,
     pub decided_by: Option<String>,
@@ -305,4 +382,56 @@ pub struct PolicyView {
     pub applies_to: String,
     pub eligible: Vec<String>,
     pub approvers: Vec<String>,
+}
+
+/// *Admin › Policies › Preview*: what the policies say about one person asking for one group
+/// now — the same evaluation a request meets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyPreview {
+    /// `Name (login)`.
+    pub person: String,
+    pub group: String,
+    pub policy_id: Option<i64>,
+    /// `policy #3 for aws-*`; `None`: no policy applies.
+    pub policy: Option<String>,
+    /// Whether every rule passes.
+    pub may_request: bool,
+    /// Each rule in the order a request meets them.
+    pub checks: Vec<PreviewCheck>,
+    pub quorum: i64,
+    pub auto_approve: bool,
+    /// Who would decide the request now.
+    pub approvers: Vec<PreviewApprover>,
+    /// The policy's other terms, in words.
+    pub rules: Vec<String>,
+}
+
+/// One rule of a preview, and what it found or why it refuses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewCheck {
+    pub rule: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// Someone who would decide a request, and how they came to (`named`, `member of
+/// approvers`, `delegate of Priya Natarajan`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewApprover {
+    pub user_id: UserId,
+    pub name: String,
+    pub login: String,
+    pub via: String,
+}
+
+/// An out-of-office delegation: while it runs, requests routed to its person go to the
+/// delegate too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegation {
+    pub id: i64,
+    pub delegate_id: UserId,
+    pub delegate_name: String,
+    pub delegate_login: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
 }

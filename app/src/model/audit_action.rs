@@ -80,11 +80,25 @@ pub enum AuditAction {
     ReviewRevoked,
     /// An admin made or stopped a recurring review.
     ReviewScheduleSaved,
+    /// A request went to the delegate of an approver who is away.
+    RequestDelegated,
+    /// A request left undecided went to its policy's second tier of approvers.
+    RequestEscalatedSecondTier,
+    /// A request left undecided longer still went to the admins to decide.
+    RequestEscalatedAdmins,
+    /// Break-glass: access activated without approval (approvers and admins are alerted).
+    EmergencyActivated,
+    /// An approver confirmed an emergency activation was justified, or flagged it.
+    EmergencyReviewed,
+    /// A person named an out-of-office delegate for some dates.
+    DelegationSaved,
+    /// A person removed an out-of-office delegation.
+    DelegationRemoved,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 48] = [
+    pub const ALL: [AuditAction; 55] = [
         AuditAction::IntegrationSaved,
         AuditAction::SyncRequested,
         AuditAction::PolicySaved,
@@ -133,6 +147,13 @@ impl AuditAction {
         AuditAction::ReviewClosed,
         AuditAction::ReviewRevoked,
         AuditAction::ReviewScheduleSaved,
+        AuditAction::RequestDelegated,
+        AuditAction::RequestEscalatedSecondTier,
+        AuditAction::RequestEscalatedAdmins,
+        AuditAction::EmergencyActivated,
+        AuditAction::EmergencyReviewed,
+        AuditAction::DelegationSaved,
+        AuditAction::DelegationRemoved,
     ];
 
     /// The name stored with the event.
@@ -187,6 +208,13 @@ impl AuditAction {
             ReviewClosed => "review.closed",
             ReviewRevoked => "review.revoked",
             ReviewScheduleSaved => "review.schedule_saved",
+            RequestDelegated => "request.delegated",
+            RequestEscalatedSecondTier => "request.escalated.second_tier",
+            RequestEscalatedAdmins => "request.escalated.admins",
+            EmergencyActivated => "request.emergency",
+            EmergencyReviewed => "request.emergency_reviewed",
+            DelegationSaved => "request.delegation_saved",
+            DelegationRemoved => "request.delegation_removed",
         }
     }
 }

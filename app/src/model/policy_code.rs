@@ -52,6 +52,30 @@ pub struct PolicySpec {
     /// The ticket's link: `https://…{ticket}…`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket_url: Option<String>,
+    /// At most this many live grants (and pending requests) per person from this policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_live_grants: Option<i64>,
+    /// When requested access may start: `Mon-Fri 09:00-18:00 Europe/Berlin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_window: Option<String>,
+    /// Break-glass: emergency access without approval, for at most this long (`1h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_glass_max: Option<String>,
+    /// Emergency activations a person may make in any 24 hours (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_glass_per_day: Option<i64>,
+    /// A request undecided this long (`30m`) goes to the escalation approvers too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_after: Option<String>,
+    /// Logins of the second tier of approvers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalation_approvers: Vec<String>,
+    /// Groups (names or ids) whose members are the second tier.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalation_approver_groups: Vec<String>,
+    /// After this further time undecided, the admins too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_to_admins_after: Option<String>,
 }
 
 fn yes() -> bool {
@@ -123,6 +147,7 @@ impl PolicySpec {
     /// Each field as text, in file order (for plans: `before → after`).
     pub fn fields(&self) -> Vec<(&'static str, String)> {
         let list = |v: &[String]| v.join(", ");
+        let opt = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
         vec![
             ("requestable", self.requestable.to_string()),
             ("eligible_groups", list(&self.eligible_groups)),
@@ -148,6 +173,29 @@ impl PolicySpec {
                 self.ticket_pattern.clone().unwrap_or_default(),
             ),
             ("ticket_url", self.ticket_url.clone().unwrap_or_default()),
+            ("max_live_grants", opt(self.max_live_grants)),
+            (
+                "request_window",
+                self.request_window.clone().unwrap_or_default(),
+            ),
+            (
+                "break_glass_max",
+                self.break_glass_max.clone().unwrap_or_default(),
+            ),
+            ("break_glass_per_day", opt(self.break_glass_per_day)),
+            (
+                "escalate_after",
+                self.escalate_after.clone().unwrap_or_default(),
+            ),
+            ("escalation_approvers", list(&self.escalation_approvers)),
+            (
+                "escalation_approver_groups",
+                list(&self.escalation_approver_groups),
+            ),
+            (
+                "escalate_to_admins_after",
+                self.escalate_to_admins_after.clone().unwrap_or_default(),
+            ),
         ]
     }
 }

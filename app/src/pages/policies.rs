@@ -86,6 +86,31 @@ fn Policies(
                 <input id="ticket_url" name="ticket_url" placeholder="https://tickets.example.com/browse/{ticket}" />
                 <label for="slack_channel">"Slack channel for new requests (its id, C…; empty: the default channel)"</label>
                 <input id="slack_channel" name="slack_channel" placeholder="C0123456789" />
+                <fieldset class="fieldset">
+                    <legend>"Limits"</legend>
+                    <label for="max_live_grants">"Live grants per person (and pending requests; empty: no limit)"</label>
+                    <input id="max_live_grants" name="max_live_grants" inputmode="numeric" placeholder="2" />
+                    <label for="request_window">"Request window: when access may start (days, hours, time zone; empty: any time)"</label>
+                    <input id="request_window" name="request_window" placeholder="Mon-Fri 09:00-18:00 Europe/Berlin" />
+                </fieldset>
+                <fieldset class="fieldset">
+                    <legend>"Break-glass (emergency access without approval)"</legend>
+                    <label for="break_glass_max">"Emergency maximum (at most 1 day; empty: no break-glass)"</label>
+                    <input id="break_glass_max" name="break_glass_max" placeholder="1h" />
+                    <label for="break_glass_per_day">"Emergency activations a person may make in 24 hours"</label>
+                    <input id="break_glass_per_day" name="break_glass_per_day" inputmode="numeric" placeholder="1" />
+                </fieldset>
+                <fieldset class="fieldset">
+                    <legend>"Escalation"</legend>
+                    <label for="escalate_after">"Escalate a request undecided after (empty: never)"</label>
+                    <input id="escalate_after" name="escalate_after" placeholder="30m" />
+                    <label for="escalation_approvers">"Escalation approvers: people (logins, comma-separated)"</label>
+                    <input id="escalation_approvers" name="escalation_approvers" />
+                    <label for="escalation_approver_groups">"Escalation approvers: members of groups (names, comma-separated)"</label>
+                    <input id="escalation_approver_groups" name="escalation_approver_groups" />
+                    <label for="escalate_to_admins_after">"Then to the admins after a further (empty: not to admins)"</label>
+                    <input id="escalate_to_admins_after" name="escalate_to_admins_after" placeholder="2h" />
+                </fieldset>
                 <div class="form-actions">
                     <button type="submit" class="button" disabled=move || save.pending().get()>"Save policy"</button>
                 </div>
@@ -117,6 +142,10 @@ fn Table(items: Vec<PolicyView>, delete: ServerAction<DeletePolicy>) -> impl Int
                         p.keep_needs_comment.then(|| "keeping in a review needs a comment".to_owned()),
                         p.ticket_pattern.as_ref().map(|t| format!("ticket matching {t}")),
                         p.slack_channel.as_ref().map(|c| format!("Slack: {c}")),
+                        p.rules.max_live_grants.map(|n| format!("at most {n} live per person")),
+                        p.rules.request_window.as_ref().map(|w| format!("starts {w}")),
+                        p.rules.break_glass.as_ref().map(|b| format!("break-glass up to {} ({}× a day)", describe_duration(b.max_secs), b.per_day)),
+                        p.rules.escalation.as_ref().map(|e| format!("escalates after {}{}", describe_duration(e.after_secs), e.admins_after_secs.map(|a| format!(", to admins after {}", describe_duration(a))).unwrap_or_default())),
                     ].into_iter().flatten().collect::<Vec<_>>().join(", ");
                     view! {
                         <tr>

@@ -46,6 +46,7 @@ pub fn audiences(action: &str, subject: &str) -> Vec<Audience> {
         "okta.membership.add_failed"
             | "okta.membership.remove_failing"
             | "request.escalated"
+            | "request.emergency"
             | "drift.found"
     ) {
         out.push(Audience::Admins);
@@ -63,7 +64,10 @@ fn audience(action: &str, subject: &str) -> Option<Audience> {
             "request.created"
             | "request.created.extension"
             | "request.reminder_sent"
-            | "request.approval_recorded",
+            | "request.approval_recorded"
+            | "request.emergency"
+            | "request.escalated.second_tier"
+            | "request.escalated.admins",
         ) => Some(Audience::Approvers(id)),
         (
             "request",
@@ -790,4 +794,13 @@ pub async fn set_admin_recipients(db: &Db, ids: &[String]) -> Result<bool, DbErr
     }
     tx.commit().await?;
     Ok(true)
+}
+
+/// Who gets admin alerts (the admins Gatepass knows), as the transaction sees it.
+pub async fn admin_recipients(tx: &mut Tx) -> Result<Vec<String>, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT user_id FROM notification_admins ORDER BY user_id")
+            .fetch_all(&mut **tx)
+            .await?,
+    )
 }

@@ -20,7 +20,7 @@ const POLICY_COLUMNS: &str = "id, group_id, pattern, eligible_groups, approver_u
       + CASE WHEN allow_self_approval THEN 4 ELSE 0 END + CASE WHEN auto_approve THEN 8 ELSE 0 END \
       + CASE WHEN approve_in_gatepass_only THEN 16 ELSE 0 END \
       + CASE WHEN keep_needs_comment THEN 32 ELSE 0 END AS BIGINT), \
-    slack_channel, updated_at, updated_by, ticket_pattern, ticket_url";
+    slack_channel, updated_at, updated_by, ticket_pattern, ticket_url, rules";
 
 type PolicyRow = (
     i64,
@@ -38,6 +38,7 @@ type PolicyRow = (
     String,
     Option<String>,
     Option<String>,
+    String,
 );
 
 impl From<PolicyRow> for Policy {
@@ -58,6 +59,7 @@ impl From<PolicyRow> for Policy {
             by,
             ticket_pattern,
             ticket_url,
+            rules,
         ) = r;
         Policy {
             id,
@@ -80,6 +82,9 @@ impl From<PolicyRow> for Policy {
             keep_needs_comment: flags & KEEP_NEEDS_COMMENT != 0,
             ticket_pattern,
             ticket_url,
+            // Written by this code from a checked policy: a row that does not parse is one
+            // written by hand, and gets no further rules rather than failing every read.
+            rules: serde_json::from_str(&rules).unwrap_or_default(),
             updated_at: at,
             updated_by: by,
         }
@@ -121,9 +126,9 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
         "INSERT INTO policies (group_id, pattern, requestable, eligible_groups, approver_users, \
            approver_groups, quorum, default_duration_secs, max_duration_secs, require_reason, \
            allow_self_approval, auto_approve, updated_at, updated_by, approve_in_gatepass_only, \
-           slack_channel, keep_needs_comment, ticket_pattern, ticket_url) \
+           slack_channel, keep_needs_comment, ticket_pattern, ticket_url, rules) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-           $18, $19) \
+           $18, $19, $20) \
          RETURNING id",
     );
     let id: i64 = bind_policy(query, p)
@@ -133,7 +138,7 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
     Ok(id)
 }
 
-/// Binds `$1`…`$19` of an insert or an update of a policy: its target, rules and stamps, in
+/// Binds `$1`…`$20` of an insert or an update of a policy: its target, rules and stamps, in
 /// the columns' order.
 fn bind_policy<'q>(query: AnyQuery<'q>, p: &'q Policy) -> AnyQuery<'q> {
     let (group, pattern) = target_columns(&p.target);
@@ -157,6 +162,7 @@ fn bind_policy<'q>(query: AnyQuery<'q>, p: &'q Policy) -> AnyQuery<'q> {
         .bind(p.keep_needs_comment)
         .bind(p.ticket_pattern.as_deref())
         .bind(p.ticket_url.as_deref())
+        .bind(serde_json::to_string(&p.rules).unwrap_or_else(|_| "{}".into()))
 }
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
@@ -176,8 +182,8 @@ pub async fn update_policy(tx: &mut Tx, id: i64, p: &Policy) -> Result<bool, DbE
            max_duration_secs = $9, require_reason = $10, allow_self_approval = $11, \
            auto_approve = $12, updated_at = $13, updated_by = $14, \
            approve_in_gatepass_only = $15, slack_channel = $16, keep_needs_comment = $17, \
-           ticket_pattern = $18, ticket_url = $19 \
-         WHERE id = $20",
+           ticket_pattern = $18, ticket_url = $19, rules = $20 \
+         WHERE id = $21",
     );
     let done = bind_policy(query, p).bind(id).execute(&mut **tx).await?;
     Ok(done.rows_affected() > 0)

@@ -25,12 +25,13 @@ type RequestRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 
 const REQUEST_COLUMNS: &str = "r.id, r.requester_id, r.group_id, r.reason, r.duration_secs, \
     r.starts_at, r.state, r.quorum, \
     (SELECT COUNT(*) FROM approvals a WHERE a.request_id = r.id AND a.decision = 'approve'), \
-    r.extends_grant_id, r.created_at, r.decided_at, r.decided_by, r.ticket, r.ticket_url";
+    r.extends_grant_id, r.created_at, r.decided_at, r.decided_by, r.ticket, r.ticket_url, r.followup";
 
 impl From<RequestRow> for AccessRequest {
     fn from(r: RequestRow) -> Self {
@@ -50,6 +51,7 @@ impl From<RequestRow> for AccessRequest {
             decided_by,
             ticket,
             ticket_url,
+            followup,
         ) = r;
         AccessRequest {
             id: RequestId(id),
@@ -64,6 +66,7 @@ impl From<RequestRow> for AccessRequest {
             extends_grant_id: extends.map(GrantId),
             ticket,
             ticket_url,
+            emergency: followup.as_deref().and_then(crate::model::Followup::parse),
             created_at,
             decided_at,
             decided_by,
@@ -86,6 +89,13 @@ pub struct NewRequest<'a> {
     /// The ticket reference and its link.
     pub ticket: Option<&'a str>,
     pub ticket_url: Option<&'a str>,
+    /// The policy it is made under.
+    pub policy_id: i64,
+    /// An emergency (break-glass) activation: its review afterwards starts pending.
+    pub emergency: bool,
+    /// When the policy's second tier of approvers, and the admins, join if it is undecided.
+    pub escalate_at: Option<Timestamp>,
+    pub admins_at: Option<Timestamp>,
 }
 
 /// Inserts a pending request and who may decide it; returns its id.
@@ -97,8 +107,10 @@ pub async fn insert_request(
 ) -> Result<RequestId, DbError> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO access_requests (requester_id, group_id, reason, duration_secs, starts_at, \
-           state, policy, quorum, extends_grant_id, created_at, ticket, ticket_url) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11) RETURNING id",
+           state, policy, quorum, extends_grant_id, created_at, ticket, ticket_url, policy_id, \
+           emergency, followup, escalate_at, admins_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+           $16) RETURNING id",
     )
     .bind(r.requester_id)
     .bind(r.group_id)
@@ -111,22 +123,42 @@ pub async fn insert_request(
     .bind(r.created_at)
     .bind(r.ticket)
     .bind(r.ticket_url)
+    .bind(r.policy_id)
+    .bind(r.emergency)
+    .bind(r.emergency.then_some("pending"))
+    .bind(r.escalate_at)
+    .bind(r.admins_at)
     .fetch_one(&mut **tx)
     .await?;
     let users = approver_users.iter().map(|u| ("user", u.as_str()));
     let groups = approver_groups.iter().map(|g| ("group", g.as_str()));
     for (kind, reference) in users.chain(groups) {
-        sqlx::query(
-            "INSERT INTO request_approvers (request_id, kind, ref) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(kind)
-        .bind(reference)
-        .execute(&mut **tx)
-        .await?;
+        add_approver(tx, RequestId(id), kind, reference, None).await?;
     }
     Ok(RequestId(id))
+}
+
+/// Routes request `id` to a person (`kind` `user`) or the members of a group (`group`) too,
+/// noting how (`via`: `escalation`, `admins`, `delegate:<okta id>`; `None`: its policy);
+/// false if it already was.
+pub async fn add_approver(
+    tx: &mut Tx,
+    id: RequestId,
+    kind: &str,
+    reference: &str,
+    via: Option<&str>,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "INSERT INTO request_approvers (request_id, kind, ref, via) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(reference)
+    .bind(via)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// Takes the request's row lock if it is still pending (the first write of a decision, so
@@ -389,4 +421,185 @@ pub async fn list_decisions_of(
         }
     }
     Ok(out)
+}
+
+/// The groups `user_id` holds a live grant of, or has a pending request for, under policy
+/// `policy_id` — `except` aside (asking again for it extends, it adds nothing) — by name.
+pub async fn live_under_policy(
+    db: &Db,
+    user_id: &UserId,
+    policy_id: i64,
+    except: &GroupId,
+) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT g.name FROM groups g WHERE g.okta_id <> $3 AND g.okta_id IN ( \
+           SELECT gr.group_id FROM grants gr JOIN access_requests r ON r.id = gr.request_id \
+             WHERE gr.user_id = $1 AND gr.state IN ('scheduled', 'active') \
+               AND r.policy_id = $2 \
+           UNION SELECT r.group_id FROM access_requests r \
+             WHERE r.requester_id = $1 AND r.state = 'pending' AND r.policy_id = $2) \
+         ORDER BY g.name",
+    )
+    .bind(user_id)
+    .bind(policy_id)
+    .bind(except)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// How many emergency activations `user_id` made since `since`, counted in the transaction
+/// that is about to add one (so that concurrent activations take turns).
+pub async fn emergencies_since(
+    tx: &mut Tx,
+    user_id: &UserId,
+    since: Timestamp,
+) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM access_requests \
+         WHERE requester_id = $1 AND emergency AND created_at > $2",
+    )
+    .bind(user_id)
+    .bind(since)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Records the review of emergency request `id` afterwards, if it is still waiting for one.
+pub async fn record_followup(
+    tx: &mut Tx,
+    id: RequestId,
+    outcome: crate::model::Followup,
+    by: &str,
+    at: Timestamp,
+    comment: &str,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "UPDATE access_requests SET followup = $2, followup_by = $3, followup_at = $4, \
+           followup_comment = $5 WHERE id = $1 AND followup = 'pending'",
+    )
+    .bind(id)
+    .bind(outcome.as_str())
+    .bind(by)
+    .bind(at)
+    .bind(comment)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Emergency activations waiting for `user_id`'s review (as one of their approvers; never
+/// their own), oldest first.
+pub async fn emergencies_to_review(
+    db: &Db,
+    user_id: &UserId,
+    limit: i64,
+) -> Result<Vec<AccessRequest>, DbError> {
+    let rows: Vec<RequestRow> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE r.followup = 'pending' \
+           AND r.requester_id <> $1 AND EXISTS ( \
+           SELECT 1 FROM request_approvers ra WHERE ra.request_id = r.id AND \
+             ((ra.kind = 'user' AND ra.ref = $1) OR (ra.kind = 'group' AND EXISTS ( \
+               SELECT 1 FROM memberships m WHERE m.group_id = ra.ref AND m.user_id = $1)))) \
+         ORDER BY r.created_at, r.id LIMIT $2"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(AccessRequest::from).collect())
+}
+
+/// The review of an emergency request afterwards: who, when, what they said.
+pub async fn followup_of(
+    db: &Db,
+    id: RequestId,
+) -> Result<Option<(String, Timestamp, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT followup_by, followup_at, followup_comment FROM access_requests \
+         WHERE id = $1 AND followup_by IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
+/// How each person came to request `id` beyond its policy: (`via`, the person or group).
+pub async fn routed(db: &Db, id: RequestId) -> Result<Vec<(String, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT via, ref FROM request_approvers WHERE request_id = $1 AND via IS NOT NULL \
+         ORDER BY via, ref",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Which step of a policy's escalation is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// The policy's second tier of approvers.
+    Second,
+    /// The admins.
+    Admins,
+}
+
+/// Pending requests with an escalation step due at `now` and not taken yet, oldest first.
+pub async fn escalations_due(
+    db: &Db,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<(RequestId, Tier)>, DbError> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, 2 FROM access_requests WHERE state = 'pending' AND escalate_at <= $1 \
+           AND escalated_at IS NULL \
+         UNION ALL SELECT id, 3 FROM access_requests WHERE state = 'pending' \
+           AND admins_at <= $1 AND admins_escalated_at IS NULL \
+         ORDER BY 1, 2 LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, tier)| {
+            let tier = if tier == 2 { Tier::Second } else { Tier::Admins };
+            (RequestId(id), tier)
+        })
+        .collect())
+}
+
+/// Marks escalation step `tier` of request `id` taken at `at`; false if it already was.
+pub async fn mark_escalated(
+    tx: &mut Tx,
+    id: RequestId,
+    tier: Tier,
+    at: Timestamp,
+) -> Result<bool, DbError> {
+    let column = match tier {
+        Tier::Second => "escalated_at",
+        Tier::Admins => "admins_escalated_at",
+    };
+    let done = sqlx::query(&format!(
+        "UPDATE access_requests SET {column} = $2 WHERE id = $1 AND {column} IS NULL"
+    ))
+    .bind(id)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// When request `id` escalated to its second tier and to the admins.
+pub async fn escalated(
+    db: &Db,
+    id: RequestId,
+) -> Result<(Option<Timestamp>, Option<Timestamp>), DbError> {
+    Ok(sqlx::query_as(
+        "SELECT escalated_at, admins_escalated_at FROM access_requests WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .unwrap_or((None, None)))
 }

@@ -1,6 +1,8 @@
 //! Reminds people that their access ends soon (`NotificationsService::remind_expiring`) and
 //! approvers of requests that wait long (`remind_pending`), every 30 seconds: a reminder goes
-//! out at most 30 s after its time. It also keeps the list of who gets admin alerts current.
+//! out at most 30 s after its time. It also keeps the list of who gets admin alerts current,
+//! and takes the escalation steps of policies and routes requests to delegates
+//! (`AccessService::route_pending`) as often.
 
 use std::time::Duration;
 
@@ -19,6 +21,11 @@ pub async fn run(core: Core) {
             Ok(0) => {}
             Ok(n) => tracing::info!(reminded = n, "holders reminded that their access ends soon"),
             Err(e) => tracing::warn!(error = %e, "reminding holders failed"),
+        }
+        match core.access().route_pending().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(requests = n, "waiting requests escalated"),
+            Err(e) => tracing::warn!(error = %e, "escalating waiting requests failed"),
         }
         match core.notifications().remind_pending().await {
             Ok(0) => {}

@@ -10,18 +10,18 @@
 use crate::error::AppError;
 use crate::format::describe_duration;
 use crate::model::{
-    AccessRequest, AuditAction, Decision, Grant, GrantDuration, GrantId, GrantState, GroupId,
-    GroupKind, OpKind, Policy, PolicySpec, PolicyTarget, RequestId, RequestState, Timestamp,
+    AccessRequest, AuditAction, BreakGlass, Decision, Escalation, Grant, GrantDuration, GrantId, GrantState, GroupId,
+    GroupKind, OpKind, Policy, PolicyRules, PolicySpec, PolicyTarget, RequestId, RequestState, Timestamp,
     UserId, UserStatus,
 };
 use crate::ssr::auth::{Admin, Requester};
 use crate::ssr::clock::Clock;
 use crate::ssr::db::requests::NewRequest;
-use crate::ssr::db::{audit, directory, grants, outbox, policies, requests, Db, Tx};
-use crate::ssr::services::policy::{resolve_policy, MAX_POLICY_DURATION_SECS, MIN_DURATION_SECS};
+use crate::ssr::db::{audit, delegations, directory, grants, outbox, policies, requests, Db, Tx};
+use crate::ssr::services::policy::{MAX_POLICY_DURATION_SECS, MIN_DURATION_SECS};
 
 /// Longest reason kept.
-const MAX_REASON: usize = 1000;
+pub(crate) const MAX_REASON: usize = 1000;
 
 /// Parses an optional scheduled start from a form: `2026-06-01T10:00` (UTC); empty: none.
 pub fn parse_start(text: &str) -> Result<Option<Timestamp>, AppError> {
@@ -38,11 +38,96 @@ pub fn parse_start(text: &str) -> Result<Option<Timestamp>, AppError> {
     Ok(Some(Timestamp::from(at.assume_utc())))
 }
 
+/// The bounds of a policy's further rules; errors name the policy form's field.
+fn check_rules(rules: &PolicyRules, requestable: bool) -> Result<(), AppError> {
+    if let Some(n) = rules.max_live_grants {
+        if !(1..=1000).contains(&n) {
+            return Err(AppError::invalid(
+                "Live grants per person",
+                "must be from 1 to 1000 (empty: no limit)",
+            ));
+        }
+    }
+    if let Some(b) = &rules.break_glass {
+        if !requestable {
+            return Err(AppError::invalid(
+                "Emergency maximum",
+                "only a requestable group can have break-glass access",
+            ));
+        }
+        if !(MIN_DURATION_SECS..=MAX_EMERGENCY_SECS).contains(&b.max_secs) {
+            return Err(AppError::invalid(
+                "Emergency maximum",
+                "must be between 1 minute and 1 day: emergency access is short",
+            ));
+        }
+        if !(1..=24).contains(&b.per_day) {
+            return Err(AppError::invalid(
+                "Emergency activations a day",
+                "must be from 1 to 24",
+            ));
+        }
+    }
+    if let Some(e) = &rules.escalation {
+        let bounds = MIN_DURATION_SECS..=30 * 86_400;
+        if !bounds.contains(&e.after_secs) {
+            return Err(AppError::invalid(
+                "Escalate after",
+                "must be between 1 minute and 30 days",
+            ));
+        }
+        if e.admins_after_secs.is_some_and(|s| !bounds.contains(&s)) {
+            return Err(AppError::invalid(
+                "Then to admins after",
+                "must be between 1 minute and 30 days (empty: not to admins)",
+            ));
+        }
+        if e.users.is_empty() && e.groups.is_empty() && e.admins_after_secs.is_none() {
+            return Err(AppError::invalid(
+                "Escalation approvers",
+                "name who a request escalates to (people, groups, or admins after a time)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The longest an emergency grant may last.
+pub const MAX_EMERGENCY_SECS: i64 = 86_400;
+
 /// The audit subject of a policy: the group it applies to, or its pattern.
 fn policy_subject(policy: &Policy) -> String {
     match &policy.target {
         PolicyTarget::Group(g) => format!("group:{g}"),
         PolicyTarget::Pattern(p) => format!("pattern:{p}"),
+    }
+}
+
+/// Refuses a scheduled start in the past or more than 30 days ahead.
+fn check_start(start: Option<Timestamp>, now: Timestamp) -> Result<(), AppError> {
+    if let Some(start) = start {
+        if start <= now {
+            return Err(AppError::invalid(
+                "Start",
+                "a scheduled start must be in the future",
+            ));
+        }
+        if start > now.plus_secs(30 * 86_400) {
+            return Err(AppError::invalid("Start", "schedule at most 30 days ahead"));
+        }
+    }
+    Ok(())
+}
+
+/// When a request made at `now` under `policy` goes to its second tier of approvers, and to
+/// the admins, if it is still undecided.
+fn escalation_times(policy: &Policy, now: Timestamp) -> (Option<Timestamp>, Option<Timestamp>) {
+    match &policy.rules.escalation {
+        Some(e) => {
+            let second = now.plus_secs(e.after_secs);
+            (Some(second), e.admins_after_secs.map(|a| second.plus_secs(a)))
+        }
+        None => (None, None),
     }
 }
 
@@ -70,6 +155,8 @@ pub struct PolicyInput {
     pub ticket_pattern: Option<String>,
     /// The ticket's link template (checked: `tickets::parse_url_template`).
     pub ticket_url: Option<String>,
+    /// Limits, break-glass and escalation (the window in its canonical form).
+    pub rules: PolicyRules,
 }
 
 /// The policy form as posted: names, logins and text, resolved against the directory.
@@ -92,6 +179,14 @@ pub struct PolicyForm {
     pub keep_needs_comment: bool,
     pub ticket_pattern: String,
     pub ticket_url: String,
+    pub max_live_grants: String,
+    pub request_window: String,
+    pub break_glass_max: String,
+    pub break_glass_per_day: String,
+    pub escalate_after: String,
+    pub escalation_approvers: String,
+    pub escalation_approver_groups: String,
+    pub escalate_to_admins_after: String,
 }
 
 fn names(list: &str) -> impl Iterator<Item = &str> {
@@ -185,6 +280,15 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
         .parse()
         .map_err(|_| AppError::invalid("Quorum", "enter a whole number of approvals"))?;
     let list = |text: &str| names(text).map(str::to_owned).collect::<Vec<_>>();
+    let text = |t: &str| Some(t.trim().to_owned()).filter(|t| !t.is_empty());
+    let number = |field: &'static str, t: &str| {
+        text(t)
+            .map(|t| {
+                t.parse::<i64>()
+                    .map_err(|_| AppError::invalid(field, "enter a whole number"))
+            })
+            .transpose()
+    };
     let spec = PolicySpec {
         applies_to: f.applies_to.clone(),
         requestable: f.requestable,
@@ -202,6 +306,14 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
         keep_needs_comment: f.keep_needs_comment,
         ticket_pattern: Some(f.ticket_pattern.clone()).filter(|t| !t.trim().is_empty()),
         ticket_url: Some(f.ticket_url.clone()).filter(|t| !t.trim().is_empty()),
+        max_live_grants: number("Live grants per person", &f.max_live_grants)?,
+        request_window: text(&f.request_window),
+        break_glass_max: text(&f.break_glass_max),
+        break_glass_per_day: number("Emergency activations a day", &f.break_glass_per_day)?,
+        escalate_after: text(&f.escalate_after),
+        escalation_approvers: list(&f.escalation_approvers),
+        escalation_approver_groups: list(&f.escalation_approver_groups),
+        escalate_to_admins_after: text(&f.escalate_to_admins_after),
     };
     resolve_policy_spec(db, &spec).await
 }
@@ -232,22 +344,58 @@ pub async fn resolve_policy_spec(db: &Db, spec: &PolicySpec) -> Result<PolicyInp
     };
     let eligible_groups = groups("Who may request", &spec.eligible_groups).await?;
     let approver_groups = groups("Approver groups", &spec.approver_groups).await?;
-    let mut approver_users = Vec::new();
-    for login in spec
-        .approvers
-        .iter()
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty())
-    {
-        printable("Approvers", login)?;
-        approver_users.push(
-            directory::user_id_by_login(db, login)
-                .await?
-                .ok_or_else(|| {
-                    AppError::invalid("Approvers", format!("nobody with the login {login:?}"))
-                })?,
-        );
-    }
+    let approver_users = people(db, "Approvers", &spec.approvers).await?;
+    let rules = PolicyRules {
+        max_live_grants: spec.max_live_grants,
+        request_window: spec
+            .request_window
+            .as_deref()
+            .map(|w| {
+                super::windows::RequestWindow::parse(w)
+                    .map(|w| w.canonical())
+                    .map_err(|m| AppError::invalid("Request window", m))
+            })
+            .transpose()?,
+        break_glass: match (&spec.break_glass_max, spec.break_glass_per_day) {
+            (Some(max), per_day) => Some(BreakGlass {
+                max_secs: required_duration("Emergency maximum", max)?.secs(),
+                per_day: per_day.unwrap_or(1),
+            }),
+            (None, Some(_)) => {
+                return Err(AppError::invalid(
+                    "Emergency activations a day",
+                    "set the emergency maximum too, or leave both empty",
+                ))
+            }
+            (None, None) => None,
+        },
+        escalation: match &spec.escalate_after {
+            Some(after) => Some(Escalation {
+                after_secs: required_duration("Escalate after", after)?.secs(),
+                users: people(db, "Escalation approvers", &spec.escalation_approvers).await?,
+                groups: groups(
+                    "Escalation approver groups",
+                    &spec.escalation_approver_groups,
+                )
+                .await?,
+                admins_after_secs: optional_duration(
+                    "Then to admins after",
+                    spec.escalate_to_admins_after.as_deref().unwrap_or(""),
+                )?
+                .map(GrantDuration::secs),
+            }),
+            None if !spec.escalation_approvers.is_empty()
+                || !spec.escalation_approver_groups.is_empty()
+                || spec.escalate_to_admins_after.is_some() =>
+            {
+                return Err(AppError::invalid(
+                    "Escalate after",
+                    "say after how long an undecided request escalates",
+                ))
+            }
+            None => None,
+        },
+    };
     Ok(PolicyInput {
         target,
         requestable: spec.requestable,
@@ -267,7 +415,22 @@ pub async fn resolve_policy_spec(db: &Db, spec: &PolicySpec) -> Result<PolicyInp
             spec.ticket_pattern.as_deref().unwrap_or(""),
         )?,
         ticket_url: super::tickets::parse_url_template(spec.ticket_url.as_deref().unwrap_or(""))?,
+        rules,
     })
+}
+
+/// People named by login in a policy's `field`, as Okta ids; every one must exist.
+async fn people(db: &Db, field: &str, logins: &[String]) -> Result<Vec<UserId>, AppError> {
+    let mut ids = Vec::new();
+    for login in logins.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
+        printable(field, login)?;
+        ids.push(
+            directory::user_id_by_login(db, login)
+                .await?
+                .ok_or_else(|| AppError::invalid(field, format!("nobody with the login {login:?}")))?,
+        );
+    }
+    Ok(ids)
 }
 
 /// A Slack channel as a policy names it: its id (`C…` or `G…`, as Slack shows it under the
@@ -324,11 +487,11 @@ pub struct AccessService<'a> {
 }
 
 impl AccessService<'_> {
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         self.clock.timestamp()
     }
 
-    fn wake_engine(&self) {
+    pub(crate) fn wake_engine(&self) {
         if let Some(signal) = self.signal {
             signal.wake();
         }
@@ -434,6 +597,7 @@ impl AccessService<'_> {
                 "must be from 1 to 10 approvals",
             ));
         }
+        check_rules(&input.rules, input.requestable)?;
         let now = self.now();
         Ok(Policy {
             id: 0,
@@ -453,6 +617,7 @@ impl AccessService<'_> {
             keep_needs_comment: input.keep_needs_comment,
             ticket_pattern: input.ticket_pattern,
             ticket_url: input.ticket_url,
+            rules: input.rules,
             updated_at: now,
             updated_by: admin.me().login.clone(),
         })
@@ -500,32 +665,13 @@ impl AccessService<'_> {
         input: RequestInput,
     ) -> Result<AccessRequest, AppError> {
         let me = who.me();
-        printable("Group", input.group_id.as_str())?;
-        let group = directory::find_group(self.db, input.group_id.as_str())
+        let now = self.now();
+        check_start(input.starts_at, now)?;
+        let (group, policy) = self
+            .assess(&me.okta_id, &input.group_id, input.starts_at.unwrap_or(now))
             .await?
-            .ok_or_else(|| AppError::NotFound("That group".into()))?;
-        let policies = policies::list_policies(self.db).await?;
+            .into_allowed()?;
         let group_id = group.okta_id.clone();
-        let policy = resolve_policy(&policies, &group_id, &group.name)
-            .filter(|p| p.requestable)
-            .ok_or_else(|| {
-                AppError::invalid("Group", format!("{} cannot be requested", group.name))
-            })?
-            .clone();
-        if !GroupKind::OktaGroup.is(&group.okta_type) || group.managed_by_rule {
-            return Err(AppError::invalid(
-                "Group",
-                format!(
-                    "{} cannot be requested: Okta manages its membership",
-                    group.name
-                ),
-            ));
-        }
-        if !policy.eligible_groups.is_empty()
-            && !directory::is_member_of_any(self.db, &me.okta_id, &policy.eligible_groups).await?
-        {
-            return Err(AppError::Forbidden);
-        }
         let duration = input
             .duration
             .map_or(policy.default_duration_secs, GrantDuration::secs);
@@ -544,18 +690,6 @@ impl AccessService<'_> {
             return Err(AppError::invalid("Reason", "say why you need this access"));
         }
         let ticket = super::tickets::ticket_for(&policy, &input.ticket)?;
-        let now = self.now();
-        if let Some(start) = input.starts_at {
-            if start <= now {
-                return Err(AppError::invalid(
-                    "Start",
-                    "a scheduled start must be in the future",
-                ));
-            }
-            if start > now.plus_secs(30 * 86_400) {
-                return Err(AppError::invalid("Start", "schedule at most 30 days ahead"));
-            }
-        }
 
         // Read before the transaction: inside it, a second pool connection could wait for ever
         // behind requests that hold the others while they wait for this one's lock.
@@ -598,11 +732,18 @@ impl AccessService<'_> {
                 created_at: now,
                 ticket: ticket.as_ref().map(|t| t.0.as_str()),
                 ticket_url: ticket.as_ref().and_then(|t| t.1.as_deref()),
+                policy_id: policy.id,
+                emergency: false,
+                escalate_at: escalation_times(&policy, now).0,
+                admins_at: escalation_times(&policy, now).1,
             },
             &policy.approver_users,
             &policy.approver_groups,
         )
         .await?;
+        if !policy.auto_approve {
+            self.route_to_delegates(&mut tx, Some(id)).await?;
+        }
         // Decided before its creation is recorded, so that the outbox does not ask approvers
         // to decide it.
         if policy.auto_approve {
@@ -637,9 +778,49 @@ impl AccessService<'_> {
         Ok(request)
     }
 
+    /// What the policies say about `person` asking for group `group_id` with access starting
+    /// at `start` (see [`assess`](super::assess::assess)); an unknown group: not found.
+    pub async fn assess(
+        &self,
+        person: &UserId,
+        group_id: &GroupId,
+        start: Timestamp,
+    ) -> Result<super::assess::Assessment, AppError> {
+        printable("Group", group_id.as_str())?;
+        let group = directory::find_group(self.db, group_id.as_str())
+            .await?
+            .ok_or_else(|| AppError::NotFound("That group".into()))?;
+        super::assess::assess(self.db, person, group, start).await
+    }
+
+    /// Routes pending requests (all, or only `request`) to the delegates of the people away
+    /// who may decide them, each audited (`request.delegated`); how many it routed.
+    pub(crate) async fn route_to_delegates(
+        &self,
+        tx: &mut Tx,
+        request: Option<RequestId>,
+    ) -> Result<usize, AppError> {
+        let mut routed = 0;
+        for (id, away, delegate) in delegations::due(tx, self.now(), request).await? {
+            let via = format!("delegate:{away}");
+            if requests::add_approver(tx, id, "user", delegate.as_str(), Some(&via)).await? {
+                self.audit(
+                    tx,
+                    "gatepass",
+                    AuditAction::RequestDelegated,
+                    format!("request:{id}"),
+                    serde_json::json!({ "delegate": delegate, "for": away }),
+                )
+                .await?;
+                routed += 1;
+            }
+        }
+        Ok(routed)
+    }
+
     /// Creates the grant (or extends the existing one) for an approved request, and queues
     /// the Okta change when the grant is active now.
-    async fn carry_out(
+    pub(crate) async fn carry_out(
         &self,
         tx: &mut Tx,
         request_id: RequestId,

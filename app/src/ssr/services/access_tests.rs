@@ -23,11 +23,11 @@ use crate::ssr::db::Db;
 use crate::ssr::db::{grants, outbox, policies, requests};
 use crate::ssr::testing::{each_engine, ms, test_person as me};
 
-fn person(id: &str) -> Requester {
+pub(super) fn person(id: &str) -> Requester {
     Requester::for_tests(me(id))
 }
 
-fn admin() -> Admin {
+pub(super) fn admin() -> Admin {
     Admin::for_tests(me("root"))
 }
 
@@ -83,7 +83,7 @@ async fn directory(db: &Db) {
     }
 }
 
-fn policy(target: PolicyTarget) -> PolicyInput {
+pub(super) fn policy(target: PolicyTarget) -> PolicyInput {
     PolicyInput {
         target: Some(target),
         requestable: true,
@@ -101,6 +101,7 @@ fn policy(target: PolicyTarget) -> PolicyInput {
         keep_needs_comment: false,
         ticket_pattern: None,
         ticket_url: None,
+        rules: Default::default(),
     }
 }
 
@@ -109,7 +110,7 @@ fn d(text: &str) -> GrantDuration {
     text.parse().unwrap()
 }
 
-fn ask(group: &str, duration: &str) -> RequestInput {
+pub(super) fn ask(group: &str, duration: &str) -> RequestInput {
     RequestInput {
         group_id: group.into(),
         duration: optional_duration("Duration", duration).unwrap(),
@@ -119,7 +120,7 @@ fn ask(group: &str, duration: &str) -> RequestInput {
     }
 }
 
-fn approve(id: RequestId) -> DecisionInput {
+pub(super) fn approve(id: RequestId) -> DecisionInput {
     DecisionInput {
         request_id: id,
         decision: Decision::Approve,
@@ -128,7 +129,7 @@ fn approve(id: RequestId) -> DecisionInput {
     }
 }
 
-async fn with_service<F, Fut>(test: F)
+pub(super) async fn with_service<F, Fut>(test: F)
 where
     F: Fn(Db, ManualClock) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -144,7 +145,7 @@ where
     .await;
 }
 
-fn invalid_field(e: AppError) -> String {
+pub(super) fn invalid_field(e: AppError) -> String {
     match e {
         AppError::Invalid { field, .. } => field,
         other => panic!("expected a validation error, got {other:?}"),
@@ -1141,6 +1142,10 @@ async fn t06_the_database_enforces_one_pending_request_and_one_live_grant() {
                 created_at: ms(1),
                 ticket: None,
                 ticket_url: None,
+                policy_id: 1,
+                emergency: false,
+                escalate_at: None,
+                admins_at: None,
             },
             &[],
             &[],

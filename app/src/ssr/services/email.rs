@@ -158,6 +158,36 @@ pub async fn compose(
                     &format!("{links}/approvals"),
                 )
             }
+            "request.emergency" => {
+                let who = person_name(r.requester_id.to_string()).await?;
+                let mut lines = vec![
+                    format!("{who} used break-glass: emergency access to {group} for {how_long}, without approval. It is active now."),
+                    format!("Reason: {}", r.reason.trim()),
+                ];
+                if let Some(ticket) = &r.ticket {
+                    lines.push(format!("Ticket: {ticket}"));
+                }
+                lines.push("An approver reviews it afterwards: confirm it was justified, or flag it.".to_owned());
+                message(
+                    format!("Emergency access: {who} activated {group}"),
+                    &lines,
+                    "Review it",
+                    &format!("{links}/approvals"),
+                )
+            }
+            "request.escalated.second_tier" | "request.escalated.admins" => {
+                let who = person_name(r.requester_id.to_string()).await?;
+                let waiting = crate::format::describe_duration((event.at - r.created_at) / 1000);
+                let to = if event.action.ends_with("admins") { "the admins" } else { "its second tier of approvers" };
+                message(
+                    format!("Escalated: {who} asks for {group}"),
+                    &[
+                        format!("{who} has waited {waiting} for membership of {group} ({how_long}); nobody decided, so it went to {to}, you among them."),
+                    ],
+                    "Approve or deny",
+                    &format!("{links}/approvals"),
+                )
+            }
             "request.escalated" => {
                 let who = person_name(r.requester_id.to_string()).await?;
                 let waiting = crate::format::describe_duration((event.at - r.created_at) / 1000);

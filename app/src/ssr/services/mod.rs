@@ -3,11 +3,13 @@
 //! (`core.access()`, …), so neither services nor jobs depend on the web server's state.
 
 pub mod access;
+pub mod assess;
 #[cfg(test)]
 mod access_tests;
 pub mod audit;
 pub mod catalog;
 pub mod drift;
+pub mod emergency;
 pub mod email;
 pub mod groups;
 pub mod identity;
@@ -17,13 +19,17 @@ pub mod notifications;
 pub mod policy;
 pub mod policy_code;
 pub mod reviews;
+pub mod routing;
 #[cfg(test)]
 mod reviews_tests;
+#[cfg(test)]
+mod rules_tests;
 pub mod slack;
 pub mod sync;
 pub mod system;
 pub mod tickets;
 pub mod tokens;
+pub mod windows;
 
 use std::sync::Arc;
 

@@ -83,21 +83,35 @@ impl PolicyCodeService<'_> {
                 )
             }
         };
-        let mut eligible_groups = Vec::new();
-        for g in &p.eligible_groups {
-            eligible_groups.push(group(g).await?);
-        }
-        let mut approver_groups = Vec::new();
-        for g in &p.approver_groups {
-            approver_groups.push(group(g).await?);
-        }
-        let mut approvers = Vec::new();
-        for u in &p.approver_users {
-            approvers.push(match directory::find_user(self.db(), u.as_str()).await? {
-                Some(user) => user.login,
-                None => u.0.clone(),
-            });
-        }
+        let group_names = |ids: &[crate::model::GroupId]| {
+            let ids = ids.to_vec();
+            async move {
+                let mut names = Vec::with_capacity(ids.len());
+                for g in &ids {
+                    names.push(group(g).await?);
+                }
+                Ok::<_, AppError>(names)
+            }
+        };
+        let logins = |ids: &[crate::model::UserId]| {
+            let ids = ids.to_vec();
+            async move {
+                let mut names = Vec::with_capacity(ids.len());
+                for u in &ids {
+                    names.push(match directory::find_user(self.db(), u.as_str()).await? {
+                        Some(user) => user.login,
+                        None => u.0.clone(),
+                    });
+                }
+                Ok::<_, AppError>(names)
+            }
+        };
+        let eligible_groups = group_names(&p.eligible_groups).await?;
+        let approver_groups = group_names(&p.approver_groups).await?;
+        let approvers = logins(&p.approver_users).await?;
+        let words = |secs: i64| GrantDuration::from_secs(secs).to_string();
+        let rules = &p.rules;
+        let escalation = rules.escalation.as_ref();
         Ok(PolicySpec {
             applies_to: match &p.target {
                 PolicyTarget::Group(g) => group(g).await?,
@@ -118,6 +132,20 @@ impl PolicyCodeService<'_> {
             keep_needs_comment: p.keep_needs_comment,
             ticket_pattern: p.ticket_pattern.clone(),
             ticket_url: p.ticket_url.clone(),
+            max_live_grants: rules.max_live_grants,
+            request_window: rules.request_window.clone(),
+            break_glass_max: rules.break_glass.as_ref().map(|b| words(b.max_secs)),
+            break_glass_per_day: rules.break_glass.as_ref().map(|b| b.per_day),
+            escalate_after: escalation.map(|e| words(e.after_secs)),
+            escalation_approvers: match escalation {
+                Some(e) => logins(&e.users).await?,
+                None => Vec::new(),
+            },
+            escalation_approver_groups: match escalation {
+                Some(e) => group_names(&e.groups).await?,
+                None => Vec::new(),
+            },
+            escalate_to_admins_after: escalation.and_then(|e| e.admins_after_secs).map(words),
         })
     }
 

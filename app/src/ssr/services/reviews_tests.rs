@@ -121,6 +121,7 @@ fn policy(target: PolicyTarget) -> PolicyInput {
         keep_needs_comment: false,
         ticket_pattern: None,
         ticket_url: None,
+        rules: Default::default(),
     }
 }
 

@@ -1,0 +1,285 @@
+//! What the policies say about one person asking for one group: which policy applies, each
+//! rule it sets with whether the person passes it and why, and who would approve. The request
+//! path (requests and break-glass) refuses with the first rule that fails; the policy preview
+//! on *Admin › Policies* shows every rule. One evaluation, so the preview cannot drift from
+//! what a request meets.
+
+use crate::error::AppError;
+use crate::format::describe_duration;
+use crate::model::{
+    GroupId, GroupKind, Policy, PolicyPreview, PolicyTarget, PreviewCheck, PreviewApprover,
+    Timestamp, UserId,
+};
+use crate::ssr::db::directory::{self, GroupRecord, UserRecord};
+use crate::ssr::db::{delegations, policies, requests, Db};
+use crate::ssr::services::policy::resolve_policy;
+use crate::ssr::services::windows::RequestWindow;
+
+/// The rules in the order the request path checks them.
+#[derive(Debug)]
+pub struct Assessment {
+    pub group: GroupRecord,
+    /// The policy that applies, if any.
+    pub policy: Option<Policy>,
+    /// Each rule's name and outcome: what it found, or the refusal a request gets.
+    pub checks: Vec<(&'static str, Result<String, AppError>)>,
+}
+
+/// The rule of a policy's request window (see [`Assessment::without`]).
+pub const REQUEST_WINDOW: &str = "Request window";
+
+impl Assessment {
+    /// The assessment without `rule` (break-glass skips the request window).
+    pub fn without(mut self, rule: &str) -> Self {
+        self.checks.retain(|(r, _)| *r != rule);
+        self
+    }
+
+    /// The group and its policy when every rule passes; else the first refusal.
+    pub fn into_allowed(self) -> Result<(GroupRecord, Policy), AppError> {
+        for (_, outcome) in self.checks {
+            outcome?;
+        }
+        let policy = self.policy.ok_or(AppError::Internal)?;
+        Ok((self.group, policy))
+    }
+}
+
+/// A policy's name for people: the group it is for, or its pattern.
+pub fn policy_label(policy: &Policy, group: &GroupRecord) -> String {
+    match &policy.target {
+        PolicyTarget::Group(_) => format!("policy #{} for {}", policy.id, group.name),
+        PolicyTarget::Pattern(p) => format!("policy #{} for {p}", policy.id),
+    }
+}
+
+/// Evaluates the policies for `person` asking for `group`, with access starting at `start`.
+/// Reads only; a rule that cannot be evaluated because an earlier one failed is left out.
+pub async fn assess(
+    db: &Db,
+    person: &UserId,
+    group: GroupRecord,
+    start: Timestamp,
+) -> Result<Assessment, AppError> {
+    let all = policies::list_policies(db).await?;
+    let policy = resolve_policy(&all, &group.okta_id, &group.name).cloned();
+    let mut checks: Vec<(&'static str, Result<String, AppError>)> = Vec::new();
+    let cannot = |why: String| AppError::invalid("Group", why);
+    let Some(p) = policy.clone() else {
+        checks.push((
+            "Policy",
+            Err(cannot(format!(
+                "{} cannot be requested: no policy applies to it",
+                group.name
+            ))),
+        ));
+        return Ok(Assessment {
+            group,
+            policy,
+            checks,
+        });
+    };
+    let label = policy_label(&p, &group);
+    checks.push((
+        "Policy",
+        if p.requestable {
+            Ok(format!("{label} applies"))
+        } else {
+            Err(cannot(format!(
+                "{} cannot be requested ({label} makes it not requestable)",
+                group.name
+            )))
+        },
+    ));
+    checks.push((
+        "Okta group",
+        if !GroupKind::OktaGroup.is(&group.okta_type) || group.managed_by_rule {
+            Err(cannot(format!(
+                "{} cannot be requested: Okta manages its membership",
+                group.name
+            )))
+        } else {
+            Ok("an Okta group Gatepass can change".into())
+        },
+    ));
+    checks.push((
+        "Who may request",
+        if p.eligible_groups.is_empty() {
+            Ok("everyone".into())
+        } else if directory::is_member_of_any(db, person, &p.eligible_groups).await? {
+            Ok("a member of an eligible group".into())
+        } else {
+            Err(AppError::Forbidden)
+        },
+    ));
+    if let Some(text) = &p.rules.request_window {
+        let window = RequestWindow::parse(text).map_err(|_| AppError::Internal)?;
+        checks.push((
+            REQUEST_WINDOW,
+            match window.admits(start) {
+                Ok(()) => Ok(format!("open ({text})")),
+                Err(local) => Err(AppError::invalid(
+                    "Start",
+                    format!(
+                        "access to {} may start only {text} ({label}); that is {local} there",
+                        group.name
+                    ),
+                )),
+            },
+        ));
+    }
+    if let Some(max) = p.rules.max_live_grants {
+        let held = requests::live_under_policy(db, person, p.id, &group.okta_id).await?;
+        checks.push((
+            "Live grants per person",
+            if (held.len() as i64) < max {
+                Ok(format!("{} of at most {max} held or asked for", held.len()))
+            } else {
+                Err(AppError::Conflict(format!(
+                    "{label} allows at most {max} live grants or pending requests per person, \
+                     and you have {}: {}. Give one back first.",
+                    held.len(),
+                    held.join(", ")
+                )))
+            },
+        ));
+    }
+    Ok(Assessment {
+        group,
+        policy,
+        checks,
+    })
+}
+
+/// Who would decide a request by `requester` under `policy` now, and how each came to: named,
+/// through a group, or standing in for someone away. The requester is left out unless the
+/// policy allows self-approval (and a delegate never decides their own request).
+pub async fn approvers(
+    db: &Db,
+    policy: &Policy,
+    requester: &UserId,
+    now: Timestamp,
+) -> Result<Vec<PreviewApprover>, AppError> {
+    let mut out: Vec<PreviewApprover> = Vec::new();
+    let push = |user: UserRecord, via: String, out: &mut Vec<PreviewApprover>| {
+        if (&user.okta_id != requester || policy.allow_self_approval)
+            && !out.iter().any(|a| a.user_id == user.okta_id)
+        {
+            out.push(PreviewApprover {
+                user_id: user.okta_id,
+                name: user.display_name,
+                login: user.login,
+                via,
+            });
+        }
+    };
+    for u in &policy.approver_users {
+        if let Some(user) = directory::find_user(db, u.as_str()).await? {
+            push(user, "named".into(), &mut out);
+        }
+    }
+    for g in &policy.approver_groups {
+        let name = group_name(db, g).await?;
+        for id in directory::member_ids(db, g.as_str()).await? {
+            if let Some(user) = directory::find_user(db, &id).await? {
+                push(user, format!("member of {name}"), &mut out);
+            }
+        }
+    }
+    let deciders: Vec<UserId> = out.iter().map(|a| a.user_id.clone()).collect();
+    for (away, delegate) in delegations::delegates_of(db, &deciders, now).await? {
+        if &delegate == requester {
+            continue;
+        }
+        if let Some(user) = directory::find_user(db, delegate.as_str()).await? {
+            let away = out
+                .iter()
+                .find(|a| a.user_id == away)
+                .map(|a| a.name.clone())
+                .unwrap_or_default();
+            push(user, format!("delegate of {away}"), &mut out);
+        }
+    }
+    Ok(out)
+}
+
+async fn group_name(db: &Db, id: &GroupId) -> Result<String, AppError> {
+    Ok(directory::find_group(db, id.as_str())
+        .await?
+        .map_or_else(|| id.to_string(), |g| g.name))
+}
+
+/// The policy preview: what `assess` and `approvers` say about `person` and `group` now.
+pub async fn preview(
+    db: &Db,
+    person: &UserRecord,
+    group: GroupRecord,
+    now: Timestamp,
+) -> Result<PolicyPreview, AppError> {
+    let person_id = person.okta_id.clone();
+    let a = assess(db, &person_id, group, now).await?;
+    let may_request = a.checks.iter().all(|(_, o)| o.is_ok());
+    let checks = a
+        .checks
+        .iter()
+        .map(|(rule, outcome)| PreviewCheck {
+            rule: (*rule).to_owned(),
+            passed: outcome.is_ok(),
+            detail: match outcome {
+                Ok(found) => found.clone(),
+                Err(AppError::Forbidden) => {
+                    "not a member of any group the policy lets request".into()
+                }
+                Err(e) => e.to_string(),
+            },
+        })
+        .collect();
+    let (approvers, rules) = match &a.policy {
+        Some(p) => (approvers(db, p, &person_id, now).await?, policy_rules(p)),
+        None => (Vec::new(), Vec::new()),
+    };
+    Ok(PolicyPreview {
+        person: format!("{} ({})", person.display_name, person.login),
+        group: a.group.name.clone(),
+        policy_id: a.policy.as_ref().map(|p| p.id),
+        policy: a.policy.as_ref().map(|p| policy_label(p, &a.group)),
+        may_request,
+        checks,
+        quorum: a.policy.as_ref().map_or(0, |p| p.quorum),
+        auto_approve: a.policy.as_ref().is_some_and(|p| p.auto_approve),
+        approvers,
+        rules,
+    })
+}
+
+/// The rest of what the policy says, in words, for the preview.
+fn policy_rules(p: &Policy) -> Vec<String> {
+    let mut out = vec![format!(
+        "{} by default, at most {}",
+        describe_duration(p.default_duration_secs),
+        describe_duration(p.max_duration_secs)
+    )];
+    if p.require_reason {
+        out.push("a reason is required".into());
+    }
+    if let Some(t) = &p.ticket_pattern {
+        out.push(format!("a ticket matching {t} is required"));
+    }
+    if let Some(b) = &p.rules.break_glass {
+        out.push(format!(
+            "break-glass: up to {} without approval, {} a day",
+            describe_duration(b.max_secs),
+            b.per_day
+        ));
+    }
+    if let Some(e) = &p.rules.escalation {
+        out.push(format!(
+            "undecided after {}, it escalates{}",
+            describe_duration(e.after_secs),
+            e.admins_after_secs
+                .map(|a| format!(", and to admins after a further {}", describe_duration(a)))
+                .unwrap_or_default()
+        ));
+    }
+    out
+}
