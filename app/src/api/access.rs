@@ -101,6 +101,106 @@ pub async fn get_approvals() -> Result<Vec<RequestView>, AppError> {
         .await
 }
 
+/// Break-glass: activates emergency access to a group at once, without approval, where its
+/// policy allows it (`duration` empty: the emergency maximum).
+#[server(endpoint = "access/emergency", prefix = "/api")]
+pub async fn activate_emergency(
+    group_id: String,
+    duration: String,
+    reason: String,
+    #[server(default)] ticket: String,
+) -> Result<AccessRequest, AppError> {
+    use crate::ssr::auth::Requester;
+    use crate::ssr::services::access::{optional_duration, RequestInput};
+    super::serve(|who: Requester, state| async move {
+        let input = RequestInput {
+            group_id: crate::model::GroupId(group_id),
+            duration: optional_duration("Duration", &duration)?,
+            reason,
+            starts_at: None,
+            ticket,
+        };
+        state.access().activate_emergency(&who, input).await
+    })
+    .await
+}
+
+/// Emergency activations waiting for the caller's review.
+#[server(endpoint = "access/emergencies", prefix = "/api")]
+pub async fn get_emergencies() -> Result<Vec<RequestView>, AppError> {
+    use crate::ssr::auth::Requester;
+    super::serve(|who: Requester, state| async move {
+        state.catalog().emergencies_to_review(&who).await
+    })
+    .await
+}
+
+/// Reviews an emergency activation afterwards: `outcome` `justified` or `flagged` (with a
+/// comment saying why).
+#[server(endpoint = "access/emergency/review", prefix = "/api")]
+pub async fn review_emergency(
+    request_id: i64,
+    outcome: String,
+    #[server(default)] comment: String,
+) -> Result<AccessRequest, AppError> {
+    use crate::ssr::auth::Requester;
+    super::serve(|who: Requester, state| async move {
+        let justified = match outcome.as_str() {
+            "justified" => true,
+            "flagged" => false,
+            _ => return Err(AppError::invalid("Outcome", "justified or flagged")),
+        };
+        state
+            .access()
+            .review_emergency(
+                &who,
+                crate::model::RequestId(request_id),
+                justified,
+                &comment,
+            )
+            .await
+    })
+    .await
+}
+
+/// The caller's out-of-office delegations that have not ended.
+#[server(endpoint = "access/delegations", prefix = "/api")]
+pub async fn get_delegations() -> Result<Vec<crate::model::Delegation>, AppError> {
+    use crate::ssr::auth::Requester;
+    super::serve(|who: Requester, state| async move { state.access().my_delegations(&who).await })
+        .await
+}
+
+/// Names a delegate for the caller's approvals from `from` (empty: now) until `until`, both
+/// UTC date and time (`2026-06-01T10:00`).
+#[server(endpoint = "access/delegations/save", prefix = "/api")]
+pub async fn save_delegation(
+    delegate: String,
+    #[server(default)] from: String,
+    until: String,
+) -> Result<crate::model::Delegation, AppError> {
+    use crate::ssr::auth::Requester;
+    use crate::ssr::services::access::parse_moment;
+    super::serve(|who: Requester, state| async move {
+        let service = state.access();
+        let from = parse_moment("From", &from)?.unwrap_or_else(|| service.now());
+        let until = parse_moment("Until", &until)?
+            .ok_or_else(|| AppError::invalid("Until", "say when you are back"))?;
+        service.set_delegation(&who, &delegate, from, until).await
+    })
+    .await
+}
+
+/// Removes one of the caller's delegations.
+#[server(endpoint = "access/delegations/remove", prefix = "/api")]
+pub async fn remove_delegation(id: i64) -> Result<crate::model::Delegation, AppError> {
+    use crate::ssr::auth::Requester;
+    super::serve(
+        |who: Requester, state| async move { state.access().remove_delegation(&who, id).await },
+    )
+    .await
+}
+
 /// Approves (`decision = "approve"`) or denies a request, with a comment and optionally a
 /// shorter duration.
 #[server(endpoint = "access/decide", prefix = "/api")]
@@ -193,6 +293,21 @@ pub async fn save_policy(
     super::serve(|admin: Admin, state| async move {
         let input = resolve_policy_form(&state.db, &form).await?;
         state.access().save_policy(&admin, input).await
+    })
+    .await
+}
+
+/// What the policies say about a person (by login) asking for a group (by name or id), now
+/// (admins): the same evaluation a request meets.
+#[server(endpoint = "access/policies/preview", prefix = "/api")]
+pub async fn preview_policy(
+    person: String,
+    group: String,
+) -> Result<crate::model::PolicyPreview, AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move {
+        let now = state.access().now();
+        state.catalog().preview(&admin, &person, &group, now).await
     })
     .await
 }

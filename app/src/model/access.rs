@@ -315,6 +315,9 @@ pub struct CatalogEntry {
     /// The pattern a ticket reference must match, when the policy requires one.
     #[serde(default)]
     pub ticket_pattern: Option<String>,
+    /// The longest emergency (break-glass) access, when the policy allows it.
+    #[serde(default)]
+    pub break_glass_secs: Option<i64>,
 }
 
 /// One page of the catalog.
@@ -333,6 +336,10 @@ pub struct RequestView {
     pub group_name: String,
     pub requester_name: String,
     pub decisions: Vec<DecisionView>,
+    /// How it reached people beyond its policy, and its emergency review: `escalated to the
+    /// second tier at …`, `delegated to Tom Baker for Priya Natarajan`, `flagged by …: …`.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// One approver's decision.
@@ -351,6 +358,9 @@ pub struct GrantView {
     pub grant: Grant,
     pub group_name: String,
     pub holder_name: String,
+    /// Activated by break-glass, without approval.
+    #[serde(default)]
+    pub emergency: bool,
 }
 
 /// Admin › Requests and grants.

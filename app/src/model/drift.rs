@@ -184,4 +184,10 @@ pub struct AdminAlerts {
     pub grants_failed: i64,
     /// Notifications that could not be delivered (until retried).
     pub notifications_failed: i64,
+    /// Emergency (break-glass) grants active now.
+    #[serde(default)]
+    pub emergencies_live: i64,
+    /// Emergency activations no approver has reviewed yet.
+    #[serde(default)]
+    pub emergencies_unreviewed: i64,
 }

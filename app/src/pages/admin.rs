@@ -45,13 +45,21 @@ pub fn admin_alerts() -> Resource<Result<AdminAlerts, AppError>> {
     Resource::new(|| (), |_| get_admin_alerts())
 }
 
-/// A banner for what needs an admin now: removals Okta keeps failing, failed grants, drift.
+/// A banner for what needs an admin now: emergency access, removals Okta keeps failing,
+/// failed grants, drift.
 /// Renders nothing when all is well (or when the alerts cannot be read).
 #[component]
 pub fn AdminAlertsBanner(alerts: Resource<Result<AdminAlerts, AppError>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || alerts.get().and_then(Result::ok).map(|a| view! {
+                {(a.emergencies_live > 0 || a.emergencies_unreviewed > 0).then(|| view! {
+                    <p class="banner danger" role="alert" data-testid="alert-emergencies">
+                        <strong>{format!("Emergency access: {} active now, {} waiting for review.", a.emergencies_live, a.emergencies_unreviewed)}</strong>
+                        " Granted without approval (break-glass); an approver confirms or flags each. "
+                        <a href="/admin/access">"Requests and grants"</a>
+                    </p>
+                })}
                 {(a.removals_failing > 0).then(|| view! {
                     <p class="banner danger" role="alert" data-testid="alert-removals">
                         <strong>{format!("{} removal(s) from Okta keep failing.", a.removals_failing)}</strong>

@@ -152,7 +152,8 @@ fn Tables(
                             view! {
                                 <tr data-group=g.group_name.clone()>
                                     <td>{g.holder_name.clone()}</td>
-                                    <td><a href=format!("/admin/groups/{}", g.grant.group_id)>{g.group_name.clone()}</a></td>
+                                    <td><a href=format!("/admin/groups/{}", g.grant.group_id)>{g.group_name.clone()}</a>
+                                        {g.emergency.then(|| view! { " " <span class="badge danger">"emergency"</span> })}</td>
                                     <td>
                                         {g.grant.state.as_str()}
                                         {failed.then(|| view! {

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::access::{get_catalog, get_catalog_entry, RequestAccess};
+use crate::api::access::{get_catalog, get_catalog_entry, ActivateEmergency, RequestAccess};
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::page::{Audience, Page};
 use crate::components::search::SearchForm;
@@ -120,6 +120,7 @@ fn FormFor(e: CatalogEntry, submit: ServerAction<RequestAccess>) -> impl IntoVie
         .into_iter()
         .filter(|p| *p <= e.max_duration_secs)
         .collect();
+    let emergency = e.break_glass_secs.map(|max| (e.clone(), max));
     let outcome = move || {
         submit.value().get().map(|r| match r {
         Ok(req) => view! {
@@ -161,6 +162,54 @@ fn FormFor(e: CatalogEntry, submit: ServerAction<RequestAccess>) -> impl IntoVie
                 <div class="form-actions">
                     <button type="submit" class="button" disabled=move || submit.pending().get()>
                         {move || if submit.pending().get() { "Sending…" } else { "Send request" }}
+                    </button>
+                </div>
+                {outcome}
+            </ActionForm>
+        </section>
+        {emergency.map(|(e, max)| view! { <EmergencyForm e max /> })}
+    }
+}
+
+/// Break-glass: emergency access at once, without approval, where the policy allows it.
+#[component]
+fn EmergencyForm(e: CatalogEntry, max: i64) -> impl IntoView {
+    let activate = ServerAction::<ActivateEmergency>::new();
+    let outcome = move || {
+        activate.value().get().map(|r| match r {
+            Ok(req) => view! {
+                <p class="form-ok" role="status" data-testid="emergency-active">
+                    {format!("Emergency access active (request #{}). Approvers and admins have been alerted; an approver reviews it afterwards.", req.id)}
+                    " " <a href="/access">"See My access"</a>
+                </p>
+            }.into_any(),
+            Err(AppError::Invalid { field, message }) => view! {
+                <p class="form-error" role="alert" data-testid="emergency-error"><strong>{field}</strong> ": " {message}</p>
+            }.into_any(),
+            Err(error) => view! { <ErrorView error /> }.into_any(),
+        })
+    };
+    view! {
+        <section class="panel emergency" aria-labelledby="emergency-heading">
+            <h2 id="emergency-heading">"Emergency access (break-glass)"</h2>
+            <p>{format!(
+                "For an incident that cannot wait: access starts at once, without approval, for at most {}. Every approver and admin is alerted now, the grant is marked as an emergency, and an approver reviews it afterwards. Use it only when you must.",
+                describe_duration(max)
+            )}</p>
+            <ActionForm action=activate attr:class="form">
+                <input type="hidden" name="group_id" value=e.group_id.to_string() />
+                <label for="emergency-duration">"For how long"</label>
+                <input id="emergency-duration" name="duration" value=describe_duration(max) />
+                <label for="emergency-reason">"What is the emergency? (required)"</label>
+                <textarea id="emergency-reason" name="reason" rows="3" maxlength="1000" required></textarea>
+                <label for="emergency-ticket">{match &e.ticket_pattern {
+                    Some(p) => format!("Ticket (required, matching {p})"),
+                    None => "Ticket (optional: the incident number)".to_owned(),
+                }}</label>
+                <input id="emergency-ticket" name="ticket" maxlength="100" required=e.ticket_pattern.is_some() />
+                <div class="form-actions">
+                    <button type="submit" class="button danger" data-testid="break-glass" disabled=move || activate.pending().get()>
+                        {move || if activate.pending().get() { "Activating…" } else { "Activate emergency access" }}
                     </button>
                 </div>
                 {outcome}

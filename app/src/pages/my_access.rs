@@ -78,7 +78,8 @@ fn Sections(
                         <tbody>
                             {live.into_iter().map(|g| view! {
                                 <tr data-group=g.group_name.clone()>
-                                    <td>{g.group_name.clone()}</td>
+                                    <td>{g.group_name.clone()}
+                                        {g.emergency.then(|| view! { " " <span class="badge danger" data-testid="emergency-badge">"emergency"</span> })}</td>
                                     <td>{g.grant.state.as_str()}
                                         {(g.grant.state == GrantState::Scheduled).then(|| format!(" (from {})", utc_datetime(g.grant.starts_at)))}
                                     </td>
@@ -107,6 +108,7 @@ fn Sections(
                             <li>
                                 <strong>{r.group_name.clone()}</strong>
                                 {format!(" for {} · asked {} · {} of {} approvals", crate::format::describe_duration(r.request.duration_secs), utc_datetime(r.request.created_at), r.request.approvals, r.request.quorum)}
+                                {(!r.notes.is_empty()).then(|| format!(" · {}", r.notes.join(" · ")))}
                                 <ActionForm action=cancel attr:class="inline">
                                     <input type="hidden" name="request_id" value=r.request.id.0 />
                                     <button type="submit" class="button small secondary">"Cancel"</button>

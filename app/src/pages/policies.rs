@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::access::{get_policies, DeletePolicy, SavePolicy};
+use crate::api::access::{get_policies, DeletePolicy, PreviewPolicy, SavePolicy};
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::page::{Audience, Page};
 use crate::error::AppError;
@@ -19,8 +19,79 @@ pub fn PoliciesPage() -> impl IntoView {
         move || (save.version().get(), delete.version().get()),
         |_| get_policies(),
     );
+    let preview = ServerAction::<PreviewPolicy>::new();
     view! {
-        <Page title="Policies" audience=Audience::Admins> <Policies save delete list /> </Page>
+        <Page title="Policies" audience=Audience::Admins>
+            <Policies save delete list />
+            <Preview preview />
+        </Page>
+    }
+}
+
+/// Which policy applies to a person asking for a group, whether they may, who would approve,
+/// and why: the evaluation a request meets.
+#[component]
+fn Preview(preview: ServerAction<PreviewPolicy>) -> impl IntoView {
+    let result = move || {
+        preview.value().get().map(|r| match r {
+            Ok(p) => view! {
+                <div data-testid="preview">
+                    <p class=if p.may_request { "form-ok" } else { "form-error" } role="status">
+                        {format!("{} {} request {}{}.", p.person, if p.may_request { "may" } else { "may not" }, p.group,
+                            p.policy.as_ref().map(|l| format!(" under {l}")).unwrap_or_default())}
+                    </p>
+                    <table class="table">
+                        <thead><tr><th scope="col">"Rule"</th><th scope="col">"Outcome"</th><th scope="col">"Why"</th></tr></thead>
+                        <tbody>
+                            {p.checks.into_iter().map(|c| view! {
+                                <tr data-rule=c.rule.clone()>
+                                    <td>{c.rule.clone()}</td>
+                                    <td>{if c.passed { "passes" } else { "refuses" }}</td>
+                                    <td>{c.detail}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    {p.policy_id.is_some().then(|| view! {
+                        <p>{if p.auto_approve {
+                            "Approved automatically.".to_owned()
+                        } else if p.approvers.is_empty() {
+                            "Nobody could approve it now: check the approvers.".to_owned()
+                        } else {
+                            format!("{} approval(s) needed from:", p.quorum)
+                        }}</p>
+                    })}
+                    <ul class="plain" data-testid="preview-approvers">
+                        {p.approvers.into_iter().map(|a| view! {
+                            <li>{format!("{} ({}) — {}", a.name, a.login, a.via)}</li>
+                        }).collect_view()}
+                    </ul>
+                    {(!p.rules.is_empty()).then(|| view! { <p class="meta">{p.rules.join("; ")}</p> })}
+                </div>
+            }.into_any(),
+            Err(AppError::Invalid { field, message }) => view! {
+                <p class="form-error" role="alert" data-testid="preview-error"><strong>{field}</strong> ": " {message}</p>
+            }.into_any(),
+            Err(error) => view! { <ErrorView error /> }.into_any(),
+        })
+    };
+    view! {
+        <section class="panel" aria-labelledby="preview-heading">
+            <h2 id="preview-heading">"Preview"</h2>
+            <p class="muted">"What the policies say about one person asking for one group now: the same checks a request meets."</p>
+            <ActionForm action=preview attr:class="form">
+                <label for="preview-person">"Person (login)"</label>
+                <input id="preview-person" name="person" required placeholder="ada@example.com" />
+                <label for="preview-group">"Group (name or Okta id)"</label>
+                <input id="preview-group" name="group" required placeholder="aws-prod-admin" />
+                <div class="form-actions">
+                    <button type="submit" class="button secondary" disabled=move || preview.pending().get()>
+                        {move || if preview.pending().get() { "Checking…" } else { "Preview" }}
+                    </button>
+                </div>
+            </ActionForm>
+            {result}
+        </section>
     }
 }
 

@@ -198,6 +198,11 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
             422,
         ),
         ("/api/reviews/admin", vec![("before", "0")], 200),
+        (
+            "/api/access/policies/preview",
+            vec![("person", "ada@example.com"), ("group", "aws-prod")],
+            200,
+        ),
         ("/api/reviews/admin/campaign", vec![("id", "999")], 404),
         ("/api/reviews/close", vec![("id", "999")], 404),
         ("/api/reviews/schedule/stop", vec![("id", "999")], 404),
@@ -263,6 +268,8 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
         ("/api/notifications/mine/save", vec![("access", "on")]),
         ("/api/tokens/mine", vec![]),
         ("/api/reviews/mine", vec![]),
+        ("/api/access/emergencies", vec![]),
+        ("/api/access/delegations", vec![]),
         (
             "/api/tokens/create",
             vec![("name", "laptop"), ("days", "7"), ("scope_read", "on")],
@@ -417,6 +424,149 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
         policies.as_array().unwrap().len(),
         1,
         "nothing saved cross-site"
+    );
+}
+
+#[tokio::test]
+async fn break_glass_its_review_and_delegations_answer_only_to_whom_they_belong() {
+    let (app, _sim) = setup().await;
+    let anonymous = browser();
+    let mut people = std::collections::HashMap::new();
+    for p in PEOPLE {
+        let c = browser();
+        sign_in(&app, &c, &format!("{p}@example.com")).await;
+        people.insert(p, c);
+    }
+    let who = |p: &str| &people[p];
+    // aws-dev: cy approves (through dev-approvers); emergency access for up to an hour.
+    let mut form = policy_form("aws-dev", "dev-approvers");
+    form.extend([("break_glass_max", "1h"), ("break_glass_per_day", "1")]);
+    let (status, body) = post(&app, who("root"), "/api/access/policies/save", &form).await;
+    assert_eq!(status, 200, "{body}");
+
+    let glass = [
+        ("group_id", "aws-dev"),
+        ("duration", "30m"),
+        ("reason", "the database is down"),
+    ];
+    assert_eq!(
+        post(&app, &anonymous, "/api/access/emergency", &glass)
+            .await
+            .0,
+        401
+    );
+    // aws-prod has no break-glass: refused, nothing granted.
+    let prod = [
+        ("group_id", "aws-prod"),
+        ("duration", "30m"),
+        ("reason", "x"),
+    ];
+    assert_eq!(
+        post(&app, who("ada"), "/api/access/emergency", &prod)
+            .await
+            .0,
+        422
+    );
+    let (status, body) = post(&app, who("ada"), "/api/access/emergency", &glass).await;
+    assert_eq!(
+        (status, body["state"].as_str(), body["emergency"].as_str()),
+        (200, Some("Approved"), Some("Pending")),
+        "{body}"
+    );
+    let id = body["id"].as_i64().unwrap().to_string();
+    // Once a day.
+    assert_eq!(
+        post(&app, who("ada"), "/api/access/emergency", &glass)
+            .await
+            .0,
+        409
+    );
+    // The admins see it on the banner at once.
+    let (_, alerts) = post(&app, who("root"), "/api/admin/alerts", &[]).await;
+    assert_eq!(alerts["emergencies_unreviewed"], 1, "{alerts}");
+
+    // Only the request's approvers review it, never its requester, and once.
+    let (_, to_review) = post(&app, who("cy"), "/api/access/emergencies", &[]).await;
+    assert_eq!(to_review.as_array().unwrap().len(), 1, "{to_review}");
+    for p in ["ada", "bob", "root"] {
+        let (_, listed) = post(&app, who(p), "/api/access/emergencies", &[]).await;
+        assert_eq!(listed.as_array().unwrap().len(), 0, "{p} lists {listed}");
+    }
+    let review = [
+        ("request_id", id.as_str()),
+        ("outcome", "justified"),
+        ("comment", "incident 42"),
+    ];
+    assert_eq!(
+        post(&app, &anonymous, "/api/access/emergency/review", &review)
+            .await
+            .0,
+        401
+    );
+    for p in ["ada", "bob", "root"] {
+        assert_eq!(
+            post(&app, who(p), "/api/access/emergency/review", &review)
+                .await
+                .0,
+            403,
+            "{p} reviews"
+        );
+    }
+    let (status, body) = post(&app, who("cy"), "/api/access/emergency/review", &review).await;
+    assert_eq!(
+        (status, body["emergency"].as_str()),
+        (200, Some("Justified")),
+        "{body}"
+    );
+    assert_eq!(
+        post(&app, who("cy"), "/api/access/emergency/review", &review)
+            .await
+            .0,
+        409
+    );
+
+    // Delegations: one's own only.
+    let delegate = [
+        ("delegate", "bob@example.com"),
+        ("from", ""),
+        ("until", "2099-01-01T00:00"),
+    ];
+    assert_eq!(
+        post(&app, &anonymous, "/api/access/delegations/save", &delegate)
+            .await
+            .0,
+        401
+    );
+    let (status, body) = post(&app, who("cy"), "/api/access/delegations/save", &delegate).await;
+    assert_eq!(status, 422, "ninety days at most: {body}");
+    use app::ssr::clock::Clock;
+    let until = SystemClock.timestamp().plus_secs(86_400).utc_datetime();
+    let until = until[..16].replace(' ', "T");
+    let delegate = [
+        ("delegate", "bob@example.com"),
+        ("from", ""),
+        ("until", until.as_str()),
+    ];
+    let (status, body) = post(&app, who("cy"), "/api/access/delegations/save", &delegate).await;
+    assert_eq!(status, 200, "{body}");
+    let remove = [("id", body["id"].as_i64().unwrap().to_string())];
+    let remove: Vec<(&str, &str)> = remove.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for p in ["ada", "bob", "root"] {
+        assert_eq!(
+            post(&app, who(p), "/api/access/delegations/remove", &remove)
+                .await
+                .0,
+            404,
+            "{p} removes cy's delegation"
+        );
+    }
+    let (_, mine) = post(&app, who("cy"), "/api/access/delegations", &[]).await;
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(
+        post(&app, who("cy"), "/api/access/delegations/remove", &remove)
+            .await
+            .0,
+        200
     );
 }
 

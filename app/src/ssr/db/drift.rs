@@ -226,14 +226,21 @@ pub async fn list_items(
 }
 
 /// What the admin banner counts, in one statement: open drift items, removals still pending
-/// after at least `attempts` failed tries, failed grants and failed notifications.
-pub async fn alert_counts(db: &Db, attempts: i64) -> Result<(i64, i64, i64, i64), DbError> {
+/// after at least `attempts` failed tries, failed grants, failed notifications, live
+/// emergency grants and emergency activations not yet reviewed.
+pub async fn alert_counts(
+    db: &Db,
+    attempts: i64,
+) -> Result<(i64, i64, i64, i64, i64, i64), DbError> {
     Ok(sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM drift_items WHERE state = 'open'), \
                 (SELECT COUNT(*) FROM okta_ops WHERE kind = 'remove' \
                    AND state IN ('pending', 'in_flight') AND attempts >= $1), \
                 (SELECT COUNT(*) FROM grants WHERE state = 'failed'), \
-                (SELECT COUNT(*) FROM notifications WHERE state = 'failed')",
+                (SELECT COUNT(*) FROM notifications WHERE state = 'failed'), \
+                (SELECT COUNT(*) FROM grants g JOIN access_requests r ON r.id = g.request_id \
+                   WHERE g.state = 'active' AND r.followup IS NOT NULL), \
+                (SELECT COUNT(*) FROM access_requests WHERE followup = 'pending')",
     )
     .bind(attempts)
     .fetch_one(db.pool())

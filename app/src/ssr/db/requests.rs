@@ -509,31 +509,6 @@ pub async fn emergencies_to_review(
     Ok(rows.into_iter().map(AccessRequest::from).collect())
 }
 
-/// The review of an emergency request afterwards: who, when, what they said.
-pub async fn followup_of(
-    db: &Db,
-    id: RequestId,
-) -> Result<Option<(String, Timestamp, String)>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT followup_by, followup_at, followup_comment FROM access_requests \
-         WHERE id = $1 AND followup_by IS NOT NULL",
-    )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?)
-}
-
-/// How each person came to request `id` beyond its policy: (`via`, the person or group).
-pub async fn routed(db: &Db, id: RequestId) -> Result<Vec<(String, String)>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT via, ref FROM request_approvers WHERE request_id = $1 AND via IS NOT NULL \
-         ORDER BY via, ref",
-    )
-    .bind(id)
-    .fetch_all(db.pool())
-    .await?)
-}
-
 /// Which step of a policy's escalation is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
@@ -563,7 +538,11 @@ pub async fn escalations_due(
     Ok(rows
         .into_iter()
         .map(|(id, tier)| {
-            let tier = if tier == 2 { Tier::Second } else { Tier::Admins };
+            let tier = if tier == 2 {
+                Tier::Second
+            } else {
+                Tier::Admins
+            };
             (RequestId(id), tier)
         })
         .collect())
@@ -590,16 +569,74 @@ pub async fn mark_escalated(
     Ok(done.rows_affected() == 1)
 }
 
-/// When request `id` escalated to its second tier and to the admins.
-pub async fn escalated(
+/// How a request reached people beyond its policy, and its emergency review.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routing {
+    /// An emergency (break-glass) activation.
+    pub emergency: bool,
+    pub escalated_at: Option<Timestamp>,
+    pub admins_escalated_at: Option<Timestamp>,
+    /// The review afterwards of an emergency: who, when, what they said.
+    pub followup: Option<(String, Timestamp, String)>,
+    /// (delegate's name, the name of the person away).
+    pub delegates: Vec<(String, String)>,
+}
+
+/// [`Routing`] of requests `ids` (those with any), in one statement whatever their number:
+/// the request's own columns (`kind` 0) and its delegate rows (`kind` 1) side by side.
+pub async fn routing_among(
     db: &Db,
-    id: RequestId,
-) -> Result<(Option<Timestamp>, Option<Timestamp>), DbError> {
-    Ok(sqlx::query_as(
-        "SELECT escalated_at, admins_escalated_at FROM access_requests WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?
-    .unwrap_or((None, None)))
+    ids: &[RequestId],
+) -> Result<HashMap<RequestId, Routing>, DbError> {
+    let mut out: HashMap<RequestId, Routing> = HashMap::new();
+    type Row = (
+        RequestId,
+        i64,
+        i64,
+        Option<Timestamp>,
+        Option<Timestamp>,
+        Option<String>,
+        Option<Timestamp>,
+        Option<String>,
+    );
+    for chunk in ids.chunks(500) {
+        let (first, second) = (
+            super::placeholders(1, chunk.len()),
+            super::placeholders(chunk.len() + 1, chunk.len()),
+        );
+        let sql = format!(
+            "SELECT id, 0, CAST(CASE WHEN emergency THEN 1 ELSE 0 END AS BIGINT), escalated_at, \
+               admins_escalated_at, followup_by, followup_at, followup_comment \
+             FROM access_requests WHERE id IN ({first}) \
+               AND (emergency OR escalated_at IS NOT NULL OR admins_escalated_at IS NOT NULL) \
+             UNION ALL \
+             SELECT ra.request_id, 1, 0, NULL, NULL, COALESCE(d.display_name, ra.ref), NULL, \
+               COALESCE(a.display_name, SUBSTR(ra.via, 10)) \
+             FROM request_approvers ra LEFT JOIN users d ON d.okta_id = ra.ref \
+               LEFT JOIN users a ON a.okta_id = SUBSTR(ra.via, 10) \
+             WHERE ra.request_id IN ({second}) AND ra.via LIKE 'delegate:%' \
+             ORDER BY 1, 2, 6"
+        );
+        let mut q = sqlx::query_as::<_, Row>(&sql);
+        for id in chunk.iter().chain(chunk) {
+            q = q.bind(*id);
+        }
+        for (id, kind, emergency, second, admins, by, at, comment) in q.fetch_all(db.pool()).await?
+        {
+            let r = out.entry(id).or_default();
+            if kind == 1 {
+                // A delegate row: the delegate's name and the name of the person away.
+                r.delegates
+                    .push((by.unwrap_or_default(), comment.unwrap_or_default()));
+                continue;
+            }
+            r.emergency = emergency == 1;
+            r.escalated_at = second;
+            r.admins_escalated_at = admins;
+            if let (Some(by), Some(at)) = (by, at) {
+                r.followup = Some((by, at, comment.unwrap_or_default()));
+            }
+        }
+    }
+    Ok(out)
 }

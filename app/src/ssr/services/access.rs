@@ -10,9 +10,9 @@
 use crate::error::AppError;
 use crate::format::describe_duration;
 use crate::model::{
-    AccessRequest, AuditAction, BreakGlass, Decision, Escalation, Grant, GrantDuration, GrantId, GrantState, GroupId,
-    GroupKind, OpKind, Policy, PolicyRules, PolicySpec, PolicyTarget, RequestId, RequestState, Timestamp,
-    UserId, UserStatus,
+    AccessRequest, AuditAction, BreakGlass, Decision, Escalation, Grant, GrantDuration, GrantId,
+    GrantState, GroupId, GroupKind, OpKind, Policy, PolicyRules, PolicySpec, PolicyTarget,
+    RequestId, RequestState, Timestamp, UserId, UserStatus,
 };
 use crate::ssr::auth::{Admin, Requester};
 use crate::ssr::clock::Clock;
@@ -25,6 +25,12 @@ pub(crate) const MAX_REASON: usize = 1000;
 
 /// Parses an optional scheduled start from a form: `2026-06-01T10:00` (UTC); empty: none.
 pub fn parse_start(text: &str) -> Result<Option<Timestamp>, AppError> {
+    parse_moment("Start", text)
+}
+
+/// Parses an optional date and time from form field `field`: `2026-06-01T10:00` (UTC);
+/// empty: none.
+pub fn parse_moment(field: &str, text: &str) -> Result<Option<Timestamp>, AppError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -33,7 +39,7 @@ pub fn parse_start(text: &str) -> Result<Option<Timestamp>, AppError> {
         time::format_description::parse_borrowed::<1>("[year]-[month]-[day]T[hour]:[minute]")
             .map_err(|_| AppError::Internal)?;
     let at = time::PrimitiveDateTime::parse(text, &format).map_err(|_| {
-        AppError::invalid("Start", "enter a date and time like 2026-06-01T10:00 (UTC)")
+        AppError::invalid(field, "enter a date and time like 2026-06-01T10:00 (UTC)")
     })?;
     Ok(Some(Timestamp::from(at.assume_utc())))
 }
@@ -125,7 +131,10 @@ fn escalation_times(policy: &Policy, now: Timestamp) -> (Option<Timestamp>, Opti
     match &policy.rules.escalation {
         Some(e) => {
             let second = now.plus_secs(e.after_secs);
-            (Some(second), e.admins_after_secs.map(|a| second.plus_secs(a)))
+            (
+                Some(second),
+                e.admins_after_secs.map(|a| second.plus_secs(a)),
+            )
         }
         None => (None, None),
     }
@@ -427,7 +436,9 @@ async fn people(db: &Db, field: &str, logins: &[String]) -> Result<Vec<UserId>, 
         ids.push(
             directory::user_id_by_login(db, login)
                 .await?
-                .ok_or_else(|| AppError::invalid(field, format!("nobody with the login {login:?}")))?,
+                .ok_or_else(|| {
+                    AppError::invalid(field, format!("nobody with the login {login:?}"))
+                })?,
         );
     }
     Ok(ids)

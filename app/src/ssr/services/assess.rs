@@ -7,7 +7,7 @@
 use crate::error::AppError;
 use crate::format::describe_duration;
 use crate::model::{
-    GroupId, GroupKind, Policy, PolicyPreview, PolicyTarget, PreviewCheck, PreviewApprover,
+    GroupId, GroupKind, Policy, PolicyPreview, PolicyTarget, PreviewApprover, PreviewCheck,
     Timestamp, UserId,
 };
 use crate::ssr::db::directory::{self, GroupRecord, UserRecord};

@@ -116,6 +116,7 @@ impl CatalogService<'_> {
             max_duration_secs: policy.max_duration_secs,
             require_reason: policy.require_reason,
             ticket_pattern: policy.ticket_pattern.clone(),
+            break_glass_secs: policy.rules.break_glass.as_ref().map(|b| b.max_secs),
             approvers: v.index.approvers[group.policy].clone(),
             quorum: policy.quorum,
             auto_approve: policy.auto_approve,
@@ -281,6 +282,38 @@ impl CatalogService<'_> {
         let queue = requests::list_pending_for_approver(self.db, &who.me().okta_id, 200).await?;
         Ok(views(self.db, Vec::new(), queue).await?.1)
     }
+
+    /// Emergency activations waiting for the caller's review (as one of their approvers).
+    pub async fn emergencies_to_review(
+        &self,
+        who: &Requester,
+    ) -> Result<Vec<RequestView>, AppError> {
+        let list = requests::emergencies_to_review(self.db, &who.me().okta_id, 200).await?;
+        Ok(views(self.db, Vec::new(), list).await?.1)
+    }
+
+    /// The policy preview for the person with `login` asking for `group` (a name or id).
+    pub async fn preview(
+        &self,
+        _admin: &crate::ssr::auth::Admin,
+        login: &str,
+        group: &str,
+        now: crate::model::Timestamp,
+    ) -> Result<crate::model::PolicyPreview, AppError> {
+        let login = login.trim();
+        crate::ssr::services::access::printable("Person", login)?;
+        let person = match directory::user_id_by_login(self.db, login).await? {
+            Some(id) => directory::find_user(self.db, id.as_str()).await?,
+            None => None,
+        }
+        .ok_or_else(|| AppError::invalid("Person", format!("nobody with the login {login:?}")))?;
+        let group_id =
+            crate::ssr::services::access::resolve_group(self.db, "Group", group.trim()).await?;
+        let group = directory::find_group(self.db, group_id.as_str())
+            .await?
+            .ok_or(AppError::Internal)?;
+        crate::ssr::services::assess::preview(self.db, &person, group, now).await
+    }
 }
 
 /// Every group one of `policies` makes requestable, in name order (bytes, as the catalog's
@@ -342,11 +375,23 @@ pub(crate) async fn views(
     .await?;
     let ids: Vec<_> = list.iter().map(|r| r.id).collect();
     let mut decisions = requests::list_decisions_of(db, &ids).await?;
+    // The grants' requests and the requests, in one lookup of how each was routed.
+    let mut routed: Vec<_> = grants
+        .iter()
+        .map(|g| g.request_id)
+        .chain(ids.iter().copied())
+        .collect();
+    routed.sort_unstable_by_key(|id| id.0);
+    routed.dedup();
+    let routing = requests::routing_among(db, &routed).await?;
+    let emergency = |id: &crate::model::RequestId| routing.get(id).is_some_and(|r| r.emergency);
+    let mut notes = super::routing::notes_of(&list, &routing);
     let grants = grants
         .into_iter()
         .map(|grant| GrantView {
             group_name: names.group(&grant.group_id),
             holder_name: names.user(&grant.user_id),
+            emergency: emergency(&grant.request_id),
             grant,
         })
         .collect();
@@ -365,6 +410,7 @@ pub(crate) async fn views(
                     comment,
                 })
                 .collect(),
+            notes: notes.remove(&request.id).unwrap_or_default(),
             request,
         })
         .collect();

@@ -162,13 +162,14 @@ impl DriftService<'_> {
 
     /// What needs an admin's attention now.
     pub async fn alerts(&self, _admin: &Admin) -> Result<AdminAlerts, AppError> {
-        let (drift_open, removals_failing, grants_failed, notifications_failed) =
-            drift::alert_counts(self.db, REMOVAL_ALARM_ATTEMPTS).await?;
+        let c = drift::alert_counts(self.db, REMOVAL_ALARM_ATTEMPTS).await?;
         Ok(AdminAlerts {
-            drift_open,
-            removals_failing,
-            grants_failed,
-            notifications_failed,
+            drift_open: c.0,
+            removals_failing: c.1,
+            grants_failed: c.2,
+            notifications_failed: c.3,
+            emergencies_live: c.4,
+            emergencies_unreviewed: c.5,
         })
     }
 

@@ -43,7 +43,10 @@ impl AccessService<'_> {
         let glass = policy.rules.break_glass.clone().ok_or_else(|| {
             AppError::invalid(
                 "Group",
-                format!("{} has no emergency access: ask for it as usual", group.name),
+                format!(
+                    "{} has no emergency access: ask for it as usual",
+                    group.name
+                ),
             )
         })?;
         let duration = input.duration.map_or(glass.max_secs, GrantDuration::secs);
@@ -73,7 +76,8 @@ impl AccessService<'_> {
         let mut tx = self.db.begin_write().await?;
         grants::lock_membership(&mut tx, &me.okta_id, &group_id).await?;
         // Counted under the lock of the write, so activations at the same time take turns.
-        let used = requests::emergencies_since(&mut tx, &me.okta_id, now.plus_secs(-86_400)).await?;
+        let used =
+            requests::emergencies_since(&mut tx, &me.okta_id, now.plus_secs(-86_400)).await?;
         if used >= glass.per_day {
             return Err(AppError::Conflict(format!(
                 "You have used emergency access {used} time(s) in the last 24 hours, the most \
@@ -81,7 +85,9 @@ impl AccessService<'_> {
                 group.name
             )));
         }
-        if let Some(pending) = requests::pending_request_for(&mut tx, &me.okta_id, &group_id).await? {
+        if let Some(pending) =
+            requests::pending_request_for(&mut tx, &me.okta_id, &group_id).await?
+        {
             return Err(AppError::Conflict(format!(
                 "You already asked for {} (request #{pending}); cancel it to use emergency access.",
                 group.name

@@ -3,14 +3,14 @@
 //! (`core.access()`, …), so neither services nor jobs depend on the web server's state.
 
 pub mod access;
-pub mod assess;
 #[cfg(test)]
 mod access_tests;
+pub mod assess;
 pub mod audit;
 pub mod catalog;
 pub mod drift;
-pub mod emergency;
 pub mod email;
+pub mod emergency;
 pub mod groups;
 pub mod identity;
 pub mod integration;
@@ -19,9 +19,9 @@ pub mod notifications;
 pub mod policy;
 pub mod policy_code;
 pub mod reviews;
-pub mod routing;
 #[cfg(test)]
 mod reviews_tests;
+pub mod routing;
 #[cfg(test)]
 mod rules_tests;
 pub mod slack;

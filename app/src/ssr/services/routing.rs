@@ -5,7 +5,11 @@
 //! event reach the people it adds.
 
 use crate::error::AppError;
-use crate::model::{AuditAction, Delegation, Escalation, Policy, RequestId, Timestamp};
+use std::collections::HashMap;
+
+use crate::model::{
+    AccessRequest, AuditAction, Delegation, Escalation, Policy, RequestId, Timestamp,
+};
 use crate::ssr::auth::Requester;
 use crate::ssr::db::requests::{self, Tier};
 use crate::ssr::db::{delegations, directory, notifications};
@@ -100,11 +104,16 @@ impl AccessService<'_> {
         let login = delegate_login.trim();
         printable("Delegate", login)?;
         if login.is_empty() {
-            return Err(AppError::invalid("Delegate", "enter the login of who stands in"));
+            return Err(AppError::invalid(
+                "Delegate",
+                "enter the login of who stands in",
+            ));
         }
         let delegate = directory::user_id_by_login(self.db, login)
             .await?
-            .ok_or_else(|| AppError::invalid("Delegate", format!("nobody with the login {login:?}")))?;
+            .ok_or_else(|| {
+                AppError::invalid("Delegate", format!("nobody with the login {login:?}"))
+            })?;
         let found = directory::find_user(self.db, delegate.as_str())
             .await?
             .filter(|u| u.status == "ACTIVE")
@@ -112,7 +121,10 @@ impl AccessService<'_> {
                 AppError::invalid("Delegate", format!("{login} is not an active Okta user"))
             })?;
         if delegate == me.okta_id {
-            return Err(AppError::invalid("Delegate", "name someone other than yourself"));
+            return Err(AppError::invalid(
+                "Delegate",
+                "name someone other than yourself",
+            ));
         }
         if ends_at <= starts_at {
             return Err(AppError::invalid("Until", "must be after the start"));
@@ -127,7 +139,8 @@ impl AccessService<'_> {
             ));
         }
         let mut tx = self.db.begin_write().await?;
-        let id = delegations::insert(&mut tx, &me.okta_id, &delegate, starts_at, ends_at, now).await?;
+        let id =
+            delegations::insert(&mut tx, &me.okta_id, &delegate, starts_at, ends_at, now).await?;
         self.audit(
             &mut tx,
             &me.login,
@@ -152,7 +165,11 @@ impl AccessService<'_> {
 
     /// Removes the caller's delegation `id` (requests already routed to the delegate stay
     /// theirs to decide too).
-    pub async fn remove_delegation(&self, who: &Requester, id: i64) -> Result<Delegation, AppError> {
+    pub async fn remove_delegation(
+        &self,
+        who: &Requester,
+        id: i64,
+    ) -> Result<Delegation, AppError> {
         let me = who.me();
         let mut tx = self.db.begin_write().await?;
         let removed = delegations::delete(&mut tx, &me.okta_id, id)
@@ -176,35 +193,49 @@ impl AccessService<'_> {
     }
 }
 
-/// How a request reached the people beyond its policy, for its page: `escalated to the
-/// second tier at …`, `delegated to Tom Baker for Priya Natarajan`.
-pub async fn routing_notes(
-    db: &crate::ssr::db::Db,
-    id: RequestId,
-) -> Result<Vec<String>, AppError> {
-    let mut notes = Vec::new();
-    let (second, admins) = requests::escalated(db, id).await?;
-    if let Some(at) = second {
-        notes.push(format!("escalated to the second tier at {}", at.utc_datetime()));
-    }
-    if let Some(at) = admins {
-        notes.push(format!("escalated to the admins at {}", at.utc_datetime()));
-    }
-    let name = |id: String| async move {
-        Ok::<_, AppError>(
-            directory::find_user(db, &id)
-                .await?
-                .map_or(id, |u| u.display_name),
-        )
-    };
-    for (via, person) in requests::routed(db, id).await? {
-        if let Some(away) = via.strip_prefix("delegate:") {
+/// How each of `list` reached people beyond its policy, and its emergency review, in words
+/// for its page: `escalated to the second tier at …`, `delegated to Tom Baker for Priya
+/// Natarajan`, `emergency access flagged by …: …`.
+pub fn notes_of(
+    list: &[AccessRequest],
+    routing: &HashMap<RequestId, requests::Routing>,
+) -> HashMap<RequestId, Vec<String>> {
+    let mut out = HashMap::new();
+    for r in list {
+        let found = routing.get(&r.id).cloned().unwrap_or_default();
+        let mut notes = Vec::new();
+        if let Some(state) = r.emergency {
+            notes.push(match (&found.followup, state) {
+                (Some((by, at, comment)), _) => {
+                    let said = if comment.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {comment}")
+                    };
+                    format!(
+                        "emergency access {} by {by} at {}{said}",
+                        state.as_str(),
+                        at.utc_datetime()
+                    )
+                }
+                _ => "emergency access, waiting for an approver's review".to_owned(),
+            });
+        }
+        if let Some(at) = found.escalated_at {
             notes.push(format!(
-                "delegated to {} for {}",
-                name(person).await?,
-                name(away.to_owned()).await?
+                "escalated to the second tier at {}",
+                at.utc_datetime()
             ));
         }
+        if let Some(at) = found.admins_escalated_at {
+            notes.push(format!("escalated to the admins at {}", at.utc_datetime()));
+        }
+        for (delegate, away) in found.delegates {
+            notes.push(format!("delegated to {delegate} for {away}"));
+        }
+        if !notes.is_empty() {
+            out.insert(r.id, notes);
+        }
     }
-    Ok(notes)
+    out
 }

@@ -32,8 +32,7 @@ pub struct RequestWindow {
 }
 
 fn day_index(name: &str) -> Option<usize> {
-    DAYS.iter()
-        .position(|(d, _)| d.eq_ignore_ascii_case(name))
+    DAYS.iter().position(|(d, _)| d.eq_ignore_ascii_case(name))
 }
 
 fn minutes(text: &str) -> Option<u16> {
@@ -136,8 +135,8 @@ impl RequestWindow {
     /// Whether access may start at `at`; if not, the local day and time it is there, for the
     /// refusal (`Sat 10:15`).
     pub fn admits(&self, at: Timestamp) -> Result<(), String> {
-        let instant =
-            jiff::Timestamp::from_millisecond(at.millis()).map_err(|_| "a time out of range".to_owned())?;
+        let instant = jiff::Timestamp::from_millisecond(at.millis())
+            .map_err(|_| "a time out of range".to_owned())?;
         let local = instant.to_zoned(self.zone.clone());
         let day = local.weekday().to_monday_zero_offset() as usize;
         let now = local.hour() as u16 * 60 + local.minute() as u16;
@@ -168,9 +167,15 @@ mod tests {
     #[test]
     fn parses_and_writes_back_the_same_window() {
         for (text, canonical) in [
-            ("Mon-Fri 09:00-18:00 Europe/Berlin", "Mon-Fri 09:00-18:00 Europe/Berlin"),
+            (
+                "Mon-Fri 09:00-18:00 Europe/Berlin",
+                "Mon-Fri 09:00-18:00 Europe/Berlin",
+            ),
             ("mon,wed,fri 08:30-12:00 UTC", "Mon,Wed,Fri 08:30-12:00 UTC"),
-            ("daily 22:00-06:00 America/New_York", "daily 22:00-06:00 America/New_York"),
+            (
+                "daily 22:00-06:00 America/New_York",
+                "daily 22:00-06:00 America/New_York",
+            ),
             ("Sat-Mon 00:00-24:00 UTC", "Mon,Sat-Sun 00:00-24:00 UTC"),
         ] {
             assert_eq!(RequestWindow::parse(text).unwrap().canonical(), canonical);

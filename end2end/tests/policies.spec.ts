@@ -1,0 +1,77 @@
+// Richer policies in the browser, on the demo org: an admin allows break-glass on a group and
+// previews who may request it; an engineer activates emergency access without approval (the
+// membership is in Okta at once, the admins see the banner); the approver confirms afterwards
+// that it was justified.
+import { test, expect } from './loopback';
+import { go, okta, personPage, ready, signInAs } from './journey';
+
+const GROUP = 'github-org-owners';
+
+test('break-glass: activated without approval, alerted, reviewed afterwards', async ({ page, browser }) => {
+  await signInAs(page, /Maya Okafor/, '/admin/policies');
+  await page.locator('#applies_to').fill(GROUP);
+  await page.locator('#eligible_groups').fill('engineering');
+  await page.locator('#approver_users').fill('tom.becker@northwind.example');
+  await page.locator('#break_glass_max').fill('1h');
+  await page.locator('#break_glass_per_day').fill('1');
+  // A bad window names its field and saves nothing.
+  await page.locator('#request_window').fill('Mon-Fri 09:00-18:00 Mars/Olympus');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await expect(page.getByTestId('policy-error')).toContainText('Request window');
+  await page.locator('#request_window').fill('');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await expect(page.getByTestId('policy-saved')).toBeVisible();
+  await expect(page.getByTestId('policies')).toContainText('break-glass up to 1h');
+
+  // The preview says what a request would meet: Lena may ask, Tom approves.
+  await page.locator('#preview-person').fill('lena.fischer@northwind.example');
+  await page.locator('#preview-group').fill(GROUP);
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await expect(page.getByTestId('preview')).toContainText('may request github-org-owners');
+  await expect(page.getByTestId('preview-approvers')).toContainText('Tom Becker');
+  // Grace (finance) may not: the preview names the rule.
+  await page.locator('#preview-person').fill('grace.kim@northwind.example');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await expect(page.getByTestId('preview')).toContainText('may not request');
+  await expect(page.locator('tr[data-rule="Who may request"]')).toContainText('refuses');
+
+  // Lena activates emergency access.
+  const lena = await personPage(browser, /Lena Fischer/, `/request/${await groupId(page)}`);
+  await ready(lena);
+  await lena.locator('#emergency-reason').fill('production deploys are blocked, incident 512');
+  await lena.getByTestId('break-glass').click();
+  await expect(lena.getByTestId('emergency-active')).toContainText('Emergency access active');
+
+  // The membership is in Okta at once.
+  await expect.poll(() => members(page), { timeout: 5000 }).toContain('lena.fischer@northwind.example');
+  await go(lena, '/access');
+  await expect(lena.getByTestId('grants').locator(`tr[data-group="${GROUP}"]`).getByTestId('emergency-badge')).toBeVisible();
+
+  // The admins see it on their banner.
+  await go(page, '/admin');
+  await expect(page.getByTestId('alert-emergencies')).toContainText('1 active now, 1 waiting for review');
+
+  // Tom confirms it was justified; the banner no longer counts it as waiting.
+  const tom = await personPage(browser, /Tom Becker/, '/approvals');
+  const item = tom.getByTestId('emergencies').locator('li').filter({ hasText: GROUP });
+  await expect(item).toContainText('Lena Fischer');
+  await expect(item).toContainText('incident 512');
+  await item.getByLabel('Comment').fill('incident 512 was real');
+  await item.getByRole('button', { name: 'Justified' }).click();
+  await expect(tom.getByTestId('emergency-reviewed')).toContainText('justified');
+  await go(page, '/admin');
+  await expect(page.getByTestId('alert-emergencies')).toContainText('0 waiting for review');
+});
+
+async function groupId(page: import('@playwright/test').Page): Promise<string> {
+  const groups = await (await page.request.get(`${okta()}/api/v1/groups?q=${GROUP}`, { headers: AUTH })).json();
+  return groups[0].id;
+}
+
+const AUTH = { Authorization: 'SSWS e2e-api-token' };
+
+async function members(page: import('@playwright/test').Page): Promise<string[]> {
+  const id = await groupId(page);
+  const res = await page.request.get(`${okta()}/api/v1/groups/${id}/users`, { headers: AUTH });
+  return (await res.json()).map((u: { profile: { login: string } }) => u.profile.login);
+}
