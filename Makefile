@@ -64,10 +64,10 @@ unit: ## Rust tests on SQLite and on a throwaway PostgreSQL cluster
 	  scripts/with-postgres.sh \
 	  $(CARGO) test --locked -p app -p server -p okta-sim --features app/test-support 2>&1 | tee $(LOGS)/unit.log
 
-sdk: build ## Okta's official Python SDK against the Okta simulator (fidelity checks)
+sdk: build ## Official Okta, Slack and PagerDuty Python SDKs against the simulator (fidelity checks)
 	@mkdir -p $(LOGS) && rm -f $(LOGS)/sdk.log
 	GATEPASS_BIN=$(CARGO_TARGET_DIR)/debug/gatepass PYTHONDONTWRITEBYTECODE=1 \
-	  $(VENV)/bin/python -m pytest -p no:cacheprovider -q server/tests/okta_sdk server/tests/slack_sdk 2>&1 | tee $(LOGS)/sdk.log
+	  $(VENV)/bin/python -m pytest -p no:cacheprovider -q server/tests/okta_sdk server/tests/slack_sdk server/tests/pagerduty_sdk 2>&1 | tee $(LOGS)/sdk.log
 
 # The browser tests load the release bundle, the one people get: one build serves them, the size
 # check and the demo.

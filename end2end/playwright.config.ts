@@ -152,6 +152,10 @@ export default defineConfig({
         E2E_SLACK_SIGNING: '8f742231b10e8888abcd99yyyzzz85a5',
         // A reminder 90 s before a grant ends (the Slack journey's two-minute grant gets one).
         GATEPASS_NOTIFICATIONS__EXPIRY_REMINDERS: '["90s"]',
+        // On-call approval against the simulator's PagerDuty stand-in (Lena is on call).
+        GATEPASS_PAGERDUTY__API_URL: `${oktaURL}/pagerduty`,
+        GATEPASS_PAGERDUTY__API_KEY_REF: 'env:E2E_PAGERDUTY_KEY',
+        E2E_PAGERDUTY_KEY: 'pd-demo-key-for-the-local-simulator',
       },
     },
   ],

@@ -84,6 +84,10 @@ export GATEPASS_NOTIFICATIONS__SLACK__BOT_TOKEN_REF="env:DEMO_SLACK_BOT_TOKEN"
 export GATEPASS_NOTIFICATIONS__SLACK__SIGNING_SECRET_REF="env:DEMO_SLACK_SIGNING_SECRET"
 export DEMO_SLACK_BOT_TOKEN="xoxb-gatepass-demo"
 export DEMO_SLACK_SIGNING_SECRET="8f742231b10e8888abcd99yyyzzz85a5"
+# On-call approval: the simulator's PagerDuty stand-in (Lena Fischer is on call for PDEMO01).
+export GATEPASS_PAGERDUTY__API_URL="$okta_url/pagerduty"
+export GATEPASS_PAGERDUTY__API_KEY_REF="env:DEMO_PAGERDUTY_API_KEY"
+export DEMO_PAGERDUTY_API_KEY="pd-demo-key-for-the-local-simulator"
 # DEMO_SYNC_FIRST=1: one full sync before serving (a large generated org is then complete when
 # the first page is served).
 [ "${DEMO_SYNC_FIRST:-}" = 1 ] && "$bin" sync --full

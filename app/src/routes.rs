@@ -14,7 +14,7 @@ use crate::pages::{
     admin_reviews::{AdminReviewPage, AdminReviewsPage},
     approvals::ApprovalsPage,
     audit::AuditPage,
-    catalog::{CatalogPage, RequestFormPage},
+    catalog::{BundleFormPage, CatalogPage, RequestFormPage},
     drift::DriftPage,
     groups::{GroupPage, GroupsPage},
     home::HomePage,
@@ -48,6 +48,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/access") view={Lazy::<MyAccessRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/request") view={Lazy::<CatalogRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/request/bundle/:id") view={Lazy::<BundleFormRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/request/:group") view={Lazy::<RequestFormRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/reviews") view={Lazy::<ReviewsRoute>::new()} ssr=SsrMode::Async />
@@ -96,6 +97,7 @@ lazy_page! {
     MyAccessRoute => MyAccessPage,
     CatalogRoute => CatalogPage,
     RequestFormRoute => RequestFormPage,
+    BundleFormRoute => BundleFormPage,
     ApprovalsRoute => ApprovalsPage,
     MyNotificationsRoute => MyNotificationsPage,
     MyTokensRoute => MyTokensPage,

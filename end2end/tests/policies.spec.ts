@@ -63,6 +63,32 @@ test('break-glass: activated without approval, alerted, reviewed afterwards', as
   await expect(page.getByTestId('alert-emergencies')).toContainText('0 waiting for review');
 });
 
+test('on call: the person PagerDuty has on call is approved at once, others wait', async ({ page, browser }) => {
+  await signInAs(page, /Maya Okafor/, '/admin/policies');
+  await page.locator('#applies_to').fill('payroll-access');
+  await page.locator('#approver_users').fill('grace.kim@northwind.example');
+  await page.locator('#on_call_schedule').fill('PDEMO01');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await expect(page.getByTestId('policy-saved')).toBeVisible();
+  await expect(page.getByTestId('policies')).toContainText('on call for PDEMO01');
+
+  // Lena is on call for the demo's schedule: approved at once.
+  const lena = await personPage(browser, /Lena Fischer/, '/request?q=payroll-access');
+  await lena.getByTestId('catalog').locator('li[data-group="payroll-access"]').getByRole('link', { name: 'Request' }).click();
+  await ready(lena);
+  await lena.locator('#reason').fill('pager: payroll batch failed');
+  await lena.getByRole('button', { name: 'Send request' }).click();
+  await expect(lena.getByTestId('request-sent')).toContainText('approved at once');
+
+  // Jonas is not on call: his request waits for Grace.
+  const jonas = await personPage(browser, /Jonas Berg/, '/request?q=payroll-access');
+  await jonas.getByTestId('catalog').locator('li[data-group="payroll-access"]').getByRole('link', { name: 'Request' }).click();
+  await ready(jonas);
+  await jonas.locator('#reason').fill('curious');
+  await jonas.getByRole('button', { name: 'Send request' }).click();
+  await expect(jonas.getByTestId('request-sent')).toContainText('waiting for approval');
+});
+
 async function groupId(page: import('@playwright/test').Page): Promise<string> {
   const groups = await (await page.request.get(`${okta()}/api/v1/groups?q=${GROUP}`, { headers: AUTH })).json();
   return groups[0].id;

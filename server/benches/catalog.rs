@@ -34,7 +34,7 @@ fn main() {
             }).collect();
             upsert_groups_batch(&db, &groups, Timestamp::from_millis(1)).await.unwrap();
         }
-        let access = AccessService { db: &db, clock: &SystemClock, signal: None };
+        let access = AccessService { db: &db, clock: &SystemClock, signal: None, on_call: None };
         // A pattern per team (50), and an own policy for 100 groups.
         for t in 0..50 {
             access.save_policy(&Admin::for_tests(me("root")), PolicyInput {

@@ -41,6 +41,7 @@ fn main() {
             db: &db,
             clock: &SystemClock,
             signal: None,
+            on_call: None,
         };
         for t in 0..50 {
             access

@@ -80,7 +80,7 @@ fn main() {
         upsert_users_batch(&db, &people, Timestamp::from_millis(1)).await.unwrap();
         large_org::seed(&db, USERS, GROUPS, PER_GROUP).await;
         let root = Admin::for_tests(me("root"));
-        let access = AccessService { db: &db, clock: &SystemClock, signal: None };
+        let access = AccessService { db: &db, clock: &SystemClock, signal: None, on_call: None };
         let policy = |target: PolicyTarget, approver: &str| PolicyInput {
             target: Some(target),
             requestable: true,

@@ -51,8 +51,26 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub notifications: NotificationsConfig,
     pub api: ApiConfig,
+    /// PagerDuty, for policies that approve whoever is on call. Absent: such policies send
+    /// every request to their approvers.
+    pub pagerduty: Option<PagerDutyConfig>,
     /// Largest request body accepted, in bytes (forms are small; larger bodies get 413).
     pub max_request_bytes: usize,
+}
+
+/// `[pagerduty]`: where PagerDuty's REST API is and the secret reference of its API key (a
+/// read-only key is enough). The key goes to this address and no other.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagerDutyConfig {
+    #[serde(default = "pagerduty_url")]
+    pub api_url: String,
+    /// `env:NAME`, `file:PATH` or `aws-secretsmanager:…`.
+    pub api_key_ref: String,
+}
+
+fn pagerduty_url() -> String {
+    app::ssr::pagerduty::DEFAULT_API_URL.into()
 }
 
 /// The `/api/v1` REST API.
@@ -401,6 +419,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             api: ApiConfig::default(),
             notifications: NotificationsConfig::default(),
+            pagerduty: None,
             max_request_bytes: 64 * 1024,
         }
     }
@@ -644,6 +663,13 @@ impl Config {
         }
         app::ssr::slack::SlackApi::new(&self.notifications.slack.api_url)
             .map_err(|m| invalid("notifications.slack.api_url", m))?;
+        if let Some(pd) = &self.pagerduty {
+            app::ssr::pagerduty::check_api_url(&pd.api_url)
+                .map_err(|m| invalid("pagerduty.api_url", m))?;
+            pd.api_key_ref
+                .parse::<app::ssr::secrets::SecretRef>()
+                .map_err(|m| invalid("pagerduty.api_key_ref", m))?;
+        }
         if self.max_request_bytes < 4096 {
             return Err(invalid("max_request_bytes", "must be at least 4096".into()));
         }
@@ -716,6 +742,17 @@ impl Config {
             public_url,
         )
         .ok()
+    }
+
+    /// PagerDuty's on-call check, when `[pagerduty]` is configured (validated at load).
+    pub fn on_call(
+        &self,
+        secrets: &app::ssr::secrets::CachedSecrets,
+    ) -> Option<std::sync::Arc<dyn app::ssr::pagerduty::OnCallCheck>> {
+        let pd = self.pagerduty.as_ref()?;
+        let key = pd.api_key_ref.parse().ok()?;
+        let check = app::ssr::pagerduty::PagerDuty::new(&pd.api_url, key, secrets.clone()).ok()?;
+        Some(std::sync::Arc::new(check))
     }
 
     /// Slack's Web API (validated at load).

@@ -235,8 +235,10 @@ impl Server {
             public_origin,
             absolute_timeout_secs: config.session.absolute_timeout_hours as i64 * 3600,
         };
+        let on_call = config.on_call(&secrets);
         let core = Core {
             okta: config.okta_clients(),
+            on_call,
             ..Core::new(
                 db.clone(),
                 clock.clone(),

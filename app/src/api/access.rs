@@ -101,6 +101,75 @@ pub async fn get_approvals() -> Result<Vec<RequestView>, AppError> {
         .await
 }
 
+/// One bundle the caller may request.
+#[server(endpoint = "access/catalog/bundle", prefix = "/api")]
+pub async fn get_bundle_entry(id: i64) -> Result<crate::model::BundleEntry, AppError> {
+    use crate::ssr::auth::Requester;
+    super::serve(
+        |who: Requester, state| async move { state.catalog().bundle_entry(&who, id).await },
+    )
+    .await
+}
+
+/// Asks for a bundle: one request, one decision, every group.
+#[server(endpoint = "access/request/bundle", prefix = "/api")]
+pub async fn request_bundle(
+    bundle_id: i64,
+    duration: String,
+    reason: String,
+    #[server(default)] start: String,
+    #[server(default)] ticket: String,
+) -> Result<AccessRequest, AppError> {
+    use crate::ssr::auth::Requester;
+    use crate::ssr::services::access::{optional_duration, parse_start};
+    use crate::ssr::services::bundles::BundleRequestInput;
+    super::serve(|who: Requester, state| async move {
+        let input = BundleRequestInput {
+            bundle_id,
+            duration: optional_duration("Duration", &duration)?,
+            reason,
+            starts_at: parse_start(&start)?,
+            ticket,
+        };
+        state.access().request_bundle(&who, input).await
+    })
+    .await
+}
+
+/// Every bundle (admins).
+#[server(endpoint = "access/bundles", prefix = "/api")]
+pub async fn get_bundles() -> Result<Vec<crate::model::Bundle>, AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move { state.access().bundles(&admin).await }).await
+}
+
+/// Saves a bundle by name (admins): a description and its groups (names or ids).
+#[server(endpoint = "access/bundles/save", prefix = "/api")]
+pub async fn save_bundle(
+    name: String,
+    #[server(default)] description: String,
+    groups: String,
+) -> Result<crate::model::Bundle, AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(|admin: Admin, state| async move {
+        state
+            .access()
+            .save_bundle(&admin, &name, &description, &groups)
+            .await
+    })
+    .await
+}
+
+/// Deletes a bundle and its policy (admins).
+#[server(endpoint = "access/bundles/delete", prefix = "/api")]
+pub async fn delete_bundle(id: i64) -> Result<(), AppError> {
+    use crate::ssr::auth::Admin;
+    super::serve(
+        |admin: Admin, state| async move { state.access().delete_bundle(&admin, id).await },
+    )
+    .await
+}
+
 /// Break-glass: activates emergency access to a group at once, without approval, where its
 /// policy allows it (`duration` empty: the emergency maximum).
 #[server(endpoint = "access/emergency", prefix = "/api")]
@@ -261,6 +330,7 @@ pub async fn save_policy(
     #[server(default)] escalation_approvers: String,
     #[server(default)] escalation_approver_groups: String,
     #[server(default)] escalate_to_admins_after: String,
+    #[server(default)] on_call_schedule: String,
 ) -> Result<crate::model::Policy, AppError> {
     use crate::ssr::auth::Admin;
     use crate::ssr::services::access::{resolve_policy_form, PolicyForm};
@@ -289,6 +359,7 @@ pub async fn save_policy(
         escalation_approvers,
         escalation_approver_groups,
         escalate_to_admins_after,
+        on_call_schedule,
     };
     super::serve(|admin: Admin, state| async move {
         let input = resolve_policy_form(&state.db, &form).await?;

@@ -11,6 +11,8 @@ pub enum PolicyTarget {
     Group(GroupId),
     /// Groups whose name matches (`*` matches any run of characters).
     Pattern(String),
+    /// A bundle of groups, by id: one request and one decision for all of them.
+    Bundle(i64),
 }
 
 /// Who may request a group, who approves, and for how long.
@@ -72,6 +74,9 @@ pub struct PolicyRules {
     /// Who else decides a request left undecided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<Escalation>,
+    /// A PagerDuty schedule id: a request by whoever is on call for it now is approved at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_call_schedule: Option<String>,
 }
 
 /// Break-glass: a requester may activate access at once, without approval, after giving a
@@ -320,9 +325,44 @@ pub struct CatalogEntry {
     pub break_glass_secs: Option<i64>,
 }
 
+/// A bundle: a named set of requestable groups, asked for and decided at once under its own
+/// policy (`PolicyTarget::Bundle`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bundle {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub groups: Vec<GroupId>,
+    /// The groups' names, in the same order.
+    pub group_names: Vec<String>,
+    pub updated_at: Timestamp,
+    pub updated_by: String,
+}
+
+/// A bundle as the catalog shows it to one person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleEntry {
+    pub bundle: Bundle,
+    pub default_duration_secs: i64,
+    pub max_duration_secs: i64,
+    pub require_reason: bool,
+    pub ticket_pattern: Option<String>,
+    /// Who approves (names).
+    pub approvers: Vec<String>,
+    pub quorum: i64,
+    pub auto_approve: bool,
+    /// When the person's grants of the bundle end, if they hold it.
+    pub held_until: Option<Timestamp>,
+    /// The person's pending request for it (its lead), if any.
+    pub pending_request: Option<RequestId>,
+}
+
 /// One page of the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogPage {
+    /// The bundles the person may request (all of them, on the first page only).
+    #[serde(default)]
+    pub bundles: Vec<BundleEntry>,
     pub entries: Vec<CatalogEntry>,
     /// Cursor of the next page (the last group's name).
     pub next: Option<String>,
@@ -340,6 +380,21 @@ pub struct RequestView {
     /// second tier at …`, `delegated to Tom Baker for Priya Natarajan`, `flagged by …: …`.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The bundle it asks for, and the groups it grants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<BundleOf>,
+}
+
+/// The bundle a request or grant belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BundleOf {
+    pub name: String,
+    /// The request the bundle was decided on (its lead).
+    pub lead: RequestId,
+    /// Its groups' names (on the lead request's view).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// One approver's decision.
@@ -361,6 +416,9 @@ pub struct GrantView {
     /// Activated by break-glass, without approval.
     #[serde(default)]
     pub emergency: bool,
+    /// The bundle it was granted with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<BundleOf>,
 }
 
 /// Admin › Requests and grants.

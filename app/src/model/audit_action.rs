@@ -94,11 +94,15 @@ pub enum AuditAction {
     DelegationSaved,
     /// A person removed an out-of-office delegation.
     DelegationRemoved,
+    /// An admin saved a bundle (its name, description and groups).
+    BundleSaved,
+    /// An admin deleted a bundle and its policy.
+    BundleDeleted,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 55] = [
+    pub const ALL: [AuditAction; 57] = [
         AuditAction::IntegrationSaved,
         AuditAction::SyncRequested,
         AuditAction::PolicySaved,
@@ -154,6 +158,8 @@ impl AuditAction {
         AuditAction::EmergencyReviewed,
         AuditAction::DelegationSaved,
         AuditAction::DelegationRemoved,
+        AuditAction::BundleSaved,
+        AuditAction::BundleDeleted,
     ];
 
     /// The name stored with the event.
@@ -215,6 +221,8 @@ impl AuditAction {
             EmergencyReviewed => "request.emergency_reviewed",
             DelegationSaved => "request.delegation_saved",
             DelegationRemoved => "request.delegation_removed",
+            BundleSaved => "policy.bundle_saved",
+            BundleDeleted => "policy.bundle_deleted",
         }
     }
 }

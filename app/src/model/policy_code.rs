@@ -76,6 +76,9 @@ pub struct PolicySpec {
     /// After this further time undecided, the admins too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalate_to_admins_after: Option<String>,
+    /// A PagerDuty schedule id (`P…`): whoever is on call for it is approved at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_call_schedule: Option<String>,
 }
 
 fn yes() -> bool {
@@ -195,6 +198,10 @@ impl PolicySpec {
             (
                 "escalate_to_admins_after",
                 self.escalate_to_admins_after.clone().unwrap_or_default(),
+            ),
+            (
+                "on_call_schedule",
+                self.on_call_schedule.clone().unwrap_or_default(),
             ),
         ]
     }

@@ -149,6 +149,9 @@ fn Item(r: RequestView, decide: ServerAction<DecideRequest>) -> impl IntoView {
                 {format!(" for {}", describe_duration(r.request.duration_secs))}
                 <span class="muted">{format!(" · asked {}", utc_datetime(r.request.created_at))}</span>
             </p>
+            {r.bundle.clone().map(|b| view! {
+                <p class="meta" data-testid="bundle">{format!("Bundle {}: one decision for {}", b.name, b.groups.join(", "))}</p>
+            })}
             <blockquote>{if r.request.reason.is_empty() { "(no reason given)".to_owned() } else { r.request.reason.clone() }}</blockquote>
             {r.request.ticket.clone().map(|t| view! {
                 <p class="meta" data-testid="ticket">"Ticket: "

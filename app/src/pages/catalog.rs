@@ -1,16 +1,19 @@
-//! `/request`: the groups this person may request, searchable and paged; and
-//! `/request/:group`: the request form.
+//! `/request`: the bundles and groups this person may request, searchable and paged;
+//! `/request/:group`: the request form; `/request/bundle/:id`: a bundle's.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::access::{get_catalog, get_catalog_entry, ActivateEmergency, RequestAccess};
+use crate::api::access::{
+    get_bundle_entry, get_catalog, get_catalog_entry, ActivateEmergency, RequestAccess,
+    RequestBundle,
+};
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::page::{Audience, Page};
 use crate::components::search::SearchForm;
 use crate::error::AppError;
 use crate::format::{describe_duration, utc_datetime};
-use crate::model::CatalogEntry;
+use crate::model::{BundleEntry, CatalogEntry};
 use crate::url::encode_query_value;
 
 /// `/request`
@@ -37,14 +40,22 @@ fn Catalog(
         <SearchForm action="/request" placeholder="Search groups by name" value=Signal::derive(q) />
         <Suspense fallback=|| view! { <Loading what="groups" /> }>
             {move || page.get().map(|r| match r {
-                Ok(p) if p.entries.is_empty() => view! {
+                Ok(p) if p.entries.is_empty() && p.bundles.is_empty() => view! {
                     <p class="muted" data-testid="catalog-empty">
                         {if q().is_empty() { "There is nothing you may request yet.".to_owned() } else { format!("No group you may request matches {:?}.", q()) }}
                     </p>
                 }.into_any(),
                 Ok(p) => {
                     let next = p.next.clone().map(|n| format!("/request?q={}&after={}", encode_query_value(&q()), encode_query_value(&n)));
+                    let bundles = (!p.bundles.is_empty()).then(|| view! {
+                        <h2>"Bundles"</h2>
+                        <ul class="catalog" data-testid="bundles">
+                            {p.bundles.into_iter().map(|b| view! { <BundleItem b /> }).collect_view()}
+                        </ul>
+                        <h2>"Groups"</h2>
+                    });
                     view! {
+                        {bundles}
                         <ul class="catalog" data-testid="catalog">
                             {p.entries.into_iter().map(|e| view! { <CatalogItem e /> }).collect_view()}
                         </ul>
@@ -54,6 +65,112 @@ fn Catalog(
                 Err(error) => view! { <ErrorView error /> }.into_any(),
             })}
         </Suspense>
+    }
+}
+
+#[component]
+fn BundleItem(b: BundleEntry) -> impl IntoView {
+    let href = format!("/request/bundle/{}", b.bundle.id);
+    let status = match (b.held_until, b.pending_request) {
+        (Some(until), _) => Some(format!("You hold it until {}", utc_datetime(until))),
+        (None, Some(id)) => Some(format!("Request #{id} is waiting for approval")),
+        _ => None,
+    };
+    let action = if b.held_until.is_some() {
+        "Extend"
+    } else {
+        "Request"
+    };
+    view! {
+        <li data-bundle=b.bundle.name.clone()>
+            <div>
+                <strong>{b.bundle.name.clone()}</strong> " " <span class="badge">"bundle"</span>
+                {(!b.bundle.description.is_empty()).then(|| view! { <span class="muted">" — " {b.bundle.description.clone()}</span> })}
+                <div class="meta">{format!("{} groups: {}", b.bundle.group_names.len(), b.bundle.group_names.join(", "))}</div>
+                <div class="meta">
+                    {format!("Up to {} · approved by {}", describe_duration(b.max_duration_secs), b.approvers.join(", "))}
+                    {(b.quorum > 1).then(|| format!(" · {} approvals needed", b.quorum))}
+                </div>
+                {status.map(|s| view! { <div class="status">{s}</div> })}
+            </div>
+            {b.pending_request.is_none().then(|| view! { <a class="button small" href=href>{action}</a> })}
+        </li>
+    }
+}
+
+/// `/request/bundle/:id`
+#[component]
+pub fn BundleFormPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|i| i.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let entry = Resource::new(id, get_bundle_entry);
+    let submit = ServerAction::<RequestBundle>::new();
+    view! {
+        <Page title="Request a bundle" audience=Audience::Requesters>
+            <Suspense fallback=|| view! { <Loading what="the bundle" /> }>
+                {move || entry.get().map(|r| match r {
+                    Ok(b) => view! { <BundleForm b submit /> }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                })}
+            </Suspense>
+        </Page>
+    }
+}
+
+#[component]
+fn BundleForm(b: BundleEntry, submit: ServerAction<RequestBundle>) -> impl IntoView {
+    let outcome = move || {
+        submit.value().get().map(|r| match r {
+            Ok(req) => view! {
+                <p class="form-ok" role="status" data-testid="request-sent">
+                    {format!("Request #{} sent: {}.", req.id, if req.state == crate::model::RequestState::Approved { "approved at once" } else { "waiting for approval" })}
+                    " " <a href="/access">"See My access"</a>
+                </p>
+            }.into_any(),
+            Err(AppError::Invalid { field, message }) => view! {
+                <p class="form-error" role="alert" data-testid="request-error"><strong>{field}</strong> ": " {message}</p>
+            }.into_any(),
+            Err(error) => view! { <ErrorView error /> }.into_any(),
+        })
+    };
+    view! {
+        <section class="panel">
+            <h2>{b.bundle.name.clone()} " " <span class="badge">"bundle"</span></h2>
+            {(!b.bundle.description.is_empty()).then(|| view! { <p class="muted">{b.bundle.description.clone()}</p> })}
+            <p>"One request, one decision, for every group:"</p>
+            <ul class="plain" data-testid="bundle-groups">
+                {b.bundle.group_names.iter().map(|g| view! { <li>{g.clone()}</li> }).collect_view()}
+            </ul>
+            <p>{format!("Approved by {}; at most {}.", b.approvers.join(", "), describe_duration(b.max_duration_secs))}</p>
+            {b.held_until.map(|u| view! { <p class="notice-line">{format!("You hold it until {}: this request extends every group.", utc_datetime(u))}</p> })}
+            <ActionForm action=submit attr:class="form">
+                <input type="hidden" name="bundle_id" value=b.bundle.id />
+                <label for="duration">"For how long"</label>
+                <input id="duration" name="duration" value=describe_duration(b.default_duration_secs) placeholder="e.g. 4h, 1d" />
+                <p class="hint">{format!("Minutes (m), hours (h), days (d) or weeks (w); at most {}.", describe_duration(b.max_duration_secs))}</p>
+                <label for="reason">{if b.require_reason { "Reason (required)" } else { "Reason" }}</label>
+                <textarea id="reason" name="reason" rows="3" maxlength="1000"></textarea>
+                <label for="ticket">{match &b.ticket_pattern {
+                    Some(p) => format!("Ticket (required, matching {p})"),
+                    None => "Ticket (optional: a change or incident number)".to_owned(),
+                }}</label>
+                <input id="ticket" name="ticket" maxlength="100" required=b.ticket_pattern.is_some() />
+                <label for="start">"Start later (optional, UTC)"</label>
+                <input id="start" name="start" type="datetime-local" />
+                <div class="form-actions">
+                    <button type="submit" class="button" disabled=move || submit.pending().get()>
+                        {move || if submit.pending().get() { "Sending…" } else { "Send request" }}
+                    </button>
+                </div>
+                {outcome}
+            </ActionForm>
+        </section>
     }
 }
 

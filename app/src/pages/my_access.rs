@@ -62,6 +62,22 @@ fn Sections(
         .grants
         .into_iter()
         .partition(|g| matches!(g.grant.state, GrantState::Active | GrantState::Scheduled));
+    // A bundle's grants show as one row: its groups, one countdown, one give-back.
+    let mut bundles: Vec<(String, Vec<GrantView>)> = Vec::new();
+    let mut singles: Vec<GrantView> = Vec::new();
+    for g in live {
+        match g.bundle.clone() {
+            Some(b) => match bundles
+                .iter_mut()
+                .find(|(lead, _)| *lead == b.lead.to_string())
+            {
+                Some((_, list)) => list.push(g),
+                None => bundles.push((b.lead.to_string(), vec![g])),
+            },
+            None => singles.push(g),
+        }
+    }
+    let live_count = bundles.len() + singles.len();
     let (pending, decided): (Vec<RequestView>, Vec<RequestView>) = m
         .requests
         .into_iter()
@@ -69,14 +85,35 @@ fn Sections(
     view! {
         <section class="panel" aria-labelledby="grants-heading">
             <h2 id="grants-heading">"Access you hold"</h2>
-            {if live.is_empty() {
+            {if live_count == 0 {
                 view! { <p class="muted">"None right now. " <a href="/request">"Request access"</a></p> }.into_any()
             } else {
                 view! {
                     <table class="table" data-testid="grants">
                         <thead><tr><th scope="col">"Group"</th><th scope="col">"State"</th><th scope="col">"Ends"</th><th scope="col"></th></tr></thead>
                         <tbody>
-                            {live.into_iter().map(|g| view! {
+                            {bundles.into_iter().map(|(_, list)| {
+                                let name = list[0].bundle.as_ref().map(|b| b.name.clone()).unwrap_or_default();
+                                let groups = list.iter().map(|g| g.group_name.clone()).collect::<Vec<_>>().join(", ");
+                                let ends = list.iter().map(|g| g.grant.ends_at).min().unwrap_or_default();
+                                let any = list[0].grant.id.0;
+                                let state = list[0].grant.state;
+                                view! {
+                                    <tr data-bundle=name.clone()>
+                                        <td><strong>{name.clone()}</strong> " " <span class="badge">"bundle"</span>
+                                            <div class="meta" data-testid="bundle-groups">{groups}</div></td>
+                                        <td>{state.as_str()}</td>
+                                        <td><Countdown ends_at=ends /></td>
+                                        <td>
+                                            <ActionForm action=give_back>
+                                                <input type="hidden" name="grant_id" value=any />
+                                                <button type="submit" class="button small secondary">"Give back the bundle"</button>
+                                            </ActionForm>
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                            {singles.into_iter().map(|g| view! {
                                 <tr data-group=g.group_name.clone()>
                                     <td>{g.group_name.clone()}
                                         {g.emergency.then(|| view! { " " <span class="badge danger" data-testid="emergency-badge">"emergency"</span> })}</td>

@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
-use crate::api::access::{get_policies, DeletePolicy, PreviewPolicy, SavePolicy};
+use crate::api::access::{
+    get_bundles, get_policies, DeleteBundle, DeletePolicy, PreviewPolicy, SaveBundle, SavePolicy,
+};
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::page::{Audience, Page};
 use crate::error::AppError;
@@ -23,8 +25,78 @@ pub fn PoliciesPage() -> impl IntoView {
     view! {
         <Page title="Policies" audience=Audience::Admins>
             <Policies save delete list />
+            <Bundles />
             <Preview preview />
         </Page>
+    }
+}
+
+/// Bundles: named sets of groups, requested and decided at once under their own policy.
+#[component]
+fn Bundles() -> impl IntoView {
+    let save = ServerAction::<SaveBundle>::new();
+    let delete = ServerAction::<DeleteBundle>::new();
+    let list = Resource::new(
+        move || (save.version().get(), delete.version().get()),
+        |_| get_bundles(),
+    );
+    let outcome = move || {
+        save.value().get().map(|r| match r {
+            Ok(b) => view! {
+                <p class="form-ok" role="status" data-testid="bundle-saved">
+                    {format!("Saved the bundle {}. Give it a policy above: Applies to bundle:{}.", b.name, b.name)}
+                </p>
+            }.into_any(),
+            Err(AppError::Invalid { field, message }) => view! {
+                <p class="form-error" role="alert" data-testid="bundle-error"><strong>{field}</strong> ": " {message}</p>
+            }.into_any(),
+            Err(error) => view! { <ErrorView error /> }.into_any(),
+        })
+    };
+    view! {
+        <section class="panel" aria-labelledby="bundles-heading">
+            <h2 id="bundles-heading">"Bundles"</h2>
+            <p class="muted">
+                "A bundle is a set of groups people ask for once: one decision grants every group, "
+                "and giving it back removes them all. Its own policy (above, Applies to "
+                <code>"bundle:<name>"</code> ") says who may ask, who approves and for how long."
+            </p>
+            <Suspense fallback=|| view! { <Loading what="bundles" /> }>
+                {move || list.get().map(|r| match r {
+                    Ok(items) if items.is_empty() => view! { <p class="muted">"No bundle yet."</p> }.into_any(),
+                    Ok(items) => view! {
+                        <ul class="plain" data-testid="bundle-list">
+                            {items.into_iter().map(|b| {
+                                let label = format!("Delete the bundle {}", b.name);
+                                view! {
+                                    <li data-bundle=b.name.clone()>
+                                        <strong>{b.name.clone()}</strong>
+                                        {format!(" — {} ({})", b.group_names.join(", "), if b.description.is_empty() { "no description".to_owned() } else { b.description.clone() })}
+                                        <ActionForm action=delete attr:class="inline">
+                                            <input type="hidden" name="id" value=b.id />
+                                            <button type="submit" class="button small secondary" aria-label=label>"Delete"</button>
+                                        </ActionForm>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                })}
+            </Suspense>
+            <ActionForm action=save attr:class="form">
+                <label for="bundle-name">"Name"</label>
+                <input id="bundle-name" name="name" required placeholder="incident-responder" />
+                <label for="bundle-description">"Description"</label>
+                <input id="bundle-description" name="description" />
+                <label for="bundle-groups">"Groups (names, comma-separated)"</label>
+                <input id="bundle-groups" name="groups" required placeholder="aws-prod-readonly, prod-db-readonly, k8s-prod-deployers" />
+                <div class="form-actions">
+                    <button type="submit" class="button secondary" disabled=move || save.pending().get()>"Save bundle"</button>
+                </div>
+                {outcome}
+            </ActionForm>
+        </section>
     }
 }
 
@@ -118,7 +190,7 @@ fn Policies(
             "policy they were made under."
         </p>
         {move || delete.value().get().map(|r| match r {
-            Ok(p) => view! { <p class="form-ok" role="status" data-testid="policy-deleted">{format!("Deleted the policy for {}.", match p.target { PolicyTarget::Group(_) => "the group".to_owned(), PolicyTarget::Pattern(pat) => pat })}</p> }.into_any(),
+            Ok(p) => view! { <p class="form-ok" role="status" data-testid="policy-deleted">{format!("Deleted the policy for {}.", match p.target { PolicyTarget::Group(_) => "the group".to_owned(), PolicyTarget::Pattern(pat) => pat, PolicyTarget::Bundle(_) => "the bundle".to_owned() })}</p> }.into_any(),
             Err(error) => view! { <ErrorView error /> }.into_any(),
         })}
         <Suspense fallback=|| view! { <Loading what="policies" /> }>
@@ -182,6 +254,11 @@ fn Policies(
                     <label for="escalate_to_admins_after">"Then to the admins after a further (empty: not to admins)"</label>
                     <input id="escalate_to_admins_after" name="escalate_to_admins_after" placeholder="2h" />
                 </fieldset>
+                <fieldset class="fieldset">
+                    <legend>"On call"</legend>
+                    <label for="on_call_schedule">"Approve at once whoever is on call for this PagerDuty schedule (its id, P…; empty: no)"</label>
+                    <input id="on_call_schedule" name="on_call_schedule" placeholder="PDEMO01" />
+                </fieldset>
                 <div class="form-actions">
                     <button type="submit" class="button" disabled=move || save.pending().get()>"Save policy"</button>
                 </div>
@@ -203,7 +280,7 @@ fn Table(items: Vec<PolicyView>, delete: ServerAction<DeletePolicy>) -> impl Int
                 {items.into_iter().map(|v| {
                     let p = &v.policy;
                     let (policy_id, delete_label) = (p.id, format!("Delete the policy for {}", v.applies_to));
-                    let kind = match p.target { PolicyTarget::Group(_) => "group", PolicyTarget::Pattern(_) => "pattern" };
+                    let kind = match p.target { PolicyTarget::Group(_) => "group", PolicyTarget::Pattern(_) => "pattern", PolicyTarget::Bundle(_) => "bundle" };
                     let rules = [
                         (p.quorum > 1).then(|| format!("{} approvals", p.quorum)),
                         p.require_reason.then(|| "reason required".to_owned()),
@@ -216,6 +293,7 @@ fn Table(items: Vec<PolicyView>, delete: ServerAction<DeletePolicy>) -> impl Int
                         p.rules.max_live_grants.map(|n| format!("at most {n} live per person")),
                         p.rules.request_window.as_ref().map(|w| format!("starts {w}")),
                         p.rules.break_glass.as_ref().map(|b| format!("break-glass up to {} ({}× a day)", describe_duration(b.max_secs), b.per_day)),
+                        p.rules.on_call_schedule.as_ref().map(|s| format!("on call for {s}: approved at once")),
                         p.rules.escalation.as_ref().map(|e| format!("escalates after {}{}", describe_duration(e.after_secs), e.admins_after_secs.map(|a| format!(", to admins after {}", describe_duration(a))).unwrap_or_default())),
                     ].into_iter().flatten().collect::<Vec<_>>().join(", ");
                     view! {

@@ -56,6 +56,8 @@ pub struct Core {
     pub slack: crate::ssr::slack::SlackApi,
     /// The address people reach Gatepass at, for links in messages.
     pub public_url: String,
+    /// Who is on call, for policies that approve the on-call person (`[pagerduty]`).
+    pub on_call: Option<Arc<dyn crate::ssr::pagerduty::OnCallCheck>>,
 }
 
 impl Core {
@@ -86,7 +88,14 @@ impl Core {
             pending_escalation: Some(crate::model::GrantDuration::from_secs(24 * 3600)),
             slack: crate::ssr::slack::SlackApi::default(),
             public_url: "http://127.0.0.1:3000".into(),
+            on_call: None,
         }
+    }
+
+    /// The same core, asking `check` who is on call.
+    pub fn with_on_call(mut self, check: Arc<dyn crate::ssr::pagerduty::OnCallCheck>) -> Self {
+        self.on_call = Some(check);
+        self
     }
 
     /// The same core, calling Slack's Web API at `api` and linking to Gatepass at `public_url`.

@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod jobs;
 pub mod mail;
 pub mod okta;
+pub mod pagerduty;
 #[cfg(test)]
 mod proptests;
 pub mod secrets;

@@ -22,6 +22,7 @@ pub mod jwt;
 pub mod meta;
 pub mod oauth;
 pub mod oidc;
+pub mod pagerduty;
 #[cfg(test)]
 mod proptests;
 pub mod seed;
@@ -68,6 +69,8 @@ pub struct Sim {
     pub inbox: inbox::Inbox,
     /// The Slack stand-in (`/slack/api/`, `/__slack`).
     pub slack: slack::Slack,
+    /// The PagerDuty stand-in (`/pagerduty/oncalls`, `/__pagerduty`).
+    pub pagerduty: pagerduty::PagerDuty,
 }
 
 impl Sim {
@@ -85,6 +88,7 @@ impl Sim {
             persist: state.map(|p| (p, Notify::new())),
             inbox: inbox::Inbox::default(),
             slack: slack::Slack::new(me.clone(), slack::SlackConfig::default()),
+            pagerduty: pagerduty::PagerDuty::default(),
         })
     }
 
@@ -163,6 +167,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .merge(control::routes())
         .merge(inbox::routes())
         .merge(slack::routes())
+        .merge(pagerduty::routes())
         .merge(okta)
         .with_state(sim)
 }
@@ -208,6 +213,7 @@ impl Drop for RunningSim {
 pub fn start(sim: Arc<Sim>, listener: TcpListener) -> std::io::Result<RunningSim> {
     let addr = listener.local_addr()?;
     sim.slack.set_base_url(format!("http://{addr}"));
+    sim.pagerduty.set_base_url(format!("http://{addr}"));
     let (stop, stopped) = oneshot::channel::<()>();
     let app = router(sim.clone());
     if sim.persist.is_some() {
@@ -326,6 +332,15 @@ pub struct SimArgs {
     /// How long a Slack `trigger_id` can open a modal (Slack: 3).
     #[arg(long, value_name = "SECS", default_value_t = slack::DEFAULT_TRIGGER_TTL_SECS)]
     pub slack_trigger_ttl_secs: u64,
+    /// The API key the PagerDuty stand-in accepts (`Authorization: Token token=…`).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "OKTA_SIM_PAGERDUTY_API_KEY",
+        hide_env_values = true,
+        default_value = pagerduty::DEFAULT_API_KEY
+    )]
+    pub pagerduty_api_key: String,
 }
 
 impl SimArgs {
@@ -504,6 +519,11 @@ pub fn run(args: SimArgs) -> ExitCode {
         let summary = describe(&org, &api_token, &client);
         let sim = Sim::new(org, limits, faults, args.state.clone());
         sim.slack.set_config(args.slack_config());
+        sim.pagerduty.set_api_key(&args.pagerduty_api_key);
+        if args.seed == "demo" {
+            // Lena Fischer (SRE) is on call for the demo's schedule, PDEMO01.
+            sim.pagerduty.seed_demo(seed::DEMO_ON_CALL);
+        }
         let running = match start(sim.clone(), listener) {
             Ok(r) => r,
             Err(e) => {
@@ -531,6 +551,7 @@ pub fn run(args: SimArgs) -> ExitCode {
         }
         println!("okta-sim: listening on {base}");
         println!("okta-sim: Slack Web API at {base}/slack/api/; Slack inbox at {base}/__slack");
+        println!("okta-sim: PagerDuty REST API at {base}/pagerduty (schedules: {base}/__pagerduty/state)");
         println!("okta-sim: ready in {} ms", started.elapsed().as_millis());
         for line in summary.lines() {
             println!("okta-sim: {}", line.replace("{base}", &base));

@@ -19,6 +19,7 @@ mod notifications;
 mod okta_client;
 mod okta_settings;
 mod okta_sim;
+mod pagerduty;
 mod policies_api;
 mod shell;
 mod signin_oidc_provider;

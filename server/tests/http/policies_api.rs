@@ -256,7 +256,11 @@ async fn a_policies_file_round_trips_through_the_command_line_and_a_concurrent_e
          \x20   default_duration: 1h\n    max_duration: 4h\n    require_reason: true\n\
          \x20   allow_self_approval: false\n    auto_approve: false\n\
          \x20   approve_in_gatepass_only: false\n    slack_channel: (none)\n\
-         \x20   keep_needs_comment: false\n    ticket_pattern: (none)\n    ticket_url: (none)\n"
+         \x20   keep_needs_comment: false\n    ticket_pattern: (none)\n    ticket_url: (none)\n\
+         \x20   max_live_grants: (none)\n    request_window: (none)\n    break_glass_max: (none)\n\
+         \x20   break_glass_per_day: (none)\n    escalate_after: (none)\n\
+         \x20   escalation_approvers: (none)\n    escalation_approver_groups: (none)\n\
+         \x20   escalate_to_admins_after: (none)\n    on_call_schedule: (none)\n"
     );
     let (_, unchanged, _) = run_cli(&["policies", "export"], &env).await;
     assert_eq!(unchanged, exported, "a dry run writes nothing");

@@ -5,6 +5,7 @@
 //! semantics differ, switched on [`Db::engine`].
 
 pub mod audit;
+pub mod bundles;
 pub mod delegations;
 pub mod directory;
 pub mod drift;

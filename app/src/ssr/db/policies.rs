@@ -14,79 +14,66 @@ const AUTO_APPROVE: i64 = 8;
 const GATEPASS_ONLY: i64 = 16;
 const KEEP_NEEDS_COMMENT: i64 = 32;
 
-const POLICY_COLUMNS: &str = "id, group_id, pattern, eligible_groups, approver_users, \
+const POLICY_COLUMNS: &str = "id, group_id, pattern, bundle_id, eligible_groups, approver_users, \
     approver_groups, quorum, default_duration_secs, max_duration_secs, \
     CAST(CASE WHEN requestable THEN 1 ELSE 0 END + CASE WHEN require_reason THEN 2 ELSE 0 END \
       + CASE WHEN allow_self_approval THEN 4 ELSE 0 END + CASE WHEN auto_approve THEN 8 ELSE 0 END \
       + CASE WHEN approve_in_gatepass_only THEN 16 ELSE 0 END \
-      + CASE WHEN keep_needs_comment THEN 32 ELSE 0 END AS BIGINT), \
+      + CASE WHEN keep_needs_comment THEN 32 ELSE 0 END AS BIGINT) AS flags, \
     slack_channel, updated_at, updated_by, ticket_pattern, ticket_url, rules";
 
-type PolicyRow = (
-    i64,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<String>,
-    Timestamp,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-);
+/// A policy as stored.
+#[derive(sqlx::FromRow)]
+struct PolicyRow {
+    id: i64,
+    group_id: Option<String>,
+    pattern: Option<String>,
+    bundle_id: Option<i64>,
+    eligible_groups: String,
+    approver_users: String,
+    approver_groups: String,
+    quorum: i64,
+    default_duration_secs: i64,
+    max_duration_secs: i64,
+    flags: i64,
+    slack_channel: Option<String>,
+    updated_at: Timestamp,
+    updated_by: String,
+    ticket_pattern: Option<String>,
+    ticket_url: Option<String>,
+    rules: String,
+}
 
 impl From<PolicyRow> for Policy {
     fn from(r: PolicyRow) -> Self {
-        let (
-            id,
-            group,
-            pattern,
-            eligible,
-            users,
-            groups,
-            quorum,
-            def,
-            max,
-            flags,
-            slack,
-            at,
-            by,
-            ticket_pattern,
-            ticket_url,
-            rules,
-        ) = r;
+        let flags = r.flags;
         Policy {
-            id,
-            target: match (group, pattern) {
-                (Some(g), _) => PolicyTarget::Group(GroupId(g)),
-                (None, p) => PolicyTarget::Pattern(p.unwrap_or_default()),
+            id: r.id,
+            target: match (r.group_id, r.bundle_id, r.pattern) {
+                (Some(g), _, _) => PolicyTarget::Group(GroupId(g)),
+                (None, Some(b), _) => PolicyTarget::Bundle(b),
+                (None, None, p) => PolicyTarget::Pattern(p.unwrap_or_default()),
             },
             requestable: flags & REQUESTABLE != 0,
-            eligible_groups: parse_list(&eligible),
-            approver_users: parse_list(&users),
-            approver_groups: parse_list(&groups),
-            quorum,
-            default_duration_secs: def,
-            max_duration_secs: max,
+            eligible_groups: parse_list(&r.eligible_groups),
+            approver_users: parse_list(&r.approver_users),
+            approver_groups: parse_list(&r.approver_groups),
+            quorum: r.quorum,
+            default_duration_secs: r.default_duration_secs,
+            max_duration_secs: r.max_duration_secs,
             require_reason: flags & REQUIRE_REASON != 0,
             allow_self_approval: flags & SELF_APPROVAL != 0,
             auto_approve: flags & AUTO_APPROVE != 0,
             approve_in_gatepass_only: flags & GATEPASS_ONLY != 0,
-            slack_channel: slack,
+            slack_channel: r.slack_channel,
             keep_needs_comment: flags & KEEP_NEEDS_COMMENT != 0,
-            ticket_pattern,
-            ticket_url,
+            ticket_pattern: r.ticket_pattern,
+            ticket_url: r.ticket_url,
             // Written by this code from a checked policy: a row that does not parse is one
             // written by hand, and gets no further rules rather than failing every read.
-            rules: serde_json::from_str(&rules).unwrap_or_default(),
-            updated_at: at,
-            updated_by: by,
+            rules: serde_json::from_str(&r.rules).unwrap_or_default(),
+            updated_at: r.updated_at,
+            updated_by: r.updated_by,
         }
     }
 }
@@ -111,13 +98,15 @@ pub async fn delete_policy(tx: &mut Tx, id: i64) -> Result<Option<Policy>, DbErr
 /// Inserts the policy for `p.target`, or updates the one it has in place (its id stays);
 /// returns its id.
 pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
-    let (group, pattern) = target_columns(&p.target);
-    let existing: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM policies WHERE (group_id = $1) OR (pattern = $2)")
-            .bind(group)
-            .bind(pattern)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let (group, pattern, bundle) = target_columns(&p.target);
+    let existing: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM policies WHERE (group_id = $1) OR (pattern = $2) OR (bundle_id = $3)",
+    )
+    .bind(group)
+    .bind(pattern)
+    .bind(bundle)
+    .fetch_optional(&mut **tx)
+    .await?;
     if let Some(id) = existing {
         update_policy(tx, id, p).await?;
         return Ok(id);
@@ -126,9 +115,9 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
         "INSERT INTO policies (group_id, pattern, requestable, eligible_groups, approver_users, \
            approver_groups, quorum, default_duration_secs, max_duration_secs, require_reason, \
            allow_self_approval, auto_approve, updated_at, updated_by, approve_in_gatepass_only, \
-           slack_channel, keep_needs_comment, ticket_pattern, ticket_url, rules) \
+           slack_channel, keep_needs_comment, ticket_pattern, ticket_url, rules, bundle_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-           $18, $19, $20) \
+           $18, $19, $20, $21) \
          RETURNING id",
     );
     let id: i64 = bind_policy(query, p)
@@ -138,10 +127,10 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
     Ok(id)
 }
 
-/// Binds `$1`…`$20` of an insert or an update of a policy: its target, rules and stamps, in
+/// Binds `$1`…`$21` of an insert or an update of a policy: its target, rules and stamps, in
 /// the columns' order.
 fn bind_policy<'q>(query: AnyQuery<'q>, p: &'q Policy) -> AnyQuery<'q> {
-    let (group, pattern) = target_columns(&p.target);
+    let (group, pattern, bundle) = target_columns(&p.target);
     query
         .bind(group)
         .bind(pattern)
@@ -163,14 +152,19 @@ fn bind_policy<'q>(query: AnyQuery<'q>, p: &'q Policy) -> AnyQuery<'q> {
         .bind(p.ticket_pattern.as_deref())
         .bind(p.ticket_url.as_deref())
         .bind(serde_json::to_string(&p.rules).unwrap_or_else(|_| "{}".into()))
+        .bind(bundle)
 }
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-fn target_columns(target: &PolicyTarget) -> (Option<&str>, Option<&str>) {
+/// The `group_id`, `pattern` and `bundle_id` columns of a target. A bundle's policy keeps
+/// `bundle:<id>` in `pattern` (the table holds a group or a pattern in every row); it is read
+/// back by its `bundle_id` and never matched as a pattern.
+fn target_columns(target: &PolicyTarget) -> (Option<&str>, Option<String>, Option<i64>) {
     match target {
-        PolicyTarget::Group(g) => (Some(g.as_str()), None),
-        PolicyTarget::Pattern(pat) => (None, Some(pat.as_str())),
+        PolicyTarget::Group(g) => (Some(g.as_str()), None, None),
+        PolicyTarget::Pattern(pat) => (None, Some(pat.clone()), None),
+        PolicyTarget::Bundle(b) => (None, Some(format!("bundle:{b}")), Some(*b)),
     }
 }
 
@@ -182,8 +176,8 @@ pub async fn update_policy(tx: &mut Tx, id: i64, p: &Policy) -> Result<bool, DbE
            max_duration_secs = $9, require_reason = $10, allow_self_approval = $11, \
            auto_approve = $12, updated_at = $13, updated_by = $14, \
            approve_in_gatepass_only = $15, slack_channel = $16, keep_needs_comment = $17, \
-           ticket_pattern = $18, ticket_url = $19, rules = $20 \
-         WHERE id = $21",
+           ticket_pattern = $18, ticket_url = $19, rules = $20, bundle_id = $21 \
+         WHERE id = $22",
     );
     let done = bind_policy(query, p).bind(id).execute(&mut **tx).await?;
     Ok(done.rows_affected() > 0)
@@ -224,7 +218,8 @@ pub async fn find_policy(db: &Db, id: i64) -> Result<Option<Policy>, DbError> {
 /// Every policy, group policies first.
 pub async fn list_policies(db: &Db) -> Result<Vec<Policy>, DbError> {
     let rows: Vec<PolicyRow> = sqlx::query_as(&format!(
-        "SELECT {POLICY_COLUMNS} FROM policies ORDER BY pattern IS NOT NULL, group_id, pattern"
+        "SELECT {POLICY_COLUMNS} FROM policies \
+         ORDER BY bundle_id IS NOT NULL, pattern IS NOT NULL, group_id, pattern, bundle_id"
     ))
     .fetch_all(db.pool())
     .await?;

@@ -424,27 +424,36 @@ pub async fn list_decisions_of(
 }
 
 /// The groups `user_id` holds a live grant of, or has a pending request for, under policy
-/// `policy_id` — `except` aside (asking again for it extends, it adds nothing) — by name.
+/// `policy_id` — those in `except` aside (asking again for them extends, it adds nothing) —
+/// by name.
 pub async fn live_under_policy(
     db: &Db,
     user_id: &UserId,
     policy_id: i64,
-    except: &GroupId,
+    except: &[GroupId],
 ) -> Result<Vec<String>, DbError> {
-    Ok(sqlx::query_scalar(
-        "SELECT g.name FROM groups g WHERE g.okta_id <> $3 AND g.okta_id IN ( \
+    let skip = if except.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "g.okta_id NOT IN ({}) AND",
+            super::placeholders(3, except.len())
+        )
+    };
+    let sql = format!(
+        "SELECT g.name FROM groups g WHERE {skip} g.okta_id IN ( \
            SELECT gr.group_id FROM grants gr JOIN access_requests r ON r.id = gr.request_id \
              WHERE gr.user_id = $1 AND gr.state IN ('scheduled', 'active') \
                AND r.policy_id = $2 \
            UNION SELECT r.group_id FROM access_requests r \
              WHERE r.requester_id = $1 AND r.state = 'pending' AND r.policy_id = $2) \
-         ORDER BY g.name",
-    )
-    .bind(user_id)
-    .bind(policy_id)
-    .bind(except)
-    .fetch_all(db.pool())
-    .await?)
+         ORDER BY g.name"
+    );
+    let mut q = sqlx::query_scalar(&sql).bind(user_id).bind(policy_id);
+    for g in except {
+        q = q.bind(g);
+    }
+    Ok(q.fetch_all(db.pool()).await?)
 }
 
 /// How many emergency activations `user_id` made since `since`, counted in the transaction
@@ -580,10 +589,15 @@ pub struct Routing {
     pub followup: Option<(String, Timestamp, String)>,
     /// (delegate's name, the name of the person away).
     pub delegates: Vec<(String, String)>,
+    /// The bundle request it is part of: its lead and the bundle's name.
+    pub bundle: Option<(RequestId, String)>,
+    /// For a bundle's lead: the names of the groups its requests ask for.
+    pub bundle_groups: Vec<String>,
 }
 
 /// [`Routing`] of requests `ids` (those with any), in one statement whatever their number:
-/// the request's own columns (`kind` 0) and its delegate rows (`kind` 1) side by side.
+/// the request's own columns (`kind` 0), its delegate rows (`kind` 1), and for a bundle's lead
+/// the groups of its requests (`kind` 2), side by side.
 pub async fn routing_among(
     db: &Db,
     ids: &[RequestId],
@@ -598,43 +612,69 @@ pub async fn routing_among(
         Option<String>,
         Option<Timestamp>,
         Option<String>,
+        Option<i64>,
     );
     for chunk in ids.chunks(500) {
-        let (first, second) = (
-            super::placeholders(1, chunk.len()),
-            super::placeholders(chunk.len() + 1, chunk.len()),
+        let n = chunk.len();
+        let (first, second, third) = (
+            super::placeholders(1, n),
+            super::placeholders(n + 1, n),
+            super::placeholders(2 * n + 1, n),
         );
+        // Text columns: for kind 0 the follow-up (by, comment) or, with no follow-up, the
+        // bundle's name in the second; for kind 1 the delegate and the person away; for
+        // kind 2 the group's name.
         let sql = format!(
-            "SELECT id, 0, CAST(CASE WHEN emergency THEN 1 ELSE 0 END AS BIGINT), escalated_at, \
-               admins_escalated_at, followup_by, followup_at, followup_comment \
-             FROM access_requests WHERE id IN ({first}) \
-               AND (emergency OR escalated_at IS NOT NULL OR admins_escalated_at IS NOT NULL) \
+            "SELECT r.id, 0, CAST(CASE WHEN r.emergency THEN 1 ELSE 0 END AS BIGINT), \
+               r.escalated_at, r.admins_escalated_at, r.followup_by, r.followup_at, \
+               COALESCE(r.followup_comment, b.name), r.bundle_lead \
+             FROM access_requests r LEFT JOIN bundles b ON b.id = r.bundle_id \
+             WHERE r.id IN ({first}) AND (r.emergency OR r.escalated_at IS NOT NULL \
+               OR r.admins_escalated_at IS NOT NULL OR r.bundle_id IS NOT NULL) \
              UNION ALL \
              SELECT ra.request_id, 1, 0, NULL, NULL, COALESCE(d.display_name, ra.ref), NULL, \
-               COALESCE(a.display_name, SUBSTR(ra.via, 10)) \
+               COALESCE(a.display_name, SUBSTR(ra.via, 10)), NULL \
              FROM request_approvers ra LEFT JOIN users d ON d.okta_id = ra.ref \
                LEFT JOIN users a ON a.okta_id = SUBSTR(ra.via, 10) \
              WHERE ra.request_id IN ({second}) AND ra.via LIKE 'delegate:%' \
+             UNION ALL \
+             SELECT m.bundle_lead, 2, 0, NULL, NULL, COALESCE(g.name, m.group_id), NULL, NULL, \
+               NULL \
+             FROM access_requests m LEFT JOIN groups g ON g.okta_id = m.group_id \
+             WHERE m.bundle_lead IN ({third}) \
              ORDER BY 1, 2, 6"
         );
         let mut q = sqlx::query_as::<_, Row>(&sql);
-        for id in chunk.iter().chain(chunk) {
+        for id in chunk.iter().chain(chunk).chain(chunk) {
             q = q.bind(*id);
         }
-        for (id, kind, emergency, second, admins, by, at, comment) in q.fetch_all(db.pool()).await?
+        for (id, kind, emergency, second, admins, by, at, text, lead) in
+            q.fetch_all(db.pool()).await?
         {
             let r = out.entry(id).or_default();
-            if kind == 1 {
-                // A delegate row: the delegate's name and the name of the person away.
-                r.delegates
-                    .push((by.unwrap_or_default(), comment.unwrap_or_default()));
-                continue;
+            match kind {
+                1 => {
+                    // A delegate row: the delegate's name and the name of the person away.
+                    r.delegates
+                        .push((by.unwrap_or_default(), text.unwrap_or_default()));
+                    continue;
+                }
+                2 => {
+                    r.bundle_groups.push(by.unwrap_or_default());
+                    continue;
+                }
+                _ => {}
             }
             r.emergency = emergency == 1;
             r.escalated_at = second;
             r.admins_escalated_at = admins;
-            if let (Some(by), Some(at)) = (by, at) {
-                r.followup = Some((by, at, comment.unwrap_or_default()));
+            match (by, at) {
+                (Some(by), Some(at)) => r.followup = Some((by, at, text.unwrap_or_default())),
+                _ => {
+                    if let (Some(lead), Some(name)) = (lead, text) {
+                        r.bundle = Some((RequestId(lead), name));
+                    }
+                }
             }
         }
     }

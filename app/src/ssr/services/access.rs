@@ -74,6 +74,19 @@ fn check_rules(rules: &PolicyRules, requestable: bool) -> Result<(), AppError> {
             ));
         }
     }
+    if let Some(id) = &rules.on_call_schedule {
+        let valid = id.starts_with('P')
+            && (2..=20).contains(&id.len())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if !valid {
+            return Err(AppError::invalid(
+                "On-call schedule",
+                "enter the schedule's PagerDuty id (P… in its address), not its name",
+            ));
+        }
+    }
     if let Some(e) = &rules.escalation {
         let bounds = MIN_DURATION_SECS..=30 * 86_400;
         if !bounds.contains(&e.after_secs) {
@@ -106,6 +119,26 @@ fn policy_subject(policy: &Policy) -> String {
     match &policy.target {
         PolicyTarget::Group(g) => format!("group:{g}"),
         PolicyTarget::Pattern(p) => format!("pattern:{p}"),
+        PolicyTarget::Bundle(b) => format!("bundle:{b}"),
+    }
+}
+
+/// What the on-call check found for a request.
+pub(crate) struct OnCallOutcome {
+    schedule: String,
+    pub(crate) approves: bool,
+    /// Why PagerDuty could not tell.
+    error: Option<String>,
+}
+
+impl OnCallOutcome {
+    /// The check, as the `request.created` event records it.
+    fn audit_detail(&self) -> serde_json::Value {
+        serde_json::json!({
+            "schedule": self.schedule,
+            "on_call": self.approves,
+            "error": self.error,
+        })
     }
 }
 
@@ -196,6 +229,7 @@ pub struct PolicyForm {
     pub escalation_approvers: String,
     pub escalation_approver_groups: String,
     pub escalate_to_admins_after: String,
+    pub on_call_schedule: String,
 }
 
 fn names(list: &str) -> impl Iterator<Item = &str> {
@@ -323,9 +357,13 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
         escalation_approvers: list(&f.escalation_approvers),
         escalation_approver_groups: list(&f.escalation_approver_groups),
         escalate_to_admins_after: text(&f.escalate_to_admins_after),
+        on_call_schedule: text(&f.on_call_schedule),
     };
     resolve_policy_spec(db, &spec).await
 }
+
+/// How a policy names a bundle it applies to: `bundle:<name>`.
+pub const BUNDLE_PREFIX: &str = "bundle:";
 
 /// A policy as people write it (the form, a policies file, the API), resolved against the
 /// directory: groups by name or id ([`resolve_group`]), approvers by login. Errors name the
@@ -334,6 +372,13 @@ pub async fn resolve_policy_spec(db: &Db, spec: &PolicySpec) -> Result<PolicyInp
     let applies = spec.applies_to.trim();
     let target = if applies.is_empty() {
         None
+    } else if let Some(name) = applies.strip_prefix(BUNDLE_PREFIX) {
+        let bundle = crate::ssr::db::bundles::find_by_name(db, name.trim())
+            .await?
+            .ok_or_else(|| {
+                AppError::invalid("Applies to", format!("no bundle named {:?}", name.trim()))
+            })?;
+        Some(PolicyTarget::Bundle(bundle.id))
     } else if applies.contains('*') {
         Some(PolicyTarget::Pattern(applies.to_owned()))
     } else {
@@ -404,6 +449,11 @@ pub async fn resolve_policy_spec(db: &Db, spec: &PolicySpec) -> Result<PolicyInp
             }
             None => None,
         },
+        on_call_schedule: spec
+            .on_call_schedule
+            .as_deref()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty()),
     };
     Ok(PolicyInput {
         target,
@@ -495,6 +545,8 @@ pub struct AccessService<'a> {
     pub clock: &'a dyn Clock,
     /// Wakes the grant engine after a commit that queued work or moved a grant.
     pub signal: Option<&'a crate::ssr::signal::EngineSignal>,
+    /// Who is on call (PagerDuty), for policies that approve the on-call person.
+    pub on_call: Option<&'a dyn crate::ssr::pagerduty::OnCallCheck>,
 }
 
 impl AccessService<'_> {
@@ -567,6 +619,11 @@ impl AccessService<'_> {
                             ),
                         ));
                     }
+                }
+            }
+            PolicyTarget::Bundle(id) => {
+                if crate::ssr::db::bundles::find(self.db, *id).await?.is_none() {
+                    return Err(AppError::invalid("Applies to", "no such bundle"));
                 }
             }
             PolicyTarget::Pattern(p) => {
@@ -702,6 +759,15 @@ impl AccessService<'_> {
         }
         let ticket = super::tickets::ticket_for(&policy, &input.ticket)?;
 
+        // Asked before the transaction (a network call): whether the on-call rule approves it.
+        let on_call = self.on_call_approves(&policy, me, input.starts_at).await?;
+        let approved_by = if policy.auto_approve {
+            Some("policy")
+        } else if on_call.as_ref().is_some_and(|c| c.approves) {
+            Some("on-call")
+        } else {
+            None
+        };
         // Read before the transaction: inside it, a second pool connection could wait for ever
         // behind requests that hold the others while they wait for this one's lock.
         let member_in_okta =
@@ -752,41 +818,92 @@ impl AccessService<'_> {
             &policy.approver_groups,
         )
         .await?;
-        if !policy.auto_approve {
+        if approved_by.is_none() {
             self.route_to_delegates(&mut tx, Some(id)).await?;
         }
         // Decided before its creation is recorded, so that the outbox does not ask approvers
         // to decide it.
-        if policy.auto_approve {
-            requests::decide_request(&mut tx, id, RequestState::Approved, now, "policy").await?;
+        if let Some(by) = approved_by {
+            requests::decide_request(&mut tx, id, RequestState::Approved, now, by).await?;
+        }
+        let mut details = serde_json::json!({ "group": group.okta_id, "duration_secs": duration, "reason": reason, "starts_at": input.starts_at, "ticket": ticket.as_ref().map(|t| &t.0) });
+        if let Some(check) = &on_call {
+            details["on_call"] = check.audit_detail();
         }
         self.audit(
             &mut tx,
             &me.login,
-            if extends.is_some() { AuditAction::RequestCreatedExtension } else { AuditAction::RequestCreated },
+            if extends.is_some() {
+                AuditAction::RequestCreatedExtension
+            } else {
+                AuditAction::RequestCreated
+            },
             format!("request:{id}"),
-            serde_json::json!({ "group": group.okta_id, "duration_secs": duration, "reason": reason, "starts_at": input.starts_at, "ticket": ticket.as_ref().map(|t| &t.0) }),
+            details,
         )
         .await?;
-        if policy.auto_approve {
+        if let Some(by) = approved_by {
+            let mut details = serde_json::json!({ "auto": true, "group": group.okta_id });
+            if by == "on-call" {
+                details["on_call"] = serde_json::json!(policy.rules.on_call_schedule);
+            }
             self.audit(
                 &mut tx,
-                "policy",
+                by,
                 AuditAction::RequestApproved,
                 format!("request:{id}"),
-                serde_json::json!({ "auto": true, "group": group.okta_id }),
+                details,
             )
             .await?;
-            self.carry_out(&mut tx, id, duration, "policy").await?;
+            self.carry_out(&mut tx, id, duration, by).await?;
         }
         let request = requests::find_request_tx(&mut tx, id)
             .await?
             .ok_or(AppError::Internal)?;
         tx.commit().await?;
-        if policy.auto_approve {
+        if approved_by.is_some() {
             self.wake_engine();
         }
         Ok(request)
+    }
+
+    /// Whether the policy's on-call rule approves `me`'s request now: `None` when it has none
+    /// (or approves every request anyway), or the access starts later (on call now says
+    /// nothing about then); else PagerDuty's answer, or why there is none — then the request
+    /// goes to its approvers as usual. Matched by the email Okta has for the person (the
+    /// directory's, not the sign-in's).
+    pub(crate) async fn on_call_approves(
+        &self,
+        policy: &Policy,
+        me: &crate::model::Me,
+        starts_at: Option<Timestamp>,
+    ) -> Result<Option<OnCallOutcome>, AppError> {
+        let Some(schedule) = policy.rules.on_call_schedule.clone() else {
+            return Ok(None);
+        };
+        if policy.auto_approve || starts_at.is_some() {
+            return Ok(None);
+        }
+        let Some(check) = self.on_call else {
+            return Ok(Some(OnCallOutcome {
+                schedule,
+                approves: false,
+                error: Some("PagerDuty is not configured on this server".into()),
+            }));
+        };
+        let email = directory::find_user(self.db, me.okta_id.as_str())
+            .await?
+            .map(|u| u.email)
+            .unwrap_or_default();
+        let answer = check.is_on_call(&schedule, &email).await;
+        if let Err(e) = &answer {
+            tracing::warn!(schedule = %schedule, error = %e, "the on-call check failed: the request goes to its approvers");
+        }
+        Ok(Some(OnCallOutcome {
+            schedule,
+            approves: answer == Ok(true),
+            error: answer.err(),
+        }))
     }
 
     /// What the policies say about `person` asking for group `group_id` with access starting
@@ -949,6 +1066,8 @@ impl AccessService<'_> {
         let subject = format!("request:{}", r.id);
         if input.decision == Decision::Deny {
             requests::decide_request(&mut tx, r.id, RequestState::Denied, now, &me.login).await?;
+            self.follow_lead(&mut tx, r.id, RequestState::Denied, 0, &me.login)
+                .await?;
             self.audit(
                 &mut tx,
                 &me.login,
@@ -973,6 +1092,8 @@ impl AccessService<'_> {
                 .await?;
                 let duration = shortest.map_or(r.duration_secs, |s| s.min(r.duration_secs));
                 self.carry_out(&mut tx, r.id, duration, &me.login).await?;
+                self.follow_lead(&mut tx, r.id, RequestState::Approved, duration, &me.login)
+                    .await?;
             }
         }
         let decided = requests::find_request_tx(&mut tx, r.id)
@@ -1048,6 +1169,13 @@ impl AccessService<'_> {
         if r.requester_id != me.okta_id {
             return Err(AppError::Forbidden);
         }
+        let lead = crate::ssr::db::bundles::lead_of(&mut tx, request_id).await?;
+        if lead.is_some_and(|l| l != request_id) {
+            return Err(AppError::Conflict(format!(
+                "This request is part of a bundle: cancel the bundle's request #{}.",
+                lead.map_or(0, |l| l.0)
+            )));
+        }
         if !requests::decide_request(
             &mut tx,
             request_id,
@@ -1062,6 +1190,8 @@ impl AccessService<'_> {
                 r.state.as_str()
             )));
         }
+        self.follow_lead(&mut tx, request_id, RequestState::Cancelled, 0, &me.login)
+            .await?;
         self.audit(
             &mut tx,
             &me.login,
@@ -1156,14 +1286,28 @@ impl AccessService<'_> {
     }
 
     /// The holder gives a grant back before it ends.
+    /// A grant of a bundle gives back the whole bundle: every live grant it made.
     pub async fn give_back(&self, who: &Requester, grant_id: GrantId) -> Result<Grant, AppError> {
-        self.end_grant(
-            &who.me().login,
-            grant_id,
-            "given back",
-            Some(&who.me().okta_id),
-        )
-        .await
+        let me = who.me();
+        let mut tx = self.db.begin_write().await?;
+        let ended = self
+            .end_grant_tx(
+                &mut tx,
+                &me.login,
+                grant_id,
+                "given back",
+                Some(&me.okta_id),
+            )
+            .await?;
+        if let Some(lead) = crate::ssr::db::bundles::lead_of(&mut tx, ended.request_id).await? {
+            for other in crate::ssr::db::bundles::live_grants(&mut tx, lead).await? {
+                self.end_grant_tx(&mut tx, &me.login, other, "given back", Some(&me.okta_id))
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        self.wake_engine();
+        Ok(ended)
     }
 
     /// An admin revokes any grant.

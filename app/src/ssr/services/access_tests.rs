@@ -159,6 +159,7 @@ async fn policies_refuse_groups_okta_will_not_let_gatepass_change() {
             db: &db,
             clock: &clock,
             signal: None,
+            on_call: None,
         };
         let e = s
             .save_policy(&admin(), policy(PolicyTarget::Group("ad-app".into())))
@@ -244,6 +245,7 @@ async fn eligibility_duration_and_reason_are_checked_and_bad_input_writes_nothin
             db: &db,
             clock: &clock,
             signal: None,
+            on_call: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
             .await
@@ -340,6 +342,7 @@ async fn requests_route_to_their_approvers_and_quorum_decides() {
             db: &db,
             clock: &clock,
             signal: None,
+            on_call: None,
         };
         s.save_policy(
             &admin(),
@@ -457,6 +460,7 @@ async fn self_approval_only_when_allowed_and_lengthening_is_refused() {
             db: &db,
             clock: &clock,
             signal: None,
+            on_call: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
             .await
@@ -510,6 +514,7 @@ async fn denial_needs_a_comment_and_is_final() {
             db: &db,
             clock: &clock,
             signal: None,
+            on_call: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
             .await
@@ -555,6 +560,7 @@ async fn asking_again_for_a_held_group_extends_the_grant() {
             db: &db,
             clock: &clock,
             signal: None,
+            on_call: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
             .await
@@ -604,6 +610,7 @@ async fn stale_and_missed_requests_expire() {
             db: &db,
             clock: &clock,
             signal: None,
+            on_call: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
             .await
@@ -659,6 +666,7 @@ async fn cancel_give_back_and_revoke() {
             db: &db,
             clock: &clock,
             signal: None,
+            on_call: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
             .await
@@ -761,6 +769,7 @@ async fn concurrent_approvals_record_exactly_one_decision() {
             db: &db,
             clock: clock.as_ref(),
             signal: None,
+            on_call: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
             .await
@@ -778,6 +787,7 @@ async fn concurrent_approvals_record_exactly_one_decision() {
                         db: &db,
                         clock: clock.as_ref(),
                         signal: None,
+                        on_call: None,
                     };
                     s.decide(&person(&format!("approver{i}")), approve(r.id))
                         .await
@@ -814,6 +824,7 @@ async fn deleting_a_policy_hands_its_groups_to_the_next_one_and_keeps_pending_re
             db: &db,
             clock: &clock,
             signal: None,
+            on_call: None,
         };
         let own = s
             .save_policy(&admin(), policy(PolicyTarget::Group("aws-prod".into())))
@@ -871,6 +882,7 @@ async fn drift_lists_at_most_a_thousand_open_items_and_the_rest_later() {
             db: &db,
             clock: &clock,
             signal: None,
+            on_call: None,
         };
         s.save_policy(&admin(), policy(PolicyTarget::Group("aws-dev".into())))
             .await
@@ -927,6 +939,7 @@ async fn the_admin_overview_pages_and_searches_in_the_database() {
             db: &db,
             clock: &clock,
             signal: None,
+            on_call: None,
         };
         let mut p = policy(PolicyTarget::Group("aws-dev".into()));
         p.eligible_groups.clear();
@@ -994,6 +1007,7 @@ fn service_on<'a>(db: &'a Db, clock: &'a ManualClock) -> AccessService<'a> {
         db,
         clock,
         signal: None,
+        on_call: None,
     }
 }
 
@@ -1354,6 +1368,7 @@ async fn a_ticket_is_required_matching_the_policys_pattern_and_kept_with_its_lin
             db: &db,
             clock: &clock,
             signal: None,
+            on_call: None,
         };
         // The form refuses what is not a regular expression or not an https link.
         let form = |pattern: &str, url: &str| PolicyForm {

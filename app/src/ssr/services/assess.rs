@@ -50,6 +50,7 @@ pub fn policy_label(policy: &Policy, group: &GroupRecord) -> String {
     match &policy.target {
         PolicyTarget::Group(_) => format!("policy #{} for {}", policy.id, group.name),
         PolicyTarget::Pattern(p) => format!("policy #{} for {p}", policy.id),
+        PolicyTarget::Bundle(_) => format!("policy #{} for a bundle", policy.id),
     }
 }
 
@@ -102,6 +103,38 @@ pub async fn assess(
             Ok("an Okta group Gatepass can change".into())
         },
     ));
+    checks.extend(
+        rule_checks(
+            db,
+            person,
+            &p,
+            &label,
+            &group.name,
+            start,
+            std::slice::from_ref(&group.okta_id),
+        )
+        .await?,
+    );
+    Ok(Assessment {
+        group,
+        policy,
+        checks,
+    })
+}
+
+/// The rules of `policy` that concern the person rather than the group: who may request, the
+/// request window at `start`, and the cap on live grants (`except`: the groups asked for,
+/// which asking again only extends). `what` names the thing asked for in refusals.
+pub async fn rule_checks(
+    db: &Db,
+    person: &UserId,
+    p: &Policy,
+    label: &str,
+    what: &str,
+    start: Timestamp,
+    except: &[GroupId],
+) -> Result<Vec<(&'static str, Result<String, AppError>)>, AppError> {
+    let mut checks: Vec<(&'static str, Result<String, AppError>)> = Vec::new();
     checks.push((
         "Who may request",
         if p.eligible_groups.is_empty() {
@@ -122,14 +155,14 @@ pub async fn assess(
                     "Start",
                     format!(
                         "access to {} may start only {text} ({label}); that is {local} there",
-                        group.name
+                        what
                     ),
                 )),
             },
         ));
     }
     if let Some(max) = p.rules.max_live_grants {
-        let held = requests::live_under_policy(db, person, p.id, &group.okta_id).await?;
+        let held = requests::live_under_policy(db, person, p.id, except).await?;
         checks.push((
             "Live grants per person",
             if (held.len() as i64) < max {
@@ -144,11 +177,7 @@ pub async fn assess(
             },
         ));
     }
-    Ok(Assessment {
-        group,
-        policy,
-        checks,
-    })
+    Ok(checks)
 }
 
 /// Who would decide a request by `requester` under `policy` now, and how each came to: named,
@@ -270,6 +299,11 @@ fn policy_rules(p: &Policy) -> Vec<String> {
             "break-glass: up to {} without approval, {} a day",
             describe_duration(b.max_secs),
             b.per_day
+        ));
+    }
+    if let Some(s) = &p.rules.on_call_schedule {
+        out.push(format!(
+            "approved at once when the requester is on call for PagerDuty schedule {s}"
         ));
     }
     if let Some(e) = &p.rules.escalation {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::error::AppError;
 use crate::model::{
-    AccessRequest, CatalogEntry, CatalogPage, GrantState, GrantView, GroupId, MyAccess, RequestId,
-    RequestState, RequestView, UserId,
+    AccessRequest, BundleEntry, CatalogEntry, CatalogPage, GrantState, GrantView, GroupId,
+    MyAccess, RequestId, RequestState, RequestView, UserId,
 };
 use crate::ssr::auth::Requester;
 use crate::ssr::cache::{Caches, Requestable, RequestableGroup};
@@ -150,7 +150,80 @@ impl CatalogService<'_> {
             }
             entries.push(entry);
         }
-        Ok(CatalogPage { entries, next })
+        // Bundles on the first page, above the groups.
+        let bundles = if after.is_empty() {
+            crate::ssr::db::bundles::list(self.db)
+                .await?
+                .into_iter()
+                .filter(|b| needle.is_empty() || b.name.to_lowercase().contains(&needle))
+                .filter_map(|b| Self::bundle_entry_for(&viewer, b))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(CatalogPage {
+            bundles,
+            entries,
+            next,
+        })
+    }
+
+    /// The catalog entry of a bundle, if its policy makes it requestable and `v` may request
+    /// it.
+    fn bundle_entry_for(v: &Viewer, bundle: crate::model::Bundle) -> Option<BundleEntry> {
+        let at = v.index.policies.iter().position(|p| {
+            p.target == crate::model::PolicyTarget::Bundle(bundle.id) && p.requestable
+        })?;
+        let policy = &v.index.policies[at];
+        let eligible = policy.eligible_groups.is_empty()
+            || policy.eligible_groups.iter().any(|g| v.mine.contains(g));
+        if !eligible || bundle.groups.is_empty() {
+            return None;
+        }
+        let live_end = |group: &GroupId| {
+            v.grants
+                .iter()
+                .filter(|g| {
+                    g.group_id == *group
+                        && matches!(g.state, GrantState::Active | GrantState::Scheduled)
+                })
+                .map(|g| g.ends_at)
+                .max()
+        };
+        let ends: Vec<Option<crate::model::Timestamp>> =
+            bundle.groups.iter().map(live_end).collect();
+        // The lead of a bundle request is its first group's.
+        let lead = &bundle.groups[0];
+        Some(BundleEntry {
+            held_until: ends
+                .iter()
+                .copied()
+                .collect::<Option<Vec<_>>>()
+                .and_then(|e| e.into_iter().min()),
+            pending_request: v
+                .requests
+                .iter()
+                .find(|r| r.group_id == *lead && r.state == RequestState::Pending)
+                .map(|r| r.id),
+            default_duration_secs: policy.default_duration_secs,
+            max_duration_secs: policy.max_duration_secs,
+            require_reason: policy.require_reason,
+            ticket_pattern: policy.ticket_pattern.clone(),
+            approvers: v.index.approvers[at].clone(),
+            quorum: policy.quorum,
+            auto_approve: policy.auto_approve,
+            bundle,
+        })
+    }
+
+    /// One bundle `who` may request.
+    pub async fn bundle_entry(&self, who: &Requester, id: i64) -> Result<BundleEntry, AppError> {
+        let not_found = || AppError::NotFound("A bundle you may request with that id".into());
+        let viewer = self.viewer(who).await?;
+        let bundle = crate::ssr::db::bundles::find(self.db, id)
+            .await?
+            .ok_or_else(not_found)?;
+        Self::bundle_entry_for(&viewer, bundle).ok_or_else(not_found)
     }
 
     /// One group `who` may request, by Okta id.
@@ -259,12 +332,21 @@ impl CatalogService<'_> {
             }
         }
         let names = directory::names(self.db, users, groups).await?;
+        let bundles = crate::ssr::db::bundles::list(self.db).await?;
         Ok(list
             .into_iter()
             .map(|policy| crate::model::PolicyView {
                 applies_to: match &policy.target {
                     crate::model::PolicyTarget::Group(g) => names.group(g),
                     crate::model::PolicyTarget::Pattern(p) => p.clone(),
+                    crate::model::PolicyTarget::Bundle(b) => format!(
+                        "{}{}",
+                        crate::ssr::services::access::BUNDLE_PREFIX,
+                        bundles
+                            .iter()
+                            .find(|x| x.id == *b)
+                            .map_or_else(|| format!("#{b}"), |x| x.name.clone())
+                    ),
                 },
                 eligible: directory::approver_names(&names, &[], &policy.eligible_groups),
                 approvers: directory::approver_names(
@@ -385,6 +467,19 @@ pub(crate) async fn views(
     routed.dedup();
     let routing = requests::routing_among(db, &routed).await?;
     let emergency = |id: &crate::model::RequestId| routing.get(id).is_some_and(|r| r.emergency);
+    let bundle_of = |id: &crate::model::RequestId| {
+        let r = routing.get(id)?;
+        let (lead, name) = r.bundle.clone()?;
+        Some(crate::model::BundleOf {
+            name,
+            lead,
+            groups: if lead == *id {
+                r.bundle_groups.clone()
+            } else {
+                Vec::new()
+            },
+        })
+    };
     let mut notes = super::routing::notes_of(&list, &routing);
     let grants = grants
         .into_iter()
@@ -392,6 +487,7 @@ pub(crate) async fn views(
             group_name: names.group(&grant.group_id),
             holder_name: names.user(&grant.user_id),
             emergency: emergency(&grant.request_id),
+            bundle: bundle_of(&grant.request_id),
             grant,
         })
         .collect();
@@ -411,6 +507,7 @@ pub(crate) async fn views(
                 })
                 .collect(),
             notes: notes.remove(&request.id).unwrap_or_default(),
+            bundle: bundle_of(&request.id),
             request,
         })
         .collect();

@@ -262,6 +262,7 @@ impl DriftService<'_> {
                     db: self.db,
                     clock: self.clock,
                     signal: self.signal,
+                    on_call: None,
                 }
                 .end_grant_tx(
                     &mut tx,

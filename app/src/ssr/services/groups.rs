@@ -29,6 +29,8 @@ fn summary(c: GroupCounts, policies: &[Policy]) -> (GroupSummary, Option<Policy>
             policy: policy.as_ref().map(|p| match &p.target {
                 crate::model::PolicyTarget::Group(_) => c.record.name.clone(),
                 crate::model::PolicyTarget::Pattern(pat) => pat.clone(),
+                // Never resolved for a group: a bundle's policy applies to the bundle.
+                crate::model::PolicyTarget::Bundle(b) => format!("bundle #{b}"),
             }),
             requestable: manageable && policy.as_ref().is_some_and(|p| p.requestable),
             group_id: c.record.okta_id,

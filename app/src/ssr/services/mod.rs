@@ -7,6 +7,7 @@ pub mod access;
 mod access_tests;
 pub mod assess;
 pub mod audit;
+pub mod bundles;
 pub mod catalog;
 pub mod drift;
 pub mod email;
@@ -48,6 +49,7 @@ impl Core {
             db: &self.db,
             clock: self.clock.as_ref(),
             signal: Some(&self.engine),
+            on_call: self.on_call.as_deref(),
         }
     }
 

@@ -56,6 +56,7 @@ fn key(target: &PolicyTarget) -> String {
     match target {
         PolicyTarget::Group(g) => format!("group:{g}"),
         PolicyTarget::Pattern(p) => format!("pattern:{p}"),
+        PolicyTarget::Bundle(b) => format!("bundle:{b}"),
     }
 }
 
@@ -116,6 +117,16 @@ impl PolicyCodeService<'_> {
             applies_to: match &p.target {
                 PolicyTarget::Group(g) => group(g).await?,
                 PolicyTarget::Pattern(pattern) => pattern.clone(),
+                PolicyTarget::Bundle(b) => {
+                    match crate::ssr::db::bundles::find(self.db(), *b).await? {
+                        Some(bundle) => format!(
+                            "{}{}",
+                            crate::ssr::services::access::BUNDLE_PREFIX,
+                            bundle.name
+                        ),
+                        None => format!("{}#{b}", crate::ssr::services::access::BUNDLE_PREFIX),
+                    }
+                }
             },
             requestable: p.requestable,
             eligible_groups,
@@ -146,6 +157,7 @@ impl PolicyCodeService<'_> {
                 None => Vec::new(),
             },
             escalate_to_admins_after: escalation.and_then(|e| e.admins_after_secs).map(words),
+            on_call_schedule: rules.on_call_schedule.clone(),
         })
     }
 
@@ -156,7 +168,12 @@ impl PolicyCodeService<'_> {
         let all = policies::list_policies(self.db()).await?;
         let mut specs = Vec::with_capacity(all.len());
         for p in &all {
-            let pattern = matches!(p.target, PolicyTarget::Pattern(_));
+            // Groups first, then patterns, then bundles.
+            let pattern = match p.target {
+                PolicyTarget::Group(_) => 0,
+                PolicyTarget::Pattern(_) => 1,
+                PolicyTarget::Bundle(_) => 2,
+            };
             specs.push((pattern, self.spec_of(p).await?));
         }
         specs.sort_by(|(a_pattern, a), (b_pattern, b)| {

@@ -101,6 +101,7 @@ impl ReviewService<'_> {
             db: self.db,
             clock: self.clock,
             signal: None,
+            on_call: None,
         }
     }
 
@@ -385,6 +386,8 @@ impl ReviewService<'_> {
             let governed_by_chosen = chosen.iter().any(|p| match &p.target {
                 PolicyTarget::Group(g) => *g == gid,
                 PolicyTarget::Pattern(pat) => pattern_matches(pat, &name),
+                // A bundle's groups are reviewed through their own policies or by name.
+                PolicyTarget::Bundle(_) => false,
             });
             let wanted = scope.all_okta_groups
                 || scope.groups.contains(&gid.0)

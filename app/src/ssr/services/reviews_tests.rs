@@ -133,6 +133,7 @@ async fn setup(db: &Db, clock: &ManualClock) {
         db,
         clock,
         signal: None,
+        on_call: None,
     };
     access
         .save_policy(&admin(), policy(PolicyTarget::Pattern("aws-*".into())))

@@ -22,6 +22,7 @@ fn service<'a>(db: &'a Db, clock: &'a ManualClock) -> AccessService<'a> {
         db,
         clock,
         signal: None,
+        on_call: None,
     }
 }
 
@@ -533,6 +534,294 @@ async fn the_preview_says_what_the_request_path_does() {
             !p.may_request,
             "bob holds a pending request under the cap of 1"
         );
+    })
+    .await;
+}
+
+/// PagerDuty as the workflow sees it (the HTTP side is tested against the stand-in in
+/// `server/tests/http/pagerduty.rs`): who is on call, or an outage.
+#[derive(Debug)]
+struct FakeOnCall(Result<Vec<&'static str>, &'static str>);
+
+#[async_trait::async_trait]
+impl crate::ssr::pagerduty::OnCallCheck for FakeOnCall {
+    async fn is_on_call(&self, schedule: &str, email: &str) -> Result<bool, String> {
+        assert_eq!(schedule, "PSCHED1");
+        match &self.0 {
+            Ok(people) => Ok(people.contains(&email)),
+            Err(e) => Err((*e).to_owned()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn whoever_is_on_call_is_approved_at_once_and_an_outage_falls_back_to_approvers() {
+    with_service(|db, clock| async move {
+        let on_call = FakeOnCall(Ok(vec!["ada@example.com"]));
+        let s = AccessService {
+            db: &db,
+            clock: &clock,
+            signal: None,
+            on_call: Some(&on_call),
+        };
+        // Not a PagerDuty id: refused, naming the field.
+        let e = s
+            .save_policy(
+                &admin(),
+                PolicyInput {
+                    rules: PolicyRules {
+                        on_call_schedule: Some("Platform primary".into()),
+                        ..Default::default()
+                    },
+                    ..policy(PolicyTarget::Pattern("aws-*".into()))
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(invalid_field(e), "On-call schedule");
+        save(
+            &s,
+            PolicyRules {
+                on_call_schedule: Some("PSCHED1".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+        // ada is on call: approved at once, by the on-call rule, the membership queued.
+        let r = s
+            .request_access(&person("ada"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.state, r.decided_by.as_deref()),
+            (RequestState::Approved, Some("on-call"))
+        );
+        assert_eq!(outbox::list_pending_okta_ops(&db).await.unwrap().len(), 1);
+        // bob is not: his request waits for its approvers.
+        let r = s
+            .request_access(&person("bob"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        assert_eq!(r.state, RequestState::Pending);
+        // A scheduled start is not approved by being on call now.
+        let mut later = ask("aws-dev", "1h");
+        later.starts_at = Some(clock.timestamp().plus_secs(7200));
+        let r = s.request_access(&person("ada"), later).await.unwrap();
+        assert_eq!(r.state, RequestState::Pending);
+        s.cancel(&person("ada"), r.id).await.unwrap();
+
+        // PagerDuty down: the request goes to its approvers, and the event says why.
+        let down = FakeOnCall(Err("PagerDuty answered 503"));
+        let s = AccessService {
+            on_call: Some(&down),
+            ..s
+        };
+        let r = s
+            .request_access(&person("ada"), ask("aws-dev", "1h"))
+            .await
+            .unwrap();
+        assert_eq!(r.state, RequestState::Pending);
+        s.decide(&person("cy"), approve(r.id)).await.unwrap();
+        let created = list_audit_events(&db, None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.action == "request.created" && e.subject == format!("request:{}", r.id))
+            .unwrap();
+        assert!(
+            created.details.contains("PagerDuty answered 503"),
+            "{}",
+            created.details
+        );
+        // Without PagerDuty configured at all: the same.
+        let s = AccessService { on_call: None, ..s };
+        let r = s
+            .request_access(&person("bob"), ask("aws-dev", "1h"))
+            .await
+            .unwrap();
+        assert_eq!(r.state, RequestState::Pending);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bundle_is_asked_for_once_decided_once_and_given_back_whole() {
+    with_service(|db, clock| async move {
+        let s = service(&db, &clock);
+        // Bad bundles are refused, naming the field, and write nothing.
+        for (name, groups, field) in [
+            ("", "aws-prod", "Name"),
+            ("x*", "aws-prod", "Name"),
+            ("oncall", "", "Groups"),
+            ("oncall", "aws-prod, nope", "Groups"),
+            ("oncall", "aws-prod, ad-app", "Groups"),
+            ("oncall", "ruled", "Groups"),
+        ] {
+            let e = s.save_bundle(&admin(), name, "", groups).await.unwrap_err();
+            assert_eq!(invalid_field(e), field, "{name} {groups}");
+        }
+        assert!(actions(&db).await.is_empty());
+        let bundle = s
+            .save_bundle(
+                &admin(),
+                "oncall",
+                "what the on-call engineer needs",
+                "aws-prod, aws-dev, approvers",
+            )
+            .await
+            .unwrap();
+        assert_eq!(bundle.group_names, ["approvers", "aws-dev", "aws-prod"]);
+        // Its policy, by name: bob approves; anyone may ask.
+        let spec = crate::model::PolicySpec {
+            applies_to: "bundle:oncall".into(),
+            requestable: true,
+            eligible_groups: vec![],
+            approvers: vec!["bob@example.com".into()],
+            approver_groups: vec![],
+            quorum: 1,
+            default_duration: "1h".into(),
+            max_duration: "4h".into(),
+            require_reason: true,
+            allow_self_approval: false,
+            auto_approve: false,
+            approve_in_gatepass_only: false,
+            slack_channel: None,
+            keep_needs_comment: false,
+            ticket_pattern: None,
+            ticket_url: None,
+            max_live_grants: None,
+            request_window: None,
+            break_glass_max: None,
+            break_glass_per_day: None,
+            escalate_after: None,
+            escalation_approvers: vec![],
+            escalation_approver_groups: vec![],
+            escalate_to_admins_after: None,
+            on_call_schedule: None,
+        };
+        let input = resolve_policy_spec(&db, &spec).await.unwrap();
+        s.save_policy(&admin(), input).await.unwrap();
+        let ask_bundle = |duration: &str| super::bundles::BundleRequestInput {
+            bundle_id: bundle.id,
+            duration: optional_duration("Duration", duration).unwrap(),
+            reason: "on call this week".into(),
+            starts_at: None,
+            ticket: String::new(),
+        };
+
+        // One request: a lead with the approvers, two following it; only the lead is decided.
+        let lead = s
+            .request_bundle(&person("dan"), ask_bundle("2h"))
+            .await
+            .unwrap();
+        assert_eq!(lead.state, RequestState::Pending);
+        let queue =
+            crate::ssr::db::requests::list_pending_for_approver(&db, &UserId::from("bob"), 10)
+                .await
+                .unwrap();
+        assert_eq!(queue.len(), 1, "one item for the whole bundle");
+        let followers = {
+            let mut tx = db.begin_write().await.unwrap();
+            crate::ssr::db::bundles::followers(&mut tx, lead.id)
+                .await
+                .unwrap()
+        };
+        assert_eq!(followers.len(), 2);
+        assert!(matches!(
+            s.check_decidable(&person("bob"), followers[0]).await,
+            Err(AppError::Forbidden)
+        ));
+        // A follower cannot be cancelled alone.
+        let e = s.cancel(&person("dan"), followers[0]).await.unwrap_err();
+        assert!(e.to_string().contains("cancel the bundle's request"), "{e}");
+
+        // One approval grants every group (shortened for all).
+        let mut decision = approve(lead.id);
+        decision.duration = Some("1h".parse().unwrap());
+        s.decide(&person("bob"), decision).await.unwrap();
+        let held = grants::list_grants_of(&db, &UserId::from("dan"), 10)
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 3);
+        assert!(held.iter().all(
+            |g| g.state == GrantState::Active && g.ends_at == clock.timestamp().plus_secs(3600)
+        ));
+        assert_eq!(outbox::list_pending_okta_ops(&db).await.unwrap().len(), 3);
+
+        // Asking again extends every group; then one give-back ends the whole bundle.
+        let again = s
+            .request_bundle(&person("dan"), ask_bundle("1h"))
+            .await
+            .unwrap();
+        s.decide(&person("bob"), approve(again.id)).await.unwrap();
+        let held = grants::list_grants_of(&db, &UserId::from("dan"), 10)
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 3, "extended, not granted again");
+        assert!(held
+            .iter()
+            .all(|g| g.ends_at == clock.timestamp().plus_secs(7200)));
+        s.give_back(&person("dan"), held[1].id).await.unwrap();
+        let held = grants::list_grants_of(&db, &UserId::from("dan"), 10)
+            .await
+            .unwrap();
+        assert!(
+            held.iter().all(|g| g.state == GrantState::Revoking),
+            "{held:?}"
+        );
+        let removes = outbox::list_pending_okta_ops(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|op| op.0 == "remove")
+            .count();
+        assert_eq!(removes, 3);
+
+        // A denial denies every group; cancelling the lead cancels them all.
+        let denied = s
+            .request_bundle(&person("dan"), ask_bundle("1h"))
+            .await
+            .unwrap();
+        s.decide(
+            &person("bob"),
+            DecisionInput {
+                request_id: denied.id,
+                decision: crate::model::Decision::Deny,
+                comment: "not this week".into(),
+                duration: None,
+            },
+        )
+        .await
+        .unwrap();
+        let cancelled = s
+            .request_bundle(&person("dan"), ask_bundle("1h"))
+            .await
+            .unwrap();
+        s.cancel(&person("dan"), cancelled.id).await.unwrap();
+        let mut states: Vec<(i64, &str)> = Vec::new();
+        for r in crate::ssr::db::requests::list_requests_of(&db, &UserId::from("dan"), 50)
+            .await
+            .unwrap()
+        {
+            if r.id.0 >= denied.id.0 {
+                states.push((r.id.0, r.state.as_str()));
+            }
+        }
+        assert_eq!(
+            states.iter().filter(|(_, s)| *s == "denied").count(),
+            3,
+            "{states:?}"
+        );
+        assert_eq!(states.iter().filter(|(_, s)| *s == "cancelled").count(), 3);
+        // Holding a group of the bundle some other way: refused, naming it.
+        let single = s.request_access(&person("dan"), ask("aws-dev", "1h")).await;
+        assert!(
+            single.is_err(),
+            "no policy for aws-dev alone here: {single:?}"
+        );
+        assert!(actions(&db)
+            .await
+            .contains(&"policy.bundle_saved".to_owned()));
     })
     .await;
 }

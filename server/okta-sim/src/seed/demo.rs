@@ -11,6 +11,9 @@ pub const DEMO_SEED: &str = include_str!("demo.json");
 /// Who the demo's API token acts as: Sam Reyes, IT administrator and Okta super admin.
 pub const TOKEN_OWNER: &str = "sam.reyes@northwind.example";
 
+/// Who is on call for the demo's PagerDuty schedule (`PDEMO01`, *Platform primary*).
+pub const DEMO_ON_CALL: &str = "lena.fischer@northwind.example";
+
 /// The demo org, with `api_token` as Sam Reyes's SSWS token (a super admin) and `client` as
 /// the OIDC app people sign in to Gatepass with.
 pub fn demo(api_token: &str, client: SeedOidcClient) -> SeedFile {

@@ -8,7 +8,7 @@
 pub mod demo;
 pub mod scale;
 
-pub use demo::demo;
+pub use demo::{demo, DEMO_ON_CALL};
 pub use scale::{generate, Scale};
 
 use std::collections::BTreeSet;
