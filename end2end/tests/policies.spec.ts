@@ -89,6 +89,60 @@ test('on call: the person PagerDuty has on call is approved at once, others wait
   await expect(jonas.getByTestId('request-sent')).toContainText('waiting for approval');
 });
 
+test('a bundle: one request, one approval, three memberships, one give-back', async ({ page, browser }) => {
+  const groups = ['netsuite-approvers', 'people-ops', 'sales'];
+  await signInAs(page, /Maya Okafor/, '/admin/policies');
+  await page.locator('#bundle-name').fill('release-crew');
+  await page.locator('#bundle-description').fill('what a release needs');
+  await page.locator('#bundle-groups').fill(groups.join(', '));
+  await page.getByRole('button', { name: 'Save bundle' }).click();
+  await expect(page.getByTestId('bundle-saved')).toContainText('release-crew');
+  await page.locator('#applies_to').fill('bundle:release-crew');
+  await page.locator('#approver_users').fill('priya.natarajan@northwind.example');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await expect(page.getByTestId('policy-saved')).toBeVisible();
+  await expect(page.getByTestId('policies')).toContainText('bundle:release-crew');
+
+  // Omar asks for the bundle once.
+  const omar = await personPage(browser, /Omar Haddad/, '/request');
+  const entry = omar.getByTestId('bundles').locator('li[data-bundle="release-crew"]');
+  await expect(entry).toContainText('3 groups');
+  await entry.getByRole('link', { name: 'Request' }).click();
+  await ready(omar);
+  await expect(omar.getByTestId('bundle-groups')).toContainText('people-ops');
+  await omar.locator('#reason').fill('release 42');
+  await omar.getByRole('button', { name: 'Send request' }).click();
+  await expect(omar.getByTestId('request-sent')).toContainText('waiting for approval');
+
+  // Priya sees one item and approves it once.
+  const priya = await personPage(browser, /Priya Natarajan/, '/approvals');
+  const item = priya.getByTestId('queue').locator('li').filter({ hasText: 'release-crew' });
+  await expect(item.getByTestId('bundle')).toContainText('netsuite-approvers, people-ops, sales');
+  await item.getByLabel('Comment').fill('ship it');
+  await item.getByRole('button', { name: 'Approve' }).click();
+  await expect(priya.getByTestId('decision-recorded')).toContainText('approved');
+
+  // Three memberships in Okta.
+  for (const g of groups) {
+    await expect.poll(() => membersOf(page, g), { timeout: 5000 }).toContain('omar.haddad@northwind.example');
+  }
+  // My access shows the bundle as one row; one give-back removes all three.
+  await go(omar, '/access');
+  const row = omar.getByTestId('grants').locator('tr[data-bundle="release-crew"]');
+  await expect(row.getByTestId('bundle-groups')).toContainText('netsuite-approvers');
+  await row.getByRole('button', { name: 'Give back the bundle' }).click();
+  for (const g of groups) {
+    await expect.poll(() => membersOf(page, g), { timeout: 5000 }).not.toContain('omar.haddad@northwind.example');
+  }
+});
+
+async function membersOf(page: import('@playwright/test').Page, name: string): Promise<string[]> {
+  const found = await (await page.request.get(`${okta()}/api/v1/groups?q=${name}`, { headers: AUTH })).json();
+  const id = found.find((g: { profile: { name: string } }) => g.profile.name === name).id;
+  const res = await page.request.get(`${okta()}/api/v1/groups/${id}/users`, { headers: AUTH });
+  return (await res.json()).map((u: { profile: { login: string } }) => u.profile.login);
+}
+
 async function groupId(page: import('@playwright/test').Page): Promise<string> {
   const groups = await (await page.request.get(`${okta()}/api/v1/groups?q=${GROUP}`, { headers: AUTH })).json();
   return groups[0].id;

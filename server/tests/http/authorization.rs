@@ -203,6 +203,13 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
             vec![("person", "ada@example.com"), ("group", "aws-prod")],
             200,
         ),
+        ("/api/access/bundles", vec![], 200),
+        ("/api/access/bundles/delete", vec![("id", "999")], 404),
+        (
+            "/api/access/bundles/save",
+            vec![("name", "b"), ("groups", "no-such-group")],
+            422,
+        ),
         ("/api/reviews/admin/campaign", vec![("id", "999")], 404),
         ("/api/reviews/close", vec![("id", "999")], 404),
         ("/api/reviews/schedule/stop", vec![("id", "999")], 404),
@@ -524,6 +531,20 @@ async fn break_glass_its_review_and_delegations_answer_only_to_whom_they_belong(
             .0,
         409
     );
+
+    // Bundles: an unknown one is not found for everyone signed in; asking needs a session.
+    for (path, form) in [
+        ("/api/access/catalog/bundle", vec![("id", "999")]),
+        (
+            "/api/access/request/bundle",
+            vec![("bundle_id", "999"), ("duration", ""), ("reason", "x")],
+        ),
+    ] {
+        assert_eq!(post(&app, &anonymous, path, &form).await.0, 401, "{path}");
+        for p in PEOPLE {
+            assert_eq!(post(&app, who(p), path, &form).await.0, 404, "{p} {path}");
+        }
+    }
 
     // Delegations: one's own only.
     let delegate = [

@@ -1016,3 +1016,101 @@ async fn an_access_review_removes_what_its_reviewers_revoke_from_okta() {
         assert_eq!(verify_audit_chain(&w.state.db).await.unwrap(), None);
     }
 }
+
+/// A bundle of aws-prod and a group Okta no longer has: one approval, two grants; the group
+/// Okta refuses fails alone and visibly, the other's membership arrives; giving the bundle
+/// back removes what was added.
+#[tokio::test]
+async fn a_bundle_grant_fails_only_for_the_group_okta_refuses() {
+    let w = world(engines()[0], "engine-token").await;
+    upsert_group(
+        &w.state.db,
+        &GroupRecord {
+            okta_id: GroupId::from("00gdeletedinokta"),
+            name: "gone-from-okta".into(),
+            description: String::new(),
+            okta_type: "OKTA_GROUP".into(),
+            managed_by_rule: false,
+        },
+        ms(1),
+    )
+    .await
+    .unwrap();
+    let admin = Admin::for_tests(me("root"));
+    let access = w.state.access();
+    let bundle = access
+        .save_bundle(
+            &admin,
+            "prod-pair",
+            "",
+            &format!("{}, 00gdeletedinokta", w.group),
+        )
+        .await
+        .unwrap();
+    access
+        .save_policy(
+            &admin,
+            PolicyInput {
+                target: Some(PolicyTarget::Bundle(bundle.id)),
+                requestable: true,
+                approver_users: vec!["approver".into()],
+                quorum: 1,
+                default_duration: "1h".parse().unwrap(),
+                max_duration: "1d".parse().unwrap(),
+                ..PolicyInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    let ada = Requester::for_tests(Me {
+        okta_id: UserId::from(w.ada.clone()),
+        ..me("ada")
+    });
+    let lead = access
+        .request_bundle(
+            &ada,
+            app::ssr::services::bundles::BundleRequestInput {
+                bundle_id: bundle.id,
+                reason: "release".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    access
+        .decide(
+            &Requester::for_tests(me("approver")),
+            DecisionInput {
+                request_id: lead.id,
+                decision: app::model::Decision::Approve,
+                comment: String::new(),
+                duration: None,
+            },
+        )
+        .await
+        .unwrap();
+    let report = w.work().await;
+    assert_eq!((report.done, report.dead), (1, 1), "{report:?}");
+    let held = grants::list_grants_of(&w.state.db, &UserId::from(w.ada.clone()), 10)
+        .await
+        .unwrap();
+    let state_of = |group: &str| {
+        held.iter()
+            .find(|g| g.group_id.as_str() == group)
+            .map(|g| g.state)
+            .unwrap()
+    };
+    assert_eq!(state_of(&w.group), GrantState::Active);
+    assert_eq!(state_of("00gdeletedinokta"), GrantState::Failed);
+    assert!(w.member());
+    assert_eq!(
+        w.state.drift().alerts(&admin).await.unwrap().grants_failed,
+        1
+    );
+
+    // Giving the bundle back removes the membership that was added.
+    let active = held.iter().find(|g| g.state == GrantState::Active).unwrap();
+    access.give_back(&ada, active.id).await.unwrap();
+    assert_eq!(w.work().await.done, 1);
+    assert!(!w.member());
+}
