@@ -84,6 +84,9 @@ export GATEPASS_NOTIFICATIONS__SLACK__BOT_TOKEN_REF="env:DEMO_SLACK_BOT_TOKEN"
 export GATEPASS_NOTIFICATIONS__SLACK__SIGNING_SECRET_REF="env:DEMO_SLACK_SIGNING_SECRET"
 export DEMO_SLACK_BOT_TOKEN="xoxb-gatepass-demo"
 export DEMO_SLACK_SIGNING_SECRET="8f742231b10e8888abcd99yyyzzz85a5"
+# Starter policies: a bundle, a break-glass group, an on-call policy (applied after the first
+# sync while there are none).
+export GATEPASS_POLICIES__STARTER_FILE="$(cd "$(dirname "$0")" && pwd)/demo-policies.toml"
 # On-call approval: the simulator's PagerDuty stand-in (Lena Fischer is on call for PDEMO01).
 export GATEPASS_PAGERDUTY__API_URL="$okta_url/pagerduty"
 export GATEPASS_PAGERDUTY__API_KEY_REF="env:DEMO_PAGERDUTY_API_KEY"

@@ -54,8 +54,18 @@ pub struct Config {
     /// PagerDuty, for policies that approve whoever is on call. Absent: such policies send
     /// every request to their approvers.
     pub pagerduty: Option<PagerDutyConfig>,
+    pub policies: PoliciesConfig,
     /// Largest request body accepted, in bytes (forms are small; larger bodies get 413).
     pub max_request_bytes: usize,
+}
+
+/// `[policies]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PoliciesConfig {
+    /// A policies file with `[[bundle]]` and `[[policy]]` entries, applied after a directory
+    /// sync while Gatepass has no policy and no bundle (a new install). Checked at load.
+    pub starter_file: Option<PathBuf>,
 }
 
 /// `[pagerduty]`: where PagerDuty's REST API is and the secret reference of its API key (a
@@ -420,6 +430,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             notifications: NotificationsConfig::default(),
             pagerduty: None,
+            policies: PoliciesConfig::default(),
             max_request_bytes: 64 * 1024,
         }
     }
@@ -663,6 +674,11 @@ impl Config {
         }
         app::ssr::slack::SlackApi::new(&self.notifications.slack.api_url)
             .map_err(|m| invalid("notifications.slack.api_url", m))?;
+        if let Some(path) = &self.policies.starter_file {
+            self.starter().map_err(|m| {
+                invalid("policies.starter_file", format!("{}: {m}", path.display()))
+            })?;
+        }
         if let Some(pd) = &self.pagerduty {
             app::ssr::pagerduty::check_api_url(&pd.api_url)
                 .map_err(|m| invalid("pagerduty.api_url", m))?;
@@ -742,6 +758,17 @@ impl Config {
             public_url,
         )
         .ok()
+    }
+
+    /// The starter bundles and policies of `policies.starter_file`, when it names one.
+    pub fn starter(&self) -> Result<Option<app::model::StarterSet>, String> {
+        let Some(path) = &self.policies.starter_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot be read: {e}"))?;
+        toml::from_str(&text)
+            .map(Some)
+            .map_err(|e| format!("is not a policies file: {}", e.message()))
     }
 
     /// PagerDuty's on-call check, when `[pagerduty]` is configured (validated at load).
@@ -1152,6 +1179,40 @@ mod tests {
             loaded.config.public_url_or(([127, 0, 0, 1], 1).into()),
             "https://gp.example.com"
         );
+    }
+
+    #[test]
+    fn a_starter_file_and_pagerduty_are_checked_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("starter.toml");
+        std::fs::write(&bad, "[[policy]]\napplies_to = \"x\"\nnope = 1\n").unwrap();
+        for path in [bad.clone(), dir.path().join("missing.toml")] {
+            let err = Config::load(
+                None,
+                env(&[("GATEPASS_POLICIES__STARTER_FILE", path.to_str().unwrap())]),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("policies.starter_file"), "{err}");
+        }
+        let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/demo-policies.toml");
+        let loaded = Config::load(None, env(&[("GATEPASS_POLICIES__STARTER_FILE", demo)])).unwrap();
+        let set = loaded.config.starter().unwrap().unwrap();
+        assert_eq!((set.bundles.len(), set.policies.len()), (1, 4));
+
+        for (url, key, field) in [
+            ("http://api.pagerduty.com", "env:PD", "pagerduty.api_url"),
+            ("https://api.pagerduty.com", "PD", "pagerduty.api_key_ref"),
+        ] {
+            let err = Config::load(
+                None,
+                env(&[
+                    ("GATEPASS_PAGERDUTY__API_URL", url),
+                    ("GATEPASS_PAGERDUTY__API_KEY_REF", key),
+                ]),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains(field), "{err}");
+        }
     }
 
     #[test]

@@ -236,9 +236,11 @@ impl Server {
             absolute_timeout_secs: config.session.absolute_timeout_hours as i64 * 3600,
         };
         let on_call = config.on_call(&secrets);
+        let starter = config.starter().ok().flatten().map(Arc::new);
         let core = Core {
             okta: config.okta_clients(),
             on_call,
+            starter,
             ..Core::new(
                 db.clone(),
                 clock.clone(),

@@ -98,6 +98,27 @@ pub struct PolicySet {
     pub policies: Vec<PolicySpec>,
 }
 
+/// A bundle as people write it: its name, what it is for, and its groups (names or ids).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub groups: Vec<String>,
+}
+
+/// The starter policies the operator's configuration names (`policies.starter_file`): bundles
+/// and policies applied once, after the first directory sync, while Gatepass has none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StarterSet {
+    #[serde(default, rename = "bundle")]
+    pub bundles: Vec<BundleSpec>,
+    #[serde(default, rename = "policy")]
+    pub policies: Vec<PolicySpec>,
+}
+
 /// The policies as they are now, and their version (`If-Match` of an apply).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -58,6 +58,9 @@ pub struct Core {
     pub public_url: String,
     /// Who is on call, for policies that approve the on-call person (`[pagerduty]`).
     pub on_call: Option<Arc<dyn crate::ssr::pagerduty::OnCallCheck>>,
+    /// Starter bundles and policies, applied after a sync while there are none
+    /// (`policies.starter_file`).
+    pub starter: Option<Arc<crate::model::StarterSet>>,
 }
 
 impl Core {
@@ -89,6 +92,7 @@ impl Core {
             slack: crate::ssr::slack::SlackApi::default(),
             public_url: "http://127.0.0.1:3000".into(),
             on_call: None,
+            starter: None,
         }
     }
 

@@ -566,3 +566,63 @@ async fn the_lock_lease_is_renewed_while_a_sync_runs() {
     let run = result.unwrap();
     assert_eq!(run.started_at, started);
 }
+
+/// The demo's starter policies (`scripts/demo-policies.toml`) resolve against the demo org
+/// once it is synced — every bundle and policy is saved — and are applied only while Gatepass
+/// has none.
+#[tokio::test]
+async fn the_demo_starter_policies_resolve_against_the_synced_demo_org() {
+    let now = 1_700_000_000_000;
+    let mut org = Org::new(11, now);
+    seed::demo(
+        TOKEN,
+        seed::SeedOidcClient {
+            client_id: "gatepass".into(),
+            client_secret: "s".into(),
+            redirect_uris: vec!["http://127.0.0.1:9/auth/callback".into()],
+            post_logout_redirect_uris: vec![],
+        },
+    )
+    .apply(&mut org, now)
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = start(
+        Sim::new(org, Limits::default(), Faults::default(), None),
+        listener,
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/demo-policies.toml"
+    ))
+    .unwrap();
+    let set: app::model::StarterSet = toml::from_str(&text).unwrap();
+    for engine in engines() {
+        let t = fresh_db(engine).await;
+        sync(&t.db, &client(&sim), SyncKind::Full).await.unwrap();
+        let code = app::ssr::services::policy_code::PolicyCodeService {
+            access: app::ssr::services::access::AccessService {
+                db: &t.db,
+                clock: &SystemClock,
+                signal: None,
+                on_call: None,
+            },
+        };
+        let saved = code.apply_starter(&set).await.unwrap();
+        assert_eq!(
+            saved,
+            set.bundles.len() + set.policies.len(),
+            "every starter entry resolves on {engine:?}"
+        );
+        assert_eq!(code.apply_starter(&set).await.unwrap(), 0, "only once");
+        let all = app::ssr::db::policies::list_policies(&t.db).await.unwrap();
+        assert!(all.iter().any(|p| p.rules.break_glass.is_some()));
+        assert!(all
+            .iter()
+            .any(|p| p.rules.on_call_schedule.as_deref() == Some("PDEMO01")));
+        assert!(all
+            .iter()
+            .any(|p| matches!(p.target, app::model::PolicyTarget::Bundle(_))));
+        assert!(all.iter().all(|p| p.updated_by == "config"));
+    }
+}

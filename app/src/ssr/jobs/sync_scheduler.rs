@@ -1,6 +1,7 @@
 //! Runs directory syncs on the integration's schedule: a full sync every `sync_full_hours`,
 //! incremental syncs every `sync_incremental_minutes` in between. Several Gatepass processes
-//! may run it; the sync lock lets only one sync at a time through.
+//! may run it; the sync lock lets only one sync at a time through. After a sync it applies
+//! the operator's starter policies while Gatepass has none.
 
 use std::time::Duration;
 
@@ -51,6 +52,19 @@ pub fn next_due(
     Err(Duration::from_millis((inc_due.min(full_due) - now) as u64))
 }
 
+/// After a sync: the operator's starter policies, while Gatepass has none (their groups and
+/// people are in the directory now).
+async fn apply_starter(state: &Core) {
+    let Some(set) = state.starter.clone() else {
+        return;
+    };
+    match state.policy_code().apply_starter(&set).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(saved = n, "starter bundles and policies applied"),
+        Err(e) => tracing::warn!(error = %e, "starter policies not applied"),
+    }
+}
+
 /// The scheduler loop; runs until `state.stopping` is cancelled (a sync in progress then
 /// stops after the page it is on and is recorded as failed).
 pub async fn run(state: Core) {
@@ -63,7 +77,8 @@ pub async fn run(state: Core) {
                 match next_due(&settings, &recent, state.clock.timestamp()) {
                     Ok(kind) => {
                         match state.sync().run(kind).await {
-                            Ok(_) | Err(SyncError::Busy) => {}
+                            Ok(_) => apply_starter(&state).await,
+                            Err(SyncError::Busy) => {}
                             Err(e) => tracing::warn!(error = %e, "scheduled directory sync failed"),
                         }
                         Duration::from_secs(1)

@@ -576,11 +576,21 @@ impl AccessService<'_> {
     /// Decisions already made keep the policy they were made under (requests carry a snapshot).
     #[tracing::instrument(skip(self, admin, input))]
     pub async fn save_policy(&self, admin: &Admin, input: PolicyInput) -> Result<Policy, AppError> {
-        let mut policy = self.check_policy(admin, input).await?;
+        self.save_policy_as(&admin.me().login, input).await
+    }
+
+    /// [`save_policy`](Self::save_policy) by `by`: an admin's login, or `config` for the
+    /// starter policies the operator's configuration names.
+    pub(crate) async fn save_policy_as(
+        &self,
+        by: &str,
+        input: PolicyInput,
+    ) -> Result<Policy, AppError> {
+        let mut policy = self.check_policy(by, input).await?;
         let mut tx = self.db.begin_write().await?;
         policies::lock_policies(&mut tx).await?;
         policy.id = policies::upsert_policy(&mut tx, &policy).await?;
-        self.record_policy(&mut tx, admin, AuditAction::PolicySaved, &policy)
+        self.record_policy(&mut tx, by, AuditAction::PolicySaved, &policy)
             .await?;
         tx.commit().await?;
         Ok(policy)
@@ -590,7 +600,7 @@ impl AccessService<'_> {
     /// it would save (id 0, stamped now by `admin`); nothing is written.
     pub(crate) async fn check_policy(
         &self,
-        admin: &Admin,
+        by: &str,
         input: PolicyInput,
     ) -> Result<Policy, AppError> {
         let target = input.target.clone().ok_or_else(|| {
@@ -687,7 +697,7 @@ impl AccessService<'_> {
             ticket_url: input.ticket_url,
             rules: input.rules,
             updated_at: now,
-            updated_by: admin.me().login.clone(),
+            updated_by: by.to_owned(),
         })
     }
 
@@ -695,13 +705,13 @@ impl AccessService<'_> {
     pub(crate) async fn record_policy(
         &self,
         tx: &mut Tx,
-        admin: &Admin,
+        by: &str,
         action: AuditAction,
         policy: &Policy,
     ) -> Result<(), AppError> {
         self.audit(
             tx,
-            &admin.me().login,
+            by,
             action,
             policy_subject(policy),
             serde_json::to_value(policy).unwrap_or_default(),
@@ -717,8 +727,13 @@ impl AccessService<'_> {
         let policy = policies::delete_policy(&mut tx, id)
             .await?
             .ok_or_else(|| AppError::NotFound("That policy".into()))?;
-        self.record_policy(&mut tx, admin, AuditAction::PolicyDeleted, &policy)
-            .await?;
+        self.record_policy(
+            &mut tx,
+            &admin.me().login,
+            AuditAction::PolicyDeleted,
+            &policy,
+        )
+        .await?;
         tx.commit().await?;
         Ok(policy)
     }

@@ -49,6 +49,19 @@ impl AccessService<'_> {
         description: &str,
         groups: &str,
     ) -> Result<Bundle, AppError> {
+        self.save_bundle_as(&admin.me().login, name, description, groups)
+            .await
+    }
+
+    /// [`save_bundle`](Self::save_bundle) by `by`: an admin's login, or `config` for the
+    /// starter bundles the operator's configuration names.
+    pub(crate) async fn save_bundle_as(
+        &self,
+        by: &str,
+        name: &str,
+        description: &str,
+        groups: &str,
+    ) -> Result<Bundle, AppError> {
         let name = name.trim();
         printable("Name", name)?;
         if name.is_empty() || name.chars().count() > 100 || name.contains('*') {
@@ -90,10 +103,10 @@ impl AccessService<'_> {
         let now = self.now();
         let mut tx = self.db.begin_write().await?;
         policies::lock_policies(&mut tx).await?;
-        let id = bundles::save(&mut tx, name, description, &ids, now, &admin.me().login).await?;
+        let id = bundles::save(&mut tx, name, description, &ids, now, by).await?;
         self.audit(
             &mut tx,
-            &admin.me().login,
+            by,
             AuditAction::BundleSaved,
             format!("bundle:{id}"),
             serde_json::json!({ "name": name, "description": description, "groups": ids }),

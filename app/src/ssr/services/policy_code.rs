@@ -193,7 +193,7 @@ impl PolicyCodeService<'_> {
     /// `spec` checked as the policy form checks it: the policy it would save.
     async fn checked(&self, admin: &Admin, spec: &PolicySpec) -> Result<Policy, AppError> {
         let input = resolve_policy_spec(self.db(), spec).await?;
-        self.access.check_policy(admin, input).await
+        self.access.check_policy(&admin.me().login, input).await
     }
 
     /// Every policy of `set` checked; all errors at once, each naming its policy.
@@ -349,14 +349,24 @@ impl PolicyCodeService<'_> {
                 None => {
                     policy.id = policies::upsert_policy(&mut tx, &policy).await?;
                     self.access
-                        .record_policy(&mut tx, admin, AuditAction::PolicySaved, &policy)
+                        .record_policy(
+                            &mut tx,
+                            &admin.me().login,
+                            AuditAction::PolicySaved,
+                            &policy,
+                        )
                         .await?;
                 }
                 Some(c) if !same_rules(c, w) => {
                     policy.id = c.id;
                     policies::update_policy(&mut tx, c.id, &policy).await?;
                     self.access
-                        .record_policy(&mut tx, admin, AuditAction::PolicySaved, &policy)
+                        .record_policy(
+                            &mut tx,
+                            &admin.me().login,
+                            AuditAction::PolicySaved,
+                            &policy,
+                        )
                         .await?;
                 }
                 Some(_) => {}
@@ -367,7 +377,7 @@ impl PolicyCodeService<'_> {
             if !wanted_keys.contains(&key(&c.target)) {
                 policies::delete_policy(&mut tx, c.id).await?;
                 self.access
-                    .record_policy(&mut tx, admin, AuditAction::PolicyDeleted, c)
+                    .record_policy(&mut tx, &admin.me().login, AuditAction::PolicyDeleted, c)
                     .await?;
             }
         }
@@ -424,7 +434,12 @@ impl PolicyCodeService<'_> {
         }
         policy.id = policies::upsert_policy(&mut tx, &policy).await?;
         self.access
-            .record_policy(&mut tx, admin, AuditAction::PolicySaved, &policy)
+            .record_policy(
+                &mut tx,
+                &admin.me().login,
+                AuditAction::PolicySaved,
+                &policy,
+            )
             .await?;
         tx.commit().await?;
         Ok(policy)
@@ -465,7 +480,12 @@ impl PolicyCodeService<'_> {
         policy.id = id;
         policies::update_policy(&mut tx, id, &policy).await?;
         self.access
-            .record_policy(&mut tx, admin, AuditAction::PolicySaved, &policy)
+            .record_policy(
+                &mut tx,
+                &admin.me().login,
+                AuditAction::PolicySaved,
+                &policy,
+            )
             .await?;
         tx.commit().await?;
         Ok(policy)
@@ -490,7 +510,12 @@ impl PolicyCodeService<'_> {
             .await?
             .ok_or_else(|| AppError::NotFound("That policy".into()))?;
         self.access
-            .record_policy(&mut tx, admin, AuditAction::PolicyDeleted, &policy)
+            .record_policy(
+                &mut tx,
+                &admin.me().login,
+                AuditAction::PolicyDeleted,
+                &policy,
+            )
             .await?;
         tx.commit().await?;
         Ok(policy)
@@ -506,4 +531,46 @@ fn same_rules(a: &Policy, b: &Policy) -> bool {
         ..p.clone()
     };
     strip(a) == strip(b)
+}
+
+impl PolicyCodeService<'_> {
+    /// Applies the operator's starter bundles and policies when Gatepass has neither yet (a
+    /// new install: the demo, a first deployment); otherwise does nothing. Each is saved as
+    /// by `config`, audited like an admin's change; one that does not resolve against the
+    /// directory (a group or person missing) is skipped with a warning. How many it saved.
+    pub async fn apply_starter(&self, set: &crate::model::StarterSet) -> Result<usize, AppError> {
+        if !policies::list_policies(self.db()).await?.is_empty()
+            || !crate::ssr::db::bundles::list(self.db()).await?.is_empty()
+        {
+            return Ok(0);
+        }
+        let mut saved = 0;
+        for b in &set.bundles {
+            match self
+                .access
+                .save_bundle_as("config", &b.name, &b.description, &b.groups.join(", "))
+                .await
+            {
+                Ok(_) => saved += 1,
+                Err(e) => tracing::warn!(bundle = %b.name, error = %e, "starter bundle skipped"),
+            }
+        }
+        for spec in &set.policies {
+            let outcome = match resolve_policy_spec(self.db(), spec).await {
+                Ok(input) => self
+                    .access
+                    .save_policy_as("config", input)
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(()) => saved += 1,
+                Err(e) => {
+                    tracing::warn!(policy = %spec.applies_to, error = %e, "starter policy skipped")
+                }
+            }
+        }
+        Ok(saved)
+    }
 }
