@@ -65,3 +65,16 @@ pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
         </p>
     }
 }
+
+/// A refused form, next to it: the field and what is wrong with it (a validation error), or
+/// the error as [`ErrorView`] shows it.
+#[component]
+pub fn FormError(error: AppError, #[prop(optional)] testid: Option<&'static str>) -> impl IntoView {
+    match error {
+        AppError::Invalid { field, message } => view! {
+            <p class="form-error" role="alert" data-testid=testid><strong>{field}</strong> ": " {message}</p>
+        }
+        .into_any(),
+        error => view! { <ErrorView error /> }.into_any(),
+    }
+}

@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::access::{get_admin_access, RetryGrant, RevokeGrant};
 use crate::components::countdown::Countdown;
-use crate::components::error_view::{ErrorView, Loading};
+use crate::components::error_view::{ErrorView, FormError, Loading};
 use crate::components::page::{Audience, Page};
 use crate::components::search::SearchForm;
 use crate::error::AppError;
@@ -62,8 +62,7 @@ fn Overview(
     let outcome = move || {
         revoke.value().get().map(|r| match r {
         Ok(g) => view! { <p class="form-ok" role="status" data-testid="revoked">{format!("Grant #{} is {}.", g.id, g.state.as_str())}</p> }.into_any(),
-        Err(AppError::Invalid { field, message }) => view! { <p class="form-error" role="alert"><strong>{field}</strong> ": " {message}</p> }.into_any(),
-        Err(error) => view! { <ErrorView error /> }.into_any(),
+        Err(error) => view! { <FormError error /> }.into_any(),
     })
     };
     view! {

@@ -8,7 +8,7 @@ use crate::api::access::{
     get_approvals, get_delegations, get_emergencies, DecideRequest, RemoveDelegation,
     ReviewEmergency, SaveDelegation,
 };
-use crate::components::error_view::{ErrorView, Loading};
+use crate::components::error_view::{ErrorView, FormError, Loading};
 use crate::components::page::{Audience, Page};
 use crate::error::AppError;
 use crate::format::describe_duration;
@@ -45,10 +45,7 @@ fn Emergencies(
                     {format!("Emergency access #{} is {}.", req.id, req.emergency.map_or("reviewed", |f| f.as_str()))}
                 </p>
             }.into_any(),
-            Err(AppError::Invalid { field, message }) => view! {
-                <p class="form-error" role="alert"><strong>{field}</strong> ": " {message}</p>
-            }.into_any(),
-            Err(error) => view! { <ErrorView error /> }.into_any(),
+            Err(error) => view! { <FormError error /> }.into_any(),
         })
     };
     view! {
@@ -116,10 +113,7 @@ fn Queue(
                 {format!("Request #{} is {}.", req.id, if req.state == crate::model::RequestState::Pending { "waiting for more approvals".to_owned() } else { req.state.as_str().to_owned() })}
             </p>
         }.into_any(),
-        Err(AppError::Invalid { field, message }) => view! {
-            <p class="form-error" role="alert"><strong>{field}</strong> ": " {message}</p>
-        }.into_any(),
-        Err(error) => view! { <ErrorView error /> }.into_any(),
+        Err(error) => view! { <FormError error /> }.into_any(),
     })
     };
     view! {
@@ -208,10 +202,7 @@ fn Away() -> impl IntoView {
                     {format!("{} stands in for you from {} until {}.", d.delegate_name, utc_datetime(d.starts_at), utc_datetime(d.ends_at))}
                 </p>
             }.into_any(),
-            Err(AppError::Invalid { field, message }) => view! {
-                <p class="form-error" role="alert" data-testid="delegation-error"><strong>{field}</strong> ": " {message}</p>
-            }.into_any(),
-            Err(error) => view! { <ErrorView error /> }.into_any(),
+            Err(error) => view! { <FormError error testid="delegation-error" /> }.into_any(),
         })
     };
     view! {

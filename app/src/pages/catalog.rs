@@ -8,10 +8,9 @@ use crate::api::access::{
     get_bundle_entry, get_catalog, get_catalog_entry, ActivateEmergency, RequestAccess,
     RequestBundle,
 };
-use crate::components::error_view::{ErrorView, Loading};
+use crate::components::error_view::{ErrorView, FormError, Loading};
 use crate::components::page::{Audience, Page};
 use crate::components::search::SearchForm;
-use crate::error::AppError;
 use crate::format::{describe_duration, utc_datetime};
 use crate::model::{BundleEntry, CatalogEntry};
 use crate::url::encode_query_value;
@@ -133,10 +132,7 @@ fn BundleForm(b: BundleEntry, submit: ServerAction<RequestBundle>) -> impl IntoV
                     " " <a href="/access">"See My access"</a>
                 </p>
             }.into_any(),
-            Err(AppError::Invalid { field, message }) => view! {
-                <p class="form-error" role="alert" data-testid="request-error"><strong>{field}</strong> ": " {message}</p>
-            }.into_any(),
-            Err(error) => view! { <ErrorView error /> }.into_any(),
+            Err(error) => view! { <FormError error testid="request-error" /> }.into_any(),
         })
     };
     view! {
@@ -246,10 +242,7 @@ fn FormFor(e: CatalogEntry, submit: ServerAction<RequestAccess>) -> impl IntoVie
                 " " <a href="/access">"See My access"</a>
             </p>
         }.into_any(),
-        Err(AppError::Invalid { field, message }) => view! {
-            <p class="form-error" role="alert" data-testid="request-error"><strong>{field}</strong> ": " {message}</p>
-        }.into_any(),
-        Err(error) => view! { <ErrorView error /> }.into_any(),
+        Err(error) => view! { <FormError error testid="request-error" /> }.into_any(),
     })
     };
     view! {
@@ -300,10 +293,7 @@ fn EmergencyForm(e: CatalogEntry, max: i64) -> impl IntoView {
                     " " <a href="/access">"See My access"</a>
                 </p>
             }.into_any(),
-            Err(AppError::Invalid { field, message }) => view! {
-                <p class="form-error" role="alert" data-testid="emergency-error"><strong>{field}</strong> ": " {message}</p>
-            }.into_any(),
-            Err(error) => view! { <ErrorView error /> }.into_any(),
+            Err(error) => view! { <FormError error testid="emergency-error" /> }.into_any(),
         })
     };
     view! {

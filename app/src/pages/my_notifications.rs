@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::notifications::{get_my_notifications, SaveMyNotifications};
-use crate::components::error_view::{ErrorView, Loading};
+use crate::components::error_view::{ErrorView, FormError, Loading};
 use crate::components::page::{Audience, Page};
 use crate::error::AppError;
 use crate::model::MyNotifications;
@@ -83,10 +83,7 @@ fn Form(m: MyNotifications, save: ServerAction<SaveMyNotifications>) -> impl Int
             </div>
             {move || save.value().get().map(|r| match r {
                 Ok(_) => view! { <p class="form-ok" role="status" data-testid="notifications-saved">"Saved."</p> }.into_any(),
-                Err(AppError::Invalid { field, message }) => view! {
-                    <p class="form-error" role="alert"><strong>{field}</strong> ": " {message}</p>
-                }.into_any(),
-                Err(error) => view! { <ErrorView error /> }.into_any(),
+                Err(error) => view! { <FormError error /> }.into_any(),
             })}
         </ActionForm>
     }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::api::access::{
     get_bundles, get_policies, DeleteBundle, DeletePolicy, PreviewPolicy, SaveBundle, SavePolicy,
 };
-use crate::components::error_view::{ErrorView, Loading};
+use crate::components::error_view::{ErrorView, FormError, Loading};
 use crate::components::page::{Audience, Page};
 use crate::error::AppError;
 use crate::format::describe_duration;
@@ -47,10 +47,7 @@ fn Bundles() -> impl IntoView {
                     {format!("Saved the bundle {}. Give it a policy above: Applies to bundle:{}.", b.name, b.name)}
                 </p>
             }.into_any(),
-            Err(AppError::Invalid { field, message }) => view! {
-                <p class="form-error" role="alert" data-testid="bundle-error"><strong>{field}</strong> ": " {message}</p>
-            }.into_any(),
-            Err(error) => view! { <ErrorView error /> }.into_any(),
+            Err(error) => view! { <FormError error testid="bundle-error" /> }.into_any(),
         })
     };
     view! {
@@ -141,10 +138,7 @@ fn Preview(preview: ServerAction<PreviewPolicy>) -> impl IntoView {
                     {(!p.rules.is_empty()).then(|| view! { <p class="meta">{p.rules.join("; ")}</p> })}
                 </div>
             }.into_any(),
-            Err(AppError::Invalid { field, message }) => view! {
-                <p class="form-error" role="alert" data-testid="preview-error"><strong>{field}</strong> ": " {message}</p>
-            }.into_any(),
-            Err(error) => view! { <ErrorView error /> }.into_any(),
+            Err(error) => view! { <FormError error testid="preview-error" /> }.into_any(),
         })
     };
     view! {
@@ -175,12 +169,12 @@ fn Policies(
 ) -> impl IntoView {
     let outcome = move || {
         save.value().get().map(|r| match r {
-        Ok(_) => view! { <p class="form-ok" role="status" data-testid="policy-saved">"Saved."</p> }.into_any(),
-        Err(AppError::Invalid { field, message }) => view! {
-            <p class="form-error" role="alert" data-testid="policy-error"><strong>{field}</strong> ": " {message}</p>
-        }.into_any(),
-        Err(error) => view! { <ErrorView error /> }.into_any(),
-    })
+            Ok(_) => {
+                view! { <p class="form-ok" role="status" data-testid="policy-saved">"Saved."</p> }
+                    .into_any()
+            }
+            Err(error) => view! { <FormError error testid="policy-error" /> }.into_any(),
+        })
     };
     view! {
         <p class="lead">

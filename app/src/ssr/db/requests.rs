@@ -303,6 +303,11 @@ pub async fn decide_request(
     Ok(done.rows_affected() == 1)
 }
 
+/// Request `r` is routed to user `$1`: named, or a member of a named group.
+const ROUTED_TO_1: &str = "EXISTS (SELECT 1 FROM request_approvers ra WHERE ra.request_id = r.id \
+    AND ((ra.kind = 'user' AND ra.ref = $1) OR (ra.kind = 'group' AND EXISTS ( \
+      SELECT 1 FROM memberships m WHERE m.group_id = ra.ref AND m.user_id = $1))))";
+
 /// Pending requests that `user_id` may decide (named or through a group), oldest first.
 pub async fn list_pending_for_approver(
     db: &Db,
@@ -310,10 +315,7 @@ pub async fn list_pending_for_approver(
     limit: i64,
 ) -> Result<Vec<AccessRequest>, DbError> {
     let rows: Vec<RequestRow> = sqlx::query_as(&format!(
-        "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE r.state = 'pending' AND EXISTS ( \
-           SELECT 1 FROM request_approvers ra WHERE ra.request_id = r.id AND \
-             ((ra.kind = 'user' AND ra.ref = $1) OR (ra.kind = 'group' AND EXISTS ( \
-               SELECT 1 FROM memberships m WHERE m.group_id = ra.ref AND m.user_id = $1)))) \
+        "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE r.state = 'pending' AND {ROUTED_TO_1} \
          ORDER BY r.created_at, r.id LIMIT $2"
     ))
     .bind(user_id)
@@ -505,10 +507,7 @@ pub async fn emergencies_to_review(
 ) -> Result<Vec<AccessRequest>, DbError> {
     let rows: Vec<RequestRow> = sqlx::query_as(&format!(
         "SELECT {REQUEST_COLUMNS} FROM access_requests r WHERE r.followup = 'pending' \
-           AND r.requester_id <> $1 AND EXISTS ( \
-           SELECT 1 FROM request_approvers ra WHERE ra.request_id = r.id AND \
-             ((ra.kind = 'user' AND ra.ref = $1) OR (ra.kind = 'group' AND EXISTS ( \
-               SELECT 1 FROM memberships m WHERE m.group_id = ra.ref AND m.user_id = $1)))) \
+           AND r.requester_id <> $1 AND {ROUTED_TO_1} \
          ORDER BY r.created_at, r.id LIMIT $2"
     ))
     .bind(user_id)

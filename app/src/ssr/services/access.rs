@@ -123,6 +123,34 @@ fn policy_subject(policy: &Policy) -> String {
     }
 }
 
+/// The duration (the policy's default unless asked), reason and ticket of a request for
+/// `what` under `policy`, each checked; the error names the field.
+#[allow(clippy::type_complexity)]
+pub(crate) fn request_terms<'t>(
+    policy: &Policy,
+    what: &str,
+    duration: Option<GrantDuration>,
+    reason: &'t str,
+    ticket: &str,
+) -> Result<(i64, &'t str, Option<(String, Option<String>)>), AppError> {
+    let duration = duration.map_or(policy.default_duration_secs, GrantDuration::secs);
+    if duration < MIN_DURATION_SECS || duration > policy.max_duration_secs {
+        return Err(AppError::invalid(
+            "Duration",
+            format!(
+                "must be from 1m to {} for {what}",
+                describe_duration(policy.max_duration_secs)
+            ),
+        ));
+    }
+    let reason = free_text("Reason", reason, MAX_REASON)?;
+    if policy.require_reason && reason.is_empty() {
+        return Err(AppError::invalid("Reason", "say why you need this access"));
+    }
+    let ticket = super::tickets::ticket_for(policy, ticket)?;
+    Ok((duration, reason, ticket))
+}
+
 /// What the on-call check found for a request.
 pub(crate) struct OnCallOutcome {
     schedule: String,
@@ -143,7 +171,7 @@ impl OnCallOutcome {
 }
 
 /// Refuses a scheduled start in the past or more than 30 days ahead.
-fn check_start(start: Option<Timestamp>, now: Timestamp) -> Result<(), AppError> {
+pub(crate) fn check_start(start: Option<Timestamp>, now: Timestamp) -> Result<(), AppError> {
     if let Some(start) = start {
         if start <= now {
             return Err(AppError::invalid(
@@ -160,7 +188,10 @@ fn check_start(start: Option<Timestamp>, now: Timestamp) -> Result<(), AppError>
 
 /// When a request made at `now` under `policy` goes to its second tier of approvers, and to
 /// the admins, if it is still undecided.
-fn escalation_times(policy: &Policy, now: Timestamp) -> (Option<Timestamp>, Option<Timestamp>) {
+pub(crate) fn escalation_times(
+    policy: &Policy,
+    now: Timestamp,
+) -> (Option<Timestamp>, Option<Timestamp>) {
     match &policy.rules.escalation {
         Some(e) => {
             let second = now.plus_secs(e.after_secs);
@@ -755,24 +786,13 @@ impl AccessService<'_> {
             .await?
             .into_allowed()?;
         let group_id = group.okta_id.clone();
-        let duration = input
-            .duration
-            .map_or(policy.default_duration_secs, GrantDuration::secs);
-        if duration < MIN_DURATION_SECS || duration > policy.max_duration_secs {
-            return Err(AppError::invalid(
-                "Duration",
-                format!(
-                    "must be from 1m to {} for {}",
-                    describe_duration(policy.max_duration_secs),
-                    group.name
-                ),
-            ));
-        }
-        let reason = free_text("Reason", &input.reason, MAX_REASON)?;
-        if policy.require_reason && reason.is_empty() {
-            return Err(AppError::invalid("Reason", "say why you need this access"));
-        }
-        let ticket = super::tickets::ticket_for(&policy, &input.ticket)?;
+        let (duration, reason, ticket) = request_terms(
+            &policy,
+            &group.name,
+            input.duration,
+            &input.reason,
+            &input.ticket,
+        )?;
 
         // Asked before the transaction (a network call): whether the on-call rule approves it.
         let on_call = self.on_call_approves(&policy, me, input.starts_at).await?;

@@ -6,7 +6,6 @@
 //! giving one back gives back the whole bundle.
 
 use crate::error::AppError;
-use crate::format::describe_duration;
 use crate::model::{
     AccessRequest, AuditAction, Bundle, GrantDuration, GroupId, GroupKind, Policy, PolicyTarget,
     RequestState, Timestamp,
@@ -15,9 +14,9 @@ use crate::ssr::auth::{Admin, Requester};
 use crate::ssr::db::requests::NewRequest;
 use crate::ssr::db::{bundles, directory, grants, policies, requests, Tx};
 use crate::ssr::services::access::{
-    free_text, printable, resolve_group, AccessService, MAX_REASON,
+    check_start, escalation_times, free_text, printable, request_terms, resolve_group,
+    AccessService,
 };
-use crate::ssr::services::policy::MIN_DURATION_SECS;
 
 /// Most groups in one bundle.
 pub const MAX_GROUPS: usize = 20;
@@ -160,14 +159,7 @@ impl AccessService<'_> {
             .ok_or_else(|| {
                 AppError::invalid("Bundle", format!("{} cannot be requested", bundle.name))
             })?;
-        if let Some(start) = input.starts_at {
-            if start <= now || start > now.plus_secs(30 * 86_400) {
-                return Err(AppError::invalid(
-                    "Start",
-                    "a scheduled start must be in the future, at most 30 days ahead",
-                ));
-            }
-        }
+        check_start(input.starts_at, now)?;
         let label = format!("policy #{} for bundle {}", policy.id, bundle.name);
         for (_, outcome) in super::assess::rule_checks(
             self.db,
@@ -182,24 +174,13 @@ impl AccessService<'_> {
         {
             outcome?;
         }
-        let duration = input
-            .duration
-            .map_or(policy.default_duration_secs, GrantDuration::secs);
-        if duration < MIN_DURATION_SECS || duration > policy.max_duration_secs {
-            return Err(AppError::invalid(
-                "Duration",
-                format!(
-                    "must be from 1m to {} for {}",
-                    describe_duration(policy.max_duration_secs),
-                    bundle.name
-                ),
-            ));
-        }
-        let reason = free_text("Reason", &input.reason, MAX_REASON)?;
-        if policy.require_reason && reason.is_empty() {
-            return Err(AppError::invalid("Reason", "say why you need this access"));
-        }
-        let ticket = super::tickets::ticket_for(&policy, &input.ticket)?;
+        let (duration, reason, ticket) = request_terms(
+            &policy,
+            &bundle.name,
+            input.duration,
+            &input.reason,
+            &input.ticket,
+        )?;
         // Read before the transaction (see `request_access`).
         let mut outside = Vec::new();
         for g in &bundle.groups {
@@ -240,16 +221,7 @@ impl AccessService<'_> {
             plan.push((g.clone(), extends.map(|e| e.id)));
         }
         let policy_json = serde_json::to_string(&policy).unwrap_or_default();
-        let (escalate_at, admins_at) = match &policy.rules.escalation {
-            Some(e) => {
-                let second = now.plus_secs(e.after_secs);
-                (
-                    Some(second),
-                    e.admins_after_secs.map(|a| second.plus_secs(a)),
-                )
-            }
-            None => (None, None),
-        };
+        let (escalate_at, admins_at) = escalation_times(&policy, now);
         let mut ids = Vec::new();
         for (i, (g, extends)) in plan.iter().enumerate() {
             let lead = i == 0;
