@@ -124,17 +124,7 @@ pub fn BundleFormPage() -> impl IntoView {
 
 #[component]
 fn BundleForm(b: BundleEntry, submit: ServerAction<RequestBundle>) -> impl IntoView {
-    let outcome = move || {
-        submit.value().get().map(|r| match r {
-            Ok(req) => view! {
-                <p class="form-ok" role="status" data-testid="request-sent">
-                    {format!("Request #{} sent: {}.", req.id, if req.state == crate::model::RequestState::Approved { "approved at once" } else { "waiting for approval" })}
-                    " " <a href="/access">"See My access"</a>
-                </p>
-            }.into_any(),
-            Err(error) => view! { <FormError error testid="request-error" /> }.into_any(),
-        })
-    };
+    let outcome = move || submit.value().get().map(sent);
     view! {
         <section class="panel">
             <h2>{b.bundle.name.clone()} " " <span class="badge">"bundle"</span></h2>
@@ -147,18 +137,7 @@ fn BundleForm(b: BundleEntry, submit: ServerAction<RequestBundle>) -> impl IntoV
             {b.held_until.map(|u| view! { <p class="notice-line">{format!("You hold it until {}: this request extends every group.", utc_datetime(u))}</p> })}
             <ActionForm action=submit attr:class="form">
                 <input type="hidden" name="bundle_id" value=b.bundle.id />
-                <label for="duration">"For how long"</label>
-                <input id="duration" name="duration" value=describe_duration(b.default_duration_secs) placeholder="e.g. 4h, 1d" />
-                <p class="hint">{format!("Minutes (m), hours (h), days (d) or weeks (w); at most {}.", describe_duration(b.max_duration_secs))}</p>
-                <label for="reason">{if b.require_reason { "Reason (required)" } else { "Reason" }}</label>
-                <textarea id="reason" name="reason" rows="3" maxlength="1000"></textarea>
-                <label for="ticket">{match &b.ticket_pattern {
-                    Some(p) => format!("Ticket (required, matching {p})"),
-                    None => "Ticket (optional: a change or incident number)".to_owned(),
-                }}</label>
-                <input id="ticket" name="ticket" maxlength="100" required=b.ticket_pattern.is_some() />
-                <label for="start">"Start later (optional, UTC)"</label>
-                <input id="start" name="start" type="datetime-local" />
+                <Terms default_secs=b.default_duration_secs max_secs=b.max_duration_secs require_reason=b.require_reason ticket_pattern=b.ticket_pattern.clone() />
                 <div class="form-actions">
                     <button type="submit" class="button" disabled=move || submit.pending().get()>
                         {move || if submit.pending().get() { "Sending…" } else { "Send request" }}
@@ -229,22 +208,8 @@ fn RequestForm(
 
 #[component]
 fn FormFor(e: CatalogEntry, submit: ServerAction<RequestAccess>) -> impl IntoView {
-    let presets: Vec<i64> = [3600, 4 * 3600, 86_400, 604_800]
-        .into_iter()
-        .filter(|p| *p <= e.max_duration_secs)
-        .collect();
     let emergency = e.break_glass_secs.map(|max| (e.clone(), max));
-    let outcome = move || {
-        submit.value().get().map(|r| match r {
-        Ok(req) => view! {
-            <p class="form-ok" role="status" data-testid="request-sent">
-                {format!("Request #{} sent: {}.", req.id, if req.state == crate::model::RequestState::Approved { "approved at once" } else { "waiting for approval" })}
-                " " <a href="/access">"See My access"</a>
-            </p>
-        }.into_any(),
-        Err(error) => view! { <FormError error testid="request-error" /> }.into_any(),
-    })
-    };
+    let outcome = move || submit.value().get().map(sent);
     view! {
         <section class="panel">
             <h2>{e.name.clone()}</h2>
@@ -253,22 +218,7 @@ fn FormFor(e: CatalogEntry, submit: ServerAction<RequestAccess>) -> impl IntoVie
             {e.held_until.map(|u| view! { <p class="notice-line">{format!("You hold it until {}: this request extends it.", utc_datetime(u))}</p> })}
             <ActionForm action=submit attr:class="form">
                 <input type="hidden" name="group_id" value=e.group_id.to_string() />
-                <label for="duration">"For how long"</label>
-                <input id="duration" name="duration" list="duration-presets" value=describe_duration(e.default_duration_secs)
-                    placeholder="e.g. 4h, 1d" />
-                <datalist id="duration-presets">
-                    {presets.into_iter().map(|p| view! { <option value=describe_duration(p) /> }).collect_view()}
-                </datalist>
-                <p class="hint">{format!("Minutes (m), hours (h), days (d) or weeks (w); at most {}.", describe_duration(e.max_duration_secs))}</p>
-                <label for="reason">{if e.require_reason { "Reason (required)" } else { "Reason" }}</label>
-                <textarea id="reason" name="reason" rows="3" maxlength="1000"></textarea>
-                <label for="ticket">{match &e.ticket_pattern {
-                    Some(p) => format!("Ticket (required, matching {p})"),
-                    None => "Ticket (optional: a change or incident number)".to_owned(),
-                }}</label>
-                <input id="ticket" name="ticket" maxlength="100" required=e.ticket_pattern.is_some() />
-                <label for="start">"Start later (optional, UTC)"</label>
-                <input id="start" name="start" type="datetime-local" />
+                <Terms default_secs=e.default_duration_secs max_secs=e.max_duration_secs require_reason=e.require_reason ticket_pattern=e.ticket_pattern.clone() />
                 <div class="form-actions">
                     <button type="submit" class="button" disabled=move || submit.pending().get()>
                         {move || if submit.pending().get() { "Sending…" } else { "Send request" }}
@@ -278,6 +228,53 @@ fn FormFor(e: CatalogEntry, submit: ServerAction<RequestAccess>) -> impl IntoVie
             </ActionForm>
         </section>
         {emergency.map(|(e, max)| view! { <EmergencyForm e max /> })}
+    }
+}
+
+/// What a sent request says: approved at once or waiting, or why it was refused.
+fn sent(r: Result<crate::model::AccessRequest, crate::error::AppError>) -> AnyView {
+    match r {
+        Ok(req) => view! {
+            <p class="form-ok" role="status" data-testid="request-sent">
+                {format!("Request #{} sent: {}.", req.id, if req.state == crate::model::RequestState::Approved { "approved at once" } else { "waiting for approval" })}
+                " " <a href="/access">"See My access"</a>
+            </p>
+        }
+        .into_any(),
+        Err(error) => view! { <FormError error testid="request-error" /> }.into_any(),
+    }
+}
+
+/// The terms of a request, as the policy bounds them: how long (with the usual durations
+/// that fit), why, the ticket, and a later start.
+#[component]
+fn Terms(
+    default_secs: i64,
+    max_secs: i64,
+    require_reason: bool,
+    ticket_pattern: Option<String>,
+) -> impl IntoView {
+    let presets: Vec<i64> = [3600, 4 * 3600, 86_400, 604_800]
+        .into_iter()
+        .filter(|p| *p <= max_secs)
+        .collect();
+    view! {
+        <label for="duration">"For how long"</label>
+        <input id="duration" name="duration" list="duration-presets" value=describe_duration(default_secs)
+            placeholder="e.g. 4h, 1d" />
+        <datalist id="duration-presets">
+            {presets.into_iter().map(|p| view! { <option value=describe_duration(p) /> }).collect_view()}
+        </datalist>
+        <p class="hint">{format!("Minutes (m), hours (h), days (d) or weeks (w); at most {}.", describe_duration(max_secs))}</p>
+        <label for="reason">{if require_reason { "Reason (required)" } else { "Reason" }}</label>
+        <textarea id="reason" name="reason" rows="3" maxlength="1000"></textarea>
+        <label for="ticket">{match &ticket_pattern {
+            Some(p) => format!("Ticket (required, matching {p})"),
+            None => "Ticket (optional: a change or incident number)".to_owned(),
+        }}</label>
+        <input id="ticket" name="ticket" maxlength="100" required=ticket_pattern.is_some() />
+        <label for="start">"Start later (optional, UTC)"</label>
+        <input id="start" name="start" type="datetime-local" />
     }
 }
 

@@ -26,6 +26,8 @@ pub struct EndpointRow {
 pub enum Audience {
     /// Who may decide request N (people named, members of groups named), not its requester.
     Approvers(i64),
+    /// The delegates request N was routed to, standing in for someone away.
+    Delegates(i64),
     /// Who asked for request N.
     Requester(i64),
     /// Who holds grant N.
@@ -73,6 +75,7 @@ fn audience(action: &str, subject: &str) -> Option<Audience> {
             "request",
             "request.approved" | "request.denied" | "request.expired" | "request.cancelled",
         ) => Some(Audience::Requester(id)),
+        ("request", "request.delegated") => Some(Audience::Delegates(id)),
         ("review", "review.started" | "review.reminder_sent") => Some(Audience::Reviewers(id)),
         (
             "grant",
@@ -91,7 +94,9 @@ fn audience(action: &str, subject: &str) -> Option<Audience> {
 /// one's requests, one's access starting, failing or ending, and reminders before it ends.
 pub fn notification_kind(action: &str, audience: Audience) -> &'static str {
     match (audience, action) {
-        (Audience::Approvers(_) | Audience::Reviewers(_), _) => "to_decide",
+        (Audience::Approvers(_) | Audience::Delegates(_) | Audience::Reviewers(_), _) => {
+            "to_decide"
+        }
         (Audience::Requester(_), _) => "decisions",
         (Audience::Holder(_), "grant.expiring_soon") => "reminders",
         (Audience::Holder(_), _) => "access",
@@ -255,8 +260,22 @@ async fn queue_for(
                        ON m.group_id = ra.ref WHERE ra.request_id = $3 AND ra.kind = 'group') \
                    AND {reachable} \
                    AND EXISTS (SELECT 1 FROM access_requests r WHERE r.id = $3 \
-                          AND r.state = 'pending' AND r.requester_id <> u.okta_id) \
+                          AND (r.state = 'pending' OR $5 = 'request.emergency') \
+                          AND r.requester_id <> u.okta_id) \
                    AND NOT ($5 = 'request.approval_recorded' AND u.login = $6) \
+                 ON CONFLICT (channel, target, event_seq) DO NOTHING"
+            ),
+            id,
+        ),
+        // Only the delegates of the request, while it is pending.
+        Audience::Delegates(id) => (
+            format!(
+                "{insert} WHERE u.okta_id IN ( \
+                     SELECT ra.ref FROM request_approvers ra WHERE ra.request_id = $3 \
+                       AND ra.kind = 'user' AND ra.via LIKE 'delegate:%') \
+                   AND {reachable} \
+                   AND EXISTS (SELECT 1 FROM access_requests r WHERE r.id = $3 \
+                          AND r.state = 'pending' AND r.requester_id <> u.okta_id) \
                  ON CONFLICT (channel, target, event_seq) DO NOTHING"
             ),
             id,

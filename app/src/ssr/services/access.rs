@@ -853,9 +853,6 @@ impl AccessService<'_> {
             &policy.approver_groups,
         )
         .await?;
-        if approved_by.is_none() {
-            self.route_to_delegates(&mut tx, Some(id)).await?;
-        }
         // Decided before its creation is recorded, so that the outbox does not ask approvers
         // to decide it.
         if let Some(by) = approved_by {
@@ -877,6 +874,11 @@ impl AccessService<'_> {
             details,
         )
         .await?;
+        // After the request's creation is recorded: its notice goes to the approvers, and
+        // each delegate hears of what they stand in for (`request.delegated`).
+        if approved_by.is_none() {
+            self.route_to_delegates(&mut tx, Some(id)).await?;
+        }
         if let Some(by) = approved_by {
             let mut details = serde_json::json!({ "auto": true, "group": group.okta_id });
             if by == "on-call" {

@@ -261,9 +261,6 @@ impl AccessService<'_> {
         for id in &ids {
             bundles::tie(&mut tx, *id, bundle.id, lead).await?;
         }
-        if approved_by.is_none() {
-            self.route_to_delegates(&mut tx, Some(lead)).await?;
-        }
         if let Some(by) = approved_by {
             for id in &ids {
                 requests::decide_request(&mut tx, *id, RequestState::Approved, now, by).await?;
@@ -281,6 +278,9 @@ impl AccessService<'_> {
             }),
         )
         .await?;
+        if approved_by.is_none() {
+            self.route_to_delegates(&mut tx, Some(lead)).await?;
+        }
         if let Some(by) = approved_by {
             self.audit(
                 &mut tx,

@@ -158,6 +158,22 @@ pub async fn compose(
                     &format!("{links}/approvals"),
                 )
             }
+            "request.delegated" => {
+                let who = person_name(r.requester_id.to_string()).await?;
+                let away = person_name(d["for"].as_str().unwrap_or_default().to_owned()).await?;
+                let mut lines = vec![
+                    format!("{away} is away and named you to stand in: {who} asks for {group} ({how_long})."),
+                ];
+                if !r.reason.trim().is_empty() {
+                    lines.push(format!("Reason: {}", r.reason.trim()));
+                }
+                message(
+                    format!("Standing in for {away}: {who} asks for {group}"),
+                    &lines,
+                    "Approve or deny",
+                    &format!("{links}/approvals"),
+                )
+            }
             "request.emergency" => {
                 let who = person_name(r.requester_id.to_string()).await?;
                 let mut lines = vec![

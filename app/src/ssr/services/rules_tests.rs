@@ -825,3 +825,82 @@ async fn a_bundle_is_asked_for_once_decided_once_and_given_back_whole() {
     })
     .await;
 }
+
+/// Who is emailed of what: (event, recipient) of every queued email, sorted.
+async fn emailed(db: &Db) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = notifications::list_deliveries(db, None, 0, 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.channel == "email")
+        .map(|d| (d.event, d.target))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn approvers_hear_of_an_emergency_and_a_delegate_of_what_they_stand_in_for() {
+    with_service(|db, clock| async move {
+        notifications::set_channel_enabled(&db, "email", true)
+            .await
+            .unwrap();
+        let s = service(&db, &clock);
+        save(
+            &s,
+            PolicyRules {
+                break_glass: Some(BreakGlass {
+                    max_secs: 3600,
+                    per_day: 1,
+                }),
+                ..Default::default()
+            },
+        )
+        .await;
+        s.activate_emergency(&person("ada"), ask("aws-prod", "30m"))
+            .await
+            .unwrap();
+        let to = |event: &str, who: &[&str]| {
+            who.iter()
+                .map(|w| (event.to_owned(), (*w).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let sent = emailed(&db).await;
+        // bob is named, cy and erin approve through their group; ada activated it herself.
+        for pair in to("request.emergency", &["bob", "cy", "erin"]) {
+            assert!(sent.contains(&pair), "{pair:?} in {sent:?}");
+        }
+        assert!(!sent.contains(&("request.emergency".into(), "ada".into())));
+
+        // bob is away; dan stands in and is told, the others are not told again.
+        s.set_delegation(
+            &person("bob"),
+            "dan@example.com",
+            clock.timestamp(),
+            clock.timestamp().plus_secs(3600),
+        )
+        .await
+        .unwrap();
+        s.request_access(&person("ada"), ask("aws-dev", "1h"))
+            .await
+            .unwrap();
+        let delegated: Vec<_> = emailed(&db)
+            .await
+            .into_iter()
+            .filter(|(e, _)| e == "request.delegated")
+            .collect();
+        assert_eq!(delegated, to("request.delegated", &["dan"]));
+        let created: Vec<_> = emailed(&db)
+            .await
+            .into_iter()
+            .filter(|(e, _)| e == "request.created")
+            .map(|(_, who)| who)
+            .collect();
+        assert_eq!(
+            created,
+            ["bob", "cy", "erin"],
+            "one notice each: dan's is the delegation"
+        );
+    })
+    .await;
+}
