@@ -13,7 +13,13 @@ CREATE TABLE bundle_groups (
     group_id  TEXT NOT NULL REFERENCES groups (okta_id),
     PRIMARY KEY (bundle_id, group_id)
 );
-ALTER TABLE policies ADD COLUMN bundle_id BIGINT REFERENCES bundles (id);   -- a bundle's own policy (its pattern column holds bundle:<id>, never matched)
+-- A policy applies to exactly one of a group, a pattern or a bundle.
+ALTER TABLE policies ADD COLUMN bundle_id BIGINT REFERENCES bundles (id);
+ALTER TABLE policies DROP CONSTRAINT policies_check;
+ALTER TABLE policies ADD CONSTRAINT policies_target CHECK (
+    (CASE WHEN group_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN pattern IS NULL THEN 0 ELSE 1 END)
+    + (CASE WHEN bundle_id IS NULL THEN 0 ELSE 1 END) = 1);
+CREATE UNIQUE INDEX policies_bundle ON policies (bundle_id) WHERE bundle_id IS NOT NULL;
 ALTER TABLE access_requests ADD COLUMN bundle_id BIGINT;
 ALTER TABLE access_requests ADD COLUMN bundle_lead BIGINT;                   -- the request decided for the bundle
 CREATE INDEX access_requests_bundle ON access_requests (bundle_lead);

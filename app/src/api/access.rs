@@ -251,11 +251,13 @@ pub async fn save_delegation(
     use crate::ssr::auth::Requester;
     use crate::ssr::services::access::parse_moment;
     super::serve(|who: Requester, state| async move {
-        let service = state.access();
-        let from = parse_moment("From", &from)?.unwrap_or_else(|| service.now());
+        let from = parse_moment("From", &from)?;
         let until = parse_moment("Until", &until)?
             .ok_or_else(|| AppError::invalid("Until", "say when you are back"))?;
-        service.set_delegation(&who, &delegate, from, until).await
+        state
+            .access()
+            .set_delegation(&who, &delegate, from, until)
+            .await
     })
     .await
 }
@@ -377,8 +379,7 @@ pub async fn preview_policy(
 ) -> Result<crate::model::PolicyPreview, AppError> {
     use crate::ssr::auth::Admin;
     super::serve(|admin: Admin, state| async move {
-        let now = state.access().now();
-        state.catalog().preview(&admin, &person, &group, now).await
+        state.access().preview(&admin, &person, &group).await
     })
     .await
 }

@@ -157,14 +157,12 @@ fn bind_policy<'q>(query: AnyQuery<'q>, p: &'q Policy) -> AnyQuery<'q> {
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-/// The `group_id`, `pattern` and `bundle_id` columns of a target. A bundle's policy keeps
-/// `bundle:<id>` in `pattern` (the table holds a group or a pattern in every row); it is read
-/// back by its `bundle_id` and never matched as a pattern.
-fn target_columns(target: &PolicyTarget) -> (Option<&str>, Option<String>, Option<i64>) {
+/// The `group_id`, `pattern` and `bundle_id` columns of a target (exactly one is set).
+fn target_columns(target: &PolicyTarget) -> (Option<&str>, Option<&str>, Option<i64>) {
     match target {
         PolicyTarget::Group(g) => (Some(g.as_str()), None, None),
-        PolicyTarget::Pattern(pat) => (None, Some(pat.clone()), None),
-        PolicyTarget::Bundle(b) => (None, Some(format!("bundle:{b}")), Some(*b)),
+        PolicyTarget::Pattern(pat) => (None, Some(pat.as_str()), None),
+        PolicyTarget::Bundle(b) => (None, None, Some(*b)),
     }
 }
 

@@ -958,6 +958,27 @@ impl AccessService<'_> {
         super::assess::assess(self.db, person, group, start).await
     }
 
+    /// The policy preview for the person with `login` asking for `group` (a name or id).
+    pub async fn preview(
+        &self,
+        _admin: &Admin,
+        login: &str,
+        group: &str,
+    ) -> Result<crate::model::PolicyPreview, AppError> {
+        let login = login.trim();
+        printable("Person", login)?;
+        let person = match directory::user_id_by_login(self.db, login).await? {
+            Some(id) => directory::find_user(self.db, id.as_str()).await?,
+            None => None,
+        }
+        .ok_or_else(|| AppError::invalid("Person", format!("nobody with the login {login:?}")))?;
+        let group_id = resolve_group(self.db, "Group", group.trim()).await?;
+        let group = directory::find_group(self.db, group_id.as_str())
+            .await?
+            .ok_or(AppError::Internal)?;
+        super::assess::preview(self.db, &person, group, self.now()).await
+    }
+
     /// Routes pending requests (all, or only `request`) to the delegates of the people away
     /// who may decide them, each audited (`request.delegated`); how many it routed.
     pub(crate) async fn route_to_delegates(

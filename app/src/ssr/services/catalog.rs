@@ -373,29 +373,6 @@ impl CatalogService<'_> {
         let list = requests::emergencies_to_review(self.db, &who.me().okta_id, 200).await?;
         Ok(views(self.db, Vec::new(), list).await?.1)
     }
-
-    /// The policy preview for the person with `login` asking for `group` (a name or id).
-    pub async fn preview(
-        &self,
-        _admin: &crate::ssr::auth::Admin,
-        login: &str,
-        group: &str,
-        now: crate::model::Timestamp,
-    ) -> Result<crate::model::PolicyPreview, AppError> {
-        let login = login.trim();
-        crate::ssr::services::access::printable("Person", login)?;
-        let person = match directory::user_id_by_login(self.db, login).await? {
-            Some(id) => directory::find_user(self.db, id.as_str()).await?,
-            None => None,
-        }
-        .ok_or_else(|| AppError::invalid("Person", format!("nobody with the login {login:?}")))?;
-        let group_id =
-            crate::ssr::services::access::resolve_group(self.db, "Group", group.trim()).await?;
-        let group = directory::find_group(self.db, group_id.as_str())
-            .await?
-            .ok_or(AppError::Internal)?;
-        crate::ssr::services::assess::preview(self.db, &person, group, now).await
-    }
 }
 
 /// Every group one of `policies` makes requestable, in name order (bytes, as the catalog's

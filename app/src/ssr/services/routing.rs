@@ -89,18 +89,20 @@ impl AccessService<'_> {
         .await
     }
 
-    /// Names `delegate_login` to stand in for the caller from `starts_at` to `ends_at`:
+    /// Names `delegate_login` to stand in for the caller from `starts_at` (`None`: now) to
+    /// `ends_at`:
     /// requests routed to the caller in that time go to the delegate too (never a request the
     /// delegate made). Pending requests are routed at once when it runs now.
     pub async fn set_delegation(
         &self,
         who: &Requester,
         delegate_login: &str,
-        starts_at: Timestamp,
+        starts_at: Option<Timestamp>,
         ends_at: Timestamp,
     ) -> Result<Delegation, AppError> {
         let me = who.me();
         let now = self.now();
+        let starts_at = starts_at.unwrap_or(now);
         let login = delegate_login.trim();
         printable("Delegate", login)?;
         if login.is_empty() {

@@ -358,7 +358,7 @@ async fn a_delegate_stands_in_only_in_its_dates_and_never_for_their_own_request(
                 .set_delegation(
                     &person("bob"),
                     login,
-                    now.plus_secs(from),
+                    Some(now.plus_secs(from)),
                     now.plus_secs(to),
                 )
                 .await
@@ -372,7 +372,7 @@ async fn a_delegate_stands_in_only_in_its_dates_and_never_for_their_own_request(
             .set_delegation(
                 &person("bob"),
                 "dan@example.com",
-                now.plus_secs(3600),
+                Some(now.plus_secs(3600)),
                 now.plus_secs(7200),
             )
             .await
@@ -876,7 +876,7 @@ async fn approvers_hear_of_an_emergency_and_a_delegate_of_what_they_stand_in_for
         s.set_delegation(
             &person("bob"),
             "dan@example.com",
-            clock.timestamp(),
+            None,
             clock.timestamp().plus_secs(3600),
         )
         .await
