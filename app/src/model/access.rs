@@ -1,6 +1,6 @@
 //! Wire types of the access workflow: policies, requests, grants.
 
-use super::{GrantId, GroupId, RequestId, Timestamp, UserId};
+use super::{AppId, GrantId, GroupId, RequestId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What a policy applies to.
@@ -13,6 +13,40 @@ pub enum PolicyTarget {
     Pattern(String),
     /// A bundle of groups, by id: one request and one decision for all of them.
     Bundle(i64),
+    /// One Okta app, by id: a grant assigns the person to it.
+    App(AppId),
+}
+
+/// What a request or grant gives: membership of an Okta group, or assignment to an Okta app.
+/// Its Okta id is the request's or grant's `group_id`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Resource {
+    #[default]
+    Group,
+    App,
+}
+
+impl Resource {
+    /// The name stored in the `resource` columns.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Group => "group",
+            Resource::App => "app",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Resource::Group, Resource::App]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+
+    /// What people call it: "group" or "app".
+    pub fn noun(self) -> &'static str {
+        self.as_str()
+    }
 }
 
 /// Who may request a group, who approves, and for how long.
@@ -173,7 +207,10 @@ impl RequestState {
 pub struct AccessRequest {
     pub id: RequestId,
     pub requester_id: UserId,
+    /// The Okta id of the group, or of the app when `resource` is [`Resource::App`].
     pub group_id: GroupId,
+    #[serde(default)]
+    pub resource: Resource,
     pub reason: String,
     pub duration_secs: i64,
     /// Scheduled start (ms); `None`: at approval.
@@ -290,7 +327,10 @@ pub struct Grant {
     pub id: GrantId,
     pub request_id: RequestId,
     pub user_id: UserId,
+    /// The Okta id of the group, or of the app when `resource` is [`Resource::App`].
     pub group_id: GroupId,
+    #[serde(default)]
+    pub resource: Resource,
     pub starts_at: Timestamp,
     pub ends_at: Timestamp,
     pub state: GrantState,

@@ -38,6 +38,12 @@ pub enum AuditAction {
     MembershipAdded,
     MembershipRemoved,
     MembershipAddSkipped,
+    /// Okta assigned a person to an app for a grant.
+    AppAssigned,
+    /// Okta removed a grant's app assignment.
+    AppUnassigned,
+    /// A grant ended but its app assignment stays: a group still gives it.
+    AppAssignmentKept,
     MembershipAddFailed,
     /// A removal from Okta failed several times (it is still retried): admins are alerted.
     MembershipRemoveFailing,
@@ -102,7 +108,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 57] = [
+    pub const ALL: [AuditAction; 60] = [
         AuditAction::IntegrationSaved,
         AuditAction::SyncRequested,
         AuditAction::PolicySaved,
@@ -127,6 +133,9 @@ impl AuditAction {
         AuditAction::MembershipAdded,
         AuditAction::MembershipRemoved,
         AuditAction::MembershipAddSkipped,
+        AuditAction::AppAssigned,
+        AuditAction::AppUnassigned,
+        AuditAction::AppAssignmentKept,
         AuditAction::MembershipAddFailed,
         AuditAction::MembershipRemoveFailing,
         AuditAction::DriftDetected,
@@ -190,6 +199,9 @@ impl AuditAction {
             MembershipAdded => "okta.membership.added",
             MembershipRemoved => "okta.membership.removed",
             MembershipAddSkipped => "okta.membership.add_skipped",
+            AppAssigned => "okta.app.assigned",
+            AppUnassigned => "okta.app.unassigned",
+            AppAssignmentKept => "okta.app.assignment_kept",
             MembershipAddFailed => "okta.membership.add_failed",
             MembershipRemoveFailing => "okta.membership.remove_failing",
             DriftDetected => "drift.detected",

@@ -53,6 +53,10 @@ id_type!(
     GroupId(String)
 );
 id_type!(
+    /// An Okta app id (`0oa…`).
+    AppId(String)
+);
+id_type!(
     /// A request's number.
     RequestId(i64)
 );
@@ -68,6 +72,12 @@ impl UserId {
 }
 
 impl GroupId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AppId {
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -19,7 +19,7 @@ pub use audit_action::AuditAction;
 pub use directory_kinds::{GroupKind, UserStatus};
 pub use drift::*;
 pub use duration::GrantDuration;
-pub use ids::{GrantId, GroupId, RequestId, UserId};
+pub use ids::{AppId, GrantId, GroupId, RequestId, UserId};
 pub use instant::Timestamp;
 pub use notifications::*;
 pub use okta::*;

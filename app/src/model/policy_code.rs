@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PolicySpec {
-    /// A group's name (or Okta id, `00g…`), or a name pattern with `*` (`aws-*`).
+    /// A group's name (or Okta id, `00g…`), a name pattern with `*` (`aws-*`), a bundle
+    /// (`bundle:<name>`) or an Okta app (`app:<label>` or `app:<0oa… id>`).
     pub applies_to: String,
     /// Whether people may ask for the group(s).
     #[serde(default = "yes")]

@@ -184,7 +184,7 @@ fn Policies(
             "policy they were made under."
         </p>
         {move || delete.value().get().map(|r| match r {
-            Ok(p) => view! { <p class="form-ok" role="status" data-testid="policy-deleted">{format!("Deleted the policy for {}.", match p.target { PolicyTarget::Group(_) => "the group".to_owned(), PolicyTarget::Pattern(pat) => pat, PolicyTarget::Bundle(_) => "the bundle".to_owned() })}</p> }.into_any(),
+            Ok(p) => view! { <p class="form-ok" role="status" data-testid="policy-deleted">{format!("Deleted the policy for {}.", match p.target { PolicyTarget::Group(_) => "the group".to_owned(), PolicyTarget::Pattern(pat) => pat, PolicyTarget::Bundle(_) => "the bundle".to_owned(), PolicyTarget::App(_) => "the app".to_owned() })}</p> }.into_any(),
             Err(error) => view! { <ErrorView error /> }.into_any(),
         })}
         <Suspense fallback=|| view! { <Loading what="policies" /> }>
@@ -274,7 +274,7 @@ fn Table(items: Vec<PolicyView>, delete: ServerAction<DeletePolicy>) -> impl Int
                 {items.into_iter().map(|v| {
                     let p = &v.policy;
                     let (policy_id, delete_label) = (p.id, format!("Delete the policy for {}", v.applies_to));
-                    let kind = match p.target { PolicyTarget::Group(_) => "group", PolicyTarget::Pattern(_) => "pattern", PolicyTarget::Bundle(_) => "bundle" };
+                    let kind = match p.target { PolicyTarget::Group(_) => "group", PolicyTarget::Pattern(_) => "pattern", PolicyTarget::Bundle(_) => "bundle", PolicyTarget::App(_) => "app" };
                     let rules = [
                         (p.quorum > 1).then(|| format!("{} approvals", p.quorum)),
                         p.require_reason.then(|| "reason required".to_owned()),

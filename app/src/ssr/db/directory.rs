@@ -833,7 +833,7 @@ impl Names {
 /// Ids bound per `IN (…)` list: far below either engine's limit on parameters.
 const IN_CHUNK: usize = 500;
 
-/// The names of `users` and `groups` (an unknown id stands for itself), in a
+/// The names of `users` and `groups` (or apps; an unknown id stands for itself), in a
 /// query per 500 ids instead of one per id.
 pub async fn names<'a>(
     db: &Db,
@@ -854,13 +854,16 @@ pub async fn names<'a>(
         }
         names.users.extend(q.fetch_all(db.pool()).await?);
     }
+    // A request's or grant's resource is a group or an app: its id names one or the other.
     for chunk in groups.into_iter().collect::<Vec<_>>().chunks(IN_CHUNK) {
         let sql = format!(
-            "SELECT okta_id, name FROM groups WHERE okta_id IN ({})",
-            super::placeholders(1, chunk.len())
+            "SELECT okta_id, name FROM groups WHERE okta_id IN ({}) \
+             UNION ALL SELECT okta_id, label FROM apps WHERE okta_id IN ({})",
+            super::placeholders(1, chunk.len()),
+            super::placeholders(1 + chunk.len(), chunk.len())
         );
         let mut q = sqlx::query_as::<_, (GroupId, String)>(&sql);
-        for id in chunk {
+        for id in chunk.iter().chain(chunk) {
             q = q.bind(*id);
         }
         names.groups.extend(q.fetch_all(db.pool()).await?);

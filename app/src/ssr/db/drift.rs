@@ -16,15 +16,16 @@ fn unsettled(user: &str, group: &str) -> String {
     UNSETTLED.replace("{u}", user).replace("{g}", group)
 }
 
-/// Active grants whose membership was added in Okta but is not there now, as (grant, user,
-/// group); `since` is when the sync that read the directory started.
+/// Active group grants whose membership was added in Okta but is not there now, as (grant,
+/// user, group); `since` is when the sync that read the directory started. (App assignments
+/// are not drift-checked.)
 pub async fn missing_memberships(
     db: &Db,
     since: Timestamp,
 ) -> Result<Vec<(GrantId, UserId, GroupId)>, DbError> {
     Ok(sqlx::query_as(&format!(
         "SELECT g.id, g.user_id, g.group_id FROM grants g \
-         WHERE g.state = 'active' \
+         WHERE g.state = 'active' AND g.resource = 'group' \
            AND EXISTS (SELECT 1 FROM okta_ops a WHERE a.grant_id = g.id AND a.kind = 'add' \
                          AND a.state = 'done') \
            AND NOT EXISTS (SELECT 1 FROM memberships m \

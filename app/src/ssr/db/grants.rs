@@ -3,7 +3,7 @@
 //! inside the caller's.
 
 use super::{Db, DbError, Tx};
-use crate::model::{Grant, GrantId, GrantState, GroupId, RequestId, Timestamp, UserId};
+use crate::model::{Grant, GrantId, GrantState, GroupId, RequestId, Resource, Timestamp, UserId};
 
 type GrantRow = (
     i64,
@@ -14,11 +14,12 @@ type GrantRow = (
     Timestamp,
     String,
     Option<String>,
+    String,
 );
 
 impl From<GrantRow> for Grant {
     fn from(
-        (id, request_id, user_id, group_id, starts_at, ends_at, state, reason): GrantRow,
+        (id, request_id, user_id, group_id, starts_at, ends_at, state, reason, resource): GrantRow,
     ) -> Self {
         Grant {
             id: GrantId(id),
@@ -29,18 +30,20 @@ impl From<GrantRow> for Grant {
             ends_at,
             state: GrantState::parse(&state).unwrap_or(GrantState::Failed),
             revoked_reason: reason,
+            resource: Resource::parse(&resource).unwrap_or_default(),
         }
     }
 }
 
 const GRANT_COLUMNS: &str =
-    "id, request_id, user_id, group_id, starts_at, ends_at, state, revoked_reason";
+    "id, request_id, user_id, group_id, starts_at, ends_at, state, revoked_reason, resource";
 
 /// Inserts a grant; returns its id.
 pub async fn insert_grant(tx: &mut Tx, g: &Grant, at: Timestamp) -> Result<GrantId, DbError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO grants (request_id, user_id, group_id, starts_at, ends_at, state, \
-           created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+           created_at, updated_at, resource) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
+         RETURNING id",
     )
     .bind(g.request_id)
     .bind(&g.user_id)
@@ -49,6 +52,7 @@ pub async fn insert_grant(tx: &mut Tx, g: &Grant, at: Timestamp) -> Result<Grant
     .bind(g.ends_at)
     .bind(g.state.as_str())
     .bind(at)
+    .bind(g.resource.as_str())
     .fetch_one(&mut **tx)
     .await?)
 }
@@ -174,9 +178,10 @@ pub async fn search_live_grants(
     let rows: Vec<GrantRow> = sqlx::query_as(&format!(
         "SELECT {} FROM grants g \
          LEFT JOIN groups gr ON gr.okta_id = g.group_id \
+         LEFT JOIN apps ap ON ap.okta_id = g.group_id \
          LEFT JOIN users u ON u.okta_id = g.user_id \
          WHERE g.state IN ('active', 'scheduled', 'revoking', 'failed') \
-           AND ($1 = '%%' OR LOWER(gr.name) LIKE $1 ESCAPE '\\' OR LOWER(u.display_name) LIKE $1 ESCAPE '\\' \
+           AND ($1 = '%%' OR LOWER(COALESCE(gr.name, ap.label)) LIKE $1 ESCAPE '\\' OR LOWER(u.display_name) LIKE $1 ESCAPE '\\' \
                 OR LOWER(u.login) LIKE $1 ESCAPE '\\') \
          ORDER BY g.ends_at, g.id LIMIT $2 OFFSET $3",
         GRANT_COLUMNS

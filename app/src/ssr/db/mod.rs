@@ -4,6 +4,7 @@
 //! instants as BIGINT milliseconds since the epoch). Dialect-specific SQL appears only where the
 //! semantics differ, switched on [`Db::engine`].
 
+pub mod apps;
 pub mod audit;
 pub mod bundles;
 pub mod delegations;

@@ -4,7 +4,9 @@
 
 use super::grants::transition_grant;
 use super::{Db, DbError, Tx};
-use crate::model::{AuditAction, GrantId, GrantState, GroupId, OpKind, Timestamp, UserId};
+use crate::model::{
+    AuditAction, GrantId, GrantState, GroupId, OpKind, Resource, Timestamp, UserId,
+};
 
 /// Queues an Okta membership change for the grant engine (for a grant, or — a membership
 /// found outside Gatepass — for none).
@@ -12,19 +14,20 @@ pub async fn insert_okta_op(
     tx: &mut Tx,
     kind: OpKind,
     user_id: &UserId,
-    group_id: &GroupId,
+    (group_id, resource): (&GroupId, Resource),
     grant_id: Option<GrantId>,
     at: Timestamp,
 ) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO okta_ops (kind, user_id, group_id, grant_id, state, next_attempt_at, \
-           created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5) RETURNING id",
+           created_at, resource) VALUES ($1, $2, $3, $4, 'pending', $5, $5, $6) RETURNING id",
     )
     .bind(kind.as_str())
     .bind(user_id)
     .bind(group_id)
     .bind(grant_id)
     .bind(at)
+    .bind(resource.as_str())
     .fetch_one(&mut **tx)
     .await?)
 }
@@ -48,7 +51,9 @@ pub struct OktaOp {
     pub owner: String,
     pub kind: OpKind,
     pub user_id: UserId,
+    /// The group's id, or the app's.
     pub group_id: GroupId,
+    pub resource: Resource,
     pub grant_id: Option<GrantId>,
     /// Tries so far, this one included.
     pub attempts: i64,
@@ -65,8 +70,9 @@ pub async fn claim_okta_ops(
     limit: i64,
 ) -> Result<Vec<OktaOp>, DbError> {
     let lock = db.skip_locked();
-    let rows: Vec<(i64, String, String, String, Option<i64>, i64)> = sqlx::query_as(&format!(
-        "UPDATE okta_ops SET state = 'in_flight', lease_owner = $1, lease_until = $2, \
+    let rows: Vec<(i64, String, String, String, Option<i64>, i64, String)> =
+        sqlx::query_as(&format!(
+            "UPDATE okta_ops SET state = 'in_flight', lease_owner = $1, lease_until = $2, \
            attempts = attempts + 1 \
          WHERE id IN (SELECT o.id FROM okta_ops o \
            WHERE ((o.state = 'pending' AND o.next_attempt_at <= $3) \
@@ -75,25 +81,28 @@ pub async fn claim_okta_ops(
                   AND e.group_id = o.group_id AND e.id < o.id \
                   AND e.state IN ('pending', 'in_flight')) \
            ORDER BY o.id LIMIT $4 {lock}) \
-         RETURNING id, kind, user_id, group_id, grant_id, attempts"
-    ))
-    .bind(owner)
-    .bind(lease_until)
-    .bind(now)
-    .bind(limit)
-    .fetch_all(db.write_pool())
-    .await?;
+         RETURNING id, kind, user_id, group_id, grant_id, attempts, resource"
+        ))
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(db.write_pool())
+        .await?;
     let mut ops: Vec<OktaOp> = rows
         .into_iter()
-        .map(|(id, kind, user_id, group_id, grant_id, attempts)| OktaOp {
-            id,
-            owner: owner.to_owned(),
-            kind: OpKind::parse(&kind).unwrap_or(OpKind::Remove),
-            user_id: UserId(user_id),
-            group_id: GroupId(group_id),
-            grant_id: grant_id.map(GrantId),
-            attempts,
-        })
+        .map(
+            |(id, kind, user_id, group_id, grant_id, attempts, resource)| OktaOp {
+                id,
+                owner: owner.to_owned(),
+                kind: OpKind::parse(&kind).unwrap_or(OpKind::Remove),
+                user_id: UserId(user_id),
+                group_id: GroupId(group_id),
+                resource: Resource::parse(&resource).unwrap_or_default(),
+                grant_id: grant_id.map(GrantId),
+                attempts,
+            },
+        )
         .collect();
     ops.sort_by_key(|o| o.id);
     Ok(ops)
@@ -129,33 +138,51 @@ async fn close_claim(
     Ok(updated.rows_affected() == 1)
 }
 
-/// Marks an operation done; a removal also finishes its grant (revoking → revoked). Returns
-/// false (and changes nothing) if the claim was lost meanwhile.
-pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: Timestamp) -> Result<bool, DbError> {
+/// Marks an operation done; a removal also finishes its grant (revoking → revoked). `kept`:
+/// an app removal Okta refused because a group still gives the person the app (the
+/// assignment stays, and why is audited). Returns false (and changes nothing) if the claim
+/// was lost meanwhile.
+pub async fn finish_okta_op(
+    db: &Db,
+    op: &OktaOp,
+    kept: Option<&str>,
+    now: Timestamp,
+) -> Result<bool, DbError> {
     let mut tx = db.begin_write().await?;
     if !close_claim(&mut tx, op, "done", None, now).await? {
         return Ok(false);
     }
     // The directory mirrors what Okta now has, so views and drift checks need not wait for
     // the next sync (which confirms it: a sync only drops rows last seen before it started).
-    if op.kind == OpKind::Add {
-        sqlx::query(
-            "INSERT INTO memberships (group_id, user_id, source, seen_at, since) \
-             VALUES ($1, $2, 'grant', $3, $3) \
-             ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'grant', \
-               seen_at = excluded.seen_at, since = COALESCE(memberships.since, excluded.since)",
-        )
-        .bind(&op.group_id)
-        .bind(&op.user_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    } else {
-        sqlx::query("DELETE FROM memberships WHERE group_id = $1 AND user_id = $2")
+    match (op.resource, op.kind) {
+        (Resource::Group, OpKind::Add) => {
+            sqlx::query(
+                "INSERT INTO memberships (group_id, user_id, source, seen_at, since) \
+                 VALUES ($1, $2, 'grant', $3, $3) \
+                 ON CONFLICT (group_id, user_id) DO UPDATE SET source = 'grant', \
+                   seen_at = excluded.seen_at, \
+                   since = COALESCE(memberships.since, excluded.since)",
+            )
             .bind(&op.group_id)
             .bind(&op.user_id)
+            .bind(now)
             .execute(&mut *tx)
             .await?;
+        }
+        (Resource::Group, OpKind::Remove) => {
+            sqlx::query("DELETE FROM memberships WHERE group_id = $1 AND user_id = $2")
+                .bind(&op.group_id)
+                .bind(&op.user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        (Resource::App, OpKind::Add) => {
+            super::apps::record_assignment(&mut tx, &op.group_id, &op.user_id, now).await?;
+        }
+        (Resource::App, OpKind::Remove) => {
+            super::apps::forget_assignment(&mut tx, &op.group_id, &op.user_id, kept.is_some())
+                .await?;
+        }
     }
     if let (OpKind::Remove, Some(grant)) = (op.kind, op.grant_id) {
         transition_grant(
@@ -168,19 +195,18 @@ pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: Timestamp) -> Result<bool
         )
         .await?;
     }
-    let action = if op.kind == OpKind::Add {
-        AuditAction::MembershipAdded
-    } else {
-        AuditAction::MembershipRemoved
+    let action = match (op.resource, op.kind, kept) {
+        (Resource::Group, OpKind::Add, _) => AuditAction::MembershipAdded,
+        (Resource::Group, OpKind::Remove, _) => AuditAction::MembershipRemoved,
+        (Resource::App, OpKind::Add, _) => AuditAction::AppAssigned,
+        (Resource::App, OpKind::Remove, None) => AuditAction::AppUnassigned,
+        (Resource::App, OpKind::Remove, Some(_)) => AuditAction::AppAssignmentKept,
     };
-    op_audit(
-        &mut tx,
-        op,
-        action,
-        serde_json::json!({ "attempts": op.attempts }),
-        now,
-    )
-    .await?;
+    let mut details = serde_json::json!({ "attempts": op.attempts });
+    if let Some(why) = kept {
+        details["reason"] = serde_json::json!(why);
+    }
+    op_audit(&mut tx, op, action, details, now).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -233,7 +259,7 @@ async fn op_audit(
     now: Timestamp,
 ) -> Result<(), DbError> {
     details["user"] = serde_json::json!(op.user_id);
-    details["group"] = serde_json::json!(op.group_id);
+    details[op.resource.as_str()] = serde_json::json!(op.group_id);
     let subject = op
         .grant_id
         .map_or_else(|| format!("okta_op:{}", op.id), |g| format!("grant:{g}"));

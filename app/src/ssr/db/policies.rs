@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::{json_list, parse_list, Db, DbError, Tx};
-use crate::model::{GroupId, Policy, PolicyTarget, Timestamp};
+use crate::model::{AppId, GroupId, Policy, PolicyTarget, Timestamp};
 
 /// The policy's switches, as bits of one column (a row of separate columns would be too wide).
 const REQUESTABLE: i64 = 1;
@@ -20,7 +20,7 @@ const POLICY_COLUMNS: &str = "id, group_id, pattern, bundle_id, eligible_groups,
       + CASE WHEN allow_self_approval THEN 4 ELSE 0 END + CASE WHEN auto_approve THEN 8 ELSE 0 END \
       + CASE WHEN approve_in_gatepass_only THEN 16 ELSE 0 END \
       + CASE WHEN keep_needs_comment THEN 32 ELSE 0 END AS BIGINT) AS flags, \
-    slack_channel, updated_at, updated_by, ticket_pattern, ticket_url, rules";
+    slack_channel, updated_at, updated_by, ticket_pattern, ticket_url, rules, app_id";
 
 /// A policy as stored.
 #[derive(sqlx::FromRow)]
@@ -42,6 +42,7 @@ struct PolicyRow {
     ticket_pattern: Option<String>,
     ticket_url: Option<String>,
     rules: String,
+    app_id: Option<String>,
 }
 
 impl From<PolicyRow> for Policy {
@@ -49,10 +50,11 @@ impl From<PolicyRow> for Policy {
         let flags = r.flags;
         Policy {
             id: r.id,
-            target: match (r.group_id, r.bundle_id, r.pattern) {
-                (Some(g), _, _) => PolicyTarget::Group(GroupId(g)),
-                (None, Some(b), _) => PolicyTarget::Bundle(b),
-                (None, None, p) => PolicyTarget::Pattern(p.unwrap_or_default()),
+            target: match (r.group_id, r.bundle_id, r.app_id, r.pattern) {
+                (Some(g), _, _, _) => PolicyTarget::Group(GroupId(g)),
+                (None, Some(b), _, _) => PolicyTarget::Bundle(b),
+                (None, None, Some(a), _) => PolicyTarget::App(AppId(a)),
+                (None, None, None, p) => PolicyTarget::Pattern(p.unwrap_or_default()),
             },
             requestable: flags & REQUESTABLE != 0,
             eligible_groups: parse_list(&r.eligible_groups),
@@ -98,13 +100,15 @@ pub async fn delete_policy(tx: &mut Tx, id: i64) -> Result<Option<Policy>, DbErr
 /// Inserts the policy for `p.target`, or updates the one it has in place (its id stays);
 /// returns its id.
 pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
-    let (group, pattern, bundle) = target_columns(&p.target);
+    let (group, pattern, bundle, app) = target_columns(&p.target);
     let existing: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM policies WHERE (group_id = $1) OR (pattern = $2) OR (bundle_id = $3)",
+        "SELECT id FROM policies WHERE (group_id = $1) OR (pattern = $2) OR (bundle_id = $3) \
+           OR (app_id = $4)",
     )
     .bind(group)
     .bind(pattern)
     .bind(bundle)
+    .bind(app)
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(id) = existing {
@@ -115,9 +119,10 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
         "INSERT INTO policies (group_id, pattern, requestable, eligible_groups, approver_users, \
            approver_groups, quorum, default_duration_secs, max_duration_secs, require_reason, \
            allow_self_approval, auto_approve, updated_at, updated_by, approve_in_gatepass_only, \
-           slack_channel, keep_needs_comment, ticket_pattern, ticket_url, rules, bundle_id) \
+           slack_channel, keep_needs_comment, ticket_pattern, ticket_url, rules, bundle_id, \
+           app_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-           $18, $19, $20, $21) \
+           $18, $19, $20, $21, $22) \
          RETURNING id",
     );
     let id: i64 = bind_policy(query, p)
@@ -127,10 +132,10 @@ pub async fn upsert_policy(tx: &mut Tx, p: &Policy) -> Result<i64, DbError> {
     Ok(id)
 }
 
-/// Binds `$1`…`$21` of an insert or an update of a policy: its target, rules and stamps, in
+/// Binds `$1`…`$22` of an insert or an update of a policy: its target, rules and stamps, in
 /// the columns' order.
 fn bind_policy<'q>(query: AnyQuery<'q>, p: &'q Policy) -> AnyQuery<'q> {
-    let (group, pattern, bundle) = target_columns(&p.target);
+    let (group, pattern, bundle, app) = target_columns(&p.target);
     query
         .bind(group)
         .bind(pattern)
@@ -153,16 +158,21 @@ fn bind_policy<'q>(query: AnyQuery<'q>, p: &'q Policy) -> AnyQuery<'q> {
         .bind(p.ticket_url.as_deref())
         .bind(serde_json::to_string(&p.rules).unwrap_or_else(|_| "{}".into()))
         .bind(bundle)
+        .bind(app)
 }
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-/// The `group_id`, `pattern` and `bundle_id` columns of a target (exactly one is set).
-fn target_columns(target: &PolicyTarget) -> (Option<&str>, Option<&str>, Option<i64>) {
+/// The `group_id`, `pattern`, `bundle_id` and `app_id` columns of a target (exactly one is
+/// set).
+fn target_columns(
+    target: &PolicyTarget,
+) -> (Option<&str>, Option<&str>, Option<i64>, Option<&str>) {
     match target {
-        PolicyTarget::Group(g) => (Some(g.as_str()), None, None),
-        PolicyTarget::Pattern(pat) => (None, Some(pat.as_str()), None),
-        PolicyTarget::Bundle(b) => (None, None, Some(*b)),
+        PolicyTarget::Group(g) => (Some(g.as_str()), None, None, None),
+        PolicyTarget::Pattern(pat) => (None, Some(pat.as_str()), None, None),
+        PolicyTarget::Bundle(b) => (None, None, Some(*b), None),
+        PolicyTarget::App(a) => (None, None, None, Some(a.as_str())),
     }
 }
 
@@ -174,8 +184,8 @@ pub async fn update_policy(tx: &mut Tx, id: i64, p: &Policy) -> Result<bool, DbE
            max_duration_secs = $9, require_reason = $10, allow_self_approval = $11, \
            auto_approve = $12, updated_at = $13, updated_by = $14, \
            approve_in_gatepass_only = $15, slack_channel = $16, keep_needs_comment = $17, \
-           ticket_pattern = $18, ticket_url = $19, rules = $20, bundle_id = $21 \
-         WHERE id = $22",
+           ticket_pattern = $18, ticket_url = $19, rules = $20, bundle_id = $21, app_id = $22 \
+         WHERE id = $23",
     );
     let done = bind_policy(query, p).bind(id).execute(&mut **tx).await?;
     Ok(done.rows_affected() > 0)
@@ -217,7 +227,8 @@ pub async fn find_policy(db: &Db, id: i64) -> Result<Option<Policy>, DbError> {
 pub async fn list_policies(db: &Db) -> Result<Vec<Policy>, DbError> {
     let rows: Vec<PolicyRow> = sqlx::query_as(&format!(
         "SELECT {POLICY_COLUMNS} FROM policies \
-         ORDER BY bundle_id IS NOT NULL, pattern IS NOT NULL, group_id, pattern, bundle_id"
+         ORDER BY bundle_id IS NOT NULL, pattern IS NOT NULL, group_id, pattern, bundle_id, \
+           app_id"
     ))
     .fetch_all(db.pool())
     .await?;

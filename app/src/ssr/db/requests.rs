@@ -5,71 +5,61 @@ use std::collections::HashMap;
 
 use super::{Db, DbError, Tx};
 use crate::model::{
-    AccessRequest, Decision, GrantId, GroupId, RequestId, RequestState, Timestamp, UserId,
+    AccessRequest, Decision, GrantId, GroupId, RequestId, RequestState, Resource, Timestamp, UserId,
 };
 
 /// A request as stored (approvals counted separately).
-type RequestRow = (
-    i64,
-    String,
-    String,
-    String,
-    i64,
-    Option<Timestamp>,
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    Timestamp,
-    Option<Timestamp>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+#[derive(sqlx::FromRow)]
+struct RequestRow {
+    id: i64,
+    requester_id: String,
+    group_id: String,
+    reason: String,
+    duration_secs: i64,
+    starts_at: Option<Timestamp>,
+    state: String,
+    quorum: i64,
+    approvals: i64,
+    extends_grant_id: Option<i64>,
+    created_at: Timestamp,
+    decided_at: Option<Timestamp>,
+    decided_by: Option<String>,
+    ticket: Option<String>,
+    ticket_url: Option<String>,
+    followup: Option<String>,
+    resource: String,
+}
 
 const REQUEST_COLUMNS: &str = "r.id, r.requester_id, r.group_id, r.reason, r.duration_secs, \
     r.starts_at, r.state, r.quorum, \
-    (SELECT COUNT(*) FROM approvals a WHERE a.request_id = r.id AND a.decision = 'approve'), \
-    r.extends_grant_id, r.created_at, r.decided_at, r.decided_by, r.ticket, r.ticket_url, r.followup";
+    (SELECT COUNT(*) FROM approvals a WHERE a.request_id = r.id AND a.decision = 'approve') \
+      AS approvals, \
+    r.extends_grant_id, r.created_at, r.decided_at, r.decided_by, r.ticket, r.ticket_url, \
+    r.followup, r.resource";
 
 impl From<RequestRow> for AccessRequest {
     fn from(r: RequestRow) -> Self {
-        let (
-            id,
-            requester_id,
-            group_id,
-            reason,
-            duration_secs,
-            starts_at,
-            state,
-            quorum,
-            approvals,
-            extends,
-            created_at,
-            decided_at,
-            decided_by,
-            ticket,
-            ticket_url,
-            followup,
-        ) = r;
         AccessRequest {
-            id: RequestId(id),
-            requester_id: UserId(requester_id),
-            group_id: GroupId(group_id),
-            reason,
-            duration_secs,
-            starts_at,
-            state: RequestState::parse(&state).unwrap_or(RequestState::Pending),
-            quorum,
-            approvals,
-            extends_grant_id: extends.map(GrantId),
-            ticket,
-            ticket_url,
-            emergency: followup.as_deref().and_then(crate::model::Followup::parse),
-            created_at,
-            decided_at,
-            decided_by,
+            id: RequestId(r.id),
+            requester_id: UserId(r.requester_id),
+            group_id: GroupId(r.group_id),
+            resource: Resource::parse(&r.resource).unwrap_or_default(),
+            reason: r.reason,
+            duration_secs: r.duration_secs,
+            starts_at: r.starts_at,
+            state: RequestState::parse(&r.state).unwrap_or(RequestState::Pending),
+            quorum: r.quorum,
+            approvals: r.approvals,
+            extends_grant_id: r.extends_grant_id.map(GrantId),
+            ticket: r.ticket,
+            ticket_url: r.ticket_url,
+            emergency: r
+                .followup
+                .as_deref()
+                .and_then(crate::model::Followup::parse),
+            created_at: r.created_at,
+            decided_at: r.decided_at,
+            decided_by: r.decided_by,
         }
     }
 }
@@ -78,7 +68,9 @@ impl From<RequestRow> for AccessRequest {
 #[derive(Debug, Clone)]
 pub struct NewRequest<'a> {
     pub requester_id: &'a UserId,
+    /// The group's id, or the app's.
     pub group_id: &'a GroupId,
+    pub resource: Resource,
     pub reason: &'a str,
     pub duration_secs: i64,
     pub starts_at: Option<Timestamp>,
@@ -108,9 +100,9 @@ pub async fn insert_request(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO access_requests (requester_id, group_id, reason, duration_secs, starts_at, \
            state, policy, quorum, extends_grant_id, created_at, ticket, ticket_url, policy_id, \
-           emergency, followup, escalate_at, admins_at) \
+           emergency, followup, escalate_at, admins_at, resource) \
          VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-           $16) RETURNING id",
+           $16, $17) RETURNING id",
     )
     .bind(r.requester_id)
     .bind(r.group_id)
@@ -128,6 +120,7 @@ pub async fn insert_request(
     .bind(r.emergency.then_some("pending"))
     .bind(r.escalate_at)
     .bind(r.admins_at)
+    .bind(r.resource.as_str())
     .fetch_one(&mut **tx)
     .await?;
     let users = approver_users.iter().map(|u| ("user", u.as_str()));
@@ -386,8 +379,10 @@ pub async fn search_pending_requests(
     let rows: Vec<RequestRow> = sqlx::query_as(&format!(
         "SELECT {REQUEST_COLUMNS} FROM access_requests r \
          LEFT JOIN groups gr ON gr.okta_id = r.group_id \
+         LEFT JOIN apps ap ON ap.okta_id = r.group_id \
          LEFT JOIN users u ON u.okta_id = r.requester_id \
-         WHERE r.state = 'pending' AND ($1 = '%%' OR LOWER(gr.name) LIKE $1 ESCAPE '\\' \
+         WHERE r.state = 'pending' \
+           AND ($1 = '%%' OR LOWER(COALESCE(gr.name, ap.label)) LIKE $1 ESCAPE '\\' \
                OR LOWER(u.display_name) LIKE $1 ESCAPE '\\' OR LOWER(u.login) LIKE $1 ESCAPE '\\') \
          ORDER BY r.created_at, r.id LIMIT $2 OFFSET $3"
     ))

@@ -17,7 +17,7 @@ use futures::StreamExt;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{AuditAction, GrantState, OpKind};
+use crate::model::{AuditAction, GrantState, OpKind, Resource};
 use crate::ssr::core::Core;
 use crate::ssr::db::{audit, grants, outbox, DbError};
 use crate::ssr::okta::{OktaApi, OktaError};
@@ -28,6 +28,8 @@ use crate::ssr::okta::{OktaApi, OktaError};
 const LEASE_MS: i64 = 15_000;
 /// How often the worker renews its leases.
 const HEARTBEAT: Duration = Duration::from_secs(5);
+/// Okta's refusal to unassign an app from a person a group still assigns it to.
+const KEPT_BY_GROUP: &str = "E0000046";
 /// Tries before an add is given up (a removal never is).
 pub const MAX_ADD_ATTEMPTS: i64 = 8;
 /// Longest wait between tries.
@@ -109,15 +111,21 @@ async fn apply(state: &Core, okta: &dyn OktaApi, op: outbox::OktaOp) -> Result<O
             }
         }
     }
-    let result = if add {
-        okta.add_member(&op.group_id, &op.user_id).await
-    } else {
-        okta.remove_member(&op.group_id, &op.user_id).await
+    let result = match (op.resource, add) {
+        (Resource::Group, true) => okta.add_member(&op.group_id, &op.user_id).await,
+        (Resource::Group, false) => okta.remove_member(&op.group_id, &op.user_id).await,
+        (Resource::App, true) => okta.assign_app(&op.group_id, &op.user_id).await,
+        (Resource::App, false) => okta.unassign_app(&op.group_id, &op.user_id).await,
     };
     let now = state.clock.timestamp();
-    // Removing what is already gone is done too.
+    // Removing what is already gone is done too. An app assignment a group still gives is
+    // not Gatepass's to take: Okta refuses (E0000046), and the grant ends with it kept.
+    let mut kept_because = None;
     let result = result.or_else(|e| {
         if !add && e.status() == Some(404) {
+            Ok(())
+        } else if !add && op.resource == Resource::App && e.code() == Some(KEPT_BY_GROUP) {
+            kept_because = Some("a group the person belongs to still gives them the app");
             Ok(())
         } else {
             Err(e)
@@ -125,7 +133,7 @@ async fn apply(state: &Core, okta: &dyn OktaApi, op: outbox::OktaOp) -> Result<O
     });
     match result {
         Ok(()) => {
-            let kept = record(|| outbox::finish_okta_op(&state.db, &op, now)).await?;
+            let kept = record(|| outbox::finish_okta_op(&state.db, &op, kept_because, now)).await?;
             // Someone's standing may rest on this membership (an admin group).
             state.caches.membership_changed();
             Ok(kept_or_lost(kept, Outcome::Done, &op))
@@ -248,7 +256,7 @@ pub async fn schedule_once(state: &Core) -> Result<usize, DbError> {
                     &mut tx,
                     if add { OpKind::Add } else { OpKind::Remove },
                     &g.user_id,
-                    &g.group_id,
+                    (&g.group_id, g.resource),
                     Some(g.id),
                     now,
                 )

@@ -13,12 +13,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::credential::{client_assertion, AccessToken, OktaCredential};
+use super::credential::{client_assertion, AccessToken, OktaCredential, APP_SCOPES};
 use super::governor::{rate_bucket, Governor, RateInfo};
 use super::model::OktaErrorBody;
 use super::{
-    encode_segment, Cursor, OktaApi, OktaError, OktaGroup, OktaGroupRule, OktaLogEvent, OktaRole,
-    OktaUser, Page,
+    encode_segment, Cursor, OktaApi, OktaApp, OktaAppUser, OktaError, OktaGroup, OktaGroupRule,
+    OktaLogEvent, OktaRole, OktaUser, Page,
 };
 use crate::model::{GroupId, UserId};
 use crate::ssr::secrets::CachedSecrets;
@@ -122,6 +122,9 @@ pub struct OktaClient {
     secrets: CachedSecrets,
     governor: Governor,
     access: tokio::sync::Mutex<Option<AccessToken>>,
+    /// A service app's token for the apps API (asked for separately, so that a service app
+    /// not granted the `okta.apps.*` scopes still gets its token for the rest).
+    access_apps: tokio::sync::Mutex<Option<AccessToken>>,
     calls: AtomicU64,
     /// Answers per (bucket, HTTP status); status 0 is no answer.
     answers: std::sync::Mutex<std::collections::BTreeMap<(&'static str, u16), u64>>,
@@ -141,6 +144,7 @@ impl OktaClient {
             settings,
             secrets,
             access: tokio::sync::Mutex::new(None),
+            access_apps: tokio::sync::Mutex::new(None),
             calls: AtomicU64::new(0),
             answers: Default::default(),
         })
@@ -183,15 +187,15 @@ impl OktaClient {
         cap.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
     }
 
-    /// The `Authorization` header value.
-    async fn authorization(&self) -> Result<SecretString, OktaError> {
+    /// The `Authorization` header value (`apps`: for the apps API).
+    async fn authorization(&self, apps: bool) -> Result<SecretString, OktaError> {
         match &self.settings.credential {
             OktaCredential::ApiToken { token } => {
                 let t = self.secrets.get(token).await?;
                 Ok(SecretString::from(format!("SSWS {}", t.expose_secret())))
             }
             OktaCredential::ServiceApp { .. } => {
-                let token = self.access_token().await?;
+                let token = self.access_token(apps).await?;
                 Ok(SecretString::from(format!(
                     "Bearer {}",
                     token.expose_secret()
@@ -206,10 +210,12 @@ impl OktaClient {
             .forget(self.settings.credential.secret_ref())
             .await;
         *self.access.lock().await = None;
+        *self.access_apps.lock().await = None;
     }
 
-    /// The service app's access token, from the cache or a new client-credentials grant.
-    async fn access_token(&self) -> Result<SecretString, OktaError> {
+    /// The service app's access token, from the cache or a new client-credentials grant;
+    /// `apps`: the one with the apps API's scopes.
+    async fn access_token(&self, apps: bool) -> Result<SecretString, OktaError> {
         let OktaCredential::ServiceApp {
             client_id,
             key_id,
@@ -219,7 +225,12 @@ impl OktaClient {
         else {
             return Err(OktaError::Protocol("not a service app".into()));
         };
-        let mut cached = self.access.lock().await;
+        let app_scopes: Vec<String> = APP_SCOPES.iter().map(|s| s.to_string()).collect();
+        let (scopes, mut cached) = if apps {
+            (&app_scopes, self.access_apps.lock().await)
+        } else {
+            (scopes, self.access.lock().await)
+        };
         if let Some(t) = cached.as_ref().filter(|t| t.fresh()) {
             return Ok(t.token.clone());
         }
@@ -280,8 +291,14 @@ impl OktaClient {
 
     /// Sends one request with the governor, retries and the once-only credential refresh.
     #[tracing::instrument(skip(self), fields(path = %url.path()))]
-    async fn send(&self, method: Method, url: Url) -> Result<Answer, OktaError> {
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, OktaError> {
         let bucket = rate_bucket(url.path());
+        let apps = url.path().starts_with("/api/v1/apps");
         let mut attempts = 0;
         let mut rate_waits = 0;
         let mut refreshed = false;
@@ -289,17 +306,19 @@ impl OktaClient {
             attempts += 1;
             let result = {
                 // The credential first: fetching an access token takes a permit of its own.
-                let auth = self.authorization().await?;
+                let auth = self.authorization(apps).await?;
                 let mut permit = self.governor.acquire(bucket).await;
                 self.calls.fetch_add(1, Ordering::Relaxed);
                 permit.sending();
-                let sent = self
+                let mut request = self
                     .http
                     .request(method.clone(), url.clone())
                     .header(AUTHORIZATION, auth.expose_secret())
-                    .header(ACCEPT, "application/json")
-                    .send()
-                    .await;
+                    .header(ACCEPT, "application/json");
+                if let Some(body) = body {
+                    request = request.json(body);
+                }
+                let sent = request.send().await;
                 match sent {
                     Ok(res) => {
                         let status = res.status();
@@ -383,7 +402,7 @@ impl OktaClient {
     }
 
     async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<(T, HeaderMap), OktaError> {
-        let answer = self.send(Method::GET, url).await?;
+        let answer = self.send(Method::GET, url, None).await?;
         let value = serde_json::from_slice(&answer.body)
             .map_err(|e| OktaError::Protocol(format!("cannot read the answer: {e}")))?;
         Ok((value, answer.headers))
@@ -401,7 +420,7 @@ impl OktaClient {
             encode_segment(group),
             encode_segment(user)
         )))?;
-        self.send(method, url).await.map(|_| ())
+        self.send(method, url, None).await.map(|_| ())
     }
 }
 
@@ -527,6 +546,32 @@ impl OktaApi for OktaClient {
     async fn remove_member(&self, group_id: &GroupId, user_id: &UserId) -> Result<(), OktaError> {
         self.membership(Method::DELETE, group_id.as_str(), user_id.as_str())
             .await
+    }
+
+    async fn apps_page(&self, cursor: &Cursor) -> Result<Page<OktaApp>, OktaError> {
+        self.page(cursor).await
+    }
+
+    async fn app_users_page(&self, cursor: &Cursor) -> Result<Page<OktaAppUser>, OktaError> {
+        self.page(cursor).await
+    }
+
+    async fn assign_app(&self, app_id: &GroupId, user_id: &UserId) -> Result<(), OktaError> {
+        let url = self.url(&Cursor::Start(format!(
+            "/api/v1/apps/{}/users",
+            encode_segment(app_id.as_str())
+        )))?;
+        let body = serde_json::json!({ "id": user_id, "scope": "USER" });
+        self.send(Method::POST, url, Some(&body)).await.map(|_| ())
+    }
+
+    async fn unassign_app(&self, app_id: &GroupId, user_id: &UserId) -> Result<(), OktaError> {
+        let url = self.url(&Cursor::Start(format!(
+            "/api/v1/apps/{}/users/{}",
+            encode_segment(app_id.as_str()),
+            encode_segment(user_id.as_str())
+        )))?;
+        self.send(Method::DELETE, url, None).await.map(|_| ())
     }
 
     fn calls(&self) -> u64 {

@@ -22,6 +22,10 @@ use crate::ssr::secrets::SecretRef;
 pub const SERVICE_APP_SCOPES: [&str; 3] =
     ["okta.users.read", "okta.groups.read", "okta.groups.manage"];
 
+/// Scopes of the service app's second token, for the apps API (Okta apps as requestable
+/// resources). A service app not granted them keeps working for groups.
+pub const APP_SCOPES: [&str; 2] = ["okta.apps.read", "okta.apps.manage"];
+
 /// The credential Gatepass calls Okta with (references only; values live in the secret store).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OktaCredential {

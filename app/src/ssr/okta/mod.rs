@@ -14,7 +14,9 @@ use async_trait::async_trait;
 pub use self::client::{OktaClient, OktaSettings};
 pub use self::clients::OktaClients;
 pub use self::credential::OktaCredential;
-pub use self::model::{OktaGroup, OktaGroupRule, OktaLogEvent, OktaRole, OktaUser};
+pub use self::model::{
+    OktaApp, OktaAppUser, OktaGroup, OktaGroupRule, OktaLogEvent, OktaRole, OktaUser,
+};
 pub use self::trust::OktaTrust;
 use crate::model::{GroupId, UserId};
 use crate::ssr::secrets::SecretError;
@@ -119,6 +121,25 @@ impl Cursor {
         with_query("/api/v1/groups/rules", &[("limit", &limit.to_string())])
     }
 
+    /// `GET /api/v1/apps`: ACTIVE apps only, `limit` per page.
+    pub fn apps(limit: u32) -> Cursor {
+        with_query(
+            "/api/v1/apps",
+            &[
+                ("limit", &limit.to_string()),
+                ("filter", "status eq \"ACTIVE\""),
+            ],
+        )
+    }
+
+    /// `GET /api/v1/apps/{id}/users`: everyone assigned, directly or through a group.
+    pub fn app_users(app_id: &str, limit: u32) -> Cursor {
+        with_query(
+            &format!("/api/v1/apps/{}/users", encode_segment(app_id)),
+            &[("limit", &limit.to_string())],
+        )
+    }
+
     /// `GET /api/v1/logs` from `since` (RFC 3339), optionally filtered.
     pub fn logs(since: &str, filter: Option<&str>, limit: u32) -> Cursor {
         let limit = limit.to_string();
@@ -169,6 +190,14 @@ pub trait OktaApi: Send + Sync {
     async fn add_member(&self, group_id: &GroupId, user_id: &UserId) -> Result<(), OktaError>;
     /// Removes a member (idempotent).
     async fn remove_member(&self, group_id: &GroupId, user_id: &UserId) -> Result<(), OktaError>;
+    async fn apps_page(&self, cursor: &Cursor) -> Result<Page<OktaApp>, OktaError>;
+    async fn app_users_page(&self, cursor: &Cursor) -> Result<Page<OktaAppUser>, OktaError>;
+    /// Assigns a person to an app directly (`POST /api/v1/apps/{id}/users`, scope `USER`;
+    /// idempotent). The app's id travels as a grant's `group_id`.
+    async fn assign_app(&self, app_id: &GroupId, user_id: &UserId) -> Result<(), OktaError>;
+    /// Removes a person's direct assignment (`DELETE /api/v1/apps/{id}/users/{uid}`). Okta
+    /// refuses with 403 `E0000046` while a group still gives the person the app.
+    async fn unassign_app(&self, app_id: &GroupId, user_id: &UserId) -> Result<(), OktaError>;
     /// HTTP calls made so far (including retries and token requests).
     fn calls(&self) -> u64;
     /// Calls the client lets be in flight at once (so callers know how many to start).

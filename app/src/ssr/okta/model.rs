@@ -60,6 +60,27 @@ impl OktaUser {
     }
 }
 
+/// An app (`GET /api/v1/apps`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct OktaApp {
+    pub id: String,
+    pub name: String,
+    pub label: String,
+    pub status: String,
+    pub sign_on_mode: String,
+    #[serde(default)]
+    pub last_updated: Option<String>,
+}
+
+/// A person assigned to an app (`GET /api/v1/apps/{id}/users`): directly (`USER`) or only
+/// through a group (`GROUP`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct OktaAppUser {
+    pub id: String,
+    pub scope: String,
+}
+
 /// A group (`GET /api/v1/groups`).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]

@@ -12,12 +12,14 @@ use crate::format::describe_duration;
 use crate::model::{
     AccessRequest, AuditAction, BreakGlass, Decision, Escalation, Grant, GrantDuration, GrantId,
     GrantState, GroupId, GroupKind, OpKind, Policy, PolicyRules, PolicySpec, PolicyTarget,
-    RequestId, RequestState, Timestamp, UserId, UserStatus,
+    RequestId, RequestState, Resource, Timestamp, UserId, UserStatus,
 };
 use crate::ssr::auth::{Admin, Requester};
 use crate::ssr::clock::Clock;
+use crate::ssr::db::apps::{self, AppRecord};
 use crate::ssr::db::requests::NewRequest;
 use crate::ssr::db::{audit, delegations, directory, grants, outbox, policies, requests, Db, Tx};
+use crate::ssr::services::assess::Target;
 use crate::ssr::services::policy::{MAX_POLICY_DURATION_SECS, MIN_DURATION_SECS};
 
 /// Longest reason kept.
@@ -120,6 +122,7 @@ fn policy_subject(policy: &Policy) -> String {
         PolicyTarget::Group(g) => format!("group:{g}"),
         PolicyTarget::Pattern(p) => format!("pattern:{p}"),
         PolicyTarget::Bundle(b) => format!("bundle:{b}"),
+        PolicyTarget::App(a) => format!("app:{a}"),
     }
 }
 
@@ -302,6 +305,41 @@ pub async fn resolve_group(db: &Db, field: &str, text: &str) -> Result<GroupId, 
     }
 }
 
+/// The refusal of a request for what Okta gives the person already, not through Gatepass: its
+/// expiry would remove what was there before.
+pub(crate) fn already_held(resource: Resource, name: &str) -> AppError {
+    AppError::Conflict(match resource {
+        Resource::Group => {
+            format!("You are already a member of {name} in Okta (not through Gatepass).")
+        }
+        Resource::App => format!(
+            "You are already assigned to the app {name} in Okta (directly or through a group, \
+             not through Gatepass)."
+        ),
+    })
+}
+
+/// An Okta app named in a form (after `app:`): its Okta id, or the label exactly one present
+/// app has.
+pub async fn resolve_app(db: &Db, field: &str, text: &str) -> Result<AppRecord, AppError> {
+    printable(field, text)?;
+    if let Some(app) = apps::find_app(db, text).await? {
+        return Ok(app);
+    }
+    let mut found = apps::apps_labelled(db, text).await?;
+    match found.len() {
+        0 => Err(AppError::invalid(
+            field,
+            format!("no Okta app labelled {text:?} (Gatepass knows ACTIVE apps after a sync)"),
+        )),
+        1 => Ok(found.remove(0)),
+        n => Err(AppError::invalid(
+            field,
+            format!("{n} apps are labelled {text:?}; give the Okta id (0oa…) of the one you mean"),
+        )),
+    }
+}
+
 /// Refuses a name or login holding a control character (no Okta name or login has one; a NUL
 /// would not even reach PostgreSQL): a clear error naming `field` instead of a failed query.
 pub fn printable(field: &str, text: &str) -> Result<(), AppError> {
@@ -395,6 +433,8 @@ pub async fn resolve_policy_form(db: &Db, f: &PolicyForm) -> Result<PolicyInput,
 
 /// How a policy names a bundle it applies to: `bundle:<name>`.
 pub const BUNDLE_PREFIX: &str = "bundle:";
+/// How a policy (and the preview) names an Okta app: `app:<label or id>`.
+pub const APP_PREFIX: &str = "app:";
 
 /// A policy as people write it (the form, a policies file, the API), resolved against the
 /// directory: groups by name or id ([`resolve_group`]), approvers by login. Errors name the
@@ -410,6 +450,10 @@ pub async fn resolve_policy_spec(db: &Db, spec: &PolicySpec) -> Result<PolicyInp
                 AppError::invalid("Applies to", format!("no bundle named {:?}", name.trim()))
             })?;
         Some(PolicyTarget::Bundle(bundle.id))
+    } else if let Some(app) = applies.strip_prefix(APP_PREFIX) {
+        Some(PolicyTarget::App(
+            resolve_app(db, "Applies to", app.trim()).await?.okta_id,
+        ))
     } else if applies.contains('*') {
         Some(PolicyTarget::Pattern(applies.to_owned()))
     } else {
@@ -667,6 +711,14 @@ impl AccessService<'_> {
                     return Err(AppError::invalid("Applies to", "no such bundle"));
                 }
             }
+            PolicyTarget::App(id) => {
+                if apps::find_app(self.db, id.as_str()).await?.is_none() {
+                    return Err(AppError::invalid(
+                        "Applies to",
+                        "no such app in the directory (Gatepass knows ACTIVE apps after a sync)",
+                    ));
+                }
+            }
             PolicyTarget::Pattern(p) => {
                 printable("Applies to", p)?;
                 if p.trim().is_empty() || p.len() > 200 {
@@ -781,10 +833,11 @@ impl AccessService<'_> {
         let me = who.me();
         let now = self.now();
         check_start(input.starts_at, now)?;
-        let (group, policy) = self
+        let assessment = self
             .assess(&me.okta_id, &input.group_id, input.starts_at.unwrap_or(now))
-            .await?
-            .into_allowed()?;
+            .await?;
+        let resource = assessment.resource;
+        let (group, policy) = assessment.into_allowed()?;
         let group_id = group.okta_id.clone();
         let (duration, reason, ticket) = request_terms(
             &policy,
@@ -805,9 +858,9 @@ impl AccessService<'_> {
         };
         // Read before the transaction: inside it, a second pool connection could wait for ever
         // behind requests that hold the others while they wait for this one's lock.
-        let member_in_okta =
-            directory::is_member_of_any(self.db, &me.okta_id, std::slice::from_ref(&group.okta_id))
-                .await?;
+        let member_in_okta = self
+            .held_in_okta(resource, &group.okta_id, &me.okta_id)
+            .await?;
         let mut tx = self.db.begin_write().await?;
         // Concurrent requests for the same membership take turns, so each sees what the one
         // before it did (a pending request, a live grant to extend).
@@ -821,13 +874,10 @@ impl AccessService<'_> {
             )));
         }
         let extends = grants::live_grant_for(&mut tx, &me.okta_id, &group_id).await?;
-        // A membership Okta already has, not through Gatepass, must not be granted: its
-        // expiry would remove what was there before.
+        // A membership (or app assignment) Okta already has, not through Gatepass, must not be
+        // granted: its expiry would remove what was there before.
         if extends.is_none() && member_in_okta {
-            return Err(AppError::Conflict(format!(
-                "You are already a member of {} in Okta (not through Gatepass).",
-                group.name
-            )));
+            return Err(already_held(resource, &group.name));
         }
         let policy_json = serde_json::to_string(&policy).unwrap_or_default();
         let id = requests::insert_request(
@@ -835,6 +885,7 @@ impl AccessService<'_> {
             &NewRequest {
                 requester_id: &me.okta_id,
                 group_id: &group_id,
+                resource,
                 reason,
                 duration_secs: duration,
                 starts_at: input.starts_at,
@@ -943,19 +994,45 @@ impl AccessService<'_> {
         }))
     }
 
-    /// What the policies say about `person` asking for group `group_id` with access starting
-    /// at `start` (see [`assess`](super::assess::assess)); an unknown group: not found.
+    /// What the policies say about `person` asking for the group or app `group_id` with
+    /// access starting at `start` (see [`assess_target`](super::assess::assess_target)); an
+    /// unknown id: not found.
     pub async fn assess(
         &self,
         person: &UserId,
         group_id: &GroupId,
         start: Timestamp,
     ) -> Result<super::assess::Assessment, AppError> {
-        printable("Group", group_id.as_str())?;
-        let group = directory::find_group(self.db, group_id.as_str())
+        let target = self.target(group_id).await?;
+        super::assess::assess_target(self.db, person, target, start).await
+    }
+
+    /// Whether Okta gives `user` the group or app `id` already (a membership; an app assignment,
+    /// direct or through a group), as the directory copy has it.
+    pub(crate) async fn held_in_okta(
+        &self,
+        resource: Resource,
+        id: &GroupId,
+        user: &UserId,
+    ) -> Result<bool, AppError> {
+        Ok(match resource {
+            Resource::Group => {
+                directory::is_member_of_any(self.db, user, std::slice::from_ref(id)).await?
+            }
+            Resource::App => apps::assignment(self.db, id, user).await?.is_some(),
+        })
+    }
+
+    /// The present group, or else app, with Okta id `id`.
+    pub async fn target(&self, id: &GroupId) -> Result<Target, AppError> {
+        printable("Group", id.as_str())?;
+        if let Some(group) = directory::find_group(self.db, id.as_str()).await? {
+            return Ok(Target::Group(group));
+        }
+        apps::find_app(self.db, id.as_str())
             .await?
-            .ok_or_else(|| AppError::NotFound("That group".into()))?;
-        super::assess::assess(self.db, person, group, start).await
+            .map(Target::App)
+            .ok_or_else(|| AppError::NotFound("That group".into()))
     }
 
     /// The policy preview for the person with `login` asking for `group` (a name or id).
@@ -972,11 +1049,15 @@ impl AccessService<'_> {
             None => None,
         }
         .ok_or_else(|| AppError::invalid("Person", format!("nobody with the login {login:?}")))?;
-        let group_id = resolve_group(self.db, "Group", group.trim()).await?;
-        let group = directory::find_group(self.db, group_id.as_str())
-            .await?
-            .ok_or(AppError::Internal)?;
-        super::assess::preview(self.db, &person, group, self.now()).await
+        let group = group.trim();
+        let target = match group.strip_prefix(APP_PREFIX) {
+            Some(app) => Target::App(resolve_app(self.db, "Group", app.trim()).await?),
+            None => {
+                let group_id = resolve_group(self.db, "Group", group).await?;
+                self.target(&group_id).await?
+            }
+        };
+        super::assess::preview(self.db, &person, target, self.now()).await
     }
 
     /// Routes pending requests (all, or only `request`) to the delegates of the people away
@@ -1050,6 +1131,7 @@ impl AccessService<'_> {
             request_id,
             user_id: r.requester_id.clone(),
             group_id: r.group_id.clone(),
+            resource: r.resource,
             starts_at: starts,
             ends_at: starts.plus_secs(duration),
             state,
@@ -1061,7 +1143,7 @@ impl AccessService<'_> {
                 tx,
                 OpKind::Add,
                 &grant.user_id,
-                &grant.group_id,
+                (&grant.group_id, grant.resource),
                 Some(grant_id),
                 now,
             )
@@ -1315,7 +1397,7 @@ impl AccessService<'_> {
                         tx,
                         OpKind::Remove,
                         &g.user_id,
-                        &g.group_id,
+                        (&g.group_id, g.resource),
                         Some(g.id),
                         now,
                     )
@@ -1418,7 +1500,7 @@ impl AccessService<'_> {
             &mut tx,
             OpKind::Add,
             &g.user_id,
-            &g.group_id,
+            (&g.group_id, g.resource),
             Some(g.id),
             now,
         )

@@ -1147,6 +1147,7 @@ async fn t06_the_database_enforces_one_pending_request_and_one_live_grant() {
             &requests::NewRequest {
                 requester_id: &UserId::from("ada"),
                 group_id: &GroupId::from("aws-prod"),
+                resource: crate::model::Resource::Group,
                 reason: "again",
                 duration_secs: 3600,
                 starts_at: None,
@@ -1177,6 +1178,7 @@ async fn t06_the_database_enforces_one_pending_request_and_one_live_grant() {
         let twin = grants::insert_grant(
             &mut tx,
             &crate::model::Grant {
+                resource: crate::model::Resource::Group,
                 id: GrantId::from(0),
                 ..g
             },

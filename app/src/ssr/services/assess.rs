@@ -8,17 +8,21 @@ use crate::error::AppError;
 use crate::format::describe_duration;
 use crate::model::{
     GroupId, GroupKind, Policy, PolicyPreview, PolicyTarget, PreviewApprover, PreviewCheck,
-    Timestamp, UserId,
+    Resource, Timestamp, UserId,
 };
+use crate::ssr::db::apps::AppRecord;
 use crate::ssr::db::directory::{self, GroupRecord, UserRecord};
 use crate::ssr::db::{delegations, policies, requests, Db};
-use crate::ssr::services::policy::resolve_policy;
+use crate::ssr::services::policy::{resolve_app_policy, resolve_policy};
 use crate::ssr::services::windows::RequestWindow;
 
 /// The rules in the order the request path checks them.
 #[derive(Debug)]
 pub struct Assessment {
+    /// What is asked for; for an app, its id, label and sign-on mode stand in the record.
     pub group: GroupRecord,
+    /// Whether it is an Okta group or an app.
+    pub resource: Resource,
     /// The policy that applies, if any.
     pub policy: Option<Policy>,
     /// Each rule's name and outcome: what it found, or the refusal a request gets.
@@ -51,7 +55,112 @@ pub fn policy_label(policy: &Policy, group: &GroupRecord) -> String {
         PolicyTarget::Group(_) => format!("policy #{} for {}", policy.id, group.name),
         PolicyTarget::Pattern(p) => format!("policy #{} for {p}", policy.id),
         PolicyTarget::Bundle(_) => format!("policy #{} for a bundle", policy.id),
+        PolicyTarget::App(_) => format!("policy #{} for the app {}", policy.id, group.name),
     }
+}
+
+/// What a person asks for: an Okta group or an Okta app.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Group(GroupRecord),
+    App(AppRecord),
+}
+
+/// Evaluates the policies for `person` asking for `target` (see [`assess`], [`assess_app`]).
+pub async fn assess_target(
+    db: &Db,
+    person: &UserId,
+    target: Target,
+    start: Timestamp,
+) -> Result<Assessment, AppError> {
+    match target {
+        Target::Group(g) => assess(db, person, g, start).await,
+        Target::App(a) => assess_app(db, person, a, start).await,
+    }
+}
+
+/// The record an app stands in as the thing asked for.
+pub fn app_as_target(app: AppRecord) -> GroupRecord {
+    GroupRecord {
+        okta_id: GroupId(app.okta_id.0),
+        name: app.label,
+        description: format!("Okta app ({})", app.sign_on_mode),
+        okta_type: app.status,
+        managed_by_rule: false,
+    }
+}
+
+/// Evaluates the policies for `person` asking to be assigned to `app`, with access starting at
+/// `start`: the app's own policy (patterns match groups, never apps), the app active in Okta,
+/// then the same person rules as for a group.
+pub async fn assess_app(
+    db: &Db,
+    person: &UserId,
+    app: AppRecord,
+    start: Timestamp,
+) -> Result<Assessment, AppError> {
+    let all = policies::list_policies(db).await?;
+    let policy = resolve_app_policy(&all, &app.okta_id).cloned();
+    let active = app.status == "ACTIVE";
+    let target = app_as_target(app);
+    let cannot = |why: String| AppError::invalid("App", why);
+    let mut checks: Vec<(&'static str, Result<String, AppError>)> = Vec::new();
+    let Some(p) = policy.clone() else {
+        checks.push((
+            "Policy",
+            Err(cannot(format!(
+                "{} cannot be requested: no policy applies to it",
+                target.name
+            ))),
+        ));
+        return Ok(Assessment {
+            group: target,
+            resource: Resource::App,
+            policy,
+            checks,
+        });
+    };
+    let label = policy_label(&p, &target);
+    checks.push((
+        "Policy",
+        if p.requestable {
+            Ok(format!("{label} applies"))
+        } else {
+            Err(cannot(format!(
+                "{} cannot be requested ({label} makes it not requestable)",
+                target.name
+            )))
+        },
+    ));
+    checks.push((
+        "Okta app",
+        if active {
+            Ok("an active Okta app Gatepass can assign people to".into())
+        } else {
+            Err(cannot(format!(
+                "{} cannot be requested: the app is not active in Okta",
+                target.name
+            )))
+        },
+    ));
+    checks.extend(
+        rule_checks(
+            db,
+            person,
+            &p,
+            &label,
+            &target.name,
+            start,
+            std::slice::from_ref(&target.okta_id),
+        )
+        .await?,
+    );
+    Ok(Assessment {
+        group: target,
+        resource: Resource::App,
+        policy,
+        checks,
+    })
 }
 
 /// Evaluates the policies for `person` asking for `group`, with access starting at `start`.
@@ -76,6 +185,7 @@ pub async fn assess(
         ));
         return Ok(Assessment {
             group,
+            resource: Resource::Group,
             policy,
             checks,
         });
@@ -117,6 +227,7 @@ pub async fn assess(
     );
     Ok(Assessment {
         group,
+        resource: Resource::Group,
         policy,
         checks,
     })
@@ -242,11 +353,11 @@ async fn group_name(db: &Db, id: &GroupId) -> Result<String, AppError> {
 pub async fn preview(
     db: &Db,
     person: &UserRecord,
-    group: GroupRecord,
+    target: Target,
     now: Timestamp,
 ) -> Result<PolicyPreview, AppError> {
     let person_id = person.okta_id.clone();
-    let a = assess(db, &person_id, group, now).await?;
+    let a = assess_target(db, &person_id, target, now).await?;
     let may_request = a.checks.iter().all(|(_, o)| o.is_ok());
     let checks = a
         .checks

@@ -232,6 +232,7 @@ impl AccessService<'_> {
                 &NewRequest {
                     requester_id: &me.okta_id,
                     group_id: g,
+                    resource: crate::model::Resource::Group,
                     reason,
                     duration_secs: duration,
                     starts_at: input.starts_at,

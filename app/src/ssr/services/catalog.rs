@@ -333,6 +333,7 @@ impl CatalogService<'_> {
         }
         let names = directory::names(self.db, users, groups).await?;
         let bundles = crate::ssr::db::bundles::list(self.db).await?;
+        let apps = crate::ssr::db::apps::list_apps(self.db).await?;
         Ok(list
             .into_iter()
             .map(|policy| crate::model::PolicyView {
@@ -346,6 +347,13 @@ impl CatalogService<'_> {
                             .iter()
                             .find(|x| x.id == *b)
                             .map_or_else(|| format!("#{b}"), |x| x.name.clone())
+                    ),
+                    crate::model::PolicyTarget::App(a) => format!(
+                        "{}{}",
+                        crate::ssr::services::access::APP_PREFIX,
+                        apps.iter()
+                            .find(|x| x.okta_id == *a)
+                            .map_or_else(|| a.to_string(), |x| x.label.clone())
                     ),
                 },
                 eligible: directory::approver_names(&names, &[], &policy.eligible_groups),

@@ -239,7 +239,7 @@ impl DriftService<'_> {
                     &mut tx,
                     OpKind::Add,
                     &grant.user_id,
-                    &grant.group_id,
+                    (&grant.group_id, grant.resource),
                     Some(grant.id),
                     now,
                 )
@@ -283,7 +283,7 @@ impl DriftService<'_> {
                     &mut tx,
                     OpKind::Remove,
                     &item.user_id,
-                    &item.group_id,
+                    (&item.group_id, crate::model::Resource::Group),
                     None,
                     now,
                 )

@@ -10,7 +10,7 @@ use crate::format::describe_duration;
 use crate::model::{AccessRequest, AuditAction, Followup, GrantDuration, RequestId, RequestState};
 use crate::ssr::auth::Requester;
 use crate::ssr::db::requests::NewRequest;
-use crate::ssr::db::{directory, grants, requests};
+use crate::ssr::db::{grants, requests};
 use crate::ssr::services::access::{free_text, AccessService, RequestInput, MAX_REASON};
 use crate::ssr::services::policy::MIN_DURATION_SECS;
 
@@ -35,11 +35,12 @@ impl AccessService<'_> {
             ));
         }
         // Emergencies do not keep office hours: the request window does not apply.
-        let (group, policy) = self
+        let assessment = self
             .assess(&me.okta_id, &input.group_id, now)
             .await?
-            .without(super::assess::REQUEST_WINDOW)
-            .into_allowed()?;
+            .without(super::assess::REQUEST_WINDOW);
+        let resource = assessment.resource;
+        let (group, policy) = assessment.into_allowed()?;
         let glass = policy.rules.break_glass.clone().ok_or_else(|| {
             AppError::invalid(
                 "Group",
@@ -70,9 +71,7 @@ impl AccessService<'_> {
         let ticket = super::tickets::ticket_for(&policy, &input.ticket)?;
         let group_id = group.okta_id.clone();
         // Read before the transaction (see `request_access`).
-        let member_in_okta =
-            directory::is_member_of_any(self.db, &me.okta_id, std::slice::from_ref(&group_id))
-                .await?;
+        let member_in_okta = self.held_in_okta(resource, &group_id, &me.okta_id).await?;
         let mut tx = self.db.begin_write().await?;
         grants::lock_membership(&mut tx, &me.okta_id, &group_id).await?;
         // Counted under the lock of the write, so activations at the same time take turns.
@@ -102,10 +101,7 @@ impl AccessService<'_> {
             )));
         }
         if member_in_okta {
-            return Err(AppError::Conflict(format!(
-                "You are already a member of {} in Okta (not through Gatepass).",
-                group.name
-            )));
+            return Err(super::access::already_held(resource, &group.name));
         }
         let policy_json = serde_json::to_string(&policy).unwrap_or_default();
         let id = requests::insert_request(
@@ -113,6 +109,7 @@ impl AccessService<'_> {
             &NewRequest {
                 requester_id: &me.okta_id,
                 group_id: &group_id,
+                resource,
                 reason,
                 duration_secs: duration,
                 starts_at: None,

@@ -31,6 +31,7 @@ fn summary(c: GroupCounts, policies: &[Policy]) -> (GroupSummary, Option<Policy>
                 crate::model::PolicyTarget::Pattern(pat) => pat.clone(),
                 // Never resolved for a group: a bundle's policy applies to the bundle.
                 crate::model::PolicyTarget::Bundle(b) => format!("bundle #{b}"),
+                crate::model::PolicyTarget::App(a) => format!("app {a}"),
             }),
             requestable: manageable && policy.as_ref().is_some_and(|p| p.requestable),
             group_id: c.record.okta_id,

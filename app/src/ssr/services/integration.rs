@@ -435,6 +435,7 @@ pub async fn connection_report(
 
     // 4. Who, with which admin roles.
     let mut manage_scope: Option<Option<Vec<String>>> = None; // None: no right; Some(None): all
+    let mut apps_admin = false;
     match (&me, settings.auth_method) {
         (Some(user), _) => {
             report.acts_as = Some(user.profile.login.clone());
@@ -443,7 +444,11 @@ pub async fn connection_report(
                     for role in &roles {
                         report.roles.push(role.kind.clone());
                         match role.kind.as_str() {
-                            "SUPER_ADMIN" | "ORG_ADMIN" => manage_scope = Some(None),
+                            "SUPER_ADMIN" | "ORG_ADMIN" => {
+                                manage_scope = Some(None);
+                                apps_admin = true;
+                            }
+                            "APP_ADMIN" => apps_admin = true,
                             "GROUP_MEMBERSHIP_ADMIN" | "USER_ADMIN" => {
                                 let targets = client
                                     .role_group_targets(&user.id, &role.id)
@@ -498,15 +503,17 @@ pub async fn connection_report(
     // 5. Capabilities, probed where reading, derived from roles where writing.
     let read_users = client.users_page(&Cursor::users(None, 1)).await;
     let read_groups = client.groups_page(&Cursor::groups(None, 1)).await;
-    fn allowed<T>(r: &Result<T, OktaError>) -> Option<bool> {
+    fn allowed_to<T>(r: &Result<T, OktaError>) -> Option<bool> {
         match r {
             Ok(_) => Some(true),
             Err(e) if e.status() == Some(403) => Some(false),
+            // A service app not granted the apps scopes: its token request is refused.
+            Err(e) if e.code() == Some("invalid_scope") => Some(false),
             Err(_) => None,
         }
     }
-    let users_ok = allowed(&read_users);
-    let groups_ok = allowed(&read_groups);
+    let users_ok = allowed_to(&read_users);
+    let groups_ok = allowed_to(&read_groups);
     report.capabilities.push(Capability {
         name: "Read users".into(),
         allowed: users_ok,
@@ -550,6 +557,41 @@ pub async fn connection_report(
     };
     report.capabilities.push(Capability {
         name: "Manage group membership".into(),
+        allowed,
+        scope,
+        consequence,
+    });
+    // Okta apps as requestable resources: optional, so neither row fails the check.
+    let apps_ok = allowed_to(&client.apps_page(&Cursor::apps(1)).await);
+    report.capabilities.push(Capability {
+        name: "Read apps and assignments".into(),
+        allowed: apps_ok,
+        scope: "ACTIVE apps".into(),
+        consequence: match apps_ok {
+            Some(true) => "Gatepass syncs apps: a policy can make an app requestable.".into(),
+            _ => "Apps cannot be requested (grant okta.apps.read to a service app).".into(),
+        },
+    });
+    let (allowed, scope, consequence) = match (settings.auth_method, apps_admin) {
+        (AuthMethod::ApiToken, true) => (
+            Some(true),
+            "All apps".to_owned(),
+            "Approved app access is assigned at once and unassigned at expiry.".to_owned(),
+        ),
+        (AuthMethod::ApiToken, false) => (
+            Some(false),
+            "None".to_owned(),
+            "Approvals cannot assign apps (needs SUPER_ADMIN, ORG_ADMIN or APP_ADMIN).".to_owned(),
+        ),
+        (AuthMethod::OAuthServiceApp, _) => (
+            None,
+            "Scope okta.apps.manage granted; the app's admin roles decide which apps".to_owned(),
+            "Okta answers the first assignment; a refusal shows on the grant and in the log."
+                .to_owned(),
+        ),
+    };
+    report.capabilities.push(Capability {
+        name: "Manage app assignments".into(),
         allowed,
         scope,
         consequence,

@@ -5,6 +5,8 @@
 pub mod access;
 #[cfg(test)]
 mod access_tests;
+#[cfg(test)]
+mod apps_tests;
 pub mod assess;
 pub mod audit;
 pub mod bundles;

@@ -2,7 +2,7 @@
 //! drift detection: which policy applies to a group (its own, else the most specific matching
 //! pattern), how patterns match, and the limits and syntax of grant durations.
 
-use crate::model::{GroupId, Policy, PolicyTarget};
+use crate::model::{AppId, GroupId, Policy, PolicyTarget};
 
 /// Shortest grant anyone may ask for.
 pub const MIN_DURATION_SECS: i64 = 60;
@@ -51,6 +51,14 @@ pub fn resolve_policy<'p>(
                 .max_by_key(|(literal, _)| *literal)
                 .map(|(_, p)| p)
         })
+}
+
+/// The policy that applies to an Okta app: only one made for it (patterns match group names,
+/// never apps).
+pub fn resolve_app_policy<'p>(policies: &'p [Policy], app_id: &AppId) -> Option<&'p Policy> {
+    policies
+        .iter()
+        .find(|p| matches!(&p.target, PolicyTarget::App(a) if a == app_id))
 }
 
 #[cfg(test)]

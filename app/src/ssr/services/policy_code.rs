@@ -57,6 +57,7 @@ fn key(target: &PolicyTarget) -> String {
         PolicyTarget::Group(g) => format!("group:{g}"),
         PolicyTarget::Pattern(p) => format!("pattern:{p}"),
         PolicyTarget::Bundle(b) => format!("bundle:{b}"),
+        PolicyTarget::App(a) => format!("app:{a}"),
     }
 }
 
@@ -127,6 +128,14 @@ impl PolicyCodeService<'_> {
                         None => format!("{}#{b}", crate::ssr::services::access::BUNDLE_PREFIX),
                     }
                 }
+                PolicyTarget::App(a) => format!(
+                    "{}{}",
+                    crate::ssr::services::access::APP_PREFIX,
+                    match crate::ssr::db::apps::find_app(self.db(), a.as_str()).await? {
+                        Some(app) => app.label,
+                        None => a.to_string(),
+                    }
+                ),
             },
             requestable: p.requestable,
             eligible_groups,
@@ -168,11 +177,12 @@ impl PolicyCodeService<'_> {
         let all = policies::list_policies(self.db()).await?;
         let mut specs = Vec::with_capacity(all.len());
         for p in &all {
-            // Groups first, then patterns, then bundles.
+            // Groups first, then patterns, then bundles, then apps.
             let pattern = match p.target {
                 PolicyTarget::Group(_) => 0,
                 PolicyTarget::Pattern(_) => 1,
                 PolicyTarget::Bundle(_) => 2,
+                PolicyTarget::App(_) => 3,
             };
             specs.push((pattern, self.spec_of(p).await?));
         }

@@ -387,7 +387,8 @@ impl ReviewService<'_> {
                 PolicyTarget::Group(g) => *g == gid,
                 PolicyTarget::Pattern(pat) => pattern_matches(pat, &name),
                 // A bundle's groups are reviewed through their own policies or by name.
-                PolicyTarget::Bundle(_) => false,
+                // Apps are not reviewed here (reviews are of group memberships).
+                PolicyTarget::Bundle(_) | PolicyTarget::App(_) => false,
             });
             let wanted = scope.all_okta_groups
                 || scope.groups.contains(&gid.0)
@@ -842,8 +843,15 @@ impl ReviewService<'_> {
                     None,
                 ),
                 None => {
-                    let op = outbox::insert_okta_op(tx, OpKind::Remove, &user, &group, None, now)
-                        .await?;
+                    let op = outbox::insert_okta_op(
+                        tx,
+                        OpKind::Remove,
+                        &user,
+                        (&group, crate::model::Resource::Group),
+                        None,
+                        now,
+                    )
+                    .await?;
                     ("queued", "Okta removal queued".to_owned(), Some(op))
                 }
             },

@@ -468,9 +468,14 @@ async fn the_preview_says_what_the_request_path_does() {
             for group in ["aws-prod", "aws-dev", "eng", "ruled", "ad-app"] {
                 let user = directory::find_user(&db, who).await.unwrap().unwrap();
                 let g = directory::find_group(&db, group).await.unwrap().unwrap();
-                let preview = super::assess::preview(&db, &user, g, clock.timestamp())
-                    .await
-                    .unwrap();
+                let preview = super::assess::preview(
+                    &db,
+                    &user,
+                    super::assess::Target::Group(g),
+                    clock.timestamp(),
+                )
+                .await
+                .unwrap();
                 // What the request path does, undone afterwards so the next pair sees the same.
                 let outcome = s.request_access(&person(who), ask(group, "1h")).await;
                 let same = match &outcome {
@@ -490,9 +495,14 @@ async fn the_preview_says_what_the_request_path_does() {
             .await
             .unwrap()
             .unwrap();
-        let p = super::assess::preview(&db, &ada, g, clock.timestamp())
-            .await
-            .unwrap();
+        let p = super::assess::preview(
+            &db,
+            &ada,
+            super::assess::Target::Group(g),
+            clock.timestamp(),
+        )
+        .await
+        .unwrap();
         assert!(p.may_request);
         let approvers: Vec<(&str, &str)> = p
             .approvers
@@ -512,9 +522,14 @@ async fn the_preview_says_what_the_request_path_does() {
             .await
             .unwrap()
             .unwrap();
-        let p = super::assess::preview(&db, &dan, g, clock.timestamp())
-            .await
-            .unwrap();
+        let p = super::assess::preview(
+            &db,
+            &dan,
+            super::assess::Target::Group(g),
+            clock.timestamp(),
+        )
+        .await
+        .unwrap();
         assert!(!p.may_request);
         assert!(p
             .checks
@@ -526,9 +541,14 @@ async fn the_preview_says_what_the_request_path_does() {
             .await
             .unwrap()
             .unwrap();
-        let p = super::assess::preview(&db, &bob, g, clock.timestamp())
-            .await
-            .unwrap();
+        let p = super::assess::preview(
+            &db,
+            &bob,
+            super::assess::Target::Group(g),
+            clock.timestamp(),
+        )
+        .await
+        .unwrap();
         assert!(p.approvers.iter().all(|a| a.user_id.as_str() != "bob"));
         assert!(
             !p.may_request,

@@ -1,4 +1,5 @@
-//! Directory sync: Okta's users, groups and memberships into Gatepass's database.
+//! Directory sync: Okta's users, groups and memberships into Gatepass's database, and its
+//! ACTIVE apps with who is assigned to the requestable ones.
 //!
 //! A **full** sync lists every user (all statuses), group and membership, stamping what it saw;
 //! afterwards whatever was not seen is marked removed (users, groups) or deleted (memberships).
@@ -32,12 +33,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::AppError;
 use crate::model::{
-    AuditAction, GroupId, GroupKind, IntegrationSettings, SyncCounts, SyncKind, SyncOverview,
-    SyncRun, SyncStatus, Timestamp, UserId,
+    AppId, AuditAction, GroupId, GroupKind, IntegrationSettings, SyncCounts, SyncKind,
+    SyncOverview, SyncRun, SyncStatus, Timestamp, UserId,
 };
 use crate::ssr::auth::Admin;
 use crate::ssr::clock::Clock;
 use crate::ssr::core::Core;
+use crate::ssr::db::apps::{self, AppRecord};
 use crate::ssr::db::directory::{
     self, GroupRecord, SyncedBatch, SyncedGroup, UserProfile, UserRecord,
 };
@@ -49,6 +51,9 @@ use crate::ssr::services::audit;
 const USERS_PAGE: u32 = 200;
 const GROUPS_PAGE: u32 = 200;
 const MEMBERS_PAGE: u32 = 1000;
+/// Okta's maximums for apps and app users.
+const APPS_PAGE: u32 = 200;
+const APP_USERS_PAGE: u32 = 500;
 /// How far back an incremental run looks before the previous run's start.
 const SKEW_MARGIN_MS: i64 = 60_000;
 /// The lock lease…
@@ -599,7 +604,61 @@ impl DirectorySync<'_> {
             directory::mark_unseen_groups_removed(self.db, marker, now).await? as i64;
         counts.memberships_removed =
             directory::delete_unseen_memberships(self.db, marker, None).await? as i64;
+        self.apps(marker).await?;
         self.report("done", counts);
+        Ok(())
+    }
+
+    /// Okta's ACTIVE apps, and who is assigned to each app a policy makes requestable
+    /// (directly or through a group). A credential that may not read apps leaves them out
+    /// (the integration check says so) rather than failing the sync.
+    async fn apps(&self, marker: Timestamp) -> Result<(), SyncError> {
+        let mut listed = Vec::new();
+        let mut cursor = Some(Cursor::apps(APPS_PAGE));
+        while let Some(c) = cursor.take() {
+            let page = match self.okta.apps_page(&c).await {
+                Ok(page) => page,
+                Err(e) if matches!(e.status(), Some(400 | 401 | 403)) => {
+                    tracing::info!(error = %e, "sync: Okta apps are not readable with this credential; apps left out");
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            };
+            listed.extend(page.items.into_iter().filter(|a| a.status == "ACTIVE"));
+            cursor = page.next;
+        }
+        for a in &listed {
+            let record = AppRecord {
+                okta_id: AppId(a.id.clone()),
+                name: a.name.clone(),
+                label: a.label.clone(),
+                sign_on_mode: a.sign_on_mode.clone(),
+                status: a.status.clone(),
+            };
+            apps::upsert_app(self.db, &record, instant(a.last_updated.as_deref()), marker).await?;
+        }
+        apps::mark_unseen_apps_removed(self.db, marker).await?;
+        let requestable: HashSet<AppId> = crate::ssr::db::policies::list_policies(self.db)
+            .await?
+            .into_iter()
+            .filter_map(|p| match p.target {
+                crate::model::PolicyTarget::App(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        for a in listed
+            .iter()
+            .filter(|a| requestable.contains(&AppId(a.id.clone())))
+        {
+            let mut users = Vec::new();
+            let mut cursor = Some(Cursor::app_users(&a.id, APP_USERS_PAGE));
+            while let Some(c) = cursor.take() {
+                let page = self.okta.app_users_page(&c).await?;
+                users.extend(page.items.into_iter().map(|u| (UserId(u.id), u.scope)));
+                cursor = page.next;
+            }
+            apps::replace_app_users(self.db, &AppId(a.id.clone()), &users, marker).await?;
+        }
         Ok(())
     }
 
@@ -626,6 +685,9 @@ impl DirectorySync<'_> {
                 directory::delete_unseen_memberships(self.db, marker, Some(id.as_str())).await?
                     as i64;
         }
+        // Okta cannot list only what changed in app assignments: the requestable apps are
+        // read again.
+        self.apps(marker).await?;
         self.report("done", counts);
         Ok(())
     }
