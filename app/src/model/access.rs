@@ -337,11 +337,14 @@ pub struct Grant {
     pub revoked_reason: Option<String>,
 }
 
-/// A group as the catalog shows it to one person.
+/// A group (or Okta app) as the catalog shows it to one person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CatalogEntry {
+    /// The group's Okta id, or the app's.
     pub group_id: GroupId,
+    #[serde(default)]
+    pub resource: Resource,
     pub name: String,
     pub description: String,
     pub default_duration_secs: i64,
@@ -355,7 +358,8 @@ pub struct CatalogEntry {
     pub held_until: Option<Timestamp>,
     /// The person's pending request for it, if any.
     pub pending_request: Option<RequestId>,
-    /// Whether Okta already lists the person as a member outside Gatepass.
+    /// Whether Okta already lists the person as a member (for an app: assigned, directly or
+    /// through a group) outside Gatepass.
     pub member_in_okta: bool,
     /// The pattern a ticket reference must match, when the policy requires one.
     #[serde(default)]

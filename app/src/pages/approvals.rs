@@ -140,6 +140,7 @@ fn Item(r: RequestView, decide: ServerAction<DecideRequest>) -> impl IntoView {
         <li class="panel" data-request=id>
             <p>
                 <strong>{r.requester_name.clone()}</strong> " asks for " <strong>{r.group_name.clone()}</strong>
+                {(r.request.resource == crate::model::Resource::App).then(|| view! { " " <span class="badge">"app"</span> })}
                 {format!(" for {}", describe_duration(r.request.duration_secs))}
                 <span class="muted">{format!(" · asked {}", utc_datetime(r.request.created_at))}</span>
             </p>

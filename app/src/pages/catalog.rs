@@ -155,9 +155,13 @@ fn CatalogItem(e: CatalogEntry) -> impl IntoView {
     let status = match (e.held_until, e.pending_request, e.member_in_okta) {
         (Some(until), _, _) => Some(format!("You hold it until {}", utc_datetime(until))),
         (None, Some(id), _) => Some(format!("Request #{id} is waiting for approval")),
+        (None, None, true) if e.resource == crate::model::Resource::App => {
+            Some("Okta assigns you this app already".to_owned())
+        }
         (None, None, true) => Some("You are a member in Okta already".to_owned()),
         _ => None,
     };
+    let app = e.resource == crate::model::Resource::App;
     let can_ask = e.pending_request.is_none() && !e.member_in_okta;
     let action = if e.held_until.is_some() {
         "Extend"
@@ -168,6 +172,7 @@ fn CatalogItem(e: CatalogEntry) -> impl IntoView {
         <li data-group=e.name.clone()>
             <div>
                 <strong>{e.name.clone()}</strong>
+                {app.then(|| view! { " " <span class="badge" data-testid="app-badge">"app"</span> })}
                 {(!e.description.is_empty()).then(|| view! { <span class="muted">" — " {e.description.clone()}</span> })}
                 <div class="meta">
                     {format!("Up to {} · approved by {}", describe_duration(e.max_duration_secs), e.approvers.join(", "))}
@@ -212,7 +217,9 @@ fn FormFor(e: CatalogEntry, submit: ServerAction<RequestAccess>) -> impl IntoVie
     let outcome = move || submit.value().get().map(sent);
     view! {
         <section class="panel">
-            <h2>{e.name.clone()}</h2>
+            <h2>{e.name.clone()}
+                {(e.resource == crate::model::Resource::App).then(|| view! { " " <span class="badge">"app"</span> })}
+            </h2>
             {(!e.description.is_empty()).then(|| view! { <p class="muted">{e.description.clone()}</p> })}
             <p>{format!("Approved by {}; at most {}.", e.approvers.join(", "), describe_duration(e.max_duration_secs))}</p>
             {e.held_until.map(|u| view! { <p class="notice-line">{format!("You hold it until {}: this request extends it.", utc_datetime(u))}</p> })}

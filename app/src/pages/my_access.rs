@@ -116,6 +116,7 @@ fn Sections(
                             {singles.into_iter().map(|g| view! {
                                 <tr data-group=g.group_name.clone()>
                                     <td>{g.group_name.clone()}
+                                        {(g.grant.resource == crate::model::Resource::App).then(|| view! { " " <span class="badge" data-testid="app-badge">"app"</span> })}
                                         {g.emergency.then(|| view! { " " <span class="badge danger" data-testid="emergency-badge">"emergency"</span> })}</td>
                                     <td>{g.grant.state.as_str()}
                                         {(g.grant.state == GrantState::Scheduled).then(|| format!(" (from {})", utc_datetime(g.grant.starts_at)))}

@@ -148,7 +148,7 @@ fn Preview(preview: ServerAction<PreviewPolicy>) -> impl IntoView {
             <ActionForm action=preview attr:class="form">
                 <label for="preview-person">"Person (login)"</label>
                 <input id="preview-person" name="person" required placeholder="ada@example.com" />
-                <label for="preview-group">"Group (name or Okta id)"</label>
+                <label for="preview-group">"Group (name or Okta id) or app:<Okta app label>"</label>
                 <input id="preview-group" name="group" required placeholder="aws-prod-admin" />
                 <div class="form-actions">
                     <button type="submit" class="button secondary" disabled=move || preview.pending().get()>
@@ -197,8 +197,8 @@ fn Policies(
         <section class="panel" aria-labelledby="policy-form-heading">
             <h2 id="policy-form-heading">"Add or replace a policy"</h2>
             <ActionForm action=save attr:class="form">
-                <label for="applies_to">"Applies to (group name, or pattern with *)"</label>
-                <input id="applies_to" name="applies_to" required placeholder="aws-prod-admin or aws-*" />
+                <label for="applies_to">"Applies to (group name, pattern with *, bundle:<name> or app:<Okta app label>)"</label>
+                <input id="applies_to" name="applies_to" required placeholder="aws-prod-admin, aws-* or app:Datadog" />
                 <label><input type="checkbox" name="requestable" value="on" checked /> " Requestable"</label>
                 <label for="eligible_groups">"Who may request (group names, comma-separated; empty: everyone)"</label>
                 <input id="eligible_groups" name="eligible_groups" />

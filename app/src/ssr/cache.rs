@@ -124,10 +124,12 @@ pub type SyncMark = Option<(i64, Option<Timestamp>)>;
 /// admin or end it).
 pub type StandingGeneration = (SyncMark, u64);
 
-/// One group a policy makes requestable, as the catalog lists it.
+/// One group (or Okta app) a policy makes requestable, as the catalog lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestableGroup {
+    /// The group's Okta id, or the app's.
     pub id: GroupId,
+    pub resource: crate::model::Resource,
     pub name: String,
     /// `name` in lower case, for searching.
     pub folded: String,

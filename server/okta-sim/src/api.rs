@@ -1,6 +1,6 @@
 //! The Management API subset: users, groups, memberships, group owners, admin roles, group
 //! rules and the system log, with Okta's paging, filters, permissions and errors. (User types
-//! and the user schema are in `meta`.)
+//! and the user schema are in `meta`; apps and their assignments in `apps`.)
 
 use std::sync::Arc;
 
@@ -13,12 +13,12 @@ use serde_json::{json, Value};
 
 use super::filter::{self, Expr, Kind, Val};
 use super::http::{authenticate, page, paging, param, Base, Caller, OktaError};
-use super::store::{GroupKind, Org, User};
+use super::store::{GroupKind, LogTarget, Org, User};
 use super::time::{format_instant, now_ms, parse_instant};
 use super::Sim;
 
-type Q = Query<Vec<(String, String)>>;
-type ApiResult = Result<Response, OktaError>;
+pub(crate) type Q = Query<Vec<(String, String)>>;
+pub(crate) type ApiResult = Result<Response, OktaError>;
 
 /// Routes under `/api/v1`.
 pub fn routes() -> Router<Arc<Sim>> {
@@ -149,7 +149,7 @@ async fn list_users(
 }
 
 /// Up to `limit` items and, when more follow, the cursor (the last item's id) of the next page.
-fn take_page<'a, T>(
+pub(crate) fn take_page<'a, T>(
     mut items: impl Iterator<Item = &'a T>,
     limit: usize,
     id: impl Fn(&'a T) -> &'a str,
@@ -202,7 +202,7 @@ async fn user_groups(
     let items = org.users[u as usize]
         .groups
         .iter()
-        .map(|&g| org.groups[g as usize].view(&base.0, false))
+        .map(|&g| org.groups[g as usize].view(&base.0, None))
         .collect::<Vec<_>>();
     Ok(page(&base, &uri, items, None))
 }
@@ -272,7 +272,7 @@ async fn role_group_targets(
     let items = match &r.groups {
         Some(gs) => gs
             .iter()
-            .map(|&g| org.groups[g as usize].to_json(&base.0, false))
+            .map(|&g| org.groups[g as usize].to_json(&base.0, None))
             .collect(),
         // Okta answers an unscoped role's targets with 404 E0000007 too? It lists nothing.
         None => Vec::new(),
@@ -321,6 +321,9 @@ async fn list_groups(
     let org = sim.org.read().expect("org lock");
     who.read_groups(&org)?;
     let stats = param(&query, "expand").is_some_and(|e| e.split(',').any(|x| x.trim() == "stats"));
+    let stats_of = |g: &super::store::Group| {
+        stats.then(|| org.find_group(&g.id).map_or(0, |i| org.group_app_count(i)))
+    };
     if let Some(q) = param(&query, "q") {
         // `q`: name prefix, at most 300 results, never a next page.
         let limit = paging(&query, 300, 300)?.limit;
@@ -330,7 +333,7 @@ async fn list_groups(
             .iter()
             .filter(|g| g.name.to_lowercase().starts_with(&q))
             .take(limit)
-            .map(|g| g.view(&base.0, stats))
+            .map(|g| g.view(&base.0, stats_of(g)))
             .collect::<Vec<_>>();
         return Ok(page(&base, &uri, items, None));
     }
@@ -356,7 +359,10 @@ async fn list_groups(
         .skip(start as usize)
         .filter(|g| exprs.iter().all(|e| e.matches(&|a| group_attr(g, a))));
     let (found, next) = take_page(matching, paging.limit, |g| &g.id);
-    let items: Vec<_> = found.into_iter().map(|g| g.view(&base.0, stats)).collect();
+    let items: Vec<_> = found
+        .into_iter()
+        .map(|g| g.view(&base.0, stats_of(g)))
+        .collect();
     Ok(page(&base, &uri, items, next))
 }
 
@@ -377,6 +383,7 @@ async fn get_group(
     who.read_groups(&org)?;
     let g = find_group_or_404(&org, &id)?;
     let stats = param(&query, "expand").is_some_and(|e| e.contains("stats"));
+    let stats = stats.then(|| org.group_app_count(g));
     Ok(Json(org.groups[g as usize].to_json(&base.0, stats)).into_response())
 }
 
@@ -601,9 +608,12 @@ async fn list_logs(
             continue;
         }
         let user = &org.users[e.user as usize].id;
-        let group = &org.groups[e.group as usize].id;
+        let other = match e.target {
+            LogTarget::Group(g) => &org.groups[g as usize].id,
+            LogTarget::App(a) => &org.apps[a as usize].id,
+        };
         let matches = |x: &Expr| {
-            [user, group].iter().any(|target| {
+            [user, other].iter().any(|target| {
                 x.matches(&|a| match a {
                     "eventType" => Val::Text(e.event_type),
                     "actor.id" => Val::Text(&e.actor.id),

@@ -20,7 +20,8 @@ use super::Sim;
 /// Management API limits (workforce orgs, per minute): `/api/v1/users` (list, create) 600 and
 /// everything about one user (`/api/v1/users/{idOrLogin}…`) in the same `users` bucket;
 /// `/api/v1/groups` (list, create) and group rules 500; `/api/v1/groups/{id}…` (one group, its
-/// members and owners) 1,000; `/api/v1/logs` 120; the org authorization server's
+/// members and owners) 1,000; `/api/v1/apps` (list, create) 100 and `/api/v1/apps/{id}…` (one
+/// app, its users and groups) 500; `/api/v1/logs` 120; the org authorization server's
 /// `/oauth2/v1/token` 600; every other endpoint 1,200 (`default`).
 ///
 /// Patterns are matched segment by segment: `*` is one segment, `**` one or more. The first
@@ -34,6 +35,9 @@ pub const RATE_BUCKETS: &[(&str, &str)] = &[
     ("/api/v1/groups/rules/**", "groups"),
     ("/api/v1/groups/*", "group"),
     ("/api/v1/groups/*/**", "group"),
+    ("/api/v1/apps", "apps"),
+    ("/api/v1/apps/*", "app"),
+    ("/api/v1/apps/*/**", "app"),
     ("/api/v1/logs", "logs"),
     ("/oauth2/v1/token", "token"),
 ];
@@ -78,6 +82,8 @@ impl Default for Limits {
             ("users", 600),
             ("groups", 500),
             ("group", 1000),
+            ("apps", 100),
+            ("app", 500),
             ("logs", 120),
             ("token", 600),
             ("default", 1200),
@@ -400,6 +406,12 @@ mod tests {
             ("/api/v1/groups/00g1/users", "group"),
             ("/api/v1/groups/00g1/users/00u1", "group"),
             ("/api/v1/groups/00g1/owners", "group"),
+            ("/api/v1/apps", "apps"),
+            ("/api/v1/apps/0oa1", "app"),
+            ("/api/v1/apps/0oa1/users", "app"),
+            ("/api/v1/apps/0oa1/users/00u1", "app"),
+            ("/api/v1/apps/0oa1/groups", "app"),
+            ("/api/v1/appsx", "default"),
             ("/api/v1/logs", "logs"),
             ("/oauth2/v1/token", "token"),
             ("/oauth2/default/v1/token", "default"),

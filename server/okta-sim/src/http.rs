@@ -8,7 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::store::{roles_can_manage_group, roles_can_read, Actor, Org, Role};
+use super::store::{
+    roles_can_manage_apps, roles_can_manage_group, roles_can_read, Actor, Org, Role,
+};
 use super::Sim;
 
 /// An error as Okta reports it: status plus `{errorCode, errorSummary, errorLink, errorId,
@@ -118,6 +120,25 @@ impl OktaError {
             "E0000022",
             "The endpoint does not support the provided HTTP method",
         )
+    }
+
+    /// 400 E0000003: a request body that is not JSON (or not the JSON expected).
+    pub fn malformed_body() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "E0000003",
+            "The request body was not well-formed.",
+        )
+    }
+
+    /// 403 E0000046: unassigning an app from a user whose group memberships still grant it.
+    pub fn app_granted_by_group() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "E0000046",
+            "Deactivate application for user forbidden.",
+        )
+        .cause("The application cannot be unassigned from the user while their group memberships grant them access")
     }
 
     /// Adds an error cause.
@@ -359,6 +380,28 @@ impl Caller {
             return Err(OktaError::insufficient_scope());
         }
         self.read(org)
+    }
+
+    /// Reading apps and their assignments: scope `okta.apps.read` (or `.manage`) and any admin
+    /// role.
+    pub fn read_apps(&self, org: &Org) -> Result<(), OktaError> {
+        if !self.has_scope(&["okta.apps.read", "okta.apps.manage"]) {
+            return Err(OktaError::insufficient_scope());
+        }
+        self.read(org)
+    }
+
+    /// Changing app assignments: scope `okta.apps.manage` and `SUPER_ADMIN`, `ORG_ADMIN` or
+    /// `APP_ADMIN`.
+    pub fn manage_apps(&self, org: &Org) -> Result<(), OktaError> {
+        if !self.has_scope(&["okta.apps.manage"]) {
+            return Err(OktaError::insufficient_scope());
+        }
+        if roles_can_manage_apps(self.roles(org)) {
+            Ok(())
+        } else {
+            Err(OktaError::forbidden())
+        }
     }
 
     fn read(&self, org: &Org) -> Result<(), OktaError> {

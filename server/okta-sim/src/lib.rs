@@ -3,16 +3,17 @@
 //! benchmarks. It depends on nothing of Gatepass, so what it checks (rate-limit buckets,
 //! instants, shapes) is written from Okta's documentation, not copied from the client.
 //!
-//! It serves the Management API subset Gatepass uses (users, groups, memberships, admin roles,
-//! group rules, system log), and what other Okta clients read alongside (user types, the user
-//! schema, group owners), with Okta's paging, errors, rate limits and credentials (SSWS
-//! tokens tied to admin roles; OAuth service apps with `private_key_jwt`), the OIDC side of the
-//! `default` authorization server for sign-in, and a `/__sim/` control API for fault injection
-//! and the request log.
+//! It serves the Management API subset Gatepass uses (users, groups, memberships, apps and app
+//! assignments, admin roles, group rules, system log), and what other Okta clients read
+//! alongside (user types, the user schema, group owners), with Okta's paging, errors, rate
+//! limits and credentials (SSWS tokens tied to admin roles; OAuth service apps with
+//! `private_key_jwt`), the OIDC side of the `default` authorization server for sign-in, and a
+//! `/__sim/` control API for fault injection, the request log and steering the org.
 //!
 //! Known differences from Okta are listed in the README ("The Okta simulator").
 
 pub mod api;
+pub mod apps;
 pub mod control;
 pub mod edge;
 pub mod filter;
@@ -157,6 +158,7 @@ impl Sim {
 pub fn router(sim: Arc<Sim>) -> Router {
     let okta = Router::new()
         .merge(api::routes())
+        .merge(apps::routes())
         .merge(meta::routes())
         .merge(oauth::routes())
         .merge(oidc::routes())

@@ -1,10 +1,11 @@
-//! The simulated org: users, groups, memberships, admin roles, group rules, credentials and
-//! the system log, held in memory with the indexes the API needs to answer a page quickly.
+//! The simulated org: users, groups, memberships, apps and their assignments, admin roles,
+//! group rules, credentials and the system log, held in memory with the indexes the API needs
+//! to answer a page quickly.
 //!
 //! Collections keep insertion order; the paging cursor (`after`) is the id of the last item
 //! returned, so a page is an index lookup plus a short scan whatever the org size.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -310,8 +311,9 @@ impl Owner {
 }
 
 impl Group {
-    /// The group as Okta's API shows it; `stats` adds `_embedded.stats` (`expand=stats`).
-    pub fn view<'a>(&'a self, base: &'a str, stats: bool) -> GroupOut<'a> {
+    /// The group as Okta's API shows it; `stats` (the number of apps assigned to the group)
+    /// adds `_embedded.stats` (`expand=stats`).
+    pub fn view<'a>(&'a self, base: &'a str, stats: Option<usize>) -> GroupOut<'a> {
         let app = self.kind == GroupKind::App;
         GroupOut {
             id: &self.id,
@@ -345,10 +347,10 @@ impl Group {
                 users: Href(base, "/api/v1/groups/", &self.id, "/users"),
                 apps: Href(base, "/api/v1/groups/", &self.id, "/apps"),
             },
-            embedded: stats.then_some(Embedded {
+            embedded: stats.map(|apps_count| Embedded {
                 stats: Stats {
                     users_count: self.members.len(),
-                    apps_count: 0,
+                    apps_count,
                     group_push_mappings_count: 0,
                     has_admin_privilege: false,
                 },
@@ -357,7 +359,7 @@ impl Group {
     }
 
     /// The group as a JSON value.
-    pub fn to_json(&self, base: &str, stats: bool) -> Value {
+    pub fn to_json(&self, base: &str, stats: Option<usize>) -> Value {
         serde_json::to_value(self.view(base, stats)).expect("serializable")
     }
 }
@@ -429,6 +431,118 @@ pub struct GroupRule {
     pub created: i64,
 }
 
+/// How people sign in to an app (`signOnMode`): the modes the simulator shows in a shape
+/// Okta's SDKs parse (each mode has its own model with its own required settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignOnMode {
+    /// SAML 2.0 (most OIN apps: Datadog, AWS, Snowflake, …).
+    Saml2,
+    /// OpenID Connect.
+    OpenIdConnect,
+    /// A bookmark: a link on the dashboard, no sign-in.
+    Bookmark,
+    /// Secure Web Authentication (SWA): Okta fills in a sign-in form.
+    AutoLogin,
+}
+
+impl SignOnMode {
+    pub const ALL: [SignOnMode; 4] = [
+        SignOnMode::Saml2,
+        SignOnMode::OpenIdConnect,
+        SignOnMode::Bookmark,
+        SignOnMode::AutoLogin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignOnMode::Saml2 => "SAML_2_0",
+            SignOnMode::OpenIdConnect => "OPENID_CONNECT",
+            SignOnMode::Bookmark => "BOOKMARK",
+            SignOnMode::AutoLogin => "AUTO_LOGIN",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// An app instance (`0oa…`) and who is assigned to it.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub id: String,
+    /// The app's key name (`datadog`, `amazon_aws`, `bookmark`, …).
+    pub name: String,
+    /// The display name (`Datadog`).
+    pub label: String,
+    pub sign_on_mode: SignOnMode,
+    /// `ACTIVE` or `INACTIVE` (deleted apps are gone).
+    pub active: bool,
+    /// Where the app lives (its sign-in, ACS or launch URL, by sign-on mode).
+    pub url: String,
+    pub created: i64,
+    pub last_updated: i64,
+    /// Direct assignments (scope `USER`): user index → when assigned.
+    pub users: BTreeMap<u32, i64>,
+    /// Group assignments in priority order (the first has priority 0).
+    pub groups: Vec<AppGroup>,
+}
+
+/// A group assigned to an app, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppGroup {
+    pub group: u32,
+    pub assigned: i64,
+}
+
+impl App {
+    /// `ACTIVE` or `INACTIVE`.
+    pub fn status(&self) -> &'static str {
+        if self.active {
+            "ACTIVE"
+        } else {
+            "INACTIVE"
+        }
+    }
+}
+
+/// How a user holds an app: directly (scope `USER`), through assigned groups (scope `GROUP`),
+/// or both (Okta shows `USER` then).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppAssignment {
+    /// When the direct assignment was made, if there is one.
+    pub direct: Option<i64>,
+    /// The assigned groups the user is a member of, in priority order.
+    pub groups: Vec<AppGroup>,
+}
+
+impl AppAssignment {
+    /// Okta's `scope`: `USER` when assigned directly, else `GROUP`.
+    pub fn scope(&self) -> &'static str {
+        if self.direct.is_some() {
+            "USER"
+        } else {
+            "GROUP"
+        }
+    }
+
+    /// When the assignment began (the earliest of its sources).
+    pub fn created(&self) -> i64 {
+        self.times().min().unwrap_or_default()
+    }
+
+    /// When the assignment last changed (the latest of its sources).
+    pub fn last_updated(&self) -> i64 {
+        self.times().max().unwrap_or_default()
+    }
+
+    fn times(&self) -> impl Iterator<Item = i64> + '_ {
+        self.direct
+            .into_iter()
+            .chain(self.groups.iter().map(|g| g.assigned))
+    }
+}
+
 /// Admin roles that decide what a credential may do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Role {
@@ -447,6 +561,7 @@ pub enum RoleKind {
     GroupMembershipAdmin,
     UserAdmin,
     HelpDeskAdmin,
+    AppAdmin,
 }
 
 impl RoleKind {
@@ -458,6 +573,7 @@ impl RoleKind {
             RoleKind::GroupMembershipAdmin => "GROUP_MEMBERSHIP_ADMIN",
             RoleKind::UserAdmin => "USER_ADMIN",
             RoleKind::HelpDeskAdmin => "HELP_DESK_ADMIN",
+            RoleKind::AppAdmin => "APP_ADMIN",
         }
     }
 
@@ -469,6 +585,7 @@ impl RoleKind {
             RoleKind::GroupMembershipAdmin => "Group Membership Administrator",
             RoleKind::UserAdmin => "Group Administrator",
             RoleKind::HelpDeskAdmin => "Help Desk Administrator",
+            RoleKind::AppAdmin => "Application Administrator",
         }
     }
 
@@ -480,6 +597,7 @@ impl RoleKind {
             RoleKind::GroupMembershipAdmin,
             RoleKind::UserAdmin,
             RoleKind::HelpDeskAdmin,
+            RoleKind::AppAdmin,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -506,7 +624,18 @@ pub fn roles_can_manage_group(roles: &[Role], g: u32) -> bool {
         RoleKind::GroupMembershipAdmin | RoleKind::UserAdmin => {
             r.groups.as_ref().is_none_or(|gs| gs.contains(&g))
         }
-        RoleKind::ReadOnlyAdmin | RoleKind::HelpDeskAdmin => false,
+        RoleKind::ReadOnlyAdmin | RoleKind::HelpDeskAdmin | RoleKind::AppAdmin => false,
+    })
+}
+
+/// Whether `roles` may change app assignments. `APP_ADMIN` covers every app here: Okta can
+/// limit it to some apps (app instance targets), which the simulator does not model.
+pub fn roles_can_manage_apps(roles: &[Role]) -> bool {
+    roles.iter().any(|r| {
+        matches!(
+            r.kind,
+            RoleKind::SuperAdmin | RoleKind::OrgAdmin | RoleKind::AppAdmin
+        )
     })
 }
 
@@ -529,7 +658,8 @@ pub struct OidcClient {
     pub post_logout_redirect_uris: Vec<String>,
 }
 
-/// A system log event about a membership change.
+/// A system log event about a membership change: a user added to or removed from a group or
+/// an app.
 #[derive(Debug, Clone)]
 pub struct LogEvent {
     pub uuid: String,
@@ -537,7 +667,17 @@ pub struct LogEvent {
     pub event_type: &'static str,
     pub actor: Actor,
     pub user: u32,
-    pub group: u32,
+    /// The group or app the user joined or left.
+    pub target: LogTarget,
+}
+
+/// The second target of a membership event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTarget {
+    /// A group (`UserGroup`): `group.user_membership.*`.
+    Group(u32),
+    /// An app (`AppInstance`): `application.user_membership.*`.
+    App(u32),
 }
 
 /// Who made a change, as the system log shows it.
@@ -603,6 +743,9 @@ pub struct Org {
     pub groups: Vec<Group>,
     group_ids: HashMap<String, u32>,
     pub rules: Vec<GroupRule>,
+    /// App instances, in the order they were added.
+    pub apps: Vec<App>,
+    app_ids: HashMap<String, u32>,
     /// SSWS API tokens → the admin user they act as.
     pub tokens: HashMap<String, u32>,
     pub service_apps: HashMap<String, ServiceApp>,
@@ -624,6 +767,8 @@ impl Org {
             groups: Vec::new(),
             group_ids: HashMap::new(),
             rules: Vec::new(),
+            apps: Vec::new(),
+            app_ids: HashMap::new(),
             tokens: HashMap::new(),
             service_apps: HashMap::new(),
             oidc_clients: HashMap::new(),
@@ -769,9 +914,125 @@ impl Org {
             },
             actor,
             user: u,
-            group: g,
+            target: LogTarget::Group(g),
         });
         Change::Changed
+    }
+
+    /// Adds an app (an empty id gets a generated one).
+    pub fn insert_app(&mut self, mut app: App) -> Result<u32, String> {
+        if app.id.is_empty() {
+            app.id = self.ids.next("0oa", 20);
+        }
+        if self.app_ids.contains_key(&app.id) {
+            return Err(format!("duplicate app id {:?}", app.id));
+        }
+        let idx = self.apps.len() as u32;
+        self.app_ids.insert(app.id.clone(), idx);
+        self.apps.push(app);
+        Ok(idx)
+    }
+
+    /// Looks an app up by id.
+    pub fn find_app(&self, id: &str) -> Option<u32> {
+        self.app_ids.get(id).copied()
+    }
+
+    /// How user `u` holds app `a`, if at all.
+    pub fn app_assignment(&self, a: u32, u: u32) -> Option<AppAssignment> {
+        let app = &self.apps[a as usize];
+        let user = &self.users[u as usize];
+        let found = AppAssignment {
+            direct: app.users.get(&u).copied(),
+            groups: app
+                .groups
+                .iter()
+                .filter(|g| user.groups.contains(&g.group))
+                .copied()
+                .collect(),
+        };
+        (found.direct.is_some() || !found.groups.is_empty()).then_some(found)
+    }
+
+    /// How many apps group `g` is assigned to.
+    pub fn group_app_count(&self, g: u32) -> usize {
+        self.apps
+            .iter()
+            .filter(|a| a.groups.iter().any(|x| x.group == g))
+            .count()
+    }
+
+    /// Every user assigned to app `a` (directly or through a group), in user order.
+    pub fn app_user_set(&self, a: u32) -> BTreeSet<u32> {
+        let app = &self.apps[a as usize];
+        let mut all: BTreeSet<u32> = app.users.keys().copied().collect();
+        for g in &app.groups {
+            all.extend(self.groups[g.group as usize].members.iter().copied());
+        }
+        all
+    }
+
+    /// Assigns app `a` to user `u` directly, as `POST /api/v1/apps/{id}/users` does: a user who
+    /// held it only through a group now holds it directly too (scope `USER`). Logs an event
+    /// when the user had no assignment before.
+    pub fn assign_app(&mut self, a: u32, u: u32, actor: Actor, now: i64) -> Change {
+        let had = self.app_assignment(a, u).is_some();
+        let app = &mut self.apps[a as usize];
+        if app.users.contains_key(&u) {
+            return Change::Unchanged;
+        }
+        app.users.insert(u, now);
+        if !had {
+            self.log_app_event(a, u, true, actor, now);
+        }
+        Change::Changed
+    }
+
+    /// Removes user `u`'s direct assignment to app `a` (no check that a group still grants
+    /// it: the API refuses that case before calling this). Logs an event when the user no
+    /// longer holds the app.
+    pub fn unassign_app(&mut self, a: u32, u: u32, actor: Actor, now: i64) -> Change {
+        if self.apps[a as usize].users.remove(&u).is_none() {
+            return Change::Unchanged;
+        }
+        if self.app_assignment(a, u).is_none() {
+            self.log_app_event(a, u, false, actor, now);
+        }
+        Change::Changed
+    }
+
+    /// Assigns group `g` to app `a` (lowest priority) or removes that assignment; no log event
+    /// (the control API does this, not the Management API).
+    pub fn set_app_group(&mut self, a: u32, g: u32, assigned: bool, now: i64) -> Change {
+        let groups = &mut self.apps[a as usize].groups;
+        let at = groups.iter().position(|x| x.group == g);
+        match (assigned, at) {
+            (true, None) => groups.push(AppGroup {
+                group: g,
+                assigned: now,
+            }),
+            (false, Some(i)) => {
+                groups.remove(i);
+            }
+            _ => return Change::Unchanged,
+        }
+        Change::Changed
+    }
+
+    fn log_app_event(&mut self, a: u32, u: u32, added: bool, actor: Actor, now: i64) {
+        let uuid = self.ids.next("", 32);
+        self.events.push(LogEvent {
+            uuid,
+            published: now,
+            event_type: if added {
+                "application.user_membership.add"
+            } else {
+                "application.user_membership.remove"
+            },
+            actor,
+            user: u,
+            target: LogTarget::App(a),
+        });
     }
 
     /// Index of the first item after the cursor `after` (an id), given the cursor's lookup.
@@ -787,11 +1048,37 @@ impl LogEvent {
     /// The event as Okta's System Log API shows it.
     pub fn to_json(&self, org: &Org) -> Value {
         let user = &org.users[self.user as usize];
-        let group = &org.groups[self.group as usize];
-        let verb = if self.event_type.ends_with(".add") {
-            "Add user to group membership"
-        } else {
-            "Remove user from group membership"
+        let add = self.event_type.ends_with(".add");
+        let (verb, legacy, target) = match self.target {
+            LogTarget::Group(g) => {
+                let group = &org.groups[g as usize];
+                (
+                    if add {
+                        "Add user to group membership"
+                    } else {
+                        "Remove user from group membership"
+                    },
+                    Some(if add {
+                        "core.user_group_member.user_add"
+                    } else {
+                        "core.user_group_member.user_remove"
+                    }),
+                    json!({ "id": group.id, "type": "UserGroup", "alternateId": "unknown", "displayName": group.name, "detailEntry": null }),
+                )
+            }
+            LogTarget::App(a) => {
+                let app = &org.apps[a as usize];
+                (
+                    if add {
+                        "Add user to application membership"
+                    } else {
+                        "Remove user from application membership"
+                    },
+                    // Not modelled: Okta's legacy names for app assignment events.
+                    None,
+                    json!({ "id": app.id, "type": "AppInstance", "alternateId": app.label, "displayName": app.label, "detailEntry": null }),
+                )
+            }
         };
         json!({
             "uuid": self.uuid,
@@ -799,7 +1086,7 @@ impl LogEvent {
             "eventType": self.event_type,
             "version": "0",
             "severity": "INFO",
-            "legacyEventType": if self.event_type.ends_with(".add") { "core.user_group_member.user_add" } else { "core.user_group_member.user_remove" },
+            "legacyEventType": legacy,
             "displayMessage": verb,
             "actor": {
                 "id": self.actor.id,
@@ -812,7 +1099,7 @@ impl LogEvent {
             "outcome": { "result": "SUCCESS", "reason": null },
             "target": [
                 { "id": user.id, "type": "User", "alternateId": user.login, "displayName": user.display_name(), "detailEntry": null },
-                { "id": group.id, "type": "UserGroup", "alternateId": "unknown", "displayName": group.name, "detailEntry": null }
+                target
             ],
             "transaction": { "type": "WEB", "id": self.uuid, "detail": {} },
             "debugContext": { "debugData": {} },
@@ -935,5 +1222,100 @@ mod tests {
         assert!(roles_can_read(&ro));
         assert!(!roles_can_manage_group(&ro, 3));
         assert!(!roles_can_read(&[]));
+        assert!(!roles_can_manage_apps(&ro) && !roles_can_manage_apps(&scoped));
+        let app_admin = [Role {
+            id: "r".into(),
+            kind: RoleKind::AppAdmin,
+            groups: None,
+        }];
+        assert!(roles_can_manage_apps(&app_admin) && roles_can_read(&app_admin));
+        assert!(!roles_can_manage_group(&app_admin, 3));
+        assert_eq!(RoleKind::parse("APP_ADMIN"), Some(RoleKind::AppAdmin));
+        assert_eq!(RoleKind::AppAdmin.label(), "Application Administrator");
+    }
+
+    #[test]
+    fn app_assignments_follow_direct_assignments_and_group_memberships() {
+        let mut org = Org::new(1, 0);
+        let u = org.insert_user(user("ada@example.com")).unwrap();
+        let g = org
+            .insert_group(Group {
+                id: String::new(),
+                name: "eng".into(),
+                description: String::new(),
+                kind: GroupKind::Okta,
+                created: 0,
+                last_updated: 0,
+                last_membership_updated: 0,
+                members: BTreeSet::new(),
+                owners: Vec::new(),
+            })
+            .unwrap();
+        let a = org
+            .insert_app(App {
+                id: String::new(),
+                name: "datadog".into(),
+                label: "Datadog".into(),
+                sign_on_mode: SignOnMode::Saml2,
+                active: true,
+                url: String::new(),
+                created: 0,
+                last_updated: 0,
+                users: BTreeMap::new(),
+                groups: Vec::new(),
+            })
+            .unwrap();
+        assert!(org.apps[0].id.starts_with("0oa") && org.apps[0].id.len() == 20);
+        assert_eq!(org.find_app(&org.apps[0].id.clone()), Some(a));
+        assert_eq!(org.app_assignment(a, u), None);
+        // Through a group: scope GROUP, gained and lost with the membership.
+        assert_eq!(org.set_app_group(a, g, true, 10), Change::Changed);
+        assert_eq!(org.set_app_group(a, g, true, 11), Change::Unchanged);
+        assert_eq!(org.group_app_count(g), 1);
+        let stats = org.groups[g as usize].to_json("http://o", Some(org.group_app_count(g)));
+        assert_eq!(stats["_embedded"]["stats"]["appsCount"], 1);
+        assert_eq!(org.app_assignment(a, u), None);
+        org.set_membership(g, u, true, actor(), 20);
+        let held = org.app_assignment(a, u).unwrap();
+        assert_eq!((held.scope(), held.created()), ("GROUP", 10));
+        // Directly too: scope USER; removing the direct one leaves GROUP.
+        assert_eq!(org.assign_app(a, u, actor(), 30), Change::Changed);
+        assert_eq!(org.assign_app(a, u, actor(), 31), Change::Unchanged);
+        assert_eq!(org.app_assignment(a, u).unwrap().scope(), "USER");
+        assert_eq!(org.unassign_app(a, u, actor(), 40), Change::Changed);
+        assert_eq!(org.app_assignment(a, u).unwrap().scope(), "GROUP");
+        org.set_membership(g, u, false, actor(), 50);
+        assert_eq!(org.app_assignment(a, u), None);
+        assert!(org.app_user_set(a).is_empty());
+        // Only gaining or losing the app is an app membership event.
+        let kinds: Vec<_> = org
+            .events
+            .iter()
+            .map(|e| (e.event_type, e.target))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("group.user_membership.add", LogTarget::Group(g)),
+                ("group.user_membership.remove", LogTarget::Group(g)),
+            ]
+        );
+        org.assign_app(a, u, actor(), 60);
+        org.unassign_app(a, u, actor(), 70);
+        let kinds: Vec<_> = org.events[2..]
+            .iter()
+            .map(|e| (e.event_type, e.target))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("application.user_membership.add", LogTarget::App(a)),
+                ("application.user_membership.remove", LogTarget::App(a)),
+            ]
+        );
+        // Group events still show the group as their second target.
+        let e = org.events[0].to_json(&org);
+        assert_eq!(e["target"][1]["type"], "UserGroup");
+        assert_eq!(e["legacyEventType"], "core.user_group_member.user_add");
     }
 }

@@ -492,7 +492,7 @@ async fn a_crashed_workers_lease_is_taken_over() {
         .unwrap()
         .len();
     let now = w.clock.timestamp();
-    assert!(!outbox::finish_okta_op(&w.state.db, &stale, None, now)
+    assert!(!outbox::finish_okta_op(&w.state.db, &stale, now)
         .await
         .unwrap());
     assert!(!outbox::retry_okta_op(&w.state.db, &stale, "late", now)

@@ -10,6 +10,7 @@ mod api_admin;
 mod api_matrix;
 mod api_schema;
 mod api_v1;
+mod apps;
 mod attacks;
 mod authorization;
 mod cli;

@@ -47,7 +47,12 @@ async fn sim(users: usize) -> RunningSim {
         "serviceApps": [{
             "clientId": "0oagatepass", "publicKeyPem": public, "kid": "k1",
             "scopes": ["okta.users.read", "okta.groups.read", "okta.groups.manage"]
-        }]
+        }, {
+            "clientId": "0oaappsmanager", "publicKeyPem": public, "kid": "k1",
+            "scopes": ["okta.users.read", "okta.groups.read", "okta.groups.manage",
+                       "okta.apps.read", "okta.apps.manage"]
+        }],
+        "apps": [{ "name": "datadog", "label": "Datadog", "signOnMode": "BOOKMARK" }]
     }))
     .unwrap();
     let mut org = Org::new(3, 1_700_000_000_000);
@@ -342,6 +347,84 @@ async fn service_app_gets_a_token_once_and_manages_membership() {
     );
 }
 
+/// A service-app client for `client_id` with the usual (group) scopes.
+fn service_app(sim: &RunningSim, client_id: &str) -> OktaClient {
+    let reference: SecretRef = format!("file:{}", fixture("rogue-provider-key.pem"))
+        .parse()
+        .unwrap();
+    OktaClient::new(
+        OktaSettings::new(
+            sim.base_url().parse().unwrap(),
+            OktaCredential::ServiceApp {
+                client_id: client_id.into(),
+                key_id: Some("k1".into()),
+                private_key: reference,
+                scopes: vec![
+                    "okta.users.read".into(),
+                    "okta.groups.read".into(),
+                    "okta.groups.manage".into(),
+                ],
+            },
+        ),
+        local_secrets(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_service_app_asks_for_the_apps_scopes_in_a_token_of_their_own() {
+    let sim = sim(1).await;
+    let user = {
+        let org = sim.sim.org.read().unwrap();
+        org.users[org.find_user("user0000@example.com").unwrap() as usize]
+            .id
+            .clone()
+    };
+    // Granted the apps scopes: it lists, assigns and unassigns.
+    let client = service_app(&sim, "0oaappsmanager");
+    let apps = client.apps_page(&Cursor::apps(200)).await.unwrap();
+    assert_eq!(apps.items.len(), 1);
+    let datadog = GroupId::from(apps.items[0].id.clone());
+    client
+        .assign_app(&datadog, &UserId::from(user.clone()))
+        .await
+        .unwrap();
+    let users = client
+        .app_users_page(&Cursor::app_users(datadog.as_str(), 500))
+        .await
+        .unwrap();
+    assert_eq!(
+        users
+            .items
+            .iter()
+            .map(|u| (u.id.as_str(), u.scope.as_str()))
+            .collect::<Vec<_>>(),
+        [(user.as_str(), "USER")]
+    );
+    client
+        .unassign_app(&datadog, &UserId::from(user.clone()))
+        .await
+        .unwrap();
+    // Groups still use the token with the group scopes: two tokens in all, each cached.
+    all_users(&client, 200).await.unwrap();
+    all_users(&client, 200).await.unwrap();
+    let tokens = request_log(&sim)
+        .await
+        .iter()
+        .filter(|r| r["path"] == "/oauth2/v1/token")
+        .count();
+    assert_eq!(tokens, 2);
+
+    // Not granted them: the apps calls are refused (`invalid_scope`), groups work on.
+    let client = service_app(&sim, "0oagatepass");
+    let e = client
+        .assign_app(&datadog, &UserId::from(user.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("invalid_scope"), "{e}");
+    assert_eq!(all_users(&client, 200).await.unwrap().len(), 3);
+}
+
 async fn rotate_in_sim(sim: &RunningSim, old: &str, new: &str) {
     let res = reqwest::Client::new()
         .post(format!("{}/__sim/api-tokens", sim.base_url()))
@@ -465,6 +548,9 @@ fn client_and_simulator_agree_on_rate_limit_buckets() {
         "/api/v1/meta/types/user/otyz9fj2jMiRBC1ZT1d6",
         "/api/v1/meta/schemas/user/default",
         "/api/v1/apps",
+        "/api/v1/apps/0oa1gjh63g214q0Hq0g4",
+        "/api/v1/apps/0oa1gjh63g214q0Hq0g4/users",
+        "/api/v1/apps/0oa1gjh63g214q0Hq0g4/users/00ub0oNGTSWTBKOLGLNR",
     ];
     let disagreements: Vec<String> = paths
         .iter()

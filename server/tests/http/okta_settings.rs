@@ -141,6 +141,20 @@ async fn admins_save_validated_settings_and_test_the_connection() {
             (manage.allowed, manage.scope.as_str()),
             (Some(true), "All OKTA_GROUP groups")
         );
+        // Apps: readable, and a super admin may assign people to them.
+        let row = |name: &str| {
+            report
+                .capabilities
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| (c.allowed, c.scope.clone()))
+                .unwrap()
+        };
+        assert_eq!(row("Read apps and assignments").0, Some(true));
+        assert_eq!(
+            row("Manage app assignments"),
+            (Some(true), "All apps".to_owned())
+        );
 
         // Sync now: runs in the background; the overview shows the run and the directory.
         let (status, body) = post(&app, &admin, "/api/okta/sync/now", &[("full", "true")]).await;
@@ -220,6 +234,13 @@ async fn the_capability_table_shows_what_a_lesser_credential_cannot_do() {
             (allowed, scope),
             "{token}"
         );
+        // Neither credential may assign apps (that needs a super, org or app admin).
+        let apps = report
+            .capabilities
+            .iter()
+            .find(|c| c.name == "Manage app assignments")
+            .unwrap();
+        assert_eq!(apps.allowed, Some(false), "{token}");
     }
 
     // A reference to nothing: the second step fails and says which secret; later steps skip.

@@ -5,6 +5,7 @@ import json
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -20,6 +21,7 @@ os.environ["OKTA_TESTING_TESTINGDISABLEHTTPSCHECK"] = "true"
 
 SUPER_TOKEN = "super-token"
 RO_TOKEN = "ro-token"
+APP_ADMIN_TOKEN = "app-admin-token"
 
 # 7 users (limit=2 gives 4 pages). ada and bob hold the API tokens. One is SUSPENDED: Okta lists
 # every user that is not DEPROVISIONED.
@@ -51,10 +53,24 @@ OWNERS = {
     "ops": [("USER", "bob@example.com")],
 }
 
+# Apps (5: limit=2 gives 3 pages), one per sign-on mode the simulator serves plus a second
+# SAML app nobody is assigned to. Users by login (scope USER), groups by name (their members
+# hold the app with scope GROUP). Okta lists INACTIVE apps too.
+#   (name, label, signOnMode, status, users, groups)
+APPS = [
+    ("datadog", "Datadog", "SAML_2_0", "ACTIVE", ["bob@example.com"], ["eng"]),
+    ("oidc_client", "Internal Portal", "OPENID_CONNECT", "ACTIVE", ["carol@example.com"], []),
+    ("bookmark", "Team Wiki", "BOOKMARK", "ACTIVE", [], ["ops"]),
+    ("jira_onprem", "Legacy Jira", "AUTO_LOGIN", "INACTIVE", ["dave@example.com"], []),
+    ("amazon_aws", "AWS Console", "SAML_2_0", "ACTIVE", [], []),
+]
+APP_LABELS = [a[1] for a in APPS]
+
 DEFAULT_FAULTS = {"latencyMs": 0, "errorRate": 0.0, "dropRate": 0.0, "rateLimited": False}
 DEFAULT_RATE_LIMITS = {
     "windowSecs": 60,
-    "limits": {"users": 600, "groups": 500, "group": 1000, "default": 1200},
+    "limits": {"users": 600, "groups": 500, "group": 1000, "apps": 100, "app": 500,
+               "default": 1200},
     "concurrency": 75,
 }
 
@@ -73,6 +89,13 @@ def seed_document():
         "tokens": [
             {"token": SUPER_TOKEN, "user": "ada@example.com", "roles": [{"type": "SUPER_ADMIN"}]},
             {"token": RO_TOKEN, "user": "bob@example.com", "roles": [{"type": "READ_ONLY_ADMIN"}]},
+            {"token": APP_ADMIN_TOKEN, "user": "frank@example.com",
+             "roles": [{"type": "APP_ADMIN"}]},
+        ],
+        "apps": [
+            {"name": name, "label": label, "signOnMode": mode, "status": status,
+             "users": users, "groups": groups}
+            for name, label, mode, status, users, groups in APPS
         ],
     }
 
@@ -106,6 +129,22 @@ class Sim:
     def set_user_status(self, user, status):
         """Changes a user's status (by id or login) behind the API's back, as an admin would."""
         self._control("PUT", f"/__sim/users/{user}/status", {"status": status})
+
+    def app_state(self, app):
+        """An app's assignments as the simulator holds them (by id, label or name): its groups
+        and every assigned user with scope, whether direct, and the groups granting it."""
+        return self._control("GET", f"/__sim/apps/{urllib.parse.quote(app)}")
+
+    def assign_app_group(self, app, group):
+        """Assigns a group (id or name) to an app behind the API's back, as an admin would."""
+        self._control("PUT", f"/__sim/apps/{urllib.parse.quote(app)}/groups/{group}")
+
+    def unassign_app_group(self, app, group):
+        self._control("DELETE", f"/__sim/apps/{urllib.parse.quote(app)}/groups/{group}")
+
+    def set_app_status(self, app, status):
+        """Activates or deactivates an app (ACTIVE or INACTIVE) behind the API's back."""
+        self._control("PUT", f"/__sim/apps/{urllib.parse.quote(app)}/status", {"status": status})
 
     def reset(self):
         self.set_faults()

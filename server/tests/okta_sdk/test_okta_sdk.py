@@ -13,12 +13,16 @@ import pytest
 from okta.api_response import OktaAPIResponse
 from okta.client import Client
 from okta.errors.okta_api_error import OktaAPIError
-from okta.models import (Group, GroupOwner, GroupOwnerType, GroupType, User, UserStatus,
-                         UserType)
+from okta.models import (AppUser, AppUserAssignRequest, AppUserStatus, Application,
+                         ApplicationGroupAssignment, ApplicationLifecycleStatus,
+                         ApplicationSignOnMode, AutoLoginApplication, BookmarkApplication, Group,
+                         GroupOwner, GroupOwnerType, GroupType, OpenIdConnectApplication,
+                         SamlApplication, User, UserStatus, UserType)
 from okta.pagination import PaginationHelper, paginate_pages
 from okta.utils import convert_date_time_to_seconds
 
-from conftest import GROUP_NAMES, GROUPS, LOGINS, OWNERS, RO_TOKEN, SUPER_TOKEN, USERS
+from conftest import (APP_ADMIN_TOKEN, APP_LABELS, APPS, GROUP_NAMES, GROUPS, LOGINS, OWNERS,
+                      RO_TOKEN, SUPER_TOKEN, USERS)
 
 CALL_TIMEOUT_SECS = 60
 
@@ -550,5 +554,323 @@ def test_deprovisioned_members_are_still_listed(sim):
             assert grace not in {u.id for u in users}
         finally:
             sim.set_user_status(grace, "SUSPENDED")
+
+    run(go())
+
+
+# 7. Apps and app assignments --------------------------------------------------------------
+
+MODEL_BY_MODE = {
+    "SAML_2_0": SamlApplication,
+    "OPENID_CONNECT": OpenIdConnectApplication,
+    "BOOKMARK": BookmarkApplication,
+    "AUTO_LOGIN": AutoLoginApplication,
+}
+
+
+async def app_ids(c):
+    apps, _, err = await c.list_applications(limit=200)
+    assert err is None, err
+    return {a.label: a.id for a in apps}
+
+
+def expected_scopes(label):
+    """login -> scope for everyone holding the seeded app: USER when assigned directly,
+    GROUP through an assigned group."""
+    _, _, _, _, users, groups = next(a for a in APPS if a[1] == label)
+    members = {g[0]: g[3] for g in GROUPS}
+    want = {login: "GROUP" for g in groups for login in members[g]}
+    want.update({login: "USER" for login in users})
+    return want
+
+
+async def app_scopes(c, app_id):
+    app_users, _, err = await c.list_application_users(app_id, limit=500)
+    assert err is None, err
+    assert all(isinstance(u, AppUser) for u in app_users), app_users
+    return {u.credentials.user_name: u.scope for u in app_users}
+
+
+def test_applications_page_with_sdk_helper(sim):
+    pages = run(all_pages(client(sim).list_applications, limit=2))
+    apps = [a for data, _ in pages for a in data]
+    assert [len(data) for data, _ in pages] == [2, 2, 1]
+    assert [more for _, more in pages] == [True, True, False]
+    assert [a.label for a in apps] == APP_LABELS, "apps are listed in a stable order, inactive too"
+    for (name, label, mode, status, _, _), app in zip(APPS, apps):
+        assert isinstance(app, MODEL_BY_MODE[mode]), f"{label}: {type(app).__name__}"
+        assert app.id and app.id.startswith("0oa") and len(app.id) == 20, app.id
+        assert app.name == name
+        assert app.sign_on_mode == ApplicationSignOnMode(mode)
+        assert app.status == ApplicationLifecycleStatus(status)
+        assert isinstance(app.created, datetime) and isinstance(app.last_updated, datetime)
+        assert app.links.users.href == f"{sim.url}/api/v1/apps/{app.id}/users"
+        assert app.links.groups.href == f"{sim.url}/api/v1/apps/{app.id}/groups"
+        assert app.credentials.user_name_template.template == "${source.login}"
+        assert app.accessibility.self_service is False
+        assert app.visibility.hide.web is False
+    calls = api_calls(sim, "/api/v1/apps")
+    assert len(calls) == 3, calls
+    assert all(c["status"] == 200 and c["bucket"] == "apps" for c in calls), calls
+
+
+def test_applications_filter_and_query(sim):
+    async def go():
+        c = client(sim)
+        active, _, err = await c.list_applications(filter='status eq "ACTIVE"')
+        assert err is None, err
+        assert [a.label for a in active] == [a[1] for a in APPS if a[3] == "ACTIVE"]
+        inactive, _, err = await c.list_applications(filter='status eq "INACTIVE"')
+        assert err is None, err
+        assert [a.label for a in inactive] == ["Legacy Jira"]
+        # Paging a filtered list with the SDK's helper.
+        pages = await all_pages(c.list_applications, limit=3, filter='status eq "ACTIVE"')
+        assert [len(data) for data, _ in pages] == [3, 1]
+        by_name, _, err = await c.list_applications(filter='name eq "datadog"')
+        assert err is None and [a.label for a in by_name] == ["Datadog"], err
+        by_q, _, err = await c.list_applications(q="team")
+        assert err is None and [a.label for a in by_q] == ["Team Wiki"], err
+        # The apps a user holds (Okta's user.id filter), directly or through a group.
+        user_ids, _ = await ids(sim)
+        held, _, err = await c.list_applications(
+            filter=f'user.id eq "{user_ids["bob@example.com"]}"')
+        assert err is None, err
+        assert [a.label for a in held] == ["Datadog", "Team Wiki"]
+        _, _, err = await c.list_applications(filter='label eq "Datadog"')
+        assert_okta_error(err, 400, "E0000001")
+
+    run(go())
+
+
+def test_get_application_and_unknown_ids_are_404(sim):
+    async def go():
+        c = client(sim, token=RO_TOKEN)
+        by_label = await app_ids(c)
+        app, resp, err = await c.get_application(by_label["Internal Portal"])
+        assert err is None and resp.status_code == 200, err
+        assert isinstance(app, OpenIdConnectApplication)
+        assert app.label == "Internal Portal" and app.name == "oidc_client"
+        assert app.credentials.oauth_client.client_id == app.id, "an OIDC app's client id is its id"
+        assert app.settings.oauth_client.redirect_uris
+        wiki, _, err = await c.get_application(by_label["Team Wiki"])
+        assert err is None and isinstance(wiki, BookmarkApplication), err
+        assert wiki.settings.app.url.startswith("https://")
+
+        unknown = "0oaDoesNotExist00000"
+        _, _, err = await c.get_application(unknown)
+        assert_okta_error(err, 404, "E0000007")
+        assert err.error_summary == f"Not found: Resource not found: {unknown} (AppInstance)"
+        _, _, err = await c.list_application_users(unknown)
+        assert_okta_error(err, 404, "E0000007")
+        _, _, err = await c.list_application_group_assignments(unknown)
+        assert_okta_error(err, 404, "E0000007")
+        user_ids, _ = await ids(sim)
+        _, _, err = await c.get_application_user(by_label["AWS Console"],
+                                                 user_ids["ada@example.com"])
+        assert_okta_error(err, 404, "E0000007")
+        admin = client(sim)
+        _, _, err = outcome(await admin.assign_user_to_application(
+            unknown, AppUserAssignRequest(id=user_ids["ada@example.com"], scope="USER")))
+        assert_okta_error(err, 404, "E0000007")
+        _, _, err = outcome(await admin.assign_user_to_application(
+            by_label["AWS Console"], AppUserAssignRequest(id="00uDoesNotExist0000x")))
+        assert_okta_error(err, 404, "E0000007")
+        _, _, err = outcome(await admin.unassign_user_from_application(
+            by_label["AWS Console"], user_ids["ada@example.com"]))
+        assert_okta_error(err, 404, "E0000007")
+
+    run(go())
+
+
+def test_application_users_show_scope_user_and_group(sim):
+    async def go():
+        c = client(sim)
+        by_label = await app_ids(c)
+        for label in APP_LABELS:
+            assert await app_scopes(c, by_label[label]) == expected_scopes(label), label
+        datadog = by_label["Datadog"]
+        # Paged with the SDK's helper: 6 holders, 3 pages of 2, in a stable order.
+        pages = await all_pages(c.list_application_users, limit=2, app_id=datadog)
+        assert [len(data) for data, _ in pages] == [2, 2, 2]
+        logins = [u.credentials.user_name for data, _ in pages for u in data]
+        assert sorted(logins) == sorted(expected_scopes("Datadog"))
+        user_ids, group_ids = await ids(sim)
+        bob, _, err = await c.get_application_user(datadog, user_ids["bob@example.com"])
+        assert err is None, err
+        assert isinstance(bob, AppUser) and bob.scope == "USER" and bob.id == user_ids["bob@example.com"]
+        assert bob.status == AppUserStatus.ACTIVE and bob.external_id is None
+        assert bob.links.app.href == f"{sim.url}/api/v1/apps/{datadog}"
+        assert bob.links.user.href == f"{sim.url}/api/v1/users/{bob.id}"
+        assert bob.links.group is None
+        carol, _, err = await c.get_application_user(datadog, user_ids["carol@example.com"])
+        assert err is None and carol.scope == "GROUP", err
+        assert carol.links.group.name == "eng"
+        assert carol.links.group.href == f"{sim.url}/api/v1/groups/{group_ids['eng']}"
+        assert isinstance(carol.created, datetime)
+        # The app's group assignments.
+        assigned, _, err = await c.list_application_group_assignments(datadog)
+        assert err is None, err
+        assert all(isinstance(g, ApplicationGroupAssignment) for g in assigned), assigned
+        assert [(g.id, g.priority) for g in assigned] == [(group_ids["eng"], 0)]
+        none, _, err = await c.list_application_group_assignments(by_label["AWS Console"])
+        assert err is None and none == [], none
+
+    run(go())
+    calls = [c for c in api_calls(sim) if c["path"].startswith("/api/v1/apps/")]
+    assert calls and all(c["bucket"] == "app" and c["status"] == 200 for c in calls), calls
+
+
+def test_assign_and_unassign_application_user(sim):
+    async def go():
+        c = client(sim)
+        aws = (await app_ids(c))["AWS Console"]
+        user_ids, _ = await ids(sim)
+        erin = user_ids["erin@example.com"]
+        assert await app_scopes(c, aws) == {}
+        sim.clear_requests()
+        # The SDK takes the AppUserAssignRequest model, or a dict it validates into one.
+        first, resp, err = await c.assign_user_to_application(
+            aws, AppUserAssignRequest(id=erin, scope="USER"))
+        assert err is None, err
+        assert resp.status_code == 200
+        assert isinstance(first, AppUser) and (first.id, first.scope) == (erin, "USER")
+        assert first.credentials.user_name == "erin@example.com"
+        again, resp, err = await c.assign_user_to_application(
+            aws, {"id": erin, "scope": "USER", "credentials": {"userName": "erin@example.com"}})
+        assert err is None and resp.status_code == 200, err
+        assert again.to_dict() == first.to_dict(), "assigning twice answers the same AppUser"
+        got, _, err = await c.get_application_user(aws, erin)
+        assert err is None and got.scope == "USER", err
+        assert await app_scopes(c, aws) == {"erin@example.com": "USER"}
+        state = sim.app_state("AWS Console")
+        assert [(u["login"], u["scope"], u["direct"]) for u in state["users"]] == [
+            ("erin@example.com", "USER", True)]
+        for status in (204, 404):  # the second removal finds nothing to remove
+            _, resp, err = outcome(await c.unassign_user_from_application(aws, erin))
+            if status == 204:
+                assert err is None and resp.status_code == 204, err
+            else:
+                assert_okta_error(err, 404, "E0000007")
+        _, _, err = await c.get_application_user(aws, erin)
+        assert_okta_error(err, 404, "E0000007")
+        assert await app_scopes(c, aws) == {}
+        # Both changes are in the system log.
+        events, _, err = await c.list_log_events(filter=f'target.id eq "{erin}"', limit=100)
+        assert err is None, err
+        kinds = [(e.event_type, [t.type for t in e.target]) for e in events
+                 if e.event_type.startswith("application.") and e.target[1].id == aws]
+        assert kinds == [("application.user_membership.add", ["User", "AppInstance"]),
+                         ("application.user_membership.remove", ["User", "AppInstance"])], kinds
+
+    run(go())
+    posts = api_calls(sim, method="POST")
+    deletes = api_calls(sim, method="DELETE")
+    assert [c["status"] for c in posts] == [200, 200], posts
+    assert [c["status"] for c in deletes] == [204, 404], deletes
+    assert all(c["bucket"] == "app" for c in posts + deletes)
+
+
+def test_app_held_through_a_group_cannot_be_unassigned_e0000046(sim):
+    """Okta converts a group holder assigned directly to scope USER, and refuses to unassign
+    the app while a group membership still grants it (403 E0000046); once the user leaves the
+    group, the direct assignment can go."""
+    async def go():
+        c = client(sim)
+        datadog = (await app_ids(c))["Datadog"]
+        user_ids, group_ids = await ids(sim)
+        carol, ada = user_ids["carol@example.com"], user_ids["ada@example.com"]
+        # Held only through eng: refused.
+        _, _, err = outcome(await c.unassign_user_from_application(datadog, carol))
+        assert_okta_error(err, 403, "E0000046")
+        assert err.error_summary == "Deactivate application for user forbidden."
+        assert [x["errorSummary"] for x in err.error_causes] == [
+            "The application cannot be unassigned from the user while their group memberships "
+            "grant them access"]
+        # Assigned directly too: scope USER, still refused, nothing changes.
+        held, _, err = await c.assign_user_to_application(datadog, AppUserAssignRequest(id=ada))
+        assert err is None and held.scope == "USER", err
+        _, _, err = outcome(await c.unassign_user_from_application(datadog, ada))
+        assert_okta_error(err, 403, "E0000046")
+        got, _, err = await c.get_application_user(datadog, ada)
+        assert err is None and got.scope == "USER", err
+        assert await app_scopes(c, datadog) == {**expected_scopes("Datadog"),
+                                                "ada@example.com": "USER"}
+        # Out of the group, the direct assignment can be removed; back in, she holds it
+        # through the group again.
+        _, _, err = outcome(await c.unassign_user_from_group(group_ids["eng"], ada))
+        assert err is None, err
+        try:
+            _, resp, err = outcome(await c.unassign_user_from_application(datadog, ada))
+            assert err is None and resp.status_code == 204, err
+            _, _, err = await c.get_application_user(datadog, ada)
+            assert_okta_error(err, 404, "E0000007")
+        finally:
+            _, _, err = outcome(await c.assign_user_to_group(group_ids["eng"], ada))
+            assert err is None, err
+        assert await app_scopes(c, datadog) == expected_scopes("Datadog")
+
+    run(go())
+
+
+def test_group_assignments_grant_the_app(sim):
+    """A group assigned to an app (through the simulator's control API) gives its members the
+    app with scope GROUP; removing the group assignment takes it away."""
+    async def go():
+        c = client(sim)
+        aws = (await app_ids(c))["AWS Console"]
+        _, group_ids = await ids(sim)
+        sim.assign_app_group("AWS Console", "ops")
+        try:
+            assert await app_scopes(c, aws) == {"bob@example.com": "GROUP"}
+            assigned, _, err = await c.list_application_group_assignments(aws)
+            assert err is None and [g.id for g in assigned] == [group_ids["ops"]], err
+            state = sim.app_state(aws)
+            assert [g["name"] for g in state["groups"]] == ["ops"]
+            assert [(u["login"], u["scope"], u["groups"]) for u in state["users"]] == [
+                ("bob@example.com", "GROUP", ["ops"])]
+        finally:
+            sim.unassign_app_group("AWS Console", "ops")
+        assert await app_scopes(c, aws) == {}
+
+    run(go())
+
+
+def test_only_app_admins_may_assign_apps(sim):
+    async def go():
+        user_ids, _ = await ids(sim)
+        ro = client(sim, token=RO_TOKEN)
+        by_label = await app_ids(ro)  # reading is allowed
+        aws, datadog = by_label["AWS Console"], by_label["Datadog"]
+        grace = user_ids["grace@example.com"]
+        _, _, err = outcome(await ro.assign_user_to_application(aws, AppUserAssignRequest(id=grace)))
+        assert_okta_error(err, 403, "E0000006")
+        _, _, err = outcome(await ro.unassign_user_from_application(datadog,
+                                                                    user_ids["bob@example.com"]))
+        assert_okta_error(err, 403, "E0000006")
+        assert await app_scopes(client(sim), aws) == {}
+        # An Application Administrator may.
+        apps_admin = client(sim, token=APP_ADMIN_TOKEN)
+        held, _, err = await apps_admin.assign_user_to_application(
+            aws, AppUserAssignRequest(id=grace))
+        assert err is None and held.scope == "USER", err
+        _, resp, err = outcome(await apps_admin.unassign_user_from_application(aws, grace))
+        assert err is None and resp.status_code == 204, err
+        # An inactive app takes no new assignments; activated, it does.
+        jira = by_label["Legacy Jira"]
+        _, _, err = outcome(await apps_admin.assign_user_to_application(
+            jira, AppUserAssignRequest(id=grace)))
+        assert_okta_error(err, 400, "E0000001")
+        sim.set_app_status("Legacy Jira", "ACTIVE")
+        try:
+            app, _, err = await apps_admin.get_application(jira)
+            assert err is None and app.status == ApplicationLifecycleStatus.ACTIVE, err
+            held, _, err = await apps_admin.assign_user_to_application(
+                jira, AppUserAssignRequest(id=grace))
+            assert err is None and held.scope == "USER", err
+            _, resp, err = outcome(await apps_admin.unassign_user_from_application(jira, grace))
+            assert err is None and resp.status_code == 204, err
+        finally:
+            sim.set_app_status("Legacy Jira", "INACTIVE")
+        assert sim.app_state(jira)["status"] == "INACTIVE"
 
     run(go())

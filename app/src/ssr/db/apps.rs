@@ -132,6 +132,16 @@ pub async fn assignment(db: &Db, app: &GroupId, user: &UserId) -> Result<Option<
     )
 }
 
+/// The apps Okta assigns `user` to (directly or through a group), as grant-style ids.
+pub async fn app_ids_of(db: &Db, user: &UserId) -> Result<Vec<GroupId>, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT app_id FROM app_users WHERE user_id = $1")
+            .bind(user)
+            .fetch_all(db.pool())
+            .await?,
+    )
+}
+
 /// Notes the direct assignment a grant made.
 pub async fn record_assignment(
     tx: &mut Tx,
@@ -153,21 +163,9 @@ pub async fn record_assignment(
     Ok(())
 }
 
-/// Forgets a grant's assignment once Okta removed it, or — `through_group` — notes that the
-/// person keeps the app through a group.
-pub async fn forget_assignment(
-    tx: &mut Tx,
-    app: &GroupId,
-    user: &UserId,
-    through_group: bool,
-) -> Result<(), DbError> {
-    let sql = if through_group {
-        "UPDATE app_users SET scope = 'GROUP', source = 'okta_sync' \
-         WHERE app_id = $1 AND user_id = $2"
-    } else {
-        "DELETE FROM app_users WHERE app_id = $1 AND user_id = $2"
-    };
-    sqlx::query(sql)
+/// Forgets a grant's assignment once Okta removed it.
+pub async fn forget_assignment(tx: &mut Tx, app: &GroupId, user: &UserId) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM app_users WHERE app_id = $1 AND user_id = $2")
         .bind(app)
         .bind(user)
         .execute(&mut **tx)

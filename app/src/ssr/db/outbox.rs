@@ -138,16 +138,9 @@ async fn close_claim(
     Ok(updated.rows_affected() == 1)
 }
 
-/// Marks an operation done; a removal also finishes its grant (revoking → revoked). `kept`:
-/// an app removal Okta refused because a group still gives the person the app (the
-/// assignment stays, and why is audited). Returns false (and changes nothing) if the claim
-/// was lost meanwhile.
-pub async fn finish_okta_op(
-    db: &Db,
-    op: &OktaOp,
-    kept: Option<&str>,
-    now: Timestamp,
-) -> Result<bool, DbError> {
+/// Marks an operation done; a removal also finishes its grant (revoking → revoked). Returns
+/// false (and changes nothing) if the claim was lost meanwhile.
+pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: Timestamp) -> Result<bool, DbError> {
     let mut tx = db.begin_write().await?;
     if !close_claim(&mut tx, op, "done", None, now).await? {
         return Ok(false);
@@ -180,8 +173,7 @@ pub async fn finish_okta_op(
             super::apps::record_assignment(&mut tx, &op.group_id, &op.user_id, now).await?;
         }
         (Resource::App, OpKind::Remove) => {
-            super::apps::forget_assignment(&mut tx, &op.group_id, &op.user_id, kept.is_some())
-                .await?;
+            super::apps::forget_assignment(&mut tx, &op.group_id, &op.user_id).await?;
         }
     }
     if let (OpKind::Remove, Some(grant)) = (op.kind, op.grant_id) {
@@ -195,18 +187,63 @@ pub async fn finish_okta_op(
         )
         .await?;
     }
-    let action = match (op.resource, op.kind, kept) {
-        (Resource::Group, OpKind::Add, _) => AuditAction::MembershipAdded,
-        (Resource::Group, OpKind::Remove, _) => AuditAction::MembershipRemoved,
-        (Resource::App, OpKind::Add, _) => AuditAction::AppAssigned,
-        (Resource::App, OpKind::Remove, None) => AuditAction::AppUnassigned,
-        (Resource::App, OpKind::Remove, Some(_)) => AuditAction::AppAssignmentKept,
+    let action = match (op.resource, op.kind) {
+        (Resource::Group, OpKind::Add) => AuditAction::MembershipAdded,
+        (Resource::Group, OpKind::Remove) => AuditAction::MembershipRemoved,
+        (Resource::App, OpKind::Add) => AuditAction::AppAssigned,
+        (Resource::App, OpKind::Remove) => AuditAction::AppUnassigned,
     };
-    let mut details = serde_json::json!({ "attempts": op.attempts });
-    if let Some(why) = kept {
-        details["reason"] = serde_json::json!(why);
-    }
+    let details = serde_json::json!({ "attempts": op.attempts });
     op_audit(&mut tx, op, action, details, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// An app unassignment Okta refused because a group still gives the person the app: the grant
+/// ends now (revoking → revoked, audited once with `reason`: the person keeps the app through
+/// the group), while the removal of the grant's own direct assignment waits until `next_at`
+/// and is tried again until the group no longer gives it (its tries start over, so no alarm
+/// is raised for it). Returns false (and changes nothing) if the claim was lost meanwhile.
+pub async fn keep_for_group(
+    db: &Db,
+    op: &OktaOp,
+    reason: &str,
+    now: Timestamp,
+    next_at: Timestamp,
+) -> Result<bool, DbError> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query(&format!(
+        "UPDATE okta_ops SET state = 'pending', next_attempt_at = $2, last_error = $5, \
+           attempts = 0, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND {STILL_CLAIMED}"
+    ))
+    .bind(op.id)
+    .bind(next_at)
+    .bind(&op.owner)
+    .bind(op.attempts)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let ended = match op.grant_id {
+        Some(grant) => {
+            transition_grant(
+                &mut tx,
+                grant,
+                &[GrantState::Revoking],
+                GrantState::Revoked,
+                None,
+                now,
+            )
+            .await?
+        }
+        None => false,
+    };
+    if ended {
+        let details = serde_json::json!({ "reason": reason });
+        op_audit(&mut tx, op, AuditAction::AppAssignmentKept, details, now).await?;
+    }
     tx.commit().await?;
     Ok(true)
 }

@@ -30,6 +30,8 @@ const LEASE_MS: i64 = 15_000;
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// Okta's refusal to unassign an app from a person a group still assigns it to.
 const KEPT_BY_GROUP: &str = "E0000046";
+/// How often such a removal is tried again.
+const KEPT_RECHECK_MS: i64 = 15 * 60_000;
 /// Tries before an add is given up (a removal never is).
 pub const MAX_ADD_ATTEMPTS: i64 = 8;
 /// Longest wait between tries.
@@ -118,14 +120,20 @@ async fn apply(state: &Core, okta: &dyn OktaApi, op: outbox::OktaOp) -> Result<O
         (Resource::App, false) => okta.unassign_app(&op.group_id, &op.user_id).await,
     };
     let now = state.clock.timestamp();
-    // Removing what is already gone is done too. An app assignment a group still gives is
-    // not Gatepass's to take: Okta refuses (E0000046), and the grant ends with it kept.
-    let mut kept_because = None;
+    // An app assignment a group still gives is not Gatepass's to take: Okta refuses
+    // (E0000046). The grant ends; the grant's own assignment is removed once the group no
+    // longer gives the app.
+    if let Err(e) = &result {
+        if !add && op.resource == Resource::App && e.code() == Some(KEPT_BY_GROUP) {
+            let reason = "a group the person belongs to still gives them the app";
+            let next = now.plus_millis(KEPT_RECHECK_MS);
+            let kept = record(|| outbox::keep_for_group(&state.db, &op, reason, now, next)).await?;
+            return Ok(kept_or_lost(kept, Outcome::Retried, &op));
+        }
+    }
+    // Removing what is already gone is done too.
     let result = result.or_else(|e| {
         if !add && e.status() == Some(404) {
-            Ok(())
-        } else if !add && op.resource == Resource::App && e.code() == Some(KEPT_BY_GROUP) {
-            kept_because = Some("a group the person belongs to still gives them the app");
             Ok(())
         } else {
             Err(e)
@@ -133,7 +141,7 @@ async fn apply(state: &Core, okta: &dyn OktaApi, op: outbox::OktaOp) -> Result<O
     });
     match result {
         Ok(()) => {
-            let kept = record(|| outbox::finish_okta_op(&state.db, &op, kept_because, now)).await?;
+            let kept = record(|| outbox::finish_okta_op(&state.db, &op, now)).await?;
             // Someone's standing may rest on this membership (an admin group).
             state.caches.membership_changed();
             Ok(kept_or_lost(kept, Outcome::Done, &op))

@@ -34,6 +34,10 @@ pub fn rate_bucket(path: &str) -> &'static str {
         "group"
     } else if path == "/api/v1/users" || path.starts_with("/api/v1/users/") {
         "users"
+    } else if path == "/api/v1/apps" {
+        "apps"
+    } else if path.starts_with("/api/v1/apps/") {
+        "app"
     } else if path.starts_with("/api/v1/logs") {
         "logs"
     } else if path == "/oauth2/v1/token" {

@@ -180,9 +180,7 @@ async fn an_app_grant_carries_the_app_to_the_okta_outbox_and_its_end_queues_the_
             (OpKind::Add, Resource::App, "0oadatadog")
         );
         // Okta assigned it: the directory copy notes the grant's direct assignment.
-        assert!(outbox::finish_okta_op(&db, &ops[0], None, now)
-            .await
-            .unwrap());
+        assert!(outbox::finish_okta_op(&db, &ops[0], now).await.unwrap());
         assert_eq!(
             apps::assignment(&db, &"0oadatadog".into(), &UserId::from("ada"))
                 .await
@@ -206,9 +204,11 @@ async fn an_app_grant_carries_the_app_to_the_okta_outbox_and_its_end_queues_the_
             (ops[0].kind, ops[0].resource),
             (OpKind::Remove, Resource::App)
         );
-        // Okta refused because a group gives it: the grant ends, the assignment is kept.
+        // Okta refused because a group gives it: the grant ends, the assignment is kept, and
+        // the removal of the grant's own assignment waits to be tried again.
+        let later = now.plus_millis(900_000);
         assert!(
-            outbox::finish_okta_op(&db, &ops[0], Some("a group gives it"), now)
+            outbox::keep_for_group(&db, &ops[0], "a group gives it", now, later)
                 .await
                 .unwrap()
         );
@@ -220,12 +220,29 @@ async fn an_app_grant_carries_the_app_to_the_okta_outbox_and_its_end_queues_the_
                 .state,
             GrantState::Revoked
         );
+        assert!(
+            outbox::claim_okta_ops(&db, "t", now, now.plus_millis(15_000), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let retried = outbox::claim_okta_ops(&db, "t", later, later.plus_millis(15_000), 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            (retried.len(), retried[0].attempts, retried[0].kind),
+            (1, 1, OpKind::Remove),
+            "tried again later, its tries started over"
+        );
+        // Once Okta removes it, the copy forgets it.
+        assert!(outbox::finish_okta_op(&db, &retried[0], later)
+            .await
+            .unwrap());
         assert_eq!(
             apps::assignment(&db, &"0oadatadog".into(), &UserId::from("ada"))
                 .await
-                .unwrap()
-                .as_deref(),
-            Some("GROUP")
+                .unwrap(),
+            None
         );
         let actions: Vec<String> = list_audit_events(&db, None, 100)
             .await
@@ -233,8 +250,13 @@ async fn an_app_grant_carries_the_app_to_the_okta_outbox_and_its_end_queues_the_
             .into_iter()
             .map(|e| e.action)
             .collect();
-        assert!(actions.contains(&"okta.app.assigned".to_owned()));
-        assert!(actions.contains(&"okta.app.assignment_kept".to_owned()));
+        for a in [
+            "okta.app.assigned",
+            "okta.app.assignment_kept",
+            "okta.app.unassigned",
+        ] {
+            assert!(actions.contains(&a.to_owned()), "{a} in {actions:?}");
+        }
     })
     .await;
 }

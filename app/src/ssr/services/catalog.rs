@@ -6,11 +6,11 @@ use std::sync::Arc;
 use crate::error::AppError;
 use crate::model::{
     AccessRequest, BundleEntry, CatalogEntry, CatalogPage, GrantState, GrantView, GroupId,
-    MyAccess, RequestId, RequestState, RequestView, UserId,
+    MyAccess, RequestId, RequestState, RequestView, Resource, UserId,
 };
 use crate::ssr::auth::Requester;
 use crate::ssr::cache::{Caches, Requestable, RequestableGroup};
-use crate::ssr::db::{directory, grants, policies, requests, Db};
+use crate::ssr::db::{apps, directory, grants, policies, requests, Db};
 use crate::ssr::services::policy::resolve_policy;
 
 /// Requests, and grants, per page of Admin › Requests and grants.
@@ -31,7 +31,9 @@ pub struct CatalogService<'a> {
 /// What the catalog knows about the person looking at it.
 struct Viewer {
     index: Arc<Requestable>,
+    /// The groups Okta lists the person in, and the apps it assigns them to.
     mine: HashSet<GroupId>,
+    my_apps: HashSet<GroupId>,
     grants: Vec<crate::model::Grant>,
     requests: Vec<AccessRequest>,
 }
@@ -45,6 +47,7 @@ impl CatalogService<'_> {
                 .await?
                 .into_iter()
                 .collect(),
+            my_apps: apps::app_ids_of(self.db, me).await?.into_iter().collect(),
             grants: grants::list_grants_of(self.db, me, 500).await?,
             requests: requests::list_requests_of(self.db, me, 500).await?,
         })
@@ -108,8 +111,12 @@ impl CatalogService<'_> {
                 .iter()
                 .find(|r| r.group_id == *id && r.state == RequestState::Pending)
                 .map(|r| r.id),
-            member_in_okta: v.mine.contains(id) && !v.grants.iter().any(|g| live(&g)),
+            member_in_okta: match group.resource {
+                Resource::Group => v.mine.contains(id),
+                Resource::App => v.my_apps.contains(id),
+            } && !v.grants.iter().any(|g| live(&g)),
             group_id: id.clone(),
+            resource: group.resource,
             name: group.name.clone(),
             description: group.description.clone(),
             default_duration_secs: policy.default_duration_secs,
@@ -407,6 +414,7 @@ pub(crate) async fn requestable_groups(
             };
             groups.push(RequestableGroup {
                 folded: name.to_lowercase(),
+                resource: Resource::Group,
                 id,
                 name,
                 description,
@@ -415,6 +423,25 @@ pub(crate) async fn requestable_groups(
         }
         if exhausted {
             break;
+        }
+    }
+    // Apps a policy of their own makes requestable (patterns match groups only).
+    for (at, p) in policies.iter().enumerate() {
+        let crate::model::PolicyTarget::App(app) = &p.target else {
+            continue;
+        };
+        if !p.requestable {
+            continue;
+        }
+        if let Some(app) = apps::find_app(db, app.as_str()).await? {
+            groups.push(RequestableGroup {
+                folded: app.label.to_lowercase(),
+                id: GroupId(app.okta_id.0),
+                resource: Resource::App,
+                description: format!("Okta app ({})", app.sign_on_mode),
+                name: app.label,
+                policy: at,
+            });
         }
     }
     groups.sort_by(|a, b| a.name.cmp(&b.name));

@@ -1,7 +1,10 @@
 //! The built-in demo company, Northwind Labs (`--seed demo`): 26 people across IT,
 //! engineering, finance, sales, support and people ops, in every user status; 21 groups of
-//! every type, one kept by a group rule. The org is `demo.json`, an ordinary seed file embedded
-//! in the binary; [`demo`] adds what is chosen at start: the API token and Gatepass's OIDC app.
+//! every type, one kept by a group rule; 4 apps ([`DEMO_APPS`]): Datadog for engineering,
+//! the production AWS console with nobody assigned (requested through Gatepass), Snowflake for
+//! one data engineer, and an inactive legacy Jira. The org is `demo.json`, an ordinary seed file
+//! embedded in the binary; [`demo`] adds what is chosen at start: the API token and Gatepass's
+//! OIDC app.
 
 use super::{SeedFile, SeedOidcClient, SeedRole, SeedToken};
 
@@ -13,6 +16,50 @@ pub const TOKEN_OWNER: &str = "sam.reyes@northwind.example";
 
 /// Who is on call for the demo's PagerDuty schedule (`PDEMO01`, *Platform primary*).
 pub const DEMO_ON_CALL: &str = "lena.fischer@northwind.example";
+
+/// One of the demo's apps and who is assigned to it.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoApp {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub status: &'static str,
+    /// Assigned groups, by name (their members hold the app with scope `GROUP`).
+    pub groups: &'static [&'static str],
+    /// Users assigned directly, by login (scope `USER`).
+    pub users: &'static [&'static str],
+}
+
+/// The demo's apps, as `demo.json` seeds them.
+pub const DEMO_APPS: [DemoApp; 4] = [
+    DemoApp {
+        id: "0oademodatadog00a0g4",
+        label: "Datadog",
+        status: "ACTIVE",
+        groups: &["engineering"],
+        users: &[],
+    },
+    DemoApp {
+        id: "0oademoawsprod00a0g4",
+        label: "AWS Console \u{2014} Production",
+        status: "ACTIVE",
+        groups: &[],
+        users: &[],
+    },
+    DemoApp {
+        id: "0oademosnowflk00a0g4",
+        label: "Snowflake",
+        status: "ACTIVE",
+        groups: &[],
+        users: &["chloe.martin@northwind.example"],
+    },
+    DemoApp {
+        id: "0oademojiraold00a0g4",
+        label: "Legacy Jira",
+        status: "INACTIVE",
+        groups: &[],
+        users: &[],
+    },
+];
 
 /// The demo org, with `api_token` as Sam Reyes's SSWS token (a super admin) and `client` as
 /// the OIDC app people sign in to Gatepass with.
@@ -173,5 +220,54 @@ mod tests {
         );
         assert_eq!(owners("break-glass"), ["GROUP \"gatepass-admins\""]);
         assert!(owners("engineering").is_empty());
+    }
+
+    #[test]
+    fn demo_seed_holds_the_expected_apps_and_assignments() {
+        let org = demo_org();
+        type Facts<'a> = (&'a str, &'a str, &'a str, Vec<&'a str>, Vec<&'a str>);
+        let got: Vec<Facts<'_>> = org
+            .apps
+            .iter()
+            .map(|a| {
+                let groups = a
+                    .groups
+                    .iter()
+                    .map(|g| org.groups[g.group as usize].name.as_str())
+                    .collect();
+                let users = a
+                    .users
+                    .keys()
+                    .map(|&u| org.users[u as usize].login.as_str())
+                    .collect();
+                (a.id.as_str(), a.label.as_str(), a.status(), groups, users)
+            })
+            .collect();
+        let want: Vec<Facts<'_>> = DEMO_APPS
+            .iter()
+            .map(|a| (a.id, a.label, a.status, a.groups.to_vec(), a.users.to_vec()))
+            .collect();
+        assert_eq!(got, want);
+
+        // Every engineer holds Datadog through the engineering group; Chloe holds Snowflake
+        // directly; nobody holds the production AWS console yet.
+        let datadog = org.find_app("0oademodatadog00a0g4").unwrap();
+        let engineers = org.groups[org.group_by_id_or_name("engineering").unwrap() as usize]
+            .members
+            .clone();
+        assert_eq!(org.app_user_set(datadog), engineers);
+        let lena = org.find_user("lena.fischer@northwind.example").unwrap();
+        assert_eq!(org.app_assignment(datadog, lena).unwrap().scope(), "GROUP");
+        let snowflake = org.find_app("0oademosnowflk00a0g4").unwrap();
+        let chloe = org.find_user("chloe.martin@northwind.example").unwrap();
+        assert_eq!(
+            org.app_assignment(snowflake, chloe).unwrap().scope(),
+            "USER"
+        );
+        assert_eq!(org.app_user_set(snowflake).len(), 1);
+        let aws = org.find_app("0oademoawsprod00a0g4").unwrap();
+        assert!(org.app_user_set(aws).is_empty());
+        let modes: Vec<&str> = org.apps.iter().map(|a| a.sign_on_mode.as_str()).collect();
+        assert_eq!(modes, ["SAML_2_0", "SAML_2_0", "SAML_2_0", "AUTO_LOGIN"]);
     }
 }

@@ -3,7 +3,8 @@
 //! deterministic generated org of any size (`--scale`, [`scale`]).
 //!
 //! This module is the file format: the `Seed*` types and how a file is applied to an [`Org`]
-//! (and taken back out of one, for `--state`).
+//! (and taken back out of one, for `--state`). Apps are applied last, after users, groups and
+//! credentials.
 
 pub mod demo;
 pub mod scale;
@@ -11,14 +12,15 @@ pub mod scale;
 pub use demo::{demo, DEMO_ON_CALL};
 pub use scale::{generate, Scale};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::jwt::PublicJwk;
 use crate::store::{
-    Group, GroupKind, GroupRule, OidcClient, Org, Owner, OwnerRef, Role, RoleKind, ServiceApp, User,
+    App, AppGroup, Group, GroupKind, GroupRule, OidcClient, Org, Owner, OwnerRef, Role, RoleKind,
+    ServiceApp, SignOnMode, User,
 };
 use crate::time::{format_instant, parse_instant};
 
@@ -38,6 +40,8 @@ pub struct SeedFile {
     pub service_apps: Vec<SeedServiceApp>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub oidc_clients: Vec<SeedOidcClient>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<SeedApp>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -175,6 +179,32 @@ pub struct SeedOidcClient {
     pub post_logout_redirect_uris: Vec<String>,
 }
 
+/// An app instance and who is assigned to it: `users` directly (logins or ids, scope `USER`),
+/// `groups` (names or ids; members hold the app with scope `GROUP`) in priority order.
+/// `signOnMode` is one of `SAML_2_0`, `OPENID_CONNECT`, `BOOKMARK`, `AUTO_LOGIN`; `url` (the
+/// app's sign-in, ACS or launch URL) defaults to `https://{name}.example.com/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedApp {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    pub label: String,
+    pub sign_on_mode: String,
+    #[serde(default = "active")]
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
+    #[serde(default)]
+    pub users: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
 fn instant(s: &Option<String>, default: i64, what: &str) -> Result<i64, String> {
     match s {
         None => Ok(default),
@@ -215,6 +245,69 @@ fn roles(org: &mut Org, seeds: &[SeedRole], whose: &str) -> Result<Vec<Role>, St
             })
         })
         .collect()
+}
+
+fn seed_app(org: &mut Org, a: &SeedApp, now: i64) -> Result<u32, String> {
+    let whose = format!("app {}", a.label);
+    if a.name.trim().is_empty() || a.label.trim().is_empty() {
+        return Err(format!("{whose}: name and label must not be empty"));
+    }
+    let sign_on_mode = SignOnMode::parse(&a.sign_on_mode).ok_or_else(|| {
+        let modes: Vec<&str> = SignOnMode::ALL.iter().map(|m| m.as_str()).collect();
+        format!(
+            "{whose}: signOnMode {:?} is not one of {}",
+            a.sign_on_mode,
+            modes.join(", ")
+        )
+    })?;
+    let active = match a.status.as_str() {
+        "ACTIVE" => true,
+        "INACTIVE" => false,
+        other => {
+            return Err(format!(
+                "{whose}: status {other:?} is not ACTIVE or INACTIVE"
+            ))
+        }
+    };
+    let created = instant(&a.created, now, &whose)?;
+    let mut users = BTreeMap::new();
+    for who in &a.users {
+        let u = org
+            .find_user(who)
+            .ok_or_else(|| format!("{whose}: user {who:?} is not a user"))?;
+        if users.insert(u, created).is_some() {
+            return Err(format!("{whose}: user {who:?} is listed twice"));
+        }
+    }
+    let mut groups: Vec<AppGroup> = Vec::new();
+    for g in &a.groups {
+        let group = org
+            .group_by_id_or_name(g)
+            .ok_or_else(|| format!("{whose}: group {g:?} is not a group"))?;
+        if groups.iter().any(|x| x.group == group) {
+            return Err(format!("{whose}: group {g:?} is listed twice"));
+        }
+        groups.push(AppGroup {
+            group,
+            assigned: created,
+        });
+    }
+    org.insert_app(App {
+        id: a.id.clone().unwrap_or_default(),
+        name: a.name.clone(),
+        label: a.label.clone(),
+        sign_on_mode,
+        active,
+        url: a
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("https://{}.example.com/", a.name)),
+        created,
+        last_updated: instant(&a.last_updated, created, &whose)?,
+        users,
+        groups,
+    })
+    .map_err(|e| format!("{whose}: {e}"))
 }
 
 impl SeedFile {
@@ -402,6 +495,10 @@ impl SeedFile {
                 },
             );
         }
+        // Apps come last, so the ids generated for them never shift those of the rest.
+        for a in &self.apps {
+            seed_app(org, a, now)?;
+        }
         Ok(())
     }
 
@@ -507,6 +604,22 @@ impl SeedFile {
                     post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
                 })
                 .collect(),
+            apps: org
+                .apps
+                .iter()
+                .map(|a| SeedApp {
+                    id: Some(a.id.clone()),
+                    name: a.name.clone(),
+                    label: a.label.clone(),
+                    sign_on_mode: a.sign_on_mode.as_str().into(),
+                    status: a.status().into(),
+                    url: Some(a.url.clone()),
+                    created: Some(format_instant(a.created)),
+                    last_updated: Some(format_instant(a.last_updated)),
+                    users: a.users.keys().map(|&u| org.users[u as usize].id.clone()).collect(),
+                    groups: a.groups.iter().map(|g| org.groups[g.group as usize].id.clone()).collect(),
+                })
+                .collect(),
         }
     }
 }
@@ -595,6 +708,13 @@ mod tests {
                 assigned: 1_700_000_000_456,
             },
         ];
+        let app: SeedApp = serde_json::from_value(serde_json::json!({
+            "name": "datadog", "label": "Datadog", "signOnMode": "OPENID_CONNECT",
+            "status": "INACTIVE", "users": [org.users[4].login.clone(), org.users[9].id.clone()],
+            "groups": [org.groups[3].id.clone(), org.groups[1].name.clone()]
+        }))
+        .unwrap();
+        let app = seed_app(&mut org, &app, 1_700_000_000_000).unwrap();
         let snap = SeedFile::snapshot(&org);
         let mut copy = Org::new(2, 0);
         snap.apply(&mut copy, 0).unwrap();
@@ -602,5 +722,76 @@ mod tests {
         assert_eq!(copy.users[7].id, org.users[7].id);
         assert_eq!(copy.groups[3].members, org.groups[3].members);
         assert_eq!(copy.groups[3].owners, org.groups[3].owners);
+        let (a, b) = (&org.apps[app as usize], &copy.apps[0]);
+        assert_eq!(
+            (&b.id, &b.name, &b.label, &b.url),
+            (&a.id, &a.name, &a.label, &a.url)
+        );
+        assert_eq!(
+            (b.sign_on_mode, b.active, b.created),
+            (a.sign_on_mode, a.active, a.created)
+        );
+        assert_eq!(b.users, a.users);
+        assert_eq!(
+            b.groups, a.groups,
+            "group assignments keep their priority order"
+        );
+        assert_eq!(copy.app_user_set(0), org.app_user_set(app));
+    }
+
+    #[test]
+    fn apps_name_their_mistakes_and_old_files_still_load() {
+        let seed = |app: serde_json::Value| -> Result<Org, String> {
+            let file: SeedFile = serde_json::from_value(serde_json::json!({
+                "users": [{ "login": "a@x" }],
+                "groups": [{ "name": "g" }],
+                "tokens": [{ "token": "t", "user": "a@x", "roles": [{ "type": "APP_ADMIN" }] }],
+                "apps": [app]
+            }))
+            .map_err(|e| e.to_string())?;
+            let mut org = Org::new(1, 0);
+            file.apply(&mut org, 0).map(|()| org)
+        };
+        let org = seed(serde_json::json!({
+            "name": "x", "label": "X", "signOnMode": "BOOKMARK", "users": ["a@x"], "groups": ["g"]
+        }))
+        .unwrap();
+        assert_eq!(org.users[0].roles[0].kind, RoleKind::AppAdmin);
+        assert!(org.apps[0].id.starts_with("0oa") && org.apps[0].id.len() == 20);
+        for (app, err) in [
+            (
+                serde_json::json!({ "name": "x", "label": "X", "signOnMode": "WS_FEDERATION" }),
+                "app X: signOnMode \"WS_FEDERATION\" is not one of SAML_2_0, OPENID_CONNECT, BOOKMARK, AUTO_LOGIN",
+            ),
+            (
+                serde_json::json!({ "name": "x", "label": "X", "signOnMode": "BOOKMARK", "status": "DELETED" }),
+                "app X: status \"DELETED\" is not ACTIVE or INACTIVE",
+            ),
+            (
+                serde_json::json!({ "name": "x", "label": "X", "signOnMode": "BOOKMARK", "users": ["b@x"] }),
+                "app X: user \"b@x\" is not a user",
+            ),
+            (
+                serde_json::json!({ "name": "x", "label": "X", "signOnMode": "BOOKMARK", "groups": ["h"] }),
+                "app X: group \"h\" is not a group",
+            ),
+            (
+                serde_json::json!({ "name": "x", "label": "X", "signOnMode": "BOOKMARK", "groups": ["g", "g"] }),
+                "app X: group \"g\" is listed twice",
+            ),
+        ] {
+            assert_eq!(seed(app).unwrap_err(), err);
+        }
+        assert!(seed(
+            serde_json::json!({ "name": "x", "label": "X", "signOnMode": "BOOKMARK", "color": 1 })
+        )
+        .unwrap_err()
+        .contains("unknown field"));
+        // A file without apps loads, and a snapshot of an org without apps has no `apps` key.
+        let file: SeedFile = serde_json::from_str(r#"{"users": [{"login": "a@x"}]}"#).unwrap();
+        let mut org = Org::new(1, 0);
+        file.apply(&mut org, 0).unwrap();
+        let snap = serde_json::to_value(SeedFile::snapshot(&org)).unwrap();
+        assert!(snap.get("apps").is_none(), "{snap}");
     }
 }
