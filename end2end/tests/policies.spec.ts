@@ -1,7 +1,7 @@
 // Richer policies in the browser, on the demo org: an admin allows break-glass on a group and
 // previews who may request it; an engineer activates emergency access without approval (the
 // membership is in Okta at once, the admins see the banner); the approver confirms afterwards
-// that it was justified.
+// that it was justified. Bundles and Okta apps are requested, granted and given back.
 import { test, expect } from './loopback';
 import { go, okta, personPage, ready, signInAs } from './journey';
 
@@ -135,6 +135,53 @@ test('a bundle: one request, one approval, three memberships, one give-back', as
     await expect.poll(() => membersOf(page, g), { timeout: 5000 }).not.toContain('omar.haddad@northwind.example');
   }
 });
+
+test('an Okta app: requested, approved, assigned in Okta, given back and unassigned', async ({ page, browser }) => {
+  const APP = 'AWS Console — Production';
+  await signInAs(page, /Maya Okafor/, '/admin/policies');
+  await page.locator('#applies_to').fill(`app:${APP}`);
+  await page.locator('#approver_users').fill('priya.natarajan@northwind.example');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await expect(page.getByTestId('policy-saved')).toBeVisible();
+  await expect(page.getByTestId('policies')).toContainText(`app:${APP}`);
+  // An app label nobody has names the field.
+  await page.locator('#applies_to').fill('app:Nothing Like It');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await expect(page.getByTestId('policy-error')).toContainText('no Okta app labelled');
+
+  // Omar finds the app in the catalog, marked as one, and asks for it.
+  const omar = await personPage(browser, /Omar Haddad/, '/request');
+  const entry = omar.locator(`li[data-group="${APP}"]`);
+  await expect(entry.getByTestId('app-badge')).toBeVisible();
+  await entry.getByRole('link', { name: 'Request' }).click();
+  await ready(omar);
+  await omar.locator('#reason').fill('cost report');
+  await omar.getByRole('button', { name: 'Send request' }).click();
+  await expect(omar.getByTestId('request-sent')).toContainText('waiting for approval');
+
+  // Priya approves: Okta assigns Omar to the app directly.
+  const priya = await personPage(browser, /Priya Natarajan/, '/approvals');
+  const item = priya.getByTestId('queue').locator('li').filter({ hasText: APP });
+  await item.getByLabel('Comment').fill('ok');
+  await item.getByRole('button', { name: 'Approve' }).click();
+  await expect(priya.getByTestId('decision-recorded')).toContainText('approved');
+  await expect.poll(() => appUsers(page, APP), { timeout: 5000 }).toContain('omar.haddad@northwind.example:USER');
+
+  // My access shows it as an app; giving it back unassigns him.
+  await go(omar, '/access');
+  const row = omar.getByTestId('grants').locator(`tr[data-group="${APP}"]`);
+  await expect(row.getByTestId('app-badge')).toBeVisible();
+  await row.getByRole('button', { name: 'Give back now' }).click();
+  await expect.poll(() => appUsers(page, APP), { timeout: 5000 }).not.toContain('omar.haddad@northwind.example:USER');
+});
+
+/** Who Okta (the simulator) assigns to the app labelled `label`, as `login:scope`. */
+async function appUsers(page: import('@playwright/test').Page, label: string): Promise<string[]> {
+  const apps = await (await page.request.get(`${okta()}/api/v1/apps?limit=200`, { headers: AUTH })).json();
+  const id = apps.find((a: { label: string }) => a.label === label).id;
+  const res = await page.request.get(`${okta()}/api/v1/apps/${id}/users`, { headers: AUTH });
+  return (await res.json()).map((u: { credentials: { userName: string }; scope: string }) => `${u.credentials.userName}:${u.scope}`);
+}
 
 async function membersOf(page: import('@playwright/test').Page, name: string): Promise<string[]> {
   const found = await (await page.request.get(`${okta()}/api/v1/groups?q=${name}`, { headers: AUTH })).json();

@@ -82,7 +82,7 @@ fn migrate_creates_the_sqlite_database_and_is_idempotent() {
     );
     assert!(String::from_utf8(first.stdout)
         .unwrap()
-        .starts_with("13 migration(s) applied"));
+        .starts_with("14 migration(s) applied"));
     assert!(dir.path().join("gatepass.db").exists());
     let second = run();
     assert!(second.status.success());

@@ -623,6 +623,9 @@ async fn the_demo_starter_policies_resolve_against_the_synced_demo_org() {
         assert!(all
             .iter()
             .any(|p| matches!(p.target, app::model::PolicyTarget::Bundle(_))));
+        assert!(all
+            .iter()
+            .any(|p| matches!(p.target, app::model::PolicyTarget::App(_))));
         assert!(all.iter().all(|p| p.updated_by == "config"));
     }
 }
