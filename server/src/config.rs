@@ -1197,7 +1197,7 @@ mod tests {
         let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/demo-policies.toml");
         let loaded = Config::load(None, env(&[("GATEPASS_POLICIES__STARTER_FILE", demo)])).unwrap();
         let set = loaded.config.starter().unwrap().unwrap();
-        assert_eq!((set.bundles.len(), set.policies.len()), (1, 4));
+        assert_eq!((set.bundles.len(), set.policies.len()), (1, 5));
 
         for (url, key, field) in [
             ("http://api.pagerduty.com", "env:PD", "pagerduty.api_url"),

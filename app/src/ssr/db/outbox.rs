@@ -59,6 +59,10 @@ pub struct OktaOp {
     pub attempts: i64,
 }
 
+/// A claimed operation as `claim_okta_ops` returns it: id, kind, user, group or app, grant,
+/// attempts, resource.
+type ClaimedRow = (i64, String, String, String, Option<i64>, i64, String);
+
 /// Claims up to `limit` due operations for `owner` until `lease_until`: pending ones whose time
 /// has come and in-flight ones whose lease ran out (a crashed worker's). An operation waits
 /// while an earlier one for the same membership is unfinished, so changes apply in order.
@@ -70,9 +74,8 @@ pub async fn claim_okta_ops(
     limit: i64,
 ) -> Result<Vec<OktaOp>, DbError> {
     let lock = db.skip_locked();
-    let rows: Vec<(i64, String, String, String, Option<i64>, i64, String)> =
-        sqlx::query_as(&format!(
-            "UPDATE okta_ops SET state = 'in_flight', lease_owner = $1, lease_until = $2, \
+    let rows: Vec<ClaimedRow> = sqlx::query_as(&format!(
+        "UPDATE okta_ops SET state = 'in_flight', lease_owner = $1, lease_until = $2, \
            attempts = attempts + 1 \
          WHERE id IN (SELECT o.id FROM okta_ops o \
            WHERE ((o.state = 'pending' AND o.next_attempt_at <= $3) \
@@ -82,13 +85,13 @@ pub async fn claim_okta_ops(
                   AND e.state IN ('pending', 'in_flight')) \
            ORDER BY o.id LIMIT $4 {lock}) \
          RETURNING id, kind, user_id, group_id, grant_id, attempts, resource"
-        ))
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(db.write_pool())
-        .await?;
+    ))
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db.write_pool())
+    .await?;
     let mut ops: Vec<OktaOp> = rows
         .into_iter()
         .map(

@@ -7,8 +7,9 @@
 //!
 //! An **incremental** sync asks only for what changed since the last good run started (minus a
 //! minute for clock skew): users by `lastUpdated`, groups by `lastUpdated` or
-//! `lastMembershipUpdated`, and relists the members of changed groups. A quiet org costs three
-//! calls, one changed group a fourth. Deletions in Okta are found by the next full sync.
+//! `lastMembershipUpdated`, and relists the members of changed groups. A quiet org costs four
+//! calls (the fourth lists Okta's apps), one changed group a fifth. Deletions in Okta are found
+//! by the next full sync.
 //!
 //! How a run is laid out: the users listings, the group listing and the member listings run at
 //! once, the members of as many groups at a time as the Okta client lets calls be in flight
