@@ -24,6 +24,7 @@ use crate::pages::{
     not_found::NotFoundPage,
     notifications::NotificationsPage,
     policies::PoliciesPage,
+    request::RequestPage,
     reviews::{ReviewPage, ReviewsPage},
     settings_okta::SettingsOktaPage,
     sync::SyncPage,
@@ -50,6 +51,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/request") view={Lazy::<CatalogRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/request/bundle/:id") view={Lazy::<BundleFormRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/request/:group") view={Lazy::<RequestFormRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests/:id") view={Lazy::<RequestRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/reviews") view={Lazy::<ReviewsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/reviews/:id") view={Lazy::<ReviewRoute>::new()} ssr=SsrMode::Async />
@@ -99,6 +101,7 @@ lazy_page! {
     RequestFormRoute => RequestFormPage,
     BundleFormRoute => BundleFormPage,
     ApprovalsRoute => ApprovalsPage,
+    RequestRoute => RequestPage,
     MyNotificationsRoute => MyNotificationsPage,
     MyTokensRoute => MyTokensPage,
     AdminRoute => AdminPage,

@@ -1,5 +1,6 @@
 // The grant engine in the browser, on the demo org: a one-minute grant from request to expiry,
-// watched on the admin's view of the group and in the audit log; and a membership made in
+// watched on the admin's view of the group and in the audit log, read back from the log to the
+// request's own page (its story); and a membership made in
 // Okta behind Gatepass's back, found as drift after a sync and revoked.
 import { test, expect } from './loopback';
 import type { Page } from '@playwright/test';
@@ -82,6 +83,28 @@ test('a one-minute grant: member on the group page at approval, gone at expiry, 
   ]) {
     await expect(log.locator('tr').filter({ hasText: action }).first()).toBeVisible();
   }
+  // Each event reads as a sentence with names, and the request in it links to its story.
+  const approved = log.locator('tr').filter({ hasText: 'request.approved' }).first();
+  await expect(approved).toContainText('Nora Lindqvist');
+  await approved.getByRole('link', { name: /request #\d+/ }).click();
+  await expect(page).toHaveURL(/\/requests\/\d+$/);
+  await ready(page);
+  const story = page.getByTestId('story');
+  await expect(story).toContainText('Jonas Berg');
+  await expect(story).toContainText('run the index migration');
+  await expect(page.getByTestId('story-decisions')).toContainText('one minute is enough');
+  // The Okta changes, added then removed, each done.
+  const ops = page.getByTestId('story-ops');
+  await expect(ops.locator('tr[data-op="add"]')).toContainText('done');
+  await expect(ops.locator('tr[data-op="remove"]')).toContainText('done');
+  await expect(page.getByTestId('story-events')).toContainText('okta.membership.removed');
+
+  // Jonas may read his own request's story; another engineer is told it does not exist.
+  await go(jonas, new URL(page.url()).pathname);
+  await expect(jonas.getByTestId('story')).toContainText('Jonas Berg');
+  const aiko = await personPage(browser, /Aiko Tanaka/, new URL(page.url()).pathname);
+  await expect(aiko.getByTestId('story')).toHaveCount(0);
+  await expect(aiko.locator('[role="alert"][data-status="404"]')).toBeVisible();
 });
 
 test('a membership made in Okta outside Gatepass is drift after a sync; revoking removes it', async ({ page }) => {

@@ -67,6 +67,19 @@ pub async fn get_my_access() -> Result<MyAccess, AppError> {
     super::serve(|who: Requester, state| async move { state.catalog().my_access(&who).await }).await
 }
 
+/// A request's whole story, for its requester, its approvers and admins.
+#[server(endpoint = "access/request/story", prefix = "/api")]
+pub async fn get_request_story(id: i64) -> Result<crate::model::RequestStory, AppError> {
+    use crate::ssr::auth::Requester;
+    super::serve(|who: Requester, state| async move {
+        state
+            .catalog()
+            .story(&who, crate::model::RequestId(id))
+            .await
+    })
+    .await
+}
+
 /// Withdraws one of the caller's pending requests.
 #[server(endpoint = "access/cancel", prefix = "/api")]
 pub async fn cancel_request(request_id: i64) -> Result<(), AppError> {

@@ -98,7 +98,7 @@ pub async fn get_audit(
     use crate::ssr::{auth::Admin, services::audit};
     super::serve(|admin: Admin, state| async move {
         let filter = audit::parse_filter(&actor, &subject, &action, &from, &to)?;
-        audit::audit_page(&state.db, &admin, &filter, before, 50).await
+        audit::readable_page(&state.db, &admin, &filter, before, 50).await
     })
     .await
 }

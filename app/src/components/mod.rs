@@ -5,3 +5,4 @@ pub mod error_view;
 pub mod layout;
 pub mod page;
 pub mod search;
+pub mod when;

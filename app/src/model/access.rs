@@ -547,3 +547,31 @@ pub struct Delegation {
     pub starts_at: Timestamp,
     pub ends_at: Timestamp,
 }
+
+/// A queued Okta change of a grant, as the request page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OktaOpView {
+    pub id: i64,
+    pub grant_id: GrantId,
+    /// `add` or `remove`.
+    pub kind: String,
+    pub resource: Resource,
+    /// `pending`, `in_flight`, `done` or `dead`.
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub done_at: Option<Timestamp>,
+}
+
+/// A request's whole story: the request with its decisions, the policy as it was when it was
+/// made, its grants, the Okta changes made for them, and every audit event about them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestStory {
+    pub request: RequestView,
+    /// The policy as it was when the request was made (pretty-printed JSON).
+    pub policy: String,
+    pub grants: Vec<GrantView>,
+    pub okta_ops: Vec<OktaOpView>,
+    pub events: Vec<super::AuditLine>,
+}

@@ -156,10 +156,38 @@ pub struct AuditFilter {
     pub to: Option<Timestamp>,
 }
 
+/// A piece of an audit event's sentence: plain words, a name, or a link to the page of what
+/// it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phrase {
+    Text(String),
+    Name(String),
+    Link { text: String, href: String },
+}
+
+/// An audit event as people read it: who did what to what, in a sentence with names and links,
+/// and, for the curious, the raw details and its place in the hash chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLine {
+    pub seq: i64,
+    pub at: Timestamp,
+    pub action: String,
+    pub sentence: Vec<Phrase>,
+    /// The details, pretty-printed JSON.
+    pub details: String,
+    /// For a policy or settings change: each field that changed, before → after.
+    pub changes: Vec<(String, String, String)>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
 /// One page of the audit log, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditPage {
     pub events: Vec<AuditEvent>,
+    /// The same events as people read them (the page; empty in exports).
+    #[serde(default)]
+    pub lines: Vec<AuditLine>,
     /// `before` for the next (older) page.
     pub next_before: Option<i64>,
 }

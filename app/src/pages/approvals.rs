@@ -142,7 +142,8 @@ fn Item(r: RequestView, decide: ServerAction<DecideRequest>) -> impl IntoView {
                 <strong>{r.requester_name.clone()}</strong> " asks for " <strong>{r.group_name.clone()}</strong>
                 {(r.request.resource == crate::model::Resource::App).then(|| view! { " " <span class="badge">"app"</span> })}
                 {format!(" for {}", describe_duration(r.request.duration_secs))}
-                <span class="muted">{format!(" · asked {}", utc_datetime(r.request.created_at))}</span>
+                <span class="muted">{format!(" · asked {} · ", utc_datetime(r.request.created_at))}
+                    <a href=format!("/requests/{id}")>{format!("request #{id}")}</a></span>
             </p>
             {r.bundle.clone().map(|b| view! {
                 <p class="meta" data-testid="bundle">{format!("Bundle {}: one decision for {}", b.name, b.groups.join(", "))}</p>

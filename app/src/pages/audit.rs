@@ -1,5 +1,6 @@
 //! `/admin/audit`: the audit log, filtered by person, subject, action and dates; paged;
-//! exported as CSV or JSON Lines.
+//! exported as CSV or JSON Lines. Each event reads as a sentence with names and links; its
+//! details, field changes and place in the hash chain open below it.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -7,7 +8,8 @@ use leptos_router::hooks::use_query_map;
 use crate::api::okta::get_audit;
 use crate::components::error_view::{ErrorView, Loading};
 use crate::components::page::{Audience, Page};
-use crate::format::utc_datetime;
+use crate::components::when::When;
+use crate::model::{AuditLine, Phrase};
 use crate::url::encode_query_value;
 
 /// `/admin/audit`
@@ -63,18 +65,9 @@ fn Log(page: Resource<Result<crate::model::AuditPage, crate::error::AppError>>) 
                 Ok(p) => {
                     let older = p.next_before.map(|b| format!("/admin/audit?{}&before={b}", qs()));
                     view! {
-                        <table class="table" data-testid="audit">
-                            <thead><tr><th scope="col">"#"</th><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Action"</th><th scope="col">"Subject"</th><th scope="col">"Details"</th></tr></thead>
-                            <tbody>{p.events.into_iter().map(|e| view! {
-                                <tr>
-                                    <td>{e.seq}</td>
-                                    <td>{utc_datetime(e.at)}</td>
-                                    <td>{e.actor}</td>
-                                    <td><code>{e.action}</code></td>
-                                    <td>{e.subject}</td>
-                                    <td class="details"><code>{e.details}</code></td>
-                                </tr>
-                            }).collect_view()}</tbody>
+                        <table class="table audit" data-testid="audit">
+                            <thead><tr><th scope="col">"When"</th><th scope="col">"What"</th><th scope="col">"Action"</th></tr></thead>
+                            <tbody>{p.lines.into_iter().map(|line| view! { <AuditRow line /> }).collect_view()}</tbody>
                         </table>
                         {older.map(|href| view! { <p><a class="button secondary" href=href>"Older events"</a></p> })}
                     }.into_any()
@@ -82,5 +75,48 @@ fn Log(page: Resource<Result<crate::model::AuditPage, crate::error::AppError>>) 
                 Err(error) => view! { <ErrorView error /> }.into_any(),
             })}
         </Suspense>
+    }
+}
+
+/// A sentence of names, links and words.
+#[component]
+pub fn Sentence(phrases: Vec<Phrase>) -> impl IntoView {
+    phrases
+        .into_iter()
+        .map(|p| match p {
+            Phrase::Text(t) => view! { <span>{t}</span> }.into_any(),
+            Phrase::Name(n) => view! { <strong>{n}</strong> }.into_any(),
+            Phrase::Link { text, href } => view! { <a href=href>{text}</a> }.into_any(),
+        })
+        .collect_view()
+}
+
+/// One event: when, what (with its details to open), and the action's name.
+#[component]
+pub fn AuditRow(line: AuditLine) -> impl IntoView {
+    let changes = (!line.changes.is_empty()).then(|| {
+        view! {
+            <table class="table compact" data-testid="changes">
+                <thead><tr><th scope="col">"Field"</th><th scope="col">"Before"</th><th scope="col">"After"</th></tr></thead>
+                <tbody>{line.changes.into_iter().map(|(field, before, after)| view! {
+                    <tr><td><code>{field}</code></td><td>{before}</td><td>{after}</td></tr>
+                }).collect_view()}</tbody>
+            </table>
+        }
+    });
+    view! {
+        <tr data-seq=line.seq>
+            <td class="nowrap"><When at=line.at /></td>
+            <td>
+                <Sentence phrases=line.sentence />
+                <details>
+                    <summary>"Details"</summary>
+                    {changes}
+                    <pre class="details">{line.details}</pre>
+                    <p class="muted chain">{format!("Event #{} · hash {} · after {}", line.seq, line.hash, line.prev_hash)}</p>
+                </details>
+            </td>
+            <td><code>{line.action}</code></td>
+        </tr>
     }
 }

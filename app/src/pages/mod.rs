@@ -15,6 +15,7 @@ pub mod my_tokens;
 pub mod not_found;
 pub mod notifications;
 pub mod policies;
+pub mod request;
 pub mod reviews;
 pub mod settings_okta;
 pub mod sync;

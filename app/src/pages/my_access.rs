@@ -147,6 +147,7 @@ fn Sections(
                                 <strong>{r.group_name.clone()}</strong>
                                 {format!(" for {} · asked {} · {} of {} approvals", crate::format::describe_duration(r.request.duration_secs), utc_datetime(r.request.created_at), r.request.approvals, r.request.quorum)}
                                 {(!r.notes.is_empty()).then(|| format!(" · {}", r.notes.join(" · ")))}
+                                " · " <a href=format!("/requests/{}", r.request.id)>"its story"</a>
                                 <ActionForm action=cancel attr:class="inline">
                                     <input type="hidden" name="request_id" value=r.request.id.0 />
                                     <button type="submit" class="button small secondary">"Cancel"</button>
@@ -166,7 +167,9 @@ fn Sections(
                     <ul class="plain" data-testid="history">
                         {decided.into_iter().map(|r| view! {
                             <li data-state=r.request.state.as_str()>
-                                {format!("{} — request #{} {}{}", r.group_name, r.request.id, r.request.state.as_str(),
+                                {format!("{} — ", r.group_name)}
+                                <a href=format!("/requests/{}", r.request.id)>{format!("request #{}", r.request.id)}</a>
+                                {format!(" {}{}", r.request.state.as_str(),
                                     r.request.decided_by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default())}
                                 {r.decisions.iter().filter(|d| !d.comment.is_empty()).map(|d| view! {
                                     <blockquote>{format!("{}: {}", d.approver, d.comment)}</blockquote>

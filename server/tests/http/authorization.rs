@@ -328,6 +328,37 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
         (1, 0, 0, 0)
     );
 
+    // A request's story: its requester, its approvers and admins; anyone else is told it is not
+    // found (as for an id that does not exist), so its existence is not disclosed.
+    let story = [("id", request_id.as_str())];
+    assert_eq!(
+        post(&app, &anonymous, "/api/access/request/story", &story)
+            .await
+            .0,
+        401
+    );
+    for (p, status) in [("ada", 200), ("bob", 200), ("root", 200), ("cy", 404)] {
+        let (got, body) = post(&app, who(p), "/api/access/request/story", &story).await;
+        assert_eq!(got, status, "{p} reads the story: {body}");
+        if status == 200 {
+            assert_eq!(
+                body["request"]["request"]["id"].as_i64(),
+                request_id.parse().ok()
+            );
+        }
+    }
+    assert_eq!(
+        post(
+            &app,
+            who("root"),
+            "/api/access/request/story",
+            &[("id", "999999")]
+        )
+        .await
+        .0,
+        404
+    );
+
     // Deciding: anonymous 401; the requester, another group's approver and the admin 403.
     let decide = [
         ("request_id", request_id.as_str()),

@@ -212,6 +212,68 @@ pub async fn search_audit_events(
     Ok(rows.into_iter().map(event).collect())
 }
 
+/// The chain columns (previous hash, hash) of the events `seqs`, in a query per 500.
+pub async fn chain_of(
+    db: &Db,
+    seqs: &[i64],
+) -> Result<std::collections::HashMap<i64, (String, String)>, DbError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in seqs.chunks(500) {
+        let sql = format!(
+            "SELECT seq, prev_hash, hash FROM audit_events WHERE seq IN ({})",
+            super::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, String, String)>(&sql);
+        for seq in chunk {
+            q = q.bind(*seq);
+        }
+        for (seq, prev, hash) in q.fetch_all(db.pool()).await? {
+            out.insert(seq, (prev, hash));
+        }
+    }
+    Ok(out)
+}
+
+/// The latest event about `subject` before `seq` (a policy's previous version), if any.
+pub async fn previous_about(
+    db: &Db,
+    subject: &str,
+    seq: i64,
+) -> Result<Option<AuditEvent>, DbError> {
+    let row: Option<EventRow> = sqlx::query_as(
+        "SELECT seq, at, actor, action, subject, details FROM audit_events \
+         WHERE subject = $1 AND seq < $2 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(subject)
+    .bind(seq)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(event))
+}
+
+/// The events whose subject is one of `subjects` (exactly), oldest first, at most `limit`.
+pub async fn events_about(
+    db: &Db,
+    subjects: &[String],
+    limit: i64,
+) -> Result<Vec<AuditEvent>, DbError> {
+    if subjects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT seq, at, actor, action, subject, details FROM audit_events \
+         WHERE subject IN ({}) ORDER BY seq LIMIT ${}",
+        super::placeholders(1, subjects.len()),
+        subjects.len() + 1
+    );
+    let mut q = sqlx::query_as::<_, EventRow>(&sql);
+    for s in subjects {
+        q = q.bind(s);
+    }
+    let rows = q.bind(limit).fetch_all(db.pool()).await?;
+    Ok(rows.into_iter().map(event).collect())
+}
+
 /// An `audit_events` row with its chain columns.
 type ChainRow = (
     i64,

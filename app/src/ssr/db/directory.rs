@@ -871,6 +871,26 @@ pub async fn names<'a>(
     Ok(names)
 }
 
+/// The display names of the people with `logins` (login → name), in a query per 500.
+pub async fn names_by_login(
+    db: &Db,
+    logins: &[String],
+) -> Result<HashMap<String, String>, DbError> {
+    let mut out = HashMap::new();
+    for chunk in logins.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT login, display_name FROM users WHERE login IN ({})",
+            super::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for login in chunk {
+            q = q.bind(login);
+        }
+        out.extend(q.fetch_all(db.pool()).await?);
+    }
+    Ok(out)
+}
+
 /// Display names of approvers (people, then "members of" groups) from names read by
 /// [`names`].
 pub fn approver_names(names: &Names, users: &[UserId], groups: &[GroupId]) -> Vec<String> {

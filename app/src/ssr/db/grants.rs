@@ -74,6 +74,37 @@ pub async fn live_grant_for(
     Ok(row.map(Grant::from))
 }
 
+/// The grants of request `id`, oldest first.
+pub async fn grants_of_request(db: &Db, id: RequestId) -> Result<Vec<Grant>, DbError> {
+    let rows: Vec<GrantRow> = sqlx::query_as(&format!(
+        "SELECT {GRANT_COLUMNS} FROM grants WHERE request_id = $1 ORDER BY id"
+    ))
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(Grant::from).collect())
+}
+
+/// The request of each of the grants `ids` (grant → request), in a query per 500.
+pub async fn requests_of_grants(
+    db: &Db,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, i64>, DbError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT id, request_id FROM grants WHERE id IN ({})",
+            super::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, i64)>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        out.extend(q.fetch_all(db.pool()).await?);
+    }
+    Ok(out)
+}
+
 /// One grant.
 pub async fn find_grant(db: &Db, id: GrantId) -> Result<Option<Grant>, DbError> {
     let row: Option<GrantRow> =

@@ -43,6 +43,55 @@ pub async fn list_pending_okta_ops(db: &Db) -> Result<Vec<(String, String, Strin
     .await?)
 }
 
+/// The Okta operations of the grants `ids`, oldest first.
+pub async fn ops_of_grants(
+    db: &Db,
+    ids: &[GrantId],
+) -> Result<Vec<crate::model::OktaOpView>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    type Row = (
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        Option<String>,
+        Timestamp,
+        Option<Timestamp>,
+    );
+    let sql = format!(
+        "SELECT id, grant_id, kind, resource, state, attempts, last_error, created_at, done_at \
+         FROM okta_ops WHERE grant_id IN ({}) ORDER BY id",
+        super::placeholders(1, ids.len())
+    );
+    let mut q = sqlx::query_as::<_, Row>(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(db.pool())
+        .await?
+        .into_iter()
+        .map(
+            |(id, grant, kind, resource, state, attempts, last_error, created_at, done_at)| {
+                crate::model::OktaOpView {
+                    id,
+                    grant_id: GrantId(grant),
+                    kind,
+                    resource: Resource::parse(&resource).unwrap_or_default(),
+                    state,
+                    attempts,
+                    last_error,
+                    created_at,
+                    done_at,
+                }
+            },
+        )
+        .collect())
+}
+
 /// A queued Okta membership change, as claimed by a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OktaOp {

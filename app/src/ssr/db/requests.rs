@@ -64,6 +64,16 @@ impl From<RequestRow> for AccessRequest {
     }
 }
 
+/// The policy as it was when request `id` was made (its JSON), if there is such a request.
+pub async fn policy_snapshot(db: &Db, id: RequestId) -> Result<Option<String>, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT policy FROM access_requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
 /// What a new request holds.
 #[derive(Debug, Clone)]
 pub struct NewRequest<'a> {

@@ -39,7 +39,21 @@ pub async fn audit_page(
             None
         },
         events,
+        lines: Vec::new(),
     })
+}
+
+/// [`audit_page`] with each event as people read it (the audit log page).
+pub async fn readable_page(
+    db: &Db,
+    admin: &crate::ssr::auth::Admin,
+    filter: &crate::model::AuditFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<crate::model::AuditPage, AppError> {
+    let mut page = audit_page(db, admin, filter, before, limit).await?;
+    page.lines = super::audit_text::readable(db, &page.events).await?;
+    Ok(page)
 }
 
 /// Longest a follower waits for new events in one call.

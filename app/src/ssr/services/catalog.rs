@@ -323,6 +323,37 @@ impl CatalogService<'_> {
             .ok_or(AppError::Internal)
     }
 
+    /// A request's whole story (see [`RequestStory`](crate::model::RequestStory)), for the
+    /// people entitled to see the request (anyone else: not found).
+    pub async fn story(
+        &self,
+        who: &Requester,
+        id: RequestId,
+    ) -> Result<crate::model::RequestStory, AppError> {
+        let request = self.request(who, id).await?;
+        let policy = requests::policy_snapshot(self.db, id)
+            .await?
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
+            .map(|p| serde_json::to_string_pretty(&p).unwrap_or_default())
+            .unwrap_or_default();
+        let grants = grants::grants_of_request(self.db, id).await?;
+        let ids: Vec<_> = grants.iter().map(|g| g.id).collect();
+        let okta_ops = crate::ssr::db::outbox::ops_of_grants(self.db, &ids).await?;
+        let subjects: Vec<String> = std::iter::once(format!("request:{id}"))
+            .chain(ids.iter().map(|g| format!("grant:{g}")))
+            .collect();
+        let events = crate::ssr::db::audit::events_about(self.db, &subjects, 500).await?;
+        let events = super::audit_text::readable(self.db, &events).await?;
+        let (grants, _) = views(self.db, grants, Vec::new()).await?;
+        Ok(crate::model::RequestStory {
+            request,
+            policy,
+            grants,
+            okta_ops,
+            events,
+        })
+    }
+
     /// Every policy with names, for admins.
     pub async fn policies(
         &self,

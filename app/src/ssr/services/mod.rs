@@ -9,6 +9,7 @@ mod access_tests;
 mod apps_tests;
 pub mod assess;
 pub mod audit;
+pub mod audit_text;
 pub mod bundles;
 pub mod catalog;
 pub mod drift;
