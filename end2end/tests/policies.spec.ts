@@ -159,15 +159,26 @@ test('an Okta app: requested, approved, assigned in Okta, given back and unassig
   await omar.getByRole('button', { name: 'Send request' }).click();
   await expect(omar.getByTestId('request-sent')).toContainText('waiting for approval');
 
+  // The start page: Omar sees his request waiting; Priya sees she approves and has requests to
+  // decide.
+  await go(omar, '/');
+  await expect(omar.getByTestId('my-pending')).toContainText(APP);
+  const priya = await personPage(browser, /Priya Natarajan/, '/');
+  await expect(priya.getByTestId('approver-of')).toContainText(/approver of \d+ groups?/);
+  await expect(priya.getByTestId('to-decide')).toContainText(/\d+ requests? wait for your decision/);
+
   // Priya approves: Okta assigns Omar to the app directly.
-  const priya = await personPage(browser, /Priya Natarajan/, '/approvals');
+  await go(priya, '/approvals');
   const item = priya.getByTestId('queue').locator('li').filter({ hasText: APP });
   await item.getByLabel('Comment').fill('ok');
   await item.getByRole('button', { name: 'Approve' }).click();
   await expect(priya.getByTestId('decision-recorded')).toContainText('approved');
   await expect.poll(() => appUsers(page, APP), { timeout: 5000 }).toContain('omar.haddad@northwind.example:USER');
 
-  // My access shows it as an app; giving it back unassigns him.
+  // His start page shows what he holds; My access shows it as an app; giving it back unassigns
+  // him.
+  await go(omar, '/');
+  await expect(omar.getByTestId('my-grants')).toContainText(APP);
   await go(omar, '/access');
   const row = omar.getByTestId('grants').locator(`tr[data-group="${APP}"]`);
   await expect(row.getByTestId('app-badge')).toBeVisible();

@@ -67,6 +67,20 @@ pub async fn get_my_access() -> Result<MyAccess, AppError> {
     super::serve(|who: Requester, state| async move { state.catalog().my_access(&who).await }).await
 }
 
+/// What the caller is (admin, approver of how many groups), for the header.
+#[server(endpoint = "access/roles", prefix = "/api")]
+pub async fn get_roles() -> Result<crate::model::Roles, AppError> {
+    use crate::ssr::auth::Requester;
+    super::serve(|who: Requester, state| async move { state.catalog().roles(&who).await }).await
+}
+
+/// The caller's start page: what waits for them, what they hold, what they asked for.
+#[server(endpoint = "access/dashboard", prefix = "/api")]
+pub async fn get_dashboard() -> Result<crate::model::Dashboard, AppError> {
+    use crate::ssr::auth::Requester;
+    super::serve(|who: Requester, state| async move { state.catalog().dashboard(&who).await }).await
+}
+
 /// A request's whole story, for its requester, its approvers and admins.
 #[server(endpoint = "access/request/story", prefix = "/api")]
 pub async fn get_request_story(id: i64) -> Result<crate::model::RequestStory, AppError> {

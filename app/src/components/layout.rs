@@ -46,6 +46,9 @@ pub fn Layout(children: Children) -> impl IntoView {
 #[component]
 fn WhoAmI() -> impl IntoView {
     let me = Resource::new(|| (), |_| get_me());
+    // Someone signed in but not (yet) in the directory has no roles beyond admin: the header
+    // then says what the session says.
+    let roles = Resource::new(|| (), |_| crate::api::access::get_roles());
     view! {
         <div class="whoami">
             <Suspense fallback=|| view! { <span class="muted">"…"</span> }>
@@ -53,12 +56,26 @@ fn WhoAmI() -> impl IntoView {
                     me.get()
                         .map(|result| match result {
                             Ok(Some(me)) => {
-                                let roles = if me.is_admin { "admin" } else { "requester" };
+                                let known = roles.get().and_then(Result::ok).unwrap_or(crate::model::Roles {
+                                    admin: me.is_admin,
+                                    approver_of: 0,
+                                });
+                                let main = match (known.admin, known.approver_of) {
+                                    (true, _) => "admin",
+                                    (false, 0) => "requester",
+                                    (false, _) => "approver",
+                                };
+                                let approves = (known.approver_of > 0).then(|| view! {
+                                    <a class="muted small" href="/approvals" data-testid="approver-of">
+                                        {format!("approver of {} group{}", known.approver_of, if known.approver_of == 1 { "" } else { "s" })}
+                                    </a>
+                                });
                                 view! {
                                     <span class="user" title=me.login.clone()>
                                         {me.display_name}
                                     </span>
-                                    <span class="badge" data-testid="roles">{roles}</span>
+                                    <span class="badge" data-testid="roles" title=known.label()>{main}</span>
+                                    {approves}
                                     <form method="post" action="/auth/logout">
                                         <button type="submit" class="button secondary small">
                                             "Sign out"

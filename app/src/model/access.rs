@@ -575,3 +575,58 @@ pub struct RequestStory {
     pub okta_ops: Vec<OktaOpView>,
     pub events: Vec<super::AuditLine>,
 }
+
+/// What a person is in Gatepass, as the header says it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Roles {
+    pub admin: bool,
+    /// Requestable groups (and apps) whose requests the person may decide (named, or a member
+    /// of an approver group).
+    pub approver_of: usize,
+}
+
+impl Roles {
+    /// `admin`, `approver of 3 groups`, `requester`.
+    pub fn label(&self) -> String {
+        match (self.admin, self.approver_of) {
+            (true, 0) => "admin".into(),
+            (true, n) => format!("admin · approver of {n} group{}", plural(n)),
+            (false, 0) => "requester".into(),
+            (false, n) => format!("approver of {n} group{}", plural(n)),
+        }
+    }
+}
+
+impl Roles {
+    /// `an admin`, `the approver of 3 groups`, `a requester`: for a sentence.
+    pub fn describe(&self) -> String {
+        match (self.admin, self.approver_of) {
+            (true, 0) => "an admin".into(),
+            (true, n) => format!("an admin and the approver of {n} group{}", plural(n)),
+            (false, 0) => "a requester".into(),
+            (false, n) => format!("the approver of {n} group{}", plural(n)),
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// A signed-in person's start page: their role, what waits for their decision, what they hold
+/// and what they asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub roles: Roles,
+    /// Requests waiting for the person's decision, and since when the oldest waits.
+    pub to_decide: usize,
+    pub oldest_waiting: Option<Timestamp>,
+    /// Live grants (active or scheduled), ending soonest first.
+    pub grants: Vec<GrantView>,
+    /// Their requests waiting for a decision.
+    pub pending: Vec<RequestView>,
+}

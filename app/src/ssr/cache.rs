@@ -161,6 +161,8 @@ pub struct Caches {
     pub standing: Arc<KeyedMemo<String, StandingGeneration, Standing>>,
     /// The requestable groups, keyed by the latest sync run and the policies.
     pub requestable: Arc<Memo<RequestableKey, Arc<Requestable>>>,
+    /// What people are (admin, approver of how many groups) for the header, by Okta user id.
+    pub roles: Arc<KeyedMemo<String, StandingGeneration, crate::model::Roles>>,
     /// The latest sync run, keyed by how many syncs this process has run.
     sync_mark: Arc<Memo<u64, SyncMark>>,
     syncs_run: Arc<AtomicU64>,
@@ -205,6 +207,9 @@ pub const REQUESTABLE_TTL: Duration = Duration::from_secs(300);
 /// How long the latest sync run is reused when this process has not run a sync since: the
 /// bound on how long a sync of another process takes to show here.
 pub const SYNC_MARK_TTL: Duration = Duration::from_secs(1);
+/// How long what a person is (for the header and the start page) is reused: a policy change
+/// shows there within this time (a sync or a membership change of this process at once).
+pub const ROLES_TTL: Duration = Duration::from_secs(60);
 /// People whose standing is kept at once.
 pub const STANDING_CAPACITY: usize = 10_000;
 
@@ -218,6 +223,7 @@ impl Default for Caches {
             directory_counts: Arc::new(Memo::new(COUNTS_TTL)),
             standing: Arc::new(KeyedMemo::new(STANDING_TTL, STANDING_CAPACITY)),
             requestable: Arc::new(Memo::new(REQUESTABLE_TTL)),
+            roles: Arc::new(KeyedMemo::new(ROLES_TTL, STANDING_CAPACITY)),
             sync_mark: Arc::new(Memo::new(SYNC_MARK_TTL)),
             syncs_run: Arc::new(AtomicU64::new(0)),
             memberships_changed: Arc::new(AtomicU64::new(0)),

@@ -1511,3 +1511,69 @@ async fn free_text_with_control_characters_is_refused_before_the_database() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_start_page_says_who_one_is_and_what_waits_for_them() {
+    with_service(|db, clock| async move {
+        let s = AccessService {
+            db: &db,
+            clock: &clock,
+            signal: None,
+            on_call: None,
+        };
+        // aws-prod and aws-dev: bob named, cy and erin through `approvers`.
+        s.save_policy(&admin(), policy(PolicyTarget::Pattern("aws-*".into())))
+            .await
+            .unwrap();
+        let caches = crate::ssr::cache::Caches::default();
+        let catalog = super::catalog::CatalogService {
+            db: &db,
+            caches: &caches,
+        };
+        let plain = |id: &str| {
+            Requester::for_tests(crate::model::Me {
+                is_admin: false,
+                ..me(id)
+            })
+        };
+        let roles = |id: &'static str| {
+            let catalog = &catalog;
+            let who = plain(id);
+            async move { catalog.roles(&who).await.unwrap() }
+        };
+        assert_eq!(roles("bob").await.approver_of, 2);
+        assert_eq!(roles("cy").await.describe(), "the approver of 2 groups");
+        assert_eq!(roles("ada").await.describe(), "a requester");
+        assert_eq!(
+            catalog.roles(&admin_person()).await.unwrap().label(),
+            "admin"
+        );
+
+        let empty = catalog.dashboard(&plain("ada")).await.unwrap();
+        assert_eq!(
+            (empty.to_decide, empty.grants.len(), empty.pending.len()),
+            (0, 0, 0)
+        );
+        let asked = clock.timestamp();
+        let r = s
+            .request_access(&person("ada"), ask("aws-prod", "1h"))
+            .await
+            .unwrap();
+        clock.advance(Duration::minutes(5));
+        let bob = catalog.dashboard(&plain("bob")).await.unwrap();
+        assert_eq!((bob.to_decide, bob.oldest_waiting), (1, Some(asked)));
+        let ada = catalog.dashboard(&plain("ada")).await.unwrap();
+        assert_eq!(ada.pending.len(), 1);
+        assert_eq!(ada.pending[0].request.id, r.id);
+        s.decide(&person("bob"), approve(r.id)).await.unwrap();
+        let ada = catalog.dashboard(&plain("ada")).await.unwrap();
+        assert_eq!((ada.pending.len(), ada.grants.len()), (0, 1));
+        assert_eq!(ada.grants[0].group_name, "aws-prod");
+        assert_eq!(catalog.dashboard(&plain("bob")).await.unwrap().to_decide, 0);
+    })
+    .await;
+}
+
+fn admin_person() -> Requester {
+    Requester::for_tests(me("root"))
+}

@@ -323,6 +323,68 @@ impl CatalogService<'_> {
             .ok_or(AppError::Internal)
     }
 
+    /// What `who` is: an admin, and the approver of how many requestable groups and apps.
+    /// Shown on every page (the header), so kept a minute per person (see
+    /// [`ROLES_TTL`](crate::ssr::cache::ROLES_TTL)); never used to decide anything.
+    pub async fn roles(&self, who: &Requester) -> Result<crate::model::Roles, AppError> {
+        let me = who.me();
+        let generation = (
+            self.caches.sync_mark(self.db).await?,
+            self.caches.memberships_changed(),
+        );
+        let key = me.okta_id.0.clone();
+        if let Some(roles) = self.caches.roles.get(&key, &generation) {
+            return Ok(crate::model::Roles {
+                admin: me.is_admin,
+                ..roles
+            });
+        }
+        let index = self.requestable().await?;
+        let mine: HashSet<GroupId> = directory::user_group_ids(self.db, &me.okta_id)
+            .await?
+            .into_iter()
+            .collect();
+        let approves: Vec<bool> = index
+            .policies
+            .iter()
+            .map(|p| {
+                !p.auto_approve
+                    && (p.approver_users.contains(&me.okta_id)
+                        || p.approver_groups.iter().any(|g| mine.contains(g)))
+            })
+            .collect();
+        let roles = crate::model::Roles {
+            admin: me.is_admin,
+            approver_of: index.groups.iter().filter(|g| approves[g.policy]).count(),
+        };
+        self.caches.roles.put(key, roles.clone(), generation);
+        Ok(roles)
+    }
+
+    /// `who`'s start page (see [`Dashboard`](crate::model::Dashboard)).
+    pub async fn dashboard(&self, who: &Requester) -> Result<crate::model::Dashboard, AppError> {
+        let roles = self.roles(who).await?;
+        let queue = self.approval_queue(who).await?;
+        let mine = self.my_access(who).await?;
+        let mut grants: Vec<GrantView> = mine
+            .grants
+            .into_iter()
+            .filter(|g| matches!(g.grant.state, GrantState::Active | GrantState::Scheduled))
+            .collect();
+        grants.sort_by_key(|g| g.grant.ends_at);
+        Ok(crate::model::Dashboard {
+            roles,
+            to_decide: queue.len(),
+            oldest_waiting: queue.iter().map(|r| r.request.created_at).min(),
+            grants,
+            pending: mine
+                .requests
+                .into_iter()
+                .filter(|r| r.request.state == RequestState::Pending)
+                .collect(),
+        })
+    }
+
     /// A request's whole story (see [`RequestStory`](crate::model::RequestStory)), for the
     /// people entitled to see the request (anyone else: not found).
     pub async fn story(
