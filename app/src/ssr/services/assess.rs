@@ -103,7 +103,75 @@ pub async fn assess_app(
     let policy = resolve_app_policy(&all, &app.okta_id).cloned();
     let active = app.status == "ACTIVE";
     let target = app_as_target(app);
-    let cannot = |why: String| AppError::invalid("App", why);
+    let kind = if active {
+        Ok("an active Okta app Gatepass can assign people to".into())
+    } else {
+        Err(AppError::invalid(
+            "App",
+            format!(
+                "{} cannot be requested: the app is not active in Okta",
+                target.name
+            ),
+        ))
+    };
+    assess_under(
+        db,
+        person,
+        (target, Resource::App),
+        policy,
+        ("Okta app", kind),
+        start,
+    )
+    .await
+}
+
+/// Evaluates the policies for `person` asking for `group`, with access starting at `start`.
+/// Reads only; a rule that cannot be evaluated because an earlier one failed is left out.
+pub async fn assess(
+    db: &Db,
+    person: &UserId,
+    group: GroupRecord,
+    start: Timestamp,
+) -> Result<Assessment, AppError> {
+    let all = policies::list_policies(db).await?;
+    let policy = resolve_policy(&all, &group.okta_id, &group.name).cloned();
+    let kind = if !GroupKind::OktaGroup.is(&group.okta_type) || group.managed_by_rule {
+        Err(AppError::invalid(
+            "Group",
+            format!(
+                "{} cannot be requested: Okta manages its membership",
+                group.name
+            ),
+        ))
+    } else {
+        Ok("an Okta group Gatepass can change".into())
+    };
+    assess_under(
+        db,
+        person,
+        (group, Resource::Group),
+        policy,
+        ("Okta group", kind),
+        start,
+    )
+    .await
+}
+
+/// The checks of `target` under `policy`: that one applies and makes it requestable, what
+/// Okta allows of the target (`kind`), then the person rules.
+async fn assess_under(
+    db: &Db,
+    person: &UserId,
+    (target, resource): (GroupRecord, Resource),
+    policy: Option<Policy>,
+    kind: (&'static str, Result<String, AppError>),
+    start: Timestamp,
+) -> Result<Assessment, AppError> {
+    let field = match resource {
+        Resource::Group => "Group",
+        Resource::App => "App",
+    };
+    let cannot = |why: String| AppError::invalid(field, why);
     let mut checks: Vec<(&'static str, Result<String, AppError>)> = Vec::new();
     let Some(p) = policy.clone() else {
         checks.push((
@@ -115,7 +183,7 @@ pub async fn assess_app(
         ));
         return Ok(Assessment {
             group: target,
-            resource: Resource::App,
+            resource,
             policy,
             checks,
         });
@@ -132,17 +200,7 @@ pub async fn assess_app(
             )))
         },
     ));
-    checks.push((
-        "Okta app",
-        if active {
-            Ok("an active Okta app Gatepass can assign people to".into())
-        } else {
-            Err(cannot(format!(
-                "{} cannot be requested: the app is not active in Okta",
-                target.name
-            )))
-        },
-    ));
+    checks.push(kind);
     checks.extend(
         rule_checks(
             db,
@@ -157,77 +215,7 @@ pub async fn assess_app(
     );
     Ok(Assessment {
         group: target,
-        resource: Resource::App,
-        policy,
-        checks,
-    })
-}
-
-/// Evaluates the policies for `person` asking for `group`, with access starting at `start`.
-/// Reads only; a rule that cannot be evaluated because an earlier one failed is left out.
-pub async fn assess(
-    db: &Db,
-    person: &UserId,
-    group: GroupRecord,
-    start: Timestamp,
-) -> Result<Assessment, AppError> {
-    let all = policies::list_policies(db).await?;
-    let policy = resolve_policy(&all, &group.okta_id, &group.name).cloned();
-    let mut checks: Vec<(&'static str, Result<String, AppError>)> = Vec::new();
-    let cannot = |why: String| AppError::invalid("Group", why);
-    let Some(p) = policy.clone() else {
-        checks.push((
-            "Policy",
-            Err(cannot(format!(
-                "{} cannot be requested: no policy applies to it",
-                group.name
-            ))),
-        ));
-        return Ok(Assessment {
-            group,
-            resource: Resource::Group,
-            policy,
-            checks,
-        });
-    };
-    let label = policy_label(&p, &group);
-    checks.push((
-        "Policy",
-        if p.requestable {
-            Ok(format!("{label} applies"))
-        } else {
-            Err(cannot(format!(
-                "{} cannot be requested ({label} makes it not requestable)",
-                group.name
-            )))
-        },
-    ));
-    checks.push((
-        "Okta group",
-        if !GroupKind::OktaGroup.is(&group.okta_type) || group.managed_by_rule {
-            Err(cannot(format!(
-                "{} cannot be requested: Okta manages its membership",
-                group.name
-            )))
-        } else {
-            Ok("an Okta group Gatepass can change".into())
-        },
-    ));
-    checks.extend(
-        rule_checks(
-            db,
-            person,
-            &p,
-            &label,
-            &group.name,
-            start,
-            std::slice::from_ref(&group.okta_id),
-        )
-        .await?,
-    );
-    Ok(Assessment {
-        group,
-        resource: Resource::Group,
+        resource,
         policy,
         checks,
     })
