@@ -228,16 +228,8 @@ pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: Timestamp) -> Result<bool
             super::apps::forget_assignment(&mut tx, &op.group_id, &op.user_id).await?;
         }
     }
-    if let (OpKind::Remove, Some(grant)) = (op.kind, op.grant_id) {
-        transition_grant(
-            &mut tx,
-            grant,
-            &[GrantState::Revoking],
-            GrantState::Revoked,
-            None,
-            now,
-        )
-        .await?;
+    if op.kind == OpKind::Remove {
+        end_revoking(&mut tx, op, now).await?;
     }
     let action = match (op.resource, op.kind) {
         (Resource::Group, OpKind::Add) => AuditAction::MembershipAdded,
@@ -249,6 +241,25 @@ pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: Timestamp) -> Result<bool
     op_audit(&mut tx, op, action, details, now).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Ends the grant of a removal (revoking → revoked); whether it did (false: no grant, or it had
+/// ended already).
+async fn end_revoking(tx: &mut Tx, op: &OktaOp, now: Timestamp) -> Result<bool, DbError> {
+    match op.grant_id {
+        Some(grant) => {
+            transition_grant(
+                tx,
+                grant,
+                &[GrantState::Revoking],
+                GrantState::Revoked,
+                None,
+                now,
+            )
+            .await
+        }
+        None => Ok(false),
+    }
 }
 
 /// An app unassignment Okta refused because a group still gives the person the app: the grant
@@ -278,21 +289,7 @@ pub async fn keep_for_group(
     if done.rows_affected() != 1 {
         return Ok(false);
     }
-    let ended = match op.grant_id {
-        Some(grant) => {
-            transition_grant(
-                &mut tx,
-                grant,
-                &[GrantState::Revoking],
-                GrantState::Revoked,
-                None,
-                now,
-            )
-            .await?
-        }
-        None => false,
-    };
-    if ended {
+    if end_revoking(&mut tx, op, now).await? {
         let details = serde_json::json!({ "reason": reason });
         op_audit(&mut tx, op, AuditAction::AppAssignmentKept, details, now).await?;
     }
