@@ -67,18 +67,28 @@ pub async fn get_my_access() -> Result<MyAccess, AppError> {
     super::serve(|who: Requester, state| async move { state.catalog().my_access(&who).await }).await
 }
 
-/// What the caller is (admin, approver of how many groups), for the header.
+/// What the caller is (admin, approver of how many groups), for the header; `None` for
+/// someone not signed in or not in the directory (every page asks, so that is no error).
 #[server(endpoint = "access/roles", prefix = "/api")]
-pub async fn get_roles() -> Result<crate::model::Roles, AppError> {
-    use crate::ssr::auth::Requester;
-    super::serve(|who: Requester, state| async move { state.catalog().roles(&who).await }).await
+pub async fn get_roles() -> Result<Option<crate::model::Roles>, AppError> {
+    use crate::ssr::auth::{Capability, Requester};
+    let Ok(who) = Requester::require() else {
+        return Ok(None);
+    };
+    let state = crate::ssr::state::AppState::current()?;
+    super::respond(state.catalog().roles(&who).await.map(Some))
 }
 
-/// The caller's start page: what waits for them, what they hold, what they asked for.
+/// The caller's start page: what waits for them, what they hold, what they asked for; `None`
+/// for someone not signed in or not in the directory (the start page is for anyone).
 #[server(endpoint = "access/dashboard", prefix = "/api")]
-pub async fn get_dashboard() -> Result<crate::model::Dashboard, AppError> {
-    use crate::ssr::auth::Requester;
-    super::serve(|who: Requester, state| async move { state.catalog().dashboard(&who).await }).await
+pub async fn get_dashboard() -> Result<Option<crate::model::Dashboard>, AppError> {
+    use crate::ssr::auth::{Capability, Requester};
+    let Ok(who) = Requester::require() else {
+        return Ok(None);
+    };
+    let state = crate::ssr::state::AppState::current()?;
+    super::respond(state.catalog().dashboard(&who).await.map(Some))
 }
 
 /// A request's whole story, for its requester, its approvers and admins.

@@ -56,7 +56,7 @@ fn WhoAmI() -> impl IntoView {
                     me.get()
                         .map(|result| match result {
                             Ok(Some(me)) => {
-                                let known = roles.get().and_then(Result::ok).unwrap_or(crate::model::Roles {
+                                let known = roles.get().and_then(Result::ok).flatten().unwrap_or(crate::model::Roles {
                                     admin: me.is_admin,
                                     approver_of: 0,
                                 });

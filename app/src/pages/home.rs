@@ -33,7 +33,7 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <Title text="" />
         <Suspense fallback=|| view! { <Loading what="your things" /> }>
-            {move || mine.get().and_then(Result::ok).map(|d| view! { <Mine d /> })}
+            {move || mine.get().and_then(Result::ok).flatten().map(|d| view! { <Mine d /> })}
         </Suspense>
         <section class="hero">
             <h1>"Just-in-time access to Okta groups"</h1>

@@ -143,6 +143,21 @@ impl World {
             .map(|h| (h.direct.is_some(), h.groups.len()))
     }
 
+    /// An Okta admin assigns `login` to the app directly (behind Gatepass's back).
+    fn assign_directly(&self, label: &str, login: &str) {
+        let app = self.app(label);
+        let mut org = self.sim.sim.org.write().unwrap();
+        let a = org.find_app(&app).unwrap();
+        let u = org.find_user(login).unwrap();
+        let actor = okta_sim::store::Actor {
+            id: "admin".into(),
+            kind: "User",
+            alternate_id: "admin".into(),
+            display_name: "Admin".into(),
+        };
+        org.assign_app(a, u, actor, 1_700_000_000_000);
+    }
+
     /// An Okta admin assigns (or unassigns) the group `eng` to Datadog.
     fn assign_eng_to_datadog(&self, assigned: bool) {
         let app = self.app("Datadog");
@@ -350,5 +365,37 @@ async fn an_assignment_a_group_gives_is_refused_up_front_and_never_removed_at_th
             .actions()
             .await
             .contains(&"okta.app.unassigned".to_owned()));
+    }
+}
+
+#[tokio::test]
+async fn a_direct_assignment_made_since_the_last_sync_is_not_taken_over() {
+    for engine in engines() {
+        let w = world(engine).await;
+        // Assigned in Okta after Gatepass last read Datadog's people: the request passes.
+        w.assign_directly("Datadog", "ada@example.com");
+        let grant = w.granted("Datadog").await;
+        w.work().await;
+        // Okta is asked first: the grant fails, saying why, and never assigns or unassigns.
+        let failed = grants::find_grant(&w.state.db, grant.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(failed.state, GrantState::Failed);
+        assert!(
+            failed
+                .revoked_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("already assigns")),
+            "{failed:?}"
+        );
+        w.clock.advance(Duration::minutes(61));
+        schedule_once(&w.state).await.unwrap();
+        w.work().await;
+        assert_eq!(
+            w.held("Datadog", "ada@example.com"),
+            Some((true, 0)),
+            "the assignment Okta had stays"
+        );
     }
 }

@@ -270,8 +270,6 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
     for (path, form) in [
         ("/api/access/catalog", vec![("q", ""), ("after", "")]),
         ("/api/access/mine", vec![]),
-        ("/api/access/roles", vec![]),
-        ("/api/access/dashboard", vec![]),
         ("/api/access/approvals", vec![]),
         ("/api/notifications/mine", vec![]),
         ("/api/notifications/mine/save", vec![("access", "on")]),
@@ -291,6 +289,21 @@ async fn every_server_function_answers_as_the_callers_capability_demands() {
         );
         for p in PEOPLE {
             assert_eq!(post(&app, who(p), path, &form).await.0, 200, "{p} {path}");
+        }
+    }
+    // What one is, and one's start page: nothing for someone not signed in (every page asks,
+    // the start page is for anyone), one's own for everyone else.
+    for path in ["/api/access/roles", "/api/access/dashboard"] {
+        let (status, body) = post(&app, &anonymous, path, &[]).await;
+        assert_eq!(
+            (status, body),
+            (200, serde_json::Value::Null),
+            "anonymous {path}"
+        );
+        for p in PEOPLE {
+            let (status, body) = post(&app, who(p), path, &[]).await;
+            assert_eq!(status, 200, "{p} {path}");
+            assert!(body.is_object(), "{p} {path}: {body}");
         }
     }
     let ask = [

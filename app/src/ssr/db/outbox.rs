@@ -243,6 +243,23 @@ pub async fn finish_okta_op(db: &Db, op: &OktaOp, now: Timestamp) -> Result<bool
     Ok(true)
 }
 
+/// Whether `op`, on its first try, is to make its grant's first change in Okta: no earlier add
+/// of the grant was carried out (an admin's retry of a failed grant counts as a first).
+pub async fn first_of_grant(db: &Db, op: &OktaOp) -> Result<bool, DbError> {
+    let Some(grant) = op.grant_id else {
+        return Ok(false);
+    };
+    let earlier: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM okta_ops WHERE grant_id = $1 AND id < $2 AND kind = 'add' \
+           AND state = 'done'",
+    )
+    .bind(grant)
+    .bind(op.id)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(earlier == 0 && op.attempts == 1)
+}
+
 /// Ends the grant of a removal (revoking → revoked); whether it did (false: no grant, or it had
 /// ended already).
 async fn end_revoking(tx: &mut Tx, op: &OktaOp, now: Timestamp) -> Result<bool, DbError> {

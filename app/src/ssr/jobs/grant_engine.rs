@@ -113,6 +113,30 @@ async fn apply(state: &Core, okta: &dyn OktaApi, op: outbox::OktaOp) -> Result<O
             }
         }
     }
+    // An app assignment Okta has already, not through Gatepass, is not the grant's to take (its
+    // end would remove it). The request path refuses what the directory copy knows of; this
+    // asks Okta itself before a grant's first assignment, for what changed since the last sync.
+    if add && op.resource == Resource::App && outbox::first_of_grant(&state.db, &op).await? {
+        match okta.app_assignment(&op.group_id, &op.user_id).await {
+            Ok(Some(scope)) => {
+                let reason = format!(
+                    "Okta already assigns the person to the app (scope {scope}), not through \
+                     Gatepass: the grant does not take that assignment over"
+                );
+                let now = state.clock.timestamp();
+                let kept = record(|| outbox::kill_okta_op(&state.db, &op, &reason, now)).await?;
+                return Ok(kept_or_lost(kept, Outcome::Dead, &op));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let now = state.clock.timestamp();
+                let reason = describe(&e);
+                let next = now.plus_millis(backoff_ms(op.attempts));
+                let kept = record(|| outbox::retry_okta_op(&state.db, &op, &reason, next)).await?;
+                return Ok(kept_or_lost(kept, Outcome::Retried, &op));
+            }
+        }
+    }
     let result = match (op.resource, add) {
         (Resource::Group, true) => okta.add_member(&op.group_id, &op.user_id).await,
         (Resource::Group, false) => okta.remove_member(&op.group_id, &op.user_id).await,

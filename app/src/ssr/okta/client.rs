@@ -565,6 +565,23 @@ impl OktaApi for OktaClient {
         self.send(Method::POST, url, Some(&body)).await.map(|_| ())
     }
 
+    async fn app_assignment(
+        &self,
+        app_id: &GroupId,
+        user_id: &UserId,
+    ) -> Result<Option<String>, OktaError> {
+        let url = self.url(&Cursor::Start(format!(
+            "/api/v1/apps/{}/users/{}",
+            encode_segment(app_id.as_str()),
+            encode_segment(user_id.as_str())
+        )))?;
+        match self.get_json::<OktaAppUser>(url).await {
+            Ok((user, _)) => Ok(Some(user.scope)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn unassign_app(&self, app_id: &GroupId, user_id: &UserId) -> Result<(), OktaError> {
         let url = self.url(&Cursor::Start(format!(
             "/api/v1/apps/{}/users/{}",

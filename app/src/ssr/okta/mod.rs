@@ -195,6 +195,13 @@ pub trait OktaApi: Send + Sync {
     /// Assigns a person to an app directly (`POST /api/v1/apps/{id}/users`, scope `USER`;
     /// idempotent). The app's id travels as a grant's `group_id`.
     async fn assign_app(&self, app_id: &GroupId, user_id: &UserId) -> Result<(), OktaError>;
+    /// How Okta assigns a person to an app now (`GET /api/v1/apps/{id}/users/{uid}`): `USER`,
+    /// `GROUP`, or `None` when not at all.
+    async fn app_assignment(
+        &self,
+        app_id: &GroupId,
+        user_id: &UserId,
+    ) -> Result<Option<String>, OktaError>;
     /// Removes a person's direct assignment (`DELETE /api/v1/apps/{id}/users/{uid}`). Okta
     /// refuses with 403 `E0000046` while a group still gives the person the app.
     async fn unassign_app(&self, app_id: &GroupId, user_id: &UserId) -> Result<(), OktaError>;
