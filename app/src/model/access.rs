@@ -42,11 +42,6 @@ impl Resource {
             .into_iter()
             .find(|r| r.as_str() == s)
     }
-
-    /// What people call it: "group" or "app".
-    pub fn noun(self) -> &'static str {
-        self.as_str()
-    }
 }
 
 /// Who may request a group, who approves, and for how long.

@@ -519,20 +519,23 @@ pub(crate) async fn requestable_groups(
         }
     }
     // Apps a policy of their own makes requestable (patterns match groups only).
+    let apps = apps::list_apps(db).await?;
     for (at, p) in policies.iter().enumerate() {
-        let crate::model::PolicyTarget::App(app) = &p.target else {
+        let crate::model::PolicyTarget::App(id) = &p.target else {
             continue;
         };
-        if !p.requestable {
-            continue;
-        }
-        if let Some(app) = apps::find_app(db, app.as_str()).await? {
+        if let Some(app) = apps
+            .iter()
+            .find(|a| a.okta_id == *id)
+            .filter(|_| p.requestable)
+        {
+            let target = super::assess::app_as_target(app.clone());
             groups.push(RequestableGroup {
-                folded: app.label.to_lowercase(),
-                id: GroupId(app.okta_id.0),
+                folded: target.name.to_lowercase(),
+                id: target.okta_id,
                 resource: Resource::App,
-                description: format!("Okta app ({})", app.sign_on_mode),
-                name: app.label,
+                description: target.description,
+                name: target.name,
                 policy: at,
             });
         }
